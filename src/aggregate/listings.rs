@@ -1,0 +1,476 @@
+//! Item listings and count tables (CSV, Parquet, NDJSON) → per-(category, year) counts, with polars.
+//!
+//! One lazy query per listing normalises the columns (UTC year of `created_at`, flags as booleans)
+//! and groups by category and year. Rows that fail a check land in their own group, so a valid
+//! listing is read once; only when a group of bad rows exists does a second query fetch their row
+//! numbers for the error messages.
+
+use chrono::{DateTime, Datelike};
+use polars::prelude::*;
+
+use super::columns::{
+    CATEGORY, CREATED_AT, FLAGS, ITEM_ID, ITEMS, LISTING_REQUIRED, OPTED_OUT, OWNER_ID, YEAR,
+};
+use crate::error::Problem;
+use crate::model::{CategoryId, CountRow, TableFile, TableFormat};
+
+const INVALID: &str = "__invalid";
+const ROW: &str = "__row";
+/// How many bad rows of one file are listed one by one.
+const MAX_ROW_PROBLEMS: u32 = 20;
+const TRUE_WORDS: [&str; 4] = ["true", "1", "TRUE", "True"];
+const FALSE_WORDS: [&str; 5] = ["false", "0", "FALSE", "False", ""];
+
+/// Scans a table file lazily; CSV columns are all read as text so that every check sees the raw value.
+pub(crate) fn scan(table: &TableFile) -> PolarsResult<LazyFrame> {
+    let path = PlRefPath::try_from_path(&table.path)?;
+    match table.format {
+        TableFormat::Csv => LazyCsvReader::new(path)
+            .with_has_header(true)
+            .with_infer_schema_length(Some(0))
+            .finish(),
+        TableFormat::Parquet => LazyFrame::scan_parquet(path, ScanArgsParquet::default()),
+        TableFormat::Ndjson => LazyJsonLineReader::new(path).finish(),
+    }
+}
+
+/// A problem naming the file for a polars error (polars' own messages do not name it).
+pub(crate) fn read_problem(table: &TableFile, e: &PolarsError) -> Problem {
+    let kind = match table.format {
+        TableFormat::Csv => "CSV",
+        TableFormat::Parquet => "Parquet",
+        TableFormat::Ndjson => "NDJSON",
+    };
+    let detail = e.to_string();
+    let detail = detail.lines().next().unwrap_or("").trim().to_owned();
+    Problem::new(&table.display, format!("cannot be read as {kind}: {detail}"))
+        .help(format!("check that the file is complete, valid {kind}"))
+}
+
+fn missing_columns(table: &TableFile, schema: &Schema, required: &[&str]) -> Vec<Problem> {
+    required
+        .iter()
+        .filter(|c| schema.get(c).is_none())
+        .map(|c| {
+            let p = Problem::new(&table.display, format!("missing column `{c}`")).help(format!(
+                "the columns are {} and optionally {}",
+                required.join(", "),
+                FLAGS.join(", ")
+            ));
+            if table.format == TableFormat::Csv { p.at(1, None) } else { p }
+        })
+        .collect()
+}
+
+/// `created_at` → UTC year (Int32), null where it cannot be read.
+fn year_expr(dtype: &DataType) -> Option<Expr> {
+    let int32 = |_: &Schema, f: &Field| Ok(Field::new(f.name().clone(), DataType::Int32));
+    match dtype {
+        DataType::String => Some(col(CREATED_AT).map(years_from_text, int32)),
+        DataType::Date => Some(col(CREATED_AT).dt().year()),
+        DataType::Datetime(unit, _) => {
+            let unit = *unit;
+            // The physical value of a datetime is UTC whatever its zone, so the year comes from it.
+            Some(
+                col(CREATED_AT)
+                    .cast(DataType::Int64)
+                    .map(move |c| years_from_epoch(c, unit), int32),
+            )
+        }
+        _ => None,
+    }
+}
+
+fn years_from_text(c: Column) -> PolarsResult<Column> {
+    let out: Int32Chunked = c
+        .str()?
+        .iter()
+        .map(|v| v.and_then(crate::time::utc_year))
+        .collect();
+    Ok(out.with_name(c.name().clone()).into_column())
+}
+
+fn years_from_epoch(c: Column, unit: TimeUnit) -> PolarsResult<Column> {
+    let out: Int32Chunked = c
+        .i64()?
+        .iter()
+        .map(|v| {
+            let dt = match unit {
+                TimeUnit::Nanoseconds => v.map(DateTime::from_timestamp_nanos),
+                TimeUnit::Microseconds => v.and_then(DateTime::from_timestamp_micros),
+                TimeUnit::Milliseconds => v.and_then(DateTime::from_timestamp_millis),
+            };
+            dt.map(|d| d.year())
+        })
+        .collect();
+    Ok(out.with_name(c.name().clone()).into_column())
+}
+
+fn any_eq(e: Expr, words: &[&str]) -> Expr {
+    words
+        .iter()
+        .fold(lit(false), |acc, w| acc.or(e.clone().eq(lit(*w))))
+}
+
+/// A flag column → (value as boolean, "the value is not a boolean" as boolean).
+fn flag_exprs(name: &str, dtype: Option<&DataType>) -> Option<(Expr, Expr)> {
+    let c = col(name);
+    match dtype {
+        None | Some(DataType::Null) => Some((lit(false), lit(false))),
+        Some(DataType::Boolean) => Some((c.fill_null(lit(false)), lit(false))),
+        Some(DataType::String) => {
+            let yes = any_eq(c.clone(), &TRUE_WORDS);
+            let no = any_eq(c.clone(), &FALSE_WORDS);
+            let invalid = yes.clone().or(no).not().and(c.is_not_null()).fill_null(lit(false));
+            Some((yes.fill_null(lit(false)), invalid))
+        }
+        Some(dt) if dt.is_integer() => {
+            let yes = c.clone().eq(lit(1));
+            let no = c.clone().eq(lit(0));
+            let invalid = yes.clone().or(no).not().and(c.is_not_null()).fill_null(lit(false));
+            Some((yes.fill_null(lit(false)), invalid))
+        }
+        Some(_) => None,
+    }
+}
+
+/// The checks of one listing, as expressions over the raw columns.
+struct Checks {
+    category: Expr,
+    year: Expr,
+    flags: Vec<(Expr, Expr)>,
+    unknown_category: Expr,
+    bad_ids: Expr,
+}
+
+impl Checks {
+    fn new(table: &TableFile, schema: &Schema, categories: &[CategoryId]) -> Result<Self, Vec<Problem>> {
+        let mut problems = missing_columns(table, schema, &LISTING_REQUIRED);
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        let wrong_type = |name: &str, dtype: &DataType, want: &str| {
+            Problem::new(&table.display, format!("column `{name}` has type {dtype}, not {want}"))
+                .help(format!("write `{name}` as {want}"))
+        };
+        let created = schema.get(CREATED_AT).cloned().unwrap_or(DataType::Null);
+        let year = year_expr(&created);
+        if year.is_none() {
+            problems.push(wrong_type(CREATED_AT, &created, "a date or datetime"));
+        }
+        let category_type = schema.get(CATEGORY).cloned().unwrap_or(DataType::Null);
+        if category_type != DataType::String {
+            problems.push(wrong_type(CATEGORY, &category_type, "text"));
+        }
+        let mut flags = Vec::new();
+        for flag in FLAGS {
+            match flag_exprs(flag, schema.get(flag)) {
+                Some(exprs) => flags.push(exprs),
+                None => problems.push(wrong_type(
+                    flag,
+                    schema.get(flag).unwrap_or(&DataType::Null),
+                    "a boolean (true/false/1/0)",
+                )),
+            }
+        }
+        let (Some(year), true) = (year, problems.is_empty()) else {
+            return Err(problems);
+        };
+        let category = col(CATEGORY);
+        let known = categories
+            .iter()
+            .fold(lit(false), |acc, c| acc.or(category.clone().eq(lit(c.as_str()))));
+        Ok(Checks {
+            unknown_category: known.fill_null(lit(false)).not(),
+            category,
+            year,
+            flags,
+            bad_ids: col(ITEM_ID).is_null().or(col(OWNER_ID).is_null()),
+        })
+    }
+
+    /// Normalised columns plus the `__invalid` marker.
+    fn normalised(&self) -> Vec<Expr> {
+        let mut out = vec![self.category.clone().alias(CATEGORY), self.year.clone().alias(YEAR)];
+        for (flag, (value, _)) in FLAGS.iter().zip(&self.flags) {
+            out.push(value.clone().alias(*flag));
+        }
+        let invalid = self.flags.iter().fold(
+            self.unknown_category
+                .clone()
+                .or(self.year.clone().is_null())
+                .or(self.bad_ids.clone()),
+            |acc, (_, bad)| acc.or(bad.clone()),
+        );
+        out.push(invalid.alias(INVALID));
+        out
+    }
+}
+
+/// Aggregates one item listing into (category, year, items, flags…), sorted by category and year.
+pub(crate) fn aggregate_listing(
+    table: &TableFile,
+    categories: &[CategoryId],
+) -> Result<DataFrame, Vec<Problem>> {
+    let mut lf = scan(table).map_err(|e| vec![read_problem(table, &e)])?;
+    let schema = lf.collect_schema().map_err(|e| vec![read_problem(table, &e)])?;
+    let checks = Checks::new(table, &schema, categories)?;
+
+    // SELECT category, year, __invalid, count(*) AS items, sum(private) AS private, ...
+    // FROM listing GROUP BY category, year, __invalid
+    let mut aggs = vec![len().cast(DataType::UInt64).alias(ITEMS)];
+    aggs.extend(FLAGS.iter().map(|f| col(*f).sum().cast(DataType::UInt64).alias(*f)));
+    let grouped = lf
+        .select(checks.normalised())
+        .group_by([col(CATEGORY), col(YEAR), col(INVALID)])
+        .agg(aggs)
+        .collect()
+        .map_err(|e| vec![read_problem(table, &e)])?;
+
+    let invalid = grouped
+        .column(INVALID)
+        .and_then(|c| c.bool().map(|b| b.sum().unwrap_or(0)))
+        .map_err(|e| vec![read_problem(table, &e)])?;
+    if invalid > 0 {
+        let bad_rows: u64 = grouped
+            .clone()
+            .lazy()
+            .filter(col(INVALID))
+            .select([col(ITEMS).sum()])
+            .collect()
+            .ok()
+            .and_then(|df| df.column(ITEMS).ok()?.u64().ok()?.get(0))
+            .unwrap_or(0);
+        return Err(row_problems(table, &checks, categories, bad_rows));
+    }
+    // SELECT category, year, items, flags... ORDER BY category, year
+    grouped
+        .lazy()
+        .drop(by_name([INVALID], true, false))
+        .sort([CATEGORY, YEAR], SortMultipleOptions::default())
+        .collect()
+        .map_err(|e| vec![read_problem(table, &e)])
+}
+
+/// The second pass over a listing with bad rows: their row numbers and what is wrong with each.
+fn row_problems(
+    table: &TableFile,
+    checks: &Checks,
+    categories: &[CategoryId],
+    bad_rows: u64,
+) -> Vec<Problem> {
+    let result = scan(table).and_then(|mut lf| {
+        let schema = lf.collect_schema()?;
+        let mut bad = vec![
+            checks.unknown_category.clone(),
+            checks.year.clone().is_null(),
+            col(ITEM_ID).is_null(),
+            col(OWNER_ID).is_null(),
+        ];
+        bad.extend(checks.flags.iter().map(|(_, b)| b.clone()));
+        let invalid = bad.iter().fold(lit(false), |acc, e| acc.or(e.clone()));
+        let mut select = vec![
+            col(ROW),
+            bad[0].clone().alias("__bad_category"),
+            bad[1].clone().alias("__bad_year"),
+            bad[2].clone().alias("__bad_item_id"),
+            bad[3].clone().alias("__bad_owner_id"),
+            col(CATEGORY).cast(DataType::String).alias("__raw_category"),
+            col(CREATED_AT).cast(DataType::String).alias("__raw_created_at"),
+        ];
+        for (flag, (_, bad)) in FLAGS.iter().zip(&checks.flags) {
+            select.push(bad.clone().alias(format!("__bad_{flag}")));
+            let raw = if schema.get(flag).is_some() {
+                col(*flag).cast(DataType::String)
+            } else {
+                lit(NULL).cast(DataType::String)
+            };
+            select.push(raw.alias(format!("__raw_{flag}")));
+        }
+        lf.with_row_index(ROW, None)
+            .filter(invalid)
+            .limit(MAX_ROW_PROBLEMS)
+            .select(select)
+            .collect()
+    });
+    let df = match result {
+        Ok(df) => df,
+        Err(e) => return vec![read_problem(table, &e)],
+    };
+    let text = |name: &str, i: usize| -> String {
+        df.column(name)
+            .ok()
+            .and_then(|c| c.str().ok().and_then(|s| s.get(i).map(str::to_owned)))
+            .unwrap_or_default()
+    };
+    let flag = |name: &str, i: usize| -> bool {
+        df.column(name)
+            .ok()
+            .and_then(|c| c.bool().ok().and_then(|b| b.get(i)))
+            .unwrap_or(false)
+    };
+    let known: Vec<_> = categories.iter().map(|c| c.as_str()).collect();
+    let mut problems = Vec::new();
+    for i in 0..df.height() {
+        let row = df
+            .column(ROW)
+            .ok()
+            .and_then(|c| c.idx().ok().and_then(|r| r.get(i)))
+            .unwrap_or(0) as u64;
+        let place = |p: Problem| match table.format {
+            TableFormat::Csv => p.at(row + 2, None),
+            TableFormat::Ndjson => p.at(row + 1, None),
+            TableFormat::Parquet => p.key(format!("row {}", row + 1)),
+        };
+        if flag("__bad_category", i) {
+            let value = text("__raw_category", i);
+            problems.push(place(
+                Problem::new(&table.display, format!("{CATEGORY}: unknown category `{value}`"))
+                    .help(format!("add it to categories in report.yaml, or use one of: {}", known.join(", "))),
+            ));
+        }
+        if flag("__bad_year", i) {
+            let value = text("__raw_created_at", i);
+            let message = if value.is_empty() {
+                format!("{CREATED_AT}: missing")
+            } else {
+                format!("{CREATED_AT}: `{value}` is not a date or datetime")
+            };
+            problems.push(place(
+                Problem::new(&table.display, message)
+                    .help("write YYYY-MM-DD or an RFC 3339 datetime such as 2021-06-01T12:00:00Z"),
+            ));
+        }
+        for id in [ITEM_ID, OWNER_ID] {
+            if flag(&format!("__bad_{id}"), i) {
+                problems.push(place(
+                    Problem::new(&table.display, format!("{id}: missing"))
+                        .help(format!("every item needs an `{id}`")),
+                ));
+            }
+        }
+        for f in FLAGS {
+            if flag(&format!("__bad_{f}"), i) {
+                let value = text(&format!("__raw_{f}"), i);
+                problems.push(place(
+                    Problem::new(&table.display, format!("{f}: `{value}` is not a boolean"))
+                        .help("write true, false, 1, 0, or leave the cell empty for false"),
+                ));
+            }
+        }
+    }
+    let listed = df.height() as u64;
+    if bad_rows > listed {
+        problems.push(
+            Problem::new(&table.display, format!("{} more bad rows not listed", bad_rows - listed))
+                .help("fix the rows above and run `sharelog check` again to see the rest"),
+        );
+    }
+    problems
+}
+
+/// Reads a declared-count table (CSV or Parquet with the `counts` columns) into checked rows.
+pub(crate) fn read_count_table(
+    table: &TableFile,
+    categories: &[CategoryId],
+) -> Result<Vec<CountRow>, Vec<Problem>> {
+    let mut lf = scan(table).map_err(|e| vec![read_problem(table, &e)])?;
+    let schema = lf.collect_schema().map_err(|e| vec![read_problem(table, &e)])?;
+    let mut problems = missing_columns(table, &schema, &[CATEGORY, YEAR, ITEMS]);
+    let optional: Vec<&str> = FLAGS.iter().copied().chain([OPTED_OUT]).collect();
+    for name in schema.iter_names() {
+        if ![CATEGORY, YEAR, ITEMS].contains(&name.as_str()) && !optional.contains(&name.as_str()) {
+            problems.push(
+                Problem::new(&table.display, format!("unknown column `{name}`"))
+                    .help("count tables have category, year, items and optionally private, deleted, suspended, explicit, minor, opted_out"),
+            );
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let present: Vec<&str> = [CATEGORY, YEAR, ITEMS]
+        .into_iter()
+        .chain(optional.iter().copied())
+        .filter(|c| schema.get(c).is_some())
+        .collect();
+    let df = lf
+        .select(present.iter().map(|c| col(*c).cast(DataType::String)).collect::<Vec<_>>())
+        .collect()
+        .map_err(|e| vec![read_problem(table, &e)])?;
+    let cell = |name: &str, i: usize| -> Option<String> {
+        df.column(name).ok()?.str().ok()?.get(i).map(|s| s.trim().to_owned())
+    };
+    let mut rows = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for i in 0..df.height() {
+        let place = |p: Problem| match table.format {
+            TableFormat::Csv => p.at(i as u64 + 2, None),
+            _ => p.key(format!("row {}", i + 1)),
+        };
+        let mut number = |name: &str, required: bool| -> Option<u64> {
+            match cell(name, i).filter(|s| !s.is_empty()) {
+                None if !required => Some(0),
+                None => {
+                    problems.push(place(
+                        Problem::new(&table.display, format!("{name}: missing")).help("write a whole number, 0 or more"),
+                    ));
+                    None
+                }
+                Some(s) => match s.parse::<u64>() {
+                    Ok(n) => Some(n),
+                    Err(_) => {
+                        problems.push(place(
+                            Problem::new(&table.display, format!("{name}: `{s}` is not a count"))
+                                .help("write a whole number, 0 or more"),
+                        ));
+                        None
+                    }
+                },
+            }
+        };
+        let year_text = cell(YEAR, i).unwrap_or_default();
+        let year = year_text.parse::<i32>().ok();
+        let items = number(ITEMS, true);
+        let flags: Vec<Option<u64>> = FLAGS.iter().map(|f| number(f, false)).collect();
+        let opted_out = if present.contains(&OPTED_OUT) && cell(OPTED_OUT, i).is_some_and(|s| !s.is_empty()) {
+            number(OPTED_OUT, true)
+        } else {
+            None
+        };
+        let Some(year) = year else {
+            problems.push(place(
+                Problem::new(&table.display, format!("{YEAR}: `{year_text}` is not a year"))
+                    .help("write the four-digit UTC year the items were created"),
+            ));
+            continue;
+        };
+        let (Some(items), [Some(private), Some(deleted), Some(suspended), Some(explicit), Some(minor)]) =
+            (items, flags.as_slice())
+        else {
+            continue;
+        };
+        let row = CountRow {
+            category: CategoryId(cell(CATEGORY, i).unwrap_or_default()),
+            year,
+            items,
+            private: *private,
+            deleted: *deleted,
+            suspended: *suspended,
+            explicit: *explicit,
+            minor: *minor,
+            opted_out,
+        };
+        for (key, message, help) in crate::load::check_count_row(&row, categories) {
+            problems.push(place(Problem::new(&table.display, format!("{key}: {message}")).help(help)));
+        }
+        if !seen.insert((row.category.clone(), row.year)) {
+            problems.push(place(
+                Problem::new(&table.display, format!("category `{}` and year {} appear twice", row.category, row.year))
+                    .help("declare each (category, year) cell once"),
+            ));
+        }
+        rows.push(row);
+    }
+    if problems.is_empty() { Ok(rows) } else { Err(problems) }
+}

@@ -1,0 +1,115 @@
+//! sharelog: a transparency report about user data shared with AI companies, as a static site.
+//!
+//! The pipeline is one data flow — **load → validate → aggregate → render → write** — and
+//! [`build`] is that flow. `load` reads and checks every input (a problem stops the build before
+//! anything is written), `aggregate` computes every count with polars, `render` produces every
+//! file in memory, and `write` swaps the finished site into place.
+
+mod aggregate;
+pub mod cli;
+pub mod error;
+mod fs;
+mod load;
+pub mod model;
+mod render;
+pub mod time;
+mod write;
+
+use std::path::{Path, PathBuf};
+
+pub use error::{Error, ExitCode, Problem, Result};
+pub use render::Site;
+
+/// Checked options of `sharelog build`.
+#[derive(Debug, Clone)]
+pub struct BuildOptions {
+    /// The report root.
+    pub root: PathBuf,
+    /// The output folder.
+    pub out: PathBuf,
+}
+
+/// What a build or check produced, for the summary line.
+#[derive(Debug, Clone)]
+pub struct Summary {
+    /// Partners in the report.
+    pub partners: usize,
+    /// Export batches in the report.
+    pub exports: usize,
+    /// Items shared in all.
+    pub items: u64,
+    /// Files written (0 for `check`).
+    pub files: usize,
+}
+
+/// Reads, checks and aggregates a report root and renders the site in memory.
+pub fn render_site(root: &Path) -> Result<(Site, Summary)> {
+    let report = load::load(root)?;
+    let tables = aggregate::aggregate(&report)?;
+    let site = render::render(&report, &tables)?;
+    let summary = Summary {
+        partners: report.partners.len(),
+        exports: report.exports.len(),
+        items: tables.total_items,
+        files: site.files.len(),
+    };
+    Ok((site, summary))
+}
+
+/// `sharelog build`: load → validate → aggregate → render → write.
+pub fn build(options: &BuildOptions) -> Result<Summary> {
+    check_out_dir(&options.root, &options.out)?;
+    let (site, summary) = render_site(&options.root)?;
+    write::write(&site, &options.out)?;
+    Ok(summary)
+}
+
+/// `sharelog check`: everything `build` does except writing.
+pub fn check(root: &Path) -> Result<Summary> {
+    let (_, summary) = render_site(root)?;
+    Ok(Summary { files: 0, ..summary })
+}
+
+/// Refuses an output folder that is the root itself, holds the root, or lies inside an input folder.
+fn check_out_dir(root: &Path, out: &Path) -> Result<()> {
+    let abs = |p: &Path| -> PathBuf {
+        let p = if p.is_absolute() {
+            p.to_path_buf()
+        } else {
+            std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf())
+        };
+        // Normalise `.` and `..` without touching the disk: the output may not exist yet.
+        let mut out = PathBuf::new();
+        for c in p.components() {
+            match c {
+                std::path::Component::CurDir => {}
+                std::path::Component::ParentDir => {
+                    out.pop();
+                }
+                c => out.push(c),
+            }
+        }
+        out
+    };
+    let root_abs = std::fs::canonicalize(root).unwrap_or_else(|_| abs(root));
+    let out_abs = abs(out);
+    let out_abs = out_abs
+        .parent()
+        .and_then(|p| std::fs::canonicalize(p).ok())
+        .zip(out_abs.file_name())
+        .map_or(out_abs.clone(), |(p, n)| p.join(n));
+    let inputs = ["data", "content", "templates"];
+    let bad = root_abs.starts_with(&out_abs)
+        || inputs.iter().any(|i| out_abs.starts_with(root_abs.join(i)))
+        || out_abs.join("report.yaml").exists();
+    if bad {
+        return Err(Error::invalid(vec![
+            Problem::new(
+                out.display().to_string(),
+                "--out would overwrite the report's inputs",
+            )
+            .help("write the site to its own folder, e.g. --out public"),
+        ]));
+    }
+    Ok(())
+}

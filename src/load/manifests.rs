@@ -1,0 +1,308 @@
+//! `data/exports/**/*.yaml` → [`Export`]s, walked recursively in sorted order.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use walkdir::WalkDir;
+
+use super::raw::{RawCounts, RawExport};
+use super::{Ctx, at, yaml};
+use crate::error::{Problem, Problems};
+use crate::model::{
+    CategoryId, CountRow, DeclaredCounts, Export, ExportId, Filters, Partner, PartnerId,
+    ShippedFile, TableFile, TableFormat, is_slug,
+};
+use crate::time::parse_instant;
+
+const DIR: &str = "data/exports";
+
+/// Loads every manifest under `data/exports/`, sorted by id.
+pub(crate) fn load(
+    ctx: &Ctx<'_>,
+    partners: &[Partner],
+    categories: &[CategoryId],
+    problems: &mut Problems,
+) -> Vec<Export> {
+    let dir = ctx.root.join(DIR);
+    if !dir.is_dir() {
+        problems.push(
+            Problem::new(DIR, "folder not found")
+                .help("create data/exports/ with one YAML manifest per export batch"),
+        );
+        return Vec::new();
+    }
+    let mut exports = Vec::new();
+    let mut first_seen: BTreeMap<String, String> = BTreeMap::new();
+    for entry in WalkDir::new(&dir).sort_by_file_name() {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                let path = e.path().map(|p| ctx.rel(p)).unwrap_or_else(|| DIR.to_owned());
+                problems.push(Problem::new(path, format!("cannot be read: {e}")));
+                continue;
+            }
+        };
+        let path = entry.path();
+        let is_yaml = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .is_some_and(|e| e == "yaml" || e == "yml");
+        if !entry.file_type().is_file() || !is_yaml {
+            continue;
+        }
+        if let Some(export) = load_one(ctx, path, partners, categories, problems) {
+            let file = export.manifest.clone();
+            if let Some(other) = first_seen.get(export.id.as_str()) {
+                problems.push(
+                    Problem::new(&file, format!("duplicate export id `{}`", export.id))
+                        .key("id")
+                        .help(format!("`{other}` already uses this id; ids are unique across manifests")),
+                );
+                continue;
+            }
+            first_seen.insert(export.id.0.clone(), file);
+            exports.push(export);
+        }
+    }
+    if exports.is_empty() && problems.is_empty() {
+        problems.push(
+            Problem::new(DIR, "no manifests").help("add one YAML manifest per export batch"),
+        );
+    }
+    exports.sort_by(|a, b| a.id.cmp(&b.id));
+    exports
+}
+
+fn load_one(
+    ctx: &Ctx<'_>,
+    path: &Path,
+    partners: &[Partner],
+    categories: &[CategoryId],
+    problems: &mut Problems,
+) -> Option<Export> {
+    let file = ctx.rel(path);
+    let text = ctx.read_text(path, problems)?;
+    if text.trim().is_empty() {
+        problems.push(
+            Problem::new(&file, "empty manifest")
+                .help("write id, partner, exported_at and items or counts, or delete the file"),
+        );
+        return None;
+    }
+    let raw: RawExport = match yaml::parse(&file, &text, 0) {
+        Ok(raw) => raw,
+        Err(p) => {
+            problems.push(p);
+            return None;
+        }
+    };
+    let before = problems.len();
+    let base = path.parent().unwrap_or(ctx.root);
+
+    if !is_slug(&raw.id.value) {
+        problems.push(
+            at(&file, &raw.id, "id", format!("`{}` is not a slug", raw.id.value))
+                .help("use lowercase letters, digits and `-`, starting with a letter or digit"),
+        );
+    }
+    if !partners.iter().any(|p| p.id.as_str() == raw.partner.value) {
+        let known: Vec<_> = partners.iter().map(|p| p.id.as_str()).collect();
+        problems.push(
+            at(&file, &raw.partner, "partner", format!("unknown partner `{}`", raw.partner.value))
+                .help(format!(
+                    "add it to data/partners.yaml, or use one of: {}",
+                    known.join(", ")
+                )),
+        );
+    }
+    let exported_at = parse_instant(&raw.exported_at.value);
+    if exported_at.is_none() {
+        problems.push(
+            at(&file, &raw.exported_at, "exported_at", format!("`{}` is not a date or datetime", raw.exported_at.value))
+                .help("write YYYY-MM-DD or an RFC 3339 datetime such as 2024-03-01T12:00:00Z"),
+        );
+    }
+    let content_window = raw.content_window.as_ref().map(|w| {
+        let from = w.from.as_ref().and_then(|v| super::date(&file, v, "content_window.from", problems));
+        let to = w.to.as_ref().and_then(|v| super::date(&file, v, "content_window.to", problems));
+        if let (Some(f), Some(t), Some(to_text)) = (from, to, w.to.as_ref()) {
+            if f > t {
+                problems.push(
+                    at(&file, to_text, "content_window.to", format!("`{t}` is before content_window.from `{f}`"))
+                        .help("swap the dates, or correct one of them"),
+                );
+            }
+        }
+        (from, to)
+    });
+    let filters = raw.filters.as_ref().map_or(Filters::default(), |f| Filters {
+        public_only: f.public_only,
+        exclude_opted_out: f.exclude_opted_out,
+        exclude_deleted: f.exclude_deleted,
+        exclude_explicit: f.exclude_explicit,
+        exclude_minors: f.exclude_minors,
+    });
+
+    let items = raw
+        .items
+        .as_ref()
+        .and_then(|written| table_file(ctx, &file, "items", base, written, problems, true));
+    let counts = raw.counts.as_ref().and_then(|counts| match &counts.value {
+        RawCounts::Inline(rows) => {
+            Some(DeclaredCounts::Inline(inline_counts(&file, rows, categories, problems)))
+        }
+        RawCounts::Path(p) => {
+            let written = serde_saphyr::Spanned::new(p.clone(), counts.referenced, counts.defined);
+            table_file(ctx, &file, "counts", base, &written, problems, false)
+                .map(DeclaredCounts::Table)
+        }
+    });
+    if raw.items.is_none() && raw.counts.is_none() {
+        problems.push(
+            at(&file, &raw.id, "items", "neither `items` nor `counts` is given".to_owned())
+                .help("name an item listing with `items: path`, or declare `counts`"),
+        );
+    }
+    let mut files = Vec::new();
+    for (i, f) in raw.files.iter().flatten().enumerate() {
+        let sha = f.sha256.value.to_ascii_lowercase();
+        if sha.len() != 64 || !sha.chars().all(|c| c.is_ascii_hexdigit()) {
+            problems.push(
+                at(&file, &f.sha256, &format!("files[{i}].sha256"), format!("`{}` is not a SHA-256 digest", f.sha256.value))
+                    .help("write the 64 hexadecimal digits that `sha256sum FILE` prints"),
+            );
+        }
+        files.push(ShippedFile {
+            path: f.path.clone(),
+            sha256: sha,
+            bytes: f.bytes,
+        });
+    }
+    if problems.len() > before {
+        return None;
+    }
+    Some(Export {
+        id: ExportId(raw.id.value),
+        partner: PartnerId(raw.partner.value),
+        exported_at: exported_at?,
+        description: raw.description,
+        content_window,
+        filters,
+        items,
+        counts,
+        files,
+        manifest: file,
+    })
+}
+
+fn table_file(
+    ctx: &Ctx<'_>,
+    file: &str,
+    key: &str,
+    base: &Path,
+    written: &serde_saphyr::Spanned<String>,
+    problems: &mut Problems,
+    ndjson_allowed: bool,
+) -> Option<TableFile> {
+    let path = ctx.resolve_inside(file, key, base, written, problems)?;
+    let format = TableFormat::from_path(&path).filter(|f| ndjson_allowed || *f != TableFormat::Ndjson);
+    let Some(format) = format else {
+        let allowed = if ndjson_allowed { ".csv, .parquet or .ndjson" } else { ".csv or .parquet" };
+        problems.push(
+            at(file, written, key, format!("`{}` is not a table sharelog reads", written.value))
+                .help(format!("use a file ending in {allowed}")),
+        );
+        return None;
+    };
+    if path.is_dir() {
+        problems.push(
+            at(file, written, key, format!("`{}` is a folder, not a file", written.value))
+                .help("name one table file"),
+        );
+        return None;
+    }
+    Some(TableFile {
+        display: ctx.rel(&path),
+        path,
+        format,
+    })
+}
+
+fn inline_counts(
+    file: &str,
+    rows: &[super::raw::RawCountRow],
+    categories: &[CategoryId],
+    problems: &mut Problems,
+) -> Vec<CountRow> {
+    let mut seen = BTreeSet::new();
+    let mut out = Vec::new();
+    for (i, r) in rows.iter().enumerate() {
+        let key = format!("counts[{i}]");
+        let row = CountRow {
+            category: CategoryId(r.category.value.clone()),
+            year: r.year,
+            items: r.items,
+            private: r.private,
+            deleted: r.deleted,
+            suspended: r.suspended,
+            explicit: r.explicit,
+            minor: r.minor,
+            opted_out: r.opted_out,
+        };
+        let here = |msg: String, k: &str| at(file, &r.category, &format!("{key}.{k}"), msg);
+        for p in check_count_row(&row, categories) {
+            let (k, msg, help) = p;
+            problems.push(here(msg, k).help(help));
+        }
+        if !seen.insert((row.category.clone(), row.year)) {
+            problems.push(
+                here(format!("category `{}` and year {} appear twice", row.category, row.year), "year")
+                    .help("declare each (category, year) cell once"),
+            );
+        }
+        out.push(row);
+    }
+    out
+}
+
+/// Checks one declared count row; returns (key, message, help) for each problem. Shared by inline
+/// counts and count tables.
+pub(crate) fn check_count_row(
+    row: &CountRow,
+    categories: &[CategoryId],
+) -> Vec<(&'static str, String, String)> {
+    let mut out = Vec::new();
+    if !categories.contains(&row.category) {
+        let known: Vec<_> = categories.iter().map(|c| c.as_str()).collect();
+        out.push((
+            "category",
+            format!("unknown category `{}`", row.category),
+            format!("add it to categories in report.yaml, or use one of: {}", known.join(", ")),
+        ));
+    }
+    if !(1900..=9999).contains(&row.year) {
+        out.push((
+            "year",
+            format!("{} is not a plausible year", row.year),
+            "write the four-digit UTC year the items were created".to_owned(),
+        ));
+    }
+    let flags = [
+        ("private", row.private),
+        ("deleted", row.deleted),
+        ("suspended", row.suspended),
+        ("explicit", row.explicit),
+        ("minor", row.minor),
+        ("opted_out", row.opted_out.unwrap_or(0)),
+    ];
+    for (name, n) in flags {
+        if n > row.items {
+            out.push((
+                name,
+                format!("{name} is {n}, more than the cell's {} items", row.items),
+                "a flag counts items of the cell, so it cannot exceed `items`".to_owned(),
+            ));
+        }
+    }
+    out
+}

@@ -1,0 +1,207 @@
+//! Load stage: report root → checked [`Report`]. Reads every input, collects every problem.
+
+mod content;
+mod manifests;
+mod opt_outs;
+mod partners;
+mod raw;
+mod report;
+mod yaml;
+
+pub(crate) use manifests::check_count_row;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use serde_saphyr::Spanned;
+
+use crate::error::{Error, Problem, Problems, Result};
+use crate::fs;
+use crate::model::Report;
+
+/// Reads and checks everything under `root`. Returns all problems at once when anything is wrong.
+pub(crate) fn load(root: &Path) -> Result<Report> {
+    let mut problems = Problems::default();
+    let ctx = Ctx { root };
+
+    let meta = report::load(&ctx, &mut problems);
+    let partners = partners::load(&ctx, &mut problems);
+    let categories: Vec<_> = meta
+        .as_ref()
+        .map(|m| m.categories.iter().map(|c| c.id.clone()).collect())
+        .unwrap_or_default();
+    let exports = manifests::load(&ctx, &partners, &categories, &mut problems);
+    let opt_outs_monthly = opt_outs::load_monthly(&ctx, &mut problems);
+    let pages = content::load(&ctx, &mut problems);
+    let template_overrides = load_template_overrides(&ctx, &mut problems);
+
+    match meta {
+        Some(meta) if problems.is_empty() => Ok(Report {
+            meta,
+            partners,
+            exports,
+            opt_outs_monthly,
+            pages,
+            template_overrides,
+        }),
+        _ => {
+            if problems.is_empty() {
+                problems.push(Problem::new("report.yaml", "the report could not be read"));
+            }
+            Err(Error::invalid(problems.into_vec()))
+        }
+    }
+}
+
+/// What every loader needs: where the root is.
+pub(crate) struct Ctx<'a> {
+    pub(crate) root: &'a Path,
+}
+
+impl Ctx<'_> {
+    /// A root-relative display path.
+    pub(crate) fn rel(&self, path: &Path) -> String {
+        fs::display_rel(self.root, path)
+    }
+
+    /// Reads a UTF-8 text file, recording a problem when it is missing, unreadable or not UTF-8.
+    pub(crate) fn read_text(&self, path: &Path, problems: &mut Problems) -> Option<String> {
+        let rel = self.rel(path);
+        if path.is_dir() {
+            problems.push(
+                Problem::new(rel, "is a folder, not a file")
+                    .help("name a file here, or move the folder"),
+            );
+            return None;
+        }
+        let bytes = match std::fs::read(path) {
+            Ok(bytes) => bytes,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                problems.push(Problem::new(rel, "file not found").help(
+                    "create it (see the README's input contract), or check --root",
+                ));
+                return None;
+            }
+            Err(e) => {
+                problems.push(
+                    Problem::new(rel, format!("cannot be read: {e}"))
+                        .help("check the file's permissions"),
+                );
+                return None;
+            }
+        };
+        match String::from_utf8(bytes) {
+            Ok(text) => {
+                // A leading byte-order mark is harmless; drop it so parsers see clean text.
+                Some(text.strip_prefix('\u{feff}').map(str::to_owned).unwrap_or(text))
+            }
+            Err(e) => {
+                let offset = e.utf8_error().valid_up_to();
+                let valid = &e.as_bytes()[..offset];
+                let line = valid.iter().filter(|b| **b == b'\n').count() as u64 + 1;
+                problems.push(
+                    Problem::new(rel, "is not valid UTF-8 text")
+                        .at(line, None)
+                        .help("save the file as UTF-8"),
+                );
+                None
+            }
+        }
+    }
+
+    /// Resolves a path written in an input, relative to `base`, and checks that it stays inside
+    /// the report root. Records a problem and returns `None` otherwise.
+    pub(crate) fn resolve_inside(
+        &self,
+        file: &str,
+        key: &str,
+        base: &Path,
+        written: &Spanned<String>,
+        problems: &mut Problems,
+    ) -> Option<PathBuf> {
+        let here = |p: Problem| p.at(written.referenced.line(), Some(written.referenced.column()));
+        let text = written.value.trim();
+        if text.is_empty() || Path::new(text).is_absolute() {
+            problems.push(here(
+                Problem::new(file, format!("`{text}` must be a relative path"))
+                    .key(key)
+                    .help("write the path relative to the manifest's folder"),
+            ));
+            return None;
+        }
+        let path = base.join(text);
+        let canonical_root = std::fs::canonicalize(self.root).ok()?;
+        match std::fs::canonicalize(&path) {
+            Ok(canonical) if canonical.starts_with(&canonical_root) => Some(path),
+            Ok(_) => {
+                problems.push(here(
+                    Problem::new(file, format!("`{text}` points outside the report root"))
+                        .key(key)
+                        .help("keep every input file inside the report root"),
+                ));
+                None
+            }
+            Err(_) => {
+                problems.push(here(
+                    Problem::new(file, format!("`{text}` does not exist"))
+                        .key(key)
+                        .help(format!(
+                            "create `{}`, or correct the path (it is relative to the manifest's folder)",
+                            self.rel(&path)
+                        )),
+                ));
+                None
+            }
+        }
+    }
+}
+
+/// Problem at a spanned value's position.
+pub(crate) fn at<T>(file: &str, spanned: &Spanned<T>, key: &str, message: String) -> Problem {
+    Problem::new(file, message)
+        .at(spanned.referenced.line(), Some(spanned.referenced.column()))
+        .key(key)
+}
+
+/// Reads `templates/*.html` of the root: each overrides the built-in template of that name.
+fn load_template_overrides(ctx: &Ctx<'_>, problems: &mut Problems) -> BTreeMap<String, String> {
+    let dir = ctx.root.join("templates");
+    let mut out = BTreeMap::new();
+    if !dir.is_dir() {
+        return out;
+    }
+    for entry in walkdir::WalkDir::new(&dir)
+        .max_depth(1)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(|e| e.ok())
+    {
+        let path = entry.path();
+        if entry.file_type().is_file() && path.extension().is_some_and(|e| e == "html") {
+            if let (Some(name), Some(text)) = (
+                path.file_name().and_then(|n| n.to_str()),
+                ctx.read_text(path, problems),
+            ) {
+                out.insert(name.to_owned(), text);
+            }
+        }
+    }
+    out
+}
+
+/// Parses a spanned date, recording a located problem when it is not an existing `YYYY-MM-DD`.
+pub(crate) fn date(
+    file: &str,
+    v: &Spanned<String>,
+    key: &str,
+    problems: &mut Problems,
+) -> Option<chrono::NaiveDate> {
+    let d = crate::time::parse_date(&v.value);
+    if d.is_none() {
+        problems.push(
+            at(file, v, key, format!("`{}` is not a date", v.value))
+                .help("write an existing date as YYYY-MM-DD"),
+        );
+    }
+    d
+}

@@ -1,0 +1,95 @@
+//! `data/partners.yaml` → [`Partner`]s.
+
+use std::collections::BTreeSet;
+
+use super::raw::RawPartner;
+use super::{Ctx, at, yaml};
+use crate::error::{Problem, Problems};
+use crate::model::{Partner, PartnerId, is_slug};
+
+const FILE: &str = "data/partners.yaml";
+
+/// Loads and checks the partner list.
+pub(crate) fn load(ctx: &Ctx<'_>, problems: &mut Problems) -> Vec<Partner> {
+    let Some(text) = ctx.read_text(&ctx.root.join(FILE), problems) else {
+        return Vec::new();
+    };
+    let raw: Vec<RawPartner> = match yaml::parse(FILE, &text, 0) {
+        Ok(raw) => raw,
+        Err(p) => {
+            problems.push(p);
+            return Vec::new();
+        }
+    };
+    if raw.is_empty() {
+        problems.push(
+            Problem::new(FILE, "no partners")
+                .help("list every partner that received data, e.g. `- {id: acme-ai, name: Acme AI Ltd, ...}`"),
+        );
+    }
+    let mut seen = BTreeSet::new();
+    let mut partners = Vec::new();
+    for (i, p) in raw.into_iter().enumerate() {
+        let key = |k: &str| format!("[{i}].{k}");
+        if !is_slug(&p.id.value) {
+            problems.push(
+                at(FILE, &p.id, &key("id"), format!("`{}` is not a slug", p.id.value))
+                    .help("use lowercase letters, digits and `-`, starting with a letter or digit"),
+            );
+        } else if !seen.insert(p.id.value.clone()) {
+            problems.push(
+                at(FILE, &p.id, &key("id"), format!("duplicate partner `{}`", p.id.value))
+                    .help("each partner id may appear once"),
+            );
+        }
+        if let Some(c) = &p.country {
+            if c.value.len() != 2 || !c.value.chars().all(|ch| ch.is_ascii_uppercase()) {
+                problems.push(
+                    at(FILE, c, &key("country"), format!("`{}` is not an ISO 3166-1 alpha-2 code", c.value))
+                        .help("write two capital letters, e.g. `US`, `DE`, `IE`"),
+                );
+            }
+        }
+        if p.purposes.is_empty() {
+            problems.push(
+                at(FILE, &p.id, &key("purposes"), "no purposes".to_owned()).help(
+                    "list what the data is for: ai-training, ai-evaluation, research, search-indexing, other",
+                ),
+            );
+        }
+        let signed = super::date(FILE, &p.agreement.signed, &key("agreement.signed"), problems);
+        let ends = p
+            .agreement
+            .ends
+            .as_ref()
+            .and_then(|e| super::date(FILE, e, &key("agreement.ends"), problems));
+        if let (Some(s), Some(e), Some(ends_text)) = (signed, ends, p.agreement.ends.as_ref()) {
+            if e < s {
+                problems.push(
+                    at(FILE, ends_text, &key("agreement.ends"), format!("`{e}` is before agreement.signed `{s}`"))
+                        .help("correct one of the dates"),
+                );
+            }
+        }
+        let mut purposes = p.purposes.clone();
+        purposes.sort();
+        purposes.dedup();
+        if let Some(signed) = signed {
+            partners.push(Partner {
+                id: PartnerId(p.id.value),
+                name: p.name,
+                country: p.country.map(|c| c.value),
+                purposes,
+                agreement_signed: signed,
+                agreement_ends: ends,
+                agreement_url: p.agreement.url,
+                honours_opt_out: p.honours_opt_out,
+                deletion_deadline_days: p.deletion_deadline_days,
+                legal_basis: p.legal_basis.unwrap_or_default(),
+                ai_act_summary_url: p.ai_act_summary_url,
+                description: p.description,
+            });
+        }
+    }
+    partners
+}

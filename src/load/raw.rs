@@ -1,0 +1,227 @@
+//! The YAML inputs exactly as written: serde structs that reject unknown keys.
+//!
+//! Fields that later checks refer to are `Spanned`, so that a problem found after parsing (an
+//! unknown partner, a date that does not exist) still names its line and column.
+
+use std::fmt;
+
+use serde::Deserialize;
+use serde::de::{self, SeqAccess, Visitor};
+use serde_saphyr::Spanned;
+
+use crate::model::{HonoursOptOut, LegalBasis, Purpose};
+
+/// A string with its position in the YAML file.
+pub(crate) type Text = Spanned<String>;
+
+/// `report.yaml`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawReport {
+    pub(crate) title: String,
+    pub(crate) platform: RawPlatform,
+    pub(crate) period: RawPeriod,
+    pub(crate) published: Text,
+    #[serde(default)]
+    pub(crate) base_url: Option<String>,
+    #[serde(default)]
+    pub(crate) language: Option<Text>,
+    pub(crate) categories: Vec<RawCategory>,
+    #[serde(default)]
+    pub(crate) privacy: Option<RawPrivacy>,
+}
+
+/// `report.yaml: platform`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPlatform {
+    pub(crate) name: String,
+    #[serde(default)]
+    pub(crate) url: Option<String>,
+    #[serde(default)]
+    pub(crate) contact: Option<String>,
+}
+
+/// `report.yaml: period`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPeriod {
+    pub(crate) from: Text,
+    pub(crate) to: Text,
+}
+
+/// `report.yaml: categories[]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCategory {
+    pub(crate) id: Text,
+    pub(crate) label: String,
+    #[serde(default)]
+    pub(crate) description: Option<String>,
+}
+
+/// `report.yaml: privacy`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPrivacy {
+    #[serde(default)]
+    pub(crate) min_count: Option<Spanned<u64>>,
+}
+
+/// `data/partners.yaml[]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawPartner {
+    pub(crate) id: Text,
+    pub(crate) name: String,
+    #[serde(default)]
+    pub(crate) country: Option<Text>,
+    pub(crate) purposes: Vec<Purpose>,
+    pub(crate) agreement: RawAgreement,
+    pub(crate) honours_opt_out: HonoursOptOut,
+    #[serde(default)]
+    pub(crate) deletion_deadline_days: Option<u32>,
+    #[serde(default)]
+    pub(crate) legal_basis: Option<LegalBasis>,
+    #[serde(default)]
+    pub(crate) ai_act_summary_url: Option<String>,
+    #[serde(default)]
+    pub(crate) description: Option<String>,
+}
+
+/// `data/partners.yaml[].agreement`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawAgreement {
+    pub(crate) signed: Text,
+    #[serde(default)]
+    pub(crate) ends: Option<Text>,
+    #[serde(default)]
+    pub(crate) url: Option<String>,
+}
+
+/// One manifest under `data/exports/`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawExport {
+    pub(crate) id: Text,
+    pub(crate) partner: Text,
+    pub(crate) exported_at: Text,
+    #[serde(default)]
+    pub(crate) description: Option<String>,
+    #[serde(default)]
+    pub(crate) content_window: Option<RawWindow>,
+    #[serde(default)]
+    pub(crate) filters: Option<RawFilters>,
+    #[serde(default)]
+    pub(crate) items: Option<Text>,
+    #[serde(default)]
+    pub(crate) counts: Option<Spanned<RawCounts>>,
+    #[serde(default)]
+    pub(crate) files: Option<Vec<RawFile>>,
+}
+
+/// `content_window`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawWindow {
+    #[serde(default)]
+    pub(crate) from: Option<Text>,
+    #[serde(default)]
+    pub(crate) to: Option<Text>,
+}
+
+/// `filters`.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFilters {
+    #[serde(default)]
+    pub(crate) public_only: bool,
+    #[serde(default)]
+    pub(crate) exclude_opted_out: bool,
+    #[serde(default)]
+    pub(crate) exclude_deleted: bool,
+    #[serde(default)]
+    pub(crate) exclude_explicit: bool,
+    #[serde(default)]
+    pub(crate) exclude_minors: bool,
+}
+
+/// `files[]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFile {
+    pub(crate) path: String,
+    pub sha256: Text,
+    #[serde(default)]
+    pub(crate) bytes: Option<u64>,
+}
+
+/// `counts`: an inline list or a path to a table.
+#[derive(Debug)]
+pub(crate) enum RawCounts {
+    Inline(Vec<RawCountRow>),
+    Path(String),
+}
+
+impl<'de> Deserialize<'de> for RawCounts {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct CountsVisitor;
+
+        impl<'de> Visitor<'de> for CountsVisitor {
+            type Value = RawCounts;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a list of {category, year, items, ...} or a path to a CSV/Parquet table")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawCounts, E> {
+                Ok(RawCounts::Path(v.to_owned()))
+            }
+
+            fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<RawCounts, A::Error> {
+                let mut rows = Vec::new();
+                while let Some(row) = seq.next_element()? {
+                    rows.push(row);
+                }
+                Ok(RawCounts::Inline(rows))
+            }
+        }
+
+        deserializer.deserialize_any(CountsVisitor)
+    }
+}
+
+/// `counts[]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawCountRow {
+    pub(crate) category: Text,
+    pub(crate) year: i32,
+    pub(crate) items: u64,
+    #[serde(default)]
+    pub(crate) private: u64,
+    #[serde(default)]
+    pub(crate) deleted: u64,
+    #[serde(default)]
+    pub(crate) suspended: u64,
+    #[serde(default)]
+    pub(crate) explicit: u64,
+    #[serde(default)]
+    pub(crate) minor: u64,
+    #[serde(default)]
+    pub(crate) opted_out: Option<u64>,
+}
+
+/// A content page's front matter.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFrontMatter {
+    pub(crate) title: String,
+    #[serde(default)]
+    pub(crate) description: Option<String>,
+    #[serde(default)]
+    pub(crate) weight: Option<i64>,
+    #[serde(default)]
+    pub(crate) nav: Option<bool>,
+}

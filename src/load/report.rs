@@ -1,0 +1,118 @@
+//! `report.yaml` → [`ReportMeta`].
+
+use std::collections::BTreeSet;
+
+use super::raw::RawReport;
+use super::{Ctx, at, yaml};
+use crate::error::{Problem, Problems};
+use crate::model::{Category, CategoryId, Platform, ReportMeta, is_slug};
+
+const FILE: &str = "report.yaml";
+
+/// Loads and checks `report.yaml`.
+pub(crate) fn load(ctx: &Ctx<'_>, problems: &mut Problems) -> Option<ReportMeta> {
+    let path = ctx.root.join(FILE);
+    if !path.exists() {
+        problems.push(Problem::new(FILE, "file not found").help(
+            "run sharelog in a report root (a folder with report.yaml), pass --root DIR, or create one with the README's example",
+        ));
+        return None;
+    }
+    let text = ctx.read_text(&path, problems)?;
+    let raw: RawReport = match yaml::parse(FILE, &text, 0) {
+        Ok(raw) => raw,
+        Err(p) => {
+            problems.push(p);
+            return None;
+        }
+    };
+    let before = problems.len();
+    let published = super::date(FILE, &raw.published, "published", problems);
+    let from = super::date(FILE, &raw.period.from, "period.from", problems);
+    let to = super::date(FILE, &raw.period.to, "period.to", problems);
+    if let (Some(f), Some(t)) = (from, to) {
+        if f > t {
+            problems.push(
+                at(FILE, &raw.period.to, "period.to", format!("`{t}` is before period.from `{f}`"))
+                    .help("swap the dates, or correct one of them"),
+            );
+        }
+    }
+    if raw.categories.is_empty() {
+        problems.push(
+            Problem::new(FILE, "no categories")
+                .key("categories")
+                .help("list the content categories manifests may use, e.g. `- {id: text, label: Text posts}`"),
+        );
+    }
+    let mut seen = BTreeSet::new();
+    let mut categories = Vec::new();
+    for (i, c) in raw.categories.iter().enumerate() {
+        let key = format!("categories[{i}].id");
+        if !is_slug(&c.id.value) {
+            problems.push(
+                at(FILE, &c.id, &key, format!("`{}` is not a slug", c.id.value))
+                    .help("use lowercase letters, digits and `-`, starting with a letter or digit"),
+            );
+        } else if !seen.insert(c.id.value.clone()) {
+            problems.push(
+                at(FILE, &c.id, &key, format!("duplicate category `{}`", c.id.value))
+                    .help("each category id may appear once"),
+            );
+        }
+        categories.push(Category {
+            id: CategoryId(c.id.value.clone()),
+            label: c.label.clone(),
+            description: c.description.clone(),
+        });
+    }
+    let min_count = match raw.privacy.as_ref().and_then(|p| p.min_count.as_ref()) {
+        Some(m) if m.value == 0 => {
+            problems.push(
+                at(FILE, m, "privacy.min_count", "must be at least 1".to_owned())
+                    .help("use 1 to publish every count, or a higher threshold to suppress small ones"),
+            );
+            1
+        }
+        Some(m) => m.value,
+        None => 10,
+    };
+    let language = match &raw.language {
+        Some(l) if !is_language_tag(&l.value) => {
+            problems.push(
+                at(FILE, l, "language", format!("`{}` is not a BCP 47 language tag", l.value))
+                    .help("write e.g. `en`, `de` or `en-GB`"),
+            );
+            "en".to_owned()
+        }
+        Some(l) => l.value.clone(),
+        None => "en".to_owned(),
+    };
+    if problems.len() > before {
+        return None;
+    }
+    Some(ReportMeta {
+        title: raw.title,
+        platform: Platform {
+            name: raw.platform.name,
+            url: raw.platform.url,
+            contact: raw.platform.contact,
+        },
+        period_from: from?,
+        period_to: to?,
+        published: published?,
+        base_url: raw.base_url.unwrap_or_else(|| "/".to_owned()),
+        language,
+        categories,
+        min_count,
+    })
+}
+
+/// A loose BCP 47 check: letters, digits and `-`, starting with 2–3 letters.
+fn is_language_tag(tag: &str) -> bool {
+    let mut parts = tag.split('-');
+    let primary = parts.next().unwrap_or_default();
+    (2..=3).contains(&primary.len())
+        && primary.chars().all(|c| c.is_ascii_alphabetic())
+        && parts.all(|p| !p.is_empty() && p.len() <= 8 && p.chars().all(|c| c.is_ascii_alphanumeric()))
+}

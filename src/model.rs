@@ -1,0 +1,411 @@
+//! Checked domain types: what the load stage produces once every input has been validated.
+
+use std::collections::BTreeMap;
+use std::fmt;
+use std::path::PathBuf;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::Serialize;
+
+macro_rules! id_type {
+    ($(#[$doc:meta])* $name:ident) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+        #[serde(transparent)]
+        pub struct $name(pub String);
+
+        impl $name {
+            /// The id as text.
+            pub fn as_str(&self) -> &str {
+                &self.0
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(&self.0)
+            }
+        }
+    };
+}
+
+id_type!(
+    /// A partner's slug from `data/partners.yaml`.
+    PartnerId
+);
+id_type!(
+    /// An export batch's slug, unique across manifests.
+    ExportId
+);
+id_type!(
+    /// A content category's slug from `report.yaml`.
+    CategoryId
+);
+
+/// True when `text` is a slug: `[a-z0-9][a-z0-9-]*`.
+pub fn is_slug(text: &str) -> bool {
+    let mut chars = text.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase() || c.is_ascii_digit())
+        && chars.all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-')
+}
+
+/// Everything the report root holds, checked.
+#[derive(Debug, Clone)]
+pub struct Report {
+    /// `report.yaml`.
+    pub meta: ReportMeta,
+    /// `data/partners.yaml`, in file order.
+    pub partners: Vec<Partner>,
+    /// Every manifest, sorted by id.
+    pub exports: Vec<Export>,
+    /// `data/opt-outs/monthly.csv`, sorted by month, if present.
+    pub opt_outs_monthly: Option<Vec<MonthlyOptOuts>>,
+    /// Content pages, sorted by weight then path.
+    pub pages: Vec<Page>,
+    /// Template overrides from the root's `templates/` folder, by file name.
+    pub template_overrides: BTreeMap<String, String>,
+}
+
+impl Report {
+    /// The partner with this id.
+    pub fn partner(&self, id: &PartnerId) -> Option<&Partner> {
+        self.partners.iter().find(|p| &p.id == id)
+    }
+
+    /// The category's label, or its id when unknown.
+    pub fn category_label<'a>(&'a self, id: &'a str) -> &'a str {
+        self.meta
+            .categories
+            .iter()
+            .find(|c| c.id.as_str() == id)
+            .map_or(id, |c| c.label.as_str())
+    }
+}
+
+/// `report.yaml`, checked.
+#[derive(Debug, Clone, Serialize)]
+pub struct ReportMeta {
+    /// The report's title.
+    pub title: String,
+    /// The publishing platform.
+    pub platform: Platform,
+    /// First day of the reporting period.
+    pub period_from: NaiveDate,
+    /// Last day of the reporting period.
+    pub period_to: NaiveDate,
+    /// The report's date: the only "now" the build knows.
+    pub published: NaiveDate,
+    /// Absolute prefix for feeds and sitemaps.
+    pub base_url: String,
+    /// BCP 47 language tag.
+    pub language: String,
+    /// The content categories, in file order.
+    pub categories: Vec<Category>,
+    /// Published counts `0 < n < min_count` are suppressed.
+    pub min_count: u64,
+}
+
+/// The publishing platform.
+#[derive(Debug, Clone, Serialize)]
+pub struct Platform {
+    /// Its name.
+    pub name: String,
+    /// Its web address.
+    pub url: Option<String>,
+    /// Where readers can ask questions.
+    pub contact: Option<String>,
+}
+
+/// A content category.
+#[derive(Debug, Clone, Serialize)]
+pub struct Category {
+    /// Its slug.
+    pub id: CategoryId,
+    /// Its human-readable name.
+    pub label: String,
+    /// An optional explanation.
+    pub description: Option<String>,
+}
+
+/// What a partner uses the data for (SPEC `purposes`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Purpose {
+    /// Training AI models.
+    AiTraining,
+    /// Evaluating AI models.
+    AiEvaluation,
+    /// Research.
+    Research,
+    /// Search indexing.
+    SearchIndexing,
+    /// Anything else.
+    Other,
+}
+
+impl Purpose {
+    /// The slug used in inputs and downloads.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Purpose::AiTraining => "ai-training",
+            Purpose::AiEvaluation => "ai-evaluation",
+            Purpose::Research => "research",
+            Purpose::SearchIndexing => "search-indexing",
+            Purpose::Other => "other",
+        }
+    }
+
+    /// A reader-facing label.
+    pub fn label(self) -> &'static str {
+        match self {
+            Purpose::AiTraining => "AI training",
+            Purpose::AiEvaluation => "AI evaluation",
+            Purpose::Research => "research",
+            Purpose::SearchIndexing => "search indexing",
+            Purpose::Other => "other",
+        }
+    }
+}
+
+/// What the agreement says about opt-outs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum HonoursOptOut {
+    /// The agreement binds the partner to honour opt-outs.
+    Yes,
+    /// It does not.
+    No,
+    /// Nobody knows.
+    Unknown,
+}
+
+impl HonoursOptOut {
+    /// The slug used in inputs and downloads.
+    pub fn slug(self) -> &'static str {
+        match self {
+            HonoursOptOut::Yes => "yes",
+            HonoursOptOut::No => "no",
+            HonoursOptOut::Unknown => "unknown",
+        }
+    }
+}
+
+/// The platform's legal basis for sharing (W3C DPV terms).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LegalBasis {
+    /// Consent of the data subject.
+    Consent,
+    /// A contract.
+    Contract,
+    /// Legitimate interest.
+    LegitimateInterest,
+    /// Not stated.
+    #[default]
+    Unknown,
+}
+
+impl LegalBasis {
+    /// The slug used in inputs and downloads.
+    pub fn slug(self) -> &'static str {
+        match self {
+            LegalBasis::Consent => "consent",
+            LegalBasis::Contract => "contract",
+            LegalBasis::LegitimateInterest => "legitimate-interest",
+            LegalBasis::Unknown => "unknown",
+        }
+    }
+}
+
+/// A partner that received data.
+#[derive(Debug, Clone)]
+pub struct Partner {
+    /// Its slug.
+    pub id: PartnerId,
+    /// Its legal name.
+    pub name: String,
+    /// ISO 3166-1 alpha-2 country of establishment.
+    pub country: Option<String>,
+    /// What the data is for.
+    pub purposes: Vec<Purpose>,
+    /// When the agreement was signed.
+    pub agreement_signed: NaiveDate,
+    /// When it ends, if it does.
+    pub agreement_ends: Option<NaiveDate>,
+    /// Public terms.
+    pub agreement_url: Option<String>,
+    /// What the agreement says about opt-outs.
+    pub honours_opt_out: HonoursOptOut,
+    /// Days after which an open deletion request is overdue.
+    pub deletion_deadline_days: Option<u32>,
+    /// The platform's legal basis.
+    pub legal_basis: LegalBasis,
+    /// The partner's AI Act training-content summary.
+    pub ai_act_summary_url: Option<String>,
+    /// Markdown shown on the partner page.
+    pub description: Option<String>,
+}
+
+/// The filters a manifest says were applied.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+pub struct Filters {
+    /// Only public posts were exported.
+    pub public_only: bool,
+    /// Opted-out owners were excluded.
+    pub exclude_opted_out: bool,
+    /// Deleted content was excluded.
+    pub exclude_deleted: bool,
+    /// Explicit content was excluded.
+    pub exclude_explicit: bool,
+    /// Minors' content was excluded.
+    pub exclude_minors: bool,
+}
+
+/// The format of a table file, chosen by extension.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TableFormat {
+    /// CSV with a header row.
+    Csv,
+    /// Apache Parquet.
+    Parquet,
+    /// Newline-delimited JSON.
+    Ndjson,
+}
+
+impl TableFormat {
+    /// The format for a file name, if it is one sharelog reads.
+    pub fn from_path(path: &std::path::Path) -> Option<Self> {
+        match path.extension()?.to_str()?.to_ascii_lowercase().as_str() {
+            "csv" => Some(TableFormat::Csv),
+            "parquet" => Some(TableFormat::Parquet),
+            "ndjson" | "jsonl" => Some(TableFormat::Ndjson),
+            _ => None,
+        }
+    }
+}
+
+/// A table file named by a manifest.
+#[derive(Debug, Clone)]
+pub struct TableFile {
+    /// The path on disk.
+    pub path: PathBuf,
+    /// The path relative to the report root, for messages.
+    pub display: String,
+    /// Its format.
+    pub format: TableFormat,
+}
+
+/// One declared aggregate row of a manifest's `counts`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CountRow {
+    /// The category.
+    pub category: CategoryId,
+    /// The UTC year of creation.
+    pub year: i32,
+    /// Items in the cell.
+    pub items: u64,
+    /// Private items.
+    pub private: u64,
+    /// Deleted items.
+    pub deleted: u64,
+    /// Suspended items.
+    pub suspended: u64,
+    /// Explicit items.
+    pub explicit: u64,
+    /// Items by minors.
+    pub minor: u64,
+    /// Items whose owner had opted out, if declared.
+    pub opted_out: Option<u64>,
+}
+
+/// A manifest's declared counts.
+#[derive(Debug, Clone)]
+pub enum DeclaredCounts {
+    /// Written inline in the manifest (already checked).
+    Inline(Vec<CountRow>),
+    /// A CSV or Parquet table with the same columns.
+    Table(TableFile),
+}
+
+/// A file shipped to the partner.
+#[derive(Debug, Clone, Serialize)]
+pub struct ShippedFile {
+    /// Its path, relative to the manifest's folder.
+    pub path: String,
+    /// Its declared SHA-256.
+    pub sha256: String,
+    /// Its declared size.
+    pub bytes: Option<u64>,
+}
+
+/// One export batch.
+#[derive(Debug, Clone)]
+pub struct Export {
+    /// Its slug.
+    pub id: ExportId,
+    /// Who received it.
+    pub partner: PartnerId,
+    /// When it left the platform, in UTC.
+    pub exported_at: DateTime<Utc>,
+    /// A description.
+    pub description: Option<String>,
+    /// The creation dates the batch claims to cover.
+    pub content_window: Option<(Option<NaiveDate>, Option<NaiveDate>)>,
+    /// What the platform says it filtered out.
+    pub filters: Filters,
+    /// The item listing, if any.
+    pub items: Option<TableFile>,
+    /// The declared counts, if any.
+    pub counts: Option<DeclaredCounts>,
+    /// Files shipped.
+    pub files: Vec<ShippedFile>,
+    /// The manifest's path relative to the root.
+    pub manifest: String,
+}
+
+/// One month of opt-out statistics from `data/opt-outs/monthly.csv`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MonthlyOptOuts {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// New opt-outs that month.
+    pub opted_out: u64,
+    /// Opt-outs withdrawn that month.
+    pub withdrawn: u64,
+    /// Eligible accounts at month end.
+    pub accounts: Option<u64>,
+}
+
+/// A narrative page from `content/`.
+#[derive(Debug, Clone)]
+pub struct Page {
+    /// Its output folder, e.g. `methodology` or `about/team`.
+    pub slug: String,
+    /// Its title.
+    pub title: String,
+    /// A one-line summary.
+    pub description: Option<String>,
+    /// Navigation order (lower first).
+    pub weight: i64,
+    /// Whether it appears in the main navigation.
+    pub in_nav: bool,
+    /// Sanitised HTML.
+    pub html: String,
+    /// Table of contents: (level, anchor, text).
+    pub toc: Vec<(u8, String, String)>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_slug;
+
+    #[test]
+    fn accepts_only_slugs() {
+        for ok in ["a", "0", "open-ai-2", "x-"] {
+            assert!(is_slug(ok), "{ok}");
+        }
+        for bad in ["", "-a", "A", "a_b", "a b", "é", "a/b"] {
+            assert!(!is_slug(bad), "{bad}");
+        }
+    }
+}

@@ -1,0 +1,236 @@
+//! Charts as standalone SVG files drawn with plotters' SVG backend (no system fonts needed).
+//!
+//! Every chart comes with a text summary and the table behind it, so no number is only in a picture.
+
+use plotters::prelude::*;
+
+use crate::error::{Error, Result};
+
+/// The Okabe–Ito palette: distinguishable with every common colour-vision deficiency.
+pub(crate) const PALETTE: [RGBColor; 8] = [
+    RGBColor(0, 114, 178),
+    RGBColor(230, 159, 0),
+    RGBColor(0, 158, 115),
+    RGBColor(204, 121, 167),
+    RGBColor(86, 180, 233),
+    RGBColor(213, 94, 0),
+    RGBColor(240, 228, 66),
+    RGBColor(0, 0, 0),
+];
+
+const WIDTH: u32 = 760;
+const HEIGHT: u32 = 380;
+
+/// A chart ready for the site.
+#[derive(Debug, Clone, serde::Serialize)]
+pub(crate) struct Chart {
+    /// Path inside the site, e.g. `charts/items-per-year.svg`.
+    pub(crate) file: String,
+    /// A short title.
+    pub(crate) title: String,
+    /// What the data shows, in a sentence or two.
+    pub(crate) summary: String,
+    /// The table behind the chart: header row, then rows of formatted cells.
+    pub(crate) table_head: Vec<String>,
+    /// Rows of the table behind the chart.
+    pub(crate) table_rows: Vec<Vec<String>>,
+    /// The SVG document.
+    #[serde(skip)]
+    pub(crate) svg: String,
+}
+
+/// One series of a bar chart.
+pub(crate) struct Series {
+    pub(crate) name: String,
+    /// One value per x label; `None` where the value is suppressed (drawn as nothing).
+    pub(crate) values: Vec<Option<u64>>,
+}
+
+fn chart_error<E: std::fmt::Debug>(e: E) -> Error {
+    Error::Internal(format!("drawing a chart failed: {e:?}"))
+}
+
+/// Formats an axis value with thousands separators.
+fn axis_label(v: f64) -> String {
+    super::format::thousands(v.max(0.0).round() as u64)
+}
+
+/// Stacked bars: one bar per x label, one coloured segment per series.
+pub(crate) fn stacked_bars(title: &str, desc: &str, x_labels: &[String], series: &[Series], y_desc: &str) -> Result<String> {
+    let n = x_labels.len().max(1);
+    let totals: Vec<u64> = (0..n)
+        .map(|i| series.iter().map(|s| s.values.get(i).copied().flatten().unwrap_or(0)).sum())
+        .collect();
+    let y_max = (totals.iter().copied().max().unwrap_or(0).max(1) as f64) * 1.1;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        root.fill(&WHITE).map_err(chart_error)?;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(70)
+            .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..y_max)
+            .map_err(chart_error)?;
+        let labels = x_labels.to_vec();
+        let step = n.div_ceil(12).max(1);
+        let label_of = move |x: &f64| -> String {
+            let i = x.round();
+            if (x - i).abs() > 1e-6 || i < 0.0 {
+                return String::new();
+            }
+            let i = i as usize;
+            if i % step != 0 {
+                return String::new();
+            }
+            labels.get(i).cloned().unwrap_or_default()
+        };
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(n + 1)
+            .x_label_formatter(&label_of)
+            .y_label_formatter(&|v| axis_label(*v))
+            .y_desc(y_desc)
+            .light_line_style(WHITE.mix(0.0))
+            .label_style(("sans-serif", 13))
+            .draw()
+            .map_err(chart_error)?;
+        let mut base = vec![0u64; n];
+        for (k, s) in series.iter().enumerate() {
+            let color = PALETTE[k % PALETTE.len()];
+            let mut rects = Vec::new();
+            for (i, v) in s.values.iter().enumerate().take(n) {
+                let v = v.unwrap_or(0);
+                if v == 0 {
+                    continue;
+                }
+                let x = i as f64;
+                rects.push(Rectangle::new(
+                    [(x - 0.38, base[i] as f64), (x + 0.38, (base[i] + v) as f64)],
+                    color.filled(),
+                ));
+                base[i] += v;
+            }
+            chart
+                .draw_series(rects)
+                .map_err(chart_error)?
+                .label(s.name.clone())
+                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled()));
+        }
+        if series.len() > 1 {
+            chart
+                .configure_series_labels()
+                .position(SeriesLabelPosition::UpperLeft)
+                .background_style(WHITE.mix(0.85))
+                .border_style(BLACK.mix(0.3))
+                .label_font(("sans-serif", 13))
+                .draw()
+                .map_err(chart_error)?;
+        }
+        root.present().map_err(chart_error)?;
+    }
+    Ok(accessible(svg, title, desc))
+}
+
+/// Bars (new per month) with a line (the running total) on a shared axis.
+pub(crate) fn bars_and_line(
+    title: &str,
+    desc: &str,
+    x_labels: &[String],
+    bars: &Series,
+    line: &Series,
+    y_desc: &str,
+) -> Result<String> {
+    let n = x_labels.len().max(1);
+    let max = bars
+        .values
+        .iter()
+        .chain(line.values.iter())
+        .map(|v| v.unwrap_or(0))
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let y_max = max as f64 * 1.1;
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
+        root.fill(&WHITE).map_err(chart_error)?;
+        let mut chart = ChartBuilder::on(&root)
+            .margin(12)
+            .x_label_area_size(36)
+            .y_label_area_size(70)
+            .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..y_max)
+            .map_err(chart_error)?;
+        let labels = x_labels.to_vec();
+        let step = n.div_ceil(8).max(1);
+        let label_of = move |x: &f64| -> String {
+            let i = x.round();
+            if (x - i).abs() > 1e-6 || i < 0.0 || (i as usize) % step != 0 {
+                return String::new();
+            }
+            labels.get(i as usize).cloned().unwrap_or_default()
+        };
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_labels(n + 1)
+            .x_label_formatter(&label_of)
+            .y_label_formatter(&|v| axis_label(*v))
+            .y_desc(y_desc)
+            .light_line_style(WHITE.mix(0.0))
+            .label_style(("sans-serif", 13))
+            .draw()
+            .map_err(chart_error)?;
+        let bar_color = PALETTE[0];
+        let line_color = PALETTE[5];
+        chart
+            .draw_series(bars.values.iter().enumerate().filter_map(|(i, v)| {
+                let v = (*v)?;
+                let x = i as f64;
+                Some(Rectangle::new([(x - 0.35, 0.0), (x + 0.35, v as f64)], bar_color.filled()))
+            }))
+            .map_err(chart_error)?
+            .label(bars.name.clone())
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], bar_color.filled()));
+        let points: Vec<(f64, f64)> = line
+            .values
+            .iter()
+            .enumerate()
+            .filter_map(|(i, v)| v.map(|v| (i as f64, v as f64)))
+            .collect();
+        chart
+            .draw_series(LineSeries::new(points, line_color.stroke_width(3)))
+            .map_err(chart_error)?
+            .label(line.name.clone())
+            .legend(move |(x, y)| PathElement::new([(x, y), (x + 12, y)], line_color.stroke_width(3)));
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperLeft)
+            .background_style(WHITE.mix(0.85))
+            .border_style(BLACK.mix(0.3))
+            .label_font(("sans-serif", 13))
+            .draw()
+            .map_err(chart_error)?;
+        root.present().map_err(chart_error)?;
+    }
+    Ok(accessible(svg, title, desc))
+}
+
+/// Adds `role="img"`, a `<title>` and a `<desc>` to the SVG, so screen readers announce what it shows.
+fn accessible(svg: String, title: &str, desc: &str) -> String {
+    let Some(start) = svg.find("<svg") else {
+        return svg;
+    };
+    let Some(end) = svg[start..].find('>').map(|e| start + e) else {
+        return svg;
+    };
+    format!(
+        "{}<svg role=\"img\" aria-labelledby=\"chart-title chart-desc\"{}><title id=\"chart-title\">{}</title><desc id=\"chart-desc\">{}</desc>{}",
+        &svg[..start],
+        &svg[start + 4..end],
+        tera::escape_html(title),
+        tera::escape_html(desc),
+        &svg[end + 1..]
+    )
+}

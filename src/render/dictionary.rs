@@ -1,0 +1,125 @@
+//! The data dictionary: every published table and its columns, in output order. The CSV headers
+//! and the data page's dictionary both come from here.
+
+use serde::Serialize;
+
+/// A published table.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct TableDoc {
+    /// File stem under `data/`.
+    pub(crate) name: &'static str,
+    /// What one row is.
+    pub(crate) row: &'static str,
+    /// Columns in output order.
+    pub(crate) columns: Vec<ColumnDoc>,
+}
+
+/// A column of a published table.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct ColumnDoc {
+    pub(crate) name: &'static str,
+    #[serde(rename = "type")]
+    pub(crate) kind: &'static str,
+    pub(crate) description: &'static str,
+}
+
+impl TableDoc {
+    /// The CSV header.
+    pub(crate) fn header(&self) -> Vec<&'static str> {
+        self.columns.iter().map(|c| c.name).collect()
+    }
+}
+
+fn col(name: &'static str, kind: &'static str, description: &'static str) -> ColumnDoc {
+    ColumnDoc { name, kind, description }
+}
+
+/// `data/shared-items`.
+pub(crate) fn shared_items() -> TableDoc {
+    let flag = |name, what| col(name, "integer", what);
+    TableDoc {
+        name: "shared-items",
+        row: "one row per (partner, export, category, year), sorted by those columns",
+        columns: vec![
+            col("partner", "string", "partner id (see partners)"),
+            col("export", "string", "export batch id (see exports)"),
+            col("category", "string", "content category id from report.yaml"),
+            col("year", "integer", "UTC year in which the items were created"),
+            col("items", "integer", "items shared; suppressed when small"),
+            flag("private", "items flagged private"),
+            flag("deleted", "items flagged deleted"),
+            flag("suspended", "items flagged suspended"),
+            flag("explicit", "items flagged explicit"),
+            flag("minor", "items flagged as by a minor"),
+            col("opted_out", "integer", "items whose owner had opted out at export time; empty when no opt-out ledger or declared value exists"),
+        ],
+    }
+}
+
+/// `data/exports`.
+pub(crate) fn exports() -> TableDoc {
+    TableDoc {
+        name: "exports",
+        row: "one row per export batch, sorted by export id",
+        columns: vec![
+            col("export", "string", "export batch id"),
+            col("partner", "string", "partner id that received the batch"),
+            col("exported_at", "date or datetime", "when the batch left the platform (UTC)"),
+            col("items", "integer", "items in the batch"),
+            col("categories", "integer", "number of content categories in the batch"),
+            col("first_year", "integer", "earliest UTC creation year in the batch"),
+            col("last_year", "integer", "latest UTC creation year in the batch"),
+        ],
+    }
+}
+
+/// `data/partners`.
+pub(crate) fn partners() -> TableDoc {
+    TableDoc {
+        name: "partners",
+        row: "one row per partner, in the order of data/partners.yaml",
+        columns: vec![
+            col("partner", "string", "partner id"),
+            col("name", "string", "legal name"),
+            col("country", "string", "ISO 3166-1 alpha-2 country of establishment"),
+            col("purposes", "string", "purposes, `;`-separated: ai-training, ai-evaluation, research, search-indexing, other"),
+            col("legal_basis", "string", "the platform's legal basis for sharing: consent, contract, legitimate-interest, unknown"),
+            col("honours_opt_out", "string", "what the agreement says about opt-outs: yes, no, unknown"),
+            col("agreement_signed", "date", "when the data agreement was signed"),
+            col("agreement_ends", "date", "when the agreement ends"),
+            col("deletion_deadline_days", "integer", "days within which the partner must complete a deletion request"),
+            col("exports", "integer", "export batches the partner received"),
+            col("items", "integer", "items the partner received"),
+            col("first_export", "date", "date of the first export"),
+            col("last_export", "date", "date of the last export"),
+        ],
+    }
+}
+
+/// `data/opt-outs-monthly`.
+pub(crate) fn opt_outs_monthly() -> TableDoc {
+    TableDoc {
+        name: "opt-outs-monthly",
+        row: "one row per month, sorted by month",
+        columns: vec![
+            col("month", "string (YYYY-MM)", "calendar month"),
+            col("opted_out", "integer", "new opt-outs that month"),
+            col("withdrawn", "integer", "opt-outs withdrawn that month"),
+            col("active", "integer", "owners opted out at month end"),
+            col("accounts", "integer", "eligible accounts at month end"),
+        ],
+    }
+}
+
+/// Every table, in the order the data page lists them.
+pub(crate) fn all() -> Vec<TableDoc> {
+    vec![shared_items(), exports(), partners(), opt_outs_monthly()]
+}
+
+/// The sentence the dictionary uses for suppressed cells.
+pub(crate) fn suppression_note(min_count: u64) -> String {
+    format!(
+        "Counts from 1 to {} are suppressed: empty in CSV, null in JSON and \"<{min_count}\" on pages. Zero is always published.",
+        min_count.saturating_sub(1)
+    )
+}

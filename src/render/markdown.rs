@@ -1,0 +1,121 @@
+//! Markdown → sanitised HTML with pulldown-cmark (tables, footnotes, heading anchors) and ammonia.
+
+use std::collections::HashSet;
+
+use pulldown_cmark::{CowStr, Event, HeadingLevel, Options, Parser, Tag, TagEnd, html};
+
+/// Rendered Markdown.
+pub(crate) struct Rendered {
+    /// Sanitised HTML.
+    pub(crate) html: String,
+    /// Headings of level 2 and 3: (level, anchor, text).
+    pub(crate) toc: Vec<(u8, String, String)>,
+}
+
+/// Renders Markdown with GitHub-style tables, footnotes, strikethrough and heading anchors, then
+/// sanitises the HTML with an allow-list, so raw HTML or `javascript:` links cannot run.
+pub(crate) fn render(markdown: &str) -> Rendered {
+    let options = Options::ENABLE_TABLES
+        | Options::ENABLE_FOOTNOTES
+        | Options::ENABLE_STRIKETHROUGH
+        | Options::ENABLE_HEADING_ATTRIBUTES;
+    let mut events: Vec<Event<'_>> = Parser::new_ext(markdown, options).collect();
+    let toc = add_heading_anchors(&mut events);
+    let mut unsafe_html = String::new();
+    html::push_html(&mut unsafe_html, events.into_iter());
+    Rendered {
+        html: sanitise(&unsafe_html),
+        toc,
+    }
+}
+
+/// Gives every heading an `id` (its explicit `{#id}` or a slug of its text, made unique).
+fn add_heading_anchors(events: &mut [Event<'_>]) -> Vec<(u8, String, String)> {
+    let mut used = HashSet::new();
+    let mut toc = Vec::new();
+    let mut i = 0;
+    while i < events.len() {
+        if let Event::Start(Tag::Heading { level, id, .. }) = &events[i] {
+            let level = *level;
+            let explicit = id.as_ref().map(|s| s.to_string());
+            let mut text = String::new();
+            let mut j = i + 1;
+            while j < events.len() && !matches!(events[j], Event::End(TagEnd::Heading(_))) {
+                if let Event::Text(t) | Event::Code(t) = &events[j] {
+                    text.push_str(t);
+                }
+                j += 1;
+            }
+            let base = explicit.unwrap_or_else(|| {
+                let s = slug::slugify(&text);
+                if s.is_empty() { "section".to_owned() } else { s }
+            });
+            let mut anchor = base.clone();
+            let mut n = 1;
+            while !used.insert(anchor.clone()) {
+                anchor = format!("{base}-{n}");
+                n += 1;
+            }
+            if let Event::Start(Tag::Heading { id, .. }) = &mut events[i] {
+                *id = Some(CowStr::from(anchor.clone()));
+            }
+            let depth = match level {
+                HeadingLevel::H2 => Some(2),
+                HeadingLevel::H3 => Some(3),
+                _ => None,
+            };
+            if let Some(depth) = depth {
+                toc.push((depth, anchor, text));
+            }
+            i = j;
+        }
+        i += 1;
+    }
+    toc
+}
+
+/// Sanitises HTML from Markdown or partner descriptions with ammonia's allow-list, keeping heading
+/// anchors and footnote links.
+pub(crate) fn sanitise(html: &str) -> String {
+    let schemes: HashSet<&str> = ["http", "https", "mailto"].into_iter().collect();
+    let mut builder = ammonia::Builder::default();
+    builder.url_schemes(schemes);
+    for tag in ["h1", "h2", "h3", "h4", "h5", "h6", "div", "sup", "li"] {
+        builder.add_tag_attributes(tag, &["id", "class"]);
+    }
+    for tag in ["th", "td"] {
+        builder.add_tag_attributes(tag, &["style"]);
+    }
+    builder
+        .clean(html)
+        .to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn adds_unique_heading_anchors() {
+        let r = render("## Data sources\n\ntext\n\n## Data sources\n\n### Custom {#mine}\n");
+        assert!(r.html.contains(r#"<h2 id="data-sources">"#), "{}", r.html);
+        assert!(r.html.contains(r#"<h2 id="data-sources-1">"#), "{}", r.html);
+        assert!(r.html.contains(r#"<h3 id="mine">"#), "{}", r.html);
+        assert_eq!(r.toc.len(), 3);
+    }
+
+    #[test]
+    fn renders_tables_and_footnotes() {
+        let r = render("| a | b |\n|---|---|\n| 1 | 2 |\n\nNote[^1].\n\n[^1]: The note.\n");
+        assert!(r.html.contains("<table>"), "{}", r.html);
+        assert!(r.html.contains("footnote-definition"), "{}", r.html);
+    }
+
+    #[test]
+    fn removes_scripts_and_active_links() {
+        let r = render("<script>alert(1)</script>\n\n[x](javascript:alert(1)) <img src=x onerror=alert(1)>");
+        assert!(!r.html.contains("<script"), "{}", r.html);
+        assert!(!r.html.contains("javascript:"), "{}", r.html);
+        assert!(!r.html.contains("onerror"), "{}", r.html);
+    }
+}

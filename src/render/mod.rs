@@ -1,0 +1,576 @@
+//! Render stage: checked report + tables → [`Site`], every file in memory. Nothing here touches disk.
+
+pub(crate) mod charts;
+mod dictionary;
+mod downloads;
+pub(crate) mod format;
+pub(crate) mod markdown;
+mod templates;
+
+use std::collections::BTreeMap;
+
+use serde_json::{Value, json};
+
+use self::charts::{Chart, Series};
+use self::format::{count, thousands};
+use crate::aggregate::Tables;
+use crate::aggregate::suppress::{Published, publish};
+use crate::error::Result;
+use crate::model::{Export, Partner, Report};
+use crate::time::format_instant;
+
+/// The built site: output paths (with `/`) → bytes, in sorted order.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Site {
+    /// Every file of the site.
+    pub files: BTreeMap<String, Vec<u8>>,
+}
+
+impl Site {
+    fn add(&mut self, path: impl Into<String>, bytes: impl Into<Vec<u8>>) {
+        self.files.insert(path.into(), bytes.into());
+    }
+}
+
+/// Renders every page, chart and download.
+pub(crate) fn render(report: &Report, tables: &Tables) -> Result<Site> {
+    let min = report.meta.min_count;
+    let t = publish(tables, min);
+    let engine = templates::Engine::new(&report.template_overrides)?;
+    let mut site = Site::default();
+
+    site.add("assets/style.css", engine.stylesheet().as_bytes().to_vec());
+    add_downloads(&mut site, &t)?;
+
+    let overview_charts = overview_charts(report, &t)?;
+    let opt_out_chart = opt_out_chart(&t)?;
+    let partner_charts = report
+        .partners
+        .iter()
+        .map(|p| partner_chart(report, &t, p))
+        .collect::<Result<Vec<_>>>()?;
+    for chart in overview_charts.iter().chain(&opt_out_chart).chain(&partner_charts) {
+        site.add(chart.file.clone(), chart.svg.clone().into_bytes());
+    }
+
+    let pages = Pages { report, t: &t, engine: &engine };
+    site.add("index.html", pages.overview(&overview_charts)?);
+    for (partner, chart) in report.partners.iter().zip(&partner_charts) {
+        site.add(format!("partners/{}/index.html", partner.id), pages.partner(partner, chart)?);
+    }
+    for export in &report.exports {
+        site.add(format!("exports/{}/index.html", export.id), pages.export(export)?);
+    }
+    site.add("opt-outs/index.html", pages.opt_outs(opt_out_chart.as_ref())?);
+    site.add("data/index.html", pages.data()?);
+    for page in &report.pages {
+        site.add(format!("{}/index.html", page.slug), pages.content(page)?);
+    }
+    Ok(site)
+}
+
+fn add_downloads(site: &mut Site, t: &Tables<Published>) -> Result<()> {
+    let mut add = |doc: dictionary::TableDoc, csv: Vec<u8>, json: Vec<u8>| {
+        site.add(format!("data/{}.csv", doc.name), csv);
+        site.add(format!("data/{}.json", doc.name), json);
+    };
+    let d = dictionary::shared_items();
+    add(d.clone(), downloads::csv(&t.shared_items, &d.header())?, downloads::json(&t.shared_items)?);
+    let d = dictionary::exports();
+    add(d.clone(), downloads::csv(&t.exports, &d.header())?, downloads::json(&t.exports)?);
+    let d = dictionary::partners();
+    add(d.clone(), downloads::csv(&t.partners, &d.header())?, downloads::json(&t.partners)?);
+    let d = dictionary::opt_outs_monthly();
+    add(
+        d.clone(),
+        downloads::csv(&t.opt_outs_monthly, &d.header())?,
+        downloads::json(&t.opt_outs_monthly)?,
+    );
+    Ok(())
+}
+
+/// A URL from the input that may become a link: only http(s) and mailto.
+fn safe_url(url: Option<&str>) -> Option<String> {
+    let url = url?.trim();
+    let lower = url.to_ascii_lowercase();
+    ["https://", "http://", "mailto:"]
+        .iter()
+        .any(|s| lower.starts_with(s))
+        .then(|| url.to_owned())
+}
+
+fn partner_name<'a>(report: &'a Report, id: &'a str) -> &'a str {
+    report
+        .partners
+        .iter()
+        .find(|p| p.id.as_str() == id)
+        .map_or(id, |p| p.name.as_str())
+}
+
+/// The full range of years with data, gaps filled.
+fn year_range(t: &Tables<Published>) -> Vec<String> {
+    let years: Vec<i32> = t.by_year.iter().filter_map(|y| y.key[0].parse().ok()).collect();
+    match (years.iter().min(), years.iter().max()) {
+        (Some(a), Some(b)) => (*a..=*b).map(|y| y.to_string()).collect(),
+        _ => Vec::new(),
+    }
+}
+
+fn lookup(totals: &[crate::aggregate::Total<Published>], key: &[&str]) -> Option<Published> {
+    totals
+        .iter()
+        .find(|t| t.key.iter().map(String::as_str).eq(key.iter().copied()))
+        .map(|t| t.items)
+}
+
+/// Builds a chart's table (x label per row, one column per series) and counts suppressed cells.
+fn chart_table(x_labels: &[String], series: &[Series], min: u64) -> (Vec<Vec<String>>, usize) {
+    let mut suppressed = 0;
+    let rows = x_labels
+        .iter()
+        .enumerate()
+        .map(|(i, x)| {
+            let mut row = vec![x.clone()];
+            for s in series {
+                let v = s.values.get(i).copied().flatten();
+                if v.is_none() {
+                    suppressed += 1;
+                }
+                row.push(count(v, min));
+            }
+            row
+        })
+        .collect();
+    (rows, suppressed)
+}
+
+fn suppressed_note(n: usize, min: u64) -> String {
+    match n {
+        0 => String::new(),
+        1 => format!(" One value below {min} is suppressed and not drawn."),
+        n => format!(" {n} values below {min} are suppressed and not drawn."),
+    }
+}
+
+/// Series per partner over `x_keys`, from totals keyed (partner, x).
+fn partner_series(report: &Report, totals: &[crate::aggregate::Total<Published>], x_keys: &[String]) -> Vec<Series> {
+    report
+        .partners
+        .iter()
+        .map(|p| Series {
+            name: p.name.clone(),
+            values: x_keys
+                .iter()
+                .map(|x| lookup(totals, &[p.id.as_str(), x]).unwrap_or(Some(0)))
+                .collect(),
+        })
+        .collect()
+}
+
+fn overview_charts(report: &Report, t: &Tables<Published>) -> Result<Vec<Chart>> {
+    let min = report.meta.min_count;
+    let years = year_range(t);
+    if years.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+
+    // Items shared per year, stacked by partner.
+    let series = partner_series(report, &t.by_partner_year, &years);
+    let (rows, suppressed) = chart_table(&years, &series, min);
+    let peak = t
+        .by_year
+        .iter()
+        .filter_map(|y| y.items.map(|n| (n, y.key[0].clone())))
+        .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    let mut summary = format!(
+        "Items shared with {} partner(s), by the year the items were created, {}–{}.",
+        report.partners.len(),
+        years[0],
+        years[years.len() - 1]
+    );
+    if let Some((n, year)) = peak {
+        summary.push_str(&format!(" The most items were created in {year} ({}).", thousands(n)));
+    }
+    summary.push_str(&suppressed_note(suppressed, min));
+    let title = "Items shared per year of creation, by partner";
+    out.push(Chart {
+        file: "charts/items-per-year.svg".into(),
+        title: title.into(),
+        svg: charts::stacked_bars(title, &summary, &years, &series, "items")?,
+        summary,
+        table_head: std::iter::once("Year".to_owned()).chain(series.iter().map(|s| s.name.clone())).collect(),
+        table_rows: rows,
+    });
+
+    // Items per category, stacked by partner.
+    let cats: Vec<String> = report.meta.categories.iter().map(|c| c.id.0.clone()).collect();
+    let labels: Vec<String> = report.meta.categories.iter().map(|c| c.label.clone()).collect();
+    let series = partner_series(report, &t.by_partner_category, &cats);
+    let (rows, suppressed) = chart_table(&labels, &series, min);
+    let top = t
+        .by_category
+        .iter()
+        .filter_map(|c| c.items.map(|n| (n, c.key[0].clone())))
+        .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+    let mut summary = format!("Items shared per content category, split by partner, across {} categories.", cats.len());
+    if let Some((n, cat)) = top {
+        summary.push_str(&format!(" The largest category is {} ({} items).", report.category_label(&cat), thousands(n)));
+    }
+    summary.push_str(&suppressed_note(suppressed, min));
+    let title = "Items shared per content category, by partner";
+    out.push(Chart {
+        file: "charts/items-per-category.svg".into(),
+        title: title.into(),
+        svg: charts::stacked_bars(title, &summary, &labels, &series, "items")?,
+        summary,
+        table_head: std::iter::once("Category".to_owned()).chain(series.iter().map(|s| s.name.clone())).collect(),
+        table_rows: rows,
+    });
+    Ok(out)
+}
+
+fn opt_out_chart(t: &Tables<Published>) -> Result<Option<Chart>> {
+    if t.opt_outs_monthly.is_empty() {
+        return Ok(None);
+    }
+    let months: Vec<String> = t.opt_outs_monthly.iter().map(|r| r.month.clone()).collect();
+    let bars = Series {
+        name: "New opt-outs".into(),
+        values: t.opt_outs_monthly.iter().map(|r| r.opted_out).collect(),
+    };
+    let line = Series {
+        name: "Active opt-outs (running total)".into(),
+        values: t.opt_outs_monthly.iter().map(|r| r.active).collect(),
+    };
+    let last = t.opt_outs_monthly.last();
+    let mut summary = format!(
+        "New opt-outs per month from {} to {}, with the number of owners opted out at each month end.",
+        months[0],
+        months[months.len() - 1]
+    );
+    if let Some(Some(active)) = last.map(|r| r.active) {
+        summary.push_str(&format!(" At the end of {}, {} owners were opted out.", months[months.len() - 1], thousands(active)));
+    }
+    let title = "Opt-outs per month and running total";
+    Ok(Some(Chart {
+        file: "charts/opt-outs-monthly.svg".into(),
+        title: title.into(),
+        svg: charts::bars_and_line(title, &summary, &months, &bars, &line, "owners")?,
+        summary,
+        table_head: vec!["Month".into(), bars.name.clone(), line.name.clone()],
+        table_rows: t
+            .opt_outs_monthly
+            .iter()
+            .map(|r| vec![r.month.clone(), opt(r.opted_out), opt(r.active)])
+            .collect(),
+    }))
+}
+
+fn opt(n: Published) -> String {
+    n.map_or_else(|| "suppressed".to_owned(), thousands)
+}
+
+fn partner_chart(report: &Report, t: &Tables<Published>, partner: &Partner) -> Result<Chart> {
+    let min = report.meta.min_count;
+    let years = year_range(t);
+    let series: Vec<Series> = report
+        .meta
+        .categories
+        .iter()
+        .map(|c| Series {
+            name: c.label.clone(),
+            values: years
+                .iter()
+                .map(|y| lookup(&t.by_partner_category_year, &[partner.id.as_str(), c.id.as_str(), y]).unwrap_or(Some(0)))
+                .collect(),
+        })
+        .collect();
+    let (rows, suppressed) = chart_table(&years, &series, min);
+    let total = t
+        .partners
+        .iter()
+        .find(|r| r.partner == partner.id.as_str())
+        .and_then(|r| r.items);
+    let mut summary = match total {
+        Some(0) | None if years.is_empty() => format!("{} received no items.", partner.name),
+        _ => format!(
+            "Items shared with {} by year of creation, stacked by content category; {} items in all.",
+            partner.name,
+            count(total, min)
+        ),
+    };
+    summary.push_str(&suppressed_note(suppressed, min));
+    let title = format!("{}: items per category and year", partner.name);
+    Ok(Chart {
+        file: format!("charts/partner-{}.svg", partner.id),
+        svg: charts::stacked_bars(&title, &summary, &years, &series, "items")?,
+        title,
+        summary,
+        table_head: std::iter::once("Year".to_owned()).chain(series.iter().map(|s| s.name.clone())).collect(),
+        table_rows: rows,
+    })
+}
+
+/// Page rendering with the shared context.
+struct Pages<'a> {
+    report: &'a Report,
+    t: &'a Tables<Published>,
+    engine: &'a templates::Engine,
+}
+
+impl Pages<'_> {
+    fn min(&self) -> u64 {
+        self.report.meta.min_count
+    }
+
+    /// The context every page gets; `root` is the relative path back to the site root.
+    fn base(&self, root: &str, current: &str, title: &str) -> Value {
+        let m = &self.report.meta;
+        let mut nav = vec![
+            json!({"title": "Overview", "href": format!("{root}index.html"), "current": current == "index"}),
+            json!({"title": "Opt-outs", "href": format!("{root}opt-outs/index.html"), "current": current == "opt-outs"}),
+            json!({"title": "Data", "href": format!("{root}data/index.html"), "current": current == "data"}),
+        ];
+        for page in self.report.pages.iter().filter(|p| p.in_nav) {
+            nav.push(json!({
+                "title": page.title,
+                "href": format!("{root}{}/index.html", page.slug),
+                "current": current == page.slug,
+            }));
+        }
+        json!({
+            "root": root,
+            "page_title": title,
+            "nav": nav,
+            "site": {
+                "title": m.title,
+                "platform": m.platform.name,
+                "platform_url": safe_url(m.platform.url.as_deref()),
+                "contact": m.platform.contact,
+                "contact_url": m.platform.contact.as_deref().and_then(|c| {
+                    if c.contains('@') && !c.contains(':') { Some(format!("mailto:{c}")) } else { safe_url(Some(c)) }
+                }),
+                "published": m.published.to_string(),
+                "period_from": m.period_from.to_string(),
+                "period_to": m.period_to.to_string(),
+                "language": m.language,
+                "min_count": m.min_count,
+            },
+        })
+    }
+
+    fn render(&self, template: &str, mut ctx: Value, extra: Value) -> Result<Vec<u8>> {
+        if let (Some(ctx), Some(extra)) = (ctx.as_object_mut(), extra.as_object()) {
+            for (k, v) in extra {
+                ctx.insert(k.clone(), v.clone());
+            }
+        }
+        self.engine.render(template, &ctx).map(String::into_bytes)
+    }
+
+    fn export_summary(&self, root: &str, e: &crate::aggregate::ExportRow<Published>) -> Value {
+        json!({
+            "id": e.export,
+            "href": format!("{root}exports/{}/index.html", e.export),
+            "partner": partner_name(self.report, &e.partner),
+            "partner_href": format!("{root}partners/{}/index.html", e.partner),
+            "exported_at": e.exported_at,
+            "items": count(e.items, self.min()),
+            "categories": e.categories,
+            "years": match (e.first_year, e.last_year) {
+                (Some(a), Some(b)) if a == b => a.to_string(),
+                (Some(a), Some(b)) => format!("{a}–{b}"),
+                _ => "–".to_owned(),
+            },
+        })
+    }
+
+    fn overview(&self, charts: &[Chart]) -> Result<Vec<u8>> {
+        let root = "";
+        let years = year_range(self.t);
+        let partners: Vec<Value> = self
+            .t
+            .partners
+            .iter()
+            .map(|p| {
+                json!({
+                    "id": p.partner,
+                    "name": p.name,
+                    "href": format!("partners/{}/index.html", p.partner),
+                    "country": p.country,
+                    "purposes": self.report.partner(&crate::model::PartnerId(p.partner.clone()))
+                        .map(|x| x.purposes.iter().map(|u| u.label()).collect::<Vec<_>>().join(", ")),
+                    "exports": p.exports,
+                    "items": count(p.items, self.min()),
+                    "honours_opt_out": p.honours_opt_out,
+                })
+            })
+            .collect();
+        let exports: Vec<Value> = self.t.exports.iter().map(|e| self.export_summary(root, e)).collect();
+        let extra = json!({
+            "totals": {
+                "items": count(self.t.total_items, self.min()),
+                "partners": self.report.partners.len(),
+                "exports": self.report.exports.len(),
+                "categories": self.report.meta.categories.len(),
+                "first_year": years.first(),
+                "last_year": years.last(),
+            },
+            "charts": charts,
+            "partners": partners,
+            "exports": exports,
+        });
+        self.render("index.html", self.base(root, "index", &self.report.meta.title), extra)
+    }
+
+    fn partner(&self, partner: &Partner, chart: &Chart) -> Result<Vec<u8>> {
+        let root = "../../";
+        let row = self.t.partners.iter().find(|r| r.partner == partner.id.as_str());
+        let exports: Vec<Value> = self
+            .t
+            .exports
+            .iter()
+            .filter(|e| e.partner == partner.id.as_str())
+            .map(|e| self.export_summary(root, e))
+            .collect();
+        let description = partner
+            .description
+            .as_deref()
+            .map(|d| markdown::render(d).html);
+        let extra = json!({
+            "partner": {
+                "id": partner.id,
+                "name": partner.name,
+                "country": partner.country,
+                "purposes": partner.purposes.iter().map(|p| p.label()).collect::<Vec<_>>(),
+                "legal_basis": partner.legal_basis.slug(),
+                "honours_opt_out": partner.honours_opt_out.slug(),
+                "agreement_signed": partner.agreement_signed.to_string(),
+                "agreement_ends": partner.agreement_ends.map(|d| d.to_string()),
+                "agreement_url": safe_url(partner.agreement_url.as_deref()),
+                "deletion_deadline_days": partner.deletion_deadline_days,
+                "ai_act_summary_url": safe_url(partner.ai_act_summary_url.as_deref()),
+                "description_html": description,
+                "items": count(row.and_then(|r| r.items), self.min()),
+                "exports": row.map_or(0, |r| r.exports),
+            },
+            "exports": exports,
+            "chart": chart,
+        });
+        self.render("partner.html", self.base(root, "partners", &partner.name), extra)
+    }
+
+    fn export(&self, export: &Export) -> Result<Vec<u8>> {
+        let root = "../../";
+        let min = self.min();
+        let row = self.t.exports.iter().find(|e| e.export == export.id.as_str());
+        let rows: Vec<Value> = self
+            .t
+            .shared_items
+            .iter()
+            .filter(|r| r.export == export.id.as_str())
+            .map(|r| {
+                json!({
+                    "category": self.report.category_label(&r.category),
+                    "year": r.year,
+                    "items": count(r.items, min),
+                    "private": count(r.private, min),
+                    "deleted": count(r.deleted, min),
+                    "suspended": count(r.suspended, min),
+                    "explicit": count(r.explicit, min),
+                    "minor": count(r.minor, min),
+                    "opted_out": r.opted_out.map(|n| count(n, min)),
+                })
+            })
+            .collect();
+        let f = export.filters;
+        let filters = [
+            ("Public posts only", f.public_only),
+            ("Opted-out owners excluded", f.exclude_opted_out),
+            ("Deleted content excluded", f.exclude_deleted),
+            ("Explicit content excluded", f.exclude_explicit),
+            ("Minors' content excluded", f.exclude_minors),
+        ]
+        .iter()
+        .map(|(label, on)| json!({"label": label, "claimed": on}))
+        .collect::<Vec<_>>();
+        let source = match (&export.items, &export.counts) {
+            (Some(_), Some(_)) => "item listing (declared counts also given)",
+            (Some(_), None) => "item listing",
+            _ => "declared counts",
+        };
+        let extra = json!({
+            "export": {
+                "id": export.id,
+                "partner": partner_name(self.report, export.partner.as_str()),
+                "partner_href": format!("{root}partners/{}/index.html", export.partner),
+                "exported_at": format_instant(&export.exported_at),
+                "description": export.description,
+                "window_from": export.content_window.and_then(|w| w.0).map(|d| d.to_string()),
+                "window_to": export.content_window.and_then(|w| w.1).map(|d| d.to_string()),
+                "source": source,
+                "items": count(row.and_then(|r| r.items), min),
+                "filters": filters,
+                "files": export.files,
+            },
+            "rows": rows,
+            "has_opted_out": rows.iter().any(|r| !r["opted_out"].is_null()),
+        });
+        self.render("export.html", self.base(root, "exports", export.id.as_str()), extra)
+    }
+
+    fn opt_outs(&self, chart: Option<&Chart>) -> Result<Vec<u8>> {
+        let min = self.min();
+        let rows: Vec<Value> = self
+            .t
+            .opt_outs_monthly
+            .iter()
+            .map(|r| {
+                json!({
+                    "month": r.month,
+                    "opted_out": count(r.opted_out, min),
+                    "withdrawn": count(r.withdrawn, min),
+                    "active": count(r.active, min),
+                    "accounts": r.accounts.map(|a| count(a, min)),
+                })
+            })
+            .collect();
+        let extra = json!({"rows": rows, "chart": chart});
+        self.render("opt_outs.html", self.base("../", "opt-outs", "Opt-outs"), extra)
+    }
+
+    fn data(&self) -> Result<Vec<u8>> {
+        let tables: Vec<Value> = dictionary::all()
+            .into_iter()
+            .map(|d| {
+                json!({
+                    "name": d.name,
+                    "csv": format!("{}.csv", d.name),
+                    "json": format!("{}.json", d.name),
+                    "row": d.row,
+                    "columns": d.columns,
+                })
+            })
+            .collect();
+        let extra = json!({
+            "tables": tables,
+            "suppression": dictionary::suppression_note(self.min()),
+        });
+        self.render("data.html", self.base("../", "data", "Data and downloads"), extra)
+    }
+
+    fn content(&self, page: &crate::model::Page) -> Result<Vec<u8>> {
+        let depth = page.slug.split('/').count();
+        let root = "../".repeat(depth);
+        let extra = json!({
+            "page": {
+                "title": page.title,
+                "description": page.description,
+                "html": page.html,
+                "toc": page.toc.iter().map(|(level, id, text)| json!({"level": level, "id": id, "text": text})).collect::<Vec<_>>(),
+            }
+        });
+        self.render("page.html", self.base(&root, &page.slug, &page.title), extra)
+    }
+}

@@ -1,0 +1,91 @@
+//! Time semantics shared by every input: datetimes with offsets are normalised to UTC, a bare date
+//! means 00:00:00 UTC that day, and an item's *year* is the UTC year of its `created_at`.
+
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
+
+/// Parses an ISO 8601 date (`2024-03-01`).
+pub fn parse_date(text: &str) -> Option<NaiveDate> {
+    NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d").ok()
+}
+
+/// Parses a date or an RFC 3339 datetime into an instant in UTC.
+///
+/// Accepted: `2024-03-01` (midnight UTC), `2024-03-01T12:00:00Z`, `2024-03-01T12:00:00+02:00`,
+/// fractional seconds, a space instead of `T`, and a datetime without offset (read as UTC).
+pub fn parse_instant(text: &str) -> Option<DateTime<Utc>> {
+    let text = text.trim();
+    if let Ok(dt) = DateTime::parse_from_rfc3339(text) {
+        return Some(dt.with_timezone(&Utc));
+    }
+    if let Some(date) = parse_date(text) {
+        return date.and_hms_opt(0, 0, 0).map(|dt| dt.and_utc());
+    }
+    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
+        if let Ok(dt) = NaiveDateTime::parse_from_str(text, format) {
+            return Some(dt.and_utc());
+        }
+    }
+    None
+}
+
+/// The UTC year of a date or datetime text.
+pub fn utc_year(text: &str) -> Option<i32> {
+    parse_instant(text).map(|dt| dt.year())
+}
+
+/// Parses a month (`2024-03`).
+pub fn parse_month(text: &str) -> Option<NaiveDate> {
+    let text = text.trim();
+    if text.len() != 7 {
+        return None;
+    }
+    NaiveDate::parse_from_str(&format!("{text}-01"), "%Y-%m-%d").ok()
+}
+
+/// Formats an instant the way the outputs show it: a date when it is midnight UTC, else RFC 3339.
+pub fn format_instant(dt: &DateTime<Utc>) -> String {
+    if dt.time() == chrono::NaiveTime::MIN {
+        dt.format("%Y-%m-%d").to_string()
+    } else {
+        dt.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn normalises_offsets_to_utc_years() {
+        let cases = [
+            ("2020-01-01", Some(2020)),
+            ("2020-01-01T00:30:00+01:00", Some(2019)),
+            ("2019-12-31T23:30:00-01:00", Some(2020)),
+            ("2021-06-01T12:00:00Z", Some(2021)),
+            ("2021-06-01 12:00:00", Some(2021)),
+            ("2021-06-01T12:00:00.123Z", Some(2021)),
+            ("2021-02-30", None),
+            ("yesterday", None),
+            ("", None),
+        ];
+        for (text, year) in cases {
+            assert_eq!(utc_year(text), year, "{text}");
+        }
+    }
+
+    #[test]
+    fn parses_months_strictly() {
+        assert!(parse_month("2024-03").is_some());
+        assert!(parse_month("2024-13").is_none());
+        assert!(parse_month("2024-3").is_none());
+        assert!(parse_month("2024-03-01").is_none());
+    }
+
+    #[test]
+    fn formats_midnight_as_a_date() {
+        let dt = parse_instant("2023-05-01").expect("valid");
+        assert_eq!(format_instant(&dt), "2023-05-01");
+        let dt = parse_instant("2023-05-01T10:00:00+02:00").expect("valid");
+        assert_eq!(format_instant(&dt), "2023-05-01T08:00:00Z");
+    }
+}
