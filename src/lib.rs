@@ -72,27 +72,8 @@ pub fn check(root: &Path) -> Result<Summary> {
 
 /// Refuses an output folder that is the root itself, holds the root, or lies inside an input folder.
 fn check_out_dir(root: &Path, out: &Path) -> Result<()> {
-    let abs = |p: &Path| -> PathBuf {
-        let p = if p.is_absolute() {
-            p.to_path_buf()
-        } else {
-            std::env::current_dir().map(|d| d.join(p)).unwrap_or_else(|_| p.to_path_buf())
-        };
-        // Normalise `.` and `..` without touching the disk: the output may not exist yet.
-        let mut out = PathBuf::new();
-        for c in p.components() {
-            match c {
-                std::path::Component::CurDir => {}
-                std::path::Component::ParentDir => {
-                    out.pop();
-                }
-                c => out.push(c),
-            }
-        }
-        out
-    };
-    let root_abs = std::fs::canonicalize(root).unwrap_or_else(|_| abs(root));
-    let out_abs = abs(out);
+    let root_abs = std::fs::canonicalize(root).unwrap_or_else(|_| fs::normalize(root));
+    let out_abs = fs::normalize(out);
     let out_abs = out_abs
         .parent()
         .and_then(|p| std::fs::canonicalize(p).ok())

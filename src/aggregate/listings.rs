@@ -461,7 +461,7 @@ pub(crate) fn read_count_table(
             minor: *minor,
             opted_out,
         };
-        for (key, message, help) in crate::load::check_count_row(&row, categories) {
+        for (key, message, help) in crate::load::check_count_row(&row, Some(categories)) {
             problems.push(place(Problem::new(&table.display, format!("{key}: {message}")).help(help)));
         }
         if !seen.insert((row.category.clone(), row.year)) {

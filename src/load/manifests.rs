@@ -19,8 +19,8 @@ const DIR: &str = "data/exports";
 /// Loads every manifest under `data/exports/`, sorted by id.
 pub(crate) fn load(
     ctx: &Ctx<'_>,
-    partners: &[Partner],
-    categories: &[CategoryId],
+    partners: Option<&[Partner]>,
+    categories: Option<&[CategoryId]>,
     problems: &mut Problems,
 ) -> Vec<Export> {
     let dir = ctx.root.join(DIR);
@@ -76,8 +76,8 @@ pub(crate) fn load(
 fn load_one(
     ctx: &Ctx<'_>,
     path: &Path,
-    partners: &[Partner],
-    categories: &[CategoryId],
+    partners: Option<&[Partner]>,
+    categories: Option<&[CategoryId]>,
     problems: &mut Problems,
 ) -> Option<Export> {
     let file = ctx.rel(path);
@@ -105,7 +105,7 @@ fn load_one(
                 .help("use lowercase letters, digits and `-`, starting with a letter or digit"),
         );
     }
-    if !partners.iter().any(|p| p.id.as_str() == raw.partner.value) {
+    if let Some(partners) = partners.filter(|ps| !ps.iter().any(|p| p.id.as_str() == raw.partner.value)) {
         let known: Vec<_> = partners.iter().map(|p| p.id.as_str()).collect();
         problems.push(
             at(&file, &raw.partner, "partner", format!("unknown partner `{}`", raw.partner.value))
@@ -231,25 +231,34 @@ fn table_file(
 fn inline_counts(
     file: &str,
     rows: &[super::raw::RawCountRow],
-    categories: &[CategoryId],
+    categories: Option<&[CategoryId]>,
     problems: &mut Problems,
 ) -> Vec<CountRow> {
     let mut seen = BTreeSet::new();
     let mut out = Vec::new();
     for (i, r) in rows.iter().enumerate() {
         let key = format!("counts[{i}]");
+        let here = |msg: String, k: &str| at(file, &r.category, &format!("{key}.{k}"), msg);
+        let mut count = |name: &str, n: i64| -> u64 {
+            u64::try_from(n).unwrap_or_else(|_| {
+                problems.push(
+                    here(format!("{n} is negative"), name)
+                        .help("counts are whole numbers, 0 or more"),
+                );
+                0
+            })
+        };
         let row = CountRow {
             category: CategoryId(r.category.value.clone()),
             year: r.year,
-            items: r.items,
-            private: r.private,
-            deleted: r.deleted,
-            suspended: r.suspended,
-            explicit: r.explicit,
-            minor: r.minor,
-            opted_out: r.opted_out,
+            items: count("items", r.items),
+            private: count("private", r.private),
+            deleted: count("deleted", r.deleted),
+            suspended: count("suspended", r.suspended),
+            explicit: count("explicit", r.explicit),
+            minor: count("minor", r.minor),
+            opted_out: r.opted_out.map(|n| count("opted_out", n)),
         };
-        let here = |msg: String, k: &str| at(file, &r.category, &format!("{key}.{k}"), msg);
         for p in check_count_row(&row, categories) {
             let (k, msg, help) = p;
             problems.push(here(msg, k).help(help));
@@ -269,10 +278,10 @@ fn inline_counts(
 /// counts and count tables.
 pub(crate) fn check_count_row(
     row: &CountRow,
-    categories: &[CategoryId],
+    categories: Option<&[CategoryId]>,
 ) -> Vec<(&'static str, String, String)> {
     let mut out = Vec::new();
-    if !categories.contains(&row.category) {
+    if let Some(categories) = categories.filter(|cs| !cs.contains(&row.category)) {
         let known: Vec<_> = categories.iter().map(|c| c.as_str()).collect();
         out.push((
             "category",

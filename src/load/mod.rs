@@ -26,11 +26,13 @@ pub(crate) fn load(root: &Path) -> Result<Report> {
 
     let meta = report::load(&ctx, &mut problems);
     let partners = partners::load(&ctx, &mut problems);
-    let categories: Vec<_> = meta
+    // References are only checked against files that could be read: a broken report.yaml or
+    // partners.yaml is one problem, not one per reference to it.
+    let categories: Option<Vec<_>> = meta
         .as_ref()
-        .map(|m| m.categories.iter().map(|c| c.id.clone()).collect())
-        .unwrap_or_default();
-    let exports = manifests::load(&ctx, &partners, &categories, &mut problems);
+        .map(|m| m.categories.iter().map(|c| c.id.clone()).collect());
+    let exports = manifests::load(&ctx, partners.as_deref(), categories.as_deref(), &mut problems);
+    let partners = partners.unwrap_or_default();
     let opt_outs_monthly = opt_outs::load_monthly(&ctx, &mut problems);
     let pages = content::load(&ctx, &mut problems);
     let template_overrides = load_template_overrides(&ctx, &mut problems);
@@ -61,7 +63,7 @@ pub(crate) struct Ctx<'a> {
 impl Ctx<'_> {
     /// A root-relative display path.
     pub(crate) fn rel(&self, path: &Path) -> String {
-        fs::display_rel(self.root, path)
+        fs::display_rel(&fs::normalize(self.root), &fs::normalize(path))
     }
 
     /// Reads a UTF-8 text file, recording a problem when it is missing, unreadable or not UTF-8.
@@ -129,25 +131,33 @@ impl Ctx<'_> {
             ));
             return None;
         }
-        let path = base.join(text);
-        let canonical_root = std::fs::canonicalize(self.root).ok()?;
-        match std::fs::canonicalize(&path) {
-            Ok(canonical) if canonical.starts_with(&canonical_root) => Some(path),
-            Ok(_) => {
-                problems.push(here(
-                    Problem::new(file, format!("`{text}` points outside the report root"))
-                        .key(key)
-                        .help("keep every input file inside the report root"),
-                ));
+        let path = fs::normalize(&base.join(text));
+        let root = fs::normalize(self.root);
+        let outside = || {
+            here(
+                Problem::new(file, format!("`{text}` points outside the report root"))
+                    .key(key)
+                    .help("keep every input file inside the report root; paths are relative to the manifest's folder"),
+            )
+        };
+        if !path.starts_with(&root) {
+            problems.push(outside());
+            return None;
+        }
+        match (std::fs::canonicalize(&path), std::fs::canonicalize(&root)) {
+            // A symbolic link inside the root may still lead outside it.
+            (Ok(real), Ok(real_root)) if !real.starts_with(&real_root) => {
+                problems.push(outside());
                 None
             }
-            Err(_) => {
+            (Ok(_), _) => Some(path),
+            (Err(_), _) => {
                 problems.push(here(
                     Problem::new(file, format!("`{text}` does not exist"))
                         .key(key)
                         .help(format!(
                             "create `{}`, or correct the path (it is relative to the manifest's folder)",
-                            self.rel(&path)
+                            fs::display_rel(&root, &path)
                         )),
                 ));
                 None

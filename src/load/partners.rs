@@ -10,15 +10,14 @@ use crate::model::{Partner, PartnerId, is_slug};
 const FILE: &str = "data/partners.yaml";
 
 /// Loads and checks the partner list.
-pub(crate) fn load(ctx: &Ctx<'_>, problems: &mut Problems) -> Vec<Partner> {
-    let Some(text) = ctx.read_text(&ctx.root.join(FILE), problems) else {
-        return Vec::new();
-    };
+/// `None` when the file could not be read or parsed at all.
+pub(crate) fn load(ctx: &Ctx<'_>, problems: &mut Problems) -> Option<Vec<Partner>> {
+    let text = ctx.read_text(&ctx.root.join(FILE), problems)?;
     let raw: Vec<RawPartner> = match yaml::parse(FILE, &text, 0) {
         Ok(raw) => raw,
         Err(p) => {
             problems.push(p);
-            return Vec::new();
+            return None;
         }
     };
     if raw.is_empty() {
@@ -91,5 +90,5 @@ pub(crate) fn load(ctx: &Ctx<'_>, problems: &mut Problems) -> Vec<Partner> {
             });
         }
     }
-    partners
+    Some(partners)
 }

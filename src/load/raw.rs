@@ -198,19 +198,19 @@ impl<'de> Deserialize<'de> for RawCounts {
 pub(crate) struct RawCountRow {
     pub(crate) category: Text,
     pub(crate) year: i32,
-    pub(crate) items: u64,
+    pub(crate) items: i64,
     #[serde(default)]
-    pub(crate) private: u64,
+    pub(crate) private: i64,
     #[serde(default)]
-    pub(crate) deleted: u64,
+    pub(crate) deleted: i64,
     #[serde(default)]
-    pub(crate) suspended: u64,
+    pub(crate) suspended: i64,
     #[serde(default)]
-    pub(crate) explicit: u64,
+    pub(crate) explicit: i64,
     #[serde(default)]
-    pub(crate) minor: u64,
+    pub(crate) minor: i64,
     #[serde(default)]
-    pub(crate) opted_out: Option<u64>,
+    pub(crate) opted_out: Option<i64>,
 }
 
 /// A content page's front matter.

@@ -1,1 +1,9 @@
-//! tests
+//! Integration tests: one binary, a module per feature.
+
+mod cli;
+mod determinism;
+mod downloads;
+mod formats;
+mod invalid;
+mod pages;
+mod support;

@@ -1,0 +1,87 @@
+//! Exit codes, `check` writing nothing, and the previous site surviving a failed build.
+
+use crate::support::{copy_tree, fixture, sharelog};
+
+#[test]
+fn usage_errors_exit_with_2() {
+    let output = sharelog(&["build", "--no-such-flag"]);
+    assert_eq!(output.status.code(), Some(2));
+    let output = sharelog(&["frobnicate"]);
+    assert_eq!(output.status.code(), Some(2));
+}
+
+#[test]
+fn help_documents_the_exit_codes() {
+    let output = sharelog(&["build", "--help"]);
+    assert_eq!(output.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&output.stdout);
+    assert!(text.contains("Exit codes") && text.contains("1  invalid input"), "{text}");
+}
+
+#[test]
+fn check_validates_and_writes_nothing() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("root");
+    copy_tree(&fixture("basic"), &root);
+    let before = crate::support::files(&root);
+    let output = sharelog(&["check", "--root", root.to_str().expect("utf-8")]);
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert!(String::from_utf8_lossy(&output.stdout).contains("nothing was written"));
+    assert_eq!(before, crate::support::files(&root));
+    assert!(!root.join("public").exists());
+}
+
+#[test]
+fn a_failed_build_leaves_the_previous_site_untouched() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("root");
+    let out = dir.path().join("site");
+    copy_tree(&fixture("basic"), &root);
+    let args = ["build", "--root", root.to_str().expect("utf-8"), "--out", out.to_str().expect("utf-8")];
+    assert!(sharelog(&args).status.success());
+    let snapshot: Vec<(String, Vec<u8>)> = crate::support::files(&out)
+        .into_iter()
+        .map(|f| {
+            let bytes = std::fs::read(out.join(&f)).expect("read");
+            (f, bytes)
+        })
+        .collect();
+    std::fs::write(root.join("data/partners.yaml"), "- id: Bad Id\n").expect("break input");
+    let output = sharelog(&args);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("nothing was written"));
+    let after: Vec<(String, Vec<u8>)> = crate::support::files(&out)
+        .into_iter()
+        .map(|f| {
+            let bytes = std::fs::read(out.join(&f)).expect("read");
+            (f, bytes)
+        })
+        .collect();
+    assert!(snapshot == after, "the previous site changed");
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .expect("list")
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains("sharelog-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn refuses_to_write_the_site_over_the_inputs() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("root");
+    copy_tree(&fixture("basic"), &root);
+    for out in [root.clone(), root.join("data"), root.join("content/site")] {
+        let output = sharelog(&[
+            "build",
+            "--root",
+            root.to_str().expect("utf-8"),
+            "--out",
+            out.to_str().expect("utf-8"),
+        ]);
+        assert_eq!(output.status.code(), Some(1), "{}", out.display());
+    }
+    assert!(root.join("report.yaml").is_file());
+    assert!(root.join("data/partners.yaml").is_file());
+}

@@ -1,0 +1,125 @@
+//! The pages of the example report: present, linked relatively, escaped, with valid charts.
+
+use std::path::Path;
+
+use crate::support::{build, files, fixture, read, repo};
+
+#[test]
+fn example_report_has_every_page_of_the_spec() {
+    let (_dir, out) = build(&repo());
+    let all = files(&out);
+    for page in [
+        "index.html",
+        "opt-outs/index.html",
+        "data/index.html",
+        "methodology/index.html",
+        "faq/index.html",
+        "partners/northwind-labs/index.html",
+        "exports/pellucid-2024-01/index.html",
+        "charts/items-per-year.svg",
+        "charts/items-per-category.svg",
+        "charts/opt-outs-monthly.svg",
+        "charts/partner-northwind-labs.svg",
+        "assets/style.css",
+    ] {
+        assert!(all.contains(&page.to_owned()), "{page} missing from {all:?}");
+    }
+    let partners = all.iter().filter(|f| f.starts_with("partners/")).count();
+    let exports = all.iter().filter(|f| f.starts_with("exports/")).count();
+    assert!(partners >= 3 && exports >= 6, "{partners} partners, {exports} exports");
+}
+
+/// Every `href` and `src` in a page, resolved against the page's folder.
+fn links(html: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    for attr in ["href=\"", "src=\""] {
+        let mut rest = html;
+        while let Some(i) = rest.find(attr) {
+            rest = &rest[i + attr.len()..];
+            if let Some(end) = rest.find('"') {
+                out.push(rest[..end].to_owned());
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn every_internal_link_is_relative_and_resolves() {
+    let (_dir, out) = build(&repo());
+    let mut checked = 0;
+    for page in files(&out).into_iter().filter(|f| f.ends_with(".html")) {
+        let html = read(&out, &page);
+        let base = Path::new(&page).parent().map(Path::to_path_buf).unwrap_or_default();
+        for link in links(&html) {
+            if link.starts_with("https://") || link.starts_with("http://") || link.starts_with("mailto:") {
+                continue;
+            }
+            assert!(!link.starts_with('/'), "{page}: absolute link {link}");
+            let target = link.split('#').next().unwrap_or("");
+            if target.is_empty() {
+                continue;
+            }
+            let resolved = out.join(&base).join(target);
+            assert!(resolved.is_file(), "{page}: {link} does not resolve");
+            checked += 1;
+        }
+    }
+    assert!(checked > 100, "only {checked} links checked");
+}
+
+#[test]
+fn charts_are_well_formed_accessible_svg_shown_with_a_summary() {
+    let (_dir, out) = build(&repo());
+    let charts: Vec<String> = files(&out).into_iter().filter(|f| f.starts_with("charts/")).collect();
+    assert!(charts.len() >= 4 + 3, "{charts:?}");
+    for chart in &charts {
+        let svg = read(&out, chart);
+        let doc = roxmltree::Document::parse(&svg).unwrap_or_else(|e| panic!("{chart}: {e}"));
+        let root = doc.root_element();
+        assert_eq!(root.attribute("role"), Some("img"), "{chart}");
+        let title = root.children().find(|n| n.has_tag_name("title")).expect("title");
+        let desc = root.children().find(|n| n.has_tag_name("desc")).expect("desc");
+        assert!(!title.text().unwrap_or("").is_empty(), "{chart}");
+        assert!(desc.text().unwrap_or("").len() > 30, "{chart}: desc says little");
+        assert!(doc.descendants().filter(|n| n.has_tag_name("rect")).count() > 3, "{chart} draws no bars");
+    }
+    let index = read(&out, "index.html");
+    assert!(index.contains("src=\"charts/items-per-year.svg\""));
+    assert!(index.contains("<figcaption>"));
+    assert!(index.contains("<details>"), "the numbers behind the chart");
+    let partner = read(&out, "partners/northwind-labs/index.html");
+    assert!(partner.contains("src=\"../../charts/partner-northwind-labs.svg\""));
+}
+
+#[test]
+fn strings_from_inputs_are_escaped_and_markdown_is_sanitised() {
+    let (_dir, out) = build(&fixture("basic"));
+    let partner = read(&out, "partners/alpha-ai/index.html");
+    assert!(partner.contains("Alpha AI &lt;Ltd&gt; &amp; Co"), "name escaped");
+    assert!(!partner.contains("<script>alert"), "description script removed");
+    assert!(!partner.contains("javascript:"), "active URLs removed");
+    let page = read(&out, "methodology/index.html");
+    assert!(!page.contains("<script>alert"), "content script removed");
+    assert!(page.contains("<table>"), "Markdown tables");
+    assert!(page.contains("id=\"how-we-count\""), "heading anchors");
+    assert!(page.contains("footnote-definition"), "footnotes");
+    let faq = read(&out, "faq/index.html");
+    assert!(faq.contains("FAQ &lt;b&gt;"), "front-matter title escaped");
+}
+
+#[test]
+fn a_root_template_overrides_the_built_in_one_by_name() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("root");
+    crate::support::copy_tree(&fixture("basic"), &root);
+    std::fs::create_dir_all(root.join("templates")).expect("mkdir");
+    std::fs::write(
+        root.join("templates/page.html"),
+        "{% extends \"base.html\" %}{% block content %}<p class=\"custom\">{{ page.title }}</p>{% endblock content %}",
+    )
+    .expect("write");
+    let (_d, out) = build(&root);
+    assert!(read(&out, "methodology/index.html").contains("<p class=\"custom\">Methodology</p>"));
+    assert!(!read(&out, "index.html").contains("class=\"custom\""), "other pages keep the default");
+}
