@@ -55,13 +55,18 @@ fn axis_label(v: f64) -> String {
     super::format::thousands(v.max(0.0).round() as u64)
 }
 
+/// How far above the tallest bar the axis ends, leaving room for the legend in the upper left.
+fn headroom(series: usize) -> f64 {
+    if series > 1 { 1.12 + 0.075 * series as f64 } else { 1.1 }
+}
+
 /// Stacked bars: one bar per x label, one coloured segment per series.
 pub(crate) fn stacked_bars(title: &str, desc: &str, x_labels: &[String], series: &[Series], y_desc: &str) -> Result<String> {
     let n = x_labels.len().max(1);
     let totals: Vec<u64> = (0..n)
         .map(|i| series.iter().map(|s| s.values.get(i).copied().flatten().unwrap_or(0)).sum())
         .collect();
-    let y_max = (totals.iter().copied().max().unwrap_or(0).max(1) as f64) * 1.1;
+    let y_max = (totals.iter().copied().max().unwrap_or(0).max(1) as f64) * headroom(series.len());
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
@@ -151,7 +156,7 @@ pub(crate) fn bars_and_line(
         .max()
         .unwrap_or(0)
         .max(1);
-    let y_max = max as f64 * 1.1;
+    let y_max = max as f64 * headroom(2);
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
