@@ -39,7 +39,13 @@ struct Listing {
     rates: [u64; 5],
 }
 
-const CATEGORIES: [(&str, u64); 5] = [("text", 45), ("photo", 30), ("video", 10), ("audio", 5), ("ask", 10)];
+const CATEGORIES: [(&str, u64); 5] = [
+    ("text", 45),
+    ("photo", 30),
+    ("video", 10),
+    ("audio", 5),
+    ("ask", 10),
+];
 
 fn frame(l: &Listing) -> PolarsResult<DataFrame> {
     let mut rng = Rng(l.seed);
@@ -69,8 +75,16 @@ fn frame(l: &Listing) -> PolarsResult<DataFrame> {
         // Mix bare dates, UTC datetimes and datetimes with offsets, as real exports do.
         created_at.push(match rng.below(3) {
             0 => format!("{year}-{month:02}-{day:02}"),
-            1 => format!("{year}-{month:02}-{day:02}T{:02}:{:02}:00Z", rng.below(24), rng.below(60)),
-            _ => format!("{year}-{month:02}-{day:02}T{:02}:{:02}:00+02:00", rng.below(24), rng.below(60)),
+            1 => format!(
+                "{year}-{month:02}-{day:02}T{:02}:{:02}:00Z",
+                rng.below(24),
+                rng.below(60)
+            ),
+            _ => format!(
+                "{year}-{month:02}-{day:02}T{:02}:{:02}:00+02:00",
+                rng.below(24),
+                rng.below(60)
+            ),
         });
         for (k, rate) in l.rates.iter().enumerate() {
             flags[k].push(rng.chance(*rate));
@@ -92,9 +106,30 @@ fn frame(l: &Listing) -> PolarsResult<DataFrame> {
 
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listings = [
-        Listing { file: "pellucid-2023-01.csv", seed: 11, items: 2400, first_year: 2014, last_year: 2022, rates: [40, 25, 10, 30, 5] },
-        Listing { file: "pellucid-2024-01.parquet", seed: 23, items: 1800, first_year: 2016, last_year: 2023, rates: [0, 0, 0, 20, 0] },
-        Listing { file: "lumen-2024-02.ndjson", seed: 37, items: 1500, first_year: 2018, last_year: 2023, rates: [0, 15, 5, 0, 0] },
+        Listing {
+            file: "pellucid-2023-01.csv",
+            seed: 11,
+            items: 2400,
+            first_year: 2014,
+            last_year: 2022,
+            rates: [40, 25, 10, 30, 5],
+        },
+        Listing {
+            file: "pellucid-2024-01.parquet",
+            seed: 23,
+            items: 1800,
+            first_year: 2016,
+            last_year: 2023,
+            rates: [0, 0, 0, 20, 0],
+        },
+        Listing {
+            file: "lumen-2024-02.ndjson",
+            seed: 37,
+            items: 1500,
+            first_year: 2018,
+            last_year: 2023,
+            rates: [0, 15, 5, 0, 0],
+        },
     ];
     let dir = Path::new("data/exports/items");
     std::fs::create_dir_all(dir)?;
@@ -107,7 +142,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             Some("parquet") => {
                 ParquetWriter::new(file).finish(&mut df)?;
             }
-            _ => JsonWriter::new(file).with_json_format(JsonFormat::JsonLines).finish(&mut df)?,
+            _ => JsonWriter::new(file)
+                .with_json_format(JsonFormat::JsonLines)
+                .finish(&mut df)?,
         }
         println!("wrote {} ({} items)", path.display(), l.items);
     }

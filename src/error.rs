@@ -207,7 +207,11 @@ mod tests {
         let order: Vec<_> = problems.iter().map(|p| (p.file.as_str(), p.line)).collect();
         assert_eq!(
             order,
-            vec![("a.yaml", Some(9)), ("b.yaml", Some(1)), ("b.yaml", Some(3))]
+            vec![
+                ("a.yaml", Some(9)),
+                ("b.yaml", Some(1)),
+                ("b.yaml", Some(3))
+            ]
         );
     }
 }

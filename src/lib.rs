@@ -67,7 +67,10 @@ pub fn build(options: &BuildOptions) -> Result<Summary> {
 /// `sharelog check`: everything `build` does except writing.
 pub fn check(root: &Path) -> Result<Summary> {
     let (_, summary) = render_site(root)?;
-    Ok(Summary { files: 0, ..summary })
+    Ok(Summary {
+        files: 0,
+        ..summary
+    })
 }
 
 /// Refuses an output folder that is the root itself, holds the root, or lies inside an input folder.

@@ -43,8 +43,11 @@ pub(crate) fn read_problem(table: &TableFile, e: &PolarsError) -> Problem {
     };
     let detail = e.to_string();
     let detail = detail.lines().next().unwrap_or("").trim().to_owned();
-    Problem::new(&table.display, format!("cannot be read as {kind}: {detail}"))
-        .help(format!("check that the file is complete, valid {kind}"))
+    Problem::new(
+        &table.display,
+        format!("cannot be read as {kind}: {detail}"),
+    )
+    .help(format!("check that the file is complete, valid {kind}"))
 }
 
 fn missing_columns(table: &TableFile, schema: &Schema, required: &[&str]) -> Vec<Problem> {
@@ -57,7 +60,11 @@ fn missing_columns(table: &TableFile, schema: &Schema, required: &[&str]) -> Vec
                 required.join(", "),
                 FLAGS.join(", ")
             ));
-            if table.format == TableFormat::Csv { p.at(1, None) } else { p }
+            if table.format == TableFormat::Csv {
+                p.at(1, None)
+            } else {
+                p
+            }
         })
         .collect()
 }
@@ -121,13 +128,23 @@ fn flag_exprs(name: &str, dtype: Option<&DataType>) -> Option<(Expr, Expr)> {
         Some(DataType::String) => {
             let yes = any_eq(c.clone(), &TRUE_WORDS);
             let no = any_eq(c.clone(), &FALSE_WORDS);
-            let invalid = yes.clone().or(no).not().and(c.is_not_null()).fill_null(lit(false));
+            let invalid = yes
+                .clone()
+                .or(no)
+                .not()
+                .and(c.is_not_null())
+                .fill_null(lit(false));
             Some((yes.fill_null(lit(false)), invalid))
         }
         Some(dt) if dt.is_integer() => {
             let yes = c.clone().eq(lit(1));
             let no = c.clone().eq(lit(0));
-            let invalid = yes.clone().or(no).not().and(c.is_not_null()).fill_null(lit(false));
+            let invalid = yes
+                .clone()
+                .or(no)
+                .not()
+                .and(c.is_not_null())
+                .fill_null(lit(false));
             Some((yes.fill_null(lit(false)), invalid))
         }
         Some(_) => None,
@@ -144,14 +161,21 @@ struct Checks {
 }
 
 impl Checks {
-    fn new(table: &TableFile, schema: &Schema, categories: &[CategoryId]) -> Result<Self, Vec<Problem>> {
+    fn new(
+        table: &TableFile,
+        schema: &Schema,
+        categories: &[CategoryId],
+    ) -> Result<Self, Vec<Problem>> {
         let mut problems = missing_columns(table, schema, &LISTING_REQUIRED);
         if !problems.is_empty() {
             return Err(problems);
         }
         let wrong_type = |name: &str, dtype: &DataType, want: &str| {
-            Problem::new(&table.display, format!("column `{name}` has type {dtype}, not {want}"))
-                .help(format!("write `{name}` as {want}"))
+            Problem::new(
+                &table.display,
+                format!("column `{name}` has type {dtype}, not {want}"),
+            )
+            .help(format!("write `{name}` as {want}"))
         };
         let created = schema.get(CREATED_AT).cloned().unwrap_or(DataType::Null);
         let year = year_expr(&created);
@@ -177,9 +201,9 @@ impl Checks {
             return Err(problems);
         };
         let category = col(CATEGORY);
-        let known = categories
-            .iter()
-            .fold(lit(false), |acc, c| acc.or(category.clone().eq(lit(c.as_str()))));
+        let known = categories.iter().fold(lit(false), |acc, c| {
+            acc.or(category.clone().eq(lit(c.as_str())))
+        });
         Ok(Checks {
             unknown_category: known.fill_null(lit(false)).not(),
             category,
@@ -191,7 +215,10 @@ impl Checks {
 
     /// Normalised columns plus the `__invalid` marker.
     fn normalised(&self) -> Vec<Expr> {
-        let mut out = vec![self.category.clone().alias(CATEGORY), self.year.clone().alias(YEAR)];
+        let mut out = vec![
+            self.category.clone().alias(CATEGORY),
+            self.year.clone().alias(YEAR),
+        ];
         for (flag, (value, _)) in FLAGS.iter().zip(&self.flags) {
             out.push(value.clone().alias(*flag));
         }
@@ -213,13 +240,19 @@ pub(crate) fn aggregate_listing(
     categories: &[CategoryId],
 ) -> Result<DataFrame, Vec<Problem>> {
     let mut lf = scan(table).map_err(|e| vec![read_problem(table, &e)])?;
-    let schema = lf.collect_schema().map_err(|e| vec![read_problem(table, &e)])?;
+    let schema = lf
+        .collect_schema()
+        .map_err(|e| vec![read_problem(table, &e)])?;
     let checks = Checks::new(table, &schema, categories)?;
 
     // SELECT category, year, __invalid, count(*) AS items, sum(private) AS private, ...
     // FROM listing GROUP BY category, year, __invalid
     let mut aggs = vec![len().cast(DataType::UInt64).alias(ITEMS)];
-    aggs.extend(FLAGS.iter().map(|f| col(*f).sum().cast(DataType::UInt64).alias(*f)));
+    aggs.extend(
+        FLAGS
+            .iter()
+            .map(|f| col(*f).sum().cast(DataType::UInt64).alias(*f)),
+    );
     let grouped = lf
         .select(checks.normalised())
         .group_by([col(CATEGORY), col(YEAR), col(INVALID)])
@@ -276,7 +309,9 @@ fn row_problems(
             bad[2].clone().alias("__bad_item_id"),
             bad[3].clone().alias("__bad_owner_id"),
             col(CATEGORY).cast(DataType::String).alias("__raw_category"),
-            col(CREATED_AT).cast(DataType::String).alias("__raw_created_at"),
+            col(CREATED_AT)
+                .cast(DataType::String)
+                .alias("__raw_created_at"),
         ];
         for (flag, (_, bad)) in FLAGS.iter().zip(&checks.flags) {
             select.push(bad.clone().alias(format!("__bad_{flag}")));
@@ -325,8 +360,14 @@ fn row_problems(
         if flag("__bad_category", i) {
             let value = text("__raw_category", i);
             problems.push(place(
-                Problem::new(&table.display, format!("{CATEGORY}: unknown category `{value}`"))
-                    .help(format!("add it to categories in report.yaml, or use one of: {}", known.join(", "))),
+                Problem::new(
+                    &table.display,
+                    format!("{CATEGORY}: unknown category `{value}`"),
+                )
+                .help(format!(
+                    "add it to categories in report.yaml, or use one of: {}",
+                    known.join(", ")
+                )),
             ));
         }
         if flag("__bad_year", i) {
@@ -336,10 +377,9 @@ fn row_problems(
             } else {
                 format!("{CREATED_AT}: `{value}` is not a date or datetime")
             };
-            problems.push(place(
-                Problem::new(&table.display, message)
-                    .help("write YYYY-MM-DD or an RFC 3339 datetime such as 2021-06-01T12:00:00Z"),
-            ));
+            problems.push(place(Problem::new(&table.display, message).help(
+                "write YYYY-MM-DD or an RFC 3339 datetime such as 2021-06-01T12:00:00Z",
+            )));
         }
         for id in [ITEM_ID, OWNER_ID] {
             if flag(&format!("__bad_{id}"), i) {
@@ -362,8 +402,11 @@ fn row_problems(
     let listed = df.height() as u64;
     if bad_rows > listed {
         problems.push(
-            Problem::new(&table.display, format!("{} more bad rows not listed", bad_rows - listed))
-                .help("fix the rows above and run `sharelog check` again to see the rest"),
+            Problem::new(
+                &table.display,
+                format!("{} more bad rows not listed", bad_rows - listed),
+            )
+            .help("fix the rows above and run `sharelog check` again to see the rest"),
         );
     }
     problems
@@ -375,7 +418,9 @@ pub(crate) fn read_count_table(
     categories: &[CategoryId],
 ) -> Result<Vec<CountRow>, Vec<Problem>> {
     let mut lf = scan(table).map_err(|e| vec![read_problem(table, &e)])?;
-    let schema = lf.collect_schema().map_err(|e| vec![read_problem(table, &e)])?;
+    let schema = lf
+        .collect_schema()
+        .map_err(|e| vec![read_problem(table, &e)])?;
     let mut problems = missing_columns(table, &schema, &[CATEGORY, YEAR, ITEMS]);
     let optional: Vec<&str> = FLAGS.iter().copied().chain([OPTED_OUT]).collect();
     for name in schema.iter_names() {
@@ -395,11 +440,21 @@ pub(crate) fn read_count_table(
         .filter(|c| schema.get(c).is_some())
         .collect();
     let df = lf
-        .select(present.iter().map(|c| col(*c).cast(DataType::String)).collect::<Vec<_>>())
+        .select(
+            present
+                .iter()
+                .map(|c| col(*c).cast(DataType::String))
+                .collect::<Vec<_>>(),
+        )
         .collect()
         .map_err(|e| vec![read_problem(table, &e)])?;
     let cell = |name: &str, i: usize| -> Option<String> {
-        df.column(name).ok()?.str().ok()?.get(i).map(|s| s.trim().to_owned())
+        df.column(name)
+            .ok()?
+            .str()
+            .ok()?
+            .get(i)
+            .map(|s| s.trim().to_owned())
     };
     let mut rows = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
@@ -413,7 +468,8 @@ pub(crate) fn read_count_table(
                 None if !required => Some(0),
                 None => {
                     problems.push(place(
-                        Problem::new(&table.display, format!("{name}: missing")).help("write a whole number, 0 or more"),
+                        Problem::new(&table.display, format!("{name}: missing"))
+                            .help("write a whole number, 0 or more"),
                     ));
                     None
                 }
@@ -433,20 +489,32 @@ pub(crate) fn read_count_table(
         let year = year_text.parse::<i32>().ok();
         let items = number(ITEMS, true);
         let flags: Vec<Option<u64>> = FLAGS.iter().map(|f| number(f, false)).collect();
-        let opted_out = if present.contains(&OPTED_OUT) && cell(OPTED_OUT, i).is_some_and(|s| !s.is_empty()) {
-            number(OPTED_OUT, true)
-        } else {
-            None
-        };
+        let opted_out =
+            if present.contains(&OPTED_OUT) && cell(OPTED_OUT, i).is_some_and(|s| !s.is_empty()) {
+                number(OPTED_OUT, true)
+            } else {
+                None
+            };
         let Some(year) = year else {
             problems.push(place(
-                Problem::new(&table.display, format!("{YEAR}: `{year_text}` is not a year"))
-                    .help("write the four-digit UTC year the items were created"),
+                Problem::new(
+                    &table.display,
+                    format!("{YEAR}: `{year_text}` is not a year"),
+                )
+                .help("write the four-digit UTC year the items were created"),
             ));
             continue;
         };
-        let (Some(items), [Some(private), Some(deleted), Some(suspended), Some(explicit), Some(minor)]) =
-            (items, flags.as_slice())
+        let (
+            Some(items),
+            [
+                Some(private),
+                Some(deleted),
+                Some(suspended),
+                Some(explicit),
+                Some(minor),
+            ],
+        ) = (items, flags.as_slice())
         else {
             continue;
         };
@@ -462,15 +530,27 @@ pub(crate) fn read_count_table(
             opted_out,
         };
         for (key, message, help) in crate::load::check_count_row(&row, Some(categories)) {
-            problems.push(place(Problem::new(&table.display, format!("{key}: {message}")).help(help)));
+            problems.push(place(
+                Problem::new(&table.display, format!("{key}: {message}")).help(help),
+            ));
         }
         if !seen.insert((row.category.clone(), row.year)) {
             problems.push(place(
-                Problem::new(&table.display, format!("category `{}` and year {} appear twice", row.category, row.year))
-                    .help("declare each (category, year) cell once"),
+                Problem::new(
+                    &table.display,
+                    format!(
+                        "category `{}` and year {} appear twice",
+                        row.category, row.year
+                    ),
+                )
+                .help("declare each (category, year) cell once"),
             ));
         }
         rows.push(row);
     }
-    if problems.is_empty() { Ok(rows) } else { Err(problems) }
+    if problems.is_empty() {
+        Ok(rows)
+    } else {
+        Err(problems)
+    }
 }

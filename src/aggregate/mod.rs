@@ -126,7 +126,12 @@ fn internal(e: PolarsError) -> Error {
 
 /// Counts of one export: from its item listing when it has one (the truth), else its declared counts.
 fn export_counts(report: &Report, export: &Export) -> std::result::Result<DataFrame, Vec<Problem>> {
-    let categories: Vec<_> = report.meta.categories.iter().map(|c| c.id.clone()).collect();
+    let categories: Vec<_> = report
+        .meta
+        .categories
+        .iter()
+        .map(|c| c.id.clone())
+        .collect();
     let frame = if let Some(items) = &export.items {
         listings::aggregate_listing(items, &categories)?
             .lazy()
@@ -188,13 +193,10 @@ fn shared_items_frame(report: &Report) -> Result<DataFrame> {
     if frames.is_empty() {
         return count_rows_frame(&[])
             .and_then(|lf| {
-                lf.with_columns([
-                    lit("").alias(PARTNER),
-                    lit("").alias(EXPORT),
-                ])
-                .select(shared_items_columns())
-                .limit(0)
-                .collect()
+                lf.with_columns([lit("").alias(PARTNER), lit("").alias(EXPORT)])
+                    .select(shared_items_columns())
+                    .limit(0)
+                    .collect()
             })
             .map_err(internal);
     }
@@ -202,8 +204,11 @@ fn shared_items_frame(report: &Report) -> Result<DataFrame> {
     // FROM (per-export counts UNION ALL ...) ORDER BY partner, export, category, year
     concat(frames, UnionArgs::default())
         .and_then(|lf| {
-            lf.sort([PARTNER, EXPORT, CATEGORY, YEAR], SortMultipleOptions::default())
-                .collect()
+            lf.sort(
+                [PARTNER, EXPORT, CATEGORY, YEAR],
+                SortMultipleOptions::default(),
+            )
+            .collect()
         })
         .map_err(internal)
 }
@@ -252,7 +257,7 @@ fn totals(shared: &DataFrame, keys: &[&str]) -> Result<Vec<Total>> {
     } else {
         lf.group_by(keys.iter().map(|k| col(*k)).collect::<Vec<_>>())
             .agg([col(ITEMS).sum().alias(ITEMS)])
-            .sort(keys.iter().copied().collect::<Vec<_>>(), SortMultipleOptions::default())
+            .sort(keys.to_vec(), SortMultipleOptions::default())
     };
     let df = grouped
         .select(
@@ -282,6 +287,9 @@ fn totals(shared: &DataFrame, keys: &[&str]) -> Result<Vec<Total>> {
     get().map_err(internal)
 }
 
+/// (items, categories, first year, last year) of one export.
+type ExportTotals = (u64, u64, Option<i32>, Option<i32>);
+
 /// `exports`: one row per export batch, with its totals.
 fn exports(report: &Report, shared: &DataFrame) -> Result<Vec<ExportRow>> {
     // SELECT export, sum(items), count(DISTINCT category), min(year), max(year)
@@ -292,13 +300,16 @@ fn exports(report: &Report, shared: &DataFrame) -> Result<Vec<ExportRow>> {
         .group_by([col(EXPORT)])
         .agg([
             col(ITEMS).sum().alias(ITEMS),
-            col(CATEGORY).n_unique().cast(DataType::UInt64).alias(CATEGORIES),
+            col(CATEGORY)
+                .n_unique()
+                .cast(DataType::UInt64)
+                .alias(CATEGORIES),
             col(YEAR).min().alias(FIRST_YEAR),
             col(YEAR).max().alias(LAST_YEAR),
         ])
         .collect()
         .map_err(internal)?;
-    let lookup = |id: &str| -> PolarsResult<Option<(u64, u64, Option<i32>, Option<i32>)>> {
+    let lookup = |id: &str| -> PolarsResult<Option<ExportTotals>> {
         let ids = per_export.column(EXPORT)?.str()?;
         let Some(i) = ids.iter().position(|v| v == Some(id)) else {
             return Ok(None);
@@ -315,8 +326,9 @@ fn exports(report: &Report, shared: &DataFrame) -> Result<Vec<ExportRow>> {
         .exports
         .iter()
         .map(|e| {
-            let (items, categories, first_year, last_year) =
-                lookup(e.id.as_str()).map_err(internal)?.unwrap_or((0, 0, None, None));
+            let (items, categories, first_year, last_year) = lookup(e.id.as_str())
+                .map_err(internal)?
+                .unwrap_or((0, 0, None, None));
             Ok(ExportRow {
                 export: e.id.to_string(),
                 partner: e.partner.to_string(),
@@ -376,7 +388,12 @@ fn partners(report: &Report, exports: &[ExportRow]) -> Result<Vec<PartnerRow>> {
                 partner: p.id.to_string(),
                 name: p.name.clone(),
                 country: p.country.clone(),
-                purposes: p.purposes.iter().map(|x| x.slug()).collect::<Vec<_>>().join(";"),
+                purposes: p
+                    .purposes
+                    .iter()
+                    .map(|x| x.slug())
+                    .collect::<Vec<_>>()
+                    .join(";"),
                 legal_basis: p.legal_basis.slug().to_owned(),
                 honours_opt_out: p.honours_opt_out.slug().to_owned(),
                 agreement_signed: p.agreement_signed.to_string(),
@@ -417,7 +434,10 @@ fn opt_outs_monthly(report: &Report) -> Result<Vec<OptOutMonthRow>> {
             .collect()
     })
     .map_err(internal)?;
-    let active = df.column(ACTIVE).and_then(|c| Ok(c.i64()?.clone())).map_err(internal)?;
+    let active = df
+        .column(ACTIVE)
+        .and_then(|c| Ok(c.i64()?.clone()))
+        .map_err(internal)?;
     let mut problems = Vec::new();
     let out = rows
         .iter()
@@ -442,5 +462,9 @@ fn opt_outs_monthly(report: &Report) -> Result<Vec<OptOutMonthRow>> {
             }
         })
         .collect();
-    if problems.is_empty() { Ok(out) } else { Err(Error::invalid(problems)) }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(Error::invalid(problems))
+    }
 }

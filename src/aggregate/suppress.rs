@@ -9,7 +9,11 @@ pub(crate) type Published = Option<u64>;
 
 /// Suppresses one count.
 pub(crate) fn suppress(n: u64, min_count: u64) -> Published {
-    if n > 0 && n < min_count { None } else { Some(n) }
+    if n > 0 && n < min_count {
+        None
+    } else {
+        Some(n)
+    }
 }
 
 /// Every table with its counts suppressed. The only way from raw to published numbers.
@@ -99,7 +103,13 @@ mod tests {
 
     #[test]
     fn suppresses_counts_below_min_count() {
-        let cases = [(0, 10, Some(0)), (1, 10, None), (9, 10, None), (10, 10, Some(10)), (3, 1, Some(3))];
+        let cases = [
+            (0, 10, Some(0)),
+            (1, 10, None),
+            (9, 10, None),
+            (10, 10, Some(10)),
+            (3, 1, Some(3)),
+        ];
         for (n, min, want) in cases {
             assert_eq!(suppress(n, min), want, "n={n} min={min}");
         }

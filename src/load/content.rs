@@ -13,8 +13,9 @@ use crate::render::markdown;
 const DIR: &str = "content";
 
 /// Output folders the built-in pages own; a content page may not take them.
-pub(crate) const RESERVED: [&str; 7] =
-    ["partners", "exports", "opt-outs", "findings", "data", "charts", "assets"];
+pub(crate) const RESERVED: [&str; 7] = [
+    "partners", "exports", "opt-outs", "findings", "data", "charts", "assets",
+];
 
 /// Loads every content page, sorted by weight, then path.
 pub(crate) fn load(ctx: &Ctx<'_>, problems: &mut Problems) -> Vec<Page> {
@@ -23,7 +24,11 @@ pub(crate) fn load(ctx: &Ctx<'_>, problems: &mut Problems) -> Vec<Page> {
         return Vec::new();
     }
     let mut pages: BTreeMap<String, Page> = BTreeMap::new();
-    for entry in WalkDir::new(&dir).sort_by_file_name().into_iter().filter_map(|e| e.ok()) {
+    for entry in WalkDir::new(&dir)
+        .sort_by_file_name()
+        .into_iter()
+        .filter_map(|e| e.ok())
+    {
         let path = entry.path();
         if !entry.file_type().is_file() || path.extension().is_none_or(|e| e != "md") {
             continue;
@@ -50,15 +55,24 @@ pub(crate) fn load(ctx: &Ctx<'_>, problems: &mut Problems) -> Vec<Page> {
         }
         if let Some(bad) = slug_parts.iter().find(|p| !is_slug(p)) {
             problems.push(
-                Problem::new(&file, format!("`{bad}` is not a slug, so it cannot be a page address"))
-                    .help("name content files and folders with lowercase letters, digits and `-`"),
+                Problem::new(
+                    &file,
+                    format!("`{bad}` is not a slug, so it cannot be a page address"),
+                )
+                .help("name content files and folders with lowercase letters, digits and `-`"),
             );
             continue;
         }
         if RESERVED.contains(&slug_parts[0].as_str()) {
             problems.push(
-                Problem::new(&file, format!("`{}` is the address of a built-in page", slug_parts[0]))
-                    .help(format!("rename the file; reserved names: {}", RESERVED.join(", "))),
+                Problem::new(
+                    &file,
+                    format!("`{}` is the address of a built-in page", slug_parts[0]),
+                )
+                .help(format!(
+                    "rename the file; reserved names: {}",
+                    RESERVED.join(", ")
+                )),
             );
             continue;
         }
@@ -69,7 +83,7 @@ pub(crate) fn load(ctx: &Ctx<'_>, problems: &mut Problems) -> Vec<Page> {
         let matter: RawFrontMatter = match yaml::parse(&file, front, 1) {
             Ok(m) => m,
             Err(p) => {
-                problems.push(p);
+                problems.push(*p);
                 continue;
             }
         };
@@ -77,8 +91,11 @@ pub(crate) fn load(ctx: &Ctx<'_>, problems: &mut Problems) -> Vec<Page> {
         let rendered = markdown::render(body);
         if pages.contains_key(&slug) {
             problems.push(
-                Problem::new(&file, format!("another content file also makes the page `{slug}/`"))
-                    .help("rename one of them"),
+                Problem::new(
+                    &file,
+                    format!("another content file also makes the page `{slug}/`"),
+                )
+                .help("rename one of them"),
             );
             continue;
         }

@@ -37,7 +37,10 @@ pub(crate) fn load(
         let entry = match entry {
             Ok(e) => e,
             Err(e) => {
-                let path = e.path().map(|p| ctx.rel(p)).unwrap_or_else(|| DIR.to_owned());
+                let path = e
+                    .path()
+                    .map(|p| ctx.rel(p))
+                    .unwrap_or_else(|| DIR.to_owned());
                 problems.push(Problem::new(path, format!("cannot be read: {e}")));
                 continue;
             }
@@ -56,7 +59,9 @@ pub(crate) fn load(
                 problems.push(
                     Problem::new(&file, format!("duplicate export id `{}`", export.id))
                         .key("id")
-                        .help(format!("`{other}` already uses this id; ids are unique across manifests")),
+                        .help(format!(
+                            "`{other}` already uses this id; ids are unique across manifests"
+                        )),
                 );
                 continue;
             }
@@ -65,9 +70,8 @@ pub(crate) fn load(
         }
     }
     if exports.is_empty() && problems.is_empty() {
-        problems.push(
-            Problem::new(DIR, "no manifests").help("add one YAML manifest per export batch"),
-        );
+        problems
+            .push(Problem::new(DIR, "no manifests").help("add one YAML manifest per export batch"));
     }
     exports.sort_by(|a, b| a.id.cmp(&b.id));
     exports
@@ -92,7 +96,7 @@ fn load_one(
     let raw: RawExport = match yaml::parse(&file, &text, 0) {
         Ok(raw) => raw,
         Err(p) => {
-            problems.push(p);
+            problems.push(*p);
             return None;
         }
     };
@@ -101,56 +105,86 @@ fn load_one(
 
     if !is_slug(&raw.id.value) {
         problems.push(
-            at(&file, &raw.id, "id", format!("`{}` is not a slug", raw.id.value))
-                .help("use lowercase letters, digits and `-`, starting with a letter or digit"),
+            at(
+                &file,
+                &raw.id,
+                "id",
+                format!("`{}` is not a slug", raw.id.value),
+            )
+            .help("use lowercase letters, digits and `-`, starting with a letter or digit"),
         );
     }
-    if let Some(partners) = partners.filter(|ps| !ps.iter().any(|p| p.id.as_str() == raw.partner.value)) {
+    if let Some(partners) =
+        partners.filter(|ps| !ps.iter().any(|p| p.id.as_str() == raw.partner.value))
+    {
         let known: Vec<_> = partners.iter().map(|p| p.id.as_str()).collect();
         problems.push(
-            at(&file, &raw.partner, "partner", format!("unknown partner `{}`", raw.partner.value))
-                .help(format!(
-                    "add it to data/partners.yaml, or use one of: {}",
-                    known.join(", ")
-                )),
+            at(
+                &file,
+                &raw.partner,
+                "partner",
+                format!("unknown partner `{}`", raw.partner.value),
+            )
+            .help(format!(
+                "add it to data/partners.yaml, or use one of: {}",
+                known.join(", ")
+            )),
         );
     }
     let exported_at = parse_instant(&raw.exported_at.value);
     if exported_at.is_none() {
         problems.push(
-            at(&file, &raw.exported_at, "exported_at", format!("`{}` is not a date or datetime", raw.exported_at.value))
-                .help("write YYYY-MM-DD or an RFC 3339 datetime such as 2024-03-01T12:00:00Z"),
+            at(
+                &file,
+                &raw.exported_at,
+                "exported_at",
+                format!("`{}` is not a date or datetime", raw.exported_at.value),
+            )
+            .help("write YYYY-MM-DD or an RFC 3339 datetime such as 2024-03-01T12:00:00Z"),
         );
     }
     let content_window = raw.content_window.as_ref().map(|w| {
-        let from = w.from.as_ref().and_then(|v| super::date(&file, v, "content_window.from", problems));
-        let to = w.to.as_ref().and_then(|v| super::date(&file, v, "content_window.to", problems));
-        if let (Some(f), Some(t), Some(to_text)) = (from, to, w.to.as_ref()) {
-            if f > t {
-                problems.push(
-                    at(&file, to_text, "content_window.to", format!("`{t}` is before content_window.from `{f}`"))
-                        .help("swap the dates, or correct one of them"),
-                );
-            }
+        let from = w
+            .from
+            .as_ref()
+            .and_then(|v| super::date(&file, v, "content_window.from", problems));
+        let to =
+            w.to.as_ref()
+                .and_then(|v| super::date(&file, v, "content_window.to", problems));
+        if let (Some(f), Some(t), Some(to_text)) = (from, to, w.to.as_ref())
+            && f > t
+        {
+            problems.push(
+                at(
+                    &file,
+                    to_text,
+                    "content_window.to",
+                    format!("`{t}` is before content_window.from `{f}`"),
+                )
+                .help("swap the dates, or correct one of them"),
+            );
         }
         (from, to)
     });
-    let filters = raw.filters.as_ref().map_or(Filters::default(), |f| Filters {
-        public_only: f.public_only,
-        exclude_opted_out: f.exclude_opted_out,
-        exclude_deleted: f.exclude_deleted,
-        exclude_explicit: f.exclude_explicit,
-        exclude_minors: f.exclude_minors,
-    });
+    let filters = raw
+        .filters
+        .as_ref()
+        .map_or(Filters::default(), |f| Filters {
+            public_only: f.public_only,
+            exclude_opted_out: f.exclude_opted_out,
+            exclude_deleted: f.exclude_deleted,
+            exclude_explicit: f.exclude_explicit,
+            exclude_minors: f.exclude_minors,
+        });
 
     let items = raw
         .items
         .as_ref()
         .and_then(|written| table_file(ctx, &file, "items", base, written, problems, true));
     let counts = raw.counts.as_ref().and_then(|counts| match &counts.value {
-        RawCounts::Inline(rows) => {
-            Some(DeclaredCounts::Inline(inline_counts(&file, rows, categories, problems)))
-        }
+        RawCounts::Inline(rows) => Some(DeclaredCounts::Inline(inline_counts(
+            &file, rows, categories, problems,
+        ))),
         RawCounts::Path(p) => {
             let written = serde_saphyr::Spanned::new(p.clone(), counts.referenced, counts.defined);
             table_file(ctx, &file, "counts", base, &written, problems, false)
@@ -159,8 +193,13 @@ fn load_one(
     });
     if raw.items.is_none() && raw.counts.is_none() {
         problems.push(
-            at(&file, &raw.id, "items", "neither `items` nor `counts` is given".to_owned())
-                .help("name an item listing with `items: path`, or declare `counts`"),
+            at(
+                &file,
+                &raw.id,
+                "items",
+                "neither `items` nor `counts` is given".to_owned(),
+            )
+            .help("name an item listing with `items: path`, or declare `counts`"),
         );
     }
     let mut files = Vec::new();
@@ -168,8 +207,13 @@ fn load_one(
         let sha = f.sha256.value.to_ascii_lowercase();
         if sha.len() != 64 || !sha.chars().all(|c| c.is_ascii_hexdigit()) {
             problems.push(
-                at(&file, &f.sha256, &format!("files[{i}].sha256"), format!("`{}` is not a SHA-256 digest", f.sha256.value))
-                    .help("write the 64 hexadecimal digits that `sha256sum FILE` prints"),
+                at(
+                    &file,
+                    &f.sha256,
+                    &format!("files[{i}].sha256"),
+                    format!("`{}` is not a SHA-256 digest", f.sha256.value),
+                )
+                .help("write the 64 hexadecimal digits that `sha256sum FILE` prints"),
             );
         }
         files.push(ShippedFile {
@@ -205,19 +249,34 @@ fn table_file(
     ndjson_allowed: bool,
 ) -> Option<TableFile> {
     let path = ctx.resolve_inside(file, key, base, written, problems)?;
-    let format = TableFormat::from_path(&path).filter(|f| ndjson_allowed || *f != TableFormat::Ndjson);
+    let format =
+        TableFormat::from_path(&path).filter(|f| ndjson_allowed || *f != TableFormat::Ndjson);
     let Some(format) = format else {
-        let allowed = if ndjson_allowed { ".csv, .parquet or .ndjson" } else { ".csv or .parquet" };
+        let allowed = if ndjson_allowed {
+            ".csv, .parquet or .ndjson"
+        } else {
+            ".csv or .parquet"
+        };
         problems.push(
-            at(file, written, key, format!("`{}` is not a table sharelog reads", written.value))
-                .help(format!("use a file ending in {allowed}")),
+            at(
+                file,
+                written,
+                key,
+                format!("`{}` is not a table sharelog reads", written.value),
+            )
+            .help(format!("use a file ending in {allowed}")),
         );
         return None;
     };
     if path.is_dir() {
         problems.push(
-            at(file, written, key, format!("`{}` is a folder, not a file", written.value))
-                .help("name one table file"),
+            at(
+                file,
+                written,
+                key,
+                format!("`{}` is a folder, not a file", written.value),
+            )
+            .help("name one table file"),
         );
         return None;
     }
@@ -265,8 +324,14 @@ fn inline_counts(
         }
         if !seen.insert((row.category.clone(), row.year)) {
             problems.push(
-                here(format!("category `{}` and year {} appear twice", row.category, row.year), "year")
-                    .help("declare each (category, year) cell once"),
+                here(
+                    format!(
+                        "category `{}` and year {} appear twice",
+                        row.category, row.year
+                    ),
+                    "year",
+                )
+                .help("declare each (category, year) cell once"),
             );
         }
         out.push(row);
@@ -286,7 +351,10 @@ pub(crate) fn check_count_row(
         out.push((
             "category",
             format!("unknown category `{}`", row.category),
-            format!("add it to categories in report.yaml, or use one of: {}", known.join(", ")),
+            format!(
+                "add it to categories in report.yaml, or use one of: {}",
+                known.join(", ")
+            ),
         ));
     }
     if !(1900..=9999).contains(&row.year) {

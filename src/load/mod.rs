@@ -31,7 +31,12 @@ pub(crate) fn load(root: &Path) -> Result<Report> {
     let categories: Option<Vec<_>> = meta
         .as_ref()
         .map(|m| m.categories.iter().map(|c| c.id.clone()).collect());
-    let exports = manifests::load(&ctx, partners.as_deref(), categories.as_deref(), &mut problems);
+    let exports = manifests::load(
+        &ctx,
+        partners.as_deref(),
+        categories.as_deref(),
+        &mut problems,
+    );
     let partners = partners.unwrap_or_default();
     let opt_outs_monthly = opt_outs::load_monthly(&ctx, &mut problems);
     let pages = content::load(&ctx, &mut problems);
@@ -79,9 +84,10 @@ impl Ctx<'_> {
         let bytes = match std::fs::read(path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-                problems.push(Problem::new(rel, "file not found").help(
-                    "create it (see the README's input contract), or check --root",
-                ));
+                problems.push(
+                    Problem::new(rel, "file not found")
+                        .help("create it (see the README's input contract), or check --root"),
+                );
                 return None;
             }
             Err(e) => {
@@ -95,7 +101,11 @@ impl Ctx<'_> {
         match String::from_utf8(bytes) {
             Ok(text) => {
                 // A leading byte-order mark is harmless; drop it so parsers see clean text.
-                Some(text.strip_prefix('\u{feff}').map(str::to_owned).unwrap_or(text))
+                Some(
+                    text.strip_prefix('\u{feff}')
+                        .map(str::to_owned)
+                        .unwrap_or(text),
+                )
             }
             Err(e) => {
                 let offset = e.utf8_error().valid_up_to();
@@ -187,13 +197,14 @@ fn load_template_overrides(ctx: &Ctx<'_>, problems: &mut Problems) -> BTreeMap<S
         .filter_map(|e| e.ok())
     {
         let path = entry.path();
-        if entry.file_type().is_file() && path.extension().is_some_and(|e| e == "html") {
-            if let (Some(name), Some(text)) = (
+        if entry.file_type().is_file()
+            && path.extension().is_some_and(|e| e == "html")
+            && let (Some(name), Some(text)) = (
                 path.file_name().and_then(|n| n.to_str()),
                 ctx.read_text(path, problems),
-            ) {
-                out.insert(name.to_owned(), text);
-            }
+            )
+        {
+            out.insert(name.to_owned(), text);
         }
     }
     out

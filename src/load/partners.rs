@@ -16,15 +16,14 @@ pub(crate) fn load(ctx: &Ctx<'_>, problems: &mut Problems) -> Option<Vec<Partner
     let raw: Vec<RawPartner> = match yaml::parse(FILE, &text, 0) {
         Ok(raw) => raw,
         Err(p) => {
-            problems.push(p);
+            problems.push(*p);
             return None;
         }
     };
     if raw.is_empty() {
-        problems.push(
-            Problem::new(FILE, "no partners")
-                .help("list every partner that received data, e.g. `- {id: acme-ai, name: Acme AI Ltd, ...}`"),
-        );
+        problems.push(Problem::new(FILE, "no partners").help(
+            "list every partner that received data, e.g. `- {id: acme-ai, name: Acme AI Ltd, ...}`",
+        ));
     }
     let mut seen = BTreeSet::new();
     let mut partners = Vec::new();
@@ -32,22 +31,37 @@ pub(crate) fn load(ctx: &Ctx<'_>, problems: &mut Problems) -> Option<Vec<Partner
         let key = |k: &str| format!("[{i}].{k}");
         if !is_slug(&p.id.value) {
             problems.push(
-                at(FILE, &p.id, &key("id"), format!("`{}` is not a slug", p.id.value))
-                    .help("use lowercase letters, digits and `-`, starting with a letter or digit"),
+                at(
+                    FILE,
+                    &p.id,
+                    &key("id"),
+                    format!("`{}` is not a slug", p.id.value),
+                )
+                .help("use lowercase letters, digits and `-`, starting with a letter or digit"),
             );
         } else if !seen.insert(p.id.value.clone()) {
             problems.push(
-                at(FILE, &p.id, &key("id"), format!("duplicate partner `{}`", p.id.value))
-                    .help("each partner id may appear once"),
+                at(
+                    FILE,
+                    &p.id,
+                    &key("id"),
+                    format!("duplicate partner `{}`", p.id.value),
+                )
+                .help("each partner id may appear once"),
             );
         }
-        if let Some(c) = &p.country {
-            if c.value.len() != 2 || !c.value.chars().all(|ch| ch.is_ascii_uppercase()) {
-                problems.push(
-                    at(FILE, c, &key("country"), format!("`{}` is not an ISO 3166-1 alpha-2 code", c.value))
-                        .help("write two capital letters, e.g. `US`, `DE`, `IE`"),
-                );
-            }
+        if let Some(c) = &p.country
+            && (c.value.len() != 2 || !c.value.chars().all(|ch| ch.is_ascii_uppercase()))
+        {
+            problems.push(
+                at(
+                    FILE,
+                    c,
+                    &key("country"),
+                    format!("`{}` is not an ISO 3166-1 alpha-2 code", c.value),
+                )
+                .help("write two capital letters, e.g. `US`, `DE`, `IE`"),
+            );
         }
         if p.purposes.is_empty() {
             problems.push(
@@ -56,19 +70,29 @@ pub(crate) fn load(ctx: &Ctx<'_>, problems: &mut Problems) -> Option<Vec<Partner
                 ),
             );
         }
-        let signed = super::date(FILE, &p.agreement.signed, &key("agreement.signed"), problems);
+        let signed = super::date(
+            FILE,
+            &p.agreement.signed,
+            &key("agreement.signed"),
+            problems,
+        );
         let ends = p
             .agreement
             .ends
             .as_ref()
             .and_then(|e| super::date(FILE, e, &key("agreement.ends"), problems));
-        if let (Some(s), Some(e), Some(ends_text)) = (signed, ends, p.agreement.ends.as_ref()) {
-            if e < s {
-                problems.push(
-                    at(FILE, ends_text, &key("agreement.ends"), format!("`{e}` is before agreement.signed `{s}`"))
-                        .help("correct one of the dates"),
-                );
-            }
+        if let (Some(s), Some(e), Some(ends_text)) = (signed, ends, p.agreement.ends.as_ref())
+            && e < s
+        {
+            problems.push(
+                at(
+                    FILE,
+                    ends_text,
+                    &key("agreement.ends"),
+                    format!("`{e}` is before agreement.signed `{s}`"),
+                )
+                .help("correct one of the dates"),
+            );
         }
         let mut purposes = p.purposes.clone();
         purposes.sort();

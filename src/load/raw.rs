@@ -172,7 +172,9 @@ impl<'de> Deserialize<'de> for RawCounts {
             type Value = RawCounts;
 
             fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str("a list of {category, year, items, ...} or a path to a CSV/Parquet table")
+                f.write_str(
+                    "a list of {category, year, items, ...} or a path to a CSV/Parquet table",
+                )
             }
 
             fn visit_str<E: de::Error>(self, v: &str) -> Result<RawCounts, E> {

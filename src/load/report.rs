@@ -22,7 +22,7 @@ pub(crate) fn load(ctx: &Ctx<'_>, problems: &mut Problems) -> Option<ReportMeta>
     let raw: RawReport = match yaml::parse(FILE, &text, 0) {
         Ok(raw) => raw,
         Err(p) => {
-            problems.push(p);
+            problems.push(*p);
             return None;
         }
     };
@@ -30,20 +30,23 @@ pub(crate) fn load(ctx: &Ctx<'_>, problems: &mut Problems) -> Option<ReportMeta>
     let published = super::date(FILE, &raw.published, "published", problems);
     let from = super::date(FILE, &raw.period.from, "period.from", problems);
     let to = super::date(FILE, &raw.period.to, "period.to", problems);
-    if let (Some(f), Some(t)) = (from, to) {
-        if f > t {
-            problems.push(
-                at(FILE, &raw.period.to, "period.to", format!("`{t}` is before period.from `{f}`"))
-                    .help("swap the dates, or correct one of them"),
-            );
-        }
+    if let (Some(f), Some(t)) = (from, to)
+        && f > t
+    {
+        problems.push(
+            at(
+                FILE,
+                &raw.period.to,
+                "period.to",
+                format!("`{t}` is before period.from `{f}`"),
+            )
+            .help("swap the dates, or correct one of them"),
+        );
     }
     if raw.categories.is_empty() {
-        problems.push(
-            Problem::new(FILE, "no categories")
-                .key("categories")
-                .help("list the content categories manifests may use, e.g. `- {id: text, label: Text posts}`"),
-        );
+        problems.push(Problem::new(FILE, "no categories").key("categories").help(
+            "list the content categories manifests may use, e.g. `- {id: text, label: Text posts}`",
+        ));
     }
     let mut seen = BTreeSet::new();
     let mut categories = Vec::new();
@@ -56,8 +59,13 @@ pub(crate) fn load(ctx: &Ctx<'_>, problems: &mut Problems) -> Option<ReportMeta>
             );
         } else if !seen.insert(c.id.value.clone()) {
             problems.push(
-                at(FILE, &c.id, &key, format!("duplicate category `{}`", c.id.value))
-                    .help("each category id may appear once"),
+                at(
+                    FILE,
+                    &c.id,
+                    &key,
+                    format!("duplicate category `{}`", c.id.value),
+                )
+                .help("each category id may appear once"),
             );
         }
         categories.push(Category {
@@ -69,8 +77,13 @@ pub(crate) fn load(ctx: &Ctx<'_>, problems: &mut Problems) -> Option<ReportMeta>
     let min_count = match raw.privacy.as_ref().and_then(|p| p.min_count.as_ref()) {
         Some(m) if m.value == 0 => {
             problems.push(
-                at(FILE, m, "privacy.min_count", "must be at least 1".to_owned())
-                    .help("use 1 to publish every count, or a higher threshold to suppress small ones"),
+                at(
+                    FILE,
+                    m,
+                    "privacy.min_count",
+                    "must be at least 1".to_owned(),
+                )
+                .help("use 1 to publish every count, or a higher threshold to suppress small ones"),
             );
             1
         }
@@ -80,8 +93,13 @@ pub(crate) fn load(ctx: &Ctx<'_>, problems: &mut Problems) -> Option<ReportMeta>
     let language = match &raw.language {
         Some(l) if !is_language_tag(&l.value) => {
             problems.push(
-                at(FILE, l, "language", format!("`{}` is not a BCP 47 language tag", l.value))
-                    .help("write e.g. `en`, `de` or `en-GB`"),
+                at(
+                    FILE,
+                    l,
+                    "language",
+                    format!("`{}` is not a BCP 47 language tag", l.value),
+                )
+                .help("write e.g. `en`, `de` or `en-GB`"),
             );
             "en".to_owned()
         }
@@ -114,5 +132,6 @@ fn is_language_tag(tag: &str) -> bool {
     let primary = parts.next().unwrap_or_default();
     (2..=3).contains(&primary.len())
         && primary.chars().all(|c| c.is_ascii_alphabetic())
-        && parts.all(|p| !p.is_empty() && p.len() <= 8 && p.chars().all(|c| c.is_ascii_alphanumeric()))
+        && parts
+            .all(|p| !p.is_empty() && p.len() <= 8 && p.chars().all(|c| c.is_ascii_alphanumeric()))
 }

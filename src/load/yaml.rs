@@ -7,17 +7,20 @@ use crate::error::Problem;
 /// Parses `text` (the content of `file`, relative to the root) into `T`.
 ///
 /// `line_offset` is added to reported lines, for YAML embedded in another file (front matter).
-pub(crate) fn parse<T: DeserializeOwned>(file: &str, text: &str, line_offset: u64) -> Result<T, Problem> {
+pub(crate) fn parse<T: DeserializeOwned>(
+    file: &str,
+    text: &str,
+    line_offset: u64,
+) -> Result<T, Box<Problem>> {
     serde_saphyr::from_str::<T>(text).map_err(|e| {
         let mut problem = Problem::new(file, message(&e)).help(
             "fix the YAML at this position; see the input contract in the README for the expected keys",
         );
-        if let Some(loc) = e.location() {
-            if loc.line() > 0 {
+        if let Some(loc) = e.location()
+            && loc.line() > 0 {
                 problem = problem.at(loc.line() + line_offset, Some(loc.column()));
             }
-        }
-        problem
+        Box::new(problem)
     })
 }
 

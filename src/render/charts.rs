@@ -57,14 +57,29 @@ fn axis_label(v: f64) -> String {
 
 /// How far above the tallest bar the axis ends, leaving room for the legend in the upper left.
 fn headroom(series: usize) -> f64 {
-    if series > 1 { 1.12 + 0.075 * series as f64 } else { 1.1 }
+    if series > 1 {
+        1.12 + 0.075 * series as f64
+    } else {
+        1.1
+    }
 }
 
 /// Stacked bars: one bar per x label, one coloured segment per series.
-pub(crate) fn stacked_bars(title: &str, desc: &str, x_labels: &[String], series: &[Series], y_desc: &str) -> Result<String> {
+pub(crate) fn stacked_bars(
+    title: &str,
+    desc: &str,
+    x_labels: &[String],
+    series: &[Series],
+    y_desc: &str,
+) -> Result<String> {
     let n = x_labels.len().max(1);
     let totals: Vec<u64> = (0..n)
-        .map(|i| series.iter().map(|s| s.values.get(i).copied().flatten().unwrap_or(0)).sum())
+        .map(|i| {
+            series
+                .iter()
+                .map(|s| s.values.get(i).copied().flatten().unwrap_or(0))
+                .sum()
+        })
         .collect();
     let y_max = (totals.iter().copied().max().unwrap_or(0).max(1) as f64) * headroom(series.len());
     let mut svg = String::new();
@@ -85,7 +100,7 @@ pub(crate) fn stacked_bars(title: &str, desc: &str, x_labels: &[String], series:
                 return String::new();
             }
             let i = i as usize;
-            if i % step != 0 {
+            if !i.is_multiple_of(step) {
                 return String::new();
             }
             labels.get(i).cloned().unwrap_or_default()
@@ -121,7 +136,9 @@ pub(crate) fn stacked_bars(title: &str, desc: &str, x_labels: &[String], series:
                 .draw_series(rects)
                 .map_err(chart_error)?
                 .label(s.name.clone())
-                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled()));
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 10, y + 5)], color.filled())
+                });
         }
         if series.len() > 1 {
             chart
@@ -171,7 +188,7 @@ pub(crate) fn bars_and_line(
         let step = n.div_ceil(8).max(1);
         let label_of = move |x: &f64| -> String {
             let i = x.round();
-            if (x - i).abs() > 1e-6 || i < 0.0 || (i as usize) % step != 0 {
+            if (x - i).abs() > 1e-6 || i < 0.0 || !(i as usize).is_multiple_of(step) {
                 return String::new();
             }
             labels.get(i as usize).cloned().unwrap_or_default()
@@ -193,11 +210,16 @@ pub(crate) fn bars_and_line(
             .draw_series(bars.values.iter().enumerate().filter_map(|(i, v)| {
                 let v = (*v)?;
                 let x = i as f64;
-                Some(Rectangle::new([(x - 0.35, 0.0), (x + 0.35, v as f64)], bar_color.filled()))
+                Some(Rectangle::new(
+                    [(x - 0.35, 0.0), (x + 0.35, v as f64)],
+                    bar_color.filled(),
+                ))
             }))
             .map_err(chart_error)?
             .label(bars.name.clone())
-            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 10, y + 5)], bar_color.filled()));
+            .legend(move |(x, y)| {
+                Rectangle::new([(x, y - 5), (x + 10, y + 5)], bar_color.filled())
+            });
         let points: Vec<(f64, f64)> = line
             .values
             .iter()
@@ -208,7 +230,9 @@ pub(crate) fn bars_and_line(
             .draw_series(LineSeries::new(points, line_color.stroke_width(3)))
             .map_err(chart_error)?
             .label(line.name.clone())
-            .legend(move |(x, y)| PathElement::new([(x, y), (x + 12, y)], line_color.stroke_width(3)));
+            .legend(move |(x, y)| {
+                PathElement::new([(x, y), (x + 12, y)], line_color.stroke_width(3))
+            });
         chart
             .configure_series_labels()
             .position(SeriesLabelPosition::UpperLeft)

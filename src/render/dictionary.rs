@@ -31,7 +31,11 @@ impl TableDoc {
 }
 
 fn col(name: &'static str, kind: &'static str, description: &'static str) -> ColumnDoc {
-    ColumnDoc { name, kind, description }
+    ColumnDoc {
+        name,
+        kind,
+        description,
+    }
 }
 
 /// `data/shared-items`.
@@ -44,14 +48,22 @@ pub(crate) fn shared_items() -> TableDoc {
             col("partner", "string", "partner id (see partners)"),
             col("export", "string", "export batch id (see exports)"),
             col("category", "string", "content category id from report.yaml"),
-            col("year", "integer", "UTC year in which the items were created"),
+            col(
+                "year",
+                "integer",
+                "UTC year in which the items were created",
+            ),
             col("items", "integer", "items shared; suppressed when small"),
             flag("private", "items flagged private"),
             flag("deleted", "items flagged deleted"),
             flag("suspended", "items flagged suspended"),
             flag("explicit", "items flagged explicit"),
             flag("minor", "items flagged as by a minor"),
-            col("opted_out", "integer", "items whose owner had opted out at export time; empty when no opt-out ledger or declared value exists"),
+            col(
+                "opted_out",
+                "integer",
+                "items whose owner had opted out at export time; empty when no opt-out ledger or declared value exists",
+            ),
         ],
     }
 }
@@ -64,11 +76,27 @@ pub(crate) fn exports() -> TableDoc {
         columns: vec![
             col("export", "string", "export batch id"),
             col("partner", "string", "partner id that received the batch"),
-            col("exported_at", "date or datetime", "when the batch left the platform (UTC)"),
+            col(
+                "exported_at",
+                "date or datetime",
+                "when the batch left the platform (UTC)",
+            ),
             col("items", "integer", "items in the batch"),
-            col("categories", "integer", "number of content categories in the batch"),
-            col("first_year", "integer", "earliest UTC creation year in the batch"),
-            col("last_year", "integer", "latest UTC creation year in the batch"),
+            col(
+                "categories",
+                "integer",
+                "number of content categories in the batch",
+            ),
+            col(
+                "first_year",
+                "integer",
+                "earliest UTC creation year in the batch",
+            ),
+            col(
+                "last_year",
+                "integer",
+                "latest UTC creation year in the batch",
+            ),
         ],
     }
 }
@@ -81,13 +109,37 @@ pub(crate) fn partners() -> TableDoc {
         columns: vec![
             col("partner", "string", "partner id"),
             col("name", "string", "legal name"),
-            col("country", "string", "ISO 3166-1 alpha-2 country of establishment"),
-            col("purposes", "string", "purposes, `;`-separated: ai-training, ai-evaluation, research, search-indexing, other"),
-            col("legal_basis", "string", "the platform's legal basis for sharing: consent, contract, legitimate-interest, unknown"),
-            col("honours_opt_out", "string", "what the agreement says about opt-outs: yes, no, unknown"),
-            col("agreement_signed", "date", "when the data agreement was signed"),
+            col(
+                "country",
+                "string",
+                "ISO 3166-1 alpha-2 country of establishment",
+            ),
+            col(
+                "purposes",
+                "string",
+                "purposes, `;`-separated: ai-training, ai-evaluation, research, search-indexing, other",
+            ),
+            col(
+                "legal_basis",
+                "string",
+                "the platform's legal basis for sharing: consent, contract, legitimate-interest, unknown",
+            ),
+            col(
+                "honours_opt_out",
+                "string",
+                "what the agreement says about opt-outs: yes, no, unknown",
+            ),
+            col(
+                "agreement_signed",
+                "date",
+                "when the data agreement was signed",
+            ),
             col("agreement_ends", "date", "when the agreement ends"),
-            col("deletion_deadline_days", "integer", "days within which the partner must complete a deletion request"),
+            col(
+                "deletion_deadline_days",
+                "integer",
+                "days within which the partner must complete a deletion request",
+            ),
             col("exports", "integer", "export batches the partner received"),
             col("items", "integer", "items the partner received"),
             col("first_export", "date", "date of the first export"),

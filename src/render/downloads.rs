@@ -6,7 +6,9 @@ use crate::error::{Error, Result};
 
 /// CSV with a header row; `None` cells are empty.
 pub(crate) fn csv<T: Serialize>(rows: &[T], header: &[&str]) -> Result<Vec<u8>> {
-    let mut writer = csv::WriterBuilder::new().has_headers(false).from_writer(Vec::new());
+    let mut writer = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
     writer.write_record(header).map_err(csv_error)?;
     for row in rows {
         writer.serialize(row).map_err(csv_error)?;

@@ -48,7 +48,11 @@ fn add_heading_anchors(events: &mut [Event<'_>]) -> Vec<(u8, String, String)> {
             }
             let base = explicit.unwrap_or_else(|| {
                 let s = slug::slugify(&text);
-                if s.is_empty() { "section".to_owned() } else { s }
+                if s.is_empty() {
+                    "section".to_owned()
+                } else {
+                    s
+                }
             });
             let mut anchor = base.clone();
             let mut n = 1;
@@ -86,9 +90,7 @@ pub(crate) fn sanitise(html: &str) -> String {
     for tag in ["th", "td"] {
         builder.add_tag_attributes(tag, &["style"]);
     }
-    builder
-        .clean(html)
-        .to_string()
+    builder.clean(html).to_string()
 }
 
 #[cfg(test)]
@@ -113,7 +115,9 @@ mod tests {
 
     #[test]
     fn removes_scripts_and_active_links() {
-        let r = render("<script>alert(1)</script>\n\n[x](javascript:alert(1)) <img src=x onerror=alert(1)>");
+        let r = render(
+            "<script>alert(1)</script>\n\n[x](javascript:alert(1)) <img src=x onerror=alert(1)>",
+        );
         assert!(!r.html.contains("<script"), "{}", r.html);
         assert!(!r.html.contains("javascript:"), "{}", r.html);
         assert!(!r.html.contains("onerror"), "{}", r.html);

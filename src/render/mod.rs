@@ -49,19 +49,36 @@ pub(crate) fn render(report: &Report, tables: &Tables) -> Result<Site> {
         .iter()
         .map(|p| partner_chart(report, &t, p))
         .collect::<Result<Vec<_>>>()?;
-    for chart in overview_charts.iter().chain(&opt_out_chart).chain(&partner_charts) {
+    for chart in overview_charts
+        .iter()
+        .chain(&opt_out_chart)
+        .chain(&partner_charts)
+    {
         site.add(chart.file.clone(), chart.svg.clone().into_bytes());
     }
 
-    let pages = Pages { report, t: &t, engine: &engine };
+    let pages = Pages {
+        report,
+        t: &t,
+        engine: &engine,
+    };
     site.add("index.html", pages.overview(&overview_charts)?);
     for (partner, chart) in report.partners.iter().zip(&partner_charts) {
-        site.add(format!("partners/{}/index.html", partner.id), pages.partner(partner, chart)?);
+        site.add(
+            format!("partners/{}/index.html", partner.id),
+            pages.partner(partner, chart)?,
+        );
     }
     for export in &report.exports {
-        site.add(format!("exports/{}/index.html", export.id), pages.export(export)?);
+        site.add(
+            format!("exports/{}/index.html", export.id),
+            pages.export(export)?,
+        );
     }
-    site.add("opt-outs/index.html", pages.opt_outs(opt_out_chart.as_ref())?);
+    site.add(
+        "opt-outs/index.html",
+        pages.opt_outs(opt_out_chart.as_ref())?,
+    );
     site.add("data/index.html", pages.data()?);
     for page in &report.pages {
         site.add(format!("{}/index.html", page.slug), pages.content(page)?);
@@ -75,11 +92,23 @@ fn add_downloads(site: &mut Site, t: &Tables<Published>) -> Result<()> {
         site.add(format!("data/{}.json", doc.name), json);
     };
     let d = dictionary::shared_items();
-    add(d.clone(), downloads::csv(&t.shared_items, &d.header())?, downloads::json(&t.shared_items)?);
+    add(
+        d.clone(),
+        downloads::csv(&t.shared_items, &d.header())?,
+        downloads::json(&t.shared_items)?,
+    );
     let d = dictionary::exports();
-    add(d.clone(), downloads::csv(&t.exports, &d.header())?, downloads::json(&t.exports)?);
+    add(
+        d.clone(),
+        downloads::csv(&t.exports, &d.header())?,
+        downloads::json(&t.exports)?,
+    );
     let d = dictionary::partners();
-    add(d.clone(), downloads::csv(&t.partners, &d.header())?, downloads::json(&t.partners)?);
+    add(
+        d.clone(),
+        downloads::csv(&t.partners, &d.header())?,
+        downloads::json(&t.partners)?,
+    );
     let d = dictionary::opt_outs_monthly();
     add(
         d.clone(),
@@ -109,7 +138,11 @@ fn partner_name<'a>(report: &'a Report, id: &'a str) -> &'a str {
 
 /// The full range of years with data, gaps filled.
 fn year_range(t: &Tables<Published>) -> Vec<String> {
-    let years: Vec<i32> = t.by_year.iter().filter_map(|y| y.key[0].parse().ok()).collect();
+    let years: Vec<i32> = t
+        .by_year
+        .iter()
+        .filter_map(|y| y.key[0].parse().ok())
+        .collect();
     match (years.iter().min(), years.iter().max()) {
         (Some(a), Some(b)) => (*a..=*b).map(|y| y.to_string()).collect(),
         _ => Vec::new(),
@@ -153,7 +186,11 @@ fn suppressed_note(n: usize, min: u64) -> String {
 }
 
 /// Series per partner over `x_keys`, from totals keyed (partner, x).
-fn partner_series(report: &Report, totals: &[crate::aggregate::Total<Published>], x_keys: &[String]) -> Vec<Series> {
+fn partner_series(
+    report: &Report,
+    totals: &[crate::aggregate::Total<Published>],
+    x_keys: &[String],
+) -> Vec<Series> {
     report
         .partners
         .iter()
@@ -190,7 +227,10 @@ fn overview_charts(report: &Report, t: &Tables<Published>) -> Result<Vec<Chart>>
         years[years.len() - 1]
     );
     if let Some((n, year)) = peak {
-        summary.push_str(&format!(" The most items were created in {year} ({}).", thousands(n)));
+        summary.push_str(&format!(
+            " The most items were created in {year} ({}).",
+            thousands(n)
+        ));
     }
     summary.push_str(&suppressed_note(suppressed, min));
     let title = "Items shared per year of creation, by partner";
@@ -199,13 +239,25 @@ fn overview_charts(report: &Report, t: &Tables<Published>) -> Result<Vec<Chart>>
         title: title.into(),
         svg: charts::stacked_bars(title, &summary, &years, &series, "items")?,
         summary,
-        table_head: std::iter::once("Year".to_owned()).chain(series.iter().map(|s| s.name.clone())).collect(),
+        table_head: std::iter::once("Year".to_owned())
+            .chain(series.iter().map(|s| s.name.clone()))
+            .collect(),
         table_rows: rows,
     });
 
     // Items per category, stacked by partner.
-    let cats: Vec<String> = report.meta.categories.iter().map(|c| c.id.0.clone()).collect();
-    let labels: Vec<String> = report.meta.categories.iter().map(|c| c.label.clone()).collect();
+    let cats: Vec<String> = report
+        .meta
+        .categories
+        .iter()
+        .map(|c| c.id.0.clone())
+        .collect();
+    let labels: Vec<String> = report
+        .meta
+        .categories
+        .iter()
+        .map(|c| c.label.clone())
+        .collect();
     let series = partner_series(report, &t.by_partner_category, &cats);
     let (rows, suppressed) = chart_table(&labels, &series, min);
     let top = t
@@ -213,9 +265,16 @@ fn overview_charts(report: &Report, t: &Tables<Published>) -> Result<Vec<Chart>>
         .iter()
         .filter_map(|c| c.items.map(|n| (n, c.key[0].clone())))
         .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
-    let mut summary = format!("Items shared per content category, split by partner, across {} categories.", cats.len());
+    let mut summary = format!(
+        "Items shared per content category, split by partner, across {} categories.",
+        cats.len()
+    );
     if let Some((n, cat)) = top {
-        summary.push_str(&format!(" The largest category is {} ({} items).", report.category_label(&cat), thousands(n)));
+        summary.push_str(&format!(
+            " The largest category is {} ({} items).",
+            report.category_label(&cat),
+            thousands(n)
+        ));
     }
     summary.push_str(&suppressed_note(suppressed, min));
     let title = "Items shared per content category, by partner";
@@ -224,7 +283,9 @@ fn overview_charts(report: &Report, t: &Tables<Published>) -> Result<Vec<Chart>>
         title: title.into(),
         svg: charts::stacked_bars(title, &summary, &labels, &series, "items")?,
         summary,
-        table_head: std::iter::once("Category".to_owned()).chain(series.iter().map(|s| s.name.clone())).collect(),
+        table_head: std::iter::once("Category".to_owned())
+            .chain(series.iter().map(|s| s.name.clone()))
+            .collect(),
         table_rows: rows,
     });
     Ok(out)
@@ -250,7 +311,11 @@ fn opt_out_chart(t: &Tables<Published>) -> Result<Option<Chart>> {
         months[months.len() - 1]
     );
     if let Some(Some(active)) = last.map(|r| r.active) {
-        summary.push_str(&format!(" At the end of {}, {} owners were opted out.", months[months.len() - 1], thousands(active)));
+        summary.push_str(&format!(
+            " At the end of {}, {} owners were opted out.",
+            months[months.len() - 1],
+            thousands(active)
+        ));
     }
     let title = "Opt-outs per month and running total";
     Ok(Some(Chart {
@@ -282,7 +347,13 @@ fn partner_chart(report: &Report, t: &Tables<Published>, partner: &Partner) -> R
             name: c.label.clone(),
             values: years
                 .iter()
-                .map(|y| lookup(&t.by_partner_category_year, &[partner.id.as_str(), c.id.as_str(), y]).unwrap_or(Some(0)))
+                .map(|y| {
+                    lookup(
+                        &t.by_partner_category_year,
+                        &[partner.id.as_str(), c.id.as_str(), y],
+                    )
+                    .unwrap_or(Some(0))
+                })
                 .collect(),
         })
         .collect();
@@ -307,7 +378,9 @@ fn partner_chart(report: &Report, t: &Tables<Published>, partner: &Partner) -> R
         svg: charts::stacked_bars(&title, &summary, &years, &series, "items")?,
         title,
         summary,
-        table_head: std::iter::once("Year".to_owned()).chain(series.iter().map(|s| s.name.clone())).collect(),
+        table_head: std::iter::once("Year".to_owned())
+            .chain(series.iter().map(|s| s.name.clone()))
+            .collect(),
         table_rows: rows,
     })
 }
@@ -407,7 +480,12 @@ impl Pages<'_> {
                 })
             })
             .collect();
-        let exports: Vec<Value> = self.t.exports.iter().map(|e| self.export_summary(root, e)).collect();
+        let exports: Vec<Value> = self
+            .t
+            .exports
+            .iter()
+            .map(|e| self.export_summary(root, e))
+            .collect();
         let extra = json!({
             "totals": {
                 "items": count(self.t.total_items, self.min()),
@@ -421,12 +499,20 @@ impl Pages<'_> {
             "partners": partners,
             "exports": exports,
         });
-        self.render("index.html", self.base(root, "index", &self.report.meta.title), extra)
+        self.render(
+            "index.html",
+            self.base(root, "index", &self.report.meta.title),
+            extra,
+        )
     }
 
     fn partner(&self, partner: &Partner, chart: &Chart) -> Result<Vec<u8>> {
         let root = "../../";
-        let row = self.t.partners.iter().find(|r| r.partner == partner.id.as_str());
+        let row = self
+            .t
+            .partners
+            .iter()
+            .find(|r| r.partner == partner.id.as_str());
         let exports: Vec<Value> = self
             .t
             .exports
@@ -458,13 +544,21 @@ impl Pages<'_> {
             "exports": exports,
             "chart": chart,
         });
-        self.render("partner.html", self.base(root, "partners", &partner.name), extra)
+        self.render(
+            "partner.html",
+            self.base(root, "partners", &partner.name),
+            extra,
+        )
     }
 
     fn export(&self, export: &Export) -> Result<Vec<u8>> {
         let root = "../../";
         let min = self.min();
-        let row = self.t.exports.iter().find(|e| e.export == export.id.as_str());
+        let row = self
+            .t
+            .exports
+            .iter()
+            .find(|e| e.export == export.id.as_str());
         let rows: Vec<Value> = self
             .t
             .shared_items
@@ -517,7 +611,11 @@ impl Pages<'_> {
             "rows": rows,
             "has_opted_out": rows.iter().any(|r| !r["opted_out"].is_null()),
         });
-        self.render("export.html", self.base(root, "exports", export.id.as_str()), extra)
+        self.render(
+            "export.html",
+            self.base(root, "exports", export.id.as_str()),
+            extra,
+        )
     }
 
     fn opt_outs(&self, chart: Option<&Chart>) -> Result<Vec<u8>> {
@@ -537,7 +635,11 @@ impl Pages<'_> {
             })
             .collect();
         let extra = json!({"rows": rows, "chart": chart});
-        self.render("opt_outs.html", self.base("../", "opt-outs", "Opt-outs"), extra)
+        self.render(
+            "opt_outs.html",
+            self.base("../", "opt-outs", "Opt-outs"),
+            extra,
+        )
     }
 
     fn data(&self) -> Result<Vec<u8>> {
@@ -557,7 +659,11 @@ impl Pages<'_> {
             "tables": tables,
             "suppression": dictionary::suppression_note(self.min()),
         });
-        self.render("data.html", self.base("../", "data", "Data and downloads"), extra)
+        self.render(
+            "data.html",
+            self.base("../", "data", "Data and downloads"),
+            extra,
+        )
     }
 
     fn content(&self, page: &crate::model::Page) -> Result<Vec<u8>> {
@@ -571,6 +677,10 @@ impl Pages<'_> {
                 "toc": page.toc.iter().map(|(level, id, text)| json!({"level": level, "id": id, "text": text})).collect::<Vec<_>>(),
             }
         });
-        self.render("page.html", self.base(&root, &page.slug, &page.title), extra)
+        self.render(
+            "page.html",
+            self.base(&root, &page.slug, &page.title),
+            extra,
+        )
     }
 }

@@ -14,7 +14,10 @@ const BUILT_IN: [(&str, &str); 8] = [
     ("index.html", include_str!("../../templates/index.html")),
     ("partner.html", include_str!("../../templates/partner.html")),
     ("export.html", include_str!("../../templates/export.html")),
-    ("opt_outs.html", include_str!("../../templates/opt_outs.html")),
+    (
+        "opt_outs.html",
+        include_str!("../../templates/opt_outs.html"),
+    ),
     ("data.html", include_str!("../../templates/data.html")),
     ("page.html", include_str!("../../templates/page.html")),
 ];

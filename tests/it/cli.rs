@@ -15,7 +15,10 @@ fn help_documents_the_exit_codes() {
     let output = sharelog(&["build", "--help"]);
     assert_eq!(output.status.code(), Some(0));
     let text = String::from_utf8_lossy(&output.stdout);
-    assert!(text.contains("Exit codes") && text.contains("1  invalid input"), "{text}");
+    assert!(
+        text.contains("Exit codes") && text.contains("1  invalid input"),
+        "{text}"
+    );
 }
 
 #[test]
@@ -25,7 +28,12 @@ fn check_validates_and_writes_nothing() {
     copy_tree(&fixture("basic"), &root);
     let before = crate::support::files(&root);
     let output = sharelog(&["check", "--root", root.to_str().expect("utf-8")]);
-    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(
+        output.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
     assert!(String::from_utf8_lossy(&output.stdout).contains("nothing was written"));
     assert_eq!(before, crate::support::files(&root));
     assert!(!root.join("public").exists());
@@ -37,7 +45,13 @@ fn a_failed_build_leaves_the_previous_site_untouched() {
     let root = dir.path().join("root");
     let out = dir.path().join("site");
     copy_tree(&fixture("basic"), &root);
-    let args = ["build", "--root", root.to_str().expect("utf-8"), "--out", out.to_str().expect("utf-8")];
+    let args = [
+        "build",
+        "--root",
+        root.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+    ];
     assert!(sharelog(&args).status.success());
     let snapshot: Vec<(String, Vec<u8>)> = crate::support::files(&out)
         .into_iter()

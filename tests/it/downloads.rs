@@ -6,8 +6,14 @@ use crate::support::{build, fixture, read};
 fn downloads_match_their_snapshots() {
     let (_dir, out) = build(&fixture("basic"));
     for name in ["shared-items", "exports", "partners", "opt-outs-monthly"] {
-        insta::assert_snapshot!(format!("{name}.csv"), read(&out, &format!("data/{name}.csv")));
-        insta::assert_snapshot!(format!("{name}.json"), read(&out, &format!("data/{name}.json")));
+        insta::assert_snapshot!(
+            format!("{name}.csv"),
+            read(&out, &format!("data/{name}.csv"))
+        );
+        insta::assert_snapshot!(
+            format!("{name}.json"),
+            read(&out, &format!("data/{name}.json"))
+        );
     }
 }
 
@@ -17,7 +23,9 @@ fn shared_items_has_the_spec_columns_in_order() {
     let csv = read(&out, "data/shared-items.csv");
     assert_eq!(
         csv.lines().next(),
-        Some("partner,export,category,year,items,private,deleted,suspended,explicit,minor,opted_out")
+        Some(
+            "partner,export,category,year,items,private,deleted,suspended,explicit,minor,opted_out"
+        )
     );
     let exports = read(&out, "data/exports.csv");
     assert_eq!(
@@ -25,7 +33,10 @@ fn shared_items_has_the_spec_columns_in_order() {
         Some("export,partner,exported_at,items,categories,first_year,last_year")
     );
     let monthly = read(&out, "data/opt-outs-monthly.csv");
-    assert_eq!(monthly.lines().next(), Some("month,opted_out,withdrawn,active,accounts"));
+    assert_eq!(
+        monthly.lines().next(),
+        Some("month,opted_out,withdrawn,active,accounts")
+    );
 }
 
 #[test]
@@ -37,7 +48,12 @@ fn rows_are_sorted_by_partner_export_category_year() {
         .skip(1)
         .map(|l| {
             let f: Vec<&str> = l.split(',').collect();
-            (f[0].into(), f[1].into(), f[2].into(), f[3].parse().expect("year"))
+            (
+                f[0].into(),
+                f[1].into(),
+                f[2].into(),
+                f[3].parse().expect("year"),
+            )
         })
         .collect();
     let mut sorted = keys.clone();
@@ -51,7 +67,10 @@ fn suppresses_counts_below_min_count_everywhere() {
     let (_dir, out) = build(&fixture("basic"));
     // min_count is 3: the declared photo/2021 cell of 2 items is hidden in CSV, JSON and HTML.
     let csv = read(&out, "data/shared-items.csv");
-    assert!(csv.contains("alpha-ai,alpha-1,photo,2021,,,0,0,0,0,\n"), "{csv}");
+    assert!(
+        csv.contains("alpha-ai,alpha-1,photo,2021,,,0,0,0,0,\n"),
+        "{csv}"
+    );
     let json: serde_json::Value =
         serde_json::from_str(&read(&out, "data/shared-items.json")).expect("valid JSON");
     let cell = json
@@ -70,7 +89,16 @@ fn suppresses_counts_below_min_count_everywhere() {
             serde_json::from_str(&read(&out, &format!("data/{name}.json"))).expect("valid JSON");
         for row in json.as_array().expect("array") {
             for (key, v) in row.as_object().expect("object") {
-                if ["year", "first_year", "last_year", "categories", "exports", "deletion_deadline_days"].contains(&key.as_str()) {
+                if [
+                    "year",
+                    "first_year",
+                    "last_year",
+                    "categories",
+                    "exports",
+                    "deletion_deadline_days",
+                ]
+                .contains(&key.as_str())
+                {
                     continue;
                 }
                 if let Some(n) = v.as_u64() {
@@ -95,7 +123,11 @@ fn counts_items_in_the_utc_year_of_creation() {
 fn computes_active_opt_outs_as_a_running_balance() {
     let (_dir, out) = build(&fixture("basic"));
     let csv = read(&out, "data/opt-outs-monthly.csv");
-    let active: Vec<&str> = csv.lines().skip(1).map(|l| l.split(',').nth(3).unwrap_or("")).collect();
+    let active: Vec<&str> = csv
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').nth(3).unwrap_or(""))
+        .collect();
     assert_eq!(active, vec!["100", "140", "137"]);
 }
 
@@ -106,7 +138,10 @@ fn no_item_or_owner_identifier_reaches_the_output() {
         let text = std::fs::read_to_string(out.join(&file)).unwrap_or_default();
         for id in ["b1", "b7", "o1", "o5"] {
             let needle = format!(",{id},");
-            assert!(!text.contains(&needle) && !text.contains(&format!("\"{id}\"")), "{file} holds {id}");
+            assert!(
+                !text.contains(&needle) && !text.contains(&format!("\"{id}\"")),
+                "{file} holds {id}"
+            );
         }
     }
 }

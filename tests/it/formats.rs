@@ -48,7 +48,11 @@ fn root_with(format: &str, dir: &Path) -> std::path::PathBuf {
     }
     let manifest = root.join("data/exports/nested/beta-1.yaml");
     let text = std::fs::read_to_string(&manifest).expect("manifest");
-    std::fs::write(&manifest, text.replace("beta-1.csv", &format!("beta-1.{format}"))).expect("write");
+    std::fs::write(
+        &manifest,
+        text.replace("beta-1.csv", &format!("beta-1.{format}")),
+    )
+    .expect("write");
     root
 }
 
@@ -65,7 +69,11 @@ fn csv_parquet_and_ndjson_listings_give_identical_aggregates() {
     assert_eq!(outputs[0], outputs[1], "CSV vs Parquet");
     assert_eq!(outputs[0], outputs[2], "CSV vs NDJSON");
     // The listing's cells: text 2021 = a, b (UTC 2022-01-01 01:30 → 2022!), g; check one directly.
-    assert!(outputs[0].contains("beta-research,beta-1,text,2021,"), "{}", outputs[0]);
+    assert!(
+        outputs[0].contains("beta-research,beta-1,text,2021,"),
+        "{}",
+        outputs[0]
+    );
 }
 
 #[test]
@@ -87,6 +95,12 @@ fn reads_parquet_with_native_datetime_columns() {
     ParquetWriter::new(file).finish(&mut df).expect("parquet");
     let (_d, out) = build(&root);
     let csv = read(&out, "data/shared-items.csv");
-    assert!(csv.contains("beta-research,beta-1,photo,2022,,0,0,0,0,0,\n"), "{csv}");
-    assert!(csv.contains("beta-research,beta-1,text,2021,,0,0,0,0,0,\n"), "{csv}");
+    assert!(
+        csv.contains("beta-research,beta-1,photo,2022,,0,0,0,0,0,\n"),
+        "{csv}"
+    );
+    assert!(
+        csv.contains("beta-research,beta-1,text,2021,,0,0,0,0,0,\n"),
+        "{csv}"
+    );
 }

@@ -18,7 +18,11 @@ fn every_invalid_fixture_fails_with_its_expected_errors() {
     assert!(cases.len() >= 10, "{} cases", cases.len());
     let mut failures = Vec::new();
     for case in &cases {
-        let name = case.file_name().expect("name").to_string_lossy().into_owned();
+        let name = case
+            .file_name()
+            .expect("name")
+            .to_string_lossy()
+            .into_owned();
         let dir = tempfile::tempdir().expect("tempdir");
         let root = dir.path().join("root");
         copy_tree(&fixture("basic"), &root);
@@ -37,11 +41,17 @@ fn every_invalid_fixture_fails_with_its_expected_errors() {
         let expected = std::fs::read_to_string(case.join("expected.txt")).expect("expected.txt");
         std::fs::remove_file(root.join("expected.txt")).expect("remove");
         let output = sharelog(&["check", "--root", root.to_str().expect("utf-8")]);
-        let stderr = String::from_utf8_lossy(&output.stderr).replace(&*root.to_string_lossy(), "<root>");
+        let stderr =
+            String::from_utf8_lossy(&output.stderr).replace(&*root.to_string_lossy(), "<root>");
         if output.status.code() != Some(1) {
-            failures.push(format!("{name}: exit {:?}, stderr:\n{stderr}", output.status.code()));
+            failures.push(format!(
+                "{name}: exit {:?}, stderr:\n{stderr}",
+                output.status.code()
+            ));
         } else if stderr.trim_end() != expected.trim_end() {
-            failures.push(format!("{name}: stderr differs:\n--- expected\n{expected}\n--- actual\n{stderr}"));
+            failures.push(format!(
+                "{name}: stderr differs:\n--- expected\n{expected}\n--- actual\n{stderr}"
+            ));
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));

@@ -22,11 +22,17 @@ fn example_report_has_every_page_of_the_spec() {
         "charts/partner-northwind-labs.svg",
         "assets/style.css",
     ] {
-        assert!(all.contains(&page.to_owned()), "{page} missing from {all:?}");
+        assert!(
+            all.contains(&page.to_owned()),
+            "{page} missing from {all:?}"
+        );
     }
     let partners = all.iter().filter(|f| f.starts_with("partners/")).count();
     let exports = all.iter().filter(|f| f.starts_with("exports/")).count();
-    assert!(partners >= 3 && exports >= 6, "{partners} partners, {exports} exports");
+    assert!(
+        partners >= 3 && exports >= 6,
+        "{partners} partners, {exports} exports"
+    );
 }
 
 /// Every `href` and `src` in a page, resolved against the page's folder.
@@ -50,9 +56,15 @@ fn every_internal_link_is_relative_and_resolves() {
     let mut checked = 0;
     for page in files(&out).into_iter().filter(|f| f.ends_with(".html")) {
         let html = read(&out, &page);
-        let base = Path::new(&page).parent().map(Path::to_path_buf).unwrap_or_default();
+        let base = Path::new(&page)
+            .parent()
+            .map(Path::to_path_buf)
+            .unwrap_or_default();
         for link in links(&html) {
-            if link.starts_with("https://") || link.starts_with("http://") || link.starts_with("mailto:") {
+            if link.starts_with("https://")
+                || link.starts_with("http://")
+                || link.starts_with("mailto:")
+            {
                 continue;
             }
             assert!(!link.starts_with('/'), "{page}: absolute link {link}");
@@ -71,18 +83,33 @@ fn every_internal_link_is_relative_and_resolves() {
 #[test]
 fn charts_are_well_formed_accessible_svg_shown_with_a_summary() {
     let (_dir, out) = build(&repo());
-    let charts: Vec<String> = files(&out).into_iter().filter(|f| f.starts_with("charts/")).collect();
+    let charts: Vec<String> = files(&out)
+        .into_iter()
+        .filter(|f| f.starts_with("charts/"))
+        .collect();
     assert!(charts.len() >= 4 + 3, "{charts:?}");
     for chart in &charts {
         let svg = read(&out, chart);
         let doc = roxmltree::Document::parse(&svg).unwrap_or_else(|e| panic!("{chart}: {e}"));
         let root = doc.root_element();
         assert_eq!(root.attribute("role"), Some("img"), "{chart}");
-        let title = root.children().find(|n| n.has_tag_name("title")).expect("title");
-        let desc = root.children().find(|n| n.has_tag_name("desc")).expect("desc");
+        let title = root
+            .children()
+            .find(|n| n.has_tag_name("title"))
+            .expect("title");
+        let desc = root
+            .children()
+            .find(|n| n.has_tag_name("desc"))
+            .expect("desc");
         assert!(!title.text().unwrap_or("").is_empty(), "{chart}");
-        assert!(desc.text().unwrap_or("").len() > 30, "{chart}: desc says little");
-        assert!(doc.descendants().filter(|n| n.has_tag_name("rect")).count() > 3, "{chart} draws no bars");
+        assert!(
+            desc.text().unwrap_or("").len() > 30,
+            "{chart}: desc says little"
+        );
+        assert!(
+            doc.descendants().filter(|n| n.has_tag_name("rect")).count() > 3,
+            "{chart} draws no bars"
+        );
     }
     let index = read(&out, "index.html");
     assert!(index.contains("src=\"charts/items-per-year.svg\""));
@@ -96,8 +123,14 @@ fn charts_are_well_formed_accessible_svg_shown_with_a_summary() {
 fn strings_from_inputs_are_escaped_and_markdown_is_sanitised() {
     let (_dir, out) = build(&fixture("basic"));
     let partner = read(&out, "partners/alpha-ai/index.html");
-    assert!(partner.contains("Alpha AI &lt;Ltd&gt; &amp; Co"), "name escaped");
-    assert!(!partner.contains("<script>alert"), "description script removed");
+    assert!(
+        partner.contains("Alpha AI &lt;Ltd&gt; &amp; Co"),
+        "name escaped"
+    );
+    assert!(
+        !partner.contains("<script>alert"),
+        "description script removed"
+    );
     assert!(!partner.contains("javascript:"), "active URLs removed");
     let page = read(&out, "methodology/index.html");
     assert!(!page.contains("<script>alert"), "content script removed");
@@ -121,5 +154,8 @@ fn a_root_template_overrides_the_built_in_one_by_name() {
     .expect("write");
     let (_d, out) = build(&root);
     assert!(read(&out, "methodology/index.html").contains("<p class=\"custom\">Methodology</p>"));
-    assert!(!read(&out, "index.html").contains("class=\"custom\""), "other pages keep the default");
+    assert!(
+        !read(&out, "index.html").contains("class=\"custom\""),
+        "other pages keep the default"
+    );
 }

@@ -4,17 +4,17 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 /// The repository root.
-pub fn repo() -> PathBuf {
+pub(crate) fn repo() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
 /// A fixture report root.
-pub fn fixture(name: &str) -> PathBuf {
+pub(crate) fn fixture(name: &str) -> PathBuf {
     repo().join("tests/fixtures").join(name)
 }
 
 /// Copies a folder tree.
-pub fn copy_tree(from: &Path, to: &Path) {
+pub(crate) fn copy_tree(from: &Path, to: &Path) {
     for entry in walkdir::WalkDir::new(from) {
         let entry = entry.expect("fixture tree is readable");
         let rel = entry.path().strip_prefix(from).expect("inside the tree");
@@ -28,7 +28,7 @@ pub fn copy_tree(from: &Path, to: &Path) {
 }
 
 /// Runs the `sharelog` binary.
-pub fn sharelog(args: &[&str]) -> Output {
+pub(crate) fn sharelog(args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sharelog"))
         .args(args)
         .output()
@@ -36,7 +36,7 @@ pub fn sharelog(args: &[&str]) -> Output {
 }
 
 /// Builds `root` into a fresh temporary folder and returns (tempdir, out path).
-pub fn build(root: &Path) -> (tempfile::TempDir, PathBuf) {
+pub(crate) fn build(root: &Path) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("site");
     let output = sharelog(&[
@@ -55,12 +55,12 @@ pub fn build(root: &Path) -> (tempfile::TempDir, PathBuf) {
 }
 
 /// Reads a file of a built site as text.
-pub fn read(out: &Path, rel: &str) -> String {
+pub(crate) fn read(out: &Path, rel: &str) -> String {
     std::fs::read_to_string(out.join(rel)).unwrap_or_else(|e| panic!("{rel}: {e}"))
 }
 
 /// Every file under `dir`, relative, sorted.
-pub fn files(dir: &Path) -> Vec<String> {
+pub(crate) fn files(dir: &Path) -> Vec<String> {
     let mut out: Vec<String> = walkdir::WalkDir::new(dir)
         .into_iter()
         .filter_map(|e| e.ok())
