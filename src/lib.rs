@@ -40,6 +40,8 @@ pub struct Summary {
     pub items: u64,
     /// Files written (0 for `check`).
     pub files: usize,
+    /// Things worth a look that do not stop the build (SPEC: exports outside the period).
+    pub warnings: Vec<String>,
 }
 
 /// Reads, checks and aggregates a report root and renders the site in memory.
@@ -52,6 +54,20 @@ pub fn render_site(root: &Path) -> Result<(Site, Summary)> {
         exports: report.exports.len(),
         items: tables.total_items,
         files: site.files.len(),
+        warnings: report
+            .exports
+            .iter()
+            .filter(|e| !report.meta.in_period(&e.exported_at))
+            .map(|e| {
+                format!(
+                    "{}: exported_at {} is outside the reporting period {} to {}; the export is listed and marked on its page",
+                    e.manifest,
+                    time::format_instant(&e.exported_at),
+                    report.meta.period_from,
+                    report.meta.period_to
+                )
+            })
+            .collect(),
     };
     Ok((site, summary))
 }

@@ -25,6 +25,7 @@ fn main() {
             out: args.out.clone(),
         })
         .map(|s| {
+            print_warnings(&s.warnings);
             if !args.quiet {
                 println!(
                     "built {} files into {} ({} partners, {} exports, {} items)",
@@ -37,6 +38,7 @@ fn main() {
             }
         }),
         Command::Check(args) => sharelog::check(&args.root).map(|s| {
+            print_warnings(&s.warnings);
             println!(
                 "ok: {} partners, {} exports, {} items; nothing was written",
                 s.partners, s.exports, s.items
@@ -46,6 +48,12 @@ fn main() {
     if let Err(e) = result {
         report(&e);
         process::exit(e.exit_code().code());
+    }
+}
+
+fn print_warnings(warnings: &[String]) {
+    for w in warnings {
+        eprintln!("warning: {w}");
     }
 }
 

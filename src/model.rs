@@ -105,6 +105,14 @@ pub struct ReportMeta {
     pub min_count: u64,
 }
 
+impl ReportMeta {
+    /// Whether an instant falls inside the reporting period (both ends inclusive, by UTC date).
+    pub fn in_period(&self, at: &DateTime<Utc>) -> bool {
+        let day = at.date_naive();
+        self.period_from <= day && day <= self.period_to
+    }
+}
+
 /// The publishing platform.
 #[derive(Debug, Clone, Serialize)]
 pub struct Platform {

@@ -600,6 +600,7 @@ impl Pages<'_> {
                 "partner": partner_name(self.report, export.partner.as_str()),
                 "partner_href": format!("{root}partners/{}/index.html", export.partner),
                 "exported_at": format_instant(&export.exported_at),
+                "outside_period": !self.report.meta.in_period(&export.exported_at),
                 "description": export.description,
                 "window_from": export.content_window.and_then(|w| w.0).map(|d| d.to_string()),
                 "window_to": export.content_window.and_then(|w| w.1).map(|d| d.to_string()),

@@ -99,3 +99,35 @@ fn refuses_to_write_the_site_over_the_inputs() {
     assert!(root.join("report.yaml").is_file());
     assert!(root.join("data/partners.yaml").is_file());
 }
+
+#[test]
+fn an_export_outside_the_period_is_built_with_a_warning() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("root");
+    let out = dir.path().join("site");
+    copy_tree(&fixture("basic"), &root);
+    let manifest = root.join("data/exports/alpha-1.yaml");
+    let text = std::fs::read_to_string(&manifest).expect("read");
+    std::fs::write(
+        &manifest,
+        text.replace("exported_at: 2023-03-01", "exported_at: 2025-01-01"),
+    )
+    .expect("write");
+    let output = sharelog(&[
+        "build",
+        "--root",
+        root.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(output.status.code(), Some(0));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("warning: data/exports/alpha-1.yaml: exported_at 2025-01-01 is outside the reporting period 2023-01-01 to 2023-12-31"),
+        "{stderr}"
+    );
+    let page = std::fs::read_to_string(out.join("exports/alpha-1/index.html")).expect("page");
+    assert!(page.contains("Outside the reporting period"));
+    let other = std::fs::read_to_string(out.join("exports/alpha-2/index.html")).expect("page");
+    assert!(!other.contains("Outside the reporting period"));
+}

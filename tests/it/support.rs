@@ -29,23 +29,37 @@ pub(crate) fn copy_tree(from: &Path, to: &Path) {
 
 /// Runs the `sharelog` binary.
 pub(crate) fn sharelog(args: &[&str]) -> Output {
+    sharelog_with_env(&[], args)
+}
+
+/// Runs the `sharelog` binary with extra environment variables.
+pub(crate) fn sharelog_with_env(env: &[(&str, &str)], args: &[&str]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_sharelog"))
         .args(args)
+        .envs(env.iter().copied())
         .output()
         .expect("the sharelog binary runs")
 }
 
 /// Builds `root` into a fresh temporary folder and returns (tempdir, out path).
 pub(crate) fn build(root: &Path) -> (tempfile::TempDir, PathBuf) {
+    build_with_env(root, &[])
+}
+
+/// Like [`build`], with extra environment variables for the process.
+pub(crate) fn build_with_env(root: &Path, env: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("site");
-    let output = sharelog(&[
-        "build",
-        "--root",
-        root.to_str().expect("utf-8 path"),
-        "--out",
-        out.to_str().expect("utf-8 path"),
-    ]);
+    let output = sharelog_with_env(
+        env,
+        &[
+            "build",
+            "--root",
+            root.to_str().expect("utf-8 path"),
+            "--out",
+            out.to_str().expect("utf-8 path"),
+        ],
+    );
     assert!(
         output.status.success(),
         "build failed: {}",
