@@ -119,33 +119,31 @@ fn any_eq(e: Expr, words: &[&str]) -> Expr {
         .fold(lit(false), |acc, w| acc.or(e.clone().eq(lit(*w))))
 }
 
+/// (value, invalid) from "the value means true" and "the value means false": a value that is
+/// neither, and not null, is invalid; null is false.
+fn flag_from(c: Expr, yes: Expr, no: Expr) -> (Expr, Expr) {
+    let invalid = yes
+        .clone()
+        .or(no)
+        .not()
+        .and(c.is_not_null())
+        .fill_null(lit(false));
+    (yes.fill_null(lit(false)), invalid)
+}
+
 /// A flag column → (value as boolean, "the value is not a boolean" as boolean).
 fn flag_exprs(name: &str, dtype: Option<&DataType>) -> Option<(Expr, Expr)> {
     let c = col(name);
     match dtype {
         None | Some(DataType::Null) => Some((lit(false), lit(false))),
         Some(DataType::Boolean) => Some((c.fill_null(lit(false)), lit(false))),
-        Some(DataType::String) => {
-            let yes = any_eq(c.clone(), &TRUE_WORDS);
-            let no = any_eq(c.clone(), &FALSE_WORDS);
-            let invalid = yes
-                .clone()
-                .or(no)
-                .not()
-                .and(c.is_not_null())
-                .fill_null(lit(false));
-            Some((yes.fill_null(lit(false)), invalid))
-        }
+        Some(DataType::String) => Some(flag_from(
+            c.clone(),
+            any_eq(c.clone(), &TRUE_WORDS),
+            any_eq(c, &FALSE_WORDS),
+        )),
         Some(dt) if dt.is_integer() => {
-            let yes = c.clone().eq(lit(1));
-            let no = c.clone().eq(lit(0));
-            let invalid = yes
-                .clone()
-                .or(no)
-                .not()
-                .and(c.is_not_null())
-                .fill_null(lit(false));
-            Some((yes.fill_null(lit(false)), invalid))
+            Some(flag_from(c.clone(), c.clone().eq(lit(1)), c.eq(lit(0))))
         }
         Some(_) => None,
     }

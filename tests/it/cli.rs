@@ -53,24 +53,12 @@ fn a_failed_build_leaves_the_previous_site_untouched() {
         out.to_str().expect("utf-8"),
     ];
     assert!(sharelog(&args).status.success());
-    let snapshot: Vec<(String, Vec<u8>)> = crate::support::files(&out)
-        .into_iter()
-        .map(|f| {
-            let bytes = std::fs::read(out.join(&f)).expect("read");
-            (f, bytes)
-        })
-        .collect();
+    let snapshot = crate::support::contents(&out);
     std::fs::write(root.join("data/partners.yaml"), "- id: Bad Id\n").expect("break input");
     let output = sharelog(&args);
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("nothing was written"));
-    let after: Vec<(String, Vec<u8>)> = crate::support::files(&out)
-        .into_iter()
-        .map(|f| {
-            let bytes = std::fs::read(out.join(&f)).expect("read");
-            (f, bytes)
-        })
-        .collect();
+    let after = crate::support::contents(&out);
     assert!(snapshot == after, "the previous site changed");
     let leftovers: Vec<_> = std::fs::read_dir(dir.path())
         .expect("list")

@@ -90,3 +90,14 @@ pub(crate) fn files(dir: &Path) -> Vec<String> {
     out.sort();
     out
 }
+
+/// Every file under `dir` with its bytes, sorted by path.
+pub(crate) fn contents(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    files(dir)
+        .into_iter()
+        .map(|f| {
+            let bytes = std::fs::read(dir.join(&f)).expect("read");
+            (f, bytes)
+        })
+        .collect()
+}
