@@ -77,7 +77,7 @@ pub(crate) fn load(ctx: &Ctx<'_>, problems: &mut Problems) -> Vec<Page> {
             continue;
         }
         let slug = slug_parts.join("/");
-        let Some((front, body, body_line)) = split_front_matter(&file, &text, problems) else {
+        let Some((front, body)) = split_front_matter(&file, &text, problems) else {
             continue;
         };
         let matter: RawFrontMatter = match yaml::parse(&file, front, 1) {
@@ -87,7 +87,6 @@ pub(crate) fn load(ctx: &Ctx<'_>, problems: &mut Problems) -> Vec<Page> {
                 continue;
             }
         };
-        let _ = body_line;
         let rendered = markdown::render(body);
         if pages.contains_key(&slug) {
             problems.push(
@@ -117,12 +116,12 @@ pub(crate) fn load(ctx: &Ctx<'_>, problems: &mut Problems) -> Vec<Page> {
     pages
 }
 
-/// Splits `---\n<yaml>\n---\n<markdown>`; returns the YAML, the Markdown and the Markdown's first line.
+/// Splits `---\n<yaml>\n---\n<markdown>` into the YAML and the Markdown.
 fn split_front_matter<'t>(
     file: &str,
     text: &'t str,
     problems: &mut Problems,
-) -> Option<(&'t str, &'t str, u64)> {
+) -> Option<(&'t str, &'t str)> {
     let mut lines = text.split_inclusive('\n');
     let first = lines.next().unwrap_or("");
     if first.trim_end() != "---" {
@@ -135,11 +134,11 @@ fn split_front_matter<'t>(
     }
     let start = first.len();
     let mut offset = start;
-    for (i, line) in lines.enumerate() {
+    for line in lines {
         if line.trim_end() == "---" {
             let front = &text[start..offset];
             let body = &text[offset + line.len()..];
-            return Some((front, body, i as u64 + 3));
+            return Some((front, body));
         }
         offset += line.len();
     }
