@@ -68,8 +68,8 @@ pub struct Report {
 
 impl Report {
     /// The partner with this id.
-    pub fn partner(&self, id: &PartnerId) -> Option<&Partner> {
-        self.partners.iter().find(|p| &p.id == id)
+    pub fn partner(&self, id: &str) -> Option<&Partner> {
+        self.partners.iter().find(|p| p.id.as_str() == id)
     }
 
     /// The category's label, or its id when unknown.
@@ -106,6 +106,11 @@ pub struct ReportMeta {
 }
 
 impl ReportMeta {
+    /// The ids of the content categories, in file order.
+    pub fn category_ids(&self) -> Vec<CategoryId> {
+        self.categories.iter().map(|c| c.id.clone()).collect()
+    }
+
     /// Whether an instant falls inside the reporting period (both ends inclusive, by UTC date).
     pub fn in_period(&self, at: &DateTime<Utc>) -> bool {
         let day = at.date_naive();

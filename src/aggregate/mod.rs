@@ -12,7 +12,7 @@ use serde::Serialize;
 
 use self::columns::*;
 use crate::error::{Error, Problem, Problems, Result};
-use crate::model::{CountRow, DeclaredCounts, Export, Report};
+use crate::model::{CategoryId, CountRow, DeclaredCounts, Export, Report};
 use crate::time::format_instant;
 
 /// One row of `data/shared-items.csv` (SPEC column order). `C` is `u64` before suppression and
@@ -125,21 +125,18 @@ fn internal(e: PolarsError) -> Error {
 }
 
 /// Counts of one export: from its item listing when it has one (the truth), else its declared counts.
-fn export_counts(report: &Report, export: &Export) -> std::result::Result<DataFrame, Vec<Problem>> {
-    let categories: Vec<_> = report
-        .meta
-        .categories
-        .iter()
-        .map(|c| c.id.clone())
-        .collect();
+fn export_counts(
+    categories: &[CategoryId],
+    export: &Export,
+) -> std::result::Result<DataFrame, Vec<Problem>> {
     let frame = if let Some(items) = &export.items {
-        listings::aggregate_listing(items, &categories)?
+        listings::aggregate_listing(items, categories)?
             .lazy()
             .with_column(lit(NULL).cast(DataType::UInt64).alias(OPTED_OUT))
     } else {
         let rows = match &export.counts {
             Some(DeclaredCounts::Inline(rows)) => rows.clone(),
-            Some(DeclaredCounts::Table(table)) => listings::read_count_table(table, &categories)?,
+            Some(DeclaredCounts::Table(table)) => listings::read_count_table(table, categories)?,
             None => Vec::new(),
         };
         count_rows_frame(&rows).map_err(|e| vec![Problem::new(&export.manifest, e.to_string())])?
@@ -183,8 +180,9 @@ fn count_rows_frame(rows: &[CountRow]) -> PolarsResult<LazyFrame> {
 fn shared_items_frame(report: &Report) -> Result<DataFrame> {
     let mut problems = Problems::default();
     let mut frames = Vec::new();
+    let categories = report.meta.category_ids();
     for export in &report.exports {
-        match export_counts(report, export) {
+        match export_counts(&categories, export) {
             Ok(df) => frames.push(df.lazy()),
             Err(p) => problems.extend(p),
         }

@@ -17,7 +17,7 @@ use serde_saphyr::Spanned;
 
 use crate::error::{Error, Problem, Problems, Result};
 use crate::fs;
-use crate::model::Report;
+use crate::model::{Report, ReportMeta};
 
 /// Reads and checks everything under `root`. Returns all problems at once when anything is wrong.
 pub(crate) fn load(root: &Path) -> Result<Report> {
@@ -28,9 +28,7 @@ pub(crate) fn load(root: &Path) -> Result<Report> {
     let partners = partners::load(&ctx, &mut problems);
     // References are only checked against files that could be read: a broken report.yaml or
     // partners.yaml is one problem, not one per reference to it.
-    let categories: Option<Vec<_>> = meta
-        .as_ref()
-        .map(|m| m.categories.iter().map(|c| c.id.clone()).collect());
+    let categories = meta.as_ref().map(ReportMeta::category_ids);
     let exports = manifests::load(
         &ctx,
         partners.as_deref(),

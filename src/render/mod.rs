@@ -129,11 +129,7 @@ fn safe_url(url: Option<&str>) -> Option<String> {
 }
 
 fn partner_name<'a>(report: &'a Report, id: &'a str) -> &'a str {
-    report
-        .partners
-        .iter()
-        .find(|p| p.id.as_str() == id)
-        .map_or(id, |p| p.name.as_str())
+    report.partner(id).map_or(id, |p| p.name.as_str())
 }
 
 /// The full range of years with data, gaps filled.
@@ -472,7 +468,7 @@ impl Pages<'_> {
                     "name": p.name,
                     "href": format!("partners/{}/index.html", p.partner),
                     "country": p.country,
-                    "purposes": self.report.partner(&crate::model::PartnerId(p.partner.clone()))
+                    "purposes": self.report.partner(&p.partner)
                         .map(|x| x.purposes.iter().map(|u| u.label()).collect::<Vec<_>>().join(", ")),
                     "exports": p.exports,
                     "items": count(p.items, self.min()),
