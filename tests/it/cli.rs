@@ -1,6 +1,6 @@
 //! Exit codes, `check` writing nothing, and the previous site surviving a failed build.
 
-use crate::support::{copy_tree, fixture, sharelog};
+use crate::support::{fixture_copy, sharelog};
 
 #[test]
 fn usage_errors_exit_with_2() {
@@ -23,9 +23,8 @@ fn help_documents_the_exit_codes() {
 
 #[test]
 fn check_validates_and_writes_nothing() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let root = dir.path().join("root");
-    copy_tree(&fixture("basic"), &root);
+    let (_dir, root) = fixture_copy("basic");
+
     let before = crate::support::files(&root);
     let output = sharelog(&["check", "--root", root.to_str().expect("utf-8")]);
     assert_eq!(
@@ -41,10 +40,9 @@ fn check_validates_and_writes_nothing() {
 
 #[test]
 fn a_failed_build_leaves_the_previous_site_untouched() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let root = dir.path().join("root");
+    let (dir, root) = fixture_copy("basic");
     let out = dir.path().join("site");
-    copy_tree(&fixture("basic"), &root);
+
     let args = [
         "build",
         "--root",
@@ -71,9 +69,8 @@ fn a_failed_build_leaves_the_previous_site_untouched() {
 
 #[test]
 fn refuses_to_write_the_site_over_the_inputs() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let root = dir.path().join("root");
-    copy_tree(&fixture("basic"), &root);
+    let (_dir, root) = fixture_copy("basic");
+
     for out in [root.clone(), root.join("data"), root.join("content/site")] {
         let output = sharelog(&[
             "build",
@@ -90,10 +87,9 @@ fn refuses_to_write_the_site_over_the_inputs() {
 
 #[test]
 fn an_export_outside_the_period_is_built_with_a_warning() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let root = dir.path().join("root");
+    let (dir, root) = fixture_copy("basic");
     let out = dir.path().join("site");
-    copy_tree(&fixture("basic"), &root);
+
     let manifest = root.join("data/exports/alpha-1.yaml");
     let text = std::fs::read_to_string(&manifest).expect("read");
     std::fs::write(

@@ -23,9 +23,7 @@ fn every_invalid_fixture_fails_with_its_expected_errors() {
             .expect("name")
             .to_string_lossy()
             .into_owned();
-        let dir = tempfile::tempdir().expect("tempdir");
-        let root = dir.path().join("root");
-        copy_tree(&fixture("basic"), &root);
+        let (_dir, root) = crate::support::fixture_copy("basic");
         copy_tree(case, &root);
         if let Ok(list) = std::fs::read_to_string(root.join("DELETE")) {
             for rel in list.lines().filter(|l| !l.trim().is_empty()) {

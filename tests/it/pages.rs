@@ -143,9 +143,8 @@ fn strings_from_inputs_are_escaped_and_markdown_is_sanitised() {
 
 #[test]
 fn a_root_template_overrides_the_built_in_one_by_name() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let root = dir.path().join("root");
-    crate::support::copy_tree(&fixture("basic"), &root);
+    let (_dir, root) = crate::support::fixture_copy("basic");
+
     std::fs::create_dir_all(root.join("templates")).expect("mkdir");
     std::fs::write(
         root.join("templates/page.html"),

@@ -13,6 +13,15 @@ pub(crate) fn fixture(name: &str) -> PathBuf {
     repo().join("tests/fixtures").join(name)
 }
 
+/// A temporary copy of a fixture root: (tempdir, the root inside it). The tempdir also has room
+/// beside the root for an output folder.
+pub(crate) fn fixture_copy(name: &str) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("root");
+    copy_tree(&fixture(name), &root);
+    (dir, root)
+}
+
 /// Copies a folder tree.
 pub(crate) fn copy_tree(from: &Path, to: &Path) {
     for entry in walkdir::WalkDir::new(from) {
