@@ -60,6 +60,10 @@ pub struct Report {
     pub exports: Vec<Export>,
     /// `data/opt-outs/monthly.csv`, sorted by month, if present.
     pub opt_outs_monthly: Option<Vec<MonthlyOptOuts>>,
+    /// `data/opt-outs/ledger.{csv,parquet,ndjson}`, if present (checked in the aggregate stage).
+    pub ledger: Option<TableFile>,
+    /// `data/deletions/*.csv`, sorted by partner, sent_at and request id.
+    pub deletions: Vec<DeletionRequest>,
     /// Content pages, sorted by weight then path.
     pub pages: Vec<Page>,
     /// Template overrides from the root's `templates/` folder, by file name.
@@ -345,10 +349,13 @@ pub enum DeclaredCounts {
 pub struct ShippedFile {
     /// Its path, relative to the manifest's folder.
     pub path: String,
-    /// Its declared SHA-256.
+    /// Its declared SHA-256 (lowercase hex).
     pub sha256: String,
     /// Its declared size.
     pub bytes: Option<u64>,
+    /// Where it lies under the report root, when it exists there (it is then verified).
+    #[serde(skip)]
+    pub local: Option<PathBuf>,
 }
 
 /// One export batch.
@@ -387,6 +394,48 @@ pub struct MonthlyOptOuts {
     pub withdrawn: u64,
     /// Eligible accounts at month end.
     pub accounts: Option<u64>,
+}
+
+/// How serious a finding is. Ordered from most to least serious, so sorting puts `high` first.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Severity {
+    /// Content that should not have been shared was shared, or a promise was broken.
+    High,
+    /// Worth a reader's attention; no promise was broken.
+    Medium,
+    /// Context for the reader.
+    Info,
+}
+
+impl Severity {
+    /// The slug used in downloads and on the command line.
+    pub fn slug(self) -> &'static str {
+        match self {
+            Severity::High => "high",
+            Severity::Medium => "medium",
+            Severity::Info => "info",
+        }
+    }
+}
+
+/// One deletion request sent to a partner, from `data/deletions/*.csv`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DeletionRequest {
+    /// The platform's reference (never published).
+    pub request_id: String,
+    /// Who was asked to delete.
+    pub partner: PartnerId,
+    /// When the request was sent, in UTC.
+    pub sent_at: DateTime<Utc>,
+    /// Items asked to be deleted.
+    pub items: u64,
+    /// When the partner acknowledged it.
+    pub acknowledged_at: Option<DateTime<Utc>>,
+    /// When the partner confirmed the deletion.
+    pub completed_at: Option<DateTime<Utc>>,
 }
 
 /// A narrative page from `content/`.

@@ -22,6 +22,9 @@ pub(crate) const MONTH: &str = "month";
 pub(crate) const WITHDRAWN: &str = "withdrawn";
 pub(crate) const ACTIVE: &str = "active";
 pub(crate) const ACCOUNTS: &str = "accounts";
+pub(crate) const OUTSIDE_WINDOW: &str = "outside_window";
+pub(crate) const OPTED_OUT_AT: &str = "opted_out_at";
+pub(crate) const WITHDRAWN_AT: &str = "withdrawn_at";
 
 /// The item flags, in the order of the SPEC's `shared-items` columns.
 pub(crate) const FLAGS: [&str; 5] = [PRIVATE, DELETED, SUSPENDED, EXPLICIT, MINOR];

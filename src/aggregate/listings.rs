@@ -1,21 +1,24 @@
 //! Item listings and count tables (CSV, Parquet, NDJSON) → per-(category, year) counts, with polars.
 //!
-//! One lazy query per listing normalises the columns (UTC year of `created_at`, flags as booleans)
-//! and groups by category and year. Rows that fail a check land in their own group, so a valid
+//! One lazy query per listing normalises the columns (`created_at` as UTC microseconds and its UTC
+//! year, flags as booleans, owners as text), left-joins the owners opted out at export time from the
+//! ledger, and groups by category and year. Rows that fail a check land in their own group, so a valid
 //! listing is read once; only when a group of bad rows exists does a second query fetch their row
 //! numbers for the error messages.
 
-use chrono::{DateTime, Datelike};
 use polars::prelude::*;
 
 use super::columns::{
-    CATEGORY, CREATED_AT, FLAGS, ITEM_ID, ITEMS, LISTING_REQUIRED, OPTED_OUT, OWNER_ID, YEAR,
+    CATEGORY, CREATED_AT, FLAGS, ITEM_ID, ITEMS, LISTING_REQUIRED, OPTED_OUT, OUTSIDE_WINDOW,
+    OWNER_ID, YEAR,
 };
 use crate::error::Problem;
 use crate::model::{CategoryId, CountRow, TableFile, TableFormat};
 
 const INVALID: &str = "__invalid";
 const ROW: &str = "__row";
+const TS: &str = "__ts";
+const OPTED: &str = "__opted";
 /// How many bad rows of one file are listed one by one.
 const MAX_ROW_PROBLEMS: u32 = 20;
 const TRUE_WORDS: [&str; 4] = ["true", "1", "TRUE", "True"];
@@ -69,48 +72,67 @@ fn missing_columns(table: &TableFile, schema: &Schema, required: &[&str]) -> Vec
         .collect()
 }
 
-/// `created_at` → UTC year (Int32), null where it cannot be read.
-fn year_expr(dtype: &DataType) -> Option<Expr> {
-    let int32 = |_: &Schema, f: &Field| Ok(Field::new(f.name().clone(), DataType::Int32));
+/// A date or datetime column → UTC microseconds since the epoch (Int64), null where it cannot be
+/// read. Text goes through [`crate::time::parse_instant`], so every format reads the same way.
+pub(crate) fn instant_expr(name: &str, dtype: &DataType) -> Option<Expr> {
+    let int64 = |_: &Schema, f: &Field| Ok(Field::new(f.name().clone(), DataType::Int64));
     match dtype {
-        DataType::String => Some(col(CREATED_AT).map(years_from_text, int32)),
-        DataType::Date => Some(col(CREATED_AT).dt().year()),
+        DataType::String => Some(col(name).map(micros_from_text, int64)),
+        DataType::Date => Some(col(name).cast(DataType::Int64) * lit(MICROS_PER_DAY)),
         DataType::Datetime(unit, _) => {
             let unit = *unit;
-            // The physical value of a datetime is UTC whatever its zone, so the year comes from it.
+            // The physical value of a datetime is UTC whatever its zone.
             Some(
-                col(CREATED_AT)
+                col(name)
                     .cast(DataType::Int64)
-                    .map(move |c| years_from_epoch(c, unit), int32),
+                    .map(move |c| micros_from_epoch(c, unit), int64),
             )
         }
+        // A column with no values at all (every cell empty) reads as null: every row is missing.
+        DataType::Null => Some(lit(NULL).cast(DataType::Int64)),
         _ => None,
     }
 }
 
-fn years_from_text(c: Column) -> PolarsResult<Column> {
-    let out: Int32Chunked = c
+/// Microseconds in a day.
+pub(crate) const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+fn micros_from_text(c: Column) -> PolarsResult<Column> {
+    let out: Int64Chunked = c
         .str()?
         .iter()
-        .map(|v| v.and_then(crate::time::utc_year))
+        .map(|v| v.and_then(crate::time::parse_instant).map(|d| d.timestamp_micros()))
         .collect();
     Ok(out.with_name(c.name().clone()).into_column())
 }
 
-fn years_from_epoch(c: Column, unit: TimeUnit) -> PolarsResult<Column> {
-    let out: Int32Chunked = c
+fn micros_from_epoch(c: Column, unit: TimeUnit) -> PolarsResult<Column> {
+    let out: Int64Chunked = c
         .i64()?
         .iter()
         .map(|v| {
-            let dt = match unit {
-                TimeUnit::Nanoseconds => v.map(DateTime::from_timestamp_nanos),
-                TimeUnit::Microseconds => v.and_then(DateTime::from_timestamp_micros),
-                TimeUnit::Milliseconds => v.and_then(DateTime::from_timestamp_millis),
-            };
-            dt.map(|d| d.year())
+            v.map(|v| match unit {
+                TimeUnit::Nanoseconds => v.div_euclid(1000),
+                TimeUnit::Microseconds => v,
+                TimeUnit::Milliseconds => v.saturating_mul(1000),
+            })
         })
         .collect();
     Ok(out.with_name(c.name().clone()).into_column())
+}
+
+/// UTC microseconds → the UTC year (Int32).
+pub(crate) fn utc_year(micros: Expr) -> Expr {
+    micros
+        .cast(DataType::Datetime(TimeUnit::Microseconds, None))
+        .dt()
+        .year()
+}
+
+/// UTC microseconds → a month number, `year * 12 + month - 1` (Int32), for grouping by month.
+pub(crate) fn utc_month(micros: Expr) -> Expr {
+    let dt = micros.cast(DataType::Datetime(TimeUnit::Microseconds, None));
+    dt.clone().dt().year() * lit(12) + dt.dt().month().cast(DataType::Int32) - lit(1)
 }
 
 fn any_eq(e: Expr, words: &[&str]) -> Expr {
@@ -152,7 +174,8 @@ fn flag_exprs(name: &str, dtype: Option<&DataType>) -> Option<(Expr, Expr)> {
 /// The checks of one listing, as expressions over the raw columns.
 struct Checks {
     category: Expr,
-    year: Expr,
+    /// `created_at` as UTC microseconds.
+    ts: Expr,
     flags: Vec<(Expr, Expr)>,
     unknown_category: Expr,
     bad_ids: Expr,
@@ -176,8 +199,8 @@ impl Checks {
             .help(format!("write `{name}` as {want}"))
         };
         let created = schema.get(CREATED_AT).cloned().unwrap_or(DataType::Null);
-        let year = year_expr(&created);
-        if year.is_none() {
+        let ts = instant_expr(CREATED_AT, &created);
+        if ts.is_none() {
             problems.push(wrong_type(CREATED_AT, &created, "a date or datetime"));
         }
         let category_type = schema.get(CATEGORY).cloned().unwrap_or(DataType::Null);
@@ -195,7 +218,7 @@ impl Checks {
                 )),
             }
         }
-        let (Some(year), true) = (year, problems.is_empty()) else {
+        let (Some(ts), true) = (ts, problems.is_empty()) else {
             return Err(problems);
         };
         let category = col(CATEGORY);
@@ -205,17 +228,20 @@ impl Checks {
         Ok(Checks {
             unknown_category: known.fill_null(lit(false)).not(),
             category,
-            year,
+            ts,
             flags,
             bad_ids: col(ITEM_ID).is_null().or(col(OWNER_ID).is_null()),
         })
     }
 
-    /// Normalised columns plus the `__invalid` marker.
+    /// Normalised columns (with the owner as text and `created_at` as `__ts`) plus the
+    /// `__invalid` marker.
     fn normalised(&self) -> Vec<Expr> {
         let mut out = vec![
             self.category.clone().alias(CATEGORY),
-            self.year.clone().alias(YEAR),
+            utc_year(self.ts.clone()).alias(YEAR),
+            self.ts.clone().alias(TS),
+            col(OWNER_ID).cast(DataType::String).alias(OWNER_ID),
         ];
         for (flag, (value, _)) in FLAGS.iter().zip(&self.flags) {
             out.push(value.clone().alias(*flag));
@@ -223,7 +249,7 @@ impl Checks {
         let invalid = self.flags.iter().fold(
             self.unknown_category
                 .clone()
-                .or(self.year.clone().is_null())
+                .or(self.ts.clone().is_null())
                 .or(self.bad_ids.clone()),
             |acc, (_, bad)| acc.or(bad.clone()),
         );
@@ -232,10 +258,21 @@ impl Checks {
     }
 }
 
-/// Aggregates one item listing into (category, year, items, flags…), sorted by category and year.
+/// What a listing is checked against besides its own rows.
+pub(crate) struct ListingContext {
+    /// Owners opted out at the export's `exported_at`: one row per owner (`owner_id` as text),
+    /// when the report has a ledger.
+    pub(crate) opted_out_owners: Option<LazyFrame>,
+    /// The content window as `[from, to)` in UTC microseconds.
+    pub(crate) window: (Option<i64>, Option<i64>),
+}
+
+/// Aggregates one item listing into (category, year, items, flags…, opted_out, outside_window),
+/// sorted by category and year. `opted_out` is null without a ledger.
 pub(crate) fn aggregate_listing(
     table: &TableFile,
     categories: &[CategoryId],
+    context: &ListingContext,
 ) -> Result<DataFrame, Vec<Problem>> {
     let mut lf = scan(table).map_err(|e| vec![read_problem(table, &e)])?;
     let schema = lf
@@ -243,16 +280,43 @@ pub(crate) fn aggregate_listing(
         .map_err(|e| vec![read_problem(table, &e)])?;
     let checks = Checks::new(table, &schema, categories)?;
 
-    // SELECT category, year, __invalid, count(*) AS items, sum(private) AS private, ...
-    // FROM listing GROUP BY category, year, __invalid
+    let mut rows = lf.select(checks.normalised());
+    let opted_out = match &context.opted_out_owners {
+        Some(owners) => {
+            // SELECT listing.*, ledger.owner_id IS NOT NULL AS __opted
+            // FROM listing LEFT JOIN opted_out_owners AS ledger USING (owner_id)
+            rows = rows
+                .join(
+                    owners.clone().with_column(lit(true).alias(OPTED)),
+                    [col(OWNER_ID)],
+                    [col(OWNER_ID)],
+                    JoinArgs::new(JoinType::Left),
+                )
+                .with_column(col(OPTED).fill_null(lit(false)));
+            col(OPTED).sum().cast(DataType::UInt64)
+        }
+        None => lit(NULL).cast(DataType::UInt64),
+    };
+    let (from, to) = context.window;
+    let outside = from
+        .map(|f| col(TS).lt(lit(f)))
+        .into_iter()
+        .chain(to.map(|t| col(TS).gt_eq(lit(t))))
+        .fold(lit(false), Expr::or)
+        .fill_null(lit(false));
+
+    // SELECT category, year, __invalid, count(*) AS items, sum(private) AS private, ...,
+    //        sum(__opted) AS opted_out, sum(__ts < :from OR __ts >= :to) AS outside_window
+    // FROM rows GROUP BY category, year, __invalid
     let mut aggs = vec![len().cast(DataType::UInt64).alias(ITEMS)];
     aggs.extend(
         FLAGS
             .iter()
             .map(|f| col(*f).sum().cast(DataType::UInt64).alias(*f)),
     );
-    let grouped = lf
-        .select(checks.normalised())
+    aggs.push(opted_out.alias(OPTED_OUT));
+    aggs.push(outside.sum().cast(DataType::UInt64).alias(OUTSIDE_WINDOW));
+    let grouped = rows
         .group_by([col(CATEGORY), col(YEAR), col(INVALID)])
         .agg(aggs)
         .collect()
@@ -274,7 +338,7 @@ pub(crate) fn aggregate_listing(
             .unwrap_or(0);
         return Err(row_problems(table, &checks, categories, bad_rows));
     }
-    // SELECT category, year, items, flags... ORDER BY category, year
+    // SELECT category, year, items, flags..., opted_out, outside_window ORDER BY category, year
     grouped
         .lazy()
         .drop(by_name([INVALID], true, false))
@@ -294,7 +358,7 @@ fn row_problems(
         let schema = lf.collect_schema()?;
         let mut bad = vec![
             checks.unknown_category.clone(),
-            checks.year.clone().is_null(),
+            checks.ts.clone().is_null(),
             col(ITEM_ID).is_null(),
             col(OWNER_ID).is_null(),
         ];

@@ -4,6 +4,9 @@
 //! computes in a comment above it.
 
 pub(crate) mod columns;
+pub(crate) mod deletions;
+pub(crate) mod findings;
+mod ledger;
 mod listings;
 pub(crate) mod suppress;
 
@@ -12,6 +15,10 @@ use serde::Serialize;
 
 use self::columns::*;
 use crate::error::{Error, Problem, Problems, Result};
+use self::deletions::DeletionRow;
+use self::findings::Finding;
+use self::ledger::Ledger;
+use self::listings::{ListingContext, MICROS_PER_DAY};
 use crate::model::{CategoryId, CountRow, DeclaredCounts, Export, Report};
 use crate::time::format_instant;
 
@@ -72,6 +79,20 @@ pub(crate) struct OptOutMonthRow<C = u64> {
     pub(crate) accounts: Option<C>,
 }
 
+/// Where `opt-outs-monthly` comes from.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(crate) enum OptOutSource {
+    /// No opt-out data.
+    #[default]
+    None,
+    /// `monthly.csv` only.
+    Monthly,
+    /// The ledger only.
+    Ledger,
+    /// The ledger, checked against `monthly.csv` (whose `accounts` column is kept).
+    Both,
+}
+
 /// Item totals over a grouping, for charts and summaries: the key values and the item count.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct Total<C = u64> {
@@ -86,6 +107,12 @@ pub(crate) struct Tables<C = u64> {
     pub(crate) exports: Vec<ExportRow<C>>,
     pub(crate) partners: Vec<PartnerRow<C>>,
     pub(crate) opt_outs_monthly: Vec<OptOutMonthRow<C>>,
+    /// Where the monthly opt-out table comes from.
+    pub(crate) opt_outs_source: OptOutSource,
+    /// `deletions`: one row per (partner, month sent).
+    pub(crate) deletions: Vec<DeletionRow<C>>,
+    /// Every finding, sorted as the SPEC says (raw; published by [`findings::publish`]).
+    pub(crate) findings: Vec<Finding>,
     /// Items by (partner, year).
     pub(crate) by_partner_year: Vec<Total<C>>,
     /// Items by (partner, category).
@@ -102,10 +129,28 @@ pub(crate) struct Tables<C = u64> {
 
 /// Computes every table from the checked report.
 pub(crate) fn aggregate(report: &Report) -> Result<Tables> {
-    let shared = shared_items_frame(report)?;
+    let ledger = match &report.ledger {
+        Some(table) => Some(ledger::load(table).map_err(Error::invalid)?),
+        None => None,
+    };
+    let counted = count_exports(report, ledger.as_ref())?;
+    let shared = shared_items_frame(&counted)?;
     let exports = exports(report, &shared)?;
     let partners = partners(report, &exports)?;
-    let opt_outs_monthly = opt_outs_monthly(report)?;
+    let (opt_outs_monthly, opt_outs_source, monthly_mismatch) =
+        opt_outs_monthly(report, ledger.as_ref())?;
+    let requests = deletions::requests(report).map_err(internal)?;
+    let deletions = deletions::rows(&requests).map_err(internal)?;
+    let findings = findings::compute(
+        report,
+        &findings::Inputs {
+            shared: &shared,
+            counted: &counted,
+            monthly_mismatch: &monthly_mismatch,
+            requests: &requests,
+            partners: &partners,
+        },
+    )?;
     Ok(Tables {
         shared_items: shared_item_rows(&shared)?,
         by_partner_year: totals(&shared, &[PARTNER, YEAR])?,
@@ -117,6 +162,9 @@ pub(crate) fn aggregate(report: &Report) -> Result<Tables> {
         exports,
         partners,
         opt_outs_monthly,
+        opt_outs_source,
+        deletions,
+        findings,
     })
 }
 
@@ -124,31 +172,164 @@ fn internal(e: PolarsError) -> Error {
     Error::Internal(format!("aggregation failed: {e}"))
 }
 
-/// Counts of one export: from its item listing when it has one (the truth), else its declared counts.
+/// What counting one export found besides its shared-items rows.
+#[derive(Debug, Clone)]
+pub(crate) struct ExportCounts {
+    /// Its rows of `shared-items` (SPEC columns).
+    pub(crate) frame: DataFrame,
+    /// Items created outside the content window, and whether the count is exact (from items)
+    /// or a lower bound (from declared counts, by whole years).
+    pub(crate) outside_window: Option<(u64, bool)>,
+    /// Declared counts that differ from the listing: (cells, declared items, listed items).
+    pub(crate) mismatch: Option<(u64, u64, u64)>,
+}
+
+/// Counts every export; collects the problems of all listings and count tables at once.
+fn count_exports(report: &Report, ledger: Option<&Ledger>) -> Result<Vec<ExportCounts>> {
+    let mut problems = Problems::default();
+    let mut out = Vec::new();
+    let categories = report.meta.category_ids();
+    for export in &report.exports {
+        match export_counts(&categories, export, ledger) {
+            Ok(c) => out.push(c),
+            Err(p) => problems.extend(p),
+        }
+    }
+    problems.finish(out)
+}
+
+/// The content window as `[from, to)` in UTC microseconds: from the first day's midnight to the
+/// midnight after the last day.
+fn window_micros(export: &Export) -> (Option<i64>, Option<i64>) {
+    let micros = |d: chrono::NaiveDate| {
+        d.and_hms_opt(0, 0, 0)
+            .map(|dt| dt.and_utc().timestamp_micros())
+    };
+    match export.content_window {
+        Some((from, to)) => (
+            from.and_then(micros),
+            to.and_then(micros).map(|t| t.saturating_add(MICROS_PER_DAY)),
+        ),
+        None => (None, None),
+    }
+}
+
+fn declared_rows(
+    categories: &[CategoryId],
+    counts: Option<&DeclaredCounts>,
+) -> std::result::Result<Option<Vec<CountRow>>, Vec<Problem>> {
+    Ok(match counts {
+        Some(DeclaredCounts::Inline(rows)) => Some(rows.clone()),
+        Some(DeclaredCounts::Table(table)) => Some(listings::read_count_table(table, categories)?),
+        None => None,
+    })
+}
+
+/// Counts of one export: from its item listing when it has one (the truth, joined with the
+/// ledger), else its declared counts.
 fn export_counts(
     categories: &[CategoryId],
     export: &Export,
-) -> std::result::Result<DataFrame, Vec<Problem>> {
-    let frame = if let Some(items) = &export.items {
-        listings::aggregate_listing(items, categories)?
-            .lazy()
-            .with_column(lit(NULL).cast(DataType::UInt64).alias(OPTED_OUT))
-    } else {
-        let rows = match &export.counts {
-            Some(DeclaredCounts::Inline(rows)) => rows.clone(),
-            Some(DeclaredCounts::Table(table)) => listings::read_count_table(table, categories)?,
-            None => Vec::new(),
+    ledger: Option<&Ledger>,
+) -> std::result::Result<ExportCounts, Vec<Problem>> {
+    let fail = |e: PolarsError| vec![Problem::new(&export.manifest, e.to_string())];
+    let declared = declared_rows(categories, export.counts.as_ref())?;
+    let window = window_micros(export);
+    let (frame, outside_window, mismatch) = if let Some(items) = &export.items {
+        let context = ListingContext {
+            opted_out_owners: ledger.map(|l| l.opted_out_at(export.exported_at.timestamp_micros())),
+            window,
         };
-        count_rows_frame(&rows).map_err(|e| vec![Problem::new(&export.manifest, e.to_string())])?
+        let listed = listings::aggregate_listing(items, categories, &context)?;
+        let outside = listed
+            .column(OUTSIDE_WINDOW)
+            .and_then(|c| Ok(c.u64()?.sum().unwrap_or(0)))
+            .map_err(fail)?;
+        let mismatch = match &declared {
+            Some(rows) => compare_declared(&listed, rows).map_err(fail)?,
+            None => None,
+        };
+        (listed.lazy(), Some((outside, true)), mismatch)
+    } else {
+        let rows = declared.unwrap_or_default();
+        let outside = declared_outside_window(export, &rows);
+        (count_rows_frame(&rows).map_err(fail)?, outside, None)
     };
-    frame
+    let frame = frame
         .with_columns([
             lit(export.partner.as_str()).alias(PARTNER),
             lit(export.id.as_str()).alias(EXPORT),
         ])
         .select(shared_items_columns())
         .collect()
-        .map_err(|e| vec![Problem::new(&export.manifest, e.to_string())])
+        .map_err(fail)?;
+    Ok(ExportCounts {
+        frame,
+        outside_window: outside_window.filter(|(n, _)| *n > 0),
+        mismatch,
+    })
+}
+
+/// Items in declared cells whose whole year lies outside the content window: a lower bound.
+fn declared_outside_window(export: &Export, rows: &[CountRow]) -> Option<(u64, bool)> {
+    use chrono::Datelike;
+    let (from, to) = export.content_window?;
+    let n = rows
+        .iter()
+        .filter(|r| {
+            from.is_some_and(|f| r.year < f.year()) || to.is_some_and(|t| r.year > t.year())
+        })
+        .map(|r| r.items)
+        .sum();
+    Some((n, false))
+}
+
+/// Compares declared counts with the counts computed from the listing, cell by cell:
+/// (cells that differ, declared items, listed items), or `None` when they agree.
+fn compare_declared(listed: &DataFrame, declared: &[CountRow]) -> PolarsResult<Option<(u64, u64, u64)>> {
+    const D: &str = "__declared";
+    let mut compared = vec![ITEMS];
+    compared.extend(FLAGS);
+    let declared_frame = count_rows_frame(declared)?.select(
+        [col(CATEGORY), col(YEAR)]
+            .into_iter()
+            .chain(compared.iter().map(|c| col(*c).alias(format!("{c}{D}"))))
+            .chain([col(OPTED_OUT).alias(format!("{OPTED_OUT}{D}"))])
+            .collect::<Vec<_>>(),
+    );
+    // A cell differs when any count differs; a cell on one side only compares with zeros.
+    // `opted_out` is compared only where both sides have it.
+    let differs = compared
+        .iter()
+        .map(|c| {
+            col(*c)
+                .fill_null(lit(0u64))
+                .neq(col(format!("{c}{D}")).fill_null(lit(0u64)))
+        })
+        .chain([col(OPTED_OUT)
+            .neq(col(format!("{OPTED_OUT}{D}")))
+            .fill_null(lit(false))])
+        .fold(lit(false), Expr::or);
+    // SELECT count(*) FILTER (WHERE differs), sum(declared.items), sum(listed.items)
+    // FROM listed FULL JOIN declared USING (category, year)
+    let out = listed
+        .clone()
+        .lazy()
+        .join(
+            declared_frame,
+            [col(CATEGORY), col(YEAR)],
+            [col(CATEGORY), col(YEAR)],
+            JoinArgs::new(JoinType::Full).with_coalesce(JoinCoalesce::CoalesceColumns),
+        )
+        .select([
+            differs.cast(DataType::UInt64).sum().alias("cells"),
+            col(format!("{ITEMS}{D}")).sum().cast(DataType::UInt64).alias("declared"),
+            col(ITEMS).sum().cast(DataType::UInt64).alias("listed"),
+        ])
+        .collect()?;
+    let get = |c: &str| -> PolarsResult<u64> { Ok(out.column(c)?.u64()?.get(0).unwrap_or(0)) };
+    let cells = get("cells")?;
+    Ok((cells > 0).then_some((cells, get("declared")?, get("listed")?)))
 }
 
 fn shared_items_columns() -> Vec<Expr> {
@@ -177,18 +358,8 @@ fn count_rows_frame(rows: &[CountRow]) -> PolarsResult<LazyFrame> {
 }
 
 /// `shared-items` as a polars frame: one row per (partner, export, category, year).
-fn shared_items_frame(report: &Report) -> Result<DataFrame> {
-    let mut problems = Problems::default();
-    let mut frames = Vec::new();
-    let categories = report.meta.category_ids();
-    for export in &report.exports {
-        match export_counts(&categories, export) {
-            Ok(df) => frames.push(df.lazy()),
-            Err(p) => problems.extend(p),
-        }
-    }
-    problems.finish(())?;
-    if frames.is_empty() {
+fn shared_items_frame(counted: &[ExportCounts]) -> Result<DataFrame> {
+    if counted.is_empty() {
         return count_rows_frame(&[])
             .and_then(|lf| {
                 lf.with_columns([lit("").alias(PARTNER), lit("").alias(EXPORT)])
@@ -200,6 +371,7 @@ fn shared_items_frame(report: &Report) -> Result<DataFrame> {
     }
     // SELECT partner, export, category, year, items, private, ..., opted_out
     // FROM (per-export counts UNION ALL ...) ORDER BY partner, export, category, year
+    let frames: Vec<LazyFrame> = counted.iter().map(|c| c.frame.clone().lazy()).collect();
     concat(frames, UnionArgs::default())
         .and_then(|lf| {
             lf.sort(
@@ -406,12 +578,116 @@ fn partners(report: &Report, exports: &[ExportRow]) -> Result<Vec<PartnerRow>> {
         .collect()
 }
 
-/// `opt-outs-monthly`: the monthly table with `active` (owners opted out at month end) as the
-/// running balance of opt-outs and withdrawals.
-fn opt_outs_monthly(report: &Report) -> Result<Vec<OptOutMonthRow>> {
-    let Some(rows) = &report.opt_outs_monthly else {
-        return Ok(Vec::new());
+/// `YYYY-MM` for a month number `year * 12 + month - 1`.
+fn month_text(n: i32) -> String {
+    format!("{:04}-{:02}", n.div_euclid(12), n.rem_euclid(12) + 1)
+}
+
+/// Month number of a `YYYY-MM` text.
+fn month_number(text: &str) -> Option<i32> {
+    use chrono::Datelike;
+    let d = crate::time::parse_month(text)?;
+    Some(d.year() * 12 + d.month0() as i32)
+}
+
+/// The opt-out table, where it came from, and the months where `monthly.csv` and the ledger
+/// disagree.
+type MonthlyResult = (Vec<OptOutMonthRow>, OptOutSource, Vec<String>);
+
+/// `opt-outs-monthly`. From the ledger when there is one (the truth: `active` counts distinct
+/// owners opted out at month end), with `accounts` taken from `monthly.csv`; else from
+/// `monthly.csv`, with `active` as the running balance of opt-outs and withdrawals.
+fn opt_outs_monthly(report: &Report, ledger: Option<&Ledger>) -> Result<MonthlyResult> {
+    let Some(ledger) = ledger else {
+        return match &report.opt_outs_monthly {
+            Some(rows) => Ok((monthly_from_table(rows)?, OptOutSource::Monthly, Vec::new())),
+            None => Ok((Vec::new(), OptOutSource::None, Vec::new())),
+        };
     };
+    let events = ledger.monthly().map_err(internal)?;
+    let table = report.opt_outs_monthly.as_deref().unwrap_or_default();
+    let months_of = |df: &DataFrame| -> PolarsResult<Vec<i32>> {
+        Ok(df.column(ledger::MONTH_NO)?.i32()?.into_no_null_iter().collect())
+    };
+    let ledger_months = months_of(&events).map_err(internal)?;
+    let table_months: Vec<i32> = table.iter().filter_map(|r| month_number(&r.month)).collect();
+    let all = ledger_months.iter().chain(&table_months);
+    let (Some(first), Some(last)) = (all.clone().min().copied(), all.max().copied()) else {
+        return Ok((Vec::new(), OptOutSource::Ledger, Vec::new()));
+    };
+    let declared = df!(
+        ledger::MONTH_NO => table_months,
+        "__declared_opted_out" => table.iter().map(|r| r.opted_out).collect::<Vec<u64>>(),
+        "__declared_withdrawn" => table.iter().map(|r| r.withdrawn).collect::<Vec<u64>>(),
+        ACCOUNTS => table.iter().map(|r| r.accounts).collect::<Vec<Option<u64>>>(),
+    )
+    .map_err(internal)?;
+    let left = JoinArgs::new(JoinType::Left);
+    // SELECT m.month, e.opted_out, e.withdrawn, sum(e.change) OVER (ORDER BY m.month) AS active,
+    //        d.accounts, (e.opted_out, e.withdrawn) <> (d.opted_out, d.withdrawn) AS differs
+    // FROM every_month m LEFT JOIN ledger_events e USING (month) LEFT JOIN monthly_csv d USING (month)
+    let df = df!(ledger::MONTH_NO => (first..=last).collect::<Vec<i32>>())
+        .and_then(|months| {
+            months
+                .lazy()
+                .join(events.lazy(), [col(ledger::MONTH_NO)], [col(ledger::MONTH_NO)], left.clone())
+                .join(declared.lazy(), [col(ledger::MONTH_NO)], [col(ledger::MONTH_NO)], left)
+                .sort([ledger::MONTH_NO], SortMultipleOptions::default())
+                .select([
+                    col(ledger::MONTH_NO),
+                    col(OPTED_OUT).fill_null(lit(0u64)),
+                    col(WITHDRAWN).fill_null(lit(0u64)),
+                    col(ledger::CHANGE)
+                        .fill_null(lit(0i64))
+                        .cum_sum(false)
+                        .alias(ACTIVE),
+                    col(ACCOUNTS),
+                    col(OPTED_OUT)
+                        .fill_null(lit(0u64))
+                        .neq(col("__declared_opted_out").fill_null(lit(0u64)))
+                        .or(col(WITHDRAWN)
+                            .fill_null(lit(0u64))
+                            .neq(col("__declared_withdrawn").fill_null(lit(0u64))))
+                        .alias("__differs"),
+                ])
+                .collect()
+        })
+        .map_err(internal)?;
+    let get = || -> PolarsResult<(Vec<OptOutMonthRow>, Vec<String>)> {
+        let month = df.column(ledger::MONTH_NO)?.i32()?;
+        let opted = df.column(OPTED_OUT)?.u64()?;
+        let withdrawn = df.column(WITHDRAWN)?.u64()?;
+        let active = df.column(ACTIVE)?.i64()?;
+        let accounts = df.column(ACCOUNTS)?.u64()?;
+        let differs = df.column("__differs")?.bool()?;
+        let mut rows = Vec::new();
+        let mut mismatched = Vec::new();
+        for i in 0..df.height() {
+            let m = month_text(month.get(i).unwrap_or(0));
+            if differs.get(i).unwrap_or(false) {
+                mismatched.push(m.clone());
+            }
+            rows.push(OptOutMonthRow {
+                month: m,
+                opted_out: opted.get(i).unwrap_or(0),
+                withdrawn: withdrawn.get(i).unwrap_or(0),
+                active: active.get(i).unwrap_or(0).max(0) as u64,
+                accounts: accounts.get(i),
+            });
+        }
+        Ok((rows, mismatched))
+    };
+    let (rows, mismatched) = get().map_err(internal)?;
+    if report.opt_outs_monthly.is_some() {
+        Ok((rows, OptOutSource::Both, mismatched))
+    } else {
+        Ok((rows, OptOutSource::Ledger, Vec::new()))
+    }
+}
+
+/// `opt-outs-monthly` from `monthly.csv` alone: `active` is the running balance of opt-outs and
+/// withdrawals.
+fn monthly_from_table(rows: &[crate::model::MonthlyOptOuts]) -> Result<Vec<OptOutMonthRow>> {
     // SELECT month, opted_out, withdrawn,
     //        sum(opted_out - withdrawn) OVER (ORDER BY month) AS active, accounts
     // FROM monthly ORDER BY month

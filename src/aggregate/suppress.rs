@@ -2,6 +2,7 @@
 //! `0 < n < min_count` becomes `None`, which the outputs write as an empty CSV cell, JSON `null`
 //! and `<min_count` in HTML.
 
+use super::deletions::DeletionRow;
 use super::{ExportRow, OptOutMonthRow, PartnerRow, SharedItemRow, Tables, Total};
 
 /// A published count: `None` when suppressed.
@@ -88,6 +89,28 @@ pub(crate) fn publish(t: &Tables, min_count: u64) -> Tables<Published> {
                 accounts: r.accounts.map(s),
             })
             .collect(),
+        opt_outs_source: t.opt_outs_source,
+        deletions: t
+            .deletions
+            .iter()
+            .map(|r| DeletionRow {
+                partner: r.partner.clone(),
+                month: r.month.clone(),
+                requests: r.requests,
+                requests_acknowledged: r.requests_acknowledged,
+                requests_completed: r.requests_completed,
+                requests_completed_late: r.requests_completed_late,
+                requests_open: r.requests_open,
+                requests_overdue: r.requests_overdue,
+                items: s(r.items),
+                items_acknowledged: s(r.items_acknowledged),
+                items_completed: s(r.items_completed),
+                items_overdue: s(r.items_overdue),
+            })
+            .collect(),
+        // Findings keep their raw counts here; `findings::publish` suppresses them with this
+        // module's `suppress` when they are written.
+        findings: t.findings.clone(),
         by_partner_year: totals(&t.by_partner_year),
         by_partner_category: totals(&t.by_partner_category),
         by_partner_category_year: totals(&t.by_partner_category_year),

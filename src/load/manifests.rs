@@ -216,10 +216,24 @@ fn load_one(
                 .help("write the 64 hexadecimal digits that `sha256sum FILE` prints"),
             );
         }
+        let key = format!("files[{i}].path");
+        let local = ctx.resolve_optional(&file, &key, base, &f.path, problems);
+        if local.as_ref().is_some_and(|p| p.is_dir()) {
+            problems.push(
+                at(
+                    &file,
+                    &f.path,
+                    &key,
+                    format!("`{}` is a folder, not a file", f.path.value),
+                )
+                .help("list each shipped file on its own"),
+            );
+        }
         files.push(ShippedFile {
-            path: f.path.clone(),
+            path: f.path.value.clone(),
             sha256: sha,
             bytes: f.bytes,
+            local,
         });
     }
     if problems.len() > before {

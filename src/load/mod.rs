@@ -1,6 +1,8 @@
 //! Load stage: report root → checked [`Report`]. Reads every input, collects every problem.
 
 mod content;
+mod csv_table;
+pub(crate) mod deletions;
 mod manifests;
 mod opt_outs;
 mod partners;
@@ -35,8 +37,16 @@ pub(crate) fn load(root: &Path) -> Result<Report> {
         categories.as_deref(),
         &mut problems,
     );
+    let partners_ok = partners.is_some();
     let partners = partners.unwrap_or_default();
     let opt_outs_monthly = opt_outs::load_monthly(&ctx, &mut problems);
+    let ledger = opt_outs::find_ledger(&ctx, &mut problems);
+    let deletions = deletions::load(
+        &ctx,
+        Some(partners.as_slice()).filter(|_| partners_ok),
+        meta.as_ref().map(|m| m.published),
+        &mut problems,
+    );
     let pages = content::load(&ctx, &mut problems);
     let template_overrides = load_template_overrides(&ctx, &mut problems);
 
@@ -46,6 +56,8 @@ pub(crate) fn load(root: &Path) -> Result<Report> {
             partners,
             exports,
             opt_outs_monthly,
+            ledger,
+            deletions,
             pages,
             template_overrides,
         }),
@@ -129,6 +141,31 @@ impl Ctx<'_> {
         written: &Spanned<String>,
         problems: &mut Problems,
     ) -> Option<PathBuf> {
+        self.resolve(file, key, base, written, problems, true)
+    }
+
+    /// Like [`Ctx::resolve_inside`], but a path that does not exist is not a problem: it gives
+    /// `None` quietly (a shipped file that is not kept under the root cannot be verified).
+    pub(crate) fn resolve_optional(
+        &self,
+        file: &str,
+        key: &str,
+        base: &Path,
+        written: &Spanned<String>,
+        problems: &mut Problems,
+    ) -> Option<PathBuf> {
+        self.resolve(file, key, base, written, problems, false)
+    }
+
+    fn resolve(
+        &self,
+        file: &str,
+        key: &str,
+        base: &Path,
+        written: &Spanned<String>,
+        problems: &mut Problems,
+        must_exist: bool,
+    ) -> Option<PathBuf> {
         let here = |p: Problem| p.at(written.referenced.line(), Some(written.referenced.column()));
         let text = written.value.trim();
         if text.is_empty() || Path::new(text).is_absolute() {
@@ -159,6 +196,7 @@ impl Ctx<'_> {
                 None
             }
             (Ok(_), _) => Some(path),
+            (Err(_), _) if !must_exist => None,
             (Err(_), _) => {
                 problems.push(here(
                     Problem::new(file, format!("`{text}` does not exist"))

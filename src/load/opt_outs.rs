@@ -1,13 +1,14 @@
-//! `data/opt-outs/monthly.csv` → [`MonthlyOptOuts`] rows, sorted by month.
+//! `data/opt-outs/`: `monthly.csv` → [`MonthlyOptOuts`] rows sorted by month, and the ledger's file.
 
 use std::collections::BTreeSet;
 
-use super::Ctx;
+use super::{Ctx, csv_table};
 use crate::error::{Problem, Problems};
-use crate::model::MonthlyOptOuts;
+use crate::model::{MonthlyOptOuts, TableFile, TableFormat};
 use crate::time::parse_month;
 
 const FILE: &str = "data/opt-outs/monthly.csv";
+const LEDGER: &str = "data/opt-outs/ledger";
 const REQUIRED: [&str; 3] = ["month", "opted_out", "withdrawn"];
 const OPTIONAL: [&str; 1] = ["accounts"];
 
@@ -17,106 +18,33 @@ pub(crate) fn load_monthly(ctx: &Ctx<'_>, problems: &mut Problems) -> Option<Vec
     if !path.exists() {
         return None;
     }
-    let text = ctx.read_text(&path, problems)?;
-    if text.trim().is_empty() {
-        problems.push(
-            Problem::new(FILE, "empty file")
-                .help("write a header row `month,opted_out,withdrawn,accounts` and one row per month, or delete the file"),
-        );
-        return None;
-    }
-    let mut reader = csv::ReaderBuilder::new().from_reader(text.as_bytes());
-    let headers = match reader.headers() {
-        Ok(h) => h.clone(),
-        Err(e) => {
-            problems.push(Problem::new(FILE, format!("unreadable header: {e}")).at(1, None));
-            return None;
-        }
-    };
     let before = problems.len();
-    for required in REQUIRED {
-        if !headers.iter().any(|h| h == required) {
-            problems.push(
-                Problem::new(FILE, format!("missing column `{required}`"))
-                    .at(1, None)
-                    .help("the columns are month, opted_out, withdrawn and (optionally) accounts"),
-            );
-        }
-    }
-    for h in headers.iter() {
-        if !REQUIRED.contains(&h) && !OPTIONAL.contains(&h) {
-            problems.push(
-                Problem::new(FILE, format!("unknown column `{h}`"))
-                    .at(1, None)
-                    .help("the columns are month, opted_out, withdrawn and (optionally) accounts"),
-            );
-        }
-    }
-    if problems.len() > before {
-        return None;
-    }
-    let col = |name: &str| headers.iter().position(|h| h == name);
-    let (Some(month_i), Some(opted_i), Some(withdrawn_i)) =
-        (col("month"), col("opted_out"), col("withdrawn"))
-    else {
-        return None;
-    };
-    let accounts_i = col("accounts");
+    let table = csv_table::read(ctx, &path, &REQUIRED, &OPTIONAL, problems)?;
     let mut rows = Vec::new();
     let mut months = BTreeSet::new();
-    for record in reader.records() {
-        let record = match record {
-            Ok(r) => r,
-            Err(e) => {
-                let line = e.position().map_or(0, |p| p.line());
-                problems.push(
-                    Problem::new(FILE, format!("malformed row: {e}"))
-                        .at(line, None)
-                        .help("every row needs the same columns as the header"),
-                );
-                continue;
-            }
-        };
-        let line = record.position().map_or(0, |p| p.line());
-        let cell = |i: usize| record.get(i).unwrap_or("").trim();
-        let month = cell(month_i);
+    for row in &table {
+        let month = row.get("month");
         if parse_month(month).is_none() {
             problems.push(
                 Problem::new(FILE, format!("month `{month}` is not a month"))
-                    .at(line, None)
+                    .at(row.line, None)
                     .key("month")
                     .help("write YYYY-MM, e.g. 2023-04"),
             );
         } else if !months.insert(month.to_owned()) {
             problems.push(
                 Problem::new(FILE, format!("month `{month}` appears twice"))
-                    .at(line, None)
+                    .at(row.line, None)
                     .key("month")
                     .help("write one row per month"),
             );
         }
-        let mut number = |name: &str, i: usize, required: bool| -> Option<u64> {
-            let text = cell(i);
-            if text.is_empty() && !required {
-                return None;
-            }
-            match text.parse::<u64>() {
-                Ok(n) => Some(n),
-                Err(_) => {
-                    problems.push(
-                        Problem::new(FILE, format!("`{text}` is not a count"))
-                            .at(line, None)
-                            .key(name)
-                            .help("write a whole number, 0 or more"),
-                    );
-                    None
-                }
-            }
-        };
-        let opted_out = number("opted_out", opted_i, true);
-        let withdrawn = number("withdrawn", withdrawn_i, true);
-        let accounts = accounts_i.and_then(|i| number("accounts", i, false));
-        if let (Some(opted_out), Some(withdrawn)) = (opted_out, withdrawn) {
+        let opted_out = csv_table::count(FILE, row, "opted_out", true, problems);
+        let withdrawn = csv_table::count(FILE, row, "withdrawn", true, problems);
+        let accounts = csv_table::count(FILE, row, "accounts", false, problems);
+        if let (Ok(Some(opted_out)), Ok(Some(withdrawn)), Ok(accounts)) =
+            (opted_out, withdrawn, accounts)
+        {
             rows.push(MonthlyOptOuts {
                 month: month.to_owned(),
                 opted_out,
@@ -130,4 +58,41 @@ pub(crate) fn load_monthly(ctx: &Ctx<'_>, problems: &mut Problems) -> Option<Vec
     }
     rows.sort_by(|a, b| a.month.cmp(&b.month));
     Some(rows)
+}
+
+/// Finds the opt-out ledger, if the root has one: `data/opt-outs/ledger.{csv,parquet,ndjson,jsonl}`.
+/// Its rows are checked by the aggregate stage, which reads it with polars.
+pub(crate) fn find_ledger(ctx: &Ctx<'_>, problems: &mut Problems) -> Option<TableFile> {
+    let found: Vec<TableFile> = ["csv", "parquet", "ndjson", "jsonl"]
+        .iter()
+        .map(|ext| ctx.root.join(format!("{LEDGER}.{ext}")))
+        .filter(|p| p.exists())
+        .filter_map(|path| {
+            let format = TableFormat::from_path(&path)?;
+            Some(TableFile {
+                display: ctx.rel(&path),
+                path,
+                format,
+            })
+        })
+        .collect();
+    match found.as_slice() {
+        [] => None,
+        [one] if one.path.is_dir() => {
+            problems.push(
+                Problem::new(&one.display, "is a folder, not a file")
+                    .help("the ledger is one table file"),
+            );
+            None
+        }
+        [one] => Some(one.clone()),
+        many => {
+            let names: Vec<_> = many.iter().map(|t| t.display.as_str()).collect();
+            problems.push(
+                Problem::new(LEDGER, format!("{} ledgers found: {}", many.len(), names.join(", ")))
+                    .help("keep one ledger file; sharelog would not know which one is current"),
+            );
+            None
+        }
+    }
 }

@@ -151,8 +151,8 @@ pub(crate) struct RawFilters {
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawFile {
-    pub(crate) path: String,
-    pub sha256: Text,
+    pub(crate) path: Text,
+    pub(crate) sha256: Text,
     #[serde(default)]
     pub(crate) bytes: Option<u64>,
 }

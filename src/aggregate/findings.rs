@@ -1,0 +1,514 @@
+//! Compliance findings (SPEC "Findings"): every check, computed from the aggregates, the ledger
+//! join, the deletion requests and the shipped files' checksums.
+//!
+//! A finding is kept raw (exact numbers) until [`publish`], which suppresses its count when that
+//! count is of items (people's content) and writes its sentence with the same suppression.
+
+use std::io::Read;
+
+use polars::prelude::*;
+use serde::Serialize;
+use sha2::{Digest, Sha256};
+
+use super::columns::{EXPORT, FLAGS, OPTED_OUT};
+use super::suppress::{Published, suppress};
+use super::{ExportCounts, PartnerRow, internal};
+use crate::error::{Problem, Problems, Result};
+use crate::model::{Export, HonoursOptOut, Report, Severity};
+use crate::render::format::thousands;
+use crate::time::format_instant;
+
+/// The finding ids of the SPEC, plus `opt-out-statistics-mismatch` (monthly.csv vs the ledger).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub(crate) enum Kind {
+    ChecksumMismatch,
+    DeclaredCountMismatch,
+    DeletionOverdue,
+    OptOutNotHonoured,
+    OptOutStatisticsMismatch,
+    OptedOutContentShared,
+    OutsideContentWindow,
+    SensitiveContentShared,
+}
+
+impl Kind {
+    /// The finding's id.
+    pub(crate) fn id(self) -> &'static str {
+        match self {
+            Kind::ChecksumMismatch => "checksum-mismatch",
+            Kind::DeclaredCountMismatch => "declared-count-mismatch",
+            Kind::DeletionOverdue => "deletion-overdue",
+            Kind::OptOutNotHonoured => "opt-out-not-honoured",
+            Kind::OptOutStatisticsMismatch => "opt-out-statistics-mismatch",
+            Kind::OptedOutContentShared => "opted-out-content-shared",
+            Kind::OutsideContentWindow => "outside-content-window",
+            Kind::SensitiveContentShared => "sensitive-content-shared",
+        }
+    }
+
+    /// Whether `count` counts items (people's content, suppressed like every such count) rather
+    /// than the platform's own records (files, cells, requests, months).
+    fn counts_items(self) -> bool {
+        matches!(
+            self,
+            Kind::OptedOutContentShared
+                | Kind::SensitiveContentShared
+                | Kind::OutsideContentWindow
+                | Kind::OptOutNotHonoured
+        )
+    }
+}
+
+/// What a finding's sentence needs beyond its count.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum Detail {
+    /// opted-out-content-shared: whether the manifest claimed to exclude opted-out owners.
+    OptedOut { claimed: bool },
+    /// sensitive-content-shared: whether the manifest claimed to exclude the flag.
+    Sensitive { claimed: Option<&'static str> },
+    /// declared-count-mismatch: declared and listed item totals.
+    Mismatch { declared: u64, listed: u64 },
+    /// outside-content-window: whether the count is exact, and the window.
+    OutsideWindow { exact: bool, window: String },
+    /// checksum-mismatch: the files that differ.
+    Checksum { files: Vec<String> },
+    /// deletion-overdue: items, completed late, still open, the deadline in days.
+    Deletion { items: u64, late: u64, open: u64, days: u32 },
+    /// opt-out-not-honoured: what the agreement says.
+    NotHonoured { stance: HonoursOptOut },
+    /// opt-out-statistics-mismatch: the months that differ.
+    Statistics { months: Vec<String> },
+}
+
+/// One finding, before suppression.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Finding {
+    pub(crate) kind: Kind,
+    pub(crate) severity: Severity,
+    pub(crate) partner: String,
+    pub(crate) export: Option<String>,
+    pub(crate) flag: Option<String>,
+    pub(crate) count: u64,
+    pub(crate) detail: Detail,
+}
+
+/// One row of `data/findings.csv` (SPEC column order).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct PublishedFinding {
+    pub(crate) id: &'static str,
+    pub(crate) severity: Severity,
+    pub(crate) partner: String,
+    pub(crate) export: String,
+    pub(crate) flag: String,
+    pub(crate) count: Published,
+    pub(crate) message: String,
+}
+
+/// What the checks read.
+pub(crate) struct Inputs<'a> {
+    pub(crate) shared: &'a DataFrame,
+    /// One entry per export, in the report's order.
+    pub(crate) counted: &'a [ExportCounts],
+    pub(crate) monthly_mismatch: &'a [String],
+    pub(crate) requests: &'a DataFrame,
+    pub(crate) partners: &'a [PartnerRow],
+}
+
+/// The filter that claims to exclude a flag. Suspended content is not public, so `public_only`
+/// claims to exclude it as well as private content.
+fn claiming_filter(export: &Export, flag: &str) -> Option<&'static str> {
+    let f = export.filters;
+    match flag {
+        "private" if f.public_only => Some("public_only"),
+        "suspended" if f.public_only => Some("public_only"),
+        "deleted" if f.exclude_deleted => Some("exclude_deleted"),
+        "explicit" if f.exclude_explicit => Some("exclude_explicit"),
+        "minor" if f.exclude_minors => Some("exclude_minors"),
+        _ => None,
+    }
+}
+
+/// Every finding, sorted by severity (high first), id, partner, export and flag.
+pub(crate) fn compute(report: &Report, inputs: &Inputs<'_>) -> Result<Vec<Finding>> {
+    let mut out = Vec::new();
+    let per_export = per_export_sums(inputs.shared).map_err(internal)?;
+    let mut problems = Problems::default();
+    for (export, counted) in report.exports.iter().zip(inputs.counted) {
+        let sums = per_export.iter().find(|(id, _)| id == export.id.as_str());
+        let finding = |kind, severity, count, flag: Option<&str>, detail| Finding {
+            kind,
+            severity,
+            partner: export.partner.to_string(),
+            export: Some(export.id.to_string()),
+            flag: flag.map(str::to_owned),
+            count,
+            detail,
+        };
+        if let Some((_, sums)) = sums {
+            for (flag, n) in FLAGS.iter().zip(&sums[..FLAGS.len()]) {
+                if let Some(n) = n.filter(|n| *n > 0) {
+                    let claimed = claiming_filter(export, flag);
+                    let severity = if claimed.is_some() {
+                        Severity::High
+                    } else {
+                        Severity::Medium
+                    };
+                    out.push(finding(
+                        Kind::SensitiveContentShared,
+                        severity,
+                        n,
+                        Some(flag),
+                        Detail::Sensitive { claimed },
+                    ));
+                }
+            }
+            if let Some(n) = sums[FLAGS.len()].filter(|n| *n > 0) {
+                out.push(finding(
+                    Kind::OptedOutContentShared,
+                    Severity::High,
+                    n,
+                    None,
+                    Detail::OptedOut {
+                        claimed: export.filters.exclude_opted_out,
+                    },
+                ));
+            }
+        }
+        if let Some((cells, declared, listed)) = counted.mismatch {
+            out.push(finding(
+                Kind::DeclaredCountMismatch,
+                Severity::High,
+                cells,
+                None,
+                Detail::Mismatch { declared, listed },
+            ));
+        }
+        if let Some((n, exact)) = counted.outside_window {
+            let (from, to) = export.content_window.unwrap_or((None, None));
+            let window = match (from, to) {
+                (Some(f), Some(t)) => format!("{f} to {t}"),
+                (Some(f), None) => format!("from {f}"),
+                (None, Some(t)) => format!("up to {t}"),
+                (None, None) => String::new(),
+            };
+            out.push(finding(
+                Kind::OutsideContentWindow,
+                Severity::Medium,
+                n,
+                None,
+                Detail::OutsideWindow { exact, window },
+            ));
+        }
+        match checksum_mismatches(report, export) {
+            Ok(files) if !files.is_empty() => out.push(finding(
+                Kind::ChecksumMismatch,
+                Severity::High,
+                files.len() as u64,
+                None,
+                Detail::Checksum { files },
+            )),
+            Ok(_) => {}
+            Err(p) => problems.push(p),
+        }
+    }
+    problems.finish(())?;
+
+    let overdue = super::deletions::overdue_by_partner(inputs.requests).map_err(internal)?;
+    for (partner, requests, items, late, open) in overdue {
+        let days = report
+            .partner(&partner)
+            .and_then(|p| p.deletion_deadline_days)
+            .unwrap_or(0);
+        out.push(Finding {
+            kind: Kind::DeletionOverdue,
+            severity: Severity::High,
+            partner,
+            export: None,
+            flag: None,
+            count: requests,
+            detail: Detail::Deletion {
+                items,
+                late,
+                open,
+                days,
+            },
+        });
+    }
+    for row in inputs.partners.iter().filter(|r| r.items > 0) {
+        let Some(partner) = report.partner(&row.partner) else {
+            continue;
+        };
+        if partner.honours_opt_out != HonoursOptOut::Yes {
+            out.push(Finding {
+                kind: Kind::OptOutNotHonoured,
+                severity: Severity::Info,
+                partner: row.partner.clone(),
+                export: None,
+                flag: None,
+                count: row.items,
+                detail: Detail::NotHonoured {
+                    stance: partner.honours_opt_out,
+                },
+            });
+        }
+    }
+    if !inputs.monthly_mismatch.is_empty() {
+        out.push(Finding {
+            kind: Kind::OptOutStatisticsMismatch,
+            severity: Severity::Medium,
+            partner: String::new(),
+            export: None,
+            flag: None,
+            count: inputs.monthly_mismatch.len() as u64,
+            detail: Detail::Statistics {
+                months: inputs.monthly_mismatch.to_vec(),
+            },
+        });
+    }
+    out.sort_by(|a, b| {
+        (a.severity, a.kind, &a.partner, &a.export, &a.flag)
+            .cmp(&(b.severity, b.kind, &b.partner, &b.export, &b.flag))
+    });
+    Ok(out)
+}
+
+/// Per export: the sums of each flag and of `opted_out` (null when no row has it).
+type FlagSums = [Option<u64>; 6];
+
+fn per_export_sums(shared: &DataFrame) -> PolarsResult<Vec<(String, FlagSums)>> {
+    let columns: Vec<&str> = FLAGS.iter().copied().chain([OPTED_OUT]).collect();
+    // SELECT export, sum(private), ..., sum(minor), sum(opted_out) FROM shared_items GROUP BY export
+    let df = shared
+        .clone()
+        .lazy()
+        .group_by([col(EXPORT)])
+        .agg(
+            columns
+                .iter()
+                .map(|c| {
+                    // sum() of an all-null column is 0; keep "no opted_out data" as null.
+                    when(col(*c).is_not_null().any(true))
+                        .then(col(*c).sum())
+                        .otherwise(lit(NULL))
+                        .cast(DataType::UInt64)
+                        .alias(*c)
+                })
+                .collect::<Vec<_>>(),
+        )
+        .sort([EXPORT], SortMultipleOptions::default())
+        .collect()?;
+    let ids = df.column(EXPORT)?.str()?;
+    let sums = columns
+        .iter()
+        .map(|c| Ok(df.column(c)?.u64()?.clone()))
+        .collect::<PolarsResult<Vec<_>>>()?;
+    Ok((0..df.height())
+        .map(|i| {
+            let mut row: FlagSums = [None; 6];
+            for (slot, c) in row.iter_mut().zip(&sums) {
+                *slot = c.get(i);
+            }
+            (ids.get(i).unwrap_or_default().to_owned(), row)
+        })
+        .collect())
+}
+
+/// The shipped files of an export that exist under the root but whose SHA-256 (or size, when
+/// given) differs from the manifest's.
+fn checksum_mismatches(report: &Report, export: &Export) -> std::result::Result<Vec<String>, Problem> {
+    let _ = report;
+    let mut out = Vec::new();
+    for file in &export.files {
+        let Some(path) = &file.local else { continue };
+        let (digest, size) = sha256(path).map_err(|e| {
+            Problem::new(
+                &export.manifest,
+                format!("shipped file `{}` cannot be read to verify it: {e}", file.path),
+            )
+            .help("check the file's permissions, or remove it from the root if it is not the shipped copy")
+        })?;
+        if digest != file.sha256 || file.bytes.is_some_and(|b| b != size) {
+            out.push(file.path.clone());
+        }
+    }
+    Ok(out)
+}
+
+/// SHA-256 (lowercase hex) and size of a file, read in blocks.
+pub(crate) fn sha256(path: &std::path::Path) -> std::io::Result<(String, u64)> {
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = Sha256::new();
+    let mut buffer = vec![0u8; 1 << 16];
+    let mut size = 0u64;
+    loop {
+        let n = file.read(&mut buffer)?;
+        if n == 0 {
+            break;
+        }
+        size += n as u64;
+        hasher.update(&buffer[..n]);
+    }
+    Ok((hex::encode(hasher.finalize()), size))
+}
+
+/// An item count in a sentence: exact, or "fewer than N" when suppressed.
+fn items_text(n: u64, min_count: u64) -> String {
+    match suppress(n, min_count) {
+        Some(n) => thousands(n),
+        None => format!("fewer than {min_count}"),
+    }
+}
+
+fn plural(n: u64, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("1 {one}")
+    } else {
+        format!("{} {many}", thousands(n))
+    }
+}
+
+/// The reader's sentence for a finding, with item counts suppressed.
+fn message(report: &Report, f: &Finding) -> String {
+    let min = report.meta.min_count;
+    let partner = report.partner(&f.partner).map_or(f.partner.as_str(), |p| p.name.as_str());
+    let export = f.export.as_deref().unwrap_or("");
+    let export_at = report
+        .exports
+        .iter()
+        .find(|e| e.id.as_str() == export)
+        .map(|e| format_instant(&e.exported_at))
+        .unwrap_or_default();
+    let items = items_text(f.count, min);
+    match &f.detail {
+        Detail::OptedOut { claimed } => {
+            let mut s = format!(
+                "{items} items shared with {partner} in export {export} belonged to owners who had opted out when it was exported ({export_at})."
+            );
+            if *claimed {
+                s.push_str(" Its manifest says opted-out owners were excluded.");
+            }
+            s
+        }
+        Detail::Sensitive { claimed } => {
+            let flag = f.flag.as_deref().unwrap_or("");
+            let what = match flag {
+                "minor" => "created by minors".to_owned(),
+                other => format!("marked {other}"),
+            };
+            match claimed {
+                Some(filter) => format!(
+                    "{items} items {what} were shared with {partner} in export {export}, although its manifest says they were excluded (filters.{filter})."
+                ),
+                None => format!(
+                    "{items} items {what} were shared with {partner} in export {export}; its manifest does not claim to exclude them."
+                ),
+            }
+        }
+        Detail::Mismatch { declared, listed } => {
+            let diff = if listed > declared {
+                format!("{} more than declared", items_text(listed - declared, min))
+            } else if declared > listed {
+                format!("{} fewer than declared", items_text(declared - listed, min))
+            } else {
+                "the same total, with different counts per cell or flag".to_owned()
+            };
+            format!(
+                "The declared counts of export {export} differ from its item listing in {}: the manifest declares {} items, the listing holds {} ({diff}).",
+                plural(f.count, "(category, year) cell", "(category, year) cells"),
+                items_text(*declared, min),
+                items_text(*listed, min),
+            )
+        }
+        Detail::OutsideWindow { exact, window } => {
+            if *exact {
+                format!(
+                    "{items} items in export {export} were created outside its content window ({window})."
+                )
+            } else {
+                format!(
+                    "At least {items} items in export {export} were created outside its content window ({window}), judging by the years of its declared counts."
+                )
+            }
+        }
+        Detail::Checksum { files } => format!(
+            "{} of export {export} {} not match the SHA-256 in its manifest: {}.",
+            plural(f.count, "shipped file", "shipped files"),
+            if f.count == 1 { "does" } else { "do" },
+            files.join(", ")
+        ),
+        Detail::Deletion {
+            items,
+            late,
+            open,
+            days,
+        } => {
+            let mut parts = Vec::new();
+            if *late > 0 {
+                parts.push(format!("{} completed late", thousands(*late)));
+            }
+            if *open > 0 {
+                parts.push(format!(
+                    "{} still open on {}",
+                    thousands(*open),
+                    report.meta.published
+                ));
+            }
+            format!(
+                "{} to {partner}, covering {} items, {} not completed within the {days}-day deadline: {}.",
+                plural(f.count, "deletion request", "deletion requests"),
+                items_text(*items, min),
+                if f.count == 1 { "was" } else { "were" },
+                parts.join(", ")
+            )
+        }
+        Detail::NotHonoured { stance } => match stance {
+            HonoursOptOut::No => format!(
+                "{partner} received {items} items, and its agreement does not oblige it to honour opt-outs."
+            ),
+            _ => format!(
+                "{partner} received {items} items, and it is not known whether its agreement obliges it to honour opt-outs."
+            ),
+        },
+        Detail::Statistics { months } => {
+            let shown: Vec<&str> = months.iter().take(6).map(String::as_str).collect();
+            let more = if months.len() > shown.len() {
+                format!(" and {} more", months.len() - shown.len())
+            } else {
+                String::new()
+            };
+            format!(
+                "data/opt-outs/monthly.csv disagrees with the opt-out ledger in {}: {}{more}. The published opt-out figures come from the ledger.",
+                plural(f.count, "month", "months"),
+                shown.join(", ")
+            )
+        }
+    }
+}
+
+/// Findings as published: counts of items suppressed, sentences written.
+pub(crate) fn publish(report: &Report, findings: &[Finding]) -> Vec<PublishedFinding> {
+    let min = report.meta.min_count;
+    findings
+        .iter()
+        .map(|f| PublishedFinding {
+            id: f.kind.id(),
+            severity: f.severity,
+            partner: f.partner.clone(),
+            export: f.export.clone().unwrap_or_default(),
+            flag: f.flag.clone().unwrap_or_default(),
+            count: if f.kind.counts_items() {
+                suppress(f.count, min)
+            } else {
+                Some(f.count)
+            },
+            message: message(report, f),
+        })
+        .collect()
+}
+
+/// The most serious severity among the findings, if any.
+pub(crate) fn worst(findings: &[Finding]) -> Option<Severity> {
+    findings.iter().map(|f| f.severity).min()
+}
+

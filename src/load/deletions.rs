@@ -1,0 +1,150 @@
+//! `data/deletions/*.csv` → [`DeletionRequest`]s: the deletion requests sent to partners.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, NaiveDate, Utc};
+use walkdir::WalkDir;
+
+use super::{Ctx, csv_table};
+use crate::error::{Problem, Problems};
+use crate::model::{DeletionRequest, Partner, PartnerId};
+use crate::time::{format_instant, parse_instant};
+
+const DIR: &str = "data/deletions";
+const REQUIRED: [&str; 4] = ["request_id", "partner", "sent_at", "items"];
+const OPTIONAL: [&str; 2] = ["acknowledged_at", "completed_at"];
+
+/// The end of the report's day: every event must happen before it (the build's only "now").
+pub(crate) fn end_of(published: NaiveDate) -> Option<DateTime<Utc>> {
+    published.succ_opt()?.and_hms_opt(0, 0, 0).map(|d| d.and_utc())
+}
+
+/// Loads every `*.csv` under `data/deletions/`, sorted by partner, sent_at and request id.
+pub(crate) fn load(
+    ctx: &Ctx<'_>,
+    partners: Option<&[Partner]>,
+    published: Option<NaiveDate>,
+    problems: &mut Problems,
+) -> Vec<DeletionRequest> {
+    let dir = ctx.root.join(DIR);
+    if !dir.is_dir() {
+        return Vec::new();
+    }
+    let now = published.and_then(end_of);
+    let mut out = Vec::new();
+    let mut seen: BTreeMap<String, (String, u64)> = BTreeMap::new();
+    for entry in WalkDir::new(&dir).sort_by_file_name() {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                problems.push(Problem::new(DIR, format!("cannot be read: {e}")));
+                continue;
+            }
+        };
+        let path = entry.path();
+        if !entry.file_type().is_file() || path.extension().is_none_or(|e| e != "csv") {
+            continue;
+        }
+        let file = ctx.rel(path);
+        let Some(rows) = csv_table::read(ctx, path, &REQUIRED, &OPTIONAL, problems) else {
+            continue;
+        };
+        for row in &rows {
+            let here = |column: &str, message: String| {
+                Problem::new(&file, message).at(row.line, None).key(column)
+            };
+            let id = row.get("request_id").to_owned();
+            if id.is_empty() {
+                problems.push(
+                    here("request_id", "missing".into())
+                        .help("give every request the platform's own reference"),
+                );
+            } else if let Some((other, line)) = seen.get(&id) {
+                problems.push(
+                    here("request_id", format!("request `{id}` appears twice"))
+                        .help(format!("{other}:{line} already has it; list each request once")),
+                );
+            } else {
+                seen.insert(id.clone(), (file.clone(), row.line));
+            }
+            let partner = row.get("partner");
+            if let Some(ps) = partners.filter(|ps| !ps.iter().any(|p| p.id.as_str() == partner)) {
+                let known: Vec<_> = ps.iter().map(|p| p.id.as_str()).collect();
+                problems.push(
+                    here("partner", format!("unknown partner `{partner}`")).help(format!(
+                        "add it to data/partners.yaml, or use one of: {}",
+                        known.join(", ")
+                    )),
+                );
+            }
+            let mut instant = |column: &str, required: bool| -> Result<Option<DateTime<Utc>>, ()> {
+                let text = row.get(column);
+                if text.is_empty() {
+                    if required {
+                        problems.push(here(column, "missing".into()).help(
+                            "write YYYY-MM-DD or an RFC 3339 datetime such as 2024-03-01T12:00:00Z",
+                        ));
+                        return Err(());
+                    }
+                    return Ok(None);
+                }
+                let Some(at) = parse_instant(text) else {
+                    problems.push(
+                        here(column, format!("`{text}` is not a date or datetime")).help(
+                            "write YYYY-MM-DD or an RFC 3339 datetime such as 2024-03-01T12:00:00Z",
+                        ),
+                    );
+                    return Err(());
+                };
+                if let Some(now) = now.filter(|now| at >= *now) {
+                    let day = now.date_naive().pred_opt().unwrap_or(now.date_naive());
+                    problems.push(
+                        here(column, format!("{} is after the report's date {day}", format_instant(&at)))
+                            .help("the report describes the world as of `published` in report.yaml; raise it, or leave out later events"),
+                    );
+                    return Err(());
+                }
+                Ok(Some(at))
+            };
+            let sent_at = instant("sent_at", true);
+            let acknowledged_at = instant("acknowledged_at", false);
+            let completed_at = instant("completed_at", false);
+            let items = csv_table::count(&file, row, "items", true, problems);
+            let (Ok(Some(sent_at)), Ok(acknowledged_at), Ok(completed_at), Ok(Some(items))) =
+                (sent_at, acknowledged_at, completed_at, items)
+            else {
+                continue;
+            };
+            for (column, at) in [
+                ("acknowledged_at", acknowledged_at),
+                ("completed_at", completed_at),
+            ] {
+                if let Some(at) = at.filter(|at| *at < sent_at) {
+                    problems.push(
+                        here(
+                            column,
+                            format!(
+                                "{} is before sent_at {}",
+                                format_instant(&at),
+                                format_instant(&sent_at)
+                            ),
+                        )
+                        .help("a partner cannot answer a request before it was sent; correct one of the dates"),
+                    );
+                }
+            }
+            out.push(DeletionRequest {
+                request_id: id,
+                partner: PartnerId(partner.to_owned()),
+                sent_at,
+                items,
+                acknowledged_at,
+                completed_at,
+            });
+        }
+    }
+    out.sort_by(|a, b| {
+        (&a.partner, a.sent_at, &a.request_id).cmp(&(&b.partner, b.sent_at, &b.request_id))
+    });
+    out
+}
