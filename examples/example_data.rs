@@ -1,9 +1,16 @@
-//! Regenerates the example report's synthetic item listings under `data/exports/items/`.
+//! Regenerates the example report's synthetic data: the item listings under `data/exports/items/`,
+//! the declared counts of `lumen-2024-02`, the opt-out ledger and the monthly opt-out table.
 //!
 //! `cargo run --example example_data` writes the same bytes every time: the numbers come from a
 //! fixed-seed generator, not from any real platform. Each listing is written in the format its
 //! manifest names (CSV, Parquet or NDJSON).
+//!
+//! Two discrepancies are planted on purpose, so that the example shows those findings: the
+//! declared counts of `lumen-2024-02` miss 40 text posts of 2023 (declared-count-mismatch), and
+//! `monthly.csv` counts 25 more opt-outs in 2023-11 than the ledger holds
+//! (opt-out-statistics-mismatch).
 
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::path::Path;
 
@@ -104,6 +111,155 @@ fn frame(l: &Listing) -> PolarsResult<DataFrame> {
     )
 }
 
+/// Owners on the platform (ids 1000 up); the listings' owners are the first few hundred of them.
+const OWNERS: u64 = 60_000;
+
+/// The opt-out ledger: one row per opt-out, from the setting's launch in May 2023 to June 2024.
+/// Returns the rows as (owner_id, opted_out_at, withdrawn_at) texts and the per-month counts.
+fn ledger(rng: &mut Rng) -> (Vec<(i64, String, String)>, BTreeMap<String, (u64, u64)>) {
+    use chrono::{DateTime, Duration, FixedOffset, TimeZone, Utc};
+    // New opt-outs per month: a rush when the setting launched, another when the second licence
+    // deal was reported (2024-01/02).
+    let per_month: [(i32, u32, u64); 14] = [
+        (2023, 5, 1845),
+        (2023, 6, 912),
+        (2023, 7, 523),
+        (2023, 8, 401),
+        (2023, 9, 339),
+        (2023, 10, 287),
+        (2023, 11, 250),
+        (2023, 12, 221),
+        (2024, 1, 642),
+        (2024, 2, 890),
+        (2024, 3, 312),
+        (2024, 4, 248),
+        (2024, 5, 219),
+        (2024, 6, 197),
+    ];
+    let end = Utc
+        .with_ymd_and_hms(2024, 7, 1, 0, 0, 0)
+        .single()
+        .expect("valid");
+    let plus2 = FixedOffset::east_opt(2 * 3600).expect("valid");
+    let text = |t: DateTime<Utc>, style: u64| match style {
+        0 => t.format("%Y-%m-%d").to_string(),
+        1 => t.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+        _ => t.with_timezone(&plus2).to_rfc3339(),
+    };
+    let month_of = |t: DateTime<Utc>| t.format("%Y-%m").to_string();
+    let mut rows = Vec::new();
+    let mut months: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    let mut opted: std::collections::BTreeSet<i64> = Default::default();
+    for (year, month, n) in per_month {
+        let start = Utc
+            .with_ymd_and_hms(year, month, 1, 0, 0, 0)
+            .single()
+            .expect("valid");
+        for _ in 0..n {
+            // An owner opts out once at a time: draw until one is not opted out already.
+            let owner = loop {
+                let o = 1000 + rng.below(OWNERS) as i64;
+                if opted.insert(o) {
+                    break o;
+                }
+            };
+            let style = rng.below(3);
+            // Bare dates are midnight UTC; datetimes fall anywhere in the month.
+            let at = if style == 0 {
+                start + Duration::days(rng.below(28) as i64)
+            } else {
+                start + Duration::minutes(rng.below(28 * 24 * 60) as i64)
+            };
+            months.entry(month_of(at)).or_default().0 += 1;
+            // About one in twelve withdraws a few weeks later; some of them opt out again.
+            let mut withdrawn = String::new();
+            if rng.chance(85) {
+                let back = at + Duration::hours(24 * 14 + rng.below(24 * 120) as i64);
+                if back < end {
+                    months.entry(month_of(back)).or_default().1 += 1;
+                    withdrawn = text(back, 1);
+                    opted.remove(&owner);
+                    if rng.chance(300) {
+                        let again = back + Duration::hours(24 * 7 + rng.below(24 * 60) as i64);
+                        if again < end {
+                            months.entry(month_of(again)).or_default().0 += 1;
+                            opted.insert(owner);
+                            rows.push((owner, text(again, 2), String::new()));
+                        }
+                    }
+                }
+            }
+            rows.push((owner, text(at, style), withdrawn));
+        }
+    }
+    rows.sort();
+    (rows, months)
+}
+
+fn write_ledger(rng: &mut Rng) -> Result<(), Box<dyn std::error::Error>> {
+    let (rows, months) = ledger(rng);
+    let dir = Path::new("data/opt-outs");
+    std::fs::create_dir_all(dir)?;
+    let mut csv = String::from("owner_id,opted_out_at,withdrawn_at\n");
+    for (owner, at, withdrawn) in &rows {
+        csv.push_str(&format!("{owner},{at},{withdrawn}\n"));
+    }
+    std::fs::write(dir.join("ledger.csv"), csv)?;
+    println!("wrote data/opt-outs/ledger.csv ({} opt-outs)", rows.len());
+    let mut monthly = String::from("month,opted_out,withdrawn,accounts\n");
+    for (i, (month, (opted_out, withdrawn))) in months.iter().enumerate() {
+        // The planted discrepancy: the platform's own table counts 25 opt-outs too many here.
+        let opted_out = if month == "2023-11" {
+            opted_out + 25
+        } else {
+            *opted_out
+        };
+        let accounts = 184_410 + 410 * i as u64;
+        monthly.push_str(&format!("{month},{opted_out},{withdrawn},{accounts}\n"));
+    }
+    std::fs::write(dir.join("monthly.csv"), monthly)?;
+    println!("wrote data/opt-outs/monthly.csv ({} months)", months.len());
+    Ok(())
+}
+
+/// The declared counts of `lumen-2024-02`, computed from its listing the way a warehouse would,
+/// with 40 text posts of 2023 missing.
+fn write_lumen_counts(df: &DataFrame) -> Result<(), Box<dyn std::error::Error>> {
+    let flags = ["private", "deleted", "suspended", "explicit", "minor"];
+    let category = df.column("category")?.str()?;
+    let created = df.column("created_at")?.str()?;
+    let flag_columns = flags
+        .iter()
+        .map(|f| Ok(df.column(f)?.bool()?.clone()))
+        .collect::<PolarsResult<Vec<_>>>()?;
+    let mut cells: BTreeMap<(String, i32), [u64; 6]> = BTreeMap::new();
+    for i in 0..df.height() {
+        let year = created
+            .get(i)
+            .and_then(sharelog::time::utc_year)
+            .ok_or("unreadable created_at")?;
+        let cell = cells
+            .entry((category.get(i).unwrap_or_default().to_owned(), year))
+            .or_default();
+        cell[0] += 1;
+        for (k, f) in flag_columns.iter().enumerate() {
+            cell[k + 1] += u64::from(f.get(i).unwrap_or(false));
+        }
+    }
+    let mut out = String::from("category,year,items,private,deleted,suspended,explicit,minor\n");
+    for ((category, year), mut n) in cells {
+        if category == "text" && year == 2023 {
+            n[0] -= 40;
+        }
+        let n: Vec<String> = n.iter().map(u64::to_string).collect();
+        out.push_str(&format!("{category},{year},{}\n", n.join(",")));
+    }
+    let path = Path::new("data/exports/counts/lumen-2024-02.csv");
+    std::fs::write(path, out)?;
+    println!("wrote {}", path.display());
+    Ok(())
+}
+
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let listings = [
         Listing {
@@ -147,6 +303,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 .finish(&mut df)?,
         }
         println!("wrote {} ({} items)", path.display(), l.items);
+        if l.file.starts_with("lumen") {
+            write_lumen_counts(&df)?;
+        }
     }
+    write_ledger(&mut Rng(4242))?;
     Ok(())
 }

@@ -4,13 +4,15 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
+use crate::model::Severity;
+
 const EXIT_CODES: &str = "\
 Exit codes:
   0  built (or, for check, the input is valid)
   1  invalid input: every problem was printed, nothing was written
   2  usage error on the command line
   3  I/O or internal error
-  4  findings at or above --fail-on (reserved: findings are not computed yet)";
+  4  findings at or above --fail-on (build still writes the site)";
 
 /// sharelog builds a static-site transparency report about user data shared with AI companies.
 #[derive(Debug, Parser)]
@@ -44,6 +46,10 @@ pub struct BuildArgs {
     /// Print nothing on success.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Exit with code 4 when a finding at or above this severity exists (the site is still
+    /// written). Without it, findings never change the exit code.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<Severity>,
 }
 
 /// Arguments of `sharelog check`.
@@ -52,4 +58,8 @@ pub struct CheckArgs {
     /// The report root (the folder holding report.yaml).
     #[arg(long, default_value = ".")]
     pub root: PathBuf,
+    /// Exit with code 4 when a finding at or above this severity exists. Without it, findings
+    /// never change the exit code.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on: Option<Severity>,
 }

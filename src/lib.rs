@@ -15,9 +15,11 @@ mod render;
 pub mod time;
 mod write;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 pub use error::{Error, ExitCode, Problem, Result};
+pub use model::Severity;
 pub use render::Site;
 
 /// Checked options of `sharelog build`.
@@ -42,6 +44,31 @@ pub struct Summary {
     pub files: usize,
     /// Things worth a look that do not stop the build (SPEC: exports outside the period).
     pub warnings: Vec<String>,
+    /// Findings per severity (severities without findings are absent).
+    pub findings: BTreeMap<Severity, usize>,
+}
+
+impl Summary {
+    /// How many findings are at or above `threshold` (`high` is the most serious).
+    pub fn findings_at_or_above(&self, threshold: Severity) -> usize {
+        self.findings
+            .iter()
+            .filter(|(s, _)| **s <= threshold)
+            .map(|(_, n)| n)
+            .sum()
+    }
+
+    /// "2 high, 1 info" — the findings per severity, most serious first.
+    pub fn findings_line(&self) -> String {
+        if self.findings.is_empty() {
+            return "no findings".to_owned();
+        }
+        self.findings
+            .iter()
+            .map(|(s, n)| format!("{n} {}", s.slug()))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
 }
 
 /// Reads, checks and aggregates a report root and renders the site in memory.
@@ -54,6 +81,13 @@ pub fn render_site(root: &Path) -> Result<(Site, Summary)> {
         exports: report.exports.len(),
         items: tables.total_items,
         files: site.files.len(),
+        findings: tables
+            .findings
+            .iter()
+            .fold(BTreeMap::new(), |mut m, f| {
+                *m.entry(f.severity).or_insert(0) += 1;
+                m
+            }),
         warnings: report
             .exports
             .iter()

@@ -397,9 +397,7 @@ pub struct MonthlyOptOuts {
 }
 
 /// How serious a finding is. Ordered from most to least serious, so sorting puts `high` first.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum,
-)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, clap::ValueEnum)]
 #[serde(rename_all = "kebab-case")]
 pub enum Severity {
     /// Content that should not have been shared was shared, or a promise was broken.

@@ -98,7 +98,12 @@ pub(crate) fn requests(report: &Report) -> PolarsResult<DataFrame> {
 
 /// `deletions`: one row per (partner, month sent), sorted by partner and month.
 pub(crate) fn rows(requests: &DataFrame) -> PolarsResult<Vec<DeletionRow>> {
-    let n = |flag: &str| col(flag).sum().cast(DataType::UInt64).alias(format!("requests_{flag}"));
+    let n = |flag: &str| {
+        col(flag)
+            .sum()
+            .cast(DataType::UInt64)
+            .alias(format!("requests_{flag}"))
+    };
     let items = |flag: &str| {
         col(ITEMS)
             .filter(col(flag))
@@ -204,4 +209,3 @@ pub(crate) fn overdue_by_partner(
         })
         .collect())
 }
-

@@ -74,7 +74,12 @@ pub(crate) enum Detail {
     /// checksum-mismatch: the files that differ.
     Checksum { files: Vec<String> },
     /// deletion-overdue: items, completed late, still open, the deadline in days.
-    Deletion { items: u64, late: u64, open: u64, days: u32 },
+    Deletion {
+        items: u64,
+        late: u64,
+        open: u64,
+        days: u32,
+    },
     /// opt-out-not-honoured: what the agreement says.
     NotHonoured { stance: HonoursOptOut },
     /// opt-out-statistics-mismatch: the months that differ.
@@ -316,7 +321,10 @@ fn per_export_sums(shared: &DataFrame) -> PolarsResult<Vec<(String, FlagSums)>> 
 
 /// The shipped files of an export that exist under the root but whose SHA-256 (or size, when
 /// given) differs from the manifest's.
-fn checksum_mismatches(report: &Report, export: &Export) -> std::result::Result<Vec<String>, Problem> {
+fn checksum_mismatches(
+    report: &Report,
+    export: &Export,
+) -> std::result::Result<Vec<String>, Problem> {
     let _ = report;
     let mut out = Vec::new();
     for file in &export.files {
@@ -371,7 +379,9 @@ fn plural(n: u64, one: &str, many: &str) -> String {
 /// The reader's sentence for a finding, with item counts suppressed.
 fn message(report: &Report, f: &Finding) -> String {
     let min = report.meta.min_count;
-    let partner = report.partner(&f.partner).map_or(f.partner.as_str(), |p| p.name.as_str());
+    let partner = report
+        .partner(&f.partner)
+        .map_or(f.partner.as_str(), |p| p.name.as_str());
     let export = f.export.as_deref().unwrap_or("");
     let export_at = report
         .exports
@@ -486,6 +496,14 @@ fn message(report: &Report, f: &Finding) -> String {
     }
 }
 
+/// The sentence with its first letter upper-case ("fewer than 10 items…" → "Fewer than 10 items…").
+fn capitalise(s: &str) -> String {
+    let mut chars = s.chars();
+    chars
+        .next()
+        .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
+}
+
 /// Findings as published: counts of items suppressed, sentences written.
 pub(crate) fn publish(report: &Report, findings: &[Finding]) -> Vec<PublishedFinding> {
     let min = report.meta.min_count;
@@ -502,13 +520,7 @@ pub(crate) fn publish(report: &Report, findings: &[Finding]) -> Vec<PublishedFin
             } else {
                 Some(f.count)
             },
-            message: message(report, f),
+            message: capitalise(&message(report, f)),
         })
         .collect()
 }
-
-/// The most serious severity among the findings, if any.
-pub(crate) fn worst(findings: &[Finding]) -> Option<Severity> {
-    findings.iter().map(|f| f.severity).min()
-}
-

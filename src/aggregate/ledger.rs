@@ -23,7 +23,8 @@ pub(crate) const MONTH_NO: &str = "__month";
 /// Change in the number of opted-out owners within a month, in [`Ledger::monthly`].
 pub(crate) const CHANGE: &str = "__change";
 const MAX_ROW_PROBLEMS: u32 = 20;
-const COLUMNS_HELP: &str = "the ledger's columns are owner_id, opted_out_at and optionally withdrawn_at";
+const COLUMNS_HELP: &str =
+    "the ledger's columns are owner_id, opted_out_at and optionally withdrawn_at";
 
 /// The checked ledger: `owner_id` (text), `__from` and `__to` (UTC microseconds; `__to` null while
 /// the opt-out stands).
@@ -215,7 +216,9 @@ fn row_problems(table: &TableFile, checks: &Checks, bad: u64) -> Vec<Problem> {
                     &table.display,
                     format!("{WITHDRAWN_AT}: `{value}` is not a date or datetime"),
                 )
-                .help(format!("{date_help}, or leave it empty while the opt-out stands")),
+                .help(format!(
+                    "{date_help}, or leave it empty while the opt-out stands"
+                )),
             ));
         }
         if flag("__bad_order", i) {
@@ -272,9 +275,9 @@ impl Ledger {
         // running level says how many of their opt-outs stand; the owner is opted out while it is
         // above zero, so only crossings of zero change the number of opted-out owners.
         // SELECT owner_id, time, delta FROM (opens UNION ALL closes) ORDER BY owner_id, time, delta
-        let opens = rows
-            .clone()
-            .select([col(OWNER_ID), col(FROM).alias(TIME), lit(1i64).alias(DELTA)]);
+        let opens =
+            rows.clone()
+                .select([col(OWNER_ID), col(FROM).alias(TIME), lit(1i64).alias(DELTA)]);
         let closes = rows.clone().filter(col(TO).is_not_null()).select([
             col(OWNER_ID),
             col(TO).alias(TIME),

@@ -101,7 +101,10 @@ fn micros_from_text(c: Column) -> PolarsResult<Column> {
     let out: Int64Chunked = c
         .str()?
         .iter()
-        .map(|v| v.and_then(crate::time::parse_instant).map(|d| d.timestamp_micros()))
+        .map(|v| {
+            v.and_then(crate::time::parse_instant)
+                .map(|d| d.timestamp_micros())
+        })
         .collect();
     Ok(out.with_name(c.name().clone()).into_column())
 }

@@ -14,11 +14,11 @@ use polars::prelude::*;
 use serde::Serialize;
 
 use self::columns::*;
-use crate::error::{Error, Problem, Problems, Result};
 use self::deletions::DeletionRow;
 use self::findings::Finding;
 use self::ledger::Ledger;
 use self::listings::{ListingContext, MICROS_PER_DAY};
+use crate::error::{Error, Problem, Problems, Result};
 use crate::model::{CategoryId, CountRow, DeclaredCounts, Export, Report};
 use crate::time::format_instant;
 
@@ -208,7 +208,8 @@ fn window_micros(export: &Export) -> (Option<i64>, Option<i64>) {
     match export.content_window {
         Some((from, to)) => (
             from.and_then(micros),
-            to.and_then(micros).map(|t| t.saturating_add(MICROS_PER_DAY)),
+            to.and_then(micros)
+                .map(|t| t.saturating_add(MICROS_PER_DAY)),
         ),
         None => (None, None),
     }
@@ -286,7 +287,10 @@ fn declared_outside_window(export: &Export, rows: &[CountRow]) -> Option<(u64, b
 
 /// Compares declared counts with the counts computed from the listing, cell by cell:
 /// (cells that differ, declared items, listed items), or `None` when they agree.
-fn compare_declared(listed: &DataFrame, declared: &[CountRow]) -> PolarsResult<Option<(u64, u64, u64)>> {
+fn compare_declared(
+    listed: &DataFrame,
+    declared: &[CountRow],
+) -> PolarsResult<Option<(u64, u64, u64)>> {
     const D: &str = "__declared";
     let mut compared = vec![ITEMS];
     compared.extend(FLAGS);
@@ -323,7 +327,10 @@ fn compare_declared(listed: &DataFrame, declared: &[CountRow]) -> PolarsResult<O
         )
         .select([
             differs.cast(DataType::UInt64).sum().alias("cells"),
-            col(format!("{ITEMS}{D}")).sum().cast(DataType::UInt64).alias("declared"),
+            col(format!("{ITEMS}{D}"))
+                .sum()
+                .cast(DataType::UInt64)
+                .alias("declared"),
             col(ITEMS).sum().cast(DataType::UInt64).alias("listed"),
         ])
         .collect()?;
@@ -607,10 +614,17 @@ fn opt_outs_monthly(report: &Report, ledger: Option<&Ledger>) -> Result<MonthlyR
     let events = ledger.monthly().map_err(internal)?;
     let table = report.opt_outs_monthly.as_deref().unwrap_or_default();
     let months_of = |df: &DataFrame| -> PolarsResult<Vec<i32>> {
-        Ok(df.column(ledger::MONTH_NO)?.i32()?.into_no_null_iter().collect())
+        Ok(df
+            .column(ledger::MONTH_NO)?
+            .i32()?
+            .into_no_null_iter()
+            .collect())
     };
     let ledger_months = months_of(&events).map_err(internal)?;
-    let table_months: Vec<i32> = table.iter().filter_map(|r| month_number(&r.month)).collect();
+    let table_months: Vec<i32> = table
+        .iter()
+        .filter_map(|r| month_number(&r.month))
+        .collect();
     let all = ledger_months.iter().chain(&table_months);
     let (Some(first), Some(last)) = (all.clone().min().copied(), all.max().copied()) else {
         return Ok((Vec::new(), OptOutSource::Ledger, Vec::new()));
@@ -630,8 +644,18 @@ fn opt_outs_monthly(report: &Report, ledger: Option<&Ledger>) -> Result<MonthlyR
         .and_then(|months| {
             months
                 .lazy()
-                .join(events.lazy(), [col(ledger::MONTH_NO)], [col(ledger::MONTH_NO)], left.clone())
-                .join(declared.lazy(), [col(ledger::MONTH_NO)], [col(ledger::MONTH_NO)], left)
+                .join(
+                    events.lazy(),
+                    [col(ledger::MONTH_NO)],
+                    [col(ledger::MONTH_NO)],
+                    left.clone(),
+                )
+                .join(
+                    declared.lazy(),
+                    [col(ledger::MONTH_NO)],
+                    [col(ledger::MONTH_NO)],
+                    left,
+                )
                 .sort([ledger::MONTH_NO], SortMultipleOptions::default())
                 .select([
                     col(ledger::MONTH_NO),

@@ -44,10 +44,10 @@ pub(crate) fn read(
     };
     let text = ctx.read_text(path, problems)?;
     if text.trim().is_empty() {
-        problems.push(
-            Problem::new(&file, "empty file")
-                .help(format!("write a header row ({}), or delete the file", columns())),
-        );
+        problems.push(Problem::new(&file, "empty file").help(format!(
+            "write a header row ({}), or delete the file",
+            columns()
+        )));
         return None;
     }
     let mut reader = csv::ReaderBuilder::new().from_reader(text.as_bytes());

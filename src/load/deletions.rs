@@ -16,7 +16,10 @@ const OPTIONAL: [&str; 2] = ["acknowledged_at", "completed_at"];
 
 /// The end of the report's day: every event must happen before it (the build's only "now").
 pub(crate) fn end_of(published: NaiveDate) -> Option<DateTime<Utc>> {
-    published.succ_opt()?.and_hms_opt(0, 0, 0).map(|d| d.and_utc())
+    published
+        .succ_opt()?
+        .and_hms_opt(0, 0, 0)
+        .map(|d| d.and_utc())
 }
 
 /// Loads every `*.csv` under `data/deletions/`, sorted by partner, sent_at and request id.
@@ -61,8 +64,9 @@ pub(crate) fn load(
                 );
             } else if let Some((other, line)) = seen.get(&id) {
                 problems.push(
-                    here("request_id", format!("request `{id}` appears twice"))
-                        .help(format!("{other}:{line} already has it; list each request once")),
+                    here("request_id", format!("request `{id}` appears twice")).help(format!(
+                        "{other}:{line} already has it; list each request once"
+                    )),
                 );
             } else {
                 seen.insert(id.clone(), (file.clone(), row.line));

@@ -89,8 +89,11 @@ pub(crate) fn find_ledger(ctx: &Ctx<'_>, problems: &mut Problems) -> Option<Tabl
         many => {
             let names: Vec<_> = many.iter().map(|t| t.display.as_str()).collect();
             problems.push(
-                Problem::new(LEDGER, format!("{} ledgers found: {}", many.len(), names.join(", ")))
-                    .help("keep one ledger file; sharelog would not know which one is current"),
+                Problem::new(
+                    LEDGER,
+                    format!("{} ledgers found: {}", many.len(), names.join(", ")),
+                )
+                .help("keep one ledger file; sharelog would not know which one is current"),
             );
             None
         }

@@ -62,7 +62,7 @@ pub(crate) fn shared_items() -> TableDoc {
             col(
                 "opted_out",
                 "integer",
-                "items whose owner had opted out at export time; empty when no opt-out ledger or declared value exists",
+                "items whose owner was opted out at the export's exported_at, from the opt-out ledger joined with the item listing (or as declared in the manifest's counts); empty when neither exists",
             ),
         ],
     }
@@ -155,17 +155,109 @@ pub(crate) fn opt_outs_monthly() -> TableDoc {
         row: "one row per month, sorted by month",
         columns: vec![
             col("month", "string (YYYY-MM)", "calendar month"),
-            col("opted_out", "integer", "new opt-outs that month"),
-            col("withdrawn", "integer", "opt-outs withdrawn that month"),
-            col("active", "integer", "owners opted out at month end"),
-            col("accounts", "integer", "eligible accounts at month end"),
+            col(
+                "opted_out",
+                "integer",
+                "new opt-outs that month (UTC); from the ledger when there is one",
+            ),
+            col(
+                "withdrawn",
+                "integer",
+                "opt-outs withdrawn that month (UTC)",
+            ),
+            col(
+                "active",
+                "integer",
+                "owners opted out at month end: distinct owners from the ledger, else the running balance of opted_out minus withdrawn",
+            ),
+            col(
+                "accounts",
+                "integer",
+                "eligible accounts at month end, from monthly.csv",
+            ),
+        ],
+    }
+}
+
+/// `data/deletions`.
+pub(crate) fn deletions() -> TableDoc {
+    let n = |name, what| col(name, "integer", what);
+    TableDoc {
+        name: "deletions",
+        row: "one row per (partner, UTC month the requests were sent), sorted by partner and month; request counts are never suppressed (they count the platform's requests, not people), item counts are",
+        columns: vec![
+            col("partner", "string", "partner id asked to delete"),
+            col("month", "string (YYYY-MM)", "month the requests were sent"),
+            n("requests", "deletion requests sent"),
+            n("requests_acknowledged", "requests the partner acknowledged"),
+            n("requests_completed", "requests the partner completed"),
+            n(
+                "requests_completed_late",
+                "requests completed after the partner's deletion deadline",
+            ),
+            n(
+                "requests_open",
+                "requests not completed by the report's date",
+            ),
+            n(
+                "requests_overdue",
+                "requests not completed within the deadline: completed late, or still open after it",
+            ),
+            n("items", "items asked to be deleted; suppressed when small"),
+            n("items_acknowledged", "items in acknowledged requests"),
+            n("items_completed", "items in completed requests"),
+            n("items_overdue", "items in overdue requests"),
+        ],
+    }
+}
+
+/// `data/findings`.
+pub(crate) fn findings() -> TableDoc {
+    TableDoc {
+        name: "findings",
+        row: "one row per finding, sorted by severity (high first), then id, partner, export and flag",
+        columns: vec![
+            col(
+                "id",
+                "string",
+                "what was found: opted-out-content-shared, sensitive-content-shared, declared-count-mismatch, outside-content-window, checksum-mismatch, deletion-overdue, opt-out-not-honoured, opt-out-statistics-mismatch",
+            ),
+            col("severity", "string", "high, medium or info"),
+            col(
+                "partner",
+                "string",
+                "partner id concerned; empty when the finding is about the platform's own statistics",
+            ),
+            col(
+                "export",
+                "string",
+                "export batch id; empty for per-partner findings",
+            ),
+            col(
+                "flag",
+                "string",
+                "for sensitive-content-shared: private, deleted, suspended, explicit or minor",
+            ),
+            col(
+                "count",
+                "integer",
+                "items (suppressed when small; the finding is still published), or, for checksum-mismatch, declared-count-mismatch, deletion-overdue and opt-out-statistics-mismatch, files, (category, year) cells, requests and months",
+            ),
+            col("message", "string", "the finding in one sentence"),
         ],
     }
 }
 
 /// Every table, in the order the data page lists them.
 pub(crate) fn all() -> Vec<TableDoc> {
-    vec![shared_items(), exports(), partners(), opt_outs_monthly()]
+    vec![
+        shared_items(),
+        exports(),
+        partners(),
+        opt_outs_monthly(),
+        deletions(),
+        findings(),
+    ]
 }
 
 /// The sentence the dictionary uses for suppressed cells.

@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use self::charts::{Chart, Series};
 use self::format::{count, thousands};
 use crate::aggregate::Tables;
+use crate::aggregate::findings::{self, PublishedFinding};
 use crate::aggregate::suppress::{Published, publish};
 use crate::error::Result;
 use crate::model::{Export, Partner, Report};
@@ -40,7 +41,8 @@ pub(crate) fn render(report: &Report, tables: &Tables) -> Result<Site> {
     let mut site = Site::default();
 
     site.add("assets/style.css", engine.stylesheet().as_bytes().to_vec());
-    add_downloads(&mut site, &t)?;
+    let published_findings = findings::publish(report, &t.findings);
+    add_downloads(&mut site, &t, &published_findings)?;
 
     let overview_charts = overview_charts(report, &t)?;
     let opt_out_chart = opt_out_chart(&t)?;
@@ -49,10 +51,16 @@ pub(crate) fn render(report: &Report, tables: &Tables) -> Result<Site> {
         .iter()
         .map(|p| partner_chart(report, &t, p))
         .collect::<Result<Vec<_>>>()?;
+    let deletion_charts = report
+        .partners
+        .iter()
+        .map(|p| deletion_chart(&t, p))
+        .collect::<Result<Vec<_>>>()?;
     for chart in overview_charts
         .iter()
         .chain(&opt_out_chart)
         .chain(&partner_charts)
+        .chain(deletion_charts.iter().flatten())
     {
         site.add(chart.file.clone(), chart.svg.clone().into_bytes());
     }
@@ -61,12 +69,18 @@ pub(crate) fn render(report: &Report, tables: &Tables) -> Result<Site> {
         report,
         t: &t,
         engine: &engine,
+        findings: &published_findings,
     };
     site.add("index.html", pages.overview(&overview_charts)?);
-    for (partner, chart) in report.partners.iter().zip(&partner_charts) {
+    for ((partner, chart), deletions) in report
+        .partners
+        .iter()
+        .zip(&partner_charts)
+        .zip(&deletion_charts)
+    {
         site.add(
             format!("partners/{}/index.html", partner.id),
-            pages.partner(partner, chart)?,
+            pages.partner(partner, chart, deletions.as_ref())?,
         );
     }
     for export in &report.exports {
@@ -79,6 +93,7 @@ pub(crate) fn render(report: &Report, tables: &Tables) -> Result<Site> {
         "opt-outs/index.html",
         pages.opt_outs(opt_out_chart.as_ref())?,
     );
+    site.add("findings/index.html", pages.findings()?);
     site.add("data/index.html", pages.data()?);
     for page in &report.pages {
         site.add(format!("{}/index.html", page.slug), pages.content(page)?);
@@ -86,7 +101,11 @@ pub(crate) fn render(report: &Report, tables: &Tables) -> Result<Site> {
     Ok(site)
 }
 
-fn add_downloads(site: &mut Site, t: &Tables<Published>) -> Result<()> {
+fn add_downloads(
+    site: &mut Site,
+    t: &Tables<Published>,
+    findings: &[PublishedFinding],
+) -> Result<()> {
     let mut add = |doc: dictionary::TableDoc, csv: Vec<u8>, json: Vec<u8>| {
         site.add(format!("data/{}.csv", doc.name), csv);
         site.add(format!("data/{}.json", doc.name), json);
@@ -114,6 +133,18 @@ fn add_downloads(site: &mut Site, t: &Tables<Published>) -> Result<()> {
         d.clone(),
         downloads::csv(&t.opt_outs_monthly, &d.header())?,
         downloads::json(&t.opt_outs_monthly)?,
+    );
+    let d = dictionary::deletions();
+    add(
+        d.clone(),
+        downloads::csv(&t.deletions, &d.header())?,
+        downloads::json(&t.deletions)?,
+    );
+    let d = dictionary::findings();
+    add(
+        d.clone(),
+        downloads::csv(findings, &d.header())?,
+        downloads::json(findings)?,
     );
     Ok(())
 }
@@ -381,11 +412,115 @@ fn partner_chart(report: &Report, t: &Tables<Published>, partner: &Partner) -> R
     })
 }
 
+/// Deletion requests to one partner per month sent, stacked by status; `None` without requests.
+fn deletion_chart(t: &Tables<Published>, partner: &Partner) -> Result<Option<Chart>> {
+    let rows: Vec<_> = t
+        .deletions
+        .iter()
+        .filter(|r| r.partner == partner.id.as_str())
+        .collect();
+    if rows.is_empty() {
+        return Ok(None);
+    }
+    let months: Vec<String> = rows.iter().map(|r| r.month.clone()).collect();
+    let open_overdue = |r: &&crate::aggregate::deletions::DeletionRow<Published>| {
+        r.requests_overdue - r.requests_completed_late
+    };
+    let statuses: [(&str, Box<dyn Fn(_) -> u64>); 4] = [
+        (
+            "Completed in time",
+            Box::new(|r: &&crate::aggregate::deletions::DeletionRow<Published>| {
+                r.requests_completed - r.requests_completed_late
+            }),
+        ),
+        ("Completed late", Box::new(|r| r.requests_completed_late)),
+        ("Open past the deadline", Box::new(open_overdue)),
+        (
+            "Open within the deadline",
+            Box::new(move |r| r.requests_open - open_overdue(r)),
+        ),
+    ];
+    let series: Vec<Series> = statuses
+        .iter()
+        .map(|(name, value)| Series {
+            name: (*name).to_owned(),
+            values: rows.iter().map(|r| Some(value(r))).collect(),
+        })
+        .collect();
+    let requests: u64 = rows.iter().map(|r| r.requests).sum();
+    let overdue: u64 = rows.iter().map(|r| r.requests_overdue).sum();
+    let summary = format!(
+        "Deletion requests sent to {} per month, by what became of them: {} request(s) from {} to {}, {} of them overdue.",
+        partner.name,
+        thousands(requests),
+        months[0],
+        months[months.len() - 1],
+        thousands(overdue)
+    );
+    let title = format!("{}: deletion requests per month", partner.name);
+    let (table_rows, _) = chart_table(&months, &series, 1);
+    Ok(Some(Chart {
+        file: format!("charts/deletions-{}.svg", partner.id),
+        svg: charts::stacked_bars(&title, &summary, &months, &series, "requests")?,
+        title,
+        summary,
+        table_head: std::iter::once("Month sent".to_owned())
+            .chain(series.iter().map(|s| s.name.clone()))
+            .collect(),
+        table_rows,
+    }))
+}
+
+fn severity_label(s: crate::model::Severity) -> &'static str {
+    match s {
+        crate::model::Severity::High => "High",
+        crate::model::Severity::Medium => "Medium",
+        crate::model::Severity::Info => "Info",
+    }
+}
+
+/// What each finding id means, for the findings page.
+const FINDING_KINDS: [(&str, &str); 8] = [
+    (
+        "opted-out-content-shared",
+        "Items whose owner was opted out when the batch was exported (from the opt-out ledger joined with the item listing, or declared in the manifest). High.",
+    ),
+    (
+        "sensitive-content-shared",
+        "Items marked private, deleted, suspended, explicit or created by a minor; one finding per export and flag. High when the manifest's filters claimed to exclude them (public_only covers private and suspended content), else medium.",
+    ),
+    (
+        "declared-count-mismatch",
+        "The counts a manifest declares differ from the counts computed from its item listing; the count is the (category, year) cells that differ. High.",
+    ),
+    (
+        "outside-content-window",
+        "Items created outside the content window the manifest claims; from declared counts only whole years outside the window can be counted, so the figure is a lower bound. Medium.",
+    ),
+    (
+        "checksum-mismatch",
+        "A shipped file kept under the report root whose SHA-256 (or size) differs from the manifest. High.",
+    ),
+    (
+        "deletion-overdue",
+        "Deletion requests not completed within the partner's deadline: completed late, or still open at the end of the report's date. One finding per partner; the count is requests. High.",
+    ),
+    (
+        "opt-out-not-honoured",
+        "A partner that received data although its agreement does not say it honours opt-outs (no or unknown). Info.",
+    ),
+    (
+        "opt-out-statistics-mismatch",
+        "The monthly opt-out table disagrees with the opt-out ledger; the count is months. Medium.",
+    ),
+];
+
 /// Page rendering with the shared context.
 struct Pages<'a> {
     report: &'a Report,
     t: &'a Tables<Published>,
     engine: &'a templates::Engine,
+    findings: &'a [PublishedFinding],
 }
 
 impl Pages<'_> {
@@ -398,6 +533,7 @@ impl Pages<'_> {
         let m = &self.report.meta;
         let mut nav = vec![
             json!({"title": "Overview", "href": format!("{root}index.html"), "current": current == "index"}),
+            json!({"title": "Findings", "href": format!("{root}findings/index.html"), "current": current == "findings"}),
             json!({"title": "Opt-outs", "href": format!("{root}opt-outs/index.html"), "current": current == "opt-outs"}),
             json!({"title": "Data", "href": format!("{root}data/index.html"), "current": current == "data"}),
         ];
@@ -436,6 +572,58 @@ impl Pages<'_> {
             }
         }
         self.engine.render(template, &ctx).map(String::into_bytes)
+    }
+
+    /// Findings for the templates, filtered by `keep`.
+    fn finding_list(&self, root: &str, keep: impl Fn(&PublishedFinding) -> bool) -> Vec<Value> {
+        self.findings
+            .iter()
+            .filter(|f| keep(f))
+            .map(|f| {
+                json!({
+                    "id": f.id,
+                    "severity": f.severity.slug(),
+                    "severity_label": severity_label(f.severity),
+                    "partner": (!f.partner.is_empty()).then(|| partner_name(self.report, &f.partner)),
+                    "partner_href": (!f.partner.is_empty()).then(|| format!("{root}partners/{}/index.html", f.partner)),
+                    "export": (!f.export.is_empty()).then_some(&f.export),
+                    "export_href": (!f.export.is_empty()).then(|| format!("{root}exports/{}/index.html", f.export)),
+                    "flag": (!f.flag.is_empty()).then_some(&f.flag),
+                    "count": count(f.count, self.min()),
+                    "message": f.message,
+                })
+            })
+            .collect()
+    }
+
+    /// Findings per severity, for summaries: [{severity, label, n}] for each severity present.
+    fn finding_counts(&self, keep: impl Fn(&PublishedFinding) -> bool) -> Vec<Value> {
+        use crate::model::Severity;
+        [Severity::High, Severity::Medium, Severity::Info]
+            .iter()
+            .map(|s| {
+                let n = self
+                    .findings
+                    .iter()
+                    .filter(|f| f.severity == *s && keep(f))
+                    .count();
+                json!({"severity": s.slug(), "label": severity_label(*s), "n": n})
+            })
+            .collect()
+    }
+
+    fn findings(&self) -> Result<Vec<u8>> {
+        let root = "../";
+        let extra = json!({
+            "findings": self.finding_list(root, |_| true),
+            "counts": self.finding_counts(|_| true),
+            "kinds": FINDING_KINDS.iter().map(|(id, what)| json!({"id": id, "what": what})).collect::<Vec<_>>(),
+        });
+        self.render(
+            "findings.html",
+            self.base(root, "findings", "Findings"),
+            extra,
+        )
     }
 
     fn export_summary(&self, root: &str, e: &crate::aggregate::ExportRow<Published>) -> Value {
@@ -494,6 +682,9 @@ impl Pages<'_> {
             "charts": charts,
             "partners": partners,
             "exports": exports,
+            "findings": self.finding_list(root, |f| f.severity == crate::model::Severity::High),
+            "finding_counts": self.finding_counts(|_| true),
+            "findings_total": self.findings.len(),
         });
         self.render(
             "index.html",
@@ -502,7 +693,12 @@ impl Pages<'_> {
         )
     }
 
-    fn partner(&self, partner: &Partner, chart: &Chart) -> Result<Vec<u8>> {
+    fn partner(
+        &self,
+        partner: &Partner,
+        chart: &Chart,
+        deletion_chart: Option<&Chart>,
+    ) -> Result<Vec<u8>> {
         let root = "../../";
         let row = self
             .t
@@ -539,6 +735,20 @@ impl Pages<'_> {
             },
             "exports": exports,
             "chart": chart,
+            "findings": self.finding_list(root, |f| f.partner == partner.id.as_str()),
+            "deletions": self.t.deletions.iter().filter(|r| r.partner == partner.id.as_str()).map(|r| json!({
+                "month": r.month,
+                "requests": thousands(r.requests),
+                "acknowledged": thousands(r.requests_acknowledged),
+                "completed": thousands(r.requests_completed),
+                "late": thousands(r.requests_completed_late),
+                "open": thousands(r.requests_open),
+                "overdue": thousands(r.requests_overdue),
+                "items": count(r.items, self.min()),
+                "items_completed": count(r.items_completed, self.min()),
+                "items_overdue": count(r.items_overdue, self.min()),
+            })).collect::<Vec<_>>(),
+            "deletion_chart": deletion_chart,
         });
         self.render(
             "partner.html",
@@ -607,6 +817,7 @@ impl Pages<'_> {
             },
             "rows": rows,
             "has_opted_out": rows.iter().any(|r| !r["opted_out"].is_null()),
+            "findings": self.finding_list(root, |f| f.export == export.id.as_str()),
         });
         self.render(
             "export.html",
@@ -631,7 +842,21 @@ impl Pages<'_> {
                 })
             })
             .collect();
-        let extra = json!({"rows": rows, "chart": chart});
+        use crate::aggregate::OptOutSource;
+        let source = match self.t.opt_outs_source {
+            OptOutSource::None => None,
+            OptOutSource::Monthly => Some("the platform's monthly opt-out table"),
+            OptOutSource::Ledger => Some("the opt-out ledger (one row per opt-out)"),
+            OptOutSource::Both => Some(
+                "the opt-out ledger (one row per opt-out), checked against the platform's monthly table; eligible accounts come from the monthly table",
+            ),
+        };
+        let extra = json!({
+            "rows": rows,
+            "chart": chart,
+            "source": source,
+            "findings": self.finding_list("../", |f| f.id == "opt-out-statistics-mismatch"),
+        });
         self.render(
             "opt_outs.html",
             self.base("../", "opt-outs", "Opt-outs"),
