@@ -116,7 +116,10 @@ const OWNERS: u64 = 60_000;
 
 /// The opt-out ledger: one row per opt-out, from the setting's launch in May 2023 to June 2024.
 /// Returns the rows as (owner_id, opted_out_at, withdrawn_at) texts and the per-month counts.
-fn ledger(rng: &mut Rng) -> (Vec<(i64, String, String)>, BTreeMap<String, (u64, u64)>) {
+/// Ledger rows (owner_id, opted_out_at, withdrawn_at) and (opted out, withdrawn) per month.
+type Ledger = (Vec<(i64, String, String)>, BTreeMap<String, (u64, u64)>);
+
+fn ledger(rng: &mut Rng) -> Ledger {
     use chrono::{DateTime, Duration, FixedOffset, TimeZone, Utc};
     // New opt-outs per month: a rush when the setting launched, another when the second licence
     // deal was reported (2024-01/02).

@@ -174,11 +174,22 @@ pub(crate) fn rows(requests: &DataFrame) -> PolarsResult<Vec<DeletionRow>> {
         .collect())
 }
 
-/// Per partner: (overdue requests, their items, completed late, still open), for the
-/// deletion-overdue finding. Partners without overdue requests are left out.
-pub(crate) fn overdue_by_partner(
-    requests: &DataFrame,
-) -> PolarsResult<Vec<(String, u64, u64, u64, u64)>> {
+/// One partner's overdue deletion requests.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Overdue {
+    pub(crate) partner: String,
+    /// Overdue requests.
+    pub(crate) requests: u64,
+    /// Their items.
+    pub(crate) items: u64,
+    /// Of them, completed late.
+    pub(crate) late: u64,
+    /// Of them, still open.
+    pub(crate) open: u64,
+}
+
+/// Per partner with overdue requests, for the deletion-overdue finding, sorted by partner.
+pub(crate) fn overdue_by_partner(requests: &DataFrame) -> PolarsResult<Vec<Overdue>> {
     // SELECT partner, count(*), sum(items), count(*) FILTER (WHERE late), count(*) FILTER (WHERE open)
     // FROM requests WHERE overdue GROUP BY partner ORDER BY partner
     let df = requests
@@ -198,14 +209,12 @@ pub(crate) fn overdue_by_partner(
     let u = |c: &str| -> PolarsResult<UInt64Chunked> { Ok(df.column(c)?.u64()?.clone()) };
     let (n, items, late, open) = (u("requests")?, u(ITEMS)?, u(LATE)?, u(OPEN)?);
     Ok((0..df.height())
-        .map(|i| {
-            (
-                partner.get(i).unwrap_or_default().to_owned(),
-                n.get(i).unwrap_or(0),
-                items.get(i).unwrap_or(0),
-                late.get(i).unwrap_or(0),
-                open.get(i).unwrap_or(0),
-            )
+        .map(|i| Overdue {
+            partner: partner.get(i).unwrap_or_default().to_owned(),
+            requests: n.get(i).unwrap_or(0),
+            items: items.get(i).unwrap_or(0),
+            late: late.get(i).unwrap_or(0),
+            open: open.get(i).unwrap_or(0),
         })
         .collect())
 }

@@ -205,7 +205,7 @@ pub(crate) fn compute(report: &Report, inputs: &Inputs<'_>) -> Result<Vec<Findin
                 Detail::OutsideWindow { exact, window },
             ));
         }
-        match checksum_mismatches(report, export) {
+        match checksum_mismatches(export) {
             Ok(files) if !files.is_empty() => out.push(finding(
                 Kind::ChecksumMismatch,
                 Severity::High,
@@ -214,13 +214,20 @@ pub(crate) fn compute(report: &Report, inputs: &Inputs<'_>) -> Result<Vec<Findin
                 Detail::Checksum { files },
             )),
             Ok(_) => {}
-            Err(p) => problems.push(p),
+            Err(p) => problems.push(*p),
         }
     }
     problems.finish(())?;
 
     let overdue = super::deletions::overdue_by_partner(inputs.requests).map_err(internal)?;
-    for (partner, requests, items, late, open) in overdue {
+    for super::deletions::Overdue {
+        partner,
+        requests,
+        items,
+        late,
+        open,
+    } in overdue
+    {
         let days = report
             .partner(&partner)
             .and_then(|p| p.deletion_deadline_days)
@@ -321,20 +328,16 @@ fn per_export_sums(shared: &DataFrame) -> PolarsResult<Vec<(String, FlagSums)>> 
 
 /// The shipped files of an export that exist under the root but whose SHA-256 (or size, when
 /// given) differs from the manifest's.
-fn checksum_mismatches(
-    report: &Report,
-    export: &Export,
-) -> std::result::Result<Vec<String>, Problem> {
-    let _ = report;
+fn checksum_mismatches(export: &Export) -> std::result::Result<Vec<String>, Box<Problem>> {
     let mut out = Vec::new();
     for file in &export.files {
         let Some(path) = &file.local else { continue };
         let (digest, size) = sha256(path).map_err(|e| {
-            Problem::new(
+            Box::new(Problem::new(
                 &export.manifest,
                 format!("shipped file `{}` cannot be read to verify it: {e}", file.path),
             )
-            .help("check the file's permissions, or remove it from the root if it is not the shipped copy")
+            .help("check the file's permissions, or remove it from the root if it is not the shipped copy"))
         })?;
         if digest != file.sha256 || file.bytes.is_some_and(|b| b != size) {
             out.push(file.path.clone());

@@ -423,28 +423,31 @@ fn deletion_chart(t: &Tables<Published>, partner: &Partner) -> Result<Option<Cha
         return Ok(None);
     }
     let months: Vec<String> = rows.iter().map(|r| r.month.clone()).collect();
-    let open_overdue = |r: &&crate::aggregate::deletions::DeletionRow<Published>| {
-        r.requests_overdue - r.requests_completed_late
-    };
-    let statuses: [(&str, Box<dyn Fn(_) -> u64>); 4] = [
-        (
-            "Completed in time",
-            Box::new(|r: &&crate::aggregate::deletions::DeletionRow<Published>| {
-                r.requests_completed - r.requests_completed_late
-            }),
-        ),
-        ("Completed late", Box::new(|r| r.requests_completed_late)),
-        ("Open past the deadline", Box::new(open_overdue)),
-        (
-            "Open within the deadline",
-            Box::new(move |r| r.requests_open - open_overdue(r)),
-        ),
+    // Each request is in exactly one of four states; the bars stack them.
+    let names = [
+        "Completed in time",
+        "Completed late",
+        "Open past the deadline",
+        "Open within the deadline",
     ];
-    let series: Vec<Series> = statuses
+    let states: Vec<[u64; 4]> = rows
         .iter()
-        .map(|(name, value)| Series {
+        .map(|r| {
+            let open_overdue = r.requests_overdue - r.requests_completed_late;
+            [
+                r.requests_completed - r.requests_completed_late,
+                r.requests_completed_late,
+                open_overdue,
+                r.requests_open - open_overdue,
+            ]
+        })
+        .collect();
+    let series: Vec<Series> = names
+        .iter()
+        .enumerate()
+        .map(|(k, name)| Series {
             name: (*name).to_owned(),
-            values: rows.iter().map(|r| Some(value(r))).collect(),
+            values: states.iter().map(|s| Some(s[k])).collect(),
         })
         .collect();
     let requests: u64 = rows.iter().map(|r| r.requests).sum();
