@@ -63,8 +63,9 @@ impl Kind {
 /// What a finding's sentence needs beyond its count.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum Detail {
-    /// opted-out-content-shared: whether the manifest claimed to exclude opted-out owners.
-    OptedOut { claimed: bool },
+    /// opted-out-content-shared: whether the manifest claimed to exclude opted-out owners, and
+    /// whether the count is the manifest's own (declared counts) rather than the ledger join.
+    OptedOut { claimed: bool, declared: bool },
     /// sensitive-content-shared: whether the manifest claimed to exclude the flag.
     Sensitive { claimed: Option<&'static str> },
     /// declared-count-mismatch: declared and listed item totals.
@@ -176,6 +177,7 @@ pub(crate) fn compute(report: &Report, inputs: &Inputs<'_>) -> Result<Vec<Findin
                     None,
                     Detail::OptedOut {
                         claimed: export.filters.exclude_opted_out,
+                        declared: export.items.is_none(),
                     },
                 ));
             }
@@ -394,9 +396,14 @@ fn message(report: &Report, f: &Finding) -> String {
         .unwrap_or_default();
     let items = items_text(f.count, min);
     match &f.detail {
-        Detail::OptedOut { claimed } => {
+        Detail::OptedOut { claimed, declared } => {
+            let source = if *declared {
+                ", as its declared counts say"
+            } else {
+                ""
+            };
             let mut s = format!(
-                "{items} items shared with {partner} in export {export} belonged to owners who had opted out when it was exported ({export_at})."
+                "{items} items shared with {partner} in export {export} belonged to owners who had opted out when it was exported ({export_at}){source}."
             );
             if *claimed {
                 s.push_str(" Its manifest says opted-out owners were excluded.");
@@ -419,10 +426,20 @@ fn message(report: &Report, f: &Finding) -> String {
             }
         }
         Detail::Mismatch { declared, listed } => {
+            // The difference follows from the two totals when both are published, so it is
+            // only suppressed when one of them is.
+            let published = suppress(*declared, min).is_some() && suppress(*listed, min).is_some();
+            let diff_text = |n: u64| {
+                if published {
+                    thousands(n)
+                } else {
+                    items_text(n, min)
+                }
+            };
             let diff = if listed > declared {
-                format!("{} more than declared", items_text(listed - declared, min))
+                format!("{} more than declared", diff_text(listed - declared))
             } else if declared > listed {
-                format!("{} fewer than declared", items_text(declared - listed, min))
+                format!("{} fewer than declared", diff_text(declared - listed))
             } else {
                 "the same total, with different counts per cell or flag".to_owned()
             };
@@ -491,7 +508,7 @@ fn message(report: &Report, f: &Finding) -> String {
                 String::new()
             };
             format!(
-                "data/opt-outs/monthly.csv disagrees with the opt-out ledger in {}: {}{more}. The published opt-out figures come from the ledger.",
+                "The monthly opt-out table (data/opt-outs/monthly.csv) disagrees with the opt-out ledger in {}: {}{more}. The published opt-out figures come from the ledger.",
                 plural(f.count, "month", "months"),
                 shown.join(", ")
             )

@@ -129,11 +129,21 @@ pub(crate) struct Tables<C = u64> {
 
 /// Computes every table from the checked report.
 pub(crate) fn aggregate(report: &Report) -> Result<Tables> {
-    let ledger = match &report.ledger {
-        Some(table) => Some(ledger::load(table).map_err(Error::invalid)?),
-        None => None,
+    // A bad ledger and bad listings are reported together: the listings are still checked.
+    let (ledger, ledger_problems) = match report.ledger.as_ref().map(ledger::load) {
+        Some(Ok(l)) => (Some(l), Vec::new()),
+        Some(Err(p)) => (None, p),
+        None => (None, Vec::new()),
     };
-    let counted = count_exports(report, ledger.as_ref())?;
+    let counted = match count_exports(report, ledger.as_ref()) {
+        Ok(c) if ledger_problems.is_empty() => c,
+        Ok(_) => return Err(Error::invalid(ledger_problems)),
+        Err(Error::Invalid(mut p)) => {
+            p.extend(ledger_problems);
+            return Err(Error::invalid(p));
+        }
+        Err(e) => return Err(e),
+    };
     let shared = shared_items_frame(&counted)?;
     let exports = exports(report, &shared)?;
     let partners = partners(report, &exports)?;

@@ -114,16 +114,14 @@ pub(crate) fn load(
             let acknowledged_at = instant("acknowledged_at", false);
             let completed_at = instant("completed_at", false);
             let items = csv_table::count(&file, row, "items", true, problems);
-            let (Ok(Some(sent_at)), Ok(acknowledged_at), Ok(completed_at), Ok(Some(items))) =
-                (sent_at, acknowledged_at, completed_at, items)
-            else {
-                continue;
-            };
             for (column, at) in [
-                ("acknowledged_at", acknowledged_at),
-                ("completed_at", completed_at),
+                ("acknowledged_at", &acknowledged_at),
+                ("completed_at", &completed_at),
             ] {
-                if let Some(at) = at.filter(|at| *at < sent_at) {
+                if let (Ok(Some(sent_at)), Ok(Some(at))) = (&sent_at, at)
+                    && at < sent_at
+                {
+                    let (at, sent_at) = (*at, *sent_at);
                     problems.push(
                         here(
                             column,
@@ -137,6 +135,11 @@ pub(crate) fn load(
                     );
                 }
             }
+            let (Ok(Some(sent_at)), Ok(acknowledged_at), Ok(completed_at), Ok(Some(items))) =
+                (sent_at, acknowledged_at, completed_at, items)
+            else {
+                continue;
+            };
             out.push(DeletionRequest {
                 request_id: id,
                 partner: PartnerId(partner.to_owned()),

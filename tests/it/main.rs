@@ -3,7 +3,9 @@
 mod cli;
 mod determinism;
 mod downloads;
+mod findings;
 mod formats;
 mod invalid;
 mod pages;
+mod reference;
 mod support;

@@ -1,0 +1,371 @@
+//! Compliance findings on `tests/fixtures/findings/`, whose every row sits on a boundary of the
+//! time rules, and the `--fail-on` gate.
+//!
+//! The fixture (export x1 at 2023-06-01T23:30:00Z, content window 2023-01-01..2023-05-31):
+//! - o1 opted out at the very instant of the export: opted out (`opted_out_at <= t`);
+//! - o2 withdrew at that instant: not opted out (`withdrawn_at > t` fails);
+//! - o3 opted out, withdrew, then opted out twice more: its one item counts once;
+//! - o4 opted out at 2023-06-02T01:00+02:00, which is 23:00 UTC the day before: opted out;
+//! - o6 opted out on 2023-06-02 (midnight UTC, after the export) and o7 one microsecond after it;
+//! - i6 `2023-01-01T00:30+01:00` is 2022 in UTC (outside the window), i7 `2022-12-31T23:30-01:00`
+//!   is 2023 (inside); i8 and i9 were created on 1 June UTC, after the window's last day.
+//!
+//! Deletions (published 2023-12-31, so "now" is the end of that day): R1 completed exactly 30 days
+//! after it was sent (in time), R2 one second later (late), R3 still open after 30 days (overdue),
+//! R4 open but within its deadline, R5 open with its 10-day deadline at 2023-12-31T12:00Z (overdue).
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use crate::support::{build, fixture, fixture_copy, read, sharelog};
+
+fn records(path: &Path) -> Vec<Vec<String>> {
+    let mut reader = csv::Reader::from_path(path).expect("csv");
+    reader
+        .records()
+        .map(|r| r.expect("row").iter().map(str::to_owned).collect())
+        .collect()
+}
+
+fn rows(lines: &[&[&str]]) -> Vec<Vec<String>> {
+    lines
+        .iter()
+        .map(|l| l.iter().map(|s| (*s).to_owned()).collect())
+        .collect()
+}
+
+#[test]
+fn every_finding_is_found_on_its_boundaries() {
+    let (_dir, out) = build(&fixture("findings"));
+    let want = rows(&[
+        &[
+            "checksum-mismatch",
+            "high",
+            "beta",
+            "x2",
+            "",
+            "1",
+            "1 shipped file of export x2 does not match the SHA-256 in its manifest: files/f-bad.txt.",
+        ],
+        &[
+            "declared-count-mismatch",
+            "high",
+            "acme",
+            "x1",
+            "",
+            "1",
+            "The declared counts of export x1 differ from its item listing in 1 (category, year) cell: the manifest declares 9 items, the listing holds 10 (1 more than declared).",
+        ],
+        &[
+            "deletion-overdue",
+            "high",
+            "acme",
+            "",
+            "",
+            "2",
+            "2 deletion requests to Acme AI, covering 200 items, were not completed within the 30-day deadline: 1 completed late, 1 still open on 2023-12-31.",
+        ],
+        &[
+            "deletion-overdue",
+            "high",
+            "beta",
+            "",
+            "",
+            "1",
+            "1 deletion request to Beta Search, covering fewer than 3 items, was not completed within the 10-day deadline: 1 still open on 2023-12-31.",
+        ],
+        &[
+            "opted-out-content-shared",
+            "high",
+            "acme",
+            "x1",
+            "",
+            "4",
+            "4 items shared with Acme AI in export x1 belonged to owners who had opted out when it was exported (2023-06-01T23:30:00Z). Its manifest says opted-out owners were excluded.",
+        ],
+        &[
+            "sensitive-content-shared",
+            "high",
+            "acme",
+            "x1",
+            "private",
+            "",
+            "Fewer than 3 items marked private were shared with Acme AI in export x1, although its manifest says they were excluded (filters.public_only).",
+        ],
+        &[
+            "sensitive-content-shared",
+            "high",
+            "beta",
+            "x2",
+            "minor",
+            "4",
+            "4 items created by minors were shared with Beta Search in export x2, although its manifest says they were excluded (filters.exclude_minors).",
+        ],
+        &[
+            "opt-out-statistics-mismatch",
+            "medium",
+            "",
+            "",
+            "",
+            "1",
+            "The monthly opt-out table (data/opt-outs/monthly.csv) disagrees with the opt-out ledger in 1 month: 2023-06. The published opt-out figures come from the ledger.",
+        ],
+        &[
+            "outside-content-window",
+            "medium",
+            "acme",
+            "x1",
+            "",
+            "3",
+            "3 items in export x1 were created outside its content window (2023-01-01 to 2023-05-31).",
+        ],
+        &[
+            "outside-content-window",
+            "medium",
+            "beta",
+            "x2",
+            "",
+            "50",
+            "At least 50 items in export x2 were created outside its content window (2023-01-01 to 2023-12-31), judging by the years of its declared counts.",
+        ],
+        &[
+            "sensitive-content-shared",
+            "medium",
+            "acme",
+            "x1",
+            "explicit",
+            "",
+            "Fewer than 3 items marked explicit were shared with Acme AI in export x1; its manifest does not claim to exclude them.",
+        ],
+        &[
+            "opt-out-not-honoured",
+            "info",
+            "acme",
+            "",
+            "",
+            "10",
+            "Acme AI received 10 items, and its agreement does not oblige it to honour opt-outs.",
+        ],
+    ]);
+    assert_eq!(records(&out.join("data/findings.csv")), want);
+
+    let json: serde_json::Value =
+        serde_json::from_str(&read(&out, "data/findings.json")).expect("json");
+    let json = json.as_array().expect("array");
+    assert_eq!(json.len(), want.len());
+    assert_eq!(
+        json[5]["count"],
+        serde_json::Value::Null,
+        "suppressed count"
+    );
+    assert_eq!(json[5]["flag"], "private");
+}
+
+#[test]
+fn deletion_requests_are_counted_by_status_per_partner_and_month() {
+    let (_dir, out) = build(&fixture("findings"));
+    let want = rows(&[
+        &[
+            "acme", "2023-07", "2", "1", "2", "1", "0", "1", "160", "40", "160", "120",
+        ],
+        &[
+            "acme", "2023-08", "1", "1", "0", "0", "1", "1", "80", "80", "0", "80",
+        ],
+        &[
+            "acme", "2023-12", "1", "0", "0", "0", "1", "0", "30", "0", "0", "0",
+        ],
+        // 2 items are below min_count 3: suppressed; request counts never are.
+        &[
+            "beta", "2023-12", "1", "0", "0", "0", "1", "1", "", "0", "0", "",
+        ],
+    ]);
+    assert_eq!(records(&out.join("data/deletions.csv")), want);
+    let page = read(&out, "partners/acme/index.html");
+    assert!(page.contains("Deletion requests sent to Acme AI, by month sent"));
+    assert!(page.contains("charts/deletions-acme.svg"));
+    assert!(out.join("charts/deletions-acme.svg").is_file());
+}
+
+/// With `min_count: 1` nothing is suppressed, so every opted-out cell and monthly figure shows.
+#[test]
+fn the_ledger_join_and_the_monthly_table_follow_the_time_rules() {
+    let (dir, root) = fixture_copy("findings");
+    let report = read(&root, "report.yaml").replace("min_count: 3", "min_count: 1");
+    std::fs::write(root.join("report.yaml"), report).expect("write");
+    let (_out_dir, out) = build(&root);
+    let shared: BTreeMap<(String, String, String), Vec<String>> =
+        records(&out.join("data/shared-items.csv"))
+            .into_iter()
+            .map(|r| ((r[1].clone(), r[2].clone(), r[3].clone()), r[4..].to_vec()))
+            .collect();
+    let cell = |export: &str, category: &str, year: &str| {
+        shared[&(export.to_owned(), category.to_owned(), year.to_owned())].clone()
+    };
+    // items, private, deleted, suspended, explicit, minor, opted_out
+    assert_eq!(
+        cell("x1", "text", "2022"),
+        ["1", "0", "0", "0", "0", "0", "0"]
+    );
+    assert_eq!(
+        cell("x1", "text", "2023"),
+        ["5", "1", "0", "0", "0", "0", "2"]
+    );
+    assert_eq!(
+        cell("x1", "photo", "2023"),
+        ["4", "0", "0", "0", "1", "0", "2"]
+    );
+    // x2 has declared counts only: no opted_out column value without a declared one.
+    assert_eq!(
+        cell("x2", "text", "2023"),
+        ["100", "0", "0", "0", "0", "4", ""]
+    );
+    assert_eq!(
+        records(&out.join("data/opt-outs-monthly.csv")),
+        rows(&[
+            &["2023-05", "4", "1", "2", "1000"],
+            &["2023-06", "4", "1", "5", "1010"],
+        ])
+    );
+    drop(dir);
+}
+
+#[test]
+fn the_monthly_table_is_computed_from_the_ledger_alone() {
+    let (_dir, root) = fixture_copy("findings");
+    std::fs::remove_file(root.join("data/opt-outs/monthly.csv")).expect("remove");
+    let (_out_dir, out) = build(&root);
+    let findings = read(&out, "data/findings.csv");
+    assert!(!findings.contains("opt-out-statistics-mismatch"));
+    let monthly = records(&out.join("data/opt-outs-monthly.csv"));
+    // withdrawn 1 is below min_count 3; accounts are unknown without monthly.csv.
+    assert_eq!(
+        monthly,
+        rows(&[
+            &["2023-05", "4", "", "", ""],
+            &["2023-06", "4", "", "5", ""]
+        ])
+    );
+}
+
+#[test]
+fn pages_show_findings_where_they_belong() {
+    let (_dir, out) = build(&fixture("findings"));
+    let all = read(&out, "findings/index.html");
+    for id in [
+        "checksum-mismatch",
+        "declared-count-mismatch",
+        "deletion-overdue",
+        "opted-out-content-shared",
+        "sensitive-content-shared",
+        "outside-content-window",
+        "opt-out-not-honoured",
+        "opt-out-statistics-mismatch",
+    ] {
+        assert!(all.contains(&format!("<code>{id}</code>")), "{id}");
+    }
+    // The findings page lists the most serious first.
+    let high = all
+        .find("badge-high\">High</span></td>")
+        .expect("a high finding");
+    let info = all
+        .find("badge-info\">Info</span></td>")
+        .expect("an info finding");
+    assert!(high < info);
+    let overview = read(&out, "index.html");
+    assert!(overview.contains("High-severity findings"));
+    assert!(overview.contains("findings/index.html"));
+    let x1 = read(&out, "exports/x1/index.html");
+    assert!(x1.contains("opted-out-content-shared"));
+    assert!(
+        !x1.contains("checksum-mismatch"),
+        "x2's finding is not on x1's page"
+    );
+    let beta = read(&out, "partners/beta/index.html");
+    assert!(beta.contains("checksum-mismatch"));
+    assert!(!beta.contains("opt-out-not-honoured"), "acme's finding");
+}
+
+#[test]
+fn fail_on_exits_4_at_or_above_the_severity_and_still_writes_the_site() {
+    let root = fixture("findings");
+    let root = root.to_str().expect("utf-8");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("public");
+    let out_s = out.to_str().expect("utf-8");
+
+    let plain = sharelog(&["build", "--root", root, "--out", out_s]);
+    assert_eq!(plain.status.code(), Some(0), "findings alone never fail");
+
+    std::fs::remove_dir_all(&out).expect("remove");
+    let gated = sharelog(&["build", "--root", root, "--out", out_s, "--fail-on", "high"]);
+    assert_eq!(gated.status.code(), Some(4));
+    assert!(
+        out.join("findings/index.html").is_file(),
+        "the site is written"
+    );
+    let stderr = String::from_utf8_lossy(&gated.stderr);
+    assert!(stderr.contains("7 findings at or above `high`"), "{stderr}");
+
+    for (severity, code) in [("high", 4), ("medium", 4), ("info", 4)] {
+        let check = sharelog(&["check", "--root", root, "--fail-on", severity]);
+        assert_eq!(
+            check.status.code(),
+            Some(code),
+            "check --fail-on {severity}"
+        );
+    }
+    let bad = sharelog(&["check", "--root", root, "--fail-on", "severe"]);
+    assert_eq!(
+        bad.status.code(),
+        Some(2),
+        "unknown severity is a usage error"
+    );
+}
+
+/// A minimal root: one partner whose agreement is silent on opt-outs (an info finding), one export
+/// with declared counts, `extra` appended to its one count row.
+fn small_root(dir: &Path, extra: &str) -> std::path::PathBuf {
+    let root = dir.join("root");
+    std::fs::create_dir_all(root.join("data/exports")).expect("mkdir");
+    std::fs::write(
+        root.join("report.yaml"),
+        "title: T\nplatform: {name: P}\nperiod: {from: 2023-01-01, to: 2023-12-31}\npublished: 2024-01-01\ncategories: [{id: text, label: Text}]\n",
+    )
+    .expect("write");
+    std::fs::write(
+        root.join("data/partners.yaml"),
+        "- {id: p, name: P, purposes: [research], agreement: {signed: 2023-01-01}, honours_opt_out: unknown}\n",
+    )
+    .expect("write");
+    std::fs::write(
+        root.join("data/exports/e.yaml"),
+        format!("id: e\npartner: p\nexported_at: 2023-05-01\ncounts:\n  - {{category: text, year: 2022, items: 100{extra}}}\n"),
+    )
+    .expect("write");
+    root
+}
+
+#[test]
+fn fail_on_ignores_findings_below_the_severity() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let check = |root: &Path, severity: &str| {
+        sharelog(&[
+            "check",
+            "--root",
+            root.to_str().expect("utf-8"),
+            "--fail-on",
+            severity,
+        ])
+        .status
+        .code()
+    };
+    // Only opt-out-not-honoured (info).
+    let root = small_root(dir.path(), "");
+    assert_eq!(check(&root, "high"), Some(0));
+    assert_eq!(check(&root, "medium"), Some(0));
+    assert_eq!(check(&root, "info"), Some(4));
+    // Explicit items the filters did not claim to exclude: medium.
+    let root = small_root(&dir.path().join("b"), ", explicit: 20");
+    assert_eq!(check(&root, "high"), Some(0));
+    assert_eq!(check(&root, "medium"), Some(4));
+}

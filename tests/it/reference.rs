@@ -1,0 +1,584 @@
+//! Property test: a naive reference implementation (plain loops over the rows) checked against the
+//! polars pipeline on randomly generated listings and ledgers, in all three formats.
+//!
+//! Times are drawn around the export instant and across New Year, written with offsets, as bare
+//! dates and without offsets; some opt-outs start or are withdrawn exactly at the export instant.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use chrono::{DateTime, Datelike, Duration, FixedOffset, TimeZone, Utc};
+use polars::prelude::*;
+
+const CATEGORIES: [&str; 3] = ["text", "photo", "ask"];
+const FLAGS: [&str; 5] = ["private", "deleted", "suspended", "explicit", "minor"];
+const FORMATS: [&str; 3] = ["csv", "parquet", "ndjson"];
+
+/// SplitMix64: small, deterministic, no extra crate.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        z ^ (z >> 31)
+    }
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n
+    }
+    fn chance(&mut self, percent: u64) -> bool {
+        self.below(100) < percent
+    }
+}
+
+/// An instant and the text it is written as.
+#[derive(Clone)]
+struct Instant {
+    at: DateTime<Utc>,
+    text: String,
+}
+
+/// Writes an instant in one of the accepted forms, chosen at random.
+fn written(rng: &mut Rng, at: DateTime<Utc>) -> Instant {
+    let offsets = [0, 5 * 3600 + 1800, -8 * 3600, 14 * 3600, -11 * 3600];
+    let text = if at.time() == chrono::NaiveTime::MIN && rng.chance(50) {
+        at.format("%Y-%m-%d").to_string()
+    } else {
+        match rng.below(3) {
+            0 => at.format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            1 => at.format("%Y-%m-%d %H:%M:%S").to_string(),
+            _ => {
+                let offset = offsets[rng.below(offsets.len() as u64) as usize];
+                let zone = FixedOffset::east_opt(offset).expect("valid offset");
+                at.with_timezone(&zone).to_rfc3339()
+            }
+        }
+    };
+    Instant { at, text }
+}
+
+fn utc(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(y, m, d, h, 0, 0)
+        .single()
+        .expect("valid date")
+}
+
+struct Item {
+    id: u64,
+    owner: u64,
+    category: &'static str,
+    created: Instant,
+    flags: [bool; 5],
+}
+
+struct OptOut {
+    owner: u64,
+    from: Instant,
+    to: Option<Instant>,
+}
+
+struct Case {
+    exported_at: Instant,
+    /// The content window as dates.
+    window: (chrono::NaiveDate, chrono::NaiveDate),
+    filters: [bool; 5],
+    items: Vec<Item>,
+    ledger: Vec<OptOut>,
+}
+
+/// A time near `center`: sometimes exactly it, else within a few days either side, sometimes at
+/// midnight UTC.
+fn near(rng: &mut Rng, center: DateTime<Utc>) -> DateTime<Utc> {
+    match rng.below(6) {
+        0 => center,
+        1 => center
+            .date_naive()
+            .and_hms_opt(0, 0, 0)
+            .expect("midnight")
+            .and_utc(),
+        _ => center + Duration::minutes(rng.below(8 * 24 * 60) as i64 - 4 * 24 * 60),
+    }
+}
+
+fn generate(seed: u64) -> Case {
+    let mut rng = Rng(seed);
+    // Exports at New Year, so that offsets move instants across the year boundary.
+    let exported = utc(2021, 1, 1, 0) + Duration::minutes(rng.below(48 * 60) as i64 - 24 * 60);
+    let exported_at = written(&mut rng, exported);
+    let owners = 1 + rng.below(25);
+    let items = (0..rng.below(160))
+        .map(|id| {
+            // Created around New Year 2020/2021 or earlier in 2020.
+            let created = if rng.chance(50) {
+                utc(2020, 12, 31, 12) + Duration::minutes(rng.below(36 * 60) as i64 - 18 * 60)
+            } else {
+                utc(2020, 1, 1, 0) + Duration::minutes(rng.below(366 * 24 * 60) as i64 - 24 * 60)
+            };
+            let created = if created > exported {
+                exported
+            } else {
+                created
+            };
+            Item {
+                id,
+                owner: rng.below(owners),
+                category: CATEGORIES[rng.below(3) as usize],
+                created: written(&mut rng, created),
+                flags: std::array::from_fn(|_| rng.chance(15)),
+            }
+        })
+        .collect();
+    let ledger = (0..rng.below(30))
+        .map(|_| {
+            let from = near(&mut rng, exported);
+            let to = rng.chance(40).then(|| {
+                let to = if rng.chance(30) {
+                    exported.max(from)
+                } else {
+                    from + Duration::minutes(rng.below(6 * 24 * 60) as i64)
+                };
+                written(&mut rng, to)
+            });
+            OptOut {
+                owner: rng.below(owners + 3),
+                from: written(&mut rng, from),
+                to,
+            }
+        })
+        .collect();
+    let from = chrono::NaiveDate::from_ymd_opt(2020, 1 + rng.below(3) as u32, 1).expect("date");
+    let to = chrono::NaiveDate::from_ymd_opt(2020, 12, 30 + rng.below(2) as u32).expect("date");
+    Case {
+        exported_at,
+        window: (from, to),
+        filters: std::array::from_fn(|_| rng.chance(50)),
+        items,
+        ledger,
+    }
+}
+
+fn write_listing(case: &Case, path: &Path, format: &str) {
+    let it = &case.items;
+    match format {
+        "csv" => {
+            let mut out = String::from("item_id,owner_id,category,created_at,");
+            out.push_str(&FLAGS.join(","));
+            out.push('\n');
+            for i in it {
+                let flags: Vec<&str> = i
+                    .flags
+                    .iter()
+                    .enumerate()
+                    .map(|(k, f)| match (f, (i.id + k as u64) % 3) {
+                        (true, 0) => "1",
+                        (true, _) => "true",
+                        (false, 0) => "",
+                        (false, 1) => "0",
+                        (false, _) => "false",
+                    })
+                    .collect();
+                out.push_str(&format!(
+                    "i{},{},{},{},{}\n",
+                    i.id,
+                    i.owner,
+                    i.category,
+                    i.created.text,
+                    flags.join(",")
+                ));
+            }
+            std::fs::write(path, out).expect("write csv");
+        }
+        "ndjson" => {
+            let mut out = String::new();
+            for i in it {
+                let mut row = serde_json::json!({
+                    "item_id": format!("i{}", i.id),
+                    "owner_id": i.owner,
+                    "category": i.category,
+                    "created_at": i.created.text,
+                });
+                for (f, v) in FLAGS.iter().zip(i.flags) {
+                    row[*f] = serde_json::Value::Bool(v);
+                }
+                out.push_str(&row.to_string());
+                out.push('\n');
+            }
+            std::fs::write(path, out).expect("write ndjson");
+        }
+        _ => {
+            let mut columns = vec![
+                Column::new(
+                    "item_id".into(),
+                    it.iter().map(|i| format!("i{}", i.id)).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "owner_id".into(),
+                    it.iter().map(|i| i.owner as i64).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "category".into(),
+                    it.iter().map(|i| i.category).collect::<Vec<_>>(),
+                ),
+                Column::new(
+                    "created_at".into(),
+                    it.iter()
+                        .map(|i| i.created.text.clone())
+                        .collect::<Vec<_>>(),
+                ),
+            ];
+            for (k, f) in FLAGS.iter().enumerate() {
+                columns.push(Column::new(
+                    (*f).into(),
+                    it.iter().map(|i| i.flags[k]).collect::<Vec<_>>(),
+                ));
+            }
+            let mut df = DataFrame::new_infer_height(columns).expect("frame");
+            let file = std::fs::File::create(path).expect("create parquet");
+            ParquetWriter::new(file)
+                .finish(&mut df)
+                .expect("write parquet");
+        }
+    }
+}
+
+fn write_ledger(case: &Case, path: &Path, format: &str) {
+    let l = &case.ledger;
+    match format {
+        "csv" => {
+            let mut out = String::from("owner_id,opted_out_at,withdrawn_at\n");
+            for o in l {
+                out.push_str(&format!(
+                    "{},{},{}\n",
+                    o.owner,
+                    o.from.text,
+                    o.to.as_ref().map_or("", |t| t.text.as_str())
+                ));
+            }
+            std::fs::write(path, out).expect("write csv");
+        }
+        "ndjson" => {
+            let mut out = String::new();
+            for o in l {
+                let row = serde_json::json!({
+                    "owner_id": o.owner,
+                    "opted_out_at": o.from.text,
+                    "withdrawn_at": o.to.as_ref().map(|t| t.text.clone()),
+                });
+                out.push_str(&row.to_string());
+                out.push('\n');
+            }
+            std::fs::write(path, out).expect("write ndjson");
+        }
+        _ => {
+            let mut df = df!(
+                "owner_id" => l.iter().map(|o| o.owner as i64).collect::<Vec<_>>(),
+                "opted_out_at" => l.iter().map(|o| o.from.text.clone()).collect::<Vec<_>>(),
+                "withdrawn_at" => l.iter().map(|o| o.to.as_ref().map(|t| t.text.clone())).collect::<Vec<_>>(),
+            )
+            .expect("frame");
+            let file = std::fs::File::create(path).expect("create parquet");
+            ParquetWriter::new(file)
+                .finish(&mut df)
+                .expect("write parquet");
+        }
+    }
+}
+
+/// Writes a report root for the case: one partner, one export with the listing, the ledger.
+fn write_root(case: &Case, root: &Path, listing_format: &str, ledger_format: &str) {
+    std::fs::create_dir_all(root.join("data/exports")).expect("mkdir");
+    std::fs::create_dir_all(root.join("data/opt-outs")).expect("mkdir");
+    std::fs::write(
+        root.join("report.yaml"),
+        "title: Property\nplatform:\n  name: P\nperiod:\n  from: 2019-01-01\n  to: 2022-12-31\npublished: 2022-12-31\ncategories:\n  - {id: text, label: Text}\n  - {id: photo, label: Photo}\n  - {id: ask, label: Ask}\nprivacy:\n  min_count: 1\n",
+    )
+    .expect("write report");
+    std::fs::write(
+        root.join("data/partners.yaml"),
+        "- id: p\n  name: P Labs\n  purposes: [ai-training]\n  agreement: {signed: 2019-01-01}\n  honours_opt_out: \"yes\"\n",
+    )
+    .expect("write partners");
+    let filters: Vec<String> = [
+        "public_only",
+        "exclude_deleted",
+        "exclude_explicit",
+        "exclude_minors",
+        "exclude_opted_out",
+    ]
+    .iter()
+    .zip(case.filters)
+    .map(|(f, on)| format!("  {f}: {on}\n"))
+    .collect();
+    if !case.items.is_empty() {
+        write_listing(
+            case,
+            &root.join(format!("data/exports/items.{listing_format}")),
+            listing_format,
+        );
+    }
+    let source = if case.items.is_empty() {
+        "counts: []\n".to_owned()
+    } else {
+        format!("items: items.{listing_format}\n")
+    };
+    std::fs::write(
+        root.join("data/exports/e.yaml"),
+        format!(
+            "id: e\npartner: p\nexported_at: \"{}\"\ncontent_window:\n  from: {}\n  to: {}\nfilters:\n{}{source}",
+            case.exported_at.text,
+            case.window.0,
+            case.window.1,
+            filters.concat()
+        ),
+    )
+    .expect("write manifest");
+    if !case.ledger.is_empty() {
+        write_ledger(
+            case,
+            &root.join(format!("data/opt-outs/ledger.{ledger_format}")),
+            ledger_format,
+        );
+    }
+}
+
+/// Naive: is the owner opted out at `t`?
+fn opted_out(ledger: &[OptOut], owner: u64, t: DateTime<Utc>) -> bool {
+    ledger
+        .iter()
+        .any(|o| o.owner == owner && o.from.at <= t && o.to.as_ref().is_none_or(|w| w.at > t))
+}
+
+type Cells = BTreeMap<(String, i32), [u64; 7]>;
+
+/// Naive shared-items cells: (category, year) → [items, flags…, opted_out].
+fn reference_cells(case: &Case) -> Cells {
+    let mut cells = Cells::new();
+    for i in &case.items {
+        let cell = cells
+            .entry((i.category.to_owned(), i.created.at.year()))
+            .or_default();
+        cell[0] += 1;
+        for k in 0..5 {
+            cell[k + 1] += u64::from(i.flags[k]);
+        }
+        cell[6] += u64::from(opted_out(&case.ledger, i.owner, case.exported_at.at));
+    }
+    cells
+}
+
+/// Naive findings of the export: (id, flag, severity, count).
+fn reference_findings(case: &Case) -> BTreeSet<(String, String, String, u64)> {
+    let mut out = BTreeSet::new();
+    let claimed = |flag: &str| match flag {
+        "private" | "suspended" => case.filters[0],
+        "deleted" => case.filters[1],
+        "explicit" => case.filters[2],
+        _ => case.filters[3],
+    };
+    for (k, flag) in FLAGS.iter().enumerate() {
+        let n = case.items.iter().filter(|i| i.flags[k]).count() as u64;
+        if n > 0 {
+            let severity = if claimed(flag) { "high" } else { "medium" };
+            out.insert((
+                "sensitive-content-shared".into(),
+                (*flag).into(),
+                severity.into(),
+                n,
+            ));
+        }
+    }
+    let opted = case
+        .items
+        .iter()
+        .filter(|i| opted_out(&case.ledger, i.owner, case.exported_at.at))
+        .count() as u64;
+    if opted > 0 {
+        out.insert((
+            "opted-out-content-shared".into(),
+            String::new(),
+            "high".into(),
+            opted,
+        ));
+    }
+    let from = case
+        .window
+        .0
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_utc();
+    let to = (case.window.1 + Duration::days(1))
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight")
+        .and_utc();
+    let outside = case
+        .items
+        .iter()
+        .filter(|i| i.created.at < from || i.created.at >= to)
+        .count() as u64;
+    if outside > 0 {
+        out.insert((
+            "outside-content-window".into(),
+            String::new(),
+            "medium".into(),
+            outside,
+        ));
+    }
+    out
+}
+
+/// Naive monthly statistics from the ledger: month → (opted out, withdrawn, active at month end).
+fn reference_monthly(ledger: &[OptOut]) -> BTreeMap<String, (u64, u64, u64)> {
+    let month = |t: DateTime<Utc>| t.year() * 12 + t.month0() as i32;
+    let events: Vec<i32> = ledger
+        .iter()
+        .flat_map(|o| std::iter::once(month(o.from.at)).chain(o.to.as_ref().map(|t| month(t.at))))
+        .collect();
+    let (Some(first), Some(last)) = (events.iter().min(), events.iter().max()) else {
+        return BTreeMap::new();
+    };
+    (*first..=*last)
+        .map(|m| {
+            let year = m.div_euclid(12);
+            let mon = m.rem_euclid(12) as u32 + 1;
+            let next = if mon == 12 {
+                utc(year + 1, 1, 1, 0)
+            } else {
+                utc(year, mon + 1, 1, 0)
+            };
+            let end = next - Duration::microseconds(1);
+            let opted = ledger.iter().filter(|o| month(o.from.at) == m).count() as u64;
+            let withdrawn = ledger
+                .iter()
+                .filter(|o| o.to.as_ref().is_some_and(|t| month(t.at) == m))
+                .count() as u64;
+            let owners: BTreeSet<u64> = ledger
+                .iter()
+                .map(|o| o.owner)
+                .filter(|owner| opted_out(ledger, *owner, end))
+                .collect();
+            (
+                format!("{year:04}-{mon:02}"),
+                (opted, withdrawn, owners.len() as u64),
+            )
+        })
+        .collect()
+}
+
+fn csv_rows(site: &sharelog::Site, name: &str) -> Vec<BTreeMap<String, String>> {
+    let bytes = site.files.get(name).expect("download exists");
+    let mut reader = csv::Reader::from_reader(bytes.as_slice());
+    let headers = reader.headers().expect("header").clone();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.expect("row");
+            headers
+                .iter()
+                .zip(r.iter())
+                .map(|(h, v)| (h.to_owned(), v.to_owned()))
+                .collect()
+        })
+        .collect()
+}
+
+fn number(row: &BTreeMap<String, String>, column: &str) -> u64 {
+    row[column]
+        .parse()
+        .unwrap_or_else(|_| panic!("{column}: {:?}", row[column]))
+}
+
+fn check_case(seed: u64, listing_format: &str, ledger_format: &str) {
+    let case = generate(seed);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("root");
+    write_root(&case, &root, listing_format, ledger_format);
+    let (site, _) = sharelog::render_site(&root)
+        .unwrap_or_else(|e| panic!("seed {seed} ({listing_format}/{ledger_format}): {e}"));
+    let context = format!(
+        "seed {seed}, listing {listing_format}, ledger {ledger_format}, export at {}",
+        case.exported_at.text
+    );
+
+    // shared-items: every cell and every count.
+    let got: Cells = csv_rows(&site, "data/shared-items.csv")
+        .iter()
+        .map(|r| {
+            let mut v = [0u64; 7];
+            v[0] = number(r, "items");
+            for (k, f) in FLAGS.iter().enumerate() {
+                v[k + 1] = number(r, f);
+            }
+            v[6] = if case.ledger.is_empty() {
+                assert_eq!(r["opted_out"], "", "{context}: no ledger, no opted_out");
+                0
+            } else {
+                number(r, "opted_out")
+            };
+            ((r["category"].clone(), r["year"].parse().expect("year")), v)
+        })
+        .collect();
+    let mut want = reference_cells(&case);
+    if case.ledger.is_empty() {
+        want.values_mut().for_each(|v| v[6] = 0);
+    }
+    assert_eq!(got, want, "{context}: shared-items");
+
+    // findings about the export.
+    let got: BTreeSet<_> = csv_rows(&site, "data/findings.csv")
+        .iter()
+        .filter(|r| r["export"] == "e")
+        .map(|r| {
+            (
+                r["id"].clone(),
+                r["flag"].clone(),
+                r["severity"].clone(),
+                number(r, "count"),
+            )
+        })
+        .collect();
+    assert_eq!(got, reference_findings(&case), "{context}: findings");
+
+    // opt-outs-monthly from the ledger alone.
+    let got: BTreeMap<String, (u64, u64, u64)> = csv_rows(&site, "data/opt-outs-monthly.csv")
+        .iter()
+        .map(|r| {
+            (
+                r["month"].clone(),
+                (
+                    number(r, "opted_out"),
+                    number(r, "withdrawn"),
+                    number(r, "active"),
+                ),
+            )
+        })
+        .collect();
+    assert_eq!(
+        got,
+        reference_monthly(&case.ledger),
+        "{context}: opt-outs-monthly"
+    );
+}
+
+#[test]
+fn polars_results_match_a_naive_reference_on_random_listings_and_ledgers() {
+    let cases: u64 = std::env::var("SHARELOG_PROPERTY_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(12);
+    for seed in 0..cases {
+        let listing = FORMATS[(seed % 3) as usize];
+        let ledger = FORMATS[((seed / 3) % 3) as usize];
+        check_case(seed, listing, ledger);
+    }
+}
+
+#[test]
+fn every_format_pair_gives_the_same_result() {
+    for listing in FORMATS {
+        for ledger in FORMATS {
+            check_case(1000, listing, ledger);
+        }
+    }
+}
