@@ -50,9 +50,19 @@ fn chart_error<E: std::fmt::Debug>(e: E) -> Error {
     Error::Internal(format!("drawing a chart failed: {e:?}"))
 }
 
-/// Formats an axis value with thousands separators.
+/// Formats an axis value with thousands separators; counts are whole, so a tick between two whole
+/// numbers gets no label.
 fn axis_label(v: f64) -> String {
+    if (v - v.round()).abs() > 1e-6 {
+        return String::new();
+    }
     super::format::thousands(v.max(0.0).round() as u64)
+}
+
+/// How many y ticks to ask for: at most 10, and no more than there are whole numbers on the axis,
+/// so that small counts get ticks at 0, 1, 2… rather than at fractions.
+fn y_ticks(max: u64) -> usize {
+    (max as usize + 1).clamp(2, 10)
 }
 
 /// How far above the tallest bar the axis ends, leaving room for the legend in the upper left.
@@ -110,6 +120,7 @@ pub(crate) fn stacked_bars(
             .disable_x_mesh()
             .x_labels(n + 1)
             .x_label_formatter(&label_of)
+            .y_labels(y_ticks(y_max as u64))
             .y_label_formatter(&|v| axis_label(*v))
             .y_desc(y_desc)
             .light_line_style(WHITE.mix(0.0))
@@ -198,6 +209,7 @@ pub(crate) fn bars_and_line(
             .disable_x_mesh()
             .x_labels(n + 1)
             .x_label_formatter(&label_of)
+            .y_labels(y_ticks(y_max as u64))
             .y_label_formatter(&|v| axis_label(*v))
             .y_desc(y_desc)
             .light_line_style(WHITE.mix(0.0))

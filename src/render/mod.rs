@@ -422,7 +422,21 @@ fn deletion_chart(t: &Tables<Published>, partner: &Partner) -> Result<Option<Cha
     if rows.is_empty() {
         return Ok(None);
     }
-    let months: Vec<String> = rows.iter().map(|r| r.month.clone()).collect();
+    // Every month from the first request to the last, so that quiet months show as gaps.
+    let month_no = |m: &str| {
+        crate::time::parse_month(m).map(|d| {
+            use chrono::Datelike;
+            d.year() * 12 + d.month0() as i32
+        })
+    };
+    let (first, last) = (
+        month_no(&rows[0].month).unwrap_or(0),
+        month_no(&rows[rows.len() - 1].month).unwrap_or(0),
+    );
+    let months: Vec<String> = (first..=last)
+        .map(|n| format!("{:04}-{:02}", n.div_euclid(12), n.rem_euclid(12) + 1))
+        .collect();
+    let row_of = |m: &str| rows.iter().find(|r| r.month == m);
     // Each request is in exactly one of four states; the bars stack them.
     let names = [
         "Completed in time",
@@ -430,9 +444,12 @@ fn deletion_chart(t: &Tables<Published>, partner: &Partner) -> Result<Option<Cha
         "Open past the deadline",
         "Open within the deadline",
     ];
-    let states: Vec<[u64; 4]> = rows
+    let states: Vec<[u64; 4]> = months
         .iter()
-        .map(|r| {
+        .map(|m| {
+            let Some(r) = row_of(m) else {
+                return [0; 4];
+            };
             let open_overdue = r.requests_overdue - r.requests_completed_late;
             [
                 r.requests_completed - r.requests_completed_late,
