@@ -815,6 +815,31 @@ impl Pages<'_> {
         .iter()
         .map(|(label, on)| json!({"label": label, "claimed": on}))
         .collect::<Vec<_>>();
+        let differing: Vec<&str> = self
+            .t
+            .findings
+            .iter()
+            .filter(|f| f.export.as_deref() == Some(export.id.as_str()))
+            .filter_map(|f| match &f.detail {
+                findings::Detail::Checksum { files } => Some(files.iter().map(String::as_str)),
+                _ => None,
+            })
+            .flatten()
+            .collect();
+        let files: Vec<Value> = export
+            .files
+            .iter()
+            .map(|f| {
+                let status = if f.local.is_none() {
+                    "not kept under the report root: not verified"
+                } else if differing.contains(&f.path.as_str()) {
+                    "differs from the file kept under the report root"
+                } else {
+                    "verified against the file kept under the report root"
+                };
+                json!({"path": f.path, "sha256": f.sha256, "bytes": f.bytes, "status": status})
+            })
+            .collect();
         let source = match (&export.items, &export.counts) {
             (Some(_), Some(_)) => "item listing (declared counts also given)",
             (Some(_), None) => "item listing",
@@ -833,7 +858,7 @@ impl Pages<'_> {
                 "source": source,
                 "items": count(row.and_then(|r| r.items), min),
                 "filters": filters,
-                "files": export.files,
+                "files": files,
             },
             "rows": rows,
             "has_opted_out": rows.iter().any(|r| !r["opted_out"].is_null()),

@@ -280,6 +280,18 @@ fn pages_show_findings_where_they_belong() {
         !x1.contains("checksum-mismatch"),
         "x2's finding is not on x1's page"
     );
+    let x2 = read(&out, "exports/x2/index.html");
+    for (file, status) in [
+        ("files/f-ok.txt", "verified against"),
+        ("files/f-bad.txt", "differs from"),
+        ("files/missing.bin", "not verified"),
+    ] {
+        let row = x2
+            .split("<tr>")
+            .find(|r| r.contains(&format!(">{file}<")))
+            .unwrap_or_else(|| panic!("{file} listed"));
+        assert!(row.contains(status), "{file}: {row}");
+    }
     let beta = read(&out, "partners/beta/index.html");
     assert!(beta.contains("checksum-mismatch"));
     assert!(!beta.contains("opt-out-not-honoured"), "acme's finding");
