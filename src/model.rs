@@ -60,6 +60,8 @@ pub struct Report {
     pub exports: Vec<Export>,
     /// `data/opt-outs/monthly.csv`, sorted by month, if present.
     pub opt_outs_monthly: Option<Vec<MonthlyOptOuts>>,
+    /// `data/opt-outs/protections-monthly.csv`, sorted by month and setting (empty when absent).
+    pub protections_monthly: Vec<ProtectionMonth>,
     /// `data/opt-outs/ledger.{csv,parquet,ndjson}`, if present (checked in the aggregate stage).
     pub ledger: Option<TableFile>,
     /// `data/deletions/*.csv`, sorted by partner, sent_at and request id.
@@ -394,6 +396,29 @@ pub struct MonthlyOptOuts {
     pub withdrawn: u64,
     /// Eligible accounts at month end.
     pub accounts: Option<u64>,
+    /// New opt-outs per signal, in the order of [`SIGNALS`], when the table has a `signal` column.
+    pub by_signal: Option<[u64; 6]>,
+}
+
+/// How an owner opted out: the ledger's and `monthly.csv`'s `signal` values, in output order.
+pub const SIGNALS: [&str; 6] = [
+    "account-setting",
+    "support-request",
+    "robots-txt",
+    "tdmrep",
+    "gpc",
+    "other",
+];
+
+/// One row of `data/opt-outs/protections-monthly.csv`: accounts with a site-level protection on.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ProtectionMonth {
+    /// `YYYY-MM`.
+    pub month: String,
+    /// The setting's slug, e.g. `discourage-ai-crawlers`.
+    pub setting: String,
+    /// Accounts with the setting on at month end.
+    pub accounts: u64,
 }
 
 /// How serious a finding is. Ordered from most to least serious, so sorting puts `high` first.

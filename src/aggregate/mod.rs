@@ -49,6 +49,8 @@ pub(crate) struct ExportRow<C = u64> {
     pub(crate) categories: u64,
     pub(crate) first_year: Option<i32>,
     pub(crate) last_year: Option<i32>,
+    /// Owners opted out for the partner at `exported_at` (empty without a ledger).
+    pub(crate) opt_outs_in_force: Option<C>,
 }
 
 /// One row of `data/partners.csv`.
@@ -67,9 +69,12 @@ pub(crate) struct PartnerRow<C = u64> {
     pub(crate) items: C,
     pub(crate) first_export: Option<String>,
     pub(crate) last_export: Option<String>,
+    /// Owners opted out for this partner at the end of the report's date (empty without a ledger).
+    pub(crate) opt_outs_in_force: Option<C>,
 }
 
-/// One row of `data/opt-outs-monthly.csv` (SPEC column order).
+/// One row of `data/opt-outs-monthly.csv`: the SPEC's columns, then new opt-outs per signal
+/// (empty when the source gives no breakdown).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub(crate) struct OptOutMonthRow<C = u64> {
     pub(crate) month: String,
@@ -77,6 +82,58 @@ pub(crate) struct OptOutMonthRow<C = u64> {
     pub(crate) withdrawn: C,
     pub(crate) active: C,
     pub(crate) accounts: Option<C>,
+    pub(crate) opted_out_account_setting: Option<C>,
+    pub(crate) opted_out_support_request: Option<C>,
+    pub(crate) opted_out_robots_txt: Option<C>,
+    pub(crate) opted_out_tdmrep: Option<C>,
+    pub(crate) opted_out_gpc: Option<C>,
+    pub(crate) opted_out_other: Option<C>,
+}
+
+impl<C: Copy> OptOutMonthRow<C> {
+    /// New opt-outs per signal, in the order of [`crate::model::SIGNALS`].
+    pub(crate) fn by_signal(&self) -> [Option<C>; 6] {
+        [
+            self.opted_out_account_setting,
+            self.opted_out_support_request,
+            self.opted_out_robots_txt,
+            self.opted_out_tdmrep,
+            self.opted_out_gpc,
+            self.opted_out_other,
+        ]
+    }
+
+    /// Sets the per-signal counts from an array in the order of [`crate::model::SIGNALS`].
+    pub(crate) fn with_signals(mut self, s: [Option<C>; 6]) -> Self {
+        [
+            self.opted_out_account_setting,
+            self.opted_out_support_request,
+            self.opted_out_robots_txt,
+            self.opted_out_tdmrep,
+            self.opted_out_gpc,
+            self.opted_out_other,
+        ] = s;
+        self
+    }
+}
+
+/// One row of `data/opt-out-scopes.csv`: owners with an active opt-out of a scope at the end of
+/// the report's date.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct ScopeRow<C = u64> {
+    /// `all-third-parties`, `ai-training` or `partner`.
+    pub(crate) scope: String,
+    /// The partner id when `scope` is `partner`.
+    pub(crate) partner: String,
+    pub(crate) active: C,
+}
+
+/// One row of `data/protections-monthly.csv`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct ProtectionRow<C = u64> {
+    pub(crate) month: String,
+    pub(crate) setting: String,
+    pub(crate) accounts: C,
 }
 
 /// Where `opt-outs-monthly` comes from.
@@ -109,6 +166,10 @@ pub(crate) struct Tables<C = u64> {
     pub(crate) opt_outs_monthly: Vec<OptOutMonthRow<C>>,
     /// Where the monthly opt-out table comes from.
     pub(crate) opt_outs_source: OptOutSource,
+    /// `opt-out-scopes`: active opt-outs per scope at the report's date (empty without a ledger).
+    pub(crate) scopes: Vec<ScopeRow<C>>,
+    /// `protections-monthly`.
+    pub(crate) protections: Vec<ProtectionRow<C>>,
     /// `deletions`: one row per (partner, month sent).
     pub(crate) deletions: Vec<DeletionRow<C>>,
     /// Every finding, sorted as the SPEC says (raw; published by [`findings::publish`]).
@@ -130,7 +191,11 @@ pub(crate) struct Tables<C = u64> {
 /// Computes every table from the checked report.
 pub(crate) fn aggregate(report: &Report) -> Result<Tables> {
     // A bad ledger and bad listings are reported together: the listings are still checked.
-    let (ledger, ledger_problems) = match report.ledger.as_ref().map(ledger::load) {
+    let (ledger, ledger_problems) = match report
+        .ledger
+        .as_ref()
+        .map(|t| ledger::load(t, &report.partners))
+    {
         Some(Ok(l)) => (Some(l), Vec::new()),
         Some(Err(p)) => (None, p),
         None => (None, Vec::new()),
@@ -145,8 +210,22 @@ pub(crate) fn aggregate(report: &Report) -> Result<Tables> {
         Err(e) => return Err(e),
     };
     let shared = shared_items_frame(&counted)?;
-    let exports = exports(report, &shared)?;
-    let partners = partners(report, &exports)?;
+    let mut exports = exports(report, &shared)?;
+    let mut partners = partners(report, &exports)?;
+    let mut scopes = Vec::new();
+    if let Some(ledger) = &ledger {
+        in_force(report, ledger, &mut exports, &mut partners).map_err(internal)?;
+        scopes = scope_rows(report, ledger).map_err(internal)?;
+    }
+    let protections = report
+        .protections_monthly
+        .iter()
+        .map(|p| ProtectionRow {
+            month: p.month.clone(),
+            setting: p.setting.clone(),
+            accounts: p.accounts,
+        })
+        .collect();
     let (opt_outs_monthly, opt_outs_source, monthly_mismatch) =
         opt_outs_monthly(report, ledger.as_ref())?;
     let requests = deletions::requests(report).map_err(internal)?;
@@ -173,6 +252,8 @@ pub(crate) fn aggregate(report: &Report) -> Result<Tables> {
         partners,
         opt_outs_monthly,
         opt_outs_source,
+        scopes,
+        protections,
         deletions,
         findings,
     })
@@ -200,6 +281,7 @@ fn count_exports(report: &Report, ledger: Option<&Ledger>) -> Result<Vec<ExportC
     let mut out = Vec::new();
     let categories = report.meta.category_ids();
     for export in &report.exports {
+        let ledger = ledger.zip(report.partner(export.partner.as_str()));
         match export_counts(&categories, export, ledger) {
             Ok(c) => out.push(c),
             Err(p) => problems.extend(p),
@@ -241,14 +323,15 @@ fn declared_rows(
 fn export_counts(
     categories: &[CategoryId],
     export: &Export,
-    ledger: Option<&Ledger>,
+    ledger: Option<(&Ledger, &crate::model::Partner)>,
 ) -> std::result::Result<ExportCounts, Vec<Problem>> {
     let fail = |e: PolarsError| vec![Problem::new(&export.manifest, e.to_string())];
     let declared = declared_rows(categories, export.counts.as_ref())?;
     let window = window_micros(export);
     let (frame, outside_window, mismatch) = if let Some(items) = &export.items {
         let context = ListingContext {
-            opted_out_owners: ledger.map(|l| l.opted_out_at(export.exported_at.timestamp_micros())),
+            opted_out_owners: ledger
+                .map(|(l, partner)| l.opted_out_at(export.exported_at.timestamp_micros(), partner)),
             window,
         };
         let listed = listings::aggregate_listing(items, categories, &context)?;
@@ -524,6 +607,7 @@ fn exports(report: &Report, shared: &DataFrame) -> Result<Vec<ExportRow>> {
                 categories,
                 first_year,
                 last_year,
+                opt_outs_in_force: None,
             })
         })
         .collect()
@@ -590,9 +674,64 @@ fn partners(report: &Report, exports: &[ExportRow]) -> Result<Vec<PartnerRow>> {
                 items,
                 first_export,
                 last_export,
+                opt_outs_in_force: None,
             })
         })
         .collect()
+}
+
+/// The end of the report's day in UTC microseconds: the "now" of every as-of figure.
+fn report_now(report: &Report) -> i64 {
+    crate::load::deletions::end_of(report.meta.published).map_or(i64::MAX, |d| d.timestamp_micros())
+}
+
+/// Fills `opt_outs_in_force`: owners opted out for the partner at each export, and at the
+/// report's date for each partner.
+fn in_force(
+    report: &Report,
+    ledger: &Ledger,
+    exports: &mut [ExportRow],
+    partners: &mut [PartnerRow],
+) -> PolarsResult<()> {
+    for (row, export) in exports.iter_mut().zip(&report.exports) {
+        if let Some(partner) = report.partner(export.partner.as_str()) {
+            row.opt_outs_in_force =
+                Some(ledger.count_for(export.exported_at.timestamp_micros(), partner)?);
+        }
+    }
+    let now = report_now(report);
+    for (row, partner) in partners.iter_mut().zip(&report.partners) {
+        row.opt_outs_in_force = Some(ledger.count_for(now, partner)?);
+    }
+    Ok(())
+}
+
+/// `opt-out-scopes`: owners with an active opt-out of each scope at the report's date; every
+/// scope kind and every partner is listed, with zeros.
+fn scope_rows(report: &Report, ledger: &Ledger) -> PolarsResult<Vec<ScopeRow>> {
+    let active: std::collections::BTreeMap<String, u64> = ledger
+        .active_by_scope(report_now(report))?
+        .into_iter()
+        .collect();
+    let get = |k: &str| active.get(k).copied().unwrap_or(0);
+    let mut rows = vec![
+        ScopeRow {
+            scope: ledger::ALL_THIRD_PARTIES.to_owned(),
+            partner: String::new(),
+            active: get(ledger::ALL_THIRD_PARTIES),
+        },
+        ScopeRow {
+            scope: ledger::AI_TRAINING.to_owned(),
+            partner: String::new(),
+            active: get(ledger::AI_TRAINING),
+        },
+    ];
+    rows.extend(report.partners.iter().map(|p| ScopeRow {
+        scope: "partner".to_owned(),
+        partner: p.id.to_string(),
+        active: get(p.id.as_str()),
+    }));
+    Ok(rows)
 }
 
 /// `YYYY-MM` for a month number `year * 12 + month - 1`.
@@ -605,6 +744,28 @@ fn month_number(text: &str) -> Option<i32> {
     use chrono::Datelike;
     let d = crate::time::parse_month(text)?;
     Some(d.year() * 12 + d.month0() as i32)
+}
+
+/// New opt-outs per month number and signal (in the order of [`crate::model::SIGNALS`]), from
+/// the ledger.
+fn signals_by_month(
+    ledger: &Ledger,
+) -> PolarsResult<std::collections::BTreeMap<i32, [Option<u64>; 6]>> {
+    let df = ledger.monthly_by_signal()?;
+    let month = df.column(ledger::MONTH_NO)?.i32()?;
+    let signal = df.column(ledger::SIGNAL)?.str()?;
+    let n = df.column(OPTED_OUT)?.u64()?;
+    let mut out = std::collections::BTreeMap::new();
+    for i in 0..df.height() {
+        let (Some(m), Some(s)) = (month.get(i), signal.get(i)) else {
+            continue;
+        };
+        let slot: &mut [Option<u64>; 6] = out.entry(m).or_insert([Some(0); 6]);
+        if let Some(k) = crate::model::SIGNALS.iter().position(|x| *x == s) {
+            slot[k] = Some(n.get(i).unwrap_or(0));
+        }
+    }
+    Ok(out)
 }
 
 /// The opt-out table, where it came from, and the months where `monthly.csv` and the ledger
@@ -631,6 +792,7 @@ fn opt_outs_monthly(report: &Report, ledger: Option<&Ledger>) -> Result<MonthlyR
             .collect())
     };
     let ledger_months = months_of(&events).map_err(internal)?;
+    let signals = signals_by_month(ledger).map_err(internal)?;
     let table_months: Vec<i32> = table
         .iter()
         .filter_map(|r| month_number(&r.month))
@@ -701,17 +863,47 @@ fn opt_outs_monthly(report: &Report, ledger: Option<&Ledger>) -> Result<MonthlyR
             if differs.get(i).unwrap_or(false) {
                 mismatched.push(m.clone());
             }
-            rows.push(OptOutMonthRow {
-                month: m,
-                opted_out: opted.get(i).unwrap_or(0),
-                withdrawn: withdrawn.get(i).unwrap_or(0),
-                active: active.get(i).unwrap_or(0).max(0) as u64,
-                accounts: accounts.get(i),
-            });
+            rows.push(
+                OptOutMonthRow {
+                    month: m,
+                    opted_out: opted.get(i).unwrap_or(0),
+                    withdrawn: withdrawn.get(i).unwrap_or(0),
+                    active: active.get(i).unwrap_or(0).max(0) as u64,
+                    accounts: accounts.get(i),
+                    opted_out_account_setting: None,
+                    opted_out_support_request: None,
+                    opted_out_robots_txt: None,
+                    opted_out_tdmrep: None,
+                    opted_out_gpc: None,
+                    opted_out_other: None,
+                }
+                .with_signals(
+                    signals
+                        .get(&month.get(i).unwrap_or(0))
+                        .copied()
+                        .unwrap_or([Some(0); 6]),
+                ),
+            );
         }
         Ok((rows, mismatched))
     };
-    let (rows, mismatched) = get().map_err(internal)?;
+    let (rows, mut mismatched) = get().map_err(internal)?;
+    // Where monthly.csv gives signals, each signal's new opt-outs must agree too.
+    for r in table {
+        let (Some(declared), Some(m)) = (r.by_signal, month_number(&r.month)) else {
+            continue;
+        };
+        let ledger_counts = signals.get(&m).copied().unwrap_or([Some(0); 6]);
+        if declared
+            .iter()
+            .zip(ledger_counts)
+            .any(|(d, l)| Some(*d) != l)
+            && !mismatched.contains(&r.month)
+        {
+            mismatched.push(r.month.clone());
+        }
+    }
+    mismatched.sort();
     if report.opt_outs_monthly.is_some() {
         Ok((rows, OptOutSource::Both, mismatched))
     } else {
@@ -767,7 +959,14 @@ fn monthly_from_table(rows: &[crate::model::MonthlyOptOuts]) -> Result<Vec<OptOu
                 withdrawn: r.withdrawn,
                 active: a.max(0) as u64,
                 accounts: r.accounts,
+                opted_out_account_setting: None,
+                opted_out_support_request: None,
+                opted_out_robots_txt: None,
+                opted_out_tdmrep: None,
+                opted_out_gpc: None,
+                opted_out_other: None,
             }
+            .with_signals(r.by_signal.map_or([None; 6], |b| b.map(Some)))
         })
         .collect();
     if problems.is_empty() {

@@ -3,7 +3,9 @@
 //! and `<min_count` in HTML.
 
 use super::deletions::DeletionRow;
-use super::{ExportRow, OptOutMonthRow, PartnerRow, SharedItemRow, Tables, Total};
+use super::{
+    ExportRow, OptOutMonthRow, PartnerRow, ProtectionRow, ScopeRow, SharedItemRow, Tables, Total,
+};
 
 /// A published count: `None` when suppressed.
 pub(crate) type Published = Option<u64>;
@@ -57,6 +59,7 @@ pub(crate) fn publish(t: &Tables, min_count: u64) -> Tables<Published> {
                 categories: r.categories,
                 first_year: r.first_year,
                 last_year: r.last_year,
+                opt_outs_in_force: r.opt_outs_in_force.map(s),
             })
             .collect(),
         partners: t
@@ -76,20 +79,48 @@ pub(crate) fn publish(t: &Tables, min_count: u64) -> Tables<Published> {
                 items: s(r.items),
                 first_export: r.first_export.clone(),
                 last_export: r.last_export.clone(),
+                opt_outs_in_force: r.opt_outs_in_force.map(s),
             })
             .collect(),
         opt_outs_monthly: t
             .opt_outs_monthly
             .iter()
-            .map(|r| OptOutMonthRow {
-                month: r.month.clone(),
-                opted_out: s(r.opted_out),
-                withdrawn: s(r.withdrawn),
-                active: s(r.active),
-                accounts: r.accounts.map(s),
+            .map(|r| {
+                OptOutMonthRow {
+                    month: r.month.clone(),
+                    opted_out: s(r.opted_out),
+                    withdrawn: s(r.withdrawn),
+                    active: s(r.active),
+                    accounts: r.accounts.map(s),
+                    opted_out_account_setting: None,
+                    opted_out_support_request: None,
+                    opted_out_robots_txt: None,
+                    opted_out_tdmrep: None,
+                    opted_out_gpc: None,
+                    opted_out_other: None,
+                }
+                .with_signals(r.by_signal().map(|n| n.map(s)))
             })
             .collect(),
         opt_outs_source: t.opt_outs_source,
+        scopes: t
+            .scopes
+            .iter()
+            .map(|r| ScopeRow {
+                scope: r.scope.clone(),
+                partner: r.partner.clone(),
+                active: s(r.active),
+            })
+            .collect(),
+        protections: t
+            .protections
+            .iter()
+            .map(|r| ProtectionRow {
+                month: r.month.clone(),
+                setting: r.setting.clone(),
+                accounts: s(r.accounts),
+            })
+            .collect(),
         deletions: t
             .deletions
             .iter()

@@ -15,6 +15,11 @@ pub(crate) struct Row {
 }
 
 impl Row {
+    /// Whether the table has this column.
+    pub(crate) fn has(&self, column: &str) -> bool {
+        self.cells.contains_key(column)
+    }
+
     /// A cell, trimmed; empty when the column is absent.
     pub(crate) fn get(&self, column: &str) -> &str {
         self.cells.get(column).map_or("", |s| s.trim())

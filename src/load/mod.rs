@@ -40,6 +40,7 @@ pub(crate) fn load(root: &Path) -> Result<Report> {
     let partners_ok = partners.is_some();
     let partners = partners.unwrap_or_default();
     let opt_outs_monthly = opt_outs::load_monthly(&ctx, &mut problems);
+    let protections_monthly = opt_outs::load_protections(&ctx, &mut problems);
     let ledger = opt_outs::find_ledger(&ctx, &mut problems);
     let deletions = deletions::load(
         &ctx,
@@ -56,6 +57,7 @@ pub(crate) fn load(root: &Path) -> Result<Report> {
             partners,
             exports,
             opt_outs_monthly,
+            protections_monthly,
             ledger,
             deletions,
             pages,

@@ -175,16 +175,47 @@ pub(crate) fn bars_and_line(
     line: &Series,
     y_desc: &str,
 ) -> Result<String> {
+    bars_and_lines(
+        title,
+        desc,
+        x_labels,
+        Some(bars),
+        std::slice::from_ref(line),
+        y_desc,
+    )
+}
+
+/// Lines, one per series, on a shared axis (for quantities that are not parts of a whole).
+pub(crate) fn lines(
+    title: &str,
+    desc: &str,
+    x_labels: &[String],
+    lines: &[Series],
+    y_desc: &str,
+) -> Result<String> {
+    bars_and_lines(title, desc, x_labels, None, lines, y_desc)
+}
+
+/// Optional bars plus any number of lines on a shared axis.
+fn bars_and_lines(
+    title: &str,
+    desc: &str,
+    x_labels: &[String],
+    bars: Option<&Series>,
+    lines: &[Series],
+    y_desc: &str,
+) -> Result<String> {
     let n = x_labels.len().max(1);
     let max = bars
-        .values
         .iter()
-        .chain(line.values.iter())
+        .copied()
+        .chain(lines)
+        .flat_map(|s| s.values.iter())
         .map(|v| v.unwrap_or(0))
         .max()
         .unwrap_or(0)
         .max(1);
-    let y_max = max as f64 * headroom(2);
+    let y_max = max as f64 * headroom(lines.len() + usize::from(bars.is_some()));
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
@@ -216,35 +247,41 @@ pub(crate) fn bars_and_line(
             .label_style(("sans-serif", 13))
             .draw()
             .map_err(chart_error)?;
-        let bar_color = PALETTE[0];
-        let line_color = PALETTE[5];
-        chart
-            .draw_series(bars.values.iter().enumerate().filter_map(|(i, v)| {
-                let v = (*v)?;
-                let x = i as f64;
-                Some(Rectangle::new(
-                    [(x - 0.35, 0.0), (x + 0.35, v as f64)],
-                    bar_color.filled(),
-                ))
-            }))
-            .map_err(chart_error)?
-            .label(bars.name.clone())
-            .legend(move |(x, y)| {
-                Rectangle::new([(x, y - 5), (x + 10, y + 5)], bar_color.filled())
-            });
-        let points: Vec<(f64, f64)> = line
-            .values
-            .iter()
-            .enumerate()
-            .filter_map(|(i, v)| v.map(|v| (i as f64, v as f64)))
-            .collect();
-        chart
-            .draw_series(LineSeries::new(points, line_color.stroke_width(3)))
-            .map_err(chart_error)?
-            .label(line.name.clone())
-            .legend(move |(x, y)| {
-                PathElement::new([(x, y), (x + 12, y)], line_color.stroke_width(3))
-            });
+        if let Some(bars) = bars {
+            let bar_color = PALETTE[0];
+            chart
+                .draw_series(bars.values.iter().enumerate().filter_map(|(i, v)| {
+                    let v = (*v)?;
+                    let x = i as f64;
+                    Some(Rectangle::new(
+                        [(x - 0.35, 0.0), (x + 0.35, v as f64)],
+                        bar_color.filled(),
+                    ))
+                }))
+                .map_err(chart_error)?
+                .label(bars.name.clone())
+                .legend(move |(x, y)| {
+                    Rectangle::new([(x, y - 5), (x + 10, y + 5)], bar_color.filled())
+                });
+        }
+        // Lines take colours that differ from the bars' and read well on white (no yellow).
+        const LINE_COLOURS: [usize; 6] = [5, 7, 2, 3, 1, 4];
+        for (k, line) in lines.iter().enumerate() {
+            let line_color = PALETTE[LINE_COLOURS[k % LINE_COLOURS.len()]];
+            let points: Vec<(f64, f64)> = line
+                .values
+                .iter()
+                .enumerate()
+                .filter_map(|(i, v)| v.map(|v| (i as f64, v as f64)))
+                .collect();
+            chart
+                .draw_series(LineSeries::new(points, line_color.stroke_width(3)))
+                .map_err(chart_error)?
+                .label(line.name.clone())
+                .legend(move |(x, y)| {
+                    PathElement::new([(x, y), (x + 12, y)], line_color.stroke_width(3))
+                });
+        }
         chart
             .configure_series_labels()
             .position(SeriesLabelPosition::UpperLeft)

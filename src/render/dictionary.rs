@@ -97,6 +97,11 @@ pub(crate) fn exports() -> TableDoc {
                 "integer",
                 "latest UTC creation year in the batch",
             ),
+            col(
+                "opt_outs_in_force",
+                "integer",
+                "owners whose opt-out covered this partner when the batch was exported (from the ledger; empty without one)",
+            ),
         ],
     }
 }
@@ -144,6 +149,11 @@ pub(crate) fn partners() -> TableDoc {
             col("items", "integer", "items the partner received"),
             col("first_export", "date", "date of the first export"),
             col("last_export", "date", "date of the last export"),
+            col(
+                "opt_outs_in_force",
+                "integer",
+                "owners whose opt-out covers this partner at the end of the report's date (from the ledger; empty without one)",
+            ),
         ],
     }
 }
@@ -174,6 +184,78 @@ pub(crate) fn opt_outs_monthly() -> TableDoc {
                 "accounts",
                 "integer",
                 "eligible accounts at month end, from monthly.csv",
+            ),
+            col(
+                "opted_out_account_setting",
+                "integer",
+                "new opt-outs that month through the account setting; this and the next five columns split opted_out by signal, and are empty when the source gives no signals",
+            ),
+            col(
+                "opted_out_support_request",
+                "integer",
+                "new opt-outs through a support request",
+            ),
+            col(
+                "opted_out_robots_txt",
+                "integer",
+                "new opt-outs through AI-crawler tokens in the blog's robots.txt",
+            ),
+            col(
+                "opted_out_tdmrep",
+                "integer",
+                "new opt-outs through a W3C TDM Reservation Protocol declaration",
+            ),
+            col(
+                "opted_out_gpc",
+                "integer",
+                "new opt-outs through Global Privacy Control",
+            ),
+            col(
+                "opted_out_other",
+                "integer",
+                "new opt-outs through any other signal",
+            ),
+        ],
+    }
+}
+
+/// `data/opt-out-scopes`.
+pub(crate) fn opt_out_scopes() -> TableDoc {
+    TableDoc {
+        name: "opt-out-scopes",
+        row: "one row per scope: all-third-parties, ai-training, then one per partner in the order of partners.yaml; empty without an opt-out ledger",
+        columns: vec![
+            col(
+                "scope",
+                "string",
+                "all-third-parties (covers every partner), ai-training (partners whose purposes include ai-training) or partner (one partner)",
+            ),
+            col("partner", "string", "the partner id when scope is partner"),
+            col(
+                "active",
+                "integer",
+                "owners with an opt-out of this scope in force at the end of the report's date; an owner with opt-outs of two scopes counts in both",
+            ),
+        ],
+    }
+}
+
+/// `data/protections-monthly`.
+pub(crate) fn protections_monthly() -> TableDoc {
+    TableDoc {
+        name: "protections-monthly",
+        row: "one row per (month, setting), sorted by month and setting, from data/opt-outs/protections-monthly.csv",
+        columns: vec![
+            col("month", "string (YYYY-MM)", "calendar month"),
+            col(
+                "setting",
+                "string",
+                "the site-level protection: discourage-ai-crawlers, discourage-search-indexing, or another setting the platform offers",
+            ),
+            col(
+                "accounts",
+                "integer",
+                "accounts with the setting on at month end",
             ),
         ],
     }
@@ -255,6 +337,8 @@ pub(crate) fn all() -> Vec<TableDoc> {
         exports(),
         partners(),
         opt_outs_monthly(),
+        opt_out_scopes(),
+        protections_monthly(),
         deletions(),
         findings(),
     ]

@@ -134,6 +134,18 @@ fn add_downloads(
         downloads::csv(&t.opt_outs_monthly, &d.header())?,
         downloads::json(&t.opt_outs_monthly)?,
     );
+    let d = dictionary::opt_out_scopes();
+    add(
+        d.clone(),
+        downloads::csv(&t.scopes, &d.header())?,
+        downloads::json(&t.scopes)?,
+    );
+    let d = dictionary::protections_monthly();
+    add(
+        d.clone(),
+        downloads::csv(&t.protections, &d.header())?,
+        downloads::json(&t.protections)?,
+    );
     let d = dictionary::deletions();
     add(
         d.clone(),

@@ -34,15 +34,18 @@ fn shared_items_has_the_spec_columns_in_order() {
             "partner,export,category,year,items,private,deleted,suspended,explicit,minor,opted_out"
         )
     );
+    // The SPEC's columns come first, in its order; sharelog's additions follow them.
     let exports = read(&out, "data/exports.csv");
     assert_eq!(
         exports.lines().next(),
-        Some("export,partner,exported_at,items,categories,first_year,last_year")
+        Some("export,partner,exported_at,items,categories,first_year,last_year,opt_outs_in_force")
     );
     let monthly = read(&out, "data/opt-outs-monthly.csv");
     assert_eq!(
         monthly.lines().next(),
-        Some("month,opted_out,withdrawn,active,accounts")
+        Some(
+            "month,opted_out,withdrawn,active,accounts,opted_out_account_setting,opted_out_support_request,opted_out_robots_txt,opted_out_tdmrep,opted_out_gpc,opted_out_other"
+        )
     );
 }
 
