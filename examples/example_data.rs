@@ -5,7 +5,8 @@
 //! fixed-seed generator, not from any real platform. Each listing is written in the format its
 //! manifest names (CSV, Parquet or NDJSON).
 //!
-//! Two discrepancies are planted on purpose, so that the example shows those findings: the
+//! The ledger uses every signal and all three kinds of scope, and `monthly.csv` has one row per
+//! month and signal. Two discrepancies are planted on purpose, so that the example shows those findings: the
 //! declared counts of `lumen-2024-02` miss 40 text posts of 2023 (declared-count-mismatch), and
 //! `monthly.csv` counts 25 more opt-outs in 2023-11 than the ledger holds
 //! (opt-out-statistics-mismatch).
@@ -116,8 +117,40 @@ const OWNERS: u64 = 60_000;
 
 /// The opt-out ledger: one row per opt-out, from the setting's launch in May 2023 to June 2024.
 /// Returns the rows as (owner_id, opted_out_at, withdrawn_at) texts and the per-month counts.
-/// Ledger rows (owner_id, opted_out_at, withdrawn_at) and (opted out, withdrawn) per month.
-type Ledger = (Vec<(i64, String, String)>, BTreeMap<String, (u64, u64)>);
+/// One ledger row: owner_id, opted_out_at, withdrawn_at, signal, scope.
+type LedgerRow = (i64, String, String, &'static str, &'static str);
+/// Ledger rows and, per (month, signal), (opted out, withdrawn).
+type Ledger = (Vec<LedgerRow>, BTreeMap<(String, &'static str), (u64, u64)>);
+
+/// How people opted out, with per-mille weights.
+const SIGNALS: [(&str, u64); 6] = [
+    ("account-setting", 600),
+    ("support-request", 80),
+    ("robots-txt", 120),
+    ("tdmrep", 50),
+    ("gpc", 120),
+    ("other", 30),
+];
+
+/// What the opt-outs cover, with per-mille weights: most object to every third party, many only
+/// to AI training, a few to one company.
+const SCOPES: [(&str, u64); 4] = [
+    ("all-third-parties", 700),
+    ("ai-training", 220),
+    ("northwind-labs", 50),
+    ("pellucid-ai", 30),
+];
+
+fn pick(rng: &mut Rng, weights: &[(&'static str, u64)]) -> &'static str {
+    let mut n = rng.below(weights.iter().map(|w| w.1).sum());
+    for (value, weight) in weights {
+        if n < *weight {
+            return value;
+        }
+        n -= weight;
+    }
+    weights[0].0
+}
 
 fn ledger(rng: &mut Rng) -> Ledger {
     use chrono::{DateTime, Duration, FixedOffset, TimeZone, Utc};
@@ -151,7 +184,7 @@ fn ledger(rng: &mut Rng) -> Ledger {
     };
     let month_of = |t: DateTime<Utc>| t.format("%Y-%m").to_string();
     let mut rows = Vec::new();
-    let mut months: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    let mut months: BTreeMap<(String, &'static str), (u64, u64)> = BTreeMap::new();
     let mut opted: std::collections::BTreeSet<i64> = Default::default();
     for (year, month, n) in per_month {
         let start = Utc
@@ -167,32 +200,34 @@ fn ledger(rng: &mut Rng) -> Ledger {
                 }
             };
             let style = rng.below(3);
+            let signal = pick(rng, &SIGNALS);
+            let scope = pick(rng, &SCOPES);
             // Bare dates are midnight UTC; datetimes fall anywhere in the month.
             let at = if style == 0 {
                 start + Duration::days(rng.below(28) as i64)
             } else {
                 start + Duration::minutes(rng.below(28 * 24 * 60) as i64)
             };
-            months.entry(month_of(at)).or_default().0 += 1;
+            months.entry((month_of(at), signal)).or_default().0 += 1;
             // About one in twelve withdraws a few weeks later; some of them opt out again.
             let mut withdrawn = String::new();
             if rng.chance(85) {
                 let back = at + Duration::hours(24 * 14 + rng.below(24 * 120) as i64);
                 if back < end {
-                    months.entry(month_of(back)).or_default().1 += 1;
+                    months.entry((month_of(back), signal)).or_default().1 += 1;
                     withdrawn = text(back, 1);
                     opted.remove(&owner);
                     if rng.chance(300) {
                         let again = back + Duration::hours(24 * 7 + rng.below(24 * 60) as i64);
                         if again < end {
-                            months.entry(month_of(again)).or_default().0 += 1;
+                            months.entry((month_of(again), signal)).or_default().0 += 1;
                             opted.insert(owner);
-                            rows.push((owner, text(again, 2), String::new()));
+                            rows.push((owner, text(again, 2), String::new(), signal, scope));
                         }
                     }
                 }
             }
-            rows.push((owner, text(at, style), withdrawn));
+            rows.push((owner, text(at, style), withdrawn, signal, scope));
         }
     }
     rows.sort();
@@ -203,25 +238,75 @@ fn write_ledger(rng: &mut Rng) -> Result<(), Box<dyn std::error::Error>> {
     let (rows, months) = ledger(rng);
     let dir = Path::new("data/opt-outs");
     std::fs::create_dir_all(dir)?;
-    let mut csv = String::from("owner_id,opted_out_at,withdrawn_at\n");
-    for (owner, at, withdrawn) in &rows {
-        csv.push_str(&format!("{owner},{at},{withdrawn}\n"));
+    let mut csv = String::from("owner_id,opted_out_at,withdrawn_at,signal,scope\n");
+    for (owner, at, withdrawn, signal, scope) in &rows {
+        // The defaults are left empty, as a platform's export would.
+        let signal = if *signal == "account-setting" {
+            ""
+        } else {
+            signal
+        };
+        let scope = if *scope == "all-third-parties" {
+            ""
+        } else {
+            scope
+        };
+        csv.push_str(&format!("{owner},{at},{withdrawn},{signal},{scope}\n"));
     }
     std::fs::write(dir.join("ledger.csv"), csv)?;
     println!("wrote data/opt-outs/ledger.csv ({} opt-outs)", rows.len());
-    let mut monthly = String::from("month,opted_out,withdrawn,accounts\n");
-    for (i, (month, (opted_out, withdrawn))) in months.iter().enumerate() {
-        // The planted discrepancy: the platform's own table counts 25 opt-outs too many here.
-        let opted_out = if month == "2023-11" {
-            opted_out + 25
-        } else {
-            *opted_out
-        };
+    let month_list: Vec<String> = months
+        .keys()
+        .map(|(m, _)| m.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let mut monthly = String::from("month,signal,opted_out,withdrawn,accounts\n");
+    for (i, month) in month_list.iter().enumerate() {
         let accounts = 184_410 + 410 * i as u64;
-        monthly.push_str(&format!("{month},{opted_out},{withdrawn},{accounts}\n"));
+        for (signal, _) in SIGNALS {
+            let (opted_out, withdrawn) = months
+                .get(&(month.clone(), signal))
+                .copied()
+                .unwrap_or((0, 0));
+            // The planted discrepancy: the platform's own table counts 25 opt-outs too many here.
+            let opted_out = if month == "2023-11" && signal == "account-setting" {
+                opted_out + 25
+            } else {
+                opted_out
+            };
+            monthly.push_str(&format!(
+                "{month},{signal},{opted_out},{withdrawn},{accounts}\n"
+            ));
+        }
     }
     std::fs::write(dir.join("monthly.csv"), monthly)?;
-    println!("wrote data/opt-outs/monthly.csv ({} months)", months.len());
+    println!(
+        "wrote data/opt-outs/monthly.csv ({} months)",
+        month_list.len()
+    );
+    write_protections(&month_list)
+}
+
+/// Accounts with each site-level protection on at month end: AI-crawler discouragement launched
+/// with the opt-out in May 2023 and grew; search-indexing discouragement is older and steady.
+fn write_protections(months: &[String]) -> Result<(), Box<dyn std::error::Error>> {
+    let mut out = String::from("month,setting,accounts\n");
+    let mut ai = 0u64;
+    for (i, month) in months.iter().enumerate() {
+        ai += if i == 0 {
+            9_200
+        } else {
+            2_600 / (i as u64 + 1) + 310
+        };
+        out.push_str(&format!("{month},discourage-ai-crawlers,{ai}\n"));
+        out.push_str(&format!(
+            "{month},discourage-search-indexing,{}\n",
+            21_450 + 37 * i as u64
+        ));
+    }
+    std::fs::write("data/opt-outs/protections-monthly.csv", out)?;
+    println!("wrote data/opt-outs/protections-monthly.csv");
     Ok(())
 }
 

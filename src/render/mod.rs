@@ -46,6 +46,8 @@ pub(crate) fn render(report: &Report, tables: &Tables) -> Result<Site> {
 
     let overview_charts = overview_charts(report, &t)?;
     let opt_out_chart = opt_out_chart(&t)?;
+    let signal_chart = signal_chart(report, &t)?;
+    let protection_chart = protection_chart(report, &t)?;
     let partner_charts = report
         .partners
         .iter()
@@ -59,6 +61,8 @@ pub(crate) fn render(report: &Report, tables: &Tables) -> Result<Site> {
     for chart in overview_charts
         .iter()
         .chain(&opt_out_chart)
+        .chain(&signal_chart)
+        .chain(&protection_chart)
         .chain(&partner_charts)
         .chain(deletion_charts.iter().flatten())
     {
@@ -91,7 +95,7 @@ pub(crate) fn render(report: &Report, tables: &Tables) -> Result<Site> {
     }
     site.add(
         "opt-outs/index.html",
-        pages.opt_outs(opt_out_chart.as_ref())?,
+        pages.opt_outs([&opt_out_chart, &signal_chart, &protection_chart])?,
     );
     site.add("findings/index.html", pages.findings()?);
     site.add("data/index.html", pages.data()?);
@@ -368,6 +372,145 @@ fn opt_out_chart(t: &Tables<Published>) -> Result<Option<Chart>> {
             .iter()
             .map(|r| vec![r.month.clone(), opt(r.opted_out), opt(r.active)])
             .collect(),
+    }))
+}
+
+/// A reader's name for a signal slug.
+fn signal_label(signal: &str) -> &str {
+    match signal {
+        "account-setting" => "Account setting",
+        "support-request" => "Support request",
+        "robots-txt" => "robots.txt AI-crawler tokens",
+        "tdmrep" => "TDM reservation (TDMRep)",
+        "gpc" => "Global Privacy Control",
+        "other" => "Other",
+        other => other,
+    }
+}
+
+/// A reader's name for a protection setting slug.
+fn protection_label(setting: &str) -> String {
+    match setting {
+        "discourage-ai-crawlers" => "Discourage AI crawlers".to_owned(),
+        "discourage-search-indexing" => "Discourage search indexing".to_owned(),
+        other => other.replace('-', " "),
+    }
+}
+
+/// New opt-outs per month stacked by signal; `None` when the source gives no signals.
+fn signal_chart(report: &Report, t: &Tables<Published>) -> Result<Option<Chart>> {
+    let rows = &t.opt_outs_monthly;
+    let has_signals = rows
+        .iter()
+        .any(|r| r.by_signal().iter().any(Option::is_some));
+    if rows.is_empty() || !has_signals {
+        return Ok(None);
+    }
+    let min = report.meta.min_count;
+    let months: Vec<String> = rows.iter().map(|r| r.month.clone()).collect();
+    // Signals nobody used are left out of the legend; a suppressed value is not drawn.
+    let series: Vec<Series> = crate::model::SIGNALS
+        .iter()
+        .enumerate()
+        .filter(|(k, _)| rows.iter().any(|r| r.by_signal()[*k] != Some(Some(0))))
+        .map(|(k, signal)| Series {
+            name: signal_label(signal).to_owned(),
+            values: rows.iter().map(|r| r.by_signal()[k].flatten()).collect(),
+        })
+        .collect();
+    let (table_rows, suppressed) = chart_table(&months, &series, min);
+    let totals: Vec<(String, u64)> = series
+        .iter()
+        .map(|s| (s.name.clone(), s.values.iter().flatten().sum()))
+        .collect();
+    let top = totals
+        .iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)));
+    let mut summary = format!(
+        "New opt-outs per month from {} to {}, stacked by how people opted out ({} ways).",
+        months[0],
+        months[months.len() - 1],
+        series.len()
+    );
+    if let Some((name, n)) = top {
+        summary.push_str(&format!(" The most used was {name} ({}).", thousands(*n)));
+    }
+    summary.push_str(&suppressed_note(suppressed, min));
+    let title = "New opt-outs per month, by signal";
+    Ok(Some(Chart {
+        file: "charts/opt-outs-by-signal.svg".into(),
+        title: title.into(),
+        svg: charts::stacked_bars(title, &summary, &months, &series, "opt-outs")?,
+        summary,
+        table_head: std::iter::once("Month".to_owned())
+            .chain(series.iter().map(|s| s.name.clone()))
+            .collect(),
+        table_rows,
+    }))
+}
+
+/// Accounts with each site-level protection on, per month; `None` without the table.
+fn protection_chart(report: &Report, t: &Tables<Published>) -> Result<Option<Chart>> {
+    if t.protections.is_empty() {
+        return Ok(None);
+    }
+    let min = report.meta.min_count;
+    let months: Vec<String> = t
+        .protections
+        .iter()
+        .map(|r| r.month.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let settings: Vec<String> = t
+        .protections
+        .iter()
+        .map(|r| r.setting.clone())
+        .collect::<std::collections::BTreeSet<_>>()
+        .into_iter()
+        .collect();
+    let series: Vec<Series> = settings
+        .iter()
+        .map(|setting| Series {
+            name: protection_label(setting),
+            values: months
+                .iter()
+                .map(|m| {
+                    t.protections
+                        .iter()
+                        .find(|r| &r.month == m && &r.setting == setting)
+                        .and_then(|r| r.accounts)
+                })
+                .collect(),
+        })
+        .collect();
+    let (table_rows, suppressed) = chart_table(&months, &series, min);
+    let mut summary = format!(
+        "Accounts with each site-level protection switched on at the end of each month, {} to {}.",
+        months[0],
+        months[months.len() - 1]
+    );
+    for s in &series {
+        if let Some(Some(last)) = s.values.last() {
+            summary.push_str(&format!(
+                " {}: {} at the end of {}.",
+                s.name,
+                thousands(*last),
+                months[months.len() - 1]
+            ));
+        }
+    }
+    summary.push_str(&suppressed_note(suppressed, min));
+    let title = "Site-level protections switched on, per month";
+    Ok(Some(Chart {
+        file: "charts/protections-monthly.svg".into(),
+        title: title.into(),
+        svg: charts::lines(title, &summary, &months, &series, "accounts")?,
+        summary,
+        table_head: std::iter::once("Month".to_owned())
+            .chain(series.iter().map(|s| s.name.clone()))
+            .collect(),
+        table_rows,
     }))
 }
 
@@ -667,6 +810,7 @@ impl Pages<'_> {
             "exported_at": e.exported_at,
             "items": count(e.items, self.min()),
             "categories": e.categories,
+            "opt_outs_in_force": e.opt_outs_in_force.map(|n| count(n, self.min())),
             "years": match (e.first_year, e.last_year) {
                 (Some(a), Some(b)) if a == b => a.to_string(),
                 (Some(a), Some(b)) => format!("{a}–{b}"),
@@ -748,6 +892,14 @@ impl Pages<'_> {
             .description
             .as_deref()
             .map(|d| markdown::render(d).html);
+        let mut covered_by = vec!["opt-outs from all third parties"];
+        if partner
+            .purposes
+            .contains(&crate::model::Purpose::AiTraining)
+        {
+            covered_by.push("opt-outs from AI training (it trains AI models)");
+        }
+        covered_by.push("opt-outs naming this partner");
         let extra = json!({
             "partner": {
                 "id": partner.id,
@@ -764,7 +916,10 @@ impl Pages<'_> {
                 "description_html": description,
                 "items": count(row.and_then(|r| r.items), self.min()),
                 "exports": row.map_or(0, |r| r.exports),
+                "opt_outs_in_force": row.and_then(|r| r.opt_outs_in_force).map(|n| count(n, self.min())),
+                "covered_by": covered_by,
             },
+            "has_ledger": self.report.ledger.is_some(),
             "exports": exports,
             "chart": chart,
             "findings": self.finding_list(root, |f| f.partner == partner.id.as_str()),
@@ -869,6 +1024,7 @@ impl Pages<'_> {
                 "window_to": export.content_window.and_then(|w| w.1).map(|d| d.to_string()),
                 "source": source,
                 "items": count(row.and_then(|r| r.items), min),
+                "opt_outs_in_force": row.and_then(|r| r.opt_outs_in_force).map(|n| count(n, min)),
                 "filters": filters,
                 "files": files,
             },
@@ -883,7 +1039,8 @@ impl Pages<'_> {
         )
     }
 
-    fn opt_outs(&self, chart: Option<&Chart>) -> Result<Vec<u8>> {
+    fn opt_outs(&self, charts: [&Option<Chart>; 3]) -> Result<Vec<u8>> {
+        let [chart, signal_chart, protection_chart] = charts;
         let min = self.min();
         let rows: Vec<Value> = self
             .t
@@ -908,9 +1065,23 @@ impl Pages<'_> {
                 "the opt-out ledger (one row per opt-out), checked against the platform's monthly table; eligible accounts come from the monthly table",
             ),
         };
+        let scope_label = |r: &crate::aggregate::ScopeRow<Published>| match r.scope.as_str() {
+            "all-third-parties" => "All third parties".to_owned(),
+            "ai-training" => "AI training (every partner whose purposes include it)".to_owned(),
+            _ => format!("Only {}", partner_name(self.report, &r.partner)),
+        };
+        let scopes: Vec<Value> = self
+            .t
+            .scopes
+            .iter()
+            .map(|r| json!({"label": scope_label(r), "active": count(r.active, min)}))
+            .collect();
         let extra = json!({
             "rows": rows,
             "chart": chart,
+            "signal_chart": signal_chart,
+            "protection_chart": protection_chart,
+            "scopes": scopes,
             "source": source,
             "findings": self.finding_list("../", |f| f.id == "opt-out-statistics-mismatch"),
         });

@@ -77,9 +77,28 @@ struct OptOut {
     owner: u64,
     from: Instant,
     to: Option<Instant>,
+    /// `None`: the cell is empty (the default, account-setting).
+    signal: Option<&'static str>,
+    /// `None`: the cell is empty (the default, all-third-parties).
+    scope: Option<&'static str>,
 }
 
+const SIGNALS: [&str; 6] = [
+    "account-setting",
+    "support-request",
+    "robots-txt",
+    "tdmrep",
+    "gpc",
+    "other",
+];
+/// Scopes the generator draws: the two kinds, the export's partner `p` and another partner `q`.
+const SCOPES: [&str; 4] = ["all-third-parties", "ai-training", "p", "q"];
+
 struct Case {
+    /// Whether the ledger has the optional `signal` and `scope` columns (old ledgers do not).
+    with_columns: bool,
+    /// Whether partner `p` (the export's) trains AI.
+    p_trains_ai: bool,
     exported_at: Instant,
     /// The content window as dates.
     window: (chrono::NaiveDate, chrono::NaiveDate),
@@ -145,17 +164,44 @@ fn generate(seed: u64) -> Case {
                 owner: rng.below(owners + 3),
                 from: written(&mut rng, from),
                 to,
+                signal: rng.chance(70).then(|| SIGNALS[rng.below(6) as usize]),
+                scope: rng.chance(70).then(|| SCOPES[rng.below(4) as usize]),
             }
         })
         .collect();
     let from = chrono::NaiveDate::from_ymd_opt(2020, 1 + rng.below(3) as u32, 1).expect("date");
     let to = chrono::NaiveDate::from_ymd_opt(2020, 12, 30 + rng.below(2) as u32).expect("date");
+    let with_columns = !seed.is_multiple_of(4);
+    let mut ledger: Vec<OptOut> = ledger;
+    if !with_columns {
+        for o in &mut ledger {
+            o.signal = None;
+            o.scope = None;
+        }
+    }
     Case {
+        with_columns,
+        p_trains_ai: rng.chance(50),
         exported_at,
         window: (from, to),
         filters: std::array::from_fn(|_| rng.chance(50)),
         items,
         ledger,
+    }
+}
+
+impl OptOut {
+    fn signal(&self) -> &'static str {
+        self.signal.unwrap_or("account-setting")
+    }
+
+    /// Naive: does this opt-out cover partner `p`?
+    fn covers_p(&self, p_trains_ai: bool) -> bool {
+        match self.scope.unwrap_or("all-third-parties") {
+            "all-third-parties" | "p" => true,
+            "ai-training" => p_trains_ai,
+            _ => false,
+        }
     }
 }
 
@@ -247,25 +293,42 @@ fn write_ledger(case: &Case, path: &Path, format: &str) {
     let l = &case.ledger;
     match format {
         "csv" => {
-            let mut out = String::from("owner_id,opted_out_at,withdrawn_at\n");
+            let mut out = String::from("owner_id,opted_out_at,withdrawn_at");
+            out.push_str(if case.with_columns {
+                ",signal,scope\n"
+            } else {
+                "\n"
+            });
             for o in l {
                 out.push_str(&format!(
-                    "{},{},{}\n",
+                    "{},{},{}",
                     o.owner,
                     o.from.text,
                     o.to.as_ref().map_or("", |t| t.text.as_str())
                 ));
+                if case.with_columns {
+                    out.push_str(&format!(
+                        ",{},{}",
+                        o.signal.unwrap_or(""),
+                        o.scope.unwrap_or("")
+                    ));
+                }
+                out.push('\n');
             }
             std::fs::write(path, out).expect("write csv");
         }
         "ndjson" => {
             let mut out = String::new();
             for o in l {
-                let row = serde_json::json!({
+                let mut row = serde_json::json!({
                     "owner_id": o.owner,
                     "opted_out_at": o.from.text,
                     "withdrawn_at": o.to.as_ref().map(|t| t.text.clone()),
                 });
+                if case.with_columns {
+                    row["signal"] = serde_json::json!(o.signal);
+                    row["scope"] = serde_json::json!(o.scope);
+                }
                 out.push_str(&row.to_string());
                 out.push('\n');
             }
@@ -278,6 +341,18 @@ fn write_ledger(case: &Case, path: &Path, format: &str) {
                 "withdrawn_at" => l.iter().map(|o| o.to.as_ref().map(|t| t.text.clone())).collect::<Vec<_>>(),
             )
             .expect("frame");
+            if case.with_columns {
+                df.with_column(Column::new(
+                    "signal".into(),
+                    l.iter().map(|o| o.signal).collect::<Vec<_>>(),
+                ))
+                .expect("signal");
+                df.with_column(Column::new(
+                    "scope".into(),
+                    l.iter().map(|o| o.scope).collect::<Vec<_>>(),
+                ))
+                .expect("scope");
+            }
             let file = std::fs::File::create(path).expect("create parquet");
             ParquetWriter::new(file)
                 .finish(&mut df)
@@ -295,9 +370,16 @@ fn write_root(case: &Case, root: &Path, listing_format: &str, ledger_format: &st
         "title: Property\nplatform:\n  name: P\nperiod:\n  from: 2019-01-01\n  to: 2022-12-31\npublished: 2022-12-31\ncategories:\n  - {id: text, label: Text}\n  - {id: photo, label: Photo}\n  - {id: ask, label: Ask}\nprivacy:\n  min_count: 1\n",
     )
     .expect("write report");
+    let purpose = if case.p_trains_ai {
+        "ai-training"
+    } else {
+        "search-indexing"
+    };
     std::fs::write(
         root.join("data/partners.yaml"),
-        "- id: p\n  name: P Labs\n  purposes: [ai-training]\n  agreement: {signed: 2019-01-01}\n  honours_opt_out: \"yes\"\n",
+        format!(
+            "- id: p\n  name: P Labs\n  purposes: [{purpose}]\n  agreement: {{signed: 2019-01-01}}\n  honours_opt_out: \"yes\"\n- id: q\n  name: Q Labs\n  purposes: [ai-training]\n  agreement: {{signed: 2019-01-01}}\n  honours_opt_out: \"yes\"\n"
+        ),
     )
     .expect("write partners");
     let filters: Vec<String> = [
@@ -343,11 +425,20 @@ fn write_root(case: &Case, root: &Path, listing_format: &str, ledger_format: &st
     }
 }
 
-/// Naive: is the owner opted out at `t`?
+fn active(o: &OptOut, t: DateTime<Utc>) -> bool {
+    o.from.at <= t && o.to.as_ref().is_none_or(|w| w.at > t)
+}
+
+/// Naive: is the owner opted out at `t` (any scope)?
 fn opted_out(ledger: &[OptOut], owner: u64, t: DateTime<Utc>) -> bool {
-    ledger
+    ledger.iter().any(|o| o.owner == owner && active(o, t))
+}
+
+/// Naive: is the owner opted out for partner `p` at `t`?
+fn opted_out_for_p(case: &Case, owner: u64, t: DateTime<Utc>) -> bool {
+    case.ledger
         .iter()
-        .any(|o| o.owner == owner && o.from.at <= t && o.to.as_ref().is_none_or(|w| w.at > t))
+        .any(|o| o.owner == owner && active(o, t) && o.covers_p(case.p_trains_ai))
 }
 
 type Cells = BTreeMap<(String, i32), [u64; 7]>;
@@ -363,7 +454,7 @@ fn reference_cells(case: &Case) -> Cells {
         for k in 0..5 {
             cell[k + 1] += u64::from(i.flags[k]);
         }
-        cell[6] += u64::from(opted_out(&case.ledger, i.owner, case.exported_at.at));
+        cell[6] += u64::from(opted_out_for_p(case, i.owner, case.exported_at.at));
     }
     cells
 }
@@ -392,7 +483,7 @@ fn reference_findings(case: &Case) -> BTreeSet<(String, String, String, u64)> {
     let opted = case
         .items
         .iter()
-        .filter(|i| opted_out(&case.ledger, i.owner, case.exported_at.at))
+        .filter(|i| opted_out_for_p(case, i.owner, case.exported_at.at))
         .count() as u64;
     if opted > 0 {
         out.insert((
@@ -428,8 +519,9 @@ fn reference_findings(case: &Case) -> BTreeSet<(String, String, String, u64)> {
     out
 }
 
-/// Naive monthly statistics from the ledger: month → (opted out, withdrawn, active at month end).
-fn reference_monthly(ledger: &[OptOut]) -> BTreeMap<String, (u64, u64, u64)> {
+/// Naive monthly statistics from the ledger: month → (opted out, withdrawn, active at month end,
+/// new opt-outs per signal).
+fn reference_monthly(ledger: &[OptOut]) -> BTreeMap<String, (u64, u64, u64, [u64; 6])> {
     let month = |t: DateTime<Utc>| t.year() * 12 + t.month0() as i32;
     let events: Vec<i32> = ledger
         .iter()
@@ -458,9 +550,15 @@ fn reference_monthly(ledger: &[OptOut]) -> BTreeMap<String, (u64, u64, u64)> {
                 .map(|o| o.owner)
                 .filter(|owner| opted_out(ledger, *owner, end))
                 .collect();
+            let by_signal = std::array::from_fn(|k| {
+                ledger
+                    .iter()
+                    .filter(|o| month(o.from.at) == m && o.signal() == SIGNALS[k])
+                    .count() as u64
+            });
             (
                 format!("{year:04}-{mon:02}"),
-                (opted, withdrawn, owners.len() as u64),
+                (opted, withdrawn, owners.len() as u64, by_signal),
             )
         })
         .collect()
@@ -541,15 +639,20 @@ fn check_case(seed: u64, listing_format: &str, ledger_format: &str) {
     assert_eq!(got, reference_findings(&case), "{context}: findings");
 
     // opt-outs-monthly from the ledger alone.
-    let got: BTreeMap<String, (u64, u64, u64)> = csv_rows(&site, "data/opt-outs-monthly.csv")
+    type Monthly = BTreeMap<String, (u64, u64, u64, [u64; 6])>;
+    let got: Monthly = csv_rows(&site, "data/opt-outs-monthly.csv")
         .iter()
         .map(|r| {
+            let by_signal = std::array::from_fn(|k| {
+                number(r, &format!("opted_out_{}", SIGNALS[k].replace('-', "_")))
+            });
             (
                 r["month"].clone(),
                 (
                     number(r, "opted_out"),
                     number(r, "withdrawn"),
                     number(r, "active"),
+                    by_signal,
                 ),
             )
         })
@@ -559,6 +662,48 @@ fn check_case(seed: u64, listing_format: &str, ledger_format: &str) {
         reference_monthly(&case.ledger),
         "{context}: opt-outs-monthly"
     );
+
+    // Opt-outs in force for the export's partner, and per scope at the report's date.
+    if !case.ledger.is_empty() && !case.items.is_empty() {
+        let owners: BTreeSet<u64> = case
+            .ledger
+            .iter()
+            .map(|o| o.owner)
+            .filter(|o| opted_out_for_p(&case, *o, case.exported_at.at))
+            .collect();
+        let exports = csv_rows(&site, "data/exports.csv");
+        assert_eq!(
+            number(&exports[0], "opt_outs_in_force"),
+            owners.len() as u64,
+            "{context}: opt_outs_in_force"
+        );
+    }
+    let now = utc(2023, 1, 1, 0);
+    let scopes: BTreeMap<(String, String), u64> = csv_rows(&site, "data/opt-out-scopes.csv")
+        .iter()
+        .map(|r| {
+            (
+                (r["scope"].clone(), r["partner"].clone()),
+                number(r, "active"),
+            )
+        })
+        .collect();
+    for (scope, partner, key) in [
+        ("all-third-parties", "", "all-third-parties"),
+        ("ai-training", "", "ai-training"),
+        ("partner", "p", "p"),
+        ("partner", "q", "q"),
+    ] {
+        let want: BTreeSet<u64> = case
+            .ledger
+            .iter()
+            .filter(|o| o.scope.unwrap_or("all-third-parties") == key && active(o, now))
+            .map(|o| o.owner)
+            .collect();
+        let got = scopes.get(&(scope.to_owned(), partner.to_owned())).copied();
+        let want = (!case.ledger.is_empty()).then_some(want.len() as u64);
+        assert_eq!(got, want, "{context}: opt-out-scopes {key}");
+    }
 }
 
 #[test]
