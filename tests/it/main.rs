@@ -8,4 +8,5 @@ mod formats;
 mod invalid;
 mod pages;
 mod reference;
+mod scopes;
 mod support;
