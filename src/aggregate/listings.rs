@@ -19,6 +19,9 @@ const INVALID: &str = "__invalid";
 const ROW: &str = "__row";
 const TS: &str = "__ts";
 const OPTED: &str = "__opted";
+const OPTED_NOW: &str = "__opted_now";
+/// Items whose owner is opted out for the partner at the report's date.
+pub(crate) const OPTED_OUT_NOW: &str = "opted_out_now";
 /// How many bad rows of one file are listed one by one.
 const MAX_ROW_PROBLEMS: u32 = 20;
 const TRUE_WORDS: [&str; 4] = ["true", "1", "TRUE", "True"];
@@ -263,9 +266,12 @@ impl Checks {
 
 /// What a listing is checked against besides its own rows.
 pub(crate) struct ListingContext {
-    /// Owners opted out at the export's `exported_at`: one row per owner (`owner_id` as text),
-    /// when the report has a ledger.
+    /// Owners opted out for the partner at the export's `exported_at`: one row per owner
+    /// (`owner_id` as text), when the report has a ledger.
     pub(crate) opted_out_owners: Option<LazyFrame>,
+    /// Owners opted out for the partner at the end of the report's date (the deletion
+    /// expectation), when the report has a ledger.
+    pub(crate) opted_out_now: Option<LazyFrame>,
     /// The content window as `[from, to)` in UTC microseconds.
     pub(crate) window: (Option<i64>, Option<i64>),
 }
@@ -300,6 +306,21 @@ pub(crate) fn aggregate_listing(
         }
         None => lit(NULL).cast(DataType::UInt64),
     };
+    let opted_out_now = match &context.opted_out_now {
+        Some(owners) => {
+            // The same join with the owners opted out at the report's date.
+            rows = rows
+                .join(
+                    owners.clone().with_column(lit(true).alias(OPTED_NOW)),
+                    [col(OWNER_ID)],
+                    [col(OWNER_ID)],
+                    JoinArgs::new(JoinType::Left),
+                )
+                .with_column(col(OPTED_NOW).fill_null(lit(false)));
+            col(OPTED_NOW).sum().cast(DataType::UInt64)
+        }
+        None => lit(NULL).cast(DataType::UInt64),
+    };
     let (from, to) = context.window;
     let outside = from
         .map(|f| col(TS).lt(lit(f)))
@@ -319,6 +340,7 @@ pub(crate) fn aggregate_listing(
     );
     aggs.push(opted_out.alias(OPTED_OUT));
     aggs.push(outside.sum().cast(DataType::UInt64).alias(OUTSIDE_WINDOW));
+    aggs.push(opted_out_now.alias(OPTED_OUT_NOW));
     let grouped = rows
         .group_by([col(CATEGORY), col(YEAR), col(INVALID)])
         .agg(aggs)

@@ -71,6 +71,9 @@ pub(crate) struct PartnerRow<C = u64> {
     pub(crate) last_export: Option<String>,
     /// Owners opted out for this partner at the end of the report's date (empty without a ledger).
     pub(crate) opt_outs_in_force: Option<C>,
+    /// Items it received (in item listings) whose owner is opted out for it at the end of the
+    /// report's date: what the opt-outs ask it to delete (empty without a ledger).
+    pub(crate) items_opted_out_now: Option<C>,
 }
 
 /// One row of `data/opt-outs-monthly.csv`: the SPEC's columns, then new opt-outs per signal
@@ -215,6 +218,17 @@ pub(crate) fn aggregate(report: &Report) -> Result<Tables> {
     let mut scopes = Vec::new();
     if let Some(ledger) = &ledger {
         in_force(report, ledger, &mut exports, &mut partners).map_err(internal)?;
+        for (row, partner) in partners.iter_mut().zip(&report.partners) {
+            // Only batches with an item listing can be joined; without any, the figure is unknown.
+            let listed: Vec<u64> = report
+                .exports
+                .iter()
+                .zip(&counted)
+                .filter(|(e, _)| e.partner == partner.id)
+                .filter_map(|(_, c)| c.opted_out_now)
+                .collect();
+            row.items_opted_out_now = (!listed.is_empty()).then(|| listed.iter().sum());
+        }
         scopes = scope_rows(report, ledger).map_err(internal)?;
     }
     let protections = report
@@ -273,6 +287,9 @@ pub(crate) struct ExportCounts {
     pub(crate) outside_window: Option<(u64, bool)>,
     /// Declared counts that differ from the listing: (cells, declared items, listed items).
     pub(crate) mismatch: Option<(u64, u64, u64)>,
+    /// Items of the listing whose owner is opted out for the partner at the report's date
+    /// (listing and ledger needed).
+    pub(crate) opted_out_now: Option<u64>,
 }
 
 /// Counts every export; collects the problems of all listings and count tables at once.
@@ -282,7 +299,7 @@ fn count_exports(report: &Report, ledger: Option<&Ledger>) -> Result<Vec<ExportC
     let categories = report.meta.category_ids();
     for export in &report.exports {
         let ledger = ledger.zip(report.partner(export.partner.as_str()));
-        match export_counts(&categories, export, ledger) {
+        match export_counts(&categories, export, ledger, report_now(report)) {
             Ok(c) => out.push(c),
             Err(p) => problems.extend(p),
         }
@@ -324,14 +341,17 @@ fn export_counts(
     categories: &[CategoryId],
     export: &Export,
     ledger: Option<(&Ledger, &crate::model::Partner)>,
+    now: i64,
 ) -> std::result::Result<ExportCounts, Vec<Problem>> {
     let fail = |e: PolarsError| vec![Problem::new(&export.manifest, e.to_string())];
     let declared = declared_rows(categories, export.counts.as_ref())?;
     let window = window_micros(export);
+    let mut opted_out_now = None;
     let (frame, outside_window, mismatch) = if let Some(items) = &export.items {
         let context = ListingContext {
             opted_out_owners: ledger
                 .map(|(l, partner)| l.opted_out_at(export.exported_at.timestamp_micros(), partner)),
+            opted_out_now: ledger.map(|(l, partner)| l.opted_out_at(now, partner)),
             window,
         };
         let listed = listings::aggregate_listing(items, categories, &context)?;
@@ -343,6 +363,11 @@ fn export_counts(
             Some(rows) => compare_declared(&listed, rows).map_err(fail)?,
             None => None,
         };
+        opted_out_now = listed
+            .column(listings::OPTED_OUT_NOW)
+            .and_then(|c| Ok(c.u64()?.sum()))
+            .map_err(fail)?
+            .filter(|_| ledger.is_some());
         (listed.lazy(), Some((outside, true)), mismatch)
     } else {
         let rows = declared.unwrap_or_default();
@@ -361,6 +386,7 @@ fn export_counts(
         frame,
         outside_window: outside_window.filter(|(n, _)| *n > 0),
         mismatch,
+        opted_out_now,
     })
 }
 
@@ -675,6 +701,7 @@ fn partners(report: &Report, exports: &[ExportRow]) -> Result<Vec<PartnerRow>> {
                 first_export,
                 last_export,
                 opt_outs_in_force: None,
+                items_opted_out_now: None,
             })
         })
         .collect()

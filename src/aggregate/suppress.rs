@@ -80,6 +80,7 @@ pub(crate) fn publish(t: &Tables, min_count: u64) -> Tables<Published> {
                 first_export: r.first_export.clone(),
                 last_export: r.last_export.clone(),
                 opt_outs_in_force: r.opt_outs_in_force.map(s),
+                items_opted_out_now: r.items_opted_out_now.map(s),
             })
             .collect(),
         opt_outs_monthly: t

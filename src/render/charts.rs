@@ -68,7 +68,7 @@ fn y_ticks(max: u64) -> usize {
 /// How far above the tallest bar the axis ends, leaving room for the legend in the upper left.
 fn headroom(series: usize) -> f64 {
     if series > 1 {
-        1.12 + 0.075 * series as f64
+        1.15 + 0.09 * series as f64
     } else {
         1.1
     }

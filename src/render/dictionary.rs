@@ -154,6 +154,11 @@ pub(crate) fn partners() -> TableDoc {
                 "integer",
                 "owners whose opt-out covers this partner at the end of the report's date (from the ledger; empty without one)",
             ),
+            col(
+                "items_opted_out_now",
+                "integer",
+                "items the partner received in item listings whose owner is opted out for it at the end of the report's date: what the opt-outs ask it to delete (empty without a ledger; batches with declared counts only cannot be counted)",
+            ),
         ],
     }
 }

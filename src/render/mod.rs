@@ -917,6 +917,8 @@ impl Pages<'_> {
                 "items": count(row.and_then(|r| r.items), self.min()),
                 "exports": row.map_or(0, |r| r.exports),
                 "opt_outs_in_force": row.and_then(|r| r.opt_outs_in_force).map(|n| count(n, self.min())),
+                "items_opted_out_now": row.and_then(|r| r.items_opted_out_now).map(|n| count(n, self.min())),
+                "items_requested": count(self.t.deletions.iter().filter(|d| d.partner == partner.id.as_str()).map(|d| d.items.unwrap_or(0)).sum::<u64>().into(), self.min()),
                 "covered_by": covered_by,
             },
             "has_ledger": self.report.ledger.is_some(),

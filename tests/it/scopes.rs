@@ -66,6 +66,15 @@ fn each_partner_counts_only_the_opt_outs_that_cover_it() {
         ),
         ["ai-lab=4", "search-co=2", "research-co=1"]
     );
+    // What the opt-outs in force today ask each partner to delete: one item per owner above.
+    assert_eq!(
+        column(
+            &table(&out, "data/partners.csv"),
+            "partner",
+            "items_opted_out_now"
+        ),
+        ["ai-lab=4", "search-co=2", "research-co=1"]
+    );
     let scopes: Vec<String> = table(&out, "data/opt-out-scopes.csv")
         .iter()
         .map(|r| format!("{}:{}={}", r["scope"], r["partner"], r["active"]))
