@@ -707,9 +707,10 @@ fn partners(report: &Report, exports: &[ExportRow]) -> Result<Vec<PartnerRow>> {
         .collect()
 }
 
-/// The end of the report's day in UTC microseconds: the "now" of every as-of figure.
+/// The last microsecond of the report's day (UTC): the "now" of every as-of figure.
 fn report_now(report: &Report) -> i64 {
-    crate::load::deletions::end_of(report.meta.published).map_or(i64::MAX, |d| d.timestamp_micros())
+    crate::load::deletions::end_of(report.meta.published)
+        .map_or(i64::MAX, |d| d.timestamp_micros() - 1)
 }
 
 /// Fills `opt_outs_in_force`: owners opted out for the partner at each export, and at the

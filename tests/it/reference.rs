@@ -678,7 +678,22 @@ fn check_case(seed: u64, listing_format: &str, ledger_format: &str) {
             "{context}: opt_outs_in_force"
         );
     }
-    let now = utc(2023, 1, 1, 0);
+    // The end of the report's date (published 2022-12-31): its last microsecond.
+    let now = utc(2023, 1, 1, 0) - Duration::microseconds(1);
+    // The deletion expectation: items of p's listing whose owner is opted out for p now.
+    if !case.ledger.is_empty() && !case.items.is_empty() {
+        let want = case
+            .items
+            .iter()
+            .filter(|i| opted_out_for_p(&case, i.owner, now))
+            .count() as u64;
+        let partners = csv_rows(&site, "data/partners.csv");
+        assert_eq!(
+            number(&partners[0], "items_opted_out_now"),
+            want,
+            "{context}: items_opted_out_now"
+        );
+    }
     let scopes: BTreeMap<(String, String), u64> = csv_rows(&site, "data/opt-out-scopes.csv")
         .iter()
         .map(|r| {
