@@ -13,7 +13,9 @@
 use polars::prelude::*;
 
 use super::columns::{OPTED_OUT_AT, OWNER_ID, WITHDRAWN_AT};
-use super::listings::{instant_expr, read_problem, scan, utc_month};
+use super::listings::{
+    BadRows, MAX_ROW_PROBLEMS, ROW, instant_expr, read_problem, scan, utc_month,
+};
 use crate::error::Problem;
 use crate::model::{Partner, Purpose, TableFile, TableFormat};
 
@@ -30,7 +32,6 @@ pub(crate) const AI_TRAINING: &str = "ai-training";
 const FROM: &str = "__from";
 const TO: &str = "__to";
 const INVALID: &str = "__invalid";
-const ROW: &str = "__row";
 const DELTA: &str = "__delta";
 const LEVEL: &str = "__level";
 const TIME: &str = "__time";
@@ -38,7 +39,6 @@ const TIME: &str = "__time";
 pub(crate) const MONTH_NO: &str = "__month";
 /// Change in the number of opted-out owners within a month, in [`Ledger::monthly`].
 pub(crate) const CHANGE: &str = "__change";
-const MAX_ROW_PROBLEMS: u32 = 20;
 const COLUMNS_HELP: &str =
     "the ledger's columns are owner_id, opted_out_at and optionally withdrawn_at, signal and scope";
 const OPTIONAL: [&str; 3] = [WITHDRAWN_AT, SIGNAL, SCOPE];
@@ -243,111 +243,76 @@ fn row_problems(table: &TableFile, checks: &Checks, bad: u64) -> Vec<Problem> {
             ])
             .collect()
     });
-    let df = match result {
-        Ok(df) => df,
+    let rows = match result {
+        Ok(df) => BadRows { table, df },
         Err(e) => return vec![read_problem(table, &e)],
-    };
-    let text = |name: &str, i: usize| -> String {
-        df.column(name)
-            .ok()
-            .and_then(|c| c.str().ok()?.get(i).map(str::to_owned))
-            .unwrap_or_default()
-    };
-    let flag = |name: &str, i: usize| -> bool {
-        df.column(name)
-            .ok()
-            .and_then(|c| c.bool().ok()?.get(i))
-            .unwrap_or(false)
     };
     let date_help = "write YYYY-MM-DD or an RFC 3339 datetime such as 2023-06-01T12:00:00Z";
     let mut out = Vec::new();
-    for i in 0..df.height() {
-        let row = df
-            .column(ROW)
-            .ok()
-            .and_then(|c| c.idx().ok()?.get(i))
-            .unwrap_or(0) as u64;
-        let place = |p: Problem| match table.format {
-            TableFormat::Csv => p.at(row + 2, None),
-            TableFormat::Ndjson => p.at(row + 1, None),
-            TableFormat::Parquet => p.key(format!("row {}", row + 1)),
-        };
-        if flag("__bad_owner", i) {
-            out.push(place(
-                Problem::new(&table.display, format!("{OWNER_ID}: missing"))
-                    .help("every opt-out belongs to an owner"),
-            ));
+    for i in 0..rows.len() {
+        let place = |message: String| rows.problem(i, message);
+        if rows.flag("__bad_owner", i) {
+            out.push(
+                place(format!("{OWNER_ID}: missing")).help("every opt-out belongs to an owner"),
+            );
         }
-        if flag("__bad_from", i) {
-            let value = text("__raw_from", i);
+        if rows.flag("__bad_from", i) {
+            let value = rows.text("__raw_from", i);
             let message = if value.is_empty() {
                 format!("{OPTED_OUT_AT}: missing")
             } else {
                 format!("{OPTED_OUT_AT}: `{value}` is not a date or datetime")
             };
-            out.push(place(Problem::new(&table.display, message).help(date_help)));
+            out.push(place(message).help(date_help));
         }
-        if flag("__bad_to", i) {
-            let value = text("__raw_to", i);
-            out.push(place(
-                Problem::new(
-                    &table.display,
-                    format!("{WITHDRAWN_AT}: `{value}` is not a date or datetime"),
-                )
+        if rows.flag("__bad_to", i) {
+            let value = rows.text("__raw_to", i);
+            out.push(
+                place(format!(
+                    "{WITHDRAWN_AT}: `{value}` is not a date or datetime"
+                ))
                 .help(format!(
                     "{date_help}, or leave it empty while the opt-out stands"
                 )),
-            ));
+            );
         }
-        if flag("__bad_order", i) {
-            out.push(place(
-                Problem::new(
-                    &table.display,
-                    format!(
-                        "{WITHDRAWN_AT} `{}` is before {OPTED_OUT_AT} `{}`",
-                        text("__raw_to", i),
-                        text("__raw_from", i)
-                    ),
-                )
+        if rows.flag("__bad_order", i) {
+            out.push(
+                place(format!(
+                    "{WITHDRAWN_AT} `{}` is before {OPTED_OUT_AT} `{}`",
+                    rows.text("__raw_to", i),
+                    rows.text("__raw_from", i)
+                ))
                 .help("an opt-out is withdrawn after it was made; a new opt-out after a withdrawal is a new row"),
-            ));
+            );
         }
-        if flag("__bad_signal", i) {
-            out.push(place(
-                Problem::new(
-                    &table.display,
-                    format!("{SIGNAL}: unknown signal `{}`", text("__raw_signal", i)),
-                )
+        if rows.flag("__bad_signal", i) {
+            out.push(
+                place(format!(
+                    "{SIGNAL}: unknown signal `{}`",
+                    rows.text("__raw_signal", i)
+                ))
                 .help(format!(
                     "use one of: {}, or leave it empty for {}",
                     SIGNALS.join(", "),
                     SIGNALS[0]
                 )),
-            ));
+            );
         }
-        if flag("__bad_scope", i) {
-            out.push(place(
-                Problem::new(
-                    &table.display,
-                    format!("{SCOPE}: `{}` is neither a scope nor a partner id", text("__raw_scope", i)),
-                )
+        if rows.flag("__bad_scope", i) {
+            out.push(
+                place(format!(
+                    "{SCOPE}: `{}` is neither a scope nor a partner id",
+                    rows.text("__raw_scope", i)
+                ))
                 .help(format!(
                     "use {ALL_THIRD_PARTIES} (the default), {AI_TRAINING}, or a partner id from data/partners.yaml: {}",
                     checks.scopes[2..].join(", ")
                 )),
-            ));
+            );
         }
     }
-    let listed = df.height() as u64;
-    if bad > listed {
-        out.push(
-            Problem::new(
-                &table.display,
-                format!("{} more bad rows not listed", bad - listed),
-            )
-            .help("fix the rows above and run `sharelog check` again to see the rest"),
-        );
-    }
+    out.extend(rows.more(bad));
     out
 }
 

@@ -16,14 +16,15 @@ use crate::error::Problem;
 use crate::model::{CategoryId, CountRow, TableFile, TableFormat};
 
 const INVALID: &str = "__invalid";
-const ROW: &str = "__row";
+/// The row index column of a second pass over bad rows.
+pub(crate) const ROW: &str = "__row";
 const TS: &str = "__ts";
 const OPTED: &str = "__opted";
 const OPTED_NOW: &str = "__opted_now";
 /// Items whose owner is opted out for the partner at the report's date.
 pub(crate) const OPTED_OUT_NOW: &str = "opted_out_now";
 /// How many bad rows of one file are listed one by one.
-const MAX_ROW_PROBLEMS: u32 = 20;
+pub(crate) const MAX_ROW_PROBLEMS: u32 = 20;
 const TRUE_WORDS: [&str; 4] = ["true", "1", "TRUE", "True"];
 const FALSE_WORDS: [&str; 5] = ["false", "0", "FALSE", "False", ""];
 
@@ -372,6 +373,67 @@ pub(crate) fn aggregate_listing(
         .map_err(|e| vec![read_problem(table, &e)])
 }
 
+/// The bad rows a second pass fetched (with their `__row` index): typed access to their cells,
+/// their place in the file, and the note for rows beyond the listed ones. Shared by listings and
+/// the ledger.
+pub(crate) struct BadRows<'a> {
+    pub(crate) table: &'a TableFile,
+    pub(crate) df: DataFrame,
+}
+
+impl BadRows<'_> {
+    /// How many rows were fetched.
+    pub(crate) fn len(&self) -> usize {
+        self.df.height()
+    }
+
+    /// A text cell (empty when null).
+    pub(crate) fn text(&self, name: &str, i: usize) -> String {
+        self.df
+            .column(name)
+            .ok()
+            .and_then(|c| c.str().ok()?.get(i).map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    /// A boolean cell (false when null).
+    pub(crate) fn flag(&self, name: &str, i: usize) -> bool {
+        self.df
+            .column(name)
+            .ok()
+            .and_then(|c| c.bool().ok()?.get(i))
+            .unwrap_or(false)
+    }
+
+    /// A problem about row `i` of the file: its line for CSV and NDJSON, its row number for Parquet.
+    pub(crate) fn problem(&self, i: usize, message: String) -> Problem {
+        let row = self
+            .df
+            .column(ROW)
+            .ok()
+            .and_then(|c| c.idx().ok()?.get(i))
+            .unwrap_or(0) as u64;
+        let p = Problem::new(&self.table.display, message);
+        match self.table.format {
+            TableFormat::Csv => p.at(row + 2, None),
+            TableFormat::Ndjson => p.at(row + 1, None),
+            TableFormat::Parquet => p.key(format!("row {}", row + 1)),
+        }
+    }
+
+    /// "N more bad rows not listed", when there are more than were fetched.
+    pub(crate) fn more(&self, bad: u64) -> Option<Problem> {
+        let listed = self.len() as u64;
+        (bad > listed).then(|| {
+            Problem::new(
+                &self.table.display,
+                format!("{} more bad rows not listed", bad - listed),
+            )
+            .help("fix the rows above and run `sharelog check` again to see the rest")
+        })
+    }
+}
+
 /// The second pass over a listing with bad rows: their row numbers and what is wrong with each.
 fn row_problems(
     table: &TableFile,
@@ -415,87 +477,53 @@ fn row_problems(
             .select(select)
             .collect()
     });
-    let df = match result {
-        Ok(df) => df,
+    let rows = match result {
+        Ok(df) => BadRows { table, df },
         Err(e) => return vec![read_problem(table, &e)],
-    };
-    let text = |name: &str, i: usize| -> String {
-        df.column(name)
-            .ok()
-            .and_then(|c| c.str().ok().and_then(|s| s.get(i).map(str::to_owned)))
-            .unwrap_or_default()
-    };
-    let flag = |name: &str, i: usize| -> bool {
-        df.column(name)
-            .ok()
-            .and_then(|c| c.bool().ok().and_then(|b| b.get(i)))
-            .unwrap_or(false)
     };
     let known: Vec<_> = categories.iter().map(|c| c.as_str()).collect();
     let mut problems = Vec::new();
-    for i in 0..df.height() {
-        let row = df
-            .column(ROW)
-            .ok()
-            .and_then(|c| c.idx().ok().and_then(|r| r.get(i)))
-            .unwrap_or(0) as u64;
-        let place = |p: Problem| match table.format {
-            TableFormat::Csv => p.at(row + 2, None),
-            TableFormat::Ndjson => p.at(row + 1, None),
-            TableFormat::Parquet => p.key(format!("row {}", row + 1)),
-        };
-        if flag("__bad_category", i) {
-            let value = text("__raw_category", i);
-            problems.push(place(
-                Problem::new(
-                    &table.display,
-                    format!("{CATEGORY}: unknown category `{value}`"),
-                )
-                .help(format!(
+    for i in 0..rows.len() {
+        let place = |message: String| rows.problem(i, message);
+        if rows.flag("__bad_category", i) {
+            let value = rows.text("__raw_category", i);
+            problems.push(
+                place(format!("{CATEGORY}: unknown category `{value}`")).help(format!(
                     "add it to categories in report.yaml, or use one of: {}",
                     known.join(", ")
                 )),
-            ));
+            );
         }
-        if flag("__bad_year", i) {
-            let value = text("__raw_created_at", i);
+        if rows.flag("__bad_year", i) {
+            let value = rows.text("__raw_created_at", i);
             let message = if value.is_empty() {
                 format!("{CREATED_AT}: missing")
             } else {
                 format!("{CREATED_AT}: `{value}` is not a date or datetime")
             };
-            problems.push(place(Problem::new(&table.display, message).help(
-                "write YYYY-MM-DD or an RFC 3339 datetime such as 2021-06-01T12:00:00Z",
-            )));
+            problems.push(
+                place(message)
+                    .help("write YYYY-MM-DD or an RFC 3339 datetime such as 2021-06-01T12:00:00Z"),
+            );
         }
         for id in [ITEM_ID, OWNER_ID] {
-            if flag(&format!("__bad_{id}"), i) {
-                problems.push(place(
-                    Problem::new(&table.display, format!("{id}: missing"))
-                        .help(format!("every item needs an `{id}`")),
-                ));
+            if rows.flag(&format!("__bad_{id}"), i) {
+                problems.push(
+                    place(format!("{id}: missing")).help(format!("every item needs an `{id}`")),
+                );
             }
         }
         for f in FLAGS {
-            if flag(&format!("__bad_{f}"), i) {
-                let value = text(&format!("__raw_{f}"), i);
-                problems.push(place(
-                    Problem::new(&table.display, format!("{f}: `{value}` is not a boolean"))
+            if rows.flag(&format!("__bad_{f}"), i) {
+                let value = rows.text(&format!("__raw_{f}"), i);
+                problems.push(
+                    place(format!("{f}: `{value}` is not a boolean"))
                         .help("write true, false, 1, 0, or leave the cell empty for false"),
-                ));
+                );
             }
         }
     }
-    let listed = df.height() as u64;
-    if bad_rows > listed {
-        problems.push(
-            Problem::new(
-                &table.display,
-                format!("{} more bad rows not listed", bad_rows - listed),
-            )
-            .help("fix the rows above and run `sharelog check` again to see the rest"),
-        );
-    }
+    problems.extend(rows.more(bad_rows));
     problems
 }
 

@@ -94,6 +94,29 @@ pub(crate) struct OptOutMonthRow<C = u64> {
 }
 
 impl<C: Copy> OptOutMonthRow<C> {
+    /// A row without a breakdown by signal.
+    pub(crate) fn new(
+        month: String,
+        opted_out: C,
+        withdrawn: C,
+        active: C,
+        accounts: Option<C>,
+    ) -> Self {
+        OptOutMonthRow {
+            month,
+            opted_out,
+            withdrawn,
+            active,
+            accounts,
+            opted_out_account_setting: None,
+            opted_out_support_request: None,
+            opted_out_robots_txt: None,
+            opted_out_tdmrep: None,
+            opted_out_gpc: None,
+            opted_out_other: None,
+        }
+    }
+
     /// New opt-outs per signal, in the order of [`crate::model::SIGNALS`].
     pub(crate) fn by_signal(&self) -> [Option<C>; 6] {
         [
@@ -892,19 +915,13 @@ fn opt_outs_monthly(report: &Report, ledger: Option<&Ledger>) -> Result<MonthlyR
                 mismatched.push(m.clone());
             }
             rows.push(
-                OptOutMonthRow {
-                    month: m,
-                    opted_out: opted.get(i).unwrap_or(0),
-                    withdrawn: withdrawn.get(i).unwrap_or(0),
-                    active: active.get(i).unwrap_or(0).max(0) as u64,
-                    accounts: accounts.get(i),
-                    opted_out_account_setting: None,
-                    opted_out_support_request: None,
-                    opted_out_robots_txt: None,
-                    opted_out_tdmrep: None,
-                    opted_out_gpc: None,
-                    opted_out_other: None,
-                }
+                OptOutMonthRow::new(
+                    m,
+                    opted.get(i).unwrap_or(0),
+                    withdrawn.get(i).unwrap_or(0),
+                    active.get(i).unwrap_or(0).max(0) as u64,
+                    accounts.get(i),
+                )
                 .with_signals(
                     signals
                         .get(&month.get(i).unwrap_or(0))
@@ -981,19 +998,7 @@ fn monthly_from_table(rows: &[crate::model::MonthlyOptOuts]) -> Result<Vec<OptOu
                     .help("the table must start with the first month of opt-outs; add the missing months"),
                 );
             }
-            OptOutMonthRow {
-                month: r.month.clone(),
-                opted_out: r.opted_out,
-                withdrawn: r.withdrawn,
-                active: a.max(0) as u64,
-                accounts: r.accounts,
-                opted_out_account_setting: None,
-                opted_out_support_request: None,
-                opted_out_robots_txt: None,
-                opted_out_tdmrep: None,
-                opted_out_gpc: None,
-                opted_out_other: None,
-            }
+            OptOutMonthRow::new(r.month.clone(), r.opted_out, r.withdrawn, a.max(0) as u64, r.accounts)
             .with_signals(r.by_signal.map_or([None; 6], |b| b.map(Some)))
         })
         .collect();

@@ -87,19 +87,13 @@ pub(crate) fn publish(t: &Tables, min_count: u64) -> Tables<Published> {
             .opt_outs_monthly
             .iter()
             .map(|r| {
-                OptOutMonthRow {
-                    month: r.month.clone(),
-                    opted_out: s(r.opted_out),
-                    withdrawn: s(r.withdrawn),
-                    active: s(r.active),
-                    accounts: r.accounts.map(s),
-                    opted_out_account_setting: None,
-                    opted_out_support_request: None,
-                    opted_out_robots_txt: None,
-                    opted_out_tdmrep: None,
-                    opted_out_gpc: None,
-                    opted_out_other: None,
-                }
+                OptOutMonthRow::new(
+                    r.month.clone(),
+                    s(r.opted_out),
+                    s(r.withdrawn),
+                    s(r.active),
+                    r.accounts.map(s),
+                )
                 .with_signals(r.by_signal().map(|n| n.map(s)))
             })
             .collect(),

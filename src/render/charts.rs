@@ -74,6 +74,61 @@ fn headroom(series: usize) -> f64 {
     }
 }
 
+/// The chart area of every chart: one slot per x label (at most `max_labels` labelled), a y axis
+/// from zero to `y_max` with whole-number ticks.
+fn axes<'a, 'b>(
+    root: &'a DrawingArea<SVGBackend<'b>, plotters::coord::Shift>,
+    x_labels: &[String],
+    max_labels: usize,
+    y_max: f64,
+    y_desc: &str,
+) -> Result<Chart2d<'a, 'b>> {
+    let n = x_labels.len().max(1);
+    let mut chart = ChartBuilder::on(root)
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(70)
+        .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..y_max)
+        .map_err(chart_error)?;
+    let labels = x_labels.to_vec();
+    let step = n.div_ceil(max_labels).max(1);
+    let label_of = move |x: &f64| -> String {
+        let i = x.round();
+        if (x - i).abs() > 1e-6 || i < 0.0 || !(i as usize).is_multiple_of(step) {
+            return String::new();
+        }
+        labels.get(i as usize).cloned().unwrap_or_default()
+    };
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_labels(n + 1)
+        .x_label_formatter(&label_of)
+        .y_labels(y_ticks(y_max as u64))
+        .y_label_formatter(&|v| axis_label(*v))
+        .y_desc(y_desc)
+        .light_line_style(WHITE.mix(0.0))
+        .label_style(("sans-serif", 13))
+        .draw()
+        .map_err(chart_error)?;
+    Ok(chart)
+}
+
+/// The legend, in the upper left where every chart leaves room for it.
+fn legend<'a, 'b: 'a>(chart: &mut Chart2d<'a, 'b>) -> Result<()> {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK.mix(0.3))
+        .label_font(("sans-serif", 13))
+        .draw()
+        .map_err(chart_error)
+}
+
+/// The chart context every chart draws on.
+type Chart2d<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>;
+
 /// Stacked bars: one bar per x label, one coloured segment per series.
 pub(crate) fn stacked_bars(
     title: &str,
@@ -96,37 +151,7 @@ pub(crate) fn stacked_bars(
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
         root.fill(&WHITE).map_err(chart_error)?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(70)
-            .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..y_max)
-            .map_err(chart_error)?;
-        let labels = x_labels.to_vec();
-        let step = n.div_ceil(12).max(1);
-        let label_of = move |x: &f64| -> String {
-            let i = x.round();
-            if (x - i).abs() > 1e-6 || i < 0.0 {
-                return String::new();
-            }
-            let i = i as usize;
-            if !i.is_multiple_of(step) {
-                return String::new();
-            }
-            labels.get(i).cloned().unwrap_or_default()
-        };
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(n + 1)
-            .x_label_formatter(&label_of)
-            .y_labels(y_ticks(y_max as u64))
-            .y_label_formatter(&|v| axis_label(*v))
-            .y_desc(y_desc)
-            .light_line_style(WHITE.mix(0.0))
-            .label_style(("sans-serif", 13))
-            .draw()
-            .map_err(chart_error)?;
+        let mut chart = axes(&root, x_labels, 12, y_max, y_desc)?;
         let mut base = vec![0u64; n];
         for (k, s) in series.iter().enumerate() {
             let color = PALETTE[k % PALETTE.len()];
@@ -205,7 +230,6 @@ fn bars_and_lines(
     lines: &[Series],
     y_desc: &str,
 ) -> Result<String> {
-    let n = x_labels.len().max(1);
     let max = bars
         .iter()
         .copied()
@@ -220,33 +244,7 @@ fn bars_and_lines(
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
         root.fill(&WHITE).map_err(chart_error)?;
-        let mut chart = ChartBuilder::on(&root)
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(70)
-            .build_cartesian_2d(-0.5f64..(n as f64 - 0.5), 0f64..y_max)
-            .map_err(chart_error)?;
-        let labels = x_labels.to_vec();
-        let step = n.div_ceil(8).max(1);
-        let label_of = move |x: &f64| -> String {
-            let i = x.round();
-            if (x - i).abs() > 1e-6 || i < 0.0 || !(i as usize).is_multiple_of(step) {
-                return String::new();
-            }
-            labels.get(i as usize).cloned().unwrap_or_default()
-        };
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_labels(n + 1)
-            .x_label_formatter(&label_of)
-            .y_labels(y_ticks(y_max as u64))
-            .y_label_formatter(&|v| axis_label(*v))
-            .y_desc(y_desc)
-            .light_line_style(WHITE.mix(0.0))
-            .label_style(("sans-serif", 13))
-            .draw()
-            .map_err(chart_error)?;
+        let mut chart = axes(&root, x_labels, 8, y_max, y_desc)?;
         if let Some(bars) = bars {
             let bar_color = PALETTE[0];
             chart
@@ -282,14 +280,7 @@ fn bars_and_lines(
                     PathElement::new([(x, y), (x + 12, y)], line_color.stroke_width(3))
                 });
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK.mix(0.3))
-            .label_font(("sans-serif", 13))
-            .draw()
-            .map_err(chart_error)?;
+        legend(&mut chart)?;
         root.present().map_err(chart_error)?;
     }
     Ok(accessible(svg, title, desc))

@@ -2,17 +2,20 @@
 
 use crate::support::{build, fixture, read};
 
+/// The downloads of the basic fixture that are snapshot-tested and checked for suppression.
+const TABLES: [&str; 6] = [
+    "shared-items",
+    "exports",
+    "partners",
+    "opt-outs-monthly",
+    "deletions",
+    "findings",
+];
+
 #[test]
 fn downloads_match_their_snapshots() {
     let (_dir, out) = build(&fixture("basic"));
-    for name in [
-        "shared-items",
-        "exports",
-        "partners",
-        "opt-outs-monthly",
-        "deletions",
-        "findings",
-    ] {
+    for name in TABLES {
         insta::assert_snapshot!(
             format!("{name}.csv"),
             read(&out, &format!("data/{name}.csv"))
@@ -101,14 +104,7 @@ fn suppresses_counts_below_min_count_everywhere() {
         "deletion-overdue",
         "opt-out-statistics-mismatch",
     ];
-    for name in [
-        "shared-items",
-        "exports",
-        "partners",
-        "opt-outs-monthly",
-        "deletions",
-        "findings",
-    ] {
+    for name in TABLES {
         let json: serde_json::Value =
             serde_json::from_str(&read(&out, &format!("data/{name}.json"))).expect("valid JSON");
         for row in json.as_array().expect("array") {
