@@ -127,7 +127,11 @@ fn legend<'a, 'b: 'a>(chart: &mut Chart2d<'a, 'b>) -> Result<()> {
 }
 
 /// The chart context every chart draws on.
-type Chart2d<'a, 'b> = ChartContext<'a, SVGBackend<'b>, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>;
+type Chart2d<'a, 'b> = ChartContext<
+    'a,
+    SVGBackend<'b>,
+    Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>,
+>;
 
 /// Stacked bars: one bar per x label, one coloured segment per series.
 pub(crate) fn stacked_bars(
