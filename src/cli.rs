@@ -32,6 +32,66 @@ pub enum Command {
     /// Read and check everything a build reads; write nothing.
     #[command(after_help = EXIT_CODES)]
     Check(CheckArgs),
+    /// Write a minimal, valid report root into a new or empty folder.
+    New(NewArgs),
+    /// Build in memory, serve on 127.0.0.1, rebuild on every change and reload open pages.
+    Serve(ServeArgs),
+    /// Compare two built sites (or two report roots): batches, counts and findings that changed.
+    #[command(after_help = DIFF_EXIT_CODES)]
+    Diff(DiffArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(CompletionsArgs),
+    /// Print the man page (roff).
+    Man,
+}
+
+const DIFF_EXIT_CODES: &str = "\
+Exit codes:
+  0  no differences in the published data
+  1  differences (printed)
+  2  usage error on the command line
+  3  a side could not be read or built";
+
+/// Arguments of `sharelog new`.
+#[derive(Debug, Args)]
+pub struct NewArgs {
+    /// The folder to create (it must not exist, or be empty).
+    pub dir: PathBuf,
+}
+
+/// Arguments of `sharelog serve`.
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The report root (the folder holding report.yaml).
+    #[arg(long, default_value = ".")]
+    pub root: PathBuf,
+    /// The port to listen on (0: any free port).
+    #[arg(long, default_value_t = 8000)]
+    pub port: u16,
+    /// The address to listen on. Only loopback by default: say --bind 0.0.0.0 to show the site
+    /// to other machines.
+    #[arg(long, default_value = "127.0.0.1")]
+    pub bind: std::net::IpAddr,
+}
+
+/// Arguments of `sharelog diff`.
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The earlier site or report root.
+    pub old: PathBuf,
+    /// The later site or report root.
+    pub new: PathBuf,
+    /// Plain text, or Markdown for a pull-request comment.
+    #[arg(long, value_enum, default_value = "text")]
+    pub format: crate::diff::Format,
+}
+
+/// Arguments of `sharelog completions`.
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 /// Arguments of `sharelog build`.

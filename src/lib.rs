@@ -7,11 +7,14 @@
 
 mod aggregate;
 pub mod cli;
+pub mod diff;
 pub mod error;
 mod fs;
 mod load;
 pub mod model;
 mod render;
+mod scaffold;
+pub mod serve;
 pub mod time;
 mod write;
 
@@ -21,6 +24,7 @@ use std::path::{Path, PathBuf};
 pub use error::{Error, ExitCode, Problem, Result};
 pub use model::Severity;
 pub use render::Site;
+pub use scaffold::new_root;
 
 /// Checked options of `sharelog build`.
 #[derive(Debug, Clone)]
@@ -104,6 +108,22 @@ pub fn render_site(root: &Path) -> Result<(Site, Summary)> {
             .collect(),
     };
     Ok((site, summary))
+}
+
+/// What an error says to the user: every problem compiler-style and a last line, or the error.
+pub fn describe(e: &Error) -> String {
+    match e {
+        Error::Invalid(problems) => {
+            let mut out: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+            let n = problems.len();
+            out.push(format!(
+                "error: {n} problem{} found; nothing was written",
+                if n == 1 { "" } else { "s" }
+            ));
+            out.join("\n")
+        }
+        other => format!("error: {other}"),
+    }
 }
 
 /// `sharelog build`: load → validate → aggregate → render → write.

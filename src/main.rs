@@ -19,7 +19,19 @@ fn main() {
             process::exit(code.code());
         }
     };
-    let result = match &cli.command {
+    let result = run(&cli);
+    match result {
+        Ok(code) => process::exit(code),
+        Err(e) => {
+            report(&e);
+            process::exit(e.exit_code().code());
+        }
+    }
+}
+
+/// Runs a command; `Ok` holds the exit code.
+fn run(cli: &Cli) -> Result<i32, Error> {
+    match &cli.command {
         Command::Build(args) => sharelog::build(&BuildOptions {
             root: args.root.clone(),
             out: args.out.clone(),
@@ -37,7 +49,7 @@ fn main() {
                     s.findings_line()
                 );
             }
-            gate(&s, args.fail_on)
+            gate(&s, args.fail_on).code()
         }),
         Command::Check(args) => sharelog::check(&args.root).map(|s| {
             print_warnings(&s.warnings);
@@ -48,14 +60,67 @@ fn main() {
                 s.items,
                 s.findings_line()
             );
-            gate(&s, args.fail_on)
+            gate(&s, args.fail_on).code()
         }),
-    };
-    match result {
-        Ok(code) => process::exit(code.code()),
-        Err(e) => {
-            report(&e);
-            process::exit(e.exit_code().code());
+        Command::New(args) => sharelog::new_root(&args.dir).map(|files| {
+            for f in &files {
+                println!("wrote {}", args.dir.join(f).display());
+            }
+            println!(
+                "next: sharelog serve --root {0}   (or: sharelog build --root {0} --out public)",
+                args.dir.display()
+            );
+            0
+        }),
+        Command::Serve(args) => sharelog::serve::serve(
+            &sharelog::serve::ServeOptions {
+                root: args.root.clone(),
+                bind: args.bind,
+                port: args.port,
+            },
+            |addr| {
+                use std::io::Write;
+                println!("serving http://{addr}/ — rebuilds on every change; Ctrl-C stops");
+                let _ = std::io::stdout().flush();
+            },
+        )
+        .map(|()| 0),
+        Command::Diff(args) => {
+            // A side that cannot be read or built is exit code 3: 1 means "different" here.
+            let side = |path: &std::path::Path| {
+                sharelog::diff::read_side(path).map_err(|e| {
+                    report(&e);
+                    3
+                })
+            };
+            let (old, new) = match (side(&args.old), side(&args.new)) {
+                (Ok(old), Ok(new)) => (old, new),
+                _ => return Ok(3),
+            };
+            let changes = sharelog::diff::compare(&old, &new)?;
+            print!(
+                "{}",
+                sharelog::diff::render(&old, &new, &changes, args.format)
+            );
+            Ok(if changes.is_empty() { 0 } else { 1 })
+        }
+        Command::Completions(args) => {
+            use clap::CommandFactory;
+            let mut cmd = Cli::command();
+            clap_complete::generate(args.shell, &mut cmd, "sharelog", &mut std::io::stdout());
+            Ok(0)
+        }
+        Command::Man => {
+            use clap::CommandFactory;
+            let man = clap_mangen::Man::new(Cli::command());
+            let mut out = Vec::new();
+            man.render(&mut out)
+                .map_err(|e| Error::Internal(format!("cannot render the man page: {e}")))?;
+            use std::io::Write;
+            std::io::stdout()
+                .write_all(&out)
+                .map_err(|e| Error::Internal(format!("cannot write the man page: {e}")))?;
+            Ok(0)
         }
     }
 }
@@ -85,17 +150,5 @@ fn print_warnings(warnings: &[String]) {
 }
 
 fn report(e: &Error) {
-    match e {
-        Error::Invalid(problems) => {
-            for p in problems {
-                eprintln!("{p}");
-            }
-            let n = problems.len();
-            eprintln!(
-                "error: {n} problem{} found; nothing was written",
-                if n == 1 { "" } else { "s" }
-            );
-        }
-        other => eprintln!("error: {other}"),
-    }
+    eprintln!("{}", sharelog::describe(e));
 }

@@ -10,3 +10,4 @@ mod pages;
 mod reference;
 mod scopes;
 mod support;
+mod workflow;

@@ -1,0 +1,420 @@
+//! `sharelog diff OLD NEW`: what changed between two built sites (or two report roots): export
+//! batches added or removed, items per partner, category and year, findings new or resolved.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt::Write as _;
+use std::io::Cursor;
+use std::path::Path;
+
+use polars::prelude::*;
+
+use crate::error::{Error, Problem, Result};
+use crate::render::format::thousands;
+
+/// The published data of one side: `data/*` file name → bytes.
+pub struct Side {
+    /// What the side was given as, for the heading.
+    pub label: String,
+    files: BTreeMap<String, Vec<u8>>,
+}
+
+/// Reads a side: a built site (a folder with `data/shared-items.csv`) or a report root (a folder
+/// with `report.yaml`, built in memory).
+pub fn read_side(path: &Path) -> Result<Side> {
+    let label = path.display().to_string();
+    let mut files = BTreeMap::new();
+    if path.join("report.yaml").is_file() {
+        let (site, _) = crate::render_site(path)?;
+        for (name, bytes) in site.files {
+            if let Some(rest) = name.strip_prefix("data/") {
+                files.insert(rest.to_owned(), bytes);
+            }
+        }
+    } else if path.join("data/shared-items.csv").is_file() {
+        let dir = path.join("data");
+        let entries = std::fs::read_dir(&dir).map_err(|e| crate::fs::io_error(&dir, e))?;
+        for entry in entries {
+            let entry = entry.map_err(|e| crate::fs::io_error(&dir, e))?;
+            let file = entry.path();
+            if file.is_file() {
+                let bytes = std::fs::read(&file).map_err(|e| crate::fs::io_error(&file, e))?;
+                files.insert(entry.file_name().to_string_lossy().into_owned(), bytes);
+            }
+        }
+    } else {
+        return Err(Error::invalid(vec![
+            Problem::new(&label, "is neither a built site nor a report root")
+                .help("name a folder that `sharelog build` wrote (it has data/shared-items.csv), or a report root (it has report.yaml)"),
+        ]));
+    }
+    Ok(Side { label, files })
+}
+
+/// Output format of `diff`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Plain text for a terminal or a log.
+    Text,
+    /// Markdown for a pull-request comment.
+    Markdown,
+}
+
+/// One export batch as `exports.csv` lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ExportLine {
+    partner: String,
+    exported_at: String,
+    items: String,
+}
+
+/// (partner, category, year).
+type CellKey = (String, String, String);
+/// The sum of a cell's published counts, and whether any of them is suppressed (the sum is then
+/// a lower bound).
+type CellValue = (u64, bool);
+/// Items per (partner, category, year).
+type Cells = BTreeMap<CellKey, CellValue>;
+/// A finding's key: (id, partner, export, flag).
+type FindingKey = (String, String, String, String);
+/// A finding's (severity, count, message).
+type FindingValue = (String, String, String);
+type Findings = BTreeMap<FindingKey, FindingValue>;
+
+/// Everything that differs.
+#[derive(Debug, Default)]
+pub struct Changes {
+    added: Vec<(String, ExportLine)>,
+    removed: Vec<(String, ExportLine)>,
+    /// Batches in both whose published line changed: (id, old, new).
+    changed: Vec<(String, ExportLine, ExportLine)>,
+    cells: Vec<(CellKey, Option<CellValue>, Option<CellValue>)>,
+    new_findings: Vec<(FindingKey, FindingValue)>,
+    resolved: Vec<(FindingKey, FindingValue)>,
+    other_files: Vec<String>,
+}
+
+impl Changes {
+    /// True when nothing differs.
+    pub fn is_empty(&self) -> bool {
+        self.added.is_empty()
+            && self.removed.is_empty()
+            && self.changed.is_empty()
+            && self.cells.is_empty()
+            && self.new_findings.is_empty()
+            && self.resolved.is_empty()
+            && self.other_files.is_empty()
+    }
+}
+
+fn csv_records(side: &Side, name: &str) -> Result<Vec<BTreeMap<String, String>>> {
+    let Some(bytes) = side.files.get(name) else {
+        return Ok(Vec::new());
+    };
+    let mut reader = csv::Reader::from_reader(bytes.as_slice());
+    let headers = reader
+        .headers()
+        .map_err(|e| bad_table(side, name, &e.to_string()))?
+        .clone();
+    reader
+        .records()
+        .map(|r| {
+            let r = r.map_err(|e| bad_table(side, name, &e.to_string()))?;
+            Ok(headers
+                .iter()
+                .zip(r.iter())
+                .map(|(h, v)| (h.to_owned(), v.to_owned()))
+                .collect())
+        })
+        .collect()
+}
+
+fn bad_table(side: &Side, name: &str, detail: &str) -> Error {
+    Error::invalid(vec![
+        Problem::new(
+            format!("{}/data/{name}", side.label),
+            format!("cannot be read: {detail}"),
+        )
+        .help("compare two sites built by sharelog, or two report roots"),
+    ])
+}
+
+fn exports(side: &Side) -> Result<BTreeMap<String, ExportLine>> {
+    Ok(csv_records(side, "exports.csv")?
+        .into_iter()
+        .map(|r| {
+            let get = |k: &str| r.get(k).cloned().unwrap_or_default();
+            (
+                get("export"),
+                ExportLine {
+                    partner: get("partner"),
+                    exported_at: get("exported_at"),
+                    items: get("items"),
+                },
+            )
+        })
+        .collect())
+}
+
+/// Items per (partner, category, year) from `shared-items.csv`, summed with polars.
+fn cells(side: &Side) -> Result<Cells> {
+    let Some(bytes) = side.files.get("shared-items.csv") else {
+        return Ok(Cells::new());
+    };
+    let fail = |e: PolarsError| bad_table(side, "shared-items.csv", &e.to_string());
+    let df = CsvReadOptions::default()
+        .with_has_header(true)
+        .with_infer_schema_length(Some(0))
+        .into_reader_with_file_handle(Cursor::new(bytes.clone()))
+        .finish()
+        .map_err(fail)?;
+    // SELECT partner, category, year, sum(items), bool_or(items IS NULL) AS suppressed
+    // FROM shared_items GROUP BY partner, category, year
+    let df = df
+        .lazy()
+        .group_by([col("partner"), col("category"), col("year")])
+        .agg([
+            col("items").cast(DataType::UInt64).sum().alias("items"),
+            col("items").is_null().any(true).alias("suppressed"),
+        ])
+        .collect()
+        .map_err(fail)?;
+    let get = || -> PolarsResult<Cells> {
+        let p = df.column("partner")?.str()?;
+        let c = df.column("category")?.str()?;
+        let y = df.column("year")?.str()?;
+        let n = df.column("items")?.u64()?;
+        let s = df.column("suppressed")?.bool()?;
+        Ok((0..df.height())
+            .map(|i| {
+                let text = |ca: &StringChunked| ca.get(i).unwrap_or_default().to_owned();
+                (
+                    (text(p), text(c), text(y)),
+                    (n.get(i).unwrap_or(0), s.get(i).unwrap_or(false)),
+                )
+            })
+            .collect())
+    };
+    get().map_err(fail)
+}
+
+fn findings(side: &Side) -> Result<Findings> {
+    Ok(csv_records(side, "findings.csv")?
+        .into_iter()
+        .map(|r| {
+            let get = |k: &str| r.get(k).cloned().unwrap_or_default();
+            (
+                (get("id"), get("partner"), get("export"), get("flag")),
+                (get("severity"), get("count"), get("message")),
+            )
+        })
+        .collect())
+}
+
+/// Compares two sides.
+pub fn compare(old: &Side, new: &Side) -> Result<Changes> {
+    let mut changes = Changes::default();
+    let (a, b) = (exports(old)?, exports(new)?);
+    for (id, line) in &b {
+        if !a.contains_key(id) {
+            changes.added.push((id.clone(), line.clone()));
+        }
+    }
+    for (id, line) in &a {
+        match b.get(id) {
+            None => changes.removed.push((id.clone(), line.clone())),
+            Some(other) if other != line => {
+                changes
+                    .changed
+                    .push((id.clone(), line.clone(), other.clone()));
+            }
+            Some(_) => {}
+        }
+    }
+    let (a, b) = (cells(old)?, cells(new)?);
+    let keys: BTreeSet<_> = a.keys().chain(b.keys()).cloned().collect();
+    for key in keys {
+        let (x, y) = (a.get(&key).copied(), b.get(&key).copied());
+        if x != y {
+            changes.cells.push((key, x, y));
+        }
+    }
+    let (a, b) = (findings(old)?, findings(new)?);
+    for (key, v) in &b {
+        if !a.contains_key(key) {
+            changes.new_findings.push((key.clone(), v.clone()));
+        }
+    }
+    for (key, v) in &a {
+        if !b.contains_key(key) {
+            changes.resolved.push((key.clone(), v.clone()));
+        }
+    }
+    // Any other published table that differs (findings whose sentence changed included).
+    let compared = ["exports.csv", "shared-items.csv"];
+    let names: BTreeSet<&String> = old.files.keys().chain(new.files.keys()).collect();
+    for name in names {
+        let differs = old.files.get(name) != new.files.get(name);
+        let summarised = compared.contains(&name.as_str())
+            || (name == "findings.csv"
+                && (!changes.new_findings.is_empty() || !changes.resolved.is_empty()));
+        if differs && !summarised && name.ends_with(".csv") {
+            changes.other_files.push(name.clone());
+        }
+    }
+    Ok(changes)
+}
+
+fn count_text(value: Option<CellValue>) -> String {
+    match value {
+        None => "–".to_owned(),
+        Some((n, false)) => thousands(n),
+        Some((n, true)) => format!("≥{}", thousands(n)),
+    }
+}
+
+fn change_text(x: Option<CellValue>, y: Option<CellValue>) -> String {
+    let delta = match (x, y) {
+        (Some((a, false)), Some((b, false))) if b >= a => format!(" (+{})", thousands(b - a)),
+        (Some((a, false)), Some((b, false))) => format!(" (−{})", thousands(a - b)),
+        _ => String::new(),
+    };
+    format!("{} → {}{delta}", count_text(x), count_text(y))
+}
+
+/// Renders the changes.
+pub fn render(old: &Side, new: &Side, c: &Changes, format: Format) -> String {
+    let md = format == Format::Markdown;
+    let mut out = String::new();
+    let heading = |out: &mut String, text: &str| {
+        if md {
+            let _ = writeln!(out, "\n### {text}\n");
+        } else {
+            let _ = writeln!(out, "\n{text}");
+        }
+    };
+    let item = |out: &mut String, text: &str| {
+        let text = if md {
+            text.replace('|', "\\|")
+        } else {
+            text.to_owned()
+        };
+        let _ = writeln!(out, "{} {text}", if md { "-" } else { " " });
+    };
+    if md {
+        let _ = writeln!(out, "## sharelog diff\n\n`{}` → `{}`", old.label, new.label);
+    } else {
+        let _ = writeln!(out, "sharelog diff: {} -> {}", old.label, new.label);
+    }
+    if c.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}No differences in the published data.",
+            if md { "\n" } else { "" }
+        );
+        return out;
+    }
+    heading(
+        &mut out,
+        &format!(
+            "Export batches: {} added, {} removed, {} changed",
+            c.added.len(),
+            c.removed.len(),
+            c.changed.len()
+        ),
+    );
+    for (id, e) in &c.added {
+        item(
+            &mut out,
+            &format!(
+                "+ {id} ({}, {}): {} items",
+                e.partner,
+                e.exported_at,
+                display_count(&e.items)
+            ),
+        );
+    }
+    for (id, e) in &c.removed {
+        item(
+            &mut out,
+            &format!(
+                "− {id} ({}, {}): {} items",
+                e.partner,
+                e.exported_at,
+                display_count(&e.items)
+            ),
+        );
+    }
+    for (id, a, b) in &c.changed {
+        let mut what = Vec::new();
+        if a.items != b.items {
+            what.push(format!(
+                "{} → {} items",
+                display_count(&a.items),
+                display_count(&b.items)
+            ));
+        }
+        if a.exported_at != b.exported_at {
+            what.push(format!("exported {} → {}", a.exported_at, b.exported_at));
+        }
+        if a.partner != b.partner {
+            what.push(format!("partner {} → {}", a.partner, b.partner));
+        }
+        item(&mut out, &format!("~ {id}: {}", what.join(", ")));
+    }
+    heading(
+        &mut out,
+        &format!(
+            "Items per partner, category and year: {} changed",
+            c.cells.len()
+        ),
+    );
+    if md && !c.cells.is_empty() {
+        let _ = writeln!(
+            out,
+            "| partner | category | year | items |\n|---|---|---|---|"
+        );
+        for ((p, cat, y), x, z) in &c.cells {
+            let _ = writeln!(out, "| {p} | {cat} | {y} | {} |", change_text(*x, *z));
+        }
+    } else {
+        for ((p, cat, y), x, z) in &c.cells {
+            item(&mut out, &format!("{p} {cat} {y}: {}", change_text(*x, *z)));
+        }
+    }
+    heading(
+        &mut out,
+        &format!(
+            "Findings: {} new, {} resolved",
+            c.new_findings.len(),
+            c.resolved.len()
+        ),
+    );
+    for (sign, list) in [("+", &c.new_findings), ("−", &c.resolved)] {
+        for ((id, partner, export, flag), (severity, _, message)) in list {
+            let place = [partner, export, flag]
+                .iter()
+                .filter(|s| !s.is_empty())
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(" ");
+            item(
+                &mut out,
+                &format!("{sign} {severity} {id} {place}: {message}"),
+            );
+        }
+    }
+    if !c.other_files.is_empty() {
+        heading(&mut out, "Other tables that changed");
+        for name in &c.other_files {
+            item(&mut out, &format!("data/{name}"));
+        }
+    }
+    out
+}
+
+fn display_count(cell: &str) -> String {
+    match cell.parse::<u64>() {
+        Ok(n) => thousands(n),
+        Err(_) => "suppressed".to_owned(),
+    }
+}

@@ -1,0 +1,283 @@
+//! The authoring and CI workflow: `new`, `serve`, `diff`, completions and the man page.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::support::{fixture, fixture_copy, sharelog};
+
+#[test]
+fn new_writes_a_root_that_builds_at_once_and_refuses_a_non_empty_folder() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("report");
+    let root_s = root.to_str().expect("utf-8");
+    let created = sharelog(&["new", root_s]);
+    assert_eq!(created.status.code(), Some(0), "{created:?}");
+    let out = dir.path().join("public");
+    let built = sharelog(&[
+        "build",
+        "--root",
+        root_s,
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(built.status.code(), Some(0), "{built:?}");
+    for page in [
+        "index.html",
+        "partners/example-ai/index.html",
+        "exports/first-export/index.html",
+        "methodology/index.html",
+        "findings/index.html",
+    ] {
+        assert!(out.join(page).is_file(), "{page}");
+    }
+    let before = std::fs::read(root.join("report.yaml")).expect("read");
+    let again = sharelog(&["new", root_s]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("the folder is not empty"));
+    assert_eq!(
+        std::fs::read(root.join("report.yaml")).expect("read"),
+        before
+    );
+}
+
+/// The findings fixture changed: a second batch to Beta, a count raised, minors' items gone.
+fn changed_copy() -> (tempfile::TempDir, std::path::PathBuf) {
+    let (dir, root) = fixture_copy("findings");
+    let x2 = root.join("data/exports/x2.yaml");
+    let text = std::fs::read_to_string(&x2).expect("read");
+    std::fs::write(&x2, text.replace("items: 100, minor: 4", "items: 120")).expect("write");
+    std::fs::write(
+        root.join("data/exports/x3.yaml"),
+        "id: x3\npartner: beta\nexported_at: 2023-09-01\ncounts:\n  - {category: photo, year: 2023, items: 75}\n",
+    )
+    .expect("write");
+    (dir, root)
+}
+
+fn diff(old: &Path, new: &Path, format: &str) -> (Option<i32>, String) {
+    let out = sharelog(&[
+        "diff",
+        "--format",
+        format,
+        old.to_str().expect("utf-8"),
+        new.to_str().expect("utf-8"),
+    ]);
+    let text = String::from_utf8_lossy(&out.stdout)
+        .replace(&*old.to_string_lossy(), "OLD")
+        .replace(&*new.to_string_lossy(), "NEW");
+    (out.status.code(), text)
+}
+
+#[test]
+fn diff_reports_batches_counts_and_findings_in_text_and_markdown() {
+    let old = fixture("findings");
+    let (_dir, new) = changed_copy();
+    let (code, text) = diff(&old, &new, "text");
+    assert_eq!(code, Some(1), "different");
+    insta::assert_snapshot!("diff.txt", text);
+    let (code, markdown) = diff(&old, &new, "markdown");
+    assert_eq!(code, Some(1));
+    insta::assert_snapshot!("diff.md", markdown);
+
+    // Built sites compare the same way as report roots.
+    let (_a, old_site) = crate::support::build(&old);
+    let (_b, new_site) = crate::support::build(&new);
+    let (code, from_sites) = diff(&old_site, &new_site, "text");
+    assert_eq!(code, Some(1));
+    assert_eq!(
+        from_sites.lines().skip(1).collect::<Vec<_>>(),
+        text.lines().skip(1).collect::<Vec<_>>()
+    );
+
+    let (code, same) = diff(&old, &old, "text");
+    assert_eq!(code, Some(0), "{same}");
+    assert!(same.contains("No differences"));
+
+    let missing = sharelog(&["diff", old.to_str().expect("utf-8"), "/nonexistent/site"]);
+    assert_eq!(missing.status.code(), Some(3));
+}
+
+#[test]
+fn completions_and_man_page_come_from_the_cli_definition() {
+    let bash = sharelog(&["completions", "bash"]);
+    assert_eq!(bash.status.code(), Some(0));
+    let script = String::from_utf8_lossy(&bash.stdout);
+    assert!(script.contains("_sharelog()"), "a bash function");
+    assert!(script.contains("--fail-on"), "knows the options");
+    let man = sharelog(&["man"]);
+    assert_eq!(man.status.code(), Some(0));
+    let page = String::from_utf8_lossy(&man.stdout);
+    assert!(
+        page.starts_with(".ie") || page.contains(".TH sharelog"),
+        "roff"
+    );
+    assert!(page.contains("serve"), "lists the subcommands");
+}
+
+/// Kills the server when the test ends, however it ends.
+struct Server(Child);
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// GET over plain HTTP/1.0: (status, body).
+fn get(addr: &str, path: &str) -> (u16, String) {
+    let Ok(mut stream) = TcpStream::connect(addr) else {
+        return (0, String::new());
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(5)));
+    let _ = write!(stream, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n");
+    let mut response = String::new();
+    let _ = stream.read_to_string(&mut response);
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let body = response
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_owned())
+        .unwrap_or_default();
+    (status, body)
+}
+
+/// Polls until `done` holds for a response, for at most 20 seconds.
+fn eventually(addr: &str, path: &str, done: impl Fn(u16, &str) -> bool) -> (u16, String) {
+    let start = Instant::now();
+    loop {
+        let (status, body) = get(addr, path);
+        if done(status, &body) || start.elapsed() > Duration::from_secs(20) {
+            return (status, body);
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+#[test]
+fn serve_shows_the_site_rebuilds_on_change_and_shows_build_errors() {
+    let (_dir, root) = fixture_copy("basic");
+    let child = Command::new(env!("CARGO_BIN_EXE_sharelog"))
+        .args([
+            "serve",
+            "--port",
+            "0",
+            "--root",
+            root.to_str().expect("utf-8"),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    let mut server = Server(child);
+    let mut first = String::new();
+    BufReader::new(server.0.stdout.take().expect("stdout"))
+        .read_line(&mut first)
+        .expect("the address line");
+    let addr = first
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .expect("serving http://ADDR/")
+        .to_owned();
+    assert!(addr.starts_with("127.0.0.1:"), "loopback only: {addr}");
+
+    let (status, page) = get(&addr, "/");
+    assert_eq!(status, 200);
+    assert!(page.contains("Fixture report"));
+    assert!(page.contains("/__sharelog/version"), "the reload script");
+    let (status, css) = get(&addr, "/assets/style.css");
+    assert_eq!(status, 200);
+    assert!(!css.contains("__sharelog"), "only HTML gets the script");
+    assert_eq!(get(&addr, "/no/such/page.html").0, 404);
+
+    // A change to the content is visible after the rebuild.
+    let page = root.join("content/methodology.md");
+    let text = std::fs::read_to_string(&page).expect("read");
+    std::fs::write(&page, format!("{text}\nA sentence added while serving.\n")).expect("write");
+    let (_, body) = eventually(&addr, "/methodology/index.html", |_, b| {
+        b.contains("A sentence added while serving.")
+    });
+    assert!(body.contains("A sentence added while serving."), "rebuilt");
+
+    // A broken input shows the problem instead of a stale site; fixing it brings the site back.
+    let report = root.join("report.yaml");
+    let good = std::fs::read_to_string(&report).expect("read");
+    std::fs::write(&report, format!("{good}\nbogus_key: 1\n")).expect("write");
+    let (status, body) = eventually(&addr, "/", |s, _| s == 500);
+    assert_eq!(status, 500);
+    assert!(body.contains("The build failed"));
+    assert!(body.contains("unknown field `bogus_key`"), "{body}");
+    std::fs::write(&report, good).expect("write");
+    let (status, _) = eventually(&addr, "/", |s, _| s == 200);
+    assert_eq!(status, 200);
+}
+
+/// The sharelog command lines in `docs/ci.md`, as argument lists (up to a redirection or `||`).
+fn documented_commands(doc: &str) -> Vec<Vec<String>> {
+    doc.lines()
+        .map(|l| {
+            l.trim()
+                .trim_start_matches("- ")
+                .trim_start_matches("run: ")
+        })
+        .filter(|l| l.starts_with("sharelog "))
+        .map(|l| {
+            let end = [" >", " ||", " #"]
+                .iter()
+                .filter_map(|m| l.find(m))
+                .min()
+                .unwrap_or(l.len());
+            l[..end].split_whitespace().map(str::to_owned).collect()
+        })
+        .collect()
+}
+
+#[test]
+fn the_ci_recipes_parse_and_use_commands_that_exist() {
+    let doc =
+        std::fs::read_to_string(crate::support::repo().join("docs/ci.md")).expect("docs/ci.md");
+    // Every YAML block is valid YAML.
+    let mut blocks = 0;
+    for block in doc.split("```yaml\n").skip(1) {
+        let yaml = block.split("```").next().unwrap_or("");
+        let parsed: Result<serde_json::Value, _> = serde_saphyr::from_str(yaml);
+        assert!(parsed.is_ok(), "{parsed:?}\n{yaml}");
+        blocks += 1;
+    }
+    assert_eq!(blocks, 2, "GitHub Actions and GitLab CI");
+    // Every sharelog command line in the recipes is one the CLI accepts.
+    let commands = documented_commands(&doc);
+    assert!(commands.len() >= 8, "{commands:?}");
+    for args in &commands {
+        let parsed = <sharelog::cli::Cli as clap::Parser>::try_parse_from(args);
+        assert!(parsed.is_ok(), "{args:?}: {parsed:?}");
+    }
+}
+
+#[test]
+fn the_documented_diff_step_passes_on_differences_and_fails_on_errors() {
+    let old = fixture("findings");
+    let (_dir, new) = changed_copy();
+    let bin = env!("CARGO_BIN_EXE_sharelog");
+    let step = |old: &Path| {
+        Command::new("sh")
+            .arg("-c")
+            .arg(format!(
+                "\"{bin}\" diff --format markdown \"$0\" \"$1\" > /dev/null || [ $? -eq 1 ]"
+            ))
+            .arg(old)
+            .arg(&new)
+            .status()
+            .expect("sh runs")
+            .code()
+    };
+    assert_eq!(step(&old), Some(0), "differences do not fail the step");
+    assert_ne!(step(Path::new("/nonexistent")), Some(0), "an error does");
+}
