@@ -2,8 +2,8 @@
 //! partner and month sent), computed with polars.
 //!
 //! A request is *overdue* when the partner has a `deletion_deadline_days` and the request was not
-//! completed within that many days of `sent_at`: completed late, or still open at the end of the
-//! report's `published` day (UTC). Completing exactly at the deadline is on time.
+//! completed within that many days of `sent_at`: completed late, or still open past the deadline at
+//! the end of the report's `published` day (UTC). Completing exactly at the deadline is on time.
 
 use polars::prelude::*;
 use serde::Serialize;
@@ -46,8 +46,7 @@ pub(crate) struct DeletionRow<C = u64> {
 /// Every request with its status: `partner`, `__month`, `items`, and booleans `acknowledged`,
 /// `completed`, `late`, `open`, `overdue`. Request ids are left behind here.
 pub(crate) fn requests(report: &Report) -> PolarsResult<DataFrame> {
-    let now = crate::load::deletions::end_of(report.meta.published)
-        .map_or(i64::MAX, |d| d.timestamp_micros());
+    let now = super::report_now(report);
     let r = &report.deletions;
     let requests = df!(
         PARTNER => r.iter().map(|d| d.partner.as_str()).collect::<Vec<_>>(),
