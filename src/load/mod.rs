@@ -93,6 +93,24 @@ impl Ctx<'_> {
             );
             return None;
         }
+        // Text inputs are read whole; a table too big for that belongs in a listing or a counts
+        // table, which are scanned, not read.
+        if let Ok(meta) = std::fs::metadata(path)
+            && meta.len() > yaml::MAX_YAML_BYTES
+        {
+            problems.push(
+                Problem::new(
+                    rel,
+                    format!(
+                        "is {} MB; text inputs like this are read whole, up to {} MB",
+                        meta.len() / (1024 * 1024),
+                        yaml::MAX_YAML_BYTES / (1024 * 1024)
+                    ),
+                )
+                .help("move large numbers into a counts table or an item listing (CSV or Parquet), which sharelog scans instead"),
+            );
+            return None;
+        }
         let bytes = match std::fs::read(path) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {

@@ -54,3 +54,25 @@ fn every_invalid_fixture_fails_with_its_expected_errors() {
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
 }
+
+/// A symbolic link inside the root that leads outside it is refused like a `..` path.
+#[cfg(unix)]
+#[test]
+fn a_symlink_leading_outside_the_root_is_refused() {
+    let (dir, root) = crate::support::fixture_copy("basic");
+    let outside = dir.path().join("outside.csv");
+    std::fs::copy(root.join("data/exports/items/beta-1.csv"), &outside).expect("copy");
+    let link = root.join("data/exports/items/linked.csv");
+    std::os::unix::fs::symlink(&outside, &link).expect("symlink");
+    let manifest = root.join("data/exports/nested/beta-1.yaml");
+    let text = std::fs::read_to_string(&manifest).expect("read");
+    std::fs::write(&manifest, text.replace("beta-1.csv", "linked.csv")).expect("write");
+    let output = sharelog(&["check", "--root", root.to_str().expect("utf-8")]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains("data/exports/nested/beta-1.yaml:")
+            && stderr.contains("`../items/linked.csv` points outside the report root"),
+        "{stderr}"
+    );
+}
