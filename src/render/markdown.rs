@@ -90,6 +90,20 @@ pub(crate) fn sanitise(html: &str) -> String {
     for tag in ["th", "td"] {
         builder.add_tag_attributes(tag, &["style"]);
     }
+    // The site loads nothing from other sites: images only from the site itself, and the only
+    // style kept is the column alignment pulldown-cmark writes (a style could fetch a URL).
+    builder.attribute_filter(|element, attribute, value| match (element, attribute) {
+        ("img", "src") => {
+            let v = value.trim();
+            (!v.contains(':') && !v.starts_with("//")).then(|| value.into())
+        }
+        ("th" | "td", "style") => matches!(
+            value.trim().trim_end_matches(';'),
+            "text-align: left" | "text-align: center" | "text-align: right"
+        )
+        .then(|| value.into()),
+        _ => Some(value.into()),
+    });
     builder.clean(html).to_string()
 }
 
@@ -111,6 +125,18 @@ mod tests {
         let r = render("| a | b |\n|---|---|\n| 1 | 2 |\n\nNote[^1].\n\n[^1]: The note.\n");
         assert!(r.html.contains("<table>"), "{}", r.html);
         assert!(r.html.contains("footnote-definition"), "{}", r.html);
+    }
+
+    #[test]
+    fn keeps_nothing_that_loads_from_other_sites() {
+        let html = render(
+            "![local](charts/a.svg) ![remote](https://tracker.example/p.gif) ![proto](//t.example/p.gif)\n\n| a |\n|:-:|\n| 1 |\n\n<td style=\"background:url(https://t.example/x)\">x</td>",
+        )
+        .html;
+        assert!(html.contains("src=\"charts/a.svg\""), "{html}");
+        assert!(!html.contains("tracker.example"), "{html}");
+        assert!(!html.contains("t.example"), "{html}");
+        assert!(html.contains("text-align: center"), "{html}");
     }
 
     #[test]

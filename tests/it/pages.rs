@@ -160,3 +160,66 @@ fn a_root_template_overrides_the_built_in_one_by_name() {
         "other pages keep the default"
     );
 }
+
+/// Hostile strings in every place a platform's staff can type text end up inert in every page and
+/// chart: category labels, platform name and contact, export descriptions, file paths, content.
+#[test]
+fn hostile_strings_everywhere_stay_inert() {
+    let (_dir, root) = crate::support::fixture_copy("basic");
+    let attack = "<img src=x onerror=alert(1)>\"'><script>alert(2)</script>";
+    let edit = |rel: &str, from: &str, to: &str| {
+        let path = root.join(rel);
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(text.contains(from), "{rel} holds {from}");
+        std::fs::write(&path, text.replacen(from, to, 1)).expect("write");
+    };
+    let quoted = attack.replace('"', "\\\"");
+    edit(
+        "report.yaml",
+        "label: Text posts",
+        &format!("label: \"{quoted}\""),
+    );
+    edit(
+        "report.yaml",
+        "name: Fixture Platform",
+        &format!("name: \"{quoted}\""),
+    );
+    edit(
+        "data/exports/alpha-1.yaml",
+        "id: alpha-1",
+        &format!("id: alpha-1\ndescription: \"{quoted}\""),
+    );
+    std::fs::write(
+        root.join("content/attack.md"),
+        format!(
+            "---\ntitle: \"{quoted}\"\n---\n{attack}\n\n[click](javascript:alert(3)) <a href=\"data:text/html,x\">d</a>\n\n<iframe src=\"https://evil.example\"></iframe>\n"
+        ),
+    )
+    .expect("write");
+    let (_out_dir, out) = build(&root);
+    let mut checked = 0;
+    for file in crate::support::files(&out) {
+        if !(file.ends_with(".html") || file.ends_with(".svg")) {
+            continue;
+        }
+        let text = read(&out, &file);
+        // Escaped text may still read `onerror=alert(1)&gt;`; what must not exist is a live tag,
+        // attribute or URL.
+        for bad in [
+            "<img src=x",
+            "onerror=\"",
+            "onerror=alert(1)>",
+            "<script>alert",
+            "javascript:",
+            "<iframe",
+            "href=\"data:",
+        ] {
+            assert!(!text.contains(bad), "{file} holds {bad}");
+        }
+        checked += 1;
+    }
+    assert!(checked > 10, "{checked} files");
+    // The text is still there, escaped, where it belongs.
+    let overview = read(&out, "index.html");
+    assert!(overview.contains("&lt;img src=x onerror=alert(1)&gt;"));
+}
