@@ -77,7 +77,18 @@ impl Summary {
 
 /// Reads, checks and aggregates a report root and renders the site in memory.
 pub fn render_site(root: &Path) -> Result<(Site, Summary)> {
-    let report = load::load(root)?;
+    let report = match load::load_partial(root) {
+        (Some(report), problems) if problems.is_empty() => report,
+        // Problems in the inputs: still check the listings and tables that did load, so that
+        // one run lists every problem.
+        (Some(report), mut problems) => {
+            if let Err(Error::Invalid(more)) = aggregate::aggregate(&report) {
+                problems.extend(more);
+            }
+            return Err(Error::invalid(problems));
+        }
+        (None, problems) => return Err(Error::invalid(problems)),
+    };
     let tables = aggregate::aggregate(&report)?;
     let site = render::render(&report, &tables)?;
     let summary = Summary {

@@ -17,12 +17,15 @@ use std::path::{Path, PathBuf};
 
 use serde_saphyr::Spanned;
 
-use crate::error::{Error, Problem, Problems, Result};
+use crate::error::{Problem, Problems};
 use crate::fs;
 use crate::model::{Report, ReportMeta};
 
-/// Reads and checks everything under `root`. Returns all problems at once when anything is wrong.
-pub(crate) fn load(root: &Path) -> Result<Report> {
+/// Reads and checks everything under `root`, collecting every problem. Returns what could be
+/// loaded even when there are problems (without the manifests that had them), so that the listings
+/// and tables of the rest can still be checked in the same run. The report is `None` only when
+/// report.yaml itself could not be read.
+pub(crate) fn load_partial(root: &Path) -> (Option<Report>, Vec<Problem>) {
     let mut problems = Problems::default();
     let ctx = Ctx { root };
 
@@ -51,25 +54,21 @@ pub(crate) fn load(root: &Path) -> Result<Report> {
     let pages = content::load(&ctx, &mut problems);
     let template_overrides = load_template_overrides(&ctx, &mut problems);
 
-    match meta {
-        Some(meta) if problems.is_empty() => Ok(Report {
-            meta,
-            partners,
-            exports,
-            opt_outs_monthly,
-            protections_monthly,
-            ledger,
-            deletions,
-            pages,
-            template_overrides,
-        }),
-        _ => {
-            if problems.is_empty() {
-                problems.push(Problem::new("report.yaml", "the report could not be read"));
-            }
-            Err(Error::invalid(problems.into_vec()))
-        }
+    if meta.is_none() && problems.is_empty() {
+        problems.push(Problem::new("report.yaml", "the report could not be read"));
     }
+    let report = meta.map(|meta| Report {
+        meta,
+        partners,
+        exports,
+        opt_outs_monthly,
+        protections_monthly,
+        ledger,
+        deletions,
+        pages,
+        template_overrides,
+    });
+    (report, problems.into_vec())
 }
 
 /// What every loader needs: where the root is.
