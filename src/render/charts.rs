@@ -181,14 +181,7 @@ pub(crate) fn stacked_bars(
                 });
         }
         if series.len() > 1 {
-            chart
-                .configure_series_labels()
-                .position(SeriesLabelPosition::UpperLeft)
-                .background_style(WHITE.mix(0.85))
-                .border_style(BLACK.mix(0.3))
-                .label_font(("sans-serif", 13))
-                .draw()
-                .map_err(chart_error)?;
+            legend(&mut chart)?;
         }
         root.present().map_err(chart_error)?;
     }
