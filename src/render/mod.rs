@@ -3,6 +3,7 @@
 pub(crate) mod charts;
 mod dictionary;
 mod downloads;
+mod feeds;
 pub(crate) mod format;
 pub(crate) mod markdown;
 mod templates;
@@ -102,6 +103,12 @@ pub(crate) fn render(report: &Report, tables: &Tables) -> Result<Site> {
     for page in &report.pages {
         site.add(format!("{}/index.html", page.slug), pages.content(page)?);
     }
+    site.add("feed.xml", feeds::feed(report, &t.exports, min));
+    let sitemap = feeds::sitemap(report, &site);
+    site.add("sitemap.xml", sitemap);
+    // Last: the checksums cover every other file in data/.
+    let sums = feeds::checksums(&site);
+    site.add("data/SHA256SUMS", sums);
     Ok(site)
 }
 

@@ -3,6 +3,7 @@
 mod cli;
 mod determinism;
 mod downloads;
+mod feeds;
 mod findings;
 mod formats;
 mod invalid;

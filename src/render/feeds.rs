@@ -1,0 +1,120 @@
+//! `feed.xml` (Atom 1.0), `sitemap.xml` and `data/SHA256SUMS`: the files that tell readers and
+//! machines what the site holds. Absolute URLs come from `base_url`.
+
+use sha2::{Digest, Sha256};
+
+use super::Site;
+use crate::aggregate::ExportRow;
+use crate::aggregate::suppress::Published;
+use crate::model::Report;
+
+/// XML text or attribute value, escaped.
+fn x(text: &str) -> String {
+    text.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+        .replace('\'', "&apos;")
+}
+
+/// `base_url` with exactly one trailing slash.
+fn base(report: &Report) -> String {
+    format!("{}/", report.meta.base_url.trim_end_matches('/'))
+}
+
+/// An instant as Atom wants it: a date becomes midnight UTC.
+fn atom_time(text: &str) -> String {
+    if text.len() == 10 {
+        format!("{text}T00:00:00Z")
+    } else {
+        text.to_owned()
+    }
+}
+
+/// The Atom feed: one entry for the report's publication and one per export batch, newest first,
+/// with ids that stay the same from build to build.
+pub(crate) fn feed(report: &Report, exports: &[ExportRow<Published>], min: u64) -> String {
+    let base = base(report);
+    let published = atom_time(&report.meta.published.to_string());
+    let mut entries: Vec<(String, String)> = exports
+        .iter()
+        .map(|e| {
+            let partner = report
+                .partner(&e.partner)
+                .map_or(e.partner.as_str(), |p| p.name.as_str());
+            let url = format!("{base}exports/{}/", e.export);
+            let updated = atom_time(&e.exported_at);
+            let entry = format!(
+                "  <entry>\n    <id>{id}</id>\n    <title>{title}</title>\n    <link href=\"{id}\"/>\n    <updated>{updated}</updated>\n    <summary>{summary}</summary>\n  </entry>\n",
+                id = x(&url),
+                title = x(&format!("Export {} to {partner}", e.export)),
+                summary = x(&format!(
+                    "{} items exported on {} to {partner}.",
+                    super::format::count(e.items, min),
+                    e.exported_at
+                )),
+            );
+            (updated, entry)
+        })
+        .collect();
+    entries.push((
+        published.clone(),
+        format!(
+            "  <entry>\n    <id>{id}</id>\n    <title>{title}</title>\n    <link href=\"{home}\"/>\n    <updated>{published}</updated>\n    <summary>{summary}</summary>\n  </entry>\n",
+            id = x(&format!("{base}#published-{}", report.meta.published)),
+            home = x(&base),
+            title = x(&format!("{} published", report.meta.title)),
+            summary = x(&format!(
+                "The report for {} to {} was published on {}.",
+                report.meta.period_from, report.meta.period_to, report.meta.published
+            )),
+        ),
+    ));
+    // Newest first; the same instant keeps a stable order by entry text.
+    entries.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
+    let updated = entries
+        .first()
+        .map_or(published.clone(), |(t, _)| t.clone())
+        .max(published);
+    let mut out = format!(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n  <id>{id}</id>\n  <title>{title}</title>\n  <link href=\"{id}\"/>\n  <link rel=\"self\" href=\"{id}feed.xml\"/>\n  <updated>{updated}</updated>\n  <author><name>{author}</name></author>\n",
+        id = x(&base),
+        title = x(&report.meta.title),
+        author = x(&report.meta.platform.name),
+    );
+    for (_, entry) in entries {
+        out.push_str(&entry);
+    }
+    out.push_str("</feed>\n");
+    out
+}
+
+/// The sitemap: every page of the site, as its folder URL.
+pub(crate) fn sitemap(report: &Report, site: &Site) -> String {
+    let base = base(report);
+    let lastmod = report.meta.published;
+    let mut out = String::from(
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
+    );
+    for path in site.files.keys().filter(|p| p.ends_with("index.html")) {
+        let page = path.trim_end_matches("index.html");
+        out.push_str(&format!(
+            "  <url><loc>{}</loc><lastmod>{lastmod}</lastmod></url>\n",
+            x(&format!("{base}{page}"))
+        ));
+    }
+    out.push_str("</urlset>\n");
+    out
+}
+
+/// `data/SHA256SUMS`: every other file in `data/`, in the format `sha256sum -c` reads, sorted.
+pub(crate) fn checksums(site: &Site) -> String {
+    site.files
+        .iter()
+        .filter_map(|(path, bytes)| {
+            let name = path.strip_prefix("data/")?;
+            (!name.contains('/') && name != "SHA256SUMS")
+                .then(|| format!("{}  {name}\n", hex::encode(Sha256::digest(bytes))))
+        })
+        .collect()
+}

@@ -1,0 +1,111 @@
+//! `feed.xml` (Atom), `sitemap.xml` and `data/SHA256SUMS` on the example report.
+
+use crate::support::{build, files, read, repo};
+
+const ATOM: &str = "http://www.w3.org/2005/Atom";
+const BASE: &str = "https://transparency.quillpost.example/";
+
+#[test]
+fn the_feed_is_atom_with_one_entry_per_export_and_one_for_the_report() {
+    let (_dir, out) = build(&repo());
+    let text = read(&out, "feed.xml");
+    let doc = roxmltree::Document::parse(&text).expect("well-formed XML");
+    let feed = doc.root_element();
+    assert_eq!(feed.tag_name().namespace(), Some(ATOM));
+    assert_eq!(feed.tag_name().name(), "feed");
+    let child = |n: roxmltree::Node<'_, '_>, name: &str| {
+        n.children()
+            .find(|c| c.has_tag_name((ATOM, name)))
+            .and_then(|c| c.text())
+            .map(str::to_owned)
+    };
+    assert_eq!(child(feed, "id").as_deref(), Some(BASE));
+    assert!(child(feed, "updated").is_some());
+    let entries: Vec<_> = feed
+        .children()
+        .filter(|c| c.has_tag_name((ATOM, "entry")))
+        .collect();
+    let exports = files(&out)
+        .iter()
+        .filter(|f| f.starts_with("exports/") && f.ends_with("index.html"))
+        .count();
+    assert_eq!(entries.len(), exports + 1);
+    let mut last = String::from("9999");
+    for e in &entries {
+        let id = child(*e, "id").expect("id");
+        assert!(id.starts_with(BASE), "absolute id: {id}");
+        let updated = child(*e, "updated").expect("updated");
+        assert!(
+            updated.ends_with('Z') && updated.len() == 20,
+            "RFC 3339 UTC: {updated}"
+        );
+        assert!(updated <= last, "newest first");
+        last = updated;
+        let link = e
+            .children()
+            .find(|c| c.has_tag_name((ATOM, "link")))
+            .and_then(|l| l.attribute("href"))
+            .expect("link");
+        let page = link
+            .trim_start_matches(BASE)
+            .split('#')
+            .next()
+            .unwrap_or("");
+        assert!(
+            out.join(page).join("index.html").is_file(),
+            "{link} is a page"
+        );
+    }
+    assert!(
+        text.contains("<id>https://transparency.quillpost.example/exports/lumen-2024-02/</id>")
+    );
+}
+
+#[test]
+fn the_sitemap_lists_every_page_with_an_absolute_url() {
+    let (_dir, out) = build(&repo());
+    let text = read(&out, "sitemap.xml");
+    let doc = roxmltree::Document::parse(&text).expect("well-formed XML");
+    let ns = "http://www.sitemaps.org/schemas/sitemap/0.9";
+    let locs: Vec<String> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name((ns, "loc")))
+        .filter_map(|n| n.text().map(str::to_owned))
+        .collect();
+    let pages = files(&out)
+        .into_iter()
+        .filter(|f| f.ends_with("index.html"))
+        .count();
+    assert_eq!(locs.len(), pages);
+    for loc in &locs {
+        let page = loc.strip_prefix(BASE).expect("absolute URL from base_url");
+        assert!(out.join(page).join("index.html").is_file(), "{loc}");
+    }
+}
+
+#[test]
+fn sha256sums_covers_every_data_file_and_sha256sum_accepts_it() {
+    let (_dir, out) = build(&repo());
+    let sums = read(&out, "data/SHA256SUMS");
+    let listed: Vec<&str> = sums.lines().filter_map(|l| l.split("  ").nth(1)).collect();
+    let data: Vec<String> = files(&out)
+        .into_iter()
+        .filter_map(|f| f.strip_prefix("data/").map(str::to_owned))
+        .filter(|f| f != "SHA256SUMS")
+        .collect();
+    assert_eq!(listed, data.iter().map(String::as_str).collect::<Vec<_>>());
+    let check = std::process::Command::new("sha256sum")
+        .args(["--check", "--strict", "SHA256SUMS"])
+        .current_dir(out.join("data"))
+        .output()
+        .expect("sha256sum runs");
+    assert!(check.status.success(), "{check:?}");
+    // A changed file is caught.
+    std::fs::write(out.join("data/findings.csv"), "tampered\n").expect("write");
+    let tampered = std::process::Command::new("sha256sum")
+        .args(["--check", "--quiet", "SHA256SUMS"])
+        .current_dir(out.join("data"))
+        .output()
+        .expect("sha256sum runs");
+    assert!(!tampered.status.success());
+}
