@@ -19,7 +19,7 @@ pub(crate) fn csv<T: Serialize>(rows: &[T], header: &[&str]) -> Result<Vec<u8>> 
 }
 
 /// A JSON array of objects, pretty-printed, ending in a newline; `None` is `null`.
-pub(crate) fn json<T: Serialize>(rows: &[T]) -> Result<Vec<u8>> {
+pub(crate) fn json<T: Serialize + ?Sized>(rows: &T) -> Result<Vec<u8>> {
     let mut out = serde_json::to_vec_pretty(rows)
         .map_err(|e| Error::Internal(format!("writing JSON failed: {e}")))?;
     out.push(b'\n');

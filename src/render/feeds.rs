@@ -1,5 +1,5 @@
-//! `feed.xml` (Atom 1.0), `sitemap.xml` and `data/SHA256SUMS`: the files that tell readers and
-//! machines what the site holds. Absolute URLs come from `base_url`.
+//! `feed.xml` (Atom 1.0), `sitemap.xml`, `data/report.json` and `data/SHA256SUMS`: the files
+//! that tell readers and machines what the site holds. Absolute URLs come from `base_url`.
 
 use sha2::{Digest, Sha256};
 
@@ -105,6 +105,43 @@ pub(crate) fn sitemap(report: &Report, site: &Site) -> String {
     }
     out.push_str("</urlset>\n");
     out
+}
+
+/// `data/report.json`: a machine-readable summary for dashboards that follow many platforms.
+pub(crate) fn summary(
+    report: &Report,
+    t: &crate::aggregate::Tables<Published>,
+    findings: &[crate::aggregate::findings::PublishedFinding],
+) -> serde_json::Value {
+    use crate::model::Severity;
+    let m = &report.meta;
+    let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
+    serde_json::json!({
+        "platform": {"name": m.platform.name, "url": m.platform.url},
+        "title": m.title,
+        "period": {"from": m.period_from.to_string(), "to": m.period_to.to_string()},
+        "published": m.published.to_string(),
+        "base_url": m.base_url,
+        "min_count": m.min_count,
+        "totals": {
+            "items": t.total_items,
+            "partners": report.partners.len(),
+            "exports": report.exports.len(),
+        },
+        "partners": t.partners.iter().map(|p| serde_json::json!({
+            "partner": p.partner,
+            "name": p.name,
+            "exports": p.exports,
+            "items": p.items,
+            "honours_opt_out": p.honours_opt_out,
+        })).collect::<Vec<_>>(),
+        "findings": {
+            "high": count(Severity::High),
+            "medium": count(Severity::Medium),
+            "info": count(Severity::Info),
+        },
+        "generator": {"name": "sharelog", "version": env!("CARGO_PKG_VERSION")},
+    })
 }
 
 /// `data/SHA256SUMS`: every other file in `data/`, in the format `sha256sum -c` reads, sorted.

@@ -104,6 +104,8 @@ pub(crate) fn render(report: &Report, tables: &Tables) -> Result<Site> {
         site.add(format!("{}/index.html", page.slug), pages.content(page)?);
     }
     site.add("feed.xml", feeds::feed(report, &t.exports, min));
+    let summary = feeds::summary(report, &t, &published_findings);
+    site.add("data/report.json", downloads::json(&summary)?);
     let sitemap = feeds::sitemap(report, &site);
     site.add("sitemap.xml", sitemap);
     // Last: the checksums cover every other file in data/.

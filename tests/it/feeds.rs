@@ -109,3 +109,37 @@ fn sha256sums_covers_every_data_file_and_sha256sum_accepts_it() {
         .expect("sha256sum runs");
     assert!(!tampered.status.success());
 }
+
+#[test]
+fn report_json_summarises_the_published_tables() {
+    let (_dir, out) = build(&repo());
+    let summary: serde_json::Value =
+        serde_json::from_str(&read(&out, "data/report.json")).expect("JSON");
+    let exports: serde_json::Value =
+        serde_json::from_str(&read(&out, "data/exports.json")).expect("JSON");
+    let exports = exports.as_array().expect("array");
+    let items: u64 = exports.iter().filter_map(|e| e["items"].as_u64()).sum();
+    assert_eq!(summary["totals"]["items"].as_u64(), Some(items));
+    assert_eq!(
+        summary["totals"]["exports"].as_u64(),
+        Some(exports.len() as u64)
+    );
+    let findings: serde_json::Value =
+        serde_json::from_str(&read(&out, "data/findings.json")).expect("JSON");
+    for severity in ["high", "medium", "info"] {
+        let n = findings
+            .as_array()
+            .expect("array")
+            .iter()
+            .filter(|f| f["severity"] == severity)
+            .count() as u64;
+        assert_eq!(
+            summary["findings"][severity].as_u64(),
+            Some(n),
+            "{severity}"
+        );
+    }
+    assert_eq!(summary["published"], "2024-09-30");
+    assert_eq!(summary["partners"].as_array().map(Vec::len), Some(4));
+    assert!(read(&out, "data/SHA256SUMS").contains("  report.json\n"));
+}
