@@ -42,6 +42,18 @@ pub fn parse_month(text: &str) -> Option<NaiveDate> {
     NaiveDate::parse_from_str(&format!("{text}-01"), "%Y-%m-%d").ok()
 }
 
+/// A month as a number that counts months, `year * 12 + month - 1`, for ranges and grouping
+/// (`2024-03` → 24290).
+pub fn month_number(text: &str) -> Option<i32> {
+    let d = parse_month(text)?;
+    Some(d.year() * 12 + d.month0() as i32)
+}
+
+/// `YYYY-MM` for a [`month_number`].
+pub fn month_text(n: i32) -> String {
+    format!("{:04}-{:02}", n.div_euclid(12), n.rem_euclid(12) + 1)
+}
+
 /// Formats an instant the way the outputs show it: a date when it is midnight UTC, else RFC 3339.
 pub fn format_instant(dt: &DateTime<Utc>) -> String {
     if dt.time() == chrono::NaiveTime::MIN {
@@ -79,6 +91,14 @@ mod tests {
         assert!(parse_month("2024-13").is_none());
         assert!(parse_month("2024-3").is_none());
         assert!(parse_month("2024-03-01").is_none());
+    }
+
+    #[test]
+    fn numbers_months_both_ways() {
+        assert_eq!(month_number("2024-03"), Some(2024 * 12 + 2));
+        assert_eq!(month_text(2024 * 12 + 2), "2024-03");
+        assert_eq!(month_text(2023 * 12 + 11), "2023-12");
+        assert_eq!(month_number("2024-13"), None);
     }
 
     #[test]

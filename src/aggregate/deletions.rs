@@ -157,7 +157,7 @@ pub(crate) fn rows(requests: &DataFrame) -> PolarsResult<Vec<DeletionRow>> {
             let v = |k: usize| cols[k].get(i).unwrap_or(0);
             DeletionRow {
                 partner: partner.get(i).unwrap_or_default().to_owned(),
-                month: super::month_text(month.get(i).unwrap_or(0)),
+                month: crate::time::month_text(month.get(i).unwrap_or(0)),
                 requests: v(0),
                 requests_acknowledged: v(1),
                 requests_completed: v(2),

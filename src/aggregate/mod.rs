@@ -785,18 +785,6 @@ fn scope_rows(report: &Report, ledger: &Ledger) -> PolarsResult<Vec<ScopeRow>> {
     Ok(rows)
 }
 
-/// `YYYY-MM` for a month number `year * 12 + month - 1`.
-fn month_text(n: i32) -> String {
-    format!("{:04}-{:02}", n.div_euclid(12), n.rem_euclid(12) + 1)
-}
-
-/// Month number of a `YYYY-MM` text.
-fn month_number(text: &str) -> Option<i32> {
-    use chrono::Datelike;
-    let d = crate::time::parse_month(text)?;
-    Some(d.year() * 12 + d.month0() as i32)
-}
-
 /// New opt-outs per month number and signal (in the order of [`crate::model::SIGNALS`]), from
 /// the ledger.
 fn signals_by_month(
@@ -846,7 +834,7 @@ fn opt_outs_monthly(report: &Report, ledger: Option<&Ledger>) -> Result<MonthlyR
     let signals = signals_by_month(ledger).map_err(internal)?;
     let table_months: Vec<i32> = table
         .iter()
-        .filter_map(|r| month_number(&r.month))
+        .filter_map(|r| crate::time::month_number(&r.month))
         .collect();
     let all = ledger_months.iter().chain(&table_months);
     let (Some(first), Some(last)) = (all.clone().min().copied(), all.max().copied()) else {
@@ -910,7 +898,7 @@ fn opt_outs_monthly(report: &Report, ledger: Option<&Ledger>) -> Result<MonthlyR
         let mut rows = Vec::new();
         let mut mismatched = Vec::new();
         for i in 0..df.height() {
-            let m = month_text(month.get(i).unwrap_or(0));
+            let m = crate::time::month_text(month.get(i).unwrap_or(0));
             if differs.get(i).unwrap_or(false) {
                 mismatched.push(m.clone());
             }
@@ -935,7 +923,7 @@ fn opt_outs_monthly(report: &Report, ledger: Option<&Ledger>) -> Result<MonthlyR
     let (rows, mut mismatched) = get().map_err(internal)?;
     // Where monthly.csv gives signals, each signal's new opt-outs must agree too.
     for r in table {
-        let (Some(declared), Some(m)) = (r.by_signal, month_number(&r.month)) else {
+        let (Some(declared), Some(m)) = (r.by_signal, crate::time::month_number(&r.month)) else {
             continue;
         };
         let ledger_counts = signals.get(&m).copied().unwrap_or([Some(0); 6]);

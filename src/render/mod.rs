@@ -119,58 +119,28 @@ fn add_downloads(
     t: &Tables<Published>,
     findings: &[PublishedFinding],
 ) -> Result<()> {
-    let mut add = |doc: dictionary::TableDoc, csv: Vec<u8>, json: Vec<u8>| {
-        site.add(format!("data/{}.csv", doc.name), csv);
-        site.add(format!("data/{}.json", doc.name), json);
-    };
-    let d = dictionary::shared_items();
-    add(
-        d.clone(),
-        downloads::csv(&t.shared_items, &d.header())?,
-        downloads::json(&t.shared_items)?,
+    add_table(site, dictionary::shared_items(), &t.shared_items)?;
+    add_table(site, dictionary::exports(), &t.exports)?;
+    add_table(site, dictionary::partners(), &t.partners)?;
+    add_table(site, dictionary::opt_outs_monthly(), &t.opt_outs_monthly)?;
+    add_table(site, dictionary::opt_out_scopes(), &t.scopes)?;
+    add_table(site, dictionary::protections_monthly(), &t.protections)?;
+    add_table(site, dictionary::deletions(), &t.deletions)?;
+    add_table(site, dictionary::findings(), findings)?;
+    Ok(())
+}
+
+/// One published table as `data/<name>.csv` (with the dictionary's header) and `.json`.
+fn add_table<T: serde::Serialize>(
+    site: &mut Site,
+    doc: dictionary::TableDoc,
+    rows: &[T],
+) -> Result<()> {
+    site.add(
+        format!("data/{}.csv", doc.name),
+        downloads::csv(rows, &doc.header())?,
     );
-    let d = dictionary::exports();
-    add(
-        d.clone(),
-        downloads::csv(&t.exports, &d.header())?,
-        downloads::json(&t.exports)?,
-    );
-    let d = dictionary::partners();
-    add(
-        d.clone(),
-        downloads::csv(&t.partners, &d.header())?,
-        downloads::json(&t.partners)?,
-    );
-    let d = dictionary::opt_outs_monthly();
-    add(
-        d.clone(),
-        downloads::csv(&t.opt_outs_monthly, &d.header())?,
-        downloads::json(&t.opt_outs_monthly)?,
-    );
-    let d = dictionary::opt_out_scopes();
-    add(
-        d.clone(),
-        downloads::csv(&t.scopes, &d.header())?,
-        downloads::json(&t.scopes)?,
-    );
-    let d = dictionary::protections_monthly();
-    add(
-        d.clone(),
-        downloads::csv(&t.protections, &d.header())?,
-        downloads::json(&t.protections)?,
-    );
-    let d = dictionary::deletions();
-    add(
-        d.clone(),
-        downloads::csv(&t.deletions, &d.header())?,
-        downloads::json(&t.deletions)?,
-    );
-    let d = dictionary::findings();
-    add(
-        d.clone(),
-        downloads::csv(findings, &d.header())?,
-        downloads::json(findings)?,
-    );
+    site.add(format!("data/{}.json", doc.name), downloads::json(rows)?);
     Ok(())
 }
 
@@ -587,19 +557,12 @@ fn deletion_chart(t: &Tables<Published>, partner: &Partner) -> Result<Option<Cha
         return Ok(None);
     }
     // Every month from the first request to the last, so that quiet months show as gaps.
-    let month_no = |m: &str| {
-        crate::time::parse_month(m).map(|d| {
-            use chrono::Datelike;
-            d.year() * 12 + d.month0() as i32
-        })
-    };
+    let month_no = |m: &str| crate::time::month_number(m).unwrap_or(0);
     let (first, last) = (
-        month_no(&rows[0].month).unwrap_or(0),
-        month_no(&rows[rows.len() - 1].month).unwrap_or(0),
+        month_no(&rows[0].month),
+        month_no(&rows[rows.len() - 1].month),
     );
-    let months: Vec<String> = (first..=last)
-        .map(|n| format!("{:04}-{:02}", n.div_euclid(12), n.rem_euclid(12) + 1))
-        .collect();
+    let months: Vec<String> = (first..=last).map(crate::time::month_text).collect();
     let row_of = |m: &str| rows.iter().find(|r| r.month == m);
     // Each request is in exactly one of four states; the bars stack them.
     let names = [
