@@ -147,7 +147,7 @@ fn exports(side: &Side) -> Result<BTreeMap<String, ExportLine>> {
                 get("export"),
                 ExportLine {
                     partner: get("partner"),
-                    exported_at: get("exported_at"),
+                    exported_at: crate::time::display_instant(&get("exported_at")),
                     items: get("items"),
                 },
             )

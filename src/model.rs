@@ -109,6 +109,34 @@ pub struct ReportMeta {
     pub categories: Vec<Category>,
     /// Published counts `0 < n < min_count` are suppressed.
     pub min_count: u64,
+    /// What the report's data is, for the datasheet and the Data Package.
+    pub description: Option<String>,
+    /// The licence the data is published under.
+    pub license: Option<License>,
+    /// Where the data comes from.
+    pub sources: Vec<Source>,
+}
+
+/// `report.yaml: license`: an SPDX id with an optional URL and title.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct License {
+    /// SPDX identifier, e.g. `CC-BY-4.0`.
+    pub id: String,
+    /// Where the licence text is.
+    pub url: Option<String>,
+    /// Its human title.
+    pub title: Option<String>,
+}
+
+/// `report.yaml: sources[]`: a source of the report's data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Source {
+    /// What it is.
+    pub title: String,
+    /// Where it is, if public.
+    pub url: Option<String>,
+    /// More detail.
+    pub description: Option<String>,
 }
 
 impl ReportMeta {

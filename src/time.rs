@@ -63,6 +63,16 @@ pub fn format_instant(dt: &DateTime<Utc>) -> String {
     }
 }
 
+/// Formats an instant for machine-readable tables: always RFC 3339 in UTC with seconds.
+pub fn format_utc(dt: &DateTime<Utc>) -> String {
+    dt.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
+}
+
+/// An RFC 3339 UTC text as the pages show it: the date alone when it is midnight.
+pub fn display_instant(text: &str) -> String {
+    parse_instant(text).map_or_else(|| text.to_owned(), |dt| format_instant(&dt))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

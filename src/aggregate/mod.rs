@@ -20,7 +20,6 @@ use self::ledger::Ledger;
 use self::listings::{ListingContext, MICROS_PER_DAY};
 use crate::error::{Error, Problem, Problems, Result};
 use crate::model::{CategoryId, CountRow, DeclaredCounts, Export, Report};
-use crate::time::format_instant;
 
 /// One row of `data/shared-items.csv` (SPEC column order). `C` is `u64` before suppression and
 /// `Option<u64>` after.
@@ -651,7 +650,7 @@ fn exports(report: &Report, shared: &DataFrame) -> Result<Vec<ExportRow>> {
             Ok(ExportRow {
                 export: e.id.to_string(),
                 partner: e.partner.to_string(),
-                exported_at: format_instant(&e.exported_at),
+                exported_at: crate::time::format_utc(&e.exported_at),
                 items,
                 categories,
                 first_year,

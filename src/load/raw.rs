@@ -29,6 +29,34 @@ pub(crate) struct RawReport {
     pub(crate) categories: Vec<RawCategory>,
     #[serde(default)]
     pub(crate) privacy: Option<RawPrivacy>,
+    #[serde(default)]
+    pub(crate) description: Option<String>,
+    #[serde(default)]
+    pub(crate) license: Option<RawLicense>,
+    #[serde(default)]
+    pub(crate) sources: Vec<RawSource>,
+}
+
+/// `report.yaml: license`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawLicense {
+    pub(crate) id: Text,
+    #[serde(default)]
+    pub(crate) url: Option<String>,
+    #[serde(default)]
+    pub(crate) title: Option<String>,
+}
+
+/// `report.yaml: sources[]`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawSource {
+    pub(crate) title: String,
+    #[serde(default)]
+    pub(crate) url: Option<String>,
+    #[serde(default)]
+    pub(crate) description: Option<String>,
 }
 
 /// `report.yaml: platform`.

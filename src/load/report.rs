@@ -5,7 +5,7 @@ use std::collections::BTreeSet;
 use super::raw::RawReport;
 use super::{Ctx, at, yaml};
 use crate::error::{Problem, Problems};
-use crate::model::{Category, CategoryId, Platform, ReportMeta, is_slug};
+use crate::model::{Category, CategoryId, License, Platform, ReportMeta, Source, is_slug};
 
 const FILE: &str = "report.yaml";
 
@@ -106,10 +106,38 @@ pub(crate) fn load(ctx: &Ctx<'_>, problems: &mut Problems) -> Option<ReportMeta>
         Some(l) => l.value.clone(),
         None => "en".to_owned(),
     };
+    if let Some(l) = &raw.license
+        && !is_spdx_id(&l.id.value)
+    {
+        problems.push(
+            at(
+                FILE,
+                &l.id,
+                "license.id",
+                format!("`{}` is not an SPDX licence identifier", l.id.value),
+            )
+            .help("write an identifier from https://spdx.org/licenses/, e.g. `CC-BY-4.0` or `ODbL-1.0`"),
+        );
+    }
     if problems.len() > before {
         return None;
     }
     Some(ReportMeta {
+        description: raw.description,
+        license: raw.license.map(|l| License {
+            id: l.id.value,
+            url: l.url,
+            title: l.title,
+        }),
+        sources: raw
+            .sources
+            .into_iter()
+            .map(|s| Source {
+                title: s.title,
+                url: s.url,
+                description: s.description,
+            })
+            .collect(),
         title: raw.title,
         platform: Platform {
             name: raw.platform.name,
@@ -134,4 +162,13 @@ fn is_language_tag(tag: &str) -> bool {
         && primary.chars().all(|c| c.is_ascii_alphabetic())
         && parts
             .all(|p| !p.is_empty() && p.len() <= 8 && p.chars().all(|c| c.is_ascii_alphanumeric()))
+}
+
+/// An SPDX licence identifier's shape: letters, digits, `.`, `-` and `+`.
+fn is_spdx_id(id: &str) -> bool {
+    !id.is_empty()
+        && id.len() <= 64
+        && id
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+'))
 }

@@ -1,17 +1,54 @@
-//! The data dictionary: every published table and its columns, in output order. The CSV headers
-//! and the data page's dictionary both come from here.
+//! The data dictionary: every published table, its columns, types, units and keys, in output
+//! order. It is the one schema definition behind the CSV headers, the Parquet column types, the
+//! Data Package (`data/datapackage.json`), the Croissant record sets and the data page.
 
 use serde::Serialize;
+
+/// A column's type, named as in Frictionless Table Schema v2.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub(crate) enum Type {
+    String,
+    Integer,
+    /// `YYYY-MM-DD`.
+    Date,
+    /// RFC 3339 in UTC, e.g. `2024-02-12T09:15:00Z`.
+    Datetime,
+    /// `YYYY-MM`.
+    Yearmonth,
+    /// Strings joined by `;`.
+    List,
+}
+
+impl Type {
+    /// How the data page describes the type.
+    pub(crate) fn label(self) -> &'static str {
+        match self {
+            Type::String => "text",
+            Type::Integer => "integer",
+            Type::Date => "date (YYYY-MM-DD)",
+            Type::Datetime => "UTC date-time (RFC 3339)",
+            Type::Yearmonth => "month (YYYY-MM)",
+            Type::List => "list, separated by ;",
+        }
+    }
+}
 
 /// A published table.
 #[derive(Debug, Clone, Serialize)]
 pub(crate) struct TableDoc {
     /// File stem under `data/`.
     pub(crate) name: &'static str,
+    /// A human title.
+    pub(crate) title: &'static str,
     /// What one row is.
     pub(crate) row: &'static str,
     /// Columns in output order.
     pub(crate) columns: Vec<ColumnDoc>,
+    /// The columns that identify a row (empty when no set of columns does).
+    pub(crate) primary_key: Vec<&'static str>,
+    /// `(column, table, column there)`: references to other tables.
+    pub(crate) foreign_keys: Vec<(&'static str, &'static str, &'static str)>,
 }
 
 /// A column of a published table.
@@ -19,8 +56,14 @@ pub(crate) struct TableDoc {
 pub(crate) struct ColumnDoc {
     pub(crate) name: &'static str,
     #[serde(rename = "type")]
-    pub(crate) kind: &'static str,
+    pub(crate) kind: Type,
     pub(crate) description: &'static str,
+    /// What is counted, for counts.
+    pub(crate) unit: Option<&'static str>,
+    /// Whether small values are suppressed (empty cell, JSON null).
+    pub(crate) suppressed: bool,
+    /// What an empty cell means other than suppression; `None` when a value is always present.
+    pub(crate) empty: Option<&'static str>,
 }
 
 impl TableDoc {
@@ -30,40 +73,88 @@ impl TableDoc {
     }
 }
 
-fn col(name: &'static str, kind: &'static str, description: &'static str) -> ColumnDoc {
+impl ColumnDoc {
+    /// Small values are suppressed.
+    fn suppressed(mut self) -> Self {
+        self.suppressed = true;
+        self
+    }
+
+    /// The cell may be empty, meaning `what`.
+    fn or_empty(mut self, what: &'static str) -> Self {
+        self.empty = Some(what);
+        self
+    }
+
+    /// Whether the cell can be empty at all.
+    pub(crate) fn may_be_empty(&self) -> bool {
+        self.suppressed || self.empty.is_some()
+    }
+}
+
+fn col(name: &'static str, kind: Type, description: &'static str) -> ColumnDoc {
     ColumnDoc {
         name,
         kind,
         description,
+        unit: None,
+        suppressed: false,
+        empty: None,
     }
 }
 
+/// A count of `unit`; small values are suppressed.
+fn count(name: &'static str, unit: &'static str, description: &'static str) -> ColumnDoc {
+    ColumnDoc {
+        unit: Some(unit),
+        ..col(name, Type::Integer, description)
+    }
+    .suppressed()
+}
+
+/// A count of the platform's own records (requests, files, exports), never suppressed.
+fn tally(name: &'static str, unit: &'static str, description: &'static str) -> ColumnDoc {
+    ColumnDoc {
+        unit: Some(unit),
+        ..col(name, Type::Integer, description)
+    }
+}
+
+const NO_LEDGER: &str = "no opt-out ledger (data/opt-outs/ledger.*) to count from";
+
 /// `data/shared-items`.
 pub(crate) fn shared_items() -> TableDoc {
-    let flag = |name, what| col(name, "integer", what);
+    let flag = |name, what| count(name, "items", what);
     TableDoc {
         name: "shared-items",
+        title: "Items shared, by partner, export, category and year",
         row: "one row per (partner, export, category, year), sorted by those columns",
         columns: vec![
-            col("partner", "string", "partner id (see partners)"),
-            col("export", "string", "export batch id (see exports)"),
-            col("category", "string", "content category id from report.yaml"),
+            col("partner", Type::String, "partner id (see partners)"),
+            col("export", Type::String, "export batch id (see exports)"),
+            col("category", Type::String, "content category id from report.yaml"),
             col(
                 "year",
-                "integer",
+                Type::Integer,
                 "UTC year in which the items were created",
             ),
-            col("items", "integer", "items shared; suppressed when small"),
+            count("items", "items", "items shared"),
             flag("private", "items flagged private"),
             flag("deleted", "items flagged deleted"),
             flag("suspended", "items flagged suspended"),
             flag("explicit", "items flagged explicit"),
             flag("minor", "items flagged as by a minor"),
-            col(
+            count(
                 "opted_out",
-                "integer",
-                "items whose owner was opted out at the export's exported_at, from the opt-out ledger joined with the item listing (or as declared in the manifest's counts); empty when neither exists",
-            ),
+                "items",
+                "items whose owner was opted out at the export's exported_at, from the opt-out ledger joined with the item listing (or as declared in the manifest's counts)",
+            )
+            .or_empty("neither an opt-out ledger nor declared opted_out counts exist for the export"),
+        ],
+        primary_key: vec!["partner", "export", "category", "year"],
+        foreign_keys: vec![
+            ("partner", "partners", "partner"),
+            ("export", "exports", "export"),
         ],
     }
 }
@@ -72,37 +163,47 @@ pub(crate) fn shared_items() -> TableDoc {
 pub(crate) fn exports() -> TableDoc {
     TableDoc {
         name: "exports",
+        title: "Export batches",
         row: "one row per export batch, sorted by export id",
         columns: vec![
-            col("export", "string", "export batch id"),
-            col("partner", "string", "partner id that received the batch"),
+            col("export", Type::String, "export batch id"),
+            col(
+                "partner",
+                Type::String,
+                "partner id that received the batch",
+            ),
             col(
                 "exported_at",
-                "date or datetime",
-                "when the batch left the platform (UTC)",
+                Type::Datetime,
+                "when the batch left the platform, in UTC (a date in the manifest means 00:00 UTC)",
             ),
-            col("items", "integer", "items in the batch"),
-            col(
+            count("items", "items", "items in the batch"),
+            tally(
                 "categories",
-                "integer",
+                "categories",
                 "number of content categories in the batch",
             ),
             col(
                 "first_year",
-                "integer",
+                Type::Integer,
                 "earliest UTC creation year in the batch",
-            ),
+            )
+            .or_empty("the batch is empty"),
             col(
                 "last_year",
-                "integer",
+                Type::Integer,
                 "latest UTC creation year in the batch",
-            ),
-            col(
+            )
+            .or_empty("the batch is empty"),
+            count(
                 "opt_outs_in_force",
-                "integer",
-                "owners whose opt-out covered this partner when the batch was exported (from the ledger; empty without one)",
-            ),
+                "owners",
+                "owners whose opt-out covered this partner when the batch was exported",
+            )
+            .or_empty(NO_LEDGER),
         ],
+        primary_key: vec!["export"],
+        foreign_keys: vec![("partner", "partners", "partner")],
     }
 }
 
@@ -110,117 +211,122 @@ pub(crate) fn exports() -> TableDoc {
 pub(crate) fn partners() -> TableDoc {
     TableDoc {
         name: "partners",
+        title: "Partners that received data",
         row: "one row per partner, in the order of data/partners.yaml",
         columns: vec![
-            col("partner", "string", "partner id"),
-            col("name", "string", "legal name"),
+            col("partner", Type::String, "partner id"),
+            col("name", Type::String, "legal name"),
             col(
                 "country",
-                "string",
+                Type::String,
                 "ISO 3166-1 alpha-2 country of establishment",
-            ),
+            )
+            .or_empty("not given in partners.yaml"),
             col(
                 "purposes",
-                "string",
-                "purposes, `;`-separated: ai-training, ai-evaluation, research, search-indexing, other",
+                Type::List,
+                "what the data is for: ai-training, ai-evaluation, research, search-indexing, other (W3C DPV terms in datapackage.json)",
             ),
             col(
                 "legal_basis",
-                "string",
-                "the platform's legal basis for sharing: consent, contract, legitimate-interest, unknown",
+                Type::String,
+                "the platform's legal basis for sharing: consent, contract, legitimate-interest or unknown",
             ),
             col(
                 "honours_opt_out",
-                "string",
-                "what the agreement says about opt-outs: yes, no, unknown",
+                Type::String,
+                "what the agreement says about opt-outs: yes, no or unknown",
             ),
             col(
                 "agreement_signed",
-                "date",
+                Type::Date,
                 "when the data agreement was signed",
             ),
-            col("agreement_ends", "date", "when the agreement ends"),
-            col(
-                "deletion_deadline_days",
-                "integer",
-                "days within which the partner must complete a deletion request",
-            ),
-            col("exports", "integer", "export batches the partner received"),
-            col("items", "integer", "items the partner received"),
-            col("first_export", "date", "date of the first export"),
-            col("last_export", "date", "date of the last export"),
-            col(
+            col("agreement_ends", Type::Date, "when the agreement ends")
+                .or_empty("no end date"),
+            ColumnDoc {
+                unit: Some("days"),
+                ..col(
+                    "deletion_deadline_days",
+                    Type::Integer,
+                    "days a deletion request may stay open before it is overdue",
+                )
+            }
+            .or_empty("no deadline agreed"),
+            tally("exports", "export batches", "export batches the partner received"),
+            count("items", "items", "items the partner received"),
+            col("first_export", Type::Date, "date (UTC) of the first export")
+                .or_empty("no export"),
+            col("last_export", Type::Date, "date (UTC) of the last export")
+                .or_empty("no export"),
+            count(
                 "opt_outs_in_force",
-                "integer",
-                "owners whose opt-out covers this partner at the end of the report's date (from the ledger; empty without one)",
-            ),
-            col(
+                "owners",
+                "owners whose opt-out covers this partner at the end of the report's date",
+            )
+            .or_empty(NO_LEDGER),
+            count(
                 "items_opted_out_now",
-                "integer",
-                "items the partner received in item listings whose owner is opted out for it at the end of the report's date: what the opt-outs ask it to delete (empty without a ledger; batches with declared counts only cannot be counted)",
-            ),
+                "items",
+                "items the partner received in item listings whose owner is opted out for it at the end of the report's date: what the opt-outs ask it to delete (batches with declared counts only cannot be counted)",
+            )
+            .or_empty(NO_LEDGER),
         ],
+        primary_key: vec!["partner"],
+        foreign_keys: vec![],
     }
 }
 
 /// `data/opt-outs-monthly`.
 pub(crate) fn opt_outs_monthly() -> TableDoc {
+    let signal = |name, what| count(name, "owners", what).or_empty("the source gives no signals");
     TableDoc {
         name: "opt-outs-monthly",
+        title: "Opt-outs by month",
         row: "one row per month, sorted by month",
         columns: vec![
-            col("month", "string (YYYY-MM)", "calendar month"),
-            col(
+            col("month", Type::Yearmonth, "calendar month (UTC)"),
+            count(
                 "opted_out",
-                "integer",
-                "new opt-outs that month (UTC); from the ledger when there is one",
+                "owners",
+                "new opt-outs that month; from the ledger when there is one",
             ),
-            col(
-                "withdrawn",
-                "integer",
-                "opt-outs withdrawn that month (UTC)",
-            ),
-            col(
+            count("withdrawn", "owners", "opt-outs withdrawn that month"),
+            count(
                 "active",
-                "integer",
+                "owners",
                 "owners opted out at month end: distinct owners from the ledger, else the running balance of opted_out minus withdrawn",
             ),
-            col(
+            count(
                 "accounts",
-                "integer",
+                "accounts",
                 "eligible accounts at month end, from monthly.csv",
-            ),
-            col(
+            )
+            .or_empty("no data/opt-outs/monthly.csv"),
+            signal(
                 "opted_out_account_setting",
-                "integer",
-                "new opt-outs that month through the account setting; this and the next five columns split opted_out by signal, and are empty when the source gives no signals",
+                "new opt-outs that month through the account setting; this and the next five columns split opted_out by signal",
             ),
-            col(
+            signal(
                 "opted_out_support_request",
-                "integer",
                 "new opt-outs through a support request",
             ),
-            col(
+            signal(
                 "opted_out_robots_txt",
-                "integer",
                 "new opt-outs through AI-crawler tokens in the blog's robots.txt",
             ),
-            col(
+            signal(
                 "opted_out_tdmrep",
-                "integer",
                 "new opt-outs through a W3C TDM Reservation Protocol declaration",
             ),
-            col(
+            signal(
                 "opted_out_gpc",
-                "integer",
                 "new opt-outs through Global Privacy Control",
             ),
-            col(
-                "opted_out_other",
-                "integer",
-                "new opt-outs through any other signal",
-            ),
+            signal("opted_out_other", "new opt-outs through any other signal"),
         ],
+        primary_key: vec!["month"],
+        foreign_keys: vec![],
     }
 }
 
@@ -228,20 +334,28 @@ pub(crate) fn opt_outs_monthly() -> TableDoc {
 pub(crate) fn opt_out_scopes() -> TableDoc {
     TableDoc {
         name: "opt-out-scopes",
-        row: "one row per scope: all-third-parties, ai-training, then one per partner in the order of partners.yaml; empty without an opt-out ledger",
+        title: "Opt-outs in force by scope",
+        row: "one row per scope: all-third-parties, ai-training, then one per partner in the order of partners.yaml; no rows without an opt-out ledger",
         columns: vec![
             col(
                 "scope",
-                "string",
+                Type::String,
                 "all-third-parties (covers every partner), ai-training (partners whose purposes include ai-training) or partner (one partner)",
             ),
-            col("partner", "string", "the partner id when scope is partner"),
             col(
+                "partner",
+                Type::String,
+                "the partner id when scope is partner",
+            )
+            .or_empty("the scope is not one partner"),
+            count(
                 "active",
-                "integer",
+                "owners",
                 "owners with an opt-out of this scope in force at the end of the report's date; an owner with opt-outs of two scopes counts in both",
             ),
         ],
+        primary_key: vec![],
+        foreign_keys: vec![("partner", "partners", "partner")],
     }
 }
 
@@ -249,32 +363,41 @@ pub(crate) fn opt_out_scopes() -> TableDoc {
 pub(crate) fn protections_monthly() -> TableDoc {
     TableDoc {
         name: "protections-monthly",
+        title: "Site-level protections by month",
         row: "one row per (month, setting), sorted by month and setting, from data/opt-outs/protections-monthly.csv",
         columns: vec![
-            col("month", "string (YYYY-MM)", "calendar month"),
+            col("month", Type::Yearmonth, "calendar month (UTC)"),
             col(
                 "setting",
-                "string",
+                Type::String,
                 "the site-level protection: discourage-ai-crawlers, discourage-search-indexing, or another setting the platform offers",
             ),
-            col(
+            count(
                 "accounts",
-                "integer",
+                "accounts",
                 "accounts with the setting on at month end",
             ),
         ],
+        primary_key: vec!["month", "setting"],
+        foreign_keys: vec![],
     }
 }
 
 /// `data/deletions`.
 pub(crate) fn deletions() -> TableDoc {
-    let n = |name, what| col(name, "integer", what);
+    let n = |name, what| tally(name, "requests", what);
+    let items = |name, what| count(name, "items", what);
     TableDoc {
         name: "deletions",
+        title: "Deletion requests to partners, by month sent",
         row: "one row per (partner, UTC month the requests were sent), sorted by partner and month; request counts are never suppressed (they count the platform's requests, not people), item counts are",
         columns: vec![
-            col("partner", "string", "partner id asked to delete"),
-            col("month", "string (YYYY-MM)", "month the requests were sent"),
+            col("partner", Type::String, "partner id asked to delete"),
+            col(
+                "month",
+                Type::Yearmonth,
+                "month the requests were sent (UTC)",
+            ),
             n("requests", "deletion requests sent"),
             n("requests_acknowledged", "requests the partner acknowledged"),
             n("requests_completed", "requests the partner completed"),
@@ -290,11 +413,13 @@ pub(crate) fn deletions() -> TableDoc {
                 "requests_overdue",
                 "requests not completed within the deadline: completed late, or still open after it",
             ),
-            n("items", "items asked to be deleted; suppressed when small"),
-            n("items_acknowledged", "items in acknowledged requests"),
-            n("items_completed", "items in completed requests"),
-            n("items_overdue", "items in overdue requests"),
+            items("items", "items asked to be deleted"),
+            items("items_acknowledged", "items in acknowledged requests"),
+            items("items_completed", "items in completed requests"),
+            items("items_overdue", "items in overdue requests"),
         ],
+        primary_key: vec!["partner", "month"],
+        foreign_keys: vec![("partner", "partners", "partner")],
     }
 }
 
@@ -302,35 +427,36 @@ pub(crate) fn deletions() -> TableDoc {
 pub(crate) fn findings() -> TableDoc {
     TableDoc {
         name: "findings",
+        title: "Compliance findings",
         row: "one row per finding, sorted by severity (high first), then id, partner, export and flag",
         columns: vec![
             col(
                 "id",
-                "string",
+                Type::String,
                 "what was found: opted-out-content-shared, sensitive-content-shared, declared-count-mismatch, outside-content-window, checksum-mismatch, deletion-overdue, opt-out-not-honoured, opt-out-statistics-mismatch",
             ),
-            col("severity", "string", "high, medium or info"),
-            col(
-                "partner",
-                "string",
-                "partner id concerned; empty when the finding is about the platform's own statistics",
-            ),
-            col(
-                "export",
-                "string",
-                "export batch id; empty for per-partner findings",
-            ),
+            col("severity", Type::String, "high, medium or info"),
+            col("partner", Type::String, "partner id concerned")
+                .or_empty("the finding is about the platform's own statistics"),
+            col("export", Type::String, "export batch id")
+                .or_empty("a per-partner or platform-wide finding"),
             col(
                 "flag",
-                "string",
+                Type::String,
                 "for sensitive-content-shared: private, deleted, suspended, explicit or minor",
-            ),
-            col(
+            )
+            .or_empty("not a sensitive-content-shared finding"),
+            count(
                 "count",
-                "integer",
-                "items (suppressed when small; the finding is still published), or, for checksum-mismatch, declared-count-mismatch, deletion-overdue and opt-out-statistics-mismatch, files, (category, year) cells, requests and months",
+                "items, or files, cells, requests or months",
+                "items (the finding is published even when its count is suppressed), or, for checksum-mismatch, declared-count-mismatch, deletion-overdue and opt-out-statistics-mismatch, files, (category, year) cells, requests and months (never suppressed)",
             ),
-            col("message", "string", "the finding in one sentence"),
+            col("message", Type::String, "the finding in one sentence"),
+        ],
+        primary_key: vec![],
+        foreign_keys: vec![
+            ("partner", "partners", "partner"),
+            ("export", "exports", "export"),
         ],
     }
 }

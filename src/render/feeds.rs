@@ -51,7 +51,7 @@ pub(crate) fn feed(report: &Report, exports: &[ExportRow<Published>], min: u64) 
                 summary = x(&format!(
                     "{} items exported on {} to {partner}.",
                     super::format::count(e.items, min),
-                    e.exported_at
+                    crate::time::display_instant(&e.exported_at)
                 )),
             );
             (updated, entry)

@@ -6,6 +6,7 @@ mod downloads;
 mod feeds;
 pub(crate) mod format;
 pub(crate) mod markdown;
+mod package;
 mod templates;
 
 use std::collections::BTreeMap;
@@ -100,12 +101,31 @@ pub(crate) fn render(report: &Report, tables: &Tables) -> Result<Site> {
     );
     site.add("findings/index.html", pages.findings()?);
     site.add("data/index.html", pages.data()?);
+    let rows: BTreeMap<&str, usize> = [
+        ("shared-items", t.shared_items.len()),
+        ("exports", t.exports.len()),
+        ("partners", t.partners.len()),
+        ("opt-outs-monthly", t.opt_outs_monthly.len()),
+        ("opt-out-scopes", t.scopes.len()),
+        ("protections-monthly", t.protections.len()),
+        ("deletions", t.deletions.len()),
+        ("findings", published_findings.len()),
+    ]
+    .into_iter()
+    .collect();
+    site.add("data/about.html", pages.about_data(&rows, false)?);
     for page in &report.pages {
         site.add(format!("{}/index.html", page.slug), pages.content(page)?);
     }
     site.add("feed.xml", feeds::feed(report, &t.exports, min));
     let summary = feeds::summary(report, &t, &published_findings);
     site.add("data/report.json", downloads::json(&summary)?);
+    let docs = dictionary::all();
+    let version = env!("CARGO_PKG_VERSION");
+    let package = package::datapackage(report, &docs, &site, version, false);
+    site.add("data/datapackage.json", downloads::json(&package)?);
+    let croissant = package::croissant(report, &docs, &site, false);
+    site.add("data/croissant.json", downloads::json(&croissant)?);
     let sitemap = feeds::sitemap(report, &site);
     site.add("sitemap.xml", sitemap);
     // Last: the checksums cover every other file in data/.
@@ -130,7 +150,7 @@ fn add_downloads(
     Ok(())
 }
 
-/// One published table as `data/<name>.csv` (with the dictionary's header) and `.json`.
+/// One published table as `data/<name>.csv` (with the dictionary's header), `.json` and `.parquet`.
 fn add_table<T: serde::Serialize>(
     site: &mut Site,
     doc: dictionary::TableDoc,
@@ -141,6 +161,10 @@ fn add_table<T: serde::Serialize>(
         downloads::csv(rows, &doc.header())?,
     );
     site.add(format!("data/{}.json", doc.name), downloads::json(rows)?);
+    site.add(
+        format!("data/{}.parquet", doc.name),
+        downloads::parquet(rows, &doc)?,
+    );
     Ok(())
 }
 
@@ -779,7 +803,7 @@ impl Pages<'_> {
             "href": format!("{root}exports/{}/index.html", e.export),
             "partner": partner_name(self.report, &e.partner),
             "partner_href": format!("{root}partners/{}/index.html", e.partner),
-            "exported_at": e.exported_at,
+            "exported_at": crate::time::display_instant(&e.exported_at),
             "items": count(e.items, self.min()),
             "categories": e.categories,
             "opt_outs_in_force": e.opt_outs_in_force.map(|n| count(n, self.min())),
@@ -1074,19 +1098,97 @@ impl Pages<'_> {
                     "name": d.name,
                     "csv": format!("{}.csv", d.name),
                     "json": format!("{}.json", d.name),
+                    "parquet": format!("{}.parquet", d.name),
+                    "title": d.title,
                     "row": d.row,
-                    "columns": d.columns,
+                    "primary_key": d.primary_key,
+                    "columns": d.columns.iter().map(|c| json!({
+                        "name": c.name,
+                        "type": c.kind.label(),
+                        "unit": c.unit,
+                        "description": c.description,
+                        "suppressed": c.suppressed,
+                        "empty": c.empty,
+                    })).collect::<Vec<_>>(),
                 })
             })
             .collect();
         let extra = json!({
             "tables": tables,
-            "suppression": dictionary::suppression_note(self.min()),
+            "about_numbers": [dictionary::suppression_note(self.min())],
         });
         self.render(
             "data.html",
             self.base("../", "data", "Data and downloads"),
             extra,
+        )
+    }
+
+    /// `data/about.html`: the datasheet, from `report.yaml`, the manifests and the tables.
+    fn about_data(&self, rows: &BTreeMap<&str, usize>, corrections: bool) -> Result<Vec<u8>> {
+        use crate::aggregate::OptOutSource;
+        let m = &self.report.meta;
+        let years = year_range(self.t);
+        let batches: Vec<Value> = self
+            .report
+            .exports
+            .iter()
+            .map(|e| {
+                let f = &e.filters;
+                let filters: Vec<&str> = [
+                    (f.public_only, "non-public posts"),
+                    (f.exclude_opted_out, "opted-out users' content"),
+                    (f.exclude_deleted, "deleted content"),
+                    (f.exclude_explicit, "explicit content"),
+                    (f.exclude_minors, "minors' content"),
+                ]
+                .iter()
+                .filter(|(on, _)| *on)
+                .map(|(_, what)| *what)
+                .collect();
+                json!({
+                    "id": e.id.0,
+                    "partner": partner_name(self.report, &e.partner.0),
+                    "exported_at": crate::time::format_instant(&e.exported_at),
+                    "source": if e.items.is_some() { "its item listing" } else { "the counts declared in its manifest" },
+                    "filters": filters,
+                })
+            })
+            .collect();
+        let tables: Vec<Value> = dictionary::all()
+            .iter()
+            .map(|d| json!({"name": d.name, "title": d.title, "row": d.row, "rows": rows.get(d.name).copied().unwrap_or(0)}))
+            .collect();
+        let sources: Vec<Value> = m
+            .sources
+            .iter()
+            .map(|s| json!({"title": s.title, "url": safe_url(s.url.as_deref()), "description": s.description}))
+            .collect();
+        let about = json!({
+            "description": package::description(self.report),
+            "partners": self.report.partners.len(),
+            "exports": self.report.exports.len(),
+            "items": count(self.t.total_items, self.min()),
+            "first_year": years.first(),
+            "last_year": years.last(),
+            "categories": m.categories.iter().map(|c| json!({"id": c.id.0, "label": c.label, "description": c.description})).collect::<Vec<_>>(),
+            "opt_out_source": match self.t.opt_outs_source {
+                OptOutSource::None => "nowhere: the platform supplied no opt-out records",
+                OptOutSource::Monthly => "the platform's monthly opt-out statistics (data/opt-outs/monthly.csv)",
+                OptOutSource::Ledger => "the platform's opt-out ledger, one row per opt-out",
+                OptOutSource::Both => "the platform's opt-out ledger, one row per opt-out, checked against its monthly statistics",
+            },
+            "batches": batches,
+            "tables": tables,
+            "sources": sources,
+            "license": m.license.as_ref().map(|l| json!({"id": l.id, "url": safe_url(l.url.as_deref()), "title": l.title})),
+            "version": env!("CARGO_PKG_VERSION"),
+            "corrections": corrections,
+        });
+        self.render(
+            "about_data.html",
+            self.base("../", "data", "About this data"),
+            json!({ "about": about }),
         )
     }
 

@@ -8,7 +8,7 @@ use tera::{Context, Tera};
 use crate::error::{Error, Result};
 
 /// The built-in templates, by name.
-const BUILT_IN: [(&str, &str); 9] = [
+const BUILT_IN: [(&str, &str); 10] = [
     ("base.html", include_str!("../../templates/base.html")),
     ("macros.html", include_str!("../../templates/macros.html")),
     ("index.html", include_str!("../../templates/index.html")),
@@ -19,6 +19,10 @@ const BUILT_IN: [(&str, &str); 9] = [
         include_str!("../../templates/opt_outs.html"),
     ),
     ("data.html", include_str!("../../templates/data.html")),
+    (
+        "about_data.html",
+        include_str!("../../templates/about_data.html"),
+    ),
     (
         "findings.html",
         include_str!("../../templates/findings.html"),

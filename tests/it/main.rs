@@ -7,6 +7,7 @@ mod feeds;
 mod findings;
 mod formats;
 mod invalid;
+mod package;
 mod pages;
 mod reference;
 mod scopes;
