@@ -307,6 +307,7 @@ pub(crate) fn croissant(report: &Report, docs: &[TableDoc], site: &Site, exact: 
         "regex": "cr:regex",
         "repeated": "cr:repeated",
         "replace": "cr:replace",
+        "samplingRate": "cr:samplingRate",
         "sc": "https://schema.org/",
         "separator": "cr:separator",
         "source": "cr:source",
