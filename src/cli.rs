@@ -110,6 +110,10 @@ pub struct BuildArgs {
     /// written). Without it, findings never change the exit code.
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<Severity>,
+    /// An auditor's build with exact counts: nothing is suppressed, and every page and data file
+    /// says "not for publication". Never publish its output.
+    #[arg(long)]
+    pub unsuppressed: bool,
 }
 
 /// Arguments of `sharelog check`.

@@ -268,6 +268,7 @@ fn count_text(value: Option<CellValue>) -> String {
     match value {
         None => "–".to_owned(),
         Some((n, false)) => thousands(n),
+        Some((0, true)) => "suppressed".to_owned(),
         Some((n, true)) => format!("≥{}", thousands(n)),
     }
 }

@@ -33,6 +33,8 @@ pub struct BuildOptions {
     pub root: PathBuf,
     /// The output folder.
     pub out: PathBuf,
+    /// An auditor's build: exact counts, every page and file marked "not for publication".
+    pub unsuppressed: bool,
 }
 
 /// What a build or check produced, for the summary line.
@@ -77,6 +79,11 @@ impl Summary {
 
 /// Reads, checks and aggregates a report root and renders the site in memory.
 pub fn render_site(root: &Path) -> Result<(Site, Summary)> {
+    render_site_with(root, false)
+}
+
+/// [`render_site`], optionally as an auditor's build with exact, unsuppressed counts.
+pub fn render_site_with(root: &Path, unsuppressed: bool) -> Result<(Site, Summary)> {
     let report = match load::load_partial(root) {
         (Some(report), problems) if problems.is_empty() => report,
         // Problems in the inputs: still check the listings and tables that did load, so that
@@ -90,7 +97,7 @@ pub fn render_site(root: &Path) -> Result<(Site, Summary)> {
         (None, problems) => return Err(Error::invalid(problems)),
     };
     let tables = aggregate::aggregate(&report)?;
-    let site = render::render(&report, &tables)?;
+    let site = render::render(&report, &tables, unsuppressed)?;
     let summary = Summary {
         partners: report.partners.len(),
         exports: report.exports.len(),
@@ -140,7 +147,7 @@ pub fn describe(e: &Error) -> String {
 /// `sharelog build`: load → validate → aggregate → render → write.
 pub fn build(options: &BuildOptions) -> Result<Summary> {
     check_out_dir(&options.root, &options.out)?;
-    let (site, summary) = render_site(&options.root)?;
+    let (site, summary) = render_site_with(&options.root, options.unsuppressed)?;
     write::write(&site, &options.out)?;
     Ok(summary)
 }

@@ -35,6 +35,7 @@ fn run(cli: &Cli) -> Result<i32, Error> {
         Command::Build(args) => sharelog::build(&BuildOptions {
             root: args.root.clone(),
             out: args.out.clone(),
+            unsuppressed: args.unsuppressed,
         })
         .map(|s| {
             print_warnings(&s.warnings);

@@ -49,7 +49,7 @@ impl Kind {
 
     /// Whether `count` counts items (people's content, suppressed like every such count) rather
     /// than the platform's own records (files, cells, requests, months).
-    fn counts_items(self) -> bool {
+    pub(crate) fn counts_items(self) -> bool {
         matches!(
             self,
             Kind::OptedOutContentShared
@@ -365,11 +365,11 @@ pub(crate) fn sha256(path: &std::path::Path) -> std::io::Result<(String, u64)> {
     Ok((hex::encode(hasher.finalize()), size))
 }
 
-/// An item count in a sentence: exact, or "fewer than N" when suppressed.
-fn items_text(n: u64, min_count: u64) -> String {
-    match suppress(n, min_count) {
+/// A published item count in a sentence.
+fn items_text(n: Published) -> String {
+    match n {
         Some(n) => thousands(n),
-        None => format!("fewer than {min_count}"),
+        None => "a suppressed number of".to_owned(),
     }
 }
 
@@ -381,9 +381,14 @@ fn plural(n: u64, one: &str, many: &str) -> String {
     }
 }
 
-/// The reader's sentence for a finding, with item counts suppressed.
-fn message(report: &Report, f: &Finding) -> String {
-    let min = report.meta.min_count;
+/// The reader's sentence for a finding, with its published count (`count`) and, for a declared
+/// count mismatch, the export's published total (`listed`).
+fn message(report: &Report, f: &Finding, shown: &Shown, min: u64) -> String {
+    let Shown {
+        count,
+        listed_total,
+        overdue_items,
+    } = *shown;
     let partner = report
         .partner(&f.partner)
         .map_or(f.partner.as_str(), |p| p.name.as_str());
@@ -394,7 +399,12 @@ fn message(report: &Report, f: &Finding) -> String {
         .find(|e| e.id.as_str() == export)
         .map(|e| format_instant(&e.exported_at))
         .unwrap_or_default();
-    let items = items_text(f.count, min);
+    // "1 item … was", "12 items … were", "a suppressed number of items … were".
+    let items = match count {
+        Some(1) => "1 item".to_owned(),
+        other => format!("{} items", items_text(other)),
+    };
+    let were = if count == Some(1) { "was" } else { "were" };
     match &f.detail {
         Detail::OptedOut { claimed, declared } => {
             let source = if *declared {
@@ -403,7 +413,7 @@ fn message(report: &Report, f: &Finding) -> String {
                 ""
             };
             let mut s = format!(
-                "{items} items shared with {partner} in export {export} belonged to owners who had opted out when it was exported ({export_at}){source}."
+                "{items} shared with {partner} in export {export} belonged to owners who had opted out when it was exported ({export_at}){source}."
             );
             if *claimed {
                 s.push_str(" Its manifest says opted-out owners were excluded.");
@@ -418,22 +428,23 @@ fn message(report: &Report, f: &Finding) -> String {
             };
             match claimed {
                 Some(filter) => format!(
-                    "{items} items {what} were shared with {partner} in export {export}, although its manifest says they were excluded (filters.{filter})."
+                    "{items} {what} {were} shared with {partner} in export {export}, although its manifest says they were excluded (filters.{filter})."
                 ),
                 None => format!(
-                    "{items} items {what} were shared with {partner} in export {export}; its manifest does not claim to exclude them."
+                    "{items} {what} {were} shared with {partner} in export {export}; its manifest does not claim to exclude them."
                 ),
             }
         }
         Detail::Mismatch { declared, listed } => {
             // The difference follows from the two totals when both are published, so it is
             // only suppressed when one of them is.
-            let published = suppress(*declared, min).is_some() && suppress(*listed, min).is_some();
+            let declared_published = suppress(*declared, min);
+            let published = declared_published.is_some() && listed_total.is_some();
             let diff_text = |n: u64| {
                 if published {
                     thousands(n)
                 } else {
-                    items_text(n, min)
+                    items_text(None)
                 }
             };
             let diff = if listed > declared {
@@ -446,19 +457,24 @@ fn message(report: &Report, f: &Finding) -> String {
             format!(
                 "The declared counts of export {export} differ from its item listing in {}: the manifest declares {} items, the listing holds {} ({diff}).",
                 plural(f.count, "(category, year) cell", "(category, year) cells"),
-                items_text(*declared, min),
-                items_text(*listed, min),
+                items_text(declared_published),
+                items_text(listed_total),
             )
         }
         Detail::OutsideWindow { exact, window } => {
             if *exact {
                 format!(
-                    "{items} items in export {export} were created outside its content window ({window})."
+                    "{items} in export {export} {were} created outside its content window ({window})."
                 )
             } else {
-                format!(
-                    "At least {items} items in export {export} were created outside its content window ({window}), judging by the years of its declared counts."
-                )
+                match count {
+                    Some(_) => format!(
+                        "At least {items} in export {export} {were} created outside its content window ({window}), judging by the years of its declared counts."
+                    ),
+                    None => format!(
+                        "Items in export {export} were created outside its content window ({window}), judging by the years of its declared counts; their number is suppressed."
+                    ),
+                }
             }
         }
         Detail::Checksum { files } => format!(
@@ -468,10 +484,7 @@ fn message(report: &Report, f: &Finding) -> String {
             files.join(", ")
         ),
         Detail::Deletion {
-            items,
-            late,
-            open,
-            days,
+            late, open, days, ..
         } => {
             let mut parts = Vec::new();
             if *late > 0 {
@@ -487,17 +500,17 @@ fn message(report: &Report, f: &Finding) -> String {
             format!(
                 "{} to {partner}, covering {} items, {} not completed within the {days}-day deadline: {}.",
                 plural(f.count, "deletion request", "deletion requests"),
-                items_text(*items, min),
+                items_text(overdue_items),
                 if f.count == 1 { "was" } else { "were" },
                 parts.join(", ")
             )
         }
         Detail::NotHonoured { stance } => match stance {
             HonoursOptOut::No => format!(
-                "{partner} received {items} items, and its agreement does not oblige it to honour opt-outs."
+                "{partner} received {items}, and its agreement does not oblige it to honour opt-outs."
             ),
             _ => format!(
-                "{partner} received {items} items, and it is not known whether its agreement obliges it to honour opt-outs."
+                "{partner} received {items}, and it is not known whether its agreement obliges it to honour opt-outs."
             ),
         },
         Detail::Statistics { months } => {
@@ -524,23 +537,39 @@ fn capitalise(s: &str) -> String {
         .map_or_else(String::new, |c| c.to_uppercase().chain(chars).collect())
 }
 
-/// Findings as published: counts of items suppressed, sentences written.
-pub(crate) fn publish(report: &Report, findings: &[Finding]) -> Vec<PublishedFinding> {
-    let min = report.meta.min_count;
+/// The published numbers a finding's sentence may show.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Shown {
+    /// The finding's count.
+    pub(crate) count: Published,
+    /// For declared-count-mismatch: the export's total.
+    pub(crate) listed_total: Published,
+    /// For deletion-overdue: the items in the overdue requests.
+    pub(crate) overdue_items: Published,
+}
+
+/// Findings as published: their numbers as suppression left them (`shown`, in the same order),
+/// sentences written. `min` is the threshold in force (1 in an auditor's build).
+pub(crate) fn publish(
+    report: &Report,
+    findings: &[Finding],
+    shown: &[Shown],
+    min: u64,
+) -> Vec<PublishedFinding> {
     findings
         .iter()
-        .map(|f| PublishedFinding {
-            id: f.kind.id(),
-            severity: f.severity,
-            partner: f.partner.clone(),
-            export: f.export.clone().unwrap_or_default(),
-            flag: f.flag.clone().unwrap_or_default(),
-            count: if f.kind.counts_items() {
-                suppress(f.count, min)
-            } else {
-                Some(f.count)
-            },
-            message: capitalise(&message(report, f)),
+        .zip(shown)
+        .map(|(f, shown)| {
+            let count = shown.count;
+            PublishedFinding {
+                id: f.kind.id(),
+                severity: f.severity,
+                partner: f.partner.clone(),
+                export: f.export.clone().unwrap_or_default(),
+                flag: f.flag.clone().unwrap_or_default(),
+                count,
+                message: capitalise(&message(report, f, shown, min)),
+            }
         })
         .collect()
 }

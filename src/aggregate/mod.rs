@@ -8,6 +8,7 @@ pub(crate) mod deletions;
 pub(crate) mod findings;
 mod ledger;
 mod listings;
+pub(crate) mod protect;
 pub(crate) mod suppress;
 
 use polars::prelude::*;
@@ -211,6 +212,8 @@ pub(crate) struct Tables<C = u64> {
     pub(crate) by_category: Vec<Total<C>>,
     /// All items.
     pub(crate) total_items: C,
+    /// Items asked to be deleted, by partner (over the months of `deletions`).
+    pub(crate) deletion_items: Vec<Total<C>>,
 }
 
 /// Computes every table from the checked report.
@@ -290,6 +293,20 @@ pub(crate) fn aggregate(report: &Report) -> Result<Tables> {
         opt_outs_source,
         scopes,
         protections,
+        deletion_items: report
+            .partners
+            .iter()
+            .filter(|p| deletions.iter().any(|d| d.partner == p.id.as_str()))
+            .map(|p| Total {
+                key: vec![p.id.as_str().to_owned()],
+                // A sum over the few (partner, month) rows polars already aggregated.
+                items: deletions
+                    .iter()
+                    .filter(|d| d.partner == p.id.as_str())
+                    .map(|d| d.items)
+                    .sum(),
+            })
+            .collect(),
         deletions,
         findings,
     })

@@ -1,11 +1,18 @@
-//! Small-count suppression (SPEC "Suppression"), applied in one place after aggregation: a count
-//! `0 < n < min_count` becomes `None`, which the outputs write as an empty CSV cell, JSON `null`
-//! and `<min_count` in HTML.
+//! Suppression (SPEC "Suppression"), applied in one place after aggregation: a count
+//! `0 < n < min_count` becomes `None` (primary suppression), and so does every further count that
+//! would let a suppressed one be worked out from published totals (secondary suppression, see
+//! [`super::protect`]). The outputs write `None` as an empty CSV cell, JSON `null` and
+//! `<min_count` in HTML.
+
+use std::cell::{Cell, RefCell};
 
 use super::deletions::DeletionRow;
+use super::findings::{Detail, Kind, Shown};
+use super::protect::{Cells, Protection};
 use super::{
     ExportRow, OptOutMonthRow, PartnerRow, ProtectionRow, ScopeRow, SharedItemRow, Tables, Total,
 };
+use crate::model::Report;
 
 /// A published count: `None` when suppressed.
 pub(crate) type Published = Option<u64>;
@@ -19,9 +26,267 @@ pub(crate) fn suppress(n: u64, min_count: u64) -> Published {
     }
 }
 
-/// Every table with its counts suppressed. The only way from raw to published numbers.
-pub(crate) fn publish(t: &Tables, min_count: u64) -> Tables<Published> {
-    let s = |n: u64| suppress(n, min_count);
+/// The published tables, the published counts of the findings (in the findings' order; `None`
+/// when suppressed) and what suppression did.
+#[derive(Debug, Clone)]
+pub(crate) struct Publication {
+    pub(crate) tables: Tables<Published>,
+    /// Per finding, in order: the numbers its row and sentence may show.
+    pub(crate) findings: Vec<Shown>,
+    pub(crate) protection: Protection,
+}
+
+/// Every table with its counts suppressed: the only way from raw to published numbers. With
+/// `exact`, nothing is suppressed (the auditor's build).
+pub(crate) fn publish(report: &Report, t: &Tables, exact: bool) -> Publication {
+    let min = if exact { 1 } else { report.meta.min_count };
+    // Pass 1 gives every count a cell id, in the order `map_counts` visits them.
+    let cells = RefCell::new(Cells::default());
+    let ids = map_counts(t, &|n| Some(cells.borrow_mut().add(n) as u64));
+    let finding_ids = finding_numbers(t, &|n| Some(cells.borrow_mut().add(n) as u64));
+    let mut cells = cells.into_inner();
+    relate(report, &ids, &finding_ids, &mut cells);
+    let protection = cells.protect(min);
+    // Pass 2 visits the counts in the same order and publishes those not suppressed.
+    let next = Cell::new(0usize);
+    let hidden = &protection.suppressed;
+    let apply = |n: u64| {
+        let id = next.get();
+        next.set(id + 1);
+        if hidden.get(id).copied().unwrap_or(true) {
+            None
+        } else {
+            Some(n)
+        }
+    };
+    let tables = map_counts(t, &apply);
+    let findings = finding_numbers(t, &apply)
+        .into_iter()
+        .zip(&tables.findings)
+        .map(|(mut shown, f)| {
+            shown.listed_total = tables
+                .exports
+                .iter()
+                .find(|e| Some(e.export.as_str()) == f.export.as_deref())
+                .and_then(|e| e.items);
+            shown
+        })
+        .collect();
+    Publication {
+        tables,
+        findings,
+        protection,
+    }
+}
+
+/// The item numbers of the findings, through `s`: the count when it counts items (counts of
+/// files, cells, requests and months are always published) and the items of overdue deletion
+/// requests. `listed_total` is filled in from the published exports.
+fn finding_numbers(t: &Tables, s: &dyn Fn(u64) -> Published) -> Vec<Shown> {
+    t.findings
+        .iter()
+        .map(|f| Shown {
+            count: if f.kind.counts_items() {
+                s(f.count)
+            } else {
+                Some(f.count)
+            },
+            listed_total: None,
+            overdue_items: match &f.detail {
+                Detail::Deletion { items, .. } => s(*items),
+                _ => None,
+            },
+        })
+        .collect()
+}
+
+fn id(p: Published) -> Option<usize> {
+    p.and_then(|n| usize::try_from(n).ok())
+}
+
+/// How the published counts add up: every relation [`Cells::protect`] must respect.
+fn relate(report: &Report, ids: &Tables<Published>, finding_ids: &[Shown], cells: &mut Cells) {
+    let ids_of = |v: Vec<Published>| -> Vec<usize> { v.into_iter().filter_map(id).collect() };
+    // Exports: the sum of their rows; each flag's finding: the sum of that flag over the rows.
+    for e in &ids.exports {
+        let rows: Vec<&SharedItemRow<Published>> = ids
+            .shared_items
+            .iter()
+            .filter(|r| r.export == e.export)
+            .collect();
+        if let Some(total) = id(e.items) {
+            cells.sum(total, ids_of(rows.iter().map(|r| r.items).collect()));
+        }
+        let export = report.exports.iter().find(|x| x.id.as_str() == e.export);
+        for (f, fid) in ids.findings.iter().zip(finding_ids) {
+            if !f.kind.counts_items() {
+                continue;
+            }
+            let Some(fid) = id(fid.count) else { continue };
+            if f.export.as_deref() != Some(e.export.as_str()) {
+                continue;
+            }
+            let parts: Vec<Published> = match f.kind {
+                Kind::OptedOutContentShared => rows.iter().filter_map(|r| r.opted_out).collect(),
+                Kind::SensitiveContentShared => rows
+                    .iter()
+                    .map(|r| match f.flag.as_deref() {
+                        Some("private") => r.private,
+                        Some("deleted") => r.deleted,
+                        Some("suspended") => r.suspended,
+                        Some("explicit") => r.explicit,
+                        _ => r.minor,
+                    })
+                    .collect(),
+                Kind::OutsideContentWindow => {
+                    let window = export.and_then(|x| x.content_window);
+                    let from = window.and_then(|w| w.0).map(|d| chrono::Datelike::year(&d));
+                    let to = window.and_then(|w| w.1).map(|d| chrono::Datelike::year(&d));
+                    rows.iter()
+                        .filter(|r| {
+                            from.is_some_and(|f| r.year < f) || to.is_some_and(|t| r.year > t)
+                        })
+                        .map(|r| r.items)
+                        .collect()
+                }
+                _ => continue,
+            };
+            cells.sum(fid, ids_of(parts));
+        }
+    }
+    // Partners: the sum of their exports, years, categories and (category, year) cells.
+    for p in &ids.partners {
+        let Some(total) = id(p.items) else { continue };
+        let mine = |totals: &[Total<Published>]| -> Vec<usize> {
+            totals
+                .iter()
+                .filter(|t| t.key.first() == Some(&p.partner))
+                .filter_map(|t| id(t.items))
+                .collect()
+        };
+        cells.sum(
+            total,
+            ids_of(
+                ids.exports
+                    .iter()
+                    .filter(|e| e.partner == p.partner)
+                    .map(|e| e.items)
+                    .collect(),
+            ),
+        );
+        cells.sum(total, mine(&ids.by_partner_year));
+        cells.sum(total, mine(&ids.by_partner_category));
+        cells.sum(total, mine(&ids.by_partner_category_year));
+        for (f, fid) in ids.findings.iter().zip(finding_ids) {
+            if f.kind == Kind::OptOutNotHonoured
+                && f.partner == p.partner
+                && let Some(fid) = id(fid.count)
+            {
+                cells.relate(vec![fid], vec![total]);
+            }
+        }
+    }
+    // (partner, category, year) across exports, and its margins.
+    for t in &ids.by_partner_category_year {
+        let Some(cell) = id(t.items) else { continue };
+        let (p, c, y) = (&t.key[0], &t.key[1], &t.key[2]);
+        let rows = ids
+            .shared_items
+            .iter()
+            .filter(|r| &r.partner == p && &r.category == c && &r.year.to_string() == y)
+            .map(|r| r.items)
+            .collect();
+        cells.sum(cell, ids_of(rows));
+    }
+    for t in &ids.by_partner_year {
+        let Some(cell) = id(t.items) else { continue };
+        let parts = ids
+            .by_partner_category_year
+            .iter()
+            .filter(|x| x.key[0] == t.key[0] && x.key[2] == t.key[1])
+            .map(|x| x.items)
+            .collect();
+        cells.sum(cell, ids_of(parts));
+    }
+    for t in &ids.by_partner_category {
+        let Some(cell) = id(t.items) else { continue };
+        let parts = ids
+            .by_partner_category_year
+            .iter()
+            .filter(|x| x.key[0] == t.key[0] && x.key[1] == t.key[1])
+            .map(|x| x.items)
+            .collect();
+        cells.sum(cell, ids_of(parts));
+    }
+    for (totals, margin) in [
+        (&ids.by_year, &ids.by_partner_year),
+        (&ids.by_category, &ids.by_partner_category),
+    ] {
+        for t in totals {
+            let Some(cell) = id(t.items) else { continue };
+            let parts = margin
+                .iter()
+                .filter(|x| x.key[1] == t.key[0])
+                .map(|x| x.items)
+                .collect();
+            cells.sum(cell, ids_of(parts));
+        }
+    }
+    if let Some(total) = id(ids.total_items) {
+        cells.sum(total, ids_of(ids.by_year.iter().map(|t| t.items).collect()));
+        cells.sum(
+            total,
+            ids_of(ids.by_category.iter().map(|t| t.items).collect()),
+        );
+        cells.sum(
+            total,
+            ids_of(ids.partners.iter().map(|p| p.items).collect()),
+        );
+    }
+    // Opt-outs: active(m) + withdrawn(m) = active(m−1) + opted_out(m); signals add up to opted_out.
+    let mut previous: Option<usize> = None;
+    for r in &ids.opt_outs_monthly {
+        if let (Some(active), Some(opted)) = (id(r.active), id(r.opted_out)) {
+            let mut plus = vec![active];
+            plus.extend(id(r.withdrawn));
+            let mut minus = vec![opted];
+            minus.extend(previous);
+            cells.relate(plus, minus);
+            let signals: Vec<usize> = r.by_signal().into_iter().flatten().filter_map(id).collect();
+            if !signals.is_empty() {
+                cells.sum(opted, signals);
+            }
+        }
+        previous = id(r.active);
+    }
+    // Deletion requests: each partner's items asked to be deleted, and the items of its overdue
+    // requests, over its months.
+    for (f, fid) in ids.findings.iter().zip(finding_ids) {
+        if let Some(total) = id(fid.overdue_items) {
+            let parts = ids
+                .deletions
+                .iter()
+                .filter(|d| d.partner == f.partner)
+                .map(|d| d.items_overdue)
+                .collect();
+            cells.sum(total, ids_of(parts));
+        }
+    }
+    for t in &ids.deletion_items {
+        if let Some(total) = id(t.items) {
+            let parts = ids
+                .deletions
+                .iter()
+                .filter(|d| d.partner == t.key[0])
+                .map(|d| d.items)
+                .collect();
+            cells.sum(total, ids_of(parts));
+        }
+    }
+}
+
+/// Every count of `t` through `s`, in a fixed order.
+fn map_counts(t: &Tables, s: &dyn Fn(u64) -> Published) -> Tables<Published> {
     let totals = |v: &[Total]| -> Vec<Total<Published>> {
         v.iter()
             .map(|t| Total {
@@ -143,6 +408,7 @@ pub(crate) fn publish(t: &Tables, min_count: u64) -> Tables<Published> {
         by_year: totals(&t.by_year),
         by_category: totals(&t.by_category),
         total_items: s(t.total_items),
+        deletion_items: totals(&t.deletion_items),
     }
 }
 

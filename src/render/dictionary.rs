@@ -461,6 +461,23 @@ pub(crate) fn findings() -> TableDoc {
     }
 }
 
+/// The column every table of an auditor's build ends with.
+pub(crate) const NOT_FOR_PUBLICATION: &str = "not_for_publication";
+
+/// The value of that column.
+pub(crate) const NOT_FOR_PUBLICATION_TEXT: &str =
+    "NOT FOR PUBLICATION: auditor's build with exact, unsuppressed counts";
+
+/// A table as an auditor's build writes it: with a last column that marks every row.
+pub(crate) fn marked(mut doc: TableDoc) -> TableDoc {
+    doc.columns.push(col(
+        NOT_FOR_PUBLICATION,
+        Type::String,
+        "always \"NOT FOR PUBLICATION: auditor's build with exact, unsuppressed counts\": this file comes from sharelog build --unsuppressed and must not be published",
+    ));
+    doc
+}
+
 /// Every table, in the order the data page lists them.
 pub(crate) fn all() -> Vec<TableDoc> {
     vec![
@@ -473,12 +490,4 @@ pub(crate) fn all() -> Vec<TableDoc> {
         deletions(),
         findings(),
     ]
-}
-
-/// The sentence the dictionary uses for suppressed cells.
-pub(crate) fn suppression_note(min_count: u64) -> String {
-    format!(
-        "Counts from 1 to {} are suppressed: empty in CSV, null in JSON and \"<{min_count}\" on pages. Zero is always published.",
-        min_count.saturating_sub(1)
-    )
 }

@@ -28,6 +28,24 @@ pub(crate) fn json<T: Serialize + ?Sized>(rows: &T) -> Result<Vec<u8>> {
     Ok(out)
 }
 
+/// The CSV with one more column, `name`, holding `value` in every row.
+pub(crate) fn append_column(csv: &[u8], name: &str, value: &str) -> Result<Vec<u8>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(csv);
+    let mut writer = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    for (i, record) in reader.records().enumerate() {
+        let mut record = record.map_err(csv_error)?;
+        record.push_field(if i == 0 { name } else { value });
+        writer.write_record(&record).map_err(csv_error)?;
+    }
+    writer
+        .into_inner()
+        .map_err(|e| Error::Internal(format!("writing CSV failed: {e}")))
+}
+
 fn csv_error(e: csv::Error) -> Error {
     Error::Internal(format!("writing CSV failed: {e}"))
 }

@@ -33,7 +33,7 @@ fn atom_time(text: &str) -> String {
 
 /// The Atom feed: one entry for the report's publication and one per export batch, newest first,
 /// with ids that stay the same from build to build.
-pub(crate) fn feed(report: &Report, exports: &[ExportRow<Published>], min: u64) -> String {
+pub(crate) fn feed(report: &Report, exports: &[ExportRow<Published>]) -> String {
     let base = base(report);
     let published = atom_time(&report.meta.published.to_string());
     let mut entries: Vec<(String, String)> = exports
@@ -50,7 +50,7 @@ pub(crate) fn feed(report: &Report, exports: &[ExportRow<Published>], min: u64) 
                 title = x(&format!("Export {} to {partner}", e.export)),
                 summary = x(&format!(
                     "{} items exported on {} to {partner}.",
-                    super::format::count(e.items, min),
+                    super::format::count(e.items),
                     crate::time::display_instant(&e.exported_at)
                 )),
             );
@@ -112,11 +112,14 @@ pub(crate) fn summary(
     report: &Report,
     t: &crate::aggregate::Tables<Published>,
     findings: &[crate::aggregate::findings::PublishedFinding],
+    exact: bool,
 ) -> serde_json::Value {
     use crate::model::Severity;
     let m = &report.meta;
     let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
     serde_json::json!({
+        "not_for_publication": exact,
+        "status": if exact { super::dictionary::NOT_FOR_PUBLICATION_TEXT } else { "published" },
         "platform": {"name": m.platform.name, "url": m.platform.url},
         "title": m.title,
         "period": {"from": m.period_from.to_string(), "to": m.period_to.to_string()},

@@ -14,12 +14,17 @@ pub(crate) fn thousands(n: u64) -> String {
 }
 
 /// A published count for HTML: the number, or `<min_count` when suppressed.
-pub(crate) fn count(n: Option<u64>, min_count: u64) -> String {
+pub(crate) fn count(n: Option<u64>) -> String {
     match n {
         Some(n) => thousands(n),
-        None => format!("<{min_count}"),
+        None => SUPPRESSED.to_owned(),
     }
 }
+
+/// How the pages show a suppressed count. Every suppressed cell looks the same, whether it is
+/// small or was hidden so that a small one cannot be worked out: telling them apart would tell
+/// readers which cells are at least `min_count`, and that can pin a small one down.
+pub(crate) const SUPPRESSED: &str = "suppressed";
 
 #[cfg(test)]
 mod tests {
@@ -39,7 +44,8 @@ mod tests {
 
     #[test]
     fn shows_suppressed_counts_as_below_min() {
-        assert_eq!(count(None, 10), "<10");
-        assert_eq!(count(Some(12), 10), "12");
+        assert_eq!(count(None), "suppressed");
+        assert_eq!(count(Some(12)), "12");
+        assert_eq!(count(Some(1234567)), "1,234,567");
     }
 }

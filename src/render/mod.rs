@@ -17,6 +17,7 @@ use self::charts::{Chart, Series};
 use self::format::{count, thousands};
 use crate::aggregate::Tables;
 use crate::aggregate::findings::{self, PublishedFinding};
+use crate::aggregate::protect::Protection;
 use crate::aggregate::suppress::{Published, publish};
 use crate::error::Result;
 use crate::model::{Export, Partner, Report};
@@ -36,29 +37,35 @@ impl Site {
 }
 
 /// Renders every page, chart and download.
-pub(crate) fn render(report: &Report, tables: &Tables) -> Result<Site> {
+pub(crate) fn render(report: &Report, tables: &Tables, exact: bool) -> Result<Site> {
     let min = report.meta.min_count;
-    let t = publish(tables, min);
+    let publication = publish(report, tables, exact);
+    let t = &publication.tables;
     let engine = templates::Engine::new(&report.template_overrides)?;
     let mut site = Site::default();
 
     site.add("assets/style.css", engine.stylesheet().as_bytes().to_vec());
-    let published_findings = findings::publish(report, &t.findings);
-    add_downloads(&mut site, &t, &published_findings)?;
+    let published_findings = findings::publish(
+        report,
+        &t.findings,
+        &publication.findings,
+        if exact { 1 } else { min },
+    );
+    add_downloads(&mut site, t, &published_findings, exact)?;
 
-    let overview_charts = overview_charts(report, &t)?;
-    let opt_out_chart = opt_out_chart(&t)?;
-    let signal_chart = signal_chart(report, &t)?;
-    let protection_chart = protection_chart(report, &t)?;
+    let overview_charts = overview_charts(report, t)?;
+    let opt_out_chart = opt_out_chart(t)?;
+    let signal_chart = signal_chart(report, t)?;
+    let protection_chart = protection_chart(report, t)?;
     let partner_charts = report
         .partners
         .iter()
-        .map(|p| partner_chart(report, &t, p))
+        .map(|p| partner_chart(report, t, p))
         .collect::<Result<Vec<_>>>()?;
     let deletion_charts = report
         .partners
         .iter()
-        .map(|p| deletion_chart(&t, p))
+        .map(|p| deletion_chart(t, p))
         .collect::<Result<Vec<_>>>()?;
     for chart in overview_charts
         .iter()
@@ -73,9 +80,11 @@ pub(crate) fn render(report: &Report, tables: &Tables) -> Result<Site> {
 
     let pages = Pages {
         report,
-        t: &t,
+        t,
         engine: &engine,
         findings: &published_findings,
+        protection: &publication.protection,
+        exact,
     };
     site.add("index.html", pages.overview(&overview_charts)?);
     for ((partner, chart), deletions) in report
@@ -117,19 +126,28 @@ pub(crate) fn render(report: &Report, tables: &Tables) -> Result<Site> {
     for page in &report.pages {
         site.add(format!("{}/index.html", page.slug), pages.content(page)?);
     }
-    site.add("feed.xml", feeds::feed(report, &t.exports, min));
-    let summary = feeds::summary(report, &t, &published_findings);
+    site.add("feed.xml", feeds::feed(report, &t.exports));
+    let summary = feeds::summary(report, t, &published_findings, exact);
     site.add("data/report.json", downloads::json(&summary)?);
-    let docs = dictionary::all();
+    let docs: Vec<_> = dictionary::all()
+        .into_iter()
+        .map(|d| if exact { dictionary::marked(d) } else { d })
+        .collect();
     let version = env!("CARGO_PKG_VERSION");
-    let package = package::datapackage(report, &docs, &site, version, false);
+    let package = package::datapackage(report, &docs, &site, version, exact);
     site.add("data/datapackage.json", downloads::json(&package)?);
-    let croissant = package::croissant(report, &docs, &site, false);
+    let croissant = package::croissant(report, &docs, &site, exact);
     site.add("data/croissant.json", downloads::json(&croissant)?);
     let sitemap = feeds::sitemap(report, &site);
     site.add("sitemap.xml", sitemap);
+    if exact {
+        mark_not_for_publication(&mut site);
+    }
     // Last: the checksums cover every other file in data/.
-    let sums = feeds::checksums(&site);
+    let mut sums = feeds::checksums(&site);
+    if exact {
+        sums = format!("# {}\n{sums}", dictionary::NOT_FOR_PUBLICATION_TEXT);
+    }
     site.add("data/SHA256SUMS", sums);
     Ok(site)
 }
@@ -138,24 +156,70 @@ fn add_downloads(
     site: &mut Site,
     t: &Tables<Published>,
     findings: &[PublishedFinding],
+    exact: bool,
 ) -> Result<()> {
-    add_table(site, dictionary::shared_items(), &t.shared_items)?;
-    add_table(site, dictionary::exports(), &t.exports)?;
-    add_table(site, dictionary::partners(), &t.partners)?;
-    add_table(site, dictionary::opt_outs_monthly(), &t.opt_outs_monthly)?;
-    add_table(site, dictionary::opt_out_scopes(), &t.scopes)?;
-    add_table(site, dictionary::protections_monthly(), &t.protections)?;
-    add_table(site, dictionary::deletions(), &t.deletions)?;
-    add_table(site, dictionary::findings(), findings)?;
+    add_table(site, dictionary::shared_items(), &t.shared_items, exact)?;
+    add_table(site, dictionary::exports(), &t.exports, exact)?;
+    add_table(site, dictionary::partners(), &t.partners, exact)?;
+    add_table(
+        site,
+        dictionary::opt_outs_monthly(),
+        &t.opt_outs_monthly,
+        exact,
+    )?;
+    add_table(site, dictionary::opt_out_scopes(), &t.scopes, exact)?;
+    add_table(
+        site,
+        dictionary::protections_monthly(),
+        &t.protections,
+        exact,
+    )?;
+    add_table(site, dictionary::deletions(), &t.deletions, exact)?;
+    add_table(site, dictionary::findings(), findings, exact)?;
     Ok(())
 }
 
-/// One published table as `data/<name>.csv` (with the dictionary's header), `.json` and `.parquet`.
+/// A row of an auditor's build: the row's fields, then the "not for publication" mark.
+#[derive(serde::Serialize)]
+struct Marked<'a, T> {
+    #[serde(flatten)]
+    row: &'a T,
+    not_for_publication: &'static str,
+}
+
+/// One published table as `data/<name>.csv` (with the dictionary's header), `.json` and
+/// `.parquet`; in an auditor's build every row ends with the "not for publication" mark.
 fn add_table<T: serde::Serialize>(
     site: &mut Site,
     doc: dictionary::TableDoc,
     rows: &[T],
+    exact: bool,
 ) -> Result<()> {
+    if exact {
+        let doc = dictionary::marked(doc);
+        let marked: Vec<Marked<'_, T>> = rows
+            .iter()
+            .map(|row| Marked {
+                row,
+                not_for_publication: dictionary::NOT_FOR_PUBLICATION_TEXT,
+            })
+            .collect();
+        let csv = downloads::csv(rows, &doc.header()[..doc.columns.len() - 1])?;
+        site.add(
+            format!("data/{}.csv", doc.name),
+            downloads::append_column(
+                &csv,
+                dictionary::NOT_FOR_PUBLICATION,
+                dictionary::NOT_FOR_PUBLICATION_TEXT,
+            )?,
+        );
+        site.add(format!("data/{}.json", doc.name), downloads::json(&marked)?);
+        site.add(
+            format!("data/{}.parquet", doc.name),
+            downloads::parquet(&marked, &doc)?,
+        );
+        return Ok(());
+    }
     site.add(
         format!("data/{}.csv", doc.name),
         downloads::csv(rows, &doc.header())?,
@@ -166,6 +230,28 @@ fn add_table<T: serde::Serialize>(
         downloads::parquet(rows, &doc)?,
     );
     Ok(())
+}
+
+/// Marks the files an auditor's build has not marked yet (stylesheet, charts, feed, sitemap) with
+/// a comment; pages carry a banner and the tables a column.
+fn mark_not_for_publication(site: &mut Site) {
+    let text = dictionary::NOT_FOR_PUBLICATION_TEXT;
+    for (path, bytes) in &mut site.files {
+        let comment = if path.ends_with(".css") {
+            format!("/* {text} */\n")
+        } else if path.ends_with(".svg") || path.ends_with(".xml") {
+            format!("<!-- {text} -->\n")
+        } else {
+            continue;
+        };
+        // After an XML declaration, which must come first.
+        let at = if bytes.starts_with(b"<?xml") {
+            bytes.iter().position(|&b| b == b'\n').map_or(0, |i| i + 1)
+        } else {
+            0
+        };
+        bytes.splice(at..at, comment.into_bytes());
+    }
 }
 
 /// A URL from the input that may become a link: only http(s) and mailto.
@@ -203,7 +289,7 @@ fn lookup(totals: &[crate::aggregate::Total<Published>], key: &[&str]) -> Option
 }
 
 /// Builds a chart's table (x label per row, one column per series) and counts suppressed cells.
-fn chart_table(x_labels: &[String], series: &[Series], min: u64) -> (Vec<Vec<String>>, usize) {
+fn chart_table(x_labels: &[String], series: &[Series]) -> (Vec<Vec<String>>, usize) {
     let mut suppressed = 0;
     let rows = x_labels
         .iter()
@@ -215,7 +301,7 @@ fn chart_table(x_labels: &[String], series: &[Series], min: u64) -> (Vec<Vec<Str
                 if v.is_none() {
                     suppressed += 1;
                 }
-                row.push(count(v, min));
+                row.push(count(v));
             }
             row
         })
@@ -226,8 +312,12 @@ fn chart_table(x_labels: &[String], series: &[Series], min: u64) -> (Vec<Vec<Str
 fn suppressed_note(n: usize, min: u64) -> String {
     match n {
         0 => String::new(),
-        1 => format!(" One value below {min} is suppressed and not drawn."),
-        n => format!(" {n} values below {min} are suppressed and not drawn."),
+        1 => format!(
+            " One value is suppressed and not drawn: it is below {min}, or hidden so that such a value cannot be worked out."
+        ),
+        n => format!(
+            " {n} values are suppressed and not drawn: each is below {min}, or hidden so that such a value cannot be worked out."
+        ),
     }
 }
 
@@ -260,7 +350,7 @@ fn overview_charts(report: &Report, t: &Tables<Published>) -> Result<Vec<Chart>>
 
     // Items shared per year, stacked by partner.
     let series = partner_series(report, &t.by_partner_year, &years);
-    let (rows, suppressed) = chart_table(&years, &series, min);
+    let (rows, suppressed) = chart_table(&years, &series);
     let peak = t
         .by_year
         .iter()
@@ -305,7 +395,7 @@ fn overview_charts(report: &Report, t: &Tables<Published>) -> Result<Vec<Chart>>
         .map(|c| c.label.clone())
         .collect();
     let series = partner_series(report, &t.by_partner_category, &cats);
-    let (rows, suppressed) = chart_table(&labels, &series, min);
+    let (rows, suppressed) = chart_table(&labels, &series);
     let top = t
         .by_category
         .iter()
@@ -421,7 +511,7 @@ fn signal_chart(report: &Report, t: &Tables<Published>) -> Result<Option<Chart>>
             values: rows.iter().map(|r| r.by_signal()[k].flatten()).collect(),
         })
         .collect();
-    let (table_rows, suppressed) = chart_table(&months, &series, min);
+    let (table_rows, suppressed) = chart_table(&months, &series);
     let totals: Vec<(String, u64)> = series
         .iter()
         .map(|s| (s.name.clone(), s.values.iter().flatten().sum()))
@@ -487,7 +577,7 @@ fn protection_chart(report: &Report, t: &Tables<Published>) -> Result<Option<Cha
                 .collect(),
         })
         .collect();
-    let (table_rows, suppressed) = chart_table(&months, &series, min);
+    let (table_rows, suppressed) = chart_table(&months, &series);
     let mut summary = format!(
         "Accounts with each site-level protection switched on at the end of each month, {} to {}.",
         months[0],
@@ -542,7 +632,7 @@ fn partner_chart(report: &Report, t: &Tables<Published>, partner: &Partner) -> R
                 .collect(),
         })
         .collect();
-    let (rows, suppressed) = chart_table(&years, &series, min);
+    let (rows, suppressed) = chart_table(&years, &series);
     let total = t
         .partners
         .iter()
@@ -553,7 +643,7 @@ fn partner_chart(report: &Report, t: &Tables<Published>, partner: &Partner) -> R
         _ => format!(
             "Items shared with {} by year of creation, stacked by content category; {} items in all.",
             partner.name,
-            count(total, min)
+            count(total)
         ),
     };
     summary.push_str(&suppressed_note(suppressed, min));
@@ -629,7 +719,7 @@ fn deletion_chart(t: &Tables<Published>, partner: &Partner) -> Result<Option<Cha
         thousands(overdue)
     );
     let title = format!("{}: deletion requests per month", partner.name);
-    let (table_rows, _) = chart_table(&months, &series, 1);
+    let (table_rows, _) = chart_table(&months, &series);
     Ok(Some(Chart {
         file: format!("charts/deletions-{}.svg", partner.id),
         svg: charts::stacked_bars(&title, &summary, &months, &series, "requests")?,
@@ -692,6 +782,9 @@ struct Pages<'a> {
     t: &'a Tables<Published>,
     engine: &'a templates::Engine,
     findings: &'a [PublishedFinding],
+    protection: &'a Protection,
+    /// An auditor's build: exact counts, marked "not for publication".
+    exact: bool,
 }
 
 impl Pages<'_> {
@@ -718,6 +811,7 @@ impl Pages<'_> {
         json!({
             "root": root,
             "page_title": title,
+            "not_for_publication": self.exact,
             "nav": nav,
             "site": {
                 "title": m.title,
@@ -760,7 +854,7 @@ impl Pages<'_> {
                     "export": (!f.export.is_empty()).then_some(&f.export),
                     "export_href": (!f.export.is_empty()).then(|| format!("{root}exports/{}/index.html", f.export)),
                     "flag": (!f.flag.is_empty()).then_some(&f.flag),
-                    "count": count(f.count, self.min()),
+                    "count": count(f.count),
                     "message": f.message,
                 })
             })
@@ -804,9 +898,9 @@ impl Pages<'_> {
             "partner": partner_name(self.report, &e.partner),
             "partner_href": format!("{root}partners/{}/index.html", e.partner),
             "exported_at": crate::time::display_instant(&e.exported_at),
-            "items": count(e.items, self.min()),
+            "items": count(e.items),
             "categories": e.categories,
-            "opt_outs_in_force": e.opt_outs_in_force.map(|n| count(n, self.min())),
+            "opt_outs_in_force": e.opt_outs_in_force.map(count),
             "years": match (e.first_year, e.last_year) {
                 (Some(a), Some(b)) if a == b => a.to_string(),
                 (Some(a), Some(b)) => format!("{a}–{b}"),
@@ -831,7 +925,7 @@ impl Pages<'_> {
                     "purposes": self.report.partner(&p.partner)
                         .map(|x| x.purposes.iter().map(|u| u.label()).collect::<Vec<_>>().join(", ")),
                     "exports": p.exports,
-                    "items": count(p.items, self.min()),
+                    "items": count(p.items),
                     "honours_opt_out": p.honours_opt_out,
                 })
             })
@@ -844,7 +938,7 @@ impl Pages<'_> {
             .collect();
         let extra = json!({
             "totals": {
-                "items": count(self.t.total_items, self.min()),
+                "items": count(self.t.total_items),
                 "partners": self.report.partners.len(),
                 "exports": self.report.exports.len(),
                 "categories": self.report.meta.categories.len(),
@@ -910,11 +1004,11 @@ impl Pages<'_> {
                 "deletion_deadline_days": partner.deletion_deadline_days,
                 "ai_act_summary_url": safe_url(partner.ai_act_summary_url.as_deref()),
                 "description_html": description,
-                "items": count(row.and_then(|r| r.items), self.min()),
+                "items": count(row.and_then(|r| r.items)),
                 "exports": row.map_or(0, |r| r.exports),
-                "opt_outs_in_force": row.and_then(|r| r.opt_outs_in_force).map(|n| count(n, self.min())),
-                "items_opted_out_now": row.and_then(|r| r.items_opted_out_now).map(|n| count(n, self.min())),
-                "items_requested": count(self.t.deletions.iter().filter(|d| d.partner == partner.id.as_str()).map(|d| d.items.unwrap_or(0)).sum::<u64>().into(), self.min()),
+                "opt_outs_in_force": row.and_then(|r| r.opt_outs_in_force).map(count),
+                "items_opted_out_now": row.and_then(|r| r.items_opted_out_now).map(count),
+                "items_requested": count(self.t.deletions.iter().filter(|d| d.partner == partner.id.as_str()).map(|d| d.items.unwrap_or(0)).sum::<u64>().into()),
                 "covered_by": covered_by,
             },
             "has_ledger": self.report.ledger.is_some(),
@@ -929,9 +1023,9 @@ impl Pages<'_> {
                 "late": thousands(r.requests_completed_late),
                 "open": thousands(r.requests_open),
                 "overdue": thousands(r.requests_overdue),
-                "items": count(r.items, self.min()),
-                "items_completed": count(r.items_completed, self.min()),
-                "items_overdue": count(r.items_overdue, self.min()),
+                "items": count(r.items),
+                "items_completed": count(r.items_completed),
+                "items_overdue": count(r.items_overdue),
             })).collect::<Vec<_>>(),
             "deletion_chart": deletion_chart,
         });
@@ -944,7 +1038,6 @@ impl Pages<'_> {
 
     fn export(&self, export: &Export) -> Result<Vec<u8>> {
         let root = "../../";
-        let min = self.min();
         let row = self
             .t
             .exports
@@ -959,13 +1052,13 @@ impl Pages<'_> {
                 json!({
                     "category": self.report.category_label(&r.category),
                     "year": r.year,
-                    "items": count(r.items, min),
-                    "private": count(r.private, min),
-                    "deleted": count(r.deleted, min),
-                    "suspended": count(r.suspended, min),
-                    "explicit": count(r.explicit, min),
-                    "minor": count(r.minor, min),
-                    "opted_out": r.opted_out.map(|n| count(n, min)),
+                    "items": count(r.items),
+                    "private": count(r.private),
+                    "deleted": count(r.deleted),
+                    "suspended": count(r.suspended),
+                    "explicit": count(r.explicit),
+                    "minor": count(r.minor),
+                    "opted_out": r.opted_out.map(count),
                 })
             })
             .collect();
@@ -1021,8 +1114,8 @@ impl Pages<'_> {
                 "window_from": export.content_window.and_then(|w| w.0).map(|d| d.to_string()),
                 "window_to": export.content_window.and_then(|w| w.1).map(|d| d.to_string()),
                 "source": source,
-                "items": count(row.and_then(|r| r.items), min),
-                "opt_outs_in_force": row.and_then(|r| r.opt_outs_in_force).map(|n| count(n, min)),
+                "items": count(row.and_then(|r| r.items)),
+                "opt_outs_in_force": row.and_then(|r| r.opt_outs_in_force).map(count),
                 "filters": filters,
                 "files": files,
             },
@@ -1039,7 +1132,6 @@ impl Pages<'_> {
 
     fn opt_outs(&self, charts: [&Option<Chart>; 3]) -> Result<Vec<u8>> {
         let [chart, signal_chart, protection_chart] = charts;
-        let min = self.min();
         let rows: Vec<Value> = self
             .t
             .opt_outs_monthly
@@ -1047,10 +1139,10 @@ impl Pages<'_> {
             .map(|r| {
                 json!({
                     "month": r.month,
-                    "opted_out": count(r.opted_out, min),
-                    "withdrawn": count(r.withdrawn, min),
-                    "active": count(r.active, min),
-                    "accounts": r.accounts.map(|a| count(a, min)),
+                    "opted_out": count(r.opted_out),
+                    "withdrawn": count(r.withdrawn),
+                    "active": count(r.active),
+                    "accounts": r.accounts.map(count),
                 })
             })
             .collect();
@@ -1072,7 +1164,7 @@ impl Pages<'_> {
             .t
             .scopes
             .iter()
-            .map(|r| json!({"label": scope_label(r), "active": count(r.active, min)}))
+            .map(|r| json!({"label": scope_label(r), "active": count(r.active)}))
             .collect();
         let extra = json!({
             "rows": rows,
@@ -1088,6 +1180,32 @@ impl Pages<'_> {
             self.base("../", "opt-outs", "Opt-outs"),
             extra,
         )
+    }
+
+    /// The "About these numbers" section: how suppression was done, with this report's figures.
+    fn about_numbers(&self) -> Vec<String> {
+        let min = self.min();
+        if self.exact {
+            return vec![
+                "NOT FOR PUBLICATION. This is an auditor's build (sharelog build --unsuppressed): every count is exact and nothing is suppressed. Publish only the normal build.".to_owned(),
+            ];
+        }
+        let p = self.protection;
+        vec![
+            format!(
+                "Small counts are suppressed: a count from 1 to {} is not published (primary suppression, {} in this report). Zero is always published.",
+                min.saturating_sub(1),
+                thousands(p.primary as u64)
+            ),
+            format!(
+                "Published numbers add up, so a small count could be worked out by subtraction: from an export's total and its other rows, say. To prevent that, {} further counts are suppressed (secondary suppression). Every suppressed count looks the same, whatever the reason: an empty cell in CSV, null in JSON and Parquet, \"{}\" on the pages; telling them apart would tell you which hidden counts are large.",
+                thousands(p.secondary as u64),
+                format::SUPPRESSED
+            ),
+            "The numbers add up in these ways, and all of them are taken into account: the rows of shared-items add up to their export's total in exports, and per partner, year and category to the totals on the overview and partner pages; exports add up to their partner's total in partners; each sensitive-content or opted-out finding is the sum of its column over the export's rows, and an outside-content-window finding the sum of the years outside the window; each month's active opt-outs are the previous month's plus the new ones minus the withdrawn, and the signal columns add up to opted_out; a partner's deletion items add up over the months of deletions. Counts of the platform's own records (requests, files, months) are never suppressed.".to_owned(),
+            "The method: while some relation has exactly one suppressed count, the smallest non-zero published count of that relation is suppressed too. A relation whose suppressed counts could only be 1 each (zero is never suppressed) gets one more. Finally every relation is solved together, exactly (Gaussian elimination), and any suppressed count the published numbers still determine gets a further count suppressed beside it, until none is determined. Totals stay exact: they include the suppressed counts.".to_owned(),
+            "What it does not promise: a reader can still narrow a suppressed count to a range (at least 1, and at most the smallest total it is part of), and combinations of ranges across many relations are not checked for an exact answer.".to_owned(),
+        ]
     }
 
     fn data(&self) -> Result<Vec<u8>> {
@@ -1115,7 +1233,7 @@ impl Pages<'_> {
             .collect();
         let extra = json!({
             "tables": tables,
-            "about_numbers": [dictionary::suppression_note(self.min())],
+            "about_numbers": self.about_numbers(),
         });
         self.render(
             "data.html",
@@ -1168,7 +1286,7 @@ impl Pages<'_> {
             "description": package::description(self.report),
             "partners": self.report.partners.len(),
             "exports": self.report.exports.len(),
-            "items": count(self.t.total_items, self.min()),
+            "items": count(self.t.total_items),
             "first_year": years.first(),
             "last_year": years.last(),
             "categories": m.categories.iter().map(|c| json!({"id": c.id.0, "label": c.label, "description": c.description})).collect::<Vec<_>>(),

@@ -1,6 +1,6 @@
 //! The CSV and JSON downloads: the SPEC's columns and row order, suppression, snapshots.
 
-use crate::support::{build, fixture, read};
+use crate::support::{build, build_exact, fixture, read};
 
 /// The downloads of the basic fixture that are snapshot-tested and checked for suppression.
 const TABLES: [&str; 6] = [
@@ -95,7 +95,11 @@ fn suppresses_counts_below_min_count_everywhere() {
     assert!(cell["items"].is_null());
     assert_eq!(cell["deleted"], 0);
     let html = read(&out, "exports/alpha-1/index.html");
-    assert!(html.contains("&lt;3"), "suppressed cell shown as <3");
+    assert!(
+        html.contains(">suppressed<"),
+        "a suppressed cell reads \"suppressed\""
+    );
+    assert!(!html.contains("&lt;3"), "no false \"<3\" for a hidden cell");
     // No published number in any download lies strictly between 0 and min_count.
     // Findings counting files, cells, requests or months are not about people: never suppressed.
     let not_items = [
@@ -137,11 +141,12 @@ fn suppresses_counts_below_min_count_everywhere() {
 
 #[test]
 fn counts_items_in_the_utc_year_of_creation() {
-    let (_dir, out) = build(&fixture("basic"));
+    // Exact counts: this is about years, not suppression.
+    let (_dir, out) = build_exact(&fixture("basic"));
     let csv = read(&out, "data/shared-items.csv");
     // 2022-01-01T00:30:00+01:00 is 2021 in UTC; 2022-12-31T23:30:00-01:00 is 2023.
     assert!(csv.contains("beta-research,beta-1,text,2021,3,"), "{csv}");
-    assert!(csv.contains("beta-research,beta-1,photo,2023,,"), "{csv}");
+    assert!(csv.contains("beta-research,beta-1,photo,2023,1,"), "{csv}");
     assert!(csv.contains("beta-research,beta-1,photo,2022,3,"), "{csv}");
 }
 
@@ -169,5 +174,45 @@ fn no_item_or_owner_identifier_reaches_the_output() {
                 "{file} holds {id}"
             );
         }
+    }
+}
+
+#[test]
+fn an_auditors_build_marks_every_file_and_a_normal_build_none() {
+    let mark = "NOT FOR PUBLICATION";
+    let (_dir, out) = build_exact(&fixture("basic"));
+    let files = crate::support::contents(&out);
+    assert!(files.len() > 40);
+    for (path, bytes) in &files {
+        if path.ends_with(".parquet") {
+            use polars::prelude::SerReader;
+            let df = polars::prelude::ParquetReader::new(std::io::Cursor::new(bytes.clone()))
+                .finish()
+                .expect("parquet");
+            let column = df.column("not_for_publication").expect("marked column");
+            assert_eq!(column.null_count(), 0, "{path}");
+            continue;
+        }
+        let text = String::from_utf8(bytes.clone()).expect("utf-8");
+        // An empty table has no row to mark: its CSV header still ends with the column.
+        let empty_table =
+            text.trim() == "[]" || (path.ends_with(".csv") && text.lines().count() == 1);
+        assert!(empty_table || text.contains(mark), "{path} is not marked");
+        if path.ends_with(".csv") {
+            let mut lines = text.lines();
+            assert!(
+                lines
+                    .next()
+                    .is_some_and(|h| h.ends_with(",not_for_publication")),
+                "{path}"
+            );
+        }
+    }
+    // The counts are exact: the photo/2021 cell of 2 items is published.
+    assert!(read(&out, "data/shared-items.csv").contains("alpha-ai,alpha-1,photo,2021,2,"));
+    let (_dir, out) = build(&fixture("basic"));
+    for (path, bytes) in crate::support::contents(&out) {
+        let text = String::from_utf8_lossy(&bytes);
+        assert!(!text.contains(mark), "{path} is marked in a normal build");
     }
 }

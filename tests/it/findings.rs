@@ -17,7 +17,7 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
-use crate::support::{build, fixture, fixture_copy, read, sharelog};
+use crate::support::{build, build_exact, fixture, fixture_copy, read, sharelog};
 
 fn records(path: &Path) -> Vec<Vec<String>> {
     let mut reader = csv::Reader::from_path(path).expect("csv");
@@ -36,7 +36,8 @@ fn rows(lines: &[&[&str]]) -> Vec<Vec<String>> {
 
 #[test]
 fn every_finding_is_found_on_its_boundaries() {
-    let (_dir, out) = build(&fixture("findings"));
+    // Exact counts (an auditor's build): this is about the boundaries, not suppression.
+    let (_dir, out) = build_exact(&fixture("findings"));
     let want = rows(&[
         &[
             "checksum-mismatch",
@@ -72,7 +73,7 @@ fn every_finding_is_found_on_its_boundaries() {
             "",
             "",
             "1",
-            "1 deletion request to Beta Search, covering fewer than 3 items, was not completed within the 10-day deadline: 1 still open on 2023-12-31.",
+            "1 deletion request to Beta Search, covering 2 items, was not completed within the 10-day deadline: 1 still open on 2023-12-31.",
         ],
         &[
             "opted-out-content-shared",
@@ -89,8 +90,8 @@ fn every_finding_is_found_on_its_boundaries() {
             "acme",
             "x1",
             "private",
-            "",
-            "Fewer than 3 items marked private were shared with Acme AI in export x1, although its manifest says they were excluded (filters.public_only).",
+            "1",
+            "1 item marked private was shared with Acme AI in export x1, although its manifest says they were excluded (filters.public_only).",
         ],
         &[
             "sensitive-content-shared",
@@ -134,8 +135,8 @@ fn every_finding_is_found_on_its_boundaries() {
             "acme",
             "x1",
             "explicit",
-            "",
-            "Fewer than 3 items marked explicit were shared with Acme AI in export x1; its manifest does not claim to exclude them.",
+            "1",
+            "1 item marked explicit was shared with Acme AI in export x1; its manifest does not claim to exclude them.",
         ],
         &[
             "opt-out-not-honoured",
@@ -147,18 +148,67 @@ fn every_finding_is_found_on_its_boundaries() {
             "Acme AI received 10 items, and its agreement does not oblige it to honour opt-outs.",
         ],
     ]);
-    assert_eq!(records(&out.join("data/findings.csv")), want);
+    let exact = records(&out.join("data/findings.csv"));
+    let mark = "NOT FOR PUBLICATION: auditor's build with exact, unsuppressed counts";
+    assert!(
+        exact
+            .iter()
+            .all(|r| r.last().map(String::as_str) == Some(mark))
+    );
+    let exact: Vec<Vec<String>> = exact
+        .into_iter()
+        .map(|mut r| {
+            r.pop();
+            r
+        })
+        .collect();
+    assert_eq!(exact, want);
+}
 
+#[test]
+fn a_finding_with_a_suppressed_count_is_still_published() {
+    let (_exact_dir, exact_out) = build_exact(&fixture("findings"));
+    let (_dir, out) = build(&fixture("findings"));
+    let exact = records(&exact_out.join("data/findings.csv"));
+    let published = records(&out.join("data/findings.csv"));
+    // The same findings, in the same order: only counts and their sentences may differ.
+    assert_eq!(exact.len(), published.len());
+    let mut hidden = 0;
+    for (e, p) in exact.iter().zip(&published) {
+        assert_eq!(e[..5], p[..5]);
+        if p[5].is_empty() {
+            hidden += 1;
+            assert!(
+                p[6].contains("suppressed"),
+                "a suppressed count says so: {}",
+                p[6]
+            );
+            assert!(!p[6].contains(&format!("{} item", e[5])), "{}", p[6]);
+        } else {
+            assert_eq!(e[5], p[5]);
+            let n: u64 = p[5].parse().expect("count");
+            let counts_items = ![
+                "checksum-mismatch",
+                "declared-count-mismatch",
+                "deletion-overdue",
+                "opt-out-statistics-mismatch",
+            ]
+            .contains(&p[0].as_str());
+            assert!(!counts_items || n == 0 || n >= 3, "{p:?}");
+        }
+    }
+    // The fixture's private and explicit findings (1 item each, min_count 3) are hidden, and so
+    // is at least one more count that would give them away.
+    assert!(hidden >= 3, "{published:?}");
     let json: serde_json::Value =
         serde_json::from_str(&read(&out, "data/findings.json")).expect("json");
-    let json = json.as_array().expect("array");
-    assert_eq!(json.len(), want.len());
-    assert_eq!(
-        json[5]["count"],
-        serde_json::Value::Null,
-        "suppressed count"
-    );
-    assert_eq!(json[5]["flag"], "private");
+    let private = json
+        .as_array()
+        .expect("array")
+        .iter()
+        .find(|f| f["flag"] == "private")
+        .expect("private finding");
+    assert_eq!(private["count"], serde_json::Value::Null);
 }
 
 #[test]

@@ -12,4 +12,5 @@ mod pages;
 mod reference;
 mod scopes;
 mod support;
+mod suppression;
 mod workflow;

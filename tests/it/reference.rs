@@ -11,7 +11,7 @@ use chrono::{DateTime, Datelike, Duration, FixedOffset, TimeZone, Utc};
 use polars::prelude::*;
 
 const CATEGORIES: [&str; 3] = ["text", "photo", "ask"];
-const FLAGS: [&str; 5] = ["private", "deleted", "suspended", "explicit", "minor"];
+pub(crate) const FLAGS: [&str; 5] = ["private", "deleted", "suspended", "explicit", "minor"];
 const FORMATS: [&str; 3] = ["csv", "parquet", "ndjson"];
 
 /// SplitMix64: small, deterministic, no extra crate.
@@ -35,8 +35,8 @@ impl Rng {
 
 /// An instant and the text it is written as.
 #[derive(Clone)]
-struct Instant {
-    at: DateTime<Utc>,
+pub(crate) struct Instant {
+    pub(crate) at: DateTime<Utc>,
     text: String,
 }
 
@@ -65,15 +65,15 @@ fn utc(y: i32, m: u32, d: u32, h: u32) -> DateTime<Utc> {
         .expect("valid date")
 }
 
-struct Item {
+pub(crate) struct Item {
     id: u64,
     owner: u64,
     category: &'static str,
-    created: Instant,
+    pub(crate) created: Instant,
     flags: [bool; 5],
 }
 
-struct OptOut {
+pub(crate) struct OptOut {
     owner: u64,
     from: Instant,
     to: Option<Instant>,
@@ -83,7 +83,7 @@ struct OptOut {
     scope: Option<&'static str>,
 }
 
-const SIGNALS: [&str; 6] = [
+pub(crate) const SIGNALS: [&str; 6] = [
     "account-setting",
     "support-request",
     "robots-txt",
@@ -94,17 +94,17 @@ const SIGNALS: [&str; 6] = [
 /// Scopes the generator draws: the two kinds, the export's partner `p` and another partner `q`.
 const SCOPES: [&str; 4] = ["all-third-parties", "ai-training", "p", "q"];
 
-struct Case {
+pub(crate) struct Case {
     /// Whether the ledger has the optional `signal` and `scope` columns (old ledgers do not).
-    with_columns: bool,
+    pub(crate) with_columns: bool,
     /// Whether partner `p` (the export's) trains AI.
-    p_trains_ai: bool,
-    exported_at: Instant,
+    pub(crate) p_trains_ai: bool,
+    pub(crate) exported_at: Instant,
     /// The content window as dates.
-    window: (chrono::NaiveDate, chrono::NaiveDate),
-    filters: [bool; 5],
-    items: Vec<Item>,
-    ledger: Vec<OptOut>,
+    pub(crate) window: (chrono::NaiveDate, chrono::NaiveDate),
+    pub(crate) filters: [bool; 5],
+    pub(crate) items: Vec<Item>,
+    pub(crate) ledger: Vec<OptOut>,
 }
 
 /// A time near `center`: sometimes exactly it, else within a few days either side, sometimes at
@@ -121,7 +121,7 @@ fn near(rng: &mut Rng, center: DateTime<Utc>) -> DateTime<Utc> {
     }
 }
 
-fn generate(seed: u64) -> Case {
+pub(crate) fn generate(seed: u64) -> Case {
     let mut rng = Rng(seed);
     // Exports at New Year, so that offsets move instants across the year boundary.
     let exported = utc(2021, 1, 1, 0) + Duration::minutes(rng.below(48 * 60) as i64 - 24 * 60);
@@ -362,7 +362,7 @@ fn write_ledger(case: &Case, path: &Path, format: &str) {
 }
 
 /// Writes a report root for the case: one partner, one export with the listing, the ledger.
-fn write_root(case: &Case, root: &Path, listing_format: &str, ledger_format: &str) {
+pub(crate) fn write_root(case: &Case, root: &Path, listing_format: &str, ledger_format: &str) {
     std::fs::create_dir_all(root.join("data/exports")).expect("mkdir");
     std::fs::create_dir_all(root.join("data/opt-outs")).expect("mkdir");
     std::fs::write(
@@ -441,10 +441,10 @@ fn opted_out_for_p(case: &Case, owner: u64, t: DateTime<Utc>) -> bool {
         .any(|o| o.owner == owner && active(o, t) && o.covers_p(case.p_trains_ai))
 }
 
-type Cells = BTreeMap<(String, i32), [u64; 7]>;
+pub(crate) type Cells = BTreeMap<(String, i32), [u64; 7]>;
 
 /// Naive shared-items cells: (category, year) → [items, flags…, opted_out].
-fn reference_cells(case: &Case) -> Cells {
+pub(crate) fn reference_cells(case: &Case) -> Cells {
     let mut cells = Cells::new();
     for i in &case.items {
         let cell = cells
@@ -460,7 +460,7 @@ fn reference_cells(case: &Case) -> Cells {
 }
 
 /// Naive findings of the export: (id, flag, severity, count).
-fn reference_findings(case: &Case) -> BTreeSet<(String, String, String, u64)> {
+pub(crate) fn reference_findings(case: &Case) -> BTreeSet<(String, String, String, u64)> {
     let mut out = BTreeSet::new();
     let claimed = |flag: &str| match flag {
         "private" | "suspended" => case.filters[0],
@@ -521,7 +521,7 @@ fn reference_findings(case: &Case) -> BTreeSet<(String, String, String, u64)> {
 
 /// Naive monthly statistics from the ledger: month → (opted out, withdrawn, active at month end,
 /// new opt-outs per signal).
-fn reference_monthly(ledger: &[OptOut]) -> BTreeMap<String, (u64, u64, u64, [u64; 6])> {
+pub(crate) fn reference_monthly(ledger: &[OptOut]) -> BTreeMap<String, (u64, u64, u64, [u64; 6])> {
     let month = |t: DateTime<Utc>| t.year() * 12 + t.month0() as i32;
     let events: Vec<i32> = ledger
         .iter()
@@ -564,7 +564,7 @@ fn reference_monthly(ledger: &[OptOut]) -> BTreeMap<String, (u64, u64, u64, [u64
         .collect()
 }
 
-fn csv_rows(site: &sharelog::Site, name: &str) -> Vec<BTreeMap<String, String>> {
+pub(crate) fn csv_rows(site: &sharelog::Site, name: &str) -> Vec<BTreeMap<String, String>> {
     let bytes = site.files.get(name).expect("download exists");
     let mut reader = csv::Reader::from_reader(bytes.as_slice());
     let headers = reader.headers().expect("header").clone();

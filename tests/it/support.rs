@@ -55,20 +55,28 @@ pub(crate) fn build(root: &Path) -> (tempfile::TempDir, PathBuf) {
     build_with_env(root, &[])
 }
 
+/// An auditor's build (`--unsuppressed`): exact counts, for tests about values, not suppression.
+pub(crate) fn build_exact(root: &Path) -> (tempfile::TempDir, PathBuf) {
+    build_with(root, &[], &["--unsuppressed"])
+}
+
 /// Like [`build`], with extra environment variables for the process.
 pub(crate) fn build_with_env(root: &Path, env: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
+    build_with(root, env, &[])
+}
+
+fn build_with(root: &Path, env: &[(&str, &str)], extra: &[&str]) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("site");
-    let output = sharelog_with_env(
-        env,
-        &[
-            "build",
-            "--root",
-            root.to_str().expect("utf-8 path"),
-            "--out",
-            out.to_str().expect("utf-8 path"),
-        ],
-    );
+    let mut args = vec![
+        "build",
+        "--root",
+        root.to_str().expect("utf-8 path"),
+        "--out",
+        out.to_str().expect("utf-8 path"),
+    ];
+    args.extend(extra);
+    let output = sharelog_with_env(env, &args);
     assert!(
         output.status.success(),
         "build failed: {}",

@@ -1,0 +1,279 @@
+//! Suppression on random reports: no published count is small, zero is never hidden, and no
+//! hidden count can be worked out from the published ones. The relations between published
+//! numbers are rebuilt here from the CSV files' meaning, independently of the code under test,
+//! and the check for "worked out" is a floating-point rank test, not the code's modular one.
+
+use std::collections::BTreeMap;
+
+use crate::reference::{
+    FLAGS, SIGNALS, csv_rows, generate, reference_cells, reference_monthly, write_root,
+};
+
+/// Published numbers, their true values and how they add up.
+#[derive(Default)]
+struct Numbers {
+    truth: Vec<u64>,
+    shown: Vec<Option<u64>>,
+    what: Vec<String>,
+    relations: Vec<(Vec<usize>, Vec<usize>)>,
+}
+
+impl Numbers {
+    fn add(&mut self, what: String, truth: u64, cell: &str) -> usize {
+        let shown = if cell.is_empty() {
+            None
+        } else {
+            Some(cell.parse().unwrap_or_else(|_| panic!("{what}: {cell:?}")))
+        };
+        if let Some(v) = shown {
+            assert_eq!(v, truth, "{what}: published value is not the true one");
+        }
+        self.truth.push(truth);
+        self.shown.push(shown);
+        self.what.push(what);
+        self.truth.len() - 1
+    }
+
+    /// Records `Σ plus = Σ minus` when it holds for the true values.
+    fn relate(&mut self, plus: Vec<usize>, minus: Vec<usize>) {
+        let sum = |v: &[usize]| v.iter().map(|&i| self.truth[i]).sum::<u64>();
+        if plus.len() + minus.len() >= 2 && sum(&plus) == sum(&minus) {
+            self.relations.push((plus, minus));
+        }
+    }
+}
+
+/// Rank of a dense matrix by Gaussian elimination with partial pivoting.
+fn rank(mut m: Vec<Vec<f64>>) -> usize {
+    let cols = m.first().map_or(0, Vec::len);
+    let mut r = 0;
+    for c in 0..cols {
+        let Some(p) = (r..m.len()).max_by(|&a, &b| m[a][c].abs().total_cmp(&m[b][c].abs())) else {
+            break;
+        };
+        if m[p][c].abs() < 1e-9 {
+            continue;
+        }
+        m.swap(r, p);
+        for i in 0..m.len() {
+            if i != r {
+                let f = m[i][c] / m[r][c];
+                if f != 0.0 {
+                    let pivot = m[r].clone();
+                    for (x, p) in m[i].iter_mut().zip(&pivot).skip(c) {
+                        *x -= f * p;
+                    }
+                }
+            }
+        }
+        r += 1;
+    }
+    r
+}
+
+/// The hidden numbers that the relations determine: e_i is in the row space of the relations
+/// restricted to the hidden numbers.
+fn determined(n: &Numbers) -> Vec<usize> {
+    let hidden: Vec<usize> = (0..n.truth.len())
+        .filter(|&i| n.shown[i].is_none())
+        .collect();
+    let col: BTreeMap<usize, usize> = hidden.iter().enumerate().map(|(c, &i)| (i, c)).collect();
+    let rows: Vec<Vec<f64>> = n
+        .relations
+        .iter()
+        .map(|(plus, minus)| {
+            let mut row = vec![0.0; hidden.len()];
+            for &i in plus {
+                if let Some(&c) = col.get(&i) {
+                    row[c] += 1.0;
+                }
+            }
+            for &i in minus {
+                if let Some(&c) = col.get(&i) {
+                    row[c] -= 1.0;
+                }
+            }
+            row
+        })
+        .filter(|row| row.iter().any(|&x| x != 0.0))
+        .collect();
+    let base = rank(rows.clone());
+    hidden
+        .iter()
+        .enumerate()
+        .filter(|&(c, _)| {
+            let mut with = rows.clone();
+            let mut unit = vec![0.0; hidden.len()];
+            unit[c] = 1.0;
+            with.push(unit);
+            rank(with) == base
+        })
+        .map(|(_, &i)| i)
+        .collect()
+}
+
+fn check(seed: u64, min: u64) {
+    let case = generate(seed);
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("root");
+    write_root(&case, &root, "csv", "csv");
+    let report = root.join("report.yaml");
+    let text = std::fs::read_to_string(&report).expect("report.yaml");
+    std::fs::write(
+        &report,
+        text.replace("min_count: 1", &format!("min_count: {min}")),
+    )
+    .expect("write report.yaml");
+    let (site, _) = sharelog::render_site(&root).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+    let ctx = format!("seed {seed}, min_count {min}");
+    let cells = reference_cells(&case);
+    let mut n = Numbers::default();
+
+    // shared-items: the rows of the one export `e`.
+    let mut column: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
+    let mut by_year: BTreeMap<i32, Vec<usize>> = BTreeMap::new();
+    let with_ledger = !case.ledger.is_empty();
+    for r in csv_rows(&site, "data/shared-items.csv") {
+        let year: i32 = r["year"].parse().expect("year");
+        let truth = cells[&(r["category"].clone(), year)];
+        let mut names: Vec<&str> = vec!["items"];
+        names.extend(FLAGS);
+        if with_ledger {
+            names.push("opted_out");
+        }
+        for (k, name) in names.iter().enumerate() {
+            let id = n.add(
+                format!("shared-items {} {year} {name}", r["category"]),
+                truth[k],
+                &r[*name],
+            );
+            column.entry(name).or_default().push(id);
+            if *name == "items" {
+                by_year.entry(year).or_default().push(id);
+            }
+        }
+    }
+    let items = column.get("items").cloned().unwrap_or_default();
+    for r in csv_rows(&site, "data/exports.csv") {
+        let truth = cells.values().map(|c| c[0]).sum();
+        let e = n.add("exports e items".into(), truth, &r["items"]);
+        n.relate(vec![e], items.clone());
+        for p in csv_rows(&site, "data/partners.csv") {
+            if p["partner"] == "p" {
+                let id = n.add("partners p items".into(), truth, &p["items"]);
+                n.relate(vec![id], vec![e]);
+            }
+        }
+    }
+    // Findings about the export: each flag's total, the opted-out total, items outside the window.
+    for r in csv_rows(&site, "data/findings.csv") {
+        let (parts, truth): (Vec<usize>, u64) = match r["id"].as_str() {
+            "sensitive-content-shared" => {
+                let k = FLAGS.iter().position(|f| *f == r["flag"]).expect("flag");
+                (
+                    column.get(FLAGS[k]).cloned().unwrap_or_default(),
+                    cells.values().map(|c| c[k + 1]).sum(),
+                )
+            }
+            "opted-out-content-shared" => (
+                column.get("opted_out").cloned().unwrap_or_default(),
+                cells.values().map(|c| c[6]).sum(),
+            ),
+            "outside-content-window" => {
+                // The window lies within 2020: other years are wholly outside it.
+                let outside: Vec<usize> = by_year
+                    .iter()
+                    .filter(|(y, _)| **y != 2020)
+                    .flat_map(|(_, ids)| ids.iter().copied())
+                    .collect();
+                let truth = case
+                    .items
+                    .iter()
+                    .filter(|i| {
+                        let d = i.created.at.date_naive();
+                        d < case.window.0 || d > case.window.1
+                    })
+                    .count() as u64;
+                (outside, truth)
+            }
+            _ => continue,
+        };
+        let id = n.add(
+            format!("finding {} {}", r["id"], r["flag"]),
+            truth,
+            &r["count"],
+        );
+        n.relate(vec![id], parts);
+    }
+    // opt-outs-monthly: active(m) + withdrawn(m) = active(m−1) + opted_out(m); signals sum.
+    let monthly = reference_monthly(&case.ledger);
+    let mut previous: Option<usize> = None;
+    for r in csv_rows(&site, "data/opt-outs-monthly.csv") {
+        let (opted, withdrawn, active, by_signal) = monthly[&r["month"]];
+        let m = &r["month"];
+        let o = n.add(format!("{m} opted_out"), opted, &r["opted_out"]);
+        let w = n.add(format!("{m} withdrawn"), withdrawn, &r["withdrawn"]);
+        let a = n.add(format!("{m} active"), active, &r["active"]);
+        let mut minus = vec![o];
+        minus.extend(previous);
+        n.relate(vec![a, w], minus);
+        let signals: Vec<usize> = SIGNALS
+            .iter()
+            .zip(by_signal)
+            .map(|(s, v)| {
+                let col = format!("opted_out_{}", s.replace('-', "_"));
+                n.add(format!("{m} {col}"), v, &r[&col])
+            })
+            .collect();
+        n.relate(vec![o], signals);
+        previous = Some(a);
+    }
+
+    for i in 0..n.truth.len() {
+        if let Some(v) = n.shown[i] {
+            assert!(
+                v == 0 || v >= min,
+                "{ctx}: {} = {v} is published",
+                n.what[i]
+            );
+        } else {
+            assert!(n.truth[i] > 0, "{ctx}: {} is 0 but hidden", n.what[i]);
+        }
+    }
+    let exposed = determined(&n);
+    assert!(
+        exposed.is_empty(),
+        "{ctx}: hidden numbers can be worked out: {:?}",
+        exposed
+            .iter()
+            .map(|&i| format!("{} = {}", n.what[i], n.truth[i]))
+            .collect::<Vec<_>>()
+    );
+}
+
+#[test]
+fn no_hidden_count_can_be_worked_out_on_random_reports() {
+    let cases: u64 = std::env::var("SHARELOG_PROPERTY_CASES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(12);
+    for seed in 0..cases {
+        for min in [3, 5, 10] {
+            check(seed, min);
+        }
+    }
+}
+
+#[test]
+fn the_oracle_sees_what_subtraction_gives_away() {
+    // The oracle itself must be able to fail: one hidden part of a published total is determined.
+    let mut n = Numbers::default();
+    let a = n.add("a".into(), 3, "");
+    let b = n.add("b".into(), 40, "40");
+    let t = n.add("t".into(), 43, "43");
+    n.relate(vec![t], vec![a, b]);
+    assert_eq!(determined(&n), vec![a]);
+    // Two hidden parts of a published total are not.
+    n.shown[b] = None;
+    assert!(determined(&n).is_empty());
+}
