@@ -66,6 +66,8 @@ pub struct Report {
     pub ledger: Option<TableFile>,
     /// `data/deletions/*.csv`, sorted by partner, sent_at and request id.
     pub deletions: Vec<DeletionRequest>,
+    /// `data/corrections.yaml`, newest first.
+    pub corrections: Vec<Correction>,
     /// Content pages, sorted by weight then path.
     pub pages: Vec<Page>,
     /// Template overrides from the root's `templates/` folder, by file name.
@@ -115,6 +117,19 @@ pub struct ReportMeta {
     pub license: Option<License>,
     /// Where the data comes from.
     pub sources: Vec<Source>,
+}
+
+/// One entry of `data/corrections.yaml`: the report's errata log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Correction {
+    /// When the correction was made.
+    pub date: NaiveDate,
+    /// What changed.
+    pub what: String,
+    /// Why.
+    pub why: String,
+    /// Its position in the file (1-based): with the date, a stable id.
+    pub number: usize,
 }
 
 /// `report.yaml: license`: an SPDX id with an optional URL and title.

@@ -1,6 +1,7 @@
 //! Load stage: report root → checked [`Report`]. Reads every input, collects every problem.
 
 mod content;
+mod corrections;
 mod csv_table;
 pub(crate) mod deletions;
 mod manifests;
@@ -51,6 +52,7 @@ pub(crate) fn load_partial(root: &Path) -> (Option<Report>, Vec<Problem>) {
         meta.as_ref().map(|m| m.published),
         &mut problems,
     );
+    let corrections = corrections::load(&ctx, meta.as_ref().map(|m| m.published), &mut problems);
     let pages = content::load(&ctx, &mut problems);
     let template_overrides = load_template_overrides(&ctx, &mut problems);
 
@@ -65,6 +67,7 @@ pub(crate) fn load_partial(root: &Path) -> (Option<Report>, Vec<Problem>) {
         protections_monthly,
         ledger,
         deletions,
+        corrections,
         pages,
         template_overrides,
     });

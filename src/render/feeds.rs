@@ -70,6 +70,18 @@ pub(crate) fn feed(report: &Report, exports: &[ExportRow<Published>]) -> String 
             )),
         ),
     ));
+    for c in &report.corrections {
+        let updated = atom_time(&c.date.to_string());
+        entries.push((
+            updated.clone(),
+            format!(
+                "  <entry>\n    <id>{id}</id>\n    <title>{title}</title>\n    <link href=\"{id}\"/>\n    <updated>{updated}</updated>\n    <summary>{summary}</summary>\n  </entry>\n",
+                id = x(&format!("{base}corrections/#{}", correction_anchor(c))),
+                title = x(&format!("Correction of {}", c.date)),
+                summary = x(&format!("{} Why: {}", c.what, c.why)),
+            ),
+        ));
+    }
     // Newest first; the same instant keeps a stable order by entry text.
     entries.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.cmp(&b.1)));
     let updated = entries
@@ -89,6 +101,13 @@ pub(crate) fn feed(report: &Report, exports: &[ExportRow<Published>]) -> String 
     out
 }
 
+/// A correction's stable anchor: its date and a hash of what changed, so that adding another
+/// correction above it in the file does not change it.
+pub(crate) fn correction_anchor(c: &crate::model::Correction) -> String {
+    let hash = hex::encode(Sha256::digest(c.what.as_bytes()));
+    format!("c-{}-{}", c.date, &hash[..8])
+}
+
 /// The sitemap: every page of the site, as its folder URL.
 pub(crate) fn sitemap(report: &Report, site: &Site) -> String {
     let base = base(report);
@@ -96,7 +115,7 @@ pub(crate) fn sitemap(report: &Report, site: &Site) -> String {
     let mut out = String::from(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
     );
-    for path in site.files.keys().filter(|p| p.ends_with("index.html")) {
+    for path in site.files.keys().filter(|p| p.ends_with(".html")) {
         let page = path.trim_end_matches("index.html");
         out.push_str(&format!(
             "  <url><loc>{}</loc><lastmod>{lastmod}</lastmod></url>\n",

@@ -122,7 +122,12 @@ pub(crate) fn render(report: &Report, tables: &Tables, exact: bool) -> Result<Si
     ]
     .into_iter()
     .collect();
-    site.add("data/about.html", pages.about_data(&rows, false)?);
+    site.add(
+        "data/about.html",
+        pages.about_data(&rows, !report.corrections.is_empty())?,
+    );
+    site.add("corrections/index.html", pages.corrections()?);
+    site.add("CITATION.cff", citation(report));
     for page in &report.pages {
         site.add(format!("{}/index.html", page.slug), pages.content(page)?);
     }
@@ -232,13 +237,61 @@ fn add_table<T: serde::Serialize>(
     Ok(())
 }
 
-/// Marks the files an auditor's build has not marked yet (stylesheet, charts, feed, sitemap) with
-/// a comment; pages carry a banner and the tables a column.
+/// `CITATION.cff` (Citation File Format 1.2.0) at the site root, so the data can be cited.
+fn citation(report: &Report) -> String {
+    let m = &report.meta;
+    // YAML double-quoted scalars: escape backslashes and quotes, keep it on one line.
+    let q = |s: &str| {
+        format!(
+            "\"{}\"",
+            s.replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace(['\n', '\r'], " ")
+        )
+    };
+    let mut out = String::from(
+        "# This file lets you cite the report and its data: https://citation-file-format.github.io/\n",
+    );
+    out.push_str("cff-version: 1.2.0\n");
+    out.push_str("message: \"If you use these data, please cite them as below.\"\n");
+    out.push_str("type: dataset\n");
+    out.push_str(&format!("title: {}\n", q(&m.title)));
+    out.push_str(&format!("authors:\n  - name: {}\n", q(&m.platform.name)));
+    if let Some(url) = safe_url(m.platform.url.as_deref()) {
+        out.push_str(&format!("    website: {}\n", q(&url)));
+    }
+    if let Some(mail) = m
+        .platform
+        .contact
+        .as_deref()
+        .filter(|c| c.contains('@') && !c.contains(':'))
+    {
+        out.push_str(&format!("    email: {}\n", q(mail)));
+    }
+    out.push_str(&format!("date-released: {}\n", m.published));
+    out.push_str(&format!("version: {}\n", q(&m.published.to_string())));
+    if m.base_url.starts_with("http") {
+        out.push_str(&format!("url: {}\n", q(&m.base_url)));
+    }
+    if let Some(l) = &m.license {
+        out.push_str(&format!("license: {}\n", q(&l.id)));
+    }
+    out.push_str(&format!("abstract: {}\n", q(&package::description(report))));
+    out.push_str(
+        "keywords:\n  - transparency report\n  - AI training data\n  - data sharing\n  - opt-out\n",
+    );
+    out
+}
+
+/// Marks the files an auditor's build has not marked yet (stylesheet, charts, feed, sitemap,
+/// citation) with a comment; pages carry a banner and the tables a column.
 fn mark_not_for_publication(site: &mut Site) {
     let text = dictionary::NOT_FOR_PUBLICATION_TEXT;
     for (path, bytes) in &mut site.files {
         let comment = if path.ends_with(".css") {
             format!("/* {text} */\n")
+        } else if path.ends_with(".cff") {
+            format!("# {text}\n")
         } else if path.ends_with(".svg") || path.ends_with(".xml") {
             format!("<!-- {text} -->\n")
         } else {
@@ -1239,6 +1292,28 @@ impl Pages<'_> {
             "data.html",
             self.base("../", "data", "Data and downloads"),
             extra,
+        )
+    }
+
+    /// `corrections/index.html`: the errata log.
+    fn corrections(&self) -> Result<Vec<u8>> {
+        let corrections: Vec<Value> = self
+            .report
+            .corrections
+            .iter()
+            .map(|c| {
+                json!({
+                    "date": c.date.to_string(),
+                    "what": c.what,
+                    "why": c.why,
+                    "anchor": feeds::correction_anchor(c),
+                })
+            })
+            .collect();
+        self.render(
+            "corrections.html",
+            self.base("../", "corrections", "Corrections"),
+            json!({ "corrections": corrections }),
         )
     }
 

@@ -8,7 +8,7 @@ use tera::{Context, Tera};
 use crate::error::{Error, Result};
 
 /// The built-in templates, by name.
-const BUILT_IN: [(&str, &str); 10] = [
+const BUILT_IN: [(&str, &str); 11] = [
     ("base.html", include_str!("../../templates/base.html")),
     ("macros.html", include_str!("../../templates/macros.html")),
     ("index.html", include_str!("../../templates/index.html")),
@@ -28,6 +28,10 @@ const BUILT_IN: [(&str, &str); 10] = [
         include_str!("../../templates/findings.html"),
     ),
     ("page.html", include_str!("../../templates/page.html")),
+    (
+        "corrections.html",
+        include_str!("../../templates/corrections.html"),
+    ),
 ];
 
 const STYLESHEET: &str = include_str!("../../templates/style.css");

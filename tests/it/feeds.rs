@@ -1,6 +1,6 @@
 //! `feed.xml` (Atom), `sitemap.xml` and `data/SHA256SUMS` on the example report.
 
-use crate::support::{build, files, read, repo};
+use crate::support::{build, files, fixture, fixture_copy, read, repo};
 
 const ATOM: &str = "http://www.w3.org/2005/Atom";
 const BASE: &str = "https://transparency.quillpost.example/";
@@ -29,7 +29,11 @@ fn the_feed_is_atom_with_one_entry_per_export_and_one_for_the_report() {
         .iter()
         .filter(|f| f.starts_with("exports/") && f.ends_with("index.html"))
         .count();
-    assert_eq!(entries.len(), exports + 1);
+    // One per export, one for the publication, one per correction in data/corrections.yaml.
+    let corrections = std::fs::read_to_string(repo().join("data/corrections.yaml"))
+        .map_or(0, |t| t.lines().filter(|l| l.starts_with("- date:")).count());
+    assert!(corrections >= 1, "the example has a correction");
+    assert_eq!(entries.len(), exports + 1 + corrections);
     let mut last = String::from("9999");
     for e in &entries {
         let id = child(*e, "id").expect("id");
@@ -74,12 +78,17 @@ fn the_sitemap_lists_every_page_with_an_absolute_url() {
         .collect();
     let pages = files(&out)
         .into_iter()
-        .filter(|f| f.ends_with("index.html"))
+        .filter(|f| f.ends_with(".html"))
         .count();
     assert_eq!(locs.len(), pages);
     for loc in &locs {
         let page = loc.strip_prefix(BASE).expect("absolute URL from base_url");
-        assert!(out.join(page).join("index.html").is_file(), "{loc}");
+        let file = if page.is_empty() || page.ends_with('/') {
+            out.join(page).join("index.html")
+        } else {
+            out.join(page)
+        };
+        assert!(file.is_file(), "{loc}");
     }
 }
 
@@ -142,4 +151,55 @@ fn report_json_summarises_the_published_tables() {
     assert_eq!(summary["published"], "2024-09-30");
     assert_eq!(summary["partners"].as_array().map(Vec::len), Some(4));
     assert!(read(&out, "data/SHA256SUMS").contains("  report.json\n"));
+}
+
+#[test]
+fn corrections_get_a_page_and_feed_entries_with_stable_ids() {
+    let (_dir, root) = fixture_copy("basic");
+    let first = "- date: 2023-12-01\n  what: The alpha-1 total was 220; it is 202.\n  why: A draft manifest was counted.\n";
+    std::fs::write(root.join("data/corrections.yaml"), first).expect("write");
+    let (_out_dir, out) = build(&root);
+    let page = read(&out, "corrections/index.html");
+    assert!(
+        page.contains("The alpha-1 total was 220; it is 202."),
+        "{page}"
+    );
+    assert!(page.contains("A draft manifest was counted."));
+    let feed = read(&out, "feed.xml");
+    let doc = roxmltree::Document::parse(&feed).expect("feed parses");
+    let ids: Vec<String> = doc
+        .descendants()
+        .filter(|n| n.has_tag_name("id"))
+        .filter_map(|n| n.text().map(str::to_owned))
+        .filter(|t| t.contains("/corrections/"))
+        .collect();
+    assert_eq!(ids.len(), 1, "{feed}");
+    // A newer correction added above it: its id stays, and the page lists the newer first.
+    let second = "- date: 2024-01-10\n  what: The photo count of beta-1 was restated.\n  why: A late listing.\n";
+    std::fs::write(
+        root.join("data/corrections.yaml"),
+        format!("{second}{first}"),
+    )
+    .expect("write");
+    let (_out_dir2, out2) = build(&root);
+    let feed2 = read(&out2, "feed.xml");
+    assert!(feed2.contains(&ids[0]), "the first correction keeps its id");
+    let page2 = read(&out2, "corrections/index.html");
+    let newer = page2.find("restated").expect("newer");
+    let older = page2.find("220").expect("older");
+    assert!(newer < older, "newest first");
+}
+
+#[test]
+fn the_site_root_has_a_citation_file() {
+    let (_dir, out) = build(&fixture("basic"));
+    let text = read(&out, "CITATION.cff");
+    let cff: serde_json::Value = serde_saphyr::from_str(&text).expect("CITATION.cff is YAML");
+    assert_eq!(cff["cff-version"], "1.2.0");
+    assert_eq!(cff["type"], "dataset");
+    assert!(cff["title"].as_str().is_some_and(|t| !t.is_empty()));
+    assert!(cff["authors"][0]["name"].is_string());
+    assert_eq!(cff["license"], "ODbL-1.0");
+    assert!(cff["date-released"].is_string(), "{text}");
+    assert!(cff["message"].is_string());
 }
