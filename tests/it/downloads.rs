@@ -162,17 +162,93 @@ fn computes_active_opt_outs_as_a_running_balance() {
     assert_eq!(active, vec!["100", "140", "137"]);
 }
 
+/// Rewrites the first column of a CSV (an identifier) as `PREFIX-<hex>-<row>`: tokens that cannot
+/// occur in the output by accident.
+fn recognisable_ids(path: &std::path::Path, prefix: &str, column: usize) -> Vec<String> {
+    let text = std::fs::read_to_string(path).expect("csv");
+    let mut ids = Vec::new();
+    let mut out = String::new();
+    for (i, line) in text.lines().enumerate() {
+        if i == 0 {
+            out.push_str(line);
+        } else {
+            let mut cells: Vec<String> = line.split(',').map(str::to_owned).collect();
+            let id = format!("{prefix}-7f3a9c{i:04}-{}", cells[column]);
+            cells[column] = id.clone();
+            ids.push(id);
+            out.push_str(&cells.join(","));
+        }
+        out.push('\n');
+    }
+    std::fs::write(path, out).expect("write csv");
+    ids
+}
+
 #[test]
-fn no_item_or_owner_identifier_reaches_the_output() {
-    let (_dir, out) = build(&fixture("basic"));
-    for file in crate::support::files(&out) {
-        let text = std::fs::read_to_string(out.join(&file)).unwrap_or_default();
-        for id in ["b1", "b7", "o1", "o5"] {
-            let needle = format!(",{id},");
-            assert!(
-                !text.contains(&needle) && !text.contains(&format!("\"{id}\"")),
-                "{file} holds {id}"
-            );
+fn no_item_owner_or_request_identifier_reaches_any_byte_of_the_output() {
+    // The findings fixture has an item listing, an opt-out ledger and deletion requests.
+    let (_dir, root) = crate::support::fixture_copy("findings");
+    let data = root.join("data");
+    let mut ids = recognisable_ids(&data.join("exports/x1.csv"), "ITEMID", 0);
+    // Owners appear in the listing and the ledger: the same owner gets the same token in both.
+    let owners = |path: &std::path::Path, column: usize| {
+        let text = std::fs::read_to_string(path).expect("csv");
+        let re: String = text
+            .lines()
+            .enumerate()
+            .map(|(i, l)| {
+                if i == 0 {
+                    return format!("{l}\n");
+                }
+                let mut cells: Vec<String> = l.split(',').map(str::to_owned).collect();
+                cells[column] = format!("OWNERID-c0ffee-{}", cells[column]);
+                format!("{}\n", cells.join(","))
+            })
+            .collect();
+        std::fs::write(path, re).expect("write");
+    };
+    owners(&data.join("exports/x1.csv"), 1);
+    owners(&data.join("opt-outs/ledger.csv"), 0);
+    ids.extend(recognisable_ids(
+        &data.join("deletions/requests.csv"),
+        "REQID",
+        0,
+    ));
+    let listing = std::fs::read_to_string(data.join("exports/x1.csv")).expect("listing");
+    for line in listing.lines().skip(1) {
+        ids.push(line.split(',').nth(1).expect("owner").to_owned());
+    }
+    assert!(ids.len() > 10, "{ids:?}");
+    // The byte search finds every kind of token in the inputs it was planted in.
+    let inputs: Vec<u8> = [
+        "exports/x1.csv",
+        "opt-outs/ledger.csv",
+        "deletions/requests.csv",
+    ]
+    .iter()
+    .flat_map(|f| std::fs::read(data.join(f)).expect("input"))
+    .collect();
+    for needle in ["ITEMID", "OWNERID", "REQID"] {
+        assert!(inputs.windows(needle.len()).any(|w| w == needle.as_bytes()));
+    }
+    // Both the published build and the auditor's build, every byte of every file, Parquet too.
+    for exact in [false, true] {
+        let (_out_dir, out) = if exact {
+            build_exact(&root)
+        } else {
+            build(&root)
+        };
+        let files = crate::support::contents(&out);
+        assert!(files.len() > 40);
+        // The build read the rewritten inputs: the fixture's findings are still found.
+        assert!(read(&out, "data/findings.csv").contains("opted-out-content-shared"));
+        for (path, bytes) in &files {
+            for needle in ["ITEMID", "OWNERID", "REQID", "7f3a9c", "c0ffee"] {
+                assert!(
+                    !bytes.windows(needle.len()).any(|w| w == needle.as_bytes()),
+                    "{path} holds `{needle}` (exact build: {exact})"
+                );
+            }
         }
     }
 }

@@ -31,7 +31,9 @@ fn the_feed_is_atom_with_one_entry_per_export_and_one_for_the_report() {
         .count();
     // One per export, one for the publication, one per correction in data/corrections.yaml.
     let corrections = std::fs::read_to_string(repo().join("data/corrections.yaml"))
-        .map_or(0, |t| t.lines().filter(|l| l.starts_with("- date:")).count());
+        .map_or(0, |t| {
+            t.lines().filter(|l| l.starts_with("- date:")).count()
+        });
     assert!(corrections >= 1, "the example has a correction");
     assert_eq!(entries.len(), exports + 1 + corrections);
     let mut last = String::from("9999");
