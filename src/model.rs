@@ -111,12 +111,45 @@ pub struct ReportMeta {
     pub categories: Vec<Category>,
     /// Published counts `0 < n < min_count` are suppressed.
     pub min_count: u64,
+    /// Tables published in bands instead of exact counts (`privacy.bands`).
+    pub bands: Option<Bands>,
     /// What the report's data is, for the datasheet and the Data Package.
     pub description: Option<String>,
     /// The licence the data is published under.
     pub license: Option<License>,
     /// Where the data comes from.
     pub sources: Vec<Source>,
+}
+
+/// The tables that may be banded, by their `data/` names.
+pub const BANDABLE: [&str; 4] = [
+    "opt-outs-monthly",
+    "opt-out-scopes",
+    "protections-monthly",
+    "deletions",
+];
+
+/// `privacy.bands`: counts of these tables are published as the range of `width` that holds them
+/// (`0-249`, `250-499`, …), as some government-request reports do.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Bands {
+    /// The width of each band; at least `min_count`.
+    pub width: u64,
+    /// The banded tables (from [`BANDABLE`]).
+    pub tables: Vec<String>,
+}
+
+impl Bands {
+    /// The band that holds `n`: its first and last value.
+    pub fn of(&self, n: u64) -> (u64, u64) {
+        let lo = n / self.width * self.width;
+        (lo, lo + self.width - 1)
+    }
+
+    /// Whether `table` is banded.
+    pub fn covers(&self, table: &str) -> bool {
+        self.tables.iter().any(|t| t == table)
+    }
 }
 
 /// One entry of `data/corrections.yaml`: the report's errata log.
@@ -217,6 +250,16 @@ impl Purpose {
         }
     }
 
+    /// The W3C Data Privacy Vocabulary term, where one fits (SPEC; `../reference/dpv-2.2/`).
+    pub fn dpv(self) -> Option<&'static str> {
+        match self {
+            Purpose::AiTraining => Some("https://w3id.org/dpv/ai#ModelTraining"),
+            Purpose::Research => Some("https://w3id.org/dpv#ResearchAndDevelopment"),
+            Purpose::SearchIndexing => Some("https://w3id.org/dpv#SearchFunctionalities"),
+            Purpose::AiEvaluation | Purpose::Other => None,
+        }
+    }
+
     /// A reader-facing label.
     pub fn label(self) -> &'static str {
         match self {
@@ -275,6 +318,16 @@ impl LegalBasis {
             LegalBasis::Contract => "contract",
             LegalBasis::LegitimateInterest => "legitimate-interest",
             LegalBasis::Unknown => "unknown",
+        }
+    }
+
+    /// The W3C Data Privacy Vocabulary term, where one fits.
+    pub fn dpv(self) -> Option<&'static str> {
+        match self {
+            LegalBasis::Consent => Some("https://w3id.org/dpv#Consent"),
+            LegalBasis::Contract => Some("https://w3id.org/dpv#Contract"),
+            LegalBasis::LegitimateInterest => Some("https://w3id.org/dpv#LegitimateInterest"),
+            LegalBasis::Unknown => None,
         }
     }
 }

@@ -74,6 +74,10 @@ pub(crate) struct PartnerRow<C = u64> {
     /// Items it received (in item listings) whose owner is opted out for it at the end of the
     /// report's date: what the opt-outs ask it to delete (empty without a ledger).
     pub(crate) items_opted_out_now: Option<C>,
+    /// `purposes` as W3C DPV IRIs, `;`-separated (purposes without a DPV term are left out).
+    pub(crate) purposes_dpv: String,
+    /// `legal_basis` as a W3C DPV IRI; empty when unknown.
+    pub(crate) legal_basis_dpv: Option<String>,
 }
 
 /// One row of `data/opt-outs-monthly.csv`: the SPEC's columns, then new opt-outs per signal
@@ -741,6 +745,13 @@ fn partners(report: &Report, exports: &[ExportRow]) -> Result<Vec<PartnerRow>> {
                 last_export,
                 opt_outs_in_force: None,
                 items_opted_out_now: None,
+                purposes_dpv: p
+                    .purposes
+                    .iter()
+                    .filter_map(|x| x.dpv())
+                    .collect::<Vec<_>>()
+                    .join(";"),
+                legal_basis_dpv: p.legal_basis.dpv().map(str::to_owned),
             })
         })
         .collect()

@@ -18,7 +18,8 @@
 //!    suppressed cell that a linear combination of published numbers determines; for each, the
 //!    smallest non-zero published cell of a relation it is in is suppressed too.
 //!
-//! Zero is always published. Cells that count the platform's own records (requests, files) are
+//! Zero is always published, and a banded zero that the relations give away is not protected.
+//! Cells that count the platform's own records (requests, files) are
 //! never suppressed and never registered here.
 
 use std::collections::BTreeMap;
@@ -52,6 +53,8 @@ pub(crate) struct Protection {
     pub(crate) primary: usize,
     /// Cells suppressed so that the small ones cannot be worked out.
     pub(crate) secondary: usize,
+    /// Cells published as bands.
+    pub(crate) banded: usize,
 }
 
 impl Cells {
@@ -82,24 +85,36 @@ impl Cells {
     }
 
     /// Primary and secondary suppression for `min_count`.
-    pub(crate) fn protect(&self, min_count: u64) -> Protection {
+    /// `banded[i]` is the band `(first, last)` cell `i` is published as, if any: a band hides the
+    /// exact count like suppression does, but tells its range.
+    pub(crate) fn protect(&self, min_count: u64, banded: &[Option<(u64, u64)>]) -> Protection {
+        let band = |i: usize| banded.get(i).copied().flatten();
         let primary: Vec<bool> = self
             .values
             .iter()
-            .map(|&v| v > 0 && v < min_count)
+            .enumerate()
+            .map(|(i, &v)| v > 0 && v < min_count && band(i).is_none())
             .collect();
-        let mut suppressed = primary.clone();
+        let mut suppressed: Vec<bool> = primary
+            .iter()
+            .enumerate()
+            .map(|(i, &p)| p || band(i).is_some())
+            .collect();
         loop {
             let mut changed = false;
             for r in &self.relations {
-                if self.exposed(r, &suppressed, &primary, min_count) {
+                if self.exposed(r, &suppressed, &primary, banded, min_count) {
                     changed |= self.suppress_one_more(r, &mut suppressed);
                 }
             }
             if changed {
                 continue;
             }
-            for cell in determined(self.values.len(), &self.relations, &suppressed) {
+            // A hidden zero (a band's) may be worked out: zero is never secret.
+            for cell in determined(self.values.len(), &self.relations, &suppressed)
+                .into_iter()
+                .filter(|&c| self.values[c] > 0)
+            {
                 if let Some(r) = self.nearest_with_candidate(cell, &suppressed) {
                     changed |= self.suppress_one_more(r, &mut suppressed);
                 }
@@ -110,15 +125,26 @@ impl Cells {
         }
         let count = |v: &[bool]| v.iter().filter(|&&b| b).count();
         let primary_n = count(&primary);
+        let banded_n = (0..self.values.len())
+            .filter(|&i| band(i).is_some())
+            .count();
         Protection {
-            secondary: count(&suppressed) - primary_n,
+            secondary: count(&suppressed) - primary_n - banded_n,
             primary: primary_n,
+            banded: banded_n,
             suppressed,
         }
     }
 
     /// Whether a relation gives a suppressed cell away on its own (steps 1 and 2).
-    fn exposed(&self, r: &Relation, suppressed: &[bool], primary: &[bool], min: u64) -> bool {
+    fn exposed(
+        &self,
+        r: &Relation,
+        suppressed: &[bool],
+        primary: &[bool],
+        banded: &[Option<(u64, u64)>],
+        min: u64,
+    ) -> bool {
         let hidden_plus: Vec<usize> = r.plus.iter().copied().filter(|&i| suppressed[i]).collect();
         let hidden_minus: Vec<usize> = r.minus.iter().copied().filter(|&i| suppressed[i]).collect();
         let k = hidden_plus.len() + hidden_minus.len();
@@ -134,9 +160,32 @@ impl Cells {
             (true, false) => hidden_minus,
             _ => return false,
         };
+        // What a reader knows of each hidden cell: a band's range, else at least 1 (zero is never
+        // suppressed); when every one is a small count, a reader might guess at most min − 1.
         let sum: u128 = hidden.iter().map(|&i| u128::from(self.values[i])).sum();
+        let lowest: u128 = hidden
+            .iter()
+            .map(|&i| {
+                banded
+                    .get(i)
+                    .copied()
+                    .flatten()
+                    .map_or(1, |(lo, _)| u128::from(lo))
+            })
+            .sum();
+        let highest: Option<u128> = hidden
+            .iter()
+            .map(|&i| {
+                banded
+                    .get(i)
+                    .copied()
+                    .flatten()
+                    .map(|(_, hi)| u128::from(hi))
+            })
+            .sum();
         let k = hidden.len() as u128;
-        sum == k
+        sum == lowest
+            || highest == Some(sum)
             || (hidden.iter().all(|&i| primary[i]) && sum == k * u128::from(min.saturating_sub(1)))
     }
 
@@ -312,7 +361,7 @@ mod tests {
     #[test]
     fn one_small_cell_takes_three_more_with_it() {
         let c = table([3, 40, 50, 60]);
-        let p = c.protect(10);
+        let p = c.protect(10, &[]);
         assert_eq!(p.primary, 1);
         // The row and the column of the small cell each need a second hidden cell, and so does
         // the row or column those share: all four inner cells.
@@ -339,7 +388,7 @@ mod tests {
         let d = c.add(20);
         let t = c.add(22);
         c.sum(t, vec![a, b, d]);
-        let p = c.protect(10);
+        let p = c.protect(10, &[]);
         assert!(p.suppressed[a] && p.suppressed[b]);
         assert!(p.suppressed[d], "1 + 1 = 2 would give both away");
     }
@@ -356,7 +405,7 @@ mod tests {
     #[test]
     fn zero_is_published_and_no_small_count_is() {
         let c = table([0, 0, 5, 0]);
-        let p = c.protect(10);
+        let p = c.protect(10, &[]);
         for (i, v) in c.values.iter().enumerate() {
             if *v == 0 {
                 assert!(!p.suppressed[i]);
@@ -502,13 +551,48 @@ mod tests {
         for _ in 0..200 {
             let cells = cube(&mut rng);
             for min in [3, 10] {
-                let p = cells.protect(min);
+                let p = cells.protect(min, &[]);
                 for (i, &v) in cells.values.iter().enumerate() {
                     assert!(!(v > 0 && v < min && !p.suppressed[i]), "{v} published");
                     assert!(!(v == 0 && p.suppressed[i]), "0 hidden");
                 }
                 assert_eq!(oracle(&cells.relations, &p.suppressed), Vec::<usize>::new());
             }
+        }
+    }
+
+    #[test]
+    fn on_random_cubes_no_banded_cell_can_be_worked_out() {
+        let mut rng = Rng(0x5851_f42d_4c95_7f2d);
+        for _ in 0..200 {
+            let cells = cube(&mut rng);
+            // Band the first quarter of the cells (inner cells, as a banded table's are).
+            let width = 50;
+            let banded: Vec<Option<(u64, u64)>> = cells
+                .values
+                .iter()
+                .enumerate()
+                .map(|(i, &v)| {
+                    (i < cells.values.len() / 4)
+                        .then(|| (v / width * width, v / width * width + width - 1))
+                })
+                .collect();
+            let p = cells.protect(10, &banded);
+            for (i, b) in banded.iter().enumerate() {
+                if b.is_some() {
+                    assert!(p.suppressed[i], "a banded cell is hidden");
+                }
+            }
+            let exposed: Vec<usize> = oracle(&cells.relations, &p.suppressed)
+                .into_iter()
+                .filter(|&i| cells.values[i] > 0)
+                .collect();
+            assert_eq!(
+                exposed,
+                Vec::<usize>::new(),
+                "only banded zeros may be worked out"
+            );
+            assert_eq!(p.banded, cells.values.len() / 4);
         }
     }
 }

@@ -40,26 +40,39 @@ pub(crate) struct Publication {
 /// `exact`, nothing is suppressed (the auditor's build).
 pub(crate) fn publish(report: &Report, t: &Tables, exact: bool) -> Publication {
     let min = if exact { 1 } else { report.meta.min_count };
-    // Pass 1 gives every count a cell id, in the order `map_counts` visits them.
+    let bands = report.meta.bands.as_ref().filter(|_| !exact);
+    let band_of = |table: &str, n: u64| bands.filter(|b| b.covers(table)).map(|b| b.of(n));
+    // Pass 1 gives every count a cell id, in the order `map_counts` visits them, and notes the
+    // band of each banded count.
     let cells = RefCell::new(Cells::default());
-    let ids = map_counts(t, &|n| Some(cells.borrow_mut().add(n) as u64));
-    let finding_ids = finding_numbers(t, &|n| Some(cells.borrow_mut().add(n) as u64));
+    let banded = RefCell::new(Vec::new());
+    let register = |table: &'static str, n: u64| {
+        banded.borrow_mut().push(band_of(table, n));
+        Some(cells.borrow_mut().add(n) as u64)
+    };
+    let ids = map_counts(t, &register);
+    let finding_ids = finding_numbers(t, &|n| register("", n));
     let mut cells = cells.into_inner();
+    let banded = banded.into_inner();
     relate(report, &ids, &finding_ids, &mut cells);
-    let protection = cells.protect(min);
-    // Pass 2 visits the counts in the same order and publishes those not suppressed.
+    let protection = cells.protect(min, &banded);
+    // Pass 2 visits the counts in the same order: a banded count becomes its band's first value
+    // (the outputs write the band), a suppressed one `None`.
     let next = Cell::new(0usize);
     let hidden = &protection.suppressed;
     let apply = |n: u64| {
         let id = next.get();
         next.set(id + 1);
+        if let Some(Some((lo, _))) = banded.get(id) {
+            return Some(*lo);
+        }
         if hidden.get(id).copied().unwrap_or(true) {
             None
         } else {
             Some(n)
         }
     };
-    let tables = map_counts(t, &apply);
+    let tables = map_counts(t, &|_, n| apply(n));
     let findings = finding_numbers(t, &apply)
         .into_iter()
         .zip(&tables.findings)
@@ -286,8 +299,14 @@ fn relate(report: &Report, ids: &Tables<Published>, finding_ids: &[Shown], cells
 }
 
 /// Every count of `t` through `s`, in a fixed order.
-fn map_counts(t: &Tables, s: &dyn Fn(u64) -> Published) -> Tables<Published> {
-    let totals = |v: &[Total]| -> Vec<Total<Published>> {
+fn map_counts(t: &Tables, by_table: &dyn Fn(&'static str, u64) -> Published) -> Tables<Published> {
+    let s = |n: u64| by_table("", n);
+    let m = |n: u64| by_table("opt-outs-monthly", n);
+    let sc = |n: u64| by_table("opt-out-scopes", n);
+    let pr = |n: u64| by_table("protections-monthly", n);
+    let d = |n: u64| by_table("deletions", n);
+    let known_zero = |requests: u64, n: u64| if requests == 0 { s(n) } else { d(n) };
+    let totals = |v: &[Total], s: &dyn Fn(u64) -> Published| -> Vec<Total<Published>> {
         v.iter()
             .map(|t| Total {
                 key: t.key.clone(),
@@ -345,6 +364,8 @@ fn map_counts(t: &Tables, s: &dyn Fn(u64) -> Published) -> Tables<Published> {
                 first_export: r.first_export.clone(),
                 last_export: r.last_export.clone(),
                 opt_outs_in_force: r.opt_outs_in_force.map(s),
+                purposes_dpv: r.purposes_dpv.clone(),
+                legal_basis_dpv: r.legal_basis_dpv.clone(),
                 items_opted_out_now: r.items_opted_out_now.map(s),
             })
             .collect(),
@@ -354,12 +375,12 @@ fn map_counts(t: &Tables, s: &dyn Fn(u64) -> Published) -> Tables<Published> {
             .map(|r| {
                 OptOutMonthRow::new(
                     r.month.clone(),
-                    s(r.opted_out),
-                    s(r.withdrawn),
-                    s(r.active),
-                    r.accounts.map(s),
+                    m(r.opted_out),
+                    m(r.withdrawn),
+                    m(r.active),
+                    r.accounts.map(m),
                 )
-                .with_signals(r.by_signal().map(|n| n.map(s)))
+                .with_signals(r.by_signal().map(|n| n.map(m)))
             })
             .collect(),
         opt_outs_source: t.opt_outs_source,
@@ -369,7 +390,7 @@ fn map_counts(t: &Tables, s: &dyn Fn(u64) -> Published) -> Tables<Published> {
             .map(|r| ScopeRow {
                 scope: r.scope.clone(),
                 partner: r.partner.clone(),
-                active: s(r.active),
+                active: sc(r.active),
             })
             .collect(),
         protections: t
@@ -378,7 +399,7 @@ fn map_counts(t: &Tables, s: &dyn Fn(u64) -> Published) -> Tables<Published> {
             .map(|r| ProtectionRow {
                 month: r.month.clone(),
                 setting: r.setting.clone(),
-                accounts: s(r.accounts),
+                accounts: pr(r.accounts),
             })
             .collect(),
         deletions: t
@@ -393,22 +414,24 @@ fn map_counts(t: &Tables, s: &dyn Fn(u64) -> Published) -> Tables<Published> {
                 requests_completed_late: r.requests_completed_late,
                 requests_open: r.requests_open,
                 requests_overdue: r.requests_overdue,
-                items: s(r.items),
-                items_acknowledged: s(r.items_acknowledged),
-                items_completed: s(r.items_completed),
-                items_overdue: s(r.items_overdue),
+                // Without requests of a status there are no items of it: readers know that 0
+                // from the published request counts, so it is published as such, never banded.
+                items: known_zero(r.requests, r.items),
+                items_acknowledged: known_zero(r.requests_acknowledged, r.items_acknowledged),
+                items_completed: known_zero(r.requests_completed, r.items_completed),
+                items_overdue: known_zero(r.requests_overdue, r.items_overdue),
             })
             .collect(),
         // Findings keep their raw counts here; `findings::publish` suppresses them with this
         // module's `suppress` when they are written.
         findings: t.findings.clone(),
-        by_partner_year: totals(&t.by_partner_year),
-        by_partner_category: totals(&t.by_partner_category),
-        by_partner_category_year: totals(&t.by_partner_category_year),
-        by_year: totals(&t.by_year),
-        by_category: totals(&t.by_category),
+        by_partner_year: totals(&t.by_partner_year, &s),
+        by_partner_category: totals(&t.by_partner_category, &s),
+        by_partner_category_year: totals(&t.by_partner_category_year, &s),
+        by_year: totals(&t.by_year, &s),
+        by_category: totals(&t.by_category, &s),
         total_items: s(t.total_items),
-        deletion_items: totals(&t.deletion_items),
+        deletion_items: totals(&t.deletion_items, &d),
     }
 }
 

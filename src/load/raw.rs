@@ -94,6 +94,16 @@ pub(crate) struct RawCategory {
 pub(crate) struct RawPrivacy {
     #[serde(default)]
     pub(crate) min_count: Option<Spanned<u64>>,
+    #[serde(default)]
+    pub(crate) bands: Option<RawBands>,
+}
+
+/// `report.yaml: privacy.bands`.
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawBands {
+    pub(crate) width: Spanned<u64>,
+    pub(crate) tables: Vec<Text>,
 }
 
 /// `data/partners.yaml[]`.

@@ -5,7 +5,9 @@ use std::collections::BTreeSet;
 use super::raw::RawReport;
 use super::{Ctx, at, yaml};
 use crate::error::{Problem, Problems};
-use crate::model::{Category, CategoryId, License, Platform, ReportMeta, Source, is_slug};
+use crate::model::{
+    BANDABLE, Bands, Category, CategoryId, License, Platform, ReportMeta, Source, is_slug,
+};
 
 const FILE: &str = "report.yaml";
 
@@ -90,6 +92,44 @@ pub(crate) fn load(ctx: &Ctx<'_>, problems: &mut Problems) -> Option<ReportMeta>
         Some(m) => m.value,
         None => 10,
     };
+    let bands = raw
+        .privacy
+        .as_ref()
+        .and_then(|p| p.bands.as_ref())
+        .and_then(|b| {
+            let before = problems.len();
+            if b.width.value < min_count.max(2) {
+                problems.push(
+                    at(
+                        FILE,
+                        &b.width,
+                        "privacy.bands.width",
+                        format!(
+                            "a band {} wide would show counts below min_count ({min_count}) almost exactly",
+                            b.width.value
+                        ),
+                    )
+                    .help(format!("use a width of at least {}, e.g. 250", min_count.max(2))),
+                );
+            }
+            for (i, t) in b.tables.iter().enumerate() {
+                if !BANDABLE.contains(&t.value.as_str()) {
+                    problems.push(
+                        at(
+                            FILE,
+                            t,
+                            &format!("privacy.bands.tables[{i}]"),
+                            format!("`{}` cannot be banded", t.value),
+                        )
+                        .help(format!("band one of: {}", BANDABLE.join(", "))),
+                    );
+                }
+            }
+            (problems.len() == before).then(|| Bands {
+                width: b.width.value,
+                tables: b.tables.iter().map(|t| t.value.clone()).collect(),
+            })
+        });
     let language = match &raw.language {
         Some(l) if !is_language_tag(&l.value) => {
             problems.push(
@@ -123,6 +163,7 @@ pub(crate) fn load(ctx: &Ctx<'_>, problems: &mut Problems) -> Option<ReportMeta>
         return None;
     }
     Some(ReportMeta {
+        bands,
         description: raw.description,
         license: raw.license.map(|l| License {
             id: l.id.value,

@@ -37,6 +37,11 @@ pub(crate) struct Chart {
     /// The SVG document.
     #[serde(skip)]
     pub(crate) svg: String,
+    /// The published table the numbers come from (`data/<source>.csv`).
+    pub(crate) source: &'static str,
+    /// False when only the table is shown: its counts are banded, and bars would claim more than
+    /// the bands say.
+    pub(crate) drawn: bool,
 }
 
 /// One series of a bar chart.

@@ -64,6 +64,8 @@ pub(crate) struct ColumnDoc {
     pub(crate) suppressed: bool,
     /// What an empty cell means other than suppression; `None` when a value is always present.
     pub(crate) empty: Option<&'static str>,
+    /// The band width when the count is published as a band (`privacy.bands`).
+    pub(crate) band: Option<u64>,
 }
 
 impl TableDoc {
@@ -100,6 +102,7 @@ fn col(name: &'static str, kind: Type, description: &'static str) -> ColumnDoc {
         unit: None,
         suppressed: false,
         empty: None,
+        band: None,
     }
 }
 
@@ -271,6 +274,18 @@ pub(crate) fn partners() -> TableDoc {
                 "items the partner received in item listings whose owner is opted out for it at the end of the report's date: what the opt-outs ask it to delete (batches with declared counts only cannot be counted)",
             )
             .or_empty(NO_LEDGER),
+            col(
+                "purposes_dpv",
+                Type::List,
+                "purposes as W3C Data Privacy Vocabulary IRIs (ai-training → https://w3id.org/dpv/ai#ModelTraining, research → dpv#ResearchAndDevelopment, search-indexing → dpv#SearchFunctionalities); purposes without a fitting term are left out",
+            )
+            .or_empty("no purpose has a DPV term"),
+            col(
+                "legal_basis_dpv",
+                Type::String,
+                "legal_basis as a W3C DPV IRI (dpv#Consent, dpv#Contract, dpv#LegitimateInterest)",
+            )
+            .or_empty("legal_basis is unknown"),
         ],
         primary_key: vec!["partner"],
         foreign_keys: vec![],
@@ -459,6 +474,17 @@ pub(crate) fn findings() -> TableDoc {
             ("export", "exports", "export"),
         ],
     }
+}
+
+/// A table whose counts are published as bands of `width` (`privacy.bands`): each count column
+/// becomes text such as `250-499`. Bands are never suppressed: the width is at least min_count.
+pub(crate) fn banded(mut doc: TableDoc, width: u64) -> TableDoc {
+    for c in doc.columns.iter_mut().filter(|c| c.suppressed) {
+        c.kind = Type::String;
+        c.suppressed = false;
+        c.band = Some(width);
+    }
+    doc
 }
 
 /// The column every table of an auditor's build ends with.

@@ -20,6 +20,73 @@ pub(crate) fn csv<T: Serialize>(rows: &[T], header: &[&str]) -> Result<Vec<u8>> 
         .map_err(|e| Error::Internal(format!("writing CSV failed: {e}")))
 }
 
+/// A row as (column, value) pairs in the dictionary's order, serialised as a JSON object in that
+/// order: the rows of a banded table, whose counts have become band labels.
+pub(crate) struct OrderedRow(pub(crate) Vec<(&'static str, serde_json::Value)>);
+
+impl Serialize for OrderedRow {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> std::result::Result<S::Ok, S::Error> {
+        use serde::ser::SerializeMap;
+        let mut map = s.serialize_map(Some(self.0.len()))?;
+        for (k, v) in &self.0 {
+            map.serialize_entry(k, v)?;
+        }
+        map.end()
+    }
+}
+
+/// The rows of a banded table (`doc` from `dictionary::banded`): every banded count, which the
+/// publish step left as its band's first value, becomes the label `first-last`.
+pub(crate) fn banded_rows<T: Serialize>(rows: &[T], doc: &TableDoc) -> Result<Vec<OrderedRow>> {
+    rows.iter()
+        .map(|row| {
+            let value = serde_json::to_value(row)
+                .map_err(|e| Error::Internal(format!("writing a banded table failed: {e}")))?;
+            Ok(OrderedRow(
+                doc.columns
+                    .iter()
+                    .map(|c| {
+                        let v = value
+                            .get(c.name)
+                            .cloned()
+                            .unwrap_or(serde_json::Value::Null);
+                        let v = match (c.band, v.as_u64()) {
+                            (Some(width), Some(lo)) => {
+                                serde_json::Value::String(format!("{lo}-{}", lo + width - 1))
+                            }
+                            _ => v,
+                        };
+                        (c.name, v)
+                    })
+                    .collect(),
+            ))
+        })
+        .collect()
+}
+
+/// CSV of ordered rows with a header row; nulls are empty cells.
+pub(crate) fn csv_ordered(rows: &[OrderedRow], header: &[&str]) -> Result<Vec<u8>> {
+    let mut writer = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    writer.write_record(header).map_err(csv_error)?;
+    for row in rows {
+        let cells: Vec<String> = row
+            .0
+            .iter()
+            .map(|(_, v)| match v {
+                serde_json::Value::Null => String::new(),
+                serde_json::Value::String(s) => s.clone(),
+                other => other.to_string(),
+            })
+            .collect();
+        writer.write_record(&cells).map_err(csv_error)?;
+    }
+    writer
+        .into_inner()
+        .map_err(|e| Error::Internal(format!("writing CSV failed: {e}")))
+}
+
 /// A JSON array of objects, pretty-printed, ending in a newline; `None` is `null`.
 pub(crate) fn json<T: Serialize + ?Sized>(rows: &T) -> Result<Vec<u8>> {
     let mut out = serde_json::to_vec_pretty(rows)

@@ -20,7 +20,7 @@ use crate::aggregate::findings::{self, PublishedFinding};
 use crate::aggregate::protect::Protection;
 use crate::aggregate::suppress::{Published, publish};
 use crate::error::Result;
-use crate::model::{Export, Partner, Report};
+use crate::model::{Bands, Export, Partner, Report};
 use crate::time::format_instant;
 
 /// The built site: output paths (with `/`) → bytes, in sorted order.
@@ -51,12 +51,26 @@ pub(crate) fn render(report: &Report, tables: &Tables, exact: bool) -> Result<Si
         &publication.findings,
         if exact { 1 } else { min },
     );
-    add_downloads(&mut site, t, &published_findings, exact)?;
+    add_downloads(
+        &mut site,
+        t,
+        &published_findings,
+        exact,
+        report.meta.bands.as_ref(),
+    )?;
 
     let overview_charts = overview_charts(report, t)?;
-    let opt_out_chart = opt_out_chart(t)?;
-    let signal_chart = signal_chart(report, t)?;
-    let protection_chart = protection_chart(report, t)?;
+    let band = |table: &str| {
+        report
+            .meta
+            .bands
+            .as_ref()
+            .filter(|b| !exact && b.covers(table))
+            .map(|b| b.width)
+    };
+    let opt_out_chart = opt_out_chart(t, band("opt-outs-monthly"))?;
+    let signal_chart = signal_chart(report, t, band("opt-outs-monthly"))?;
+    let protection_chart = protection_chart(report, t, band("protections-monthly"))?;
     let partner_charts = report
         .partners
         .iter()
@@ -75,7 +89,9 @@ pub(crate) fn render(report: &Report, tables: &Tables, exact: bool) -> Result<Si
         .chain(&partner_charts)
         .chain(deletion_charts.iter().flatten())
     {
-        site.add(chart.file.clone(), chart.svg.clone().into_bytes());
+        if chart.drawn {
+            site.add(chart.file.clone(), chart.svg.clone().into_bytes());
+        }
     }
 
     let pages = Pages {
@@ -134,9 +150,13 @@ pub(crate) fn render(report: &Report, tables: &Tables, exact: bool) -> Result<Si
     site.add("feed.xml", feeds::feed(report, &t.exports));
     let summary = feeds::summary(report, t, &published_findings, exact);
     site.add("data/report.json", downloads::json(&summary)?);
+    let output = Output {
+        exact,
+        bands: report.meta.bands.as_ref(),
+    };
     let docs: Vec<_> = dictionary::all()
         .into_iter()
-        .map(|d| if exact { dictionary::marked(d) } else { d })
+        .map(|d| doc_for(d, output))
         .collect();
     let version = env!("CARGO_PKG_VERSION");
     let package = package::datapackage(report, &docs, &site, version, exact);
@@ -162,26 +182,36 @@ fn add_downloads(
     t: &Tables<Published>,
     findings: &[PublishedFinding],
     exact: bool,
+    bands: Option<&Bands>,
 ) -> Result<()> {
-    add_table(site, dictionary::shared_items(), &t.shared_items, exact)?;
-    add_table(site, dictionary::exports(), &t.exports, exact)?;
-    add_table(site, dictionary::partners(), &t.partners, exact)?;
-    add_table(
-        site,
-        dictionary::opt_outs_monthly(),
-        &t.opt_outs_monthly,
-        exact,
-    )?;
-    add_table(site, dictionary::opt_out_scopes(), &t.scopes, exact)?;
-    add_table(
-        site,
-        dictionary::protections_monthly(),
-        &t.protections,
-        exact,
-    )?;
-    add_table(site, dictionary::deletions(), &t.deletions, exact)?;
-    add_table(site, dictionary::findings(), findings, exact)?;
+    let o = Output { exact, bands };
+    add_table(site, dictionary::shared_items(), &t.shared_items, o)?;
+    add_table(site, dictionary::exports(), &t.exports, o)?;
+    add_table(site, dictionary::partners(), &t.partners, o)?;
+    add_table(site, dictionary::opt_outs_monthly(), &t.opt_outs_monthly, o)?;
+    add_table(site, dictionary::opt_out_scopes(), &t.scopes, o)?;
+    add_table(site, dictionary::protections_monthly(), &t.protections, o)?;
+    add_table(site, dictionary::deletions(), &t.deletions, o)?;
+    add_table(site, dictionary::findings(), findings, o)?;
     Ok(())
+}
+
+/// How the tables are written: an auditor's build, or with some tables banded.
+#[derive(Clone, Copy)]
+struct Output<'a> {
+    exact: bool,
+    bands: Option<&'a Bands>,
+}
+
+/// A table's dictionary entry as this build writes it.
+fn doc_for(doc: dictionary::TableDoc, o: Output<'_>) -> dictionary::TableDoc {
+    if o.exact {
+        return dictionary::marked(doc);
+    }
+    match o.bands.filter(|b| b.covers(doc.name)) {
+        Some(b) => dictionary::banded(doc, b.width),
+        None => doc,
+    }
 }
 
 /// A row of an auditor's build: the row's fields, then the "not for publication" mark.
@@ -198,9 +228,23 @@ fn add_table<T: serde::Serialize>(
     site: &mut Site,
     doc: dictionary::TableDoc,
     rows: &[T],
-    exact: bool,
+    o: Output<'_>,
 ) -> Result<()> {
-    if exact {
+    if !o.exact && o.bands.is_some_and(|b| b.covers(doc.name)) {
+        let doc = doc_for(doc, o);
+        let rows = downloads::banded_rows(rows, &doc)?;
+        site.add(
+            format!("data/{}.csv", doc.name),
+            downloads::csv_ordered(&rows, &doc.header())?,
+        );
+        site.add(format!("data/{}.json", doc.name), downloads::json(&rows)?);
+        site.add(
+            format!("data/{}.parquet", doc.name),
+            downloads::parquet(&rows, &doc)?,
+        );
+        return Ok(());
+    }
+    if o.exact {
         let doc = dictionary::marked(doc);
         let marked: Vec<Marked<'_, T>> = rows
             .iter()
@@ -343,6 +387,15 @@ fn lookup(totals: &[crate::aggregate::Total<Published>], key: &[&str]) -> Option
 
 /// Builds a chart's table (x label per row, one column per series) and counts suppressed cells.
 fn chart_table(x_labels: &[String], series: &[Series]) -> (Vec<Vec<String>>, usize) {
+    chart_table_with(x_labels, series, &count)
+}
+
+/// [`chart_table`] with its own way of showing a value.
+fn chart_table_with(
+    x_labels: &[String],
+    series: &[Series],
+    show: &dyn Fn(Published) -> String,
+) -> (Vec<Vec<String>>, usize) {
     let mut suppressed = 0;
     let rows = x_labels
         .iter()
@@ -354,7 +407,7 @@ fn chart_table(x_labels: &[String], series: &[Series]) -> (Vec<Vec<String>>, usi
                 if v.is_none() {
                     suppressed += 1;
                 }
-                row.push(count(v));
+                row.push(show(v));
             }
             row
         })
@@ -432,6 +485,8 @@ fn overview_charts(report: &Report, t: &Tables<Published>) -> Result<Vec<Chart>>
             .chain(series.iter().map(|s| s.name.clone()))
             .collect(),
         table_rows: rows,
+        source: "shared-items",
+        drawn: true,
     });
 
     // Items per category, stacked by partner.
@@ -476,11 +531,13 @@ fn overview_charts(report: &Report, t: &Tables<Published>) -> Result<Vec<Chart>>
             .chain(series.iter().map(|s| s.name.clone()))
             .collect(),
         table_rows: rows,
+        source: "shared-items",
+        drawn: true,
     });
     Ok(out)
 }
 
-fn opt_out_chart(t: &Tables<Published>) -> Result<Option<Chart>> {
+fn opt_out_chart(t: &Tables<Published>, band: Option<u64>) -> Result<Option<Chart>> {
     if t.opt_outs_monthly.is_empty() {
         return Ok(None);
     }
@@ -493,6 +550,21 @@ fn opt_out_chart(t: &Tables<Published>) -> Result<Option<Chart>> {
         name: "Active opt-outs (running total)".into(),
         values: t.opt_outs_monthly.iter().map(|r| r.active).collect(),
     };
+    let title = "Opt-outs per month and running total";
+    let file = "charts/opt-outs-monthly.svg";
+    let head = vec!["Month".into(), bars.name.clone(), line.name.clone()];
+    if let Some(width) = band {
+        let series = [bars, line];
+        let (rows, _) = chart_table_with(&months, &series, &|v| band_label(v, width));
+        return Ok(Some(table_only(
+            file,
+            title,
+            head,
+            rows,
+            "opt-outs-monthly",
+            width,
+        )));
+    }
     let last = t.opt_outs_monthly.last();
     let mut summary = format!(
         "New opt-outs per month from {} to {}, with the number of owners opted out at each month end.",
@@ -506,19 +578,52 @@ fn opt_out_chart(t: &Tables<Published>) -> Result<Option<Chart>> {
             thousands(active)
         ));
     }
-    let title = "Opt-outs per month and running total";
     Ok(Some(Chart {
-        file: "charts/opt-outs-monthly.svg".into(),
+        file: file.into(),
         title: title.into(),
         svg: charts::bars_and_line(title, &summary, &months, &bars, &line, "owners")?,
         summary,
-        table_head: vec!["Month".into(), bars.name.clone(), line.name.clone()],
+        table_head: head,
         table_rows: t
             .opt_outs_monthly
             .iter()
             .map(|r| vec![r.month.clone(), opt(r.opted_out), opt(r.active)])
             .collect(),
+        source: "opt-outs-monthly",
+        drawn: true,
     }))
+}
+
+/// A banded count as the pages show it: `250–499`.
+fn band_label(v: Published, width: u64) -> String {
+    match v {
+        Some(lo) => format!("{}–{}", thousands(lo), thousands(lo + width - 1)),
+        None => format::SUPPRESSED.to_owned(),
+    }
+}
+
+/// A chart whose counts are banded: only its table, with the bands, and no drawing.
+fn table_only(
+    file: &str,
+    title: &str,
+    table_head: Vec<String>,
+    table_rows: Vec<Vec<String>>,
+    source: &'static str,
+    width: u64,
+) -> Chart {
+    Chart {
+        file: file.into(),
+        title: title.into(),
+        summary: format!(
+            "These counts are published in bands of {} ({source}.csv), so they are not drawn: the table gives the band of each.",
+            thousands(width)
+        ),
+        table_head,
+        table_rows,
+        svg: String::new(),
+        source,
+        drawn: false,
+    }
 }
 
 /// A reader's name for a signal slug.
@@ -544,7 +649,11 @@ fn protection_label(setting: &str) -> String {
 }
 
 /// New opt-outs per month stacked by signal; `None` when the source gives no signals.
-fn signal_chart(report: &Report, t: &Tables<Published>) -> Result<Option<Chart>> {
+fn signal_chart(
+    report: &Report,
+    t: &Tables<Published>,
+    band: Option<u64>,
+) -> Result<Option<Chart>> {
     let rows = &t.opt_outs_monthly;
     let has_signals = rows
         .iter()
@@ -564,6 +673,22 @@ fn signal_chart(report: &Report, t: &Tables<Published>) -> Result<Option<Chart>>
             values: rows.iter().map(|r| r.by_signal()[k].flatten()).collect(),
         })
         .collect();
+    let title = "New opt-outs per month, by signal";
+    let file = "charts/opt-outs-by-signal.svg";
+    let head: Vec<String> = std::iter::once("Month".to_owned())
+        .chain(series.iter().map(|s| s.name.clone()))
+        .collect();
+    if let Some(width) = band {
+        let (rows, _) = chart_table_with(&months, &series, &|v| band_label(v, width));
+        return Ok(Some(table_only(
+            file,
+            title,
+            head,
+            rows,
+            "opt-outs-monthly",
+            width,
+        )));
+    }
     let (table_rows, suppressed) = chart_table(&months, &series);
     let totals: Vec<(String, u64)> = series
         .iter()
@@ -582,21 +707,24 @@ fn signal_chart(report: &Report, t: &Tables<Published>) -> Result<Option<Chart>>
         summary.push_str(&format!(" The most used was {name} ({}).", thousands(*n)));
     }
     summary.push_str(&suppressed_note(suppressed, min));
-    let title = "New opt-outs per month, by signal";
     Ok(Some(Chart {
-        file: "charts/opt-outs-by-signal.svg".into(),
+        file: file.into(),
         title: title.into(),
         svg: charts::stacked_bars(title, &summary, &months, &series, "opt-outs")?,
         summary,
-        table_head: std::iter::once("Month".to_owned())
-            .chain(series.iter().map(|s| s.name.clone()))
-            .collect(),
+        table_head: head,
         table_rows,
+        source: "opt-outs-monthly",
+        drawn: true,
     }))
 }
 
 /// Accounts with each site-level protection on, per month; `None` without the table.
-fn protection_chart(report: &Report, t: &Tables<Published>) -> Result<Option<Chart>> {
+fn protection_chart(
+    report: &Report,
+    t: &Tables<Published>,
+    band: Option<u64>,
+) -> Result<Option<Chart>> {
     if t.protections.is_empty() {
         return Ok(None);
     }
@@ -630,6 +758,22 @@ fn protection_chart(report: &Report, t: &Tables<Published>) -> Result<Option<Cha
                 .collect(),
         })
         .collect();
+    let title = "Site-level protections switched on, per month";
+    let file = "charts/protections-monthly.svg";
+    let head: Vec<String> = std::iter::once("Month".to_owned())
+        .chain(series.iter().map(|s| s.name.clone()))
+        .collect();
+    if let Some(width) = band {
+        let (rows, _) = chart_table_with(&months, &series, &|v| band_label(v, width));
+        return Ok(Some(table_only(
+            file,
+            title,
+            head,
+            rows,
+            "protections-monthly",
+            width,
+        )));
+    }
     let (table_rows, suppressed) = chart_table(&months, &series);
     let mut summary = format!(
         "Accounts with each site-level protection switched on at the end of each month, {} to {}.",
@@ -647,16 +791,15 @@ fn protection_chart(report: &Report, t: &Tables<Published>) -> Result<Option<Cha
         }
     }
     summary.push_str(&suppressed_note(suppressed, min));
-    let title = "Site-level protections switched on, per month";
     Ok(Some(Chart {
-        file: "charts/protections-monthly.svg".into(),
+        file: file.into(),
         title: title.into(),
         svg: charts::lines(title, &summary, &months, &series, "accounts")?,
         summary,
-        table_head: std::iter::once("Month".to_owned())
-            .chain(series.iter().map(|s| s.name.clone()))
-            .collect(),
+        table_head: head,
         table_rows,
+        source: "protections-monthly",
+        drawn: true,
     }))
 }
 
@@ -710,6 +853,8 @@ fn partner_chart(report: &Report, t: &Tables<Published>, partner: &Partner) -> R
             .chain(series.iter().map(|s| s.name.clone()))
             .collect(),
         table_rows: rows,
+        source: "shared-items",
+        drawn: true,
     })
 }
 
@@ -782,6 +927,8 @@ fn deletion_chart(t: &Tables<Published>, partner: &Partner) -> Result<Option<Cha
             .chain(series.iter().map(|s| s.name.clone()))
             .collect(),
         table_rows,
+        source: "deletions",
+        drawn: true,
     }))
 }
 
@@ -1061,7 +1208,7 @@ impl Pages<'_> {
                 "exports": row.map_or(0, |r| r.exports),
                 "opt_outs_in_force": row.and_then(|r| r.opt_outs_in_force).map(count),
                 "items_opted_out_now": row.and_then(|r| r.items_opted_out_now).map(count),
-                "items_requested": count(self.t.deletions.iter().filter(|d| d.partner == partner.id.as_str()).map(|d| d.items.unwrap_or(0)).sum::<u64>().into()),
+                "items_requested": self.t.deletion_items.iter().find(|d| d.key[0] == partner.id.as_str()).map_or_else(|| "0".to_owned(), |d| self.shown("deletions", d.items)),
                 "covered_by": covered_by,
             },
             "has_ledger": self.report.ledger.is_some(),
@@ -1076,9 +1223,9 @@ impl Pages<'_> {
                 "late": thousands(r.requests_completed_late),
                 "open": thousands(r.requests_open),
                 "overdue": thousands(r.requests_overdue),
-                "items": count(r.items),
-                "items_completed": count(r.items_completed),
-                "items_overdue": count(r.items_overdue),
+                "items": self.shown("deletions", r.items),
+                "items_completed": self.shown("deletions", r.items_completed),
+                "items_overdue": self.shown("deletions", r.items_overdue),
             })).collect::<Vec<_>>(),
             "deletion_chart": deletion_chart,
         });
@@ -1192,10 +1339,10 @@ impl Pages<'_> {
             .map(|r| {
                 json!({
                     "month": r.month,
-                    "opted_out": count(r.opted_out),
-                    "withdrawn": count(r.withdrawn),
-                    "active": count(r.active),
-                    "accounts": r.accounts.map(count),
+                    "opted_out": self.shown("opt-outs-monthly", r.opted_out),
+                    "withdrawn": self.shown("opt-outs-monthly", r.withdrawn),
+                    "active": self.shown("opt-outs-monthly", r.active),
+                    "accounts": r.accounts.map(|a| self.shown("opt-outs-monthly", a)),
                 })
             })
             .collect();
@@ -1217,7 +1364,7 @@ impl Pages<'_> {
             .t
             .scopes
             .iter()
-            .map(|r| json!({"label": scope_label(r), "active": count(r.active)}))
+            .map(|r| json!({"label": scope_label(r), "active": self.shown("opt-out-scopes", r.active)}))
             .collect();
         let extra = json!({
             "rows": rows,
@@ -1235,6 +1382,20 @@ impl Pages<'_> {
         )
     }
 
+    /// A published count of `table` as the pages show it: its band when the table is banded.
+    fn shown(&self, table: &str, v: Published) -> String {
+        match self
+            .report
+            .meta
+            .bands
+            .as_ref()
+            .filter(|b| !self.exact && b.covers(table))
+        {
+            Some(b) => band_label(v, b.width),
+            None => count(v),
+        }
+    }
+
     /// The "About these numbers" section: how suppression was done, with this report's figures.
     fn about_numbers(&self) -> Vec<String> {
         let min = self.min();
@@ -1244,7 +1405,7 @@ impl Pages<'_> {
             ];
         }
         let p = self.protection;
-        vec![
+        let mut out = vec![
             format!(
                 "Small counts are suppressed: a count from 1 to {} is not published (primary suppression, {} in this report). Zero is always published.",
                 min.saturating_sub(1),
@@ -1258,11 +1419,34 @@ impl Pages<'_> {
             "The numbers add up in these ways, and all of them are taken into account: the rows of shared-items add up to their export's total in exports, and per partner, year and category to the totals on the overview and partner pages; exports add up to their partner's total in partners; each sensitive-content or opted-out finding is the sum of its column over the export's rows, and an outside-content-window finding the sum of the years outside the window; each month's active opt-outs are the previous month's plus the new ones minus the withdrawn, and the signal columns add up to opted_out; a partner's deletion items add up over the months of deletions. Counts of the platform's own records (requests, files, months) are never suppressed.".to_owned(),
             "The method: while some relation has exactly one suppressed count, the smallest non-zero published count of that relation is suppressed too. A relation whose suppressed counts could only be 1 each (zero is never suppressed) gets one more. Finally every relation is solved together, exactly (Gaussian elimination), and any suppressed count the published numbers still determine gets a further count suppressed beside it, until none is determined. Totals stay exact: they include the suppressed counts.".to_owned(),
             "What it does not promise: a reader can still narrow a suppressed count to a range (at least 1, and at most the smallest total it is part of), and combinations of ranges across many relations are not checked for an exact answer.".to_owned(),
-        ]
+        ];
+        if let Some(b) = &self.report.meta.bands {
+            out.push(format!(
+                "Bands: the counts of {} are published as the band of {} that holds them (0-{}, {}-{}, …) instead of exactly, {} counts in all. A band is never suppressed, and it is treated like a hidden count above: no exact total may give a banded count away, so totals that would are suppressed too. Without requests of a kind there are no items of it, so those counts are known to be 0 and do not need protecting.",
+                b.tables.join(", "),
+                thousands(b.width),
+                b.width - 1,
+                b.width,
+                2 * b.width - 1,
+                thousands(p.banded as u64)
+            ));
+        }
+        out
     }
 
     fn data(&self) -> Result<Vec<u8>> {
         let tables: Vec<Value> = dictionary::all()
+            .into_iter()
+            .map(|d| {
+                doc_for(
+                    d,
+                    Output {
+                        exact: self.exact,
+                        bands: self.report.meta.bands.as_ref(),
+                    },
+                )
+            })
+            .collect::<Vec<_>>()
             .into_iter()
             .map(|d| {
                 json!({
@@ -1275,7 +1459,7 @@ impl Pages<'_> {
                     "primary_key": d.primary_key,
                     "columns": d.columns.iter().map(|c| json!({
                         "name": c.name,
-                        "type": c.kind.label(),
+                        "type": c.band.map_or_else(|| c.kind.label().to_owned(), |w| format!("band of {w}, e.g. 0-{}", w - 1)),
                         "unit": c.unit,
                         "description": c.description,
                         "suppressed": c.suppressed,

@@ -9,19 +9,6 @@ use super::Site;
 use super::dictionary::{ColumnDoc, TableDoc, Type};
 use crate::model::Report;
 
-/// W3C Data Privacy Vocabulary terms for the partner columns, where a term fits (SPEC).
-pub(crate) fn dpv_iri(term: &str) -> Option<&'static str> {
-    Some(match term {
-        "ai-training" => "https://w3id.org/dpv/ai#ModelTraining",
-        "research" => "https://w3id.org/dpv#ResearchAndDevelopment",
-        "search-indexing" => "https://w3id.org/dpv#SearchFunctionalities",
-        "consent" => "https://w3id.org/dpv#Consent",
-        "contract" => "https://w3id.org/dpv#Contract",
-        "legitimate-interest" => "https://w3id.org/dpv#LegitimateInterest",
-        _ => return None,
-    })
-}
-
 /// The suppression label of an empty cell in a count column.
 fn suppressed_label(min: u64) -> String {
     format!(
@@ -48,7 +35,17 @@ fn field(c: &ColumnDoc, min: u64, exact: bool) -> Value {
         f.insert("delimiter".into(), json!(";"));
         f.insert("itemType".into(), json!("string"));
     }
-    f.insert("description".into(), json!(c.description));
+    match c.band {
+        Some(width) => f.insert(
+            "description".into(),
+            json!(format!(
+                "{} (published as the band of {width} that holds it, e.g. 0-{})",
+                c.description,
+                width - 1
+            )),
+        ),
+        None => f.insert("description".into(), json!(c.description)),
+    };
     if let Some(unit) = c.unit {
         // Table Schema has no unit property; custom properties are allowed.
         f.insert("unit".into(), json!(unit));
@@ -59,6 +56,9 @@ fn field(c: &ColumnDoc, min: u64, exact: bool) -> Value {
     }
     if c.kind == Type::Integer {
         constraints.insert("minimum".into(), json!(0));
+    }
+    if c.band.is_some() {
+        constraints.insert("pattern".into(), json!("^[0-9]+-[0-9]+$"));
     }
     if !constraints.is_empty() {
         f.insert("constraints".into(), Value::Object(constraints));
@@ -241,24 +241,12 @@ pub(crate) fn datapackage(
         })
         .collect();
     p.insert("resources".into(), Value::Array(resources));
-    let dpv: Map<String, Value> = [
-        "ai-training",
-        "research",
-        "search-indexing",
-        "consent",
-        "contract",
-        "legitimate-interest",
-    ]
-    .iter()
-    .filter_map(|t| dpv_iri(t).map(|iri| ((*t).to_owned(), json!(iri))))
-    .collect();
     p.insert(
         "sharelog".into(),
         json!({
             "version": version,
             "min_count": min,
             "unsuppressed": exact,
-            "dpv": dpv,
         }),
     );
     Value::Object(p)

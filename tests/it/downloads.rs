@@ -292,3 +292,104 @@ fn an_auditors_build_marks_every_file_and_a_normal_build_none() {
         assert!(!text.contains(mark), "{path} is marked in a normal build");
     }
 }
+
+/// The findings fixture with `privacy.bands` for deletions and opt-out scopes.
+fn banded_root() -> (tempfile::TempDir, std::path::PathBuf) {
+    let (dir, root) = crate::support::fixture_copy("findings");
+    let path = root.join("report.yaml");
+    let text = std::fs::read_to_string(&path).expect("report.yaml");
+    // min_count 1: only the bands protect anything.
+    let text = text.replace(
+        "privacy:\n  min_count: 3\n",
+        "privacy:\n  min_count: 1\n  bands:\n    width: 50\n    tables: [deletions, opt-out-scopes]\n",
+    );
+    assert!(text.contains("width: 50"), "{text}");
+    std::fs::write(&path, text).expect("write");
+    (dir, root)
+}
+
+#[test]
+fn banded_tables_publish_ranges_everywhere_and_give_nothing_away() {
+    let (_root_dir, root) = banded_root();
+    let (_dir, out) = build(&root);
+    let (_exact_dir, exact) = build_exact(&root);
+    let band = |cell: &str| -> Option<(u64, u64)> {
+        let (lo, hi) = cell.split_once('-')?;
+        Some((lo.parse().ok()?, hi.parse().ok()?))
+    };
+    // Every item count of deletions is a band of 50 holding the exact count.
+    let published = records_of(&out.join("data/deletions.csv"));
+    let exact_rows = records_of(&exact.join("data/deletions.csv"));
+    assert!(!published.is_empty());
+    for (p, e) in published.iter().zip(&exact_rows) {
+        assert_eq!(p[..8], e[..8], "request counts stay exact");
+        for k in 8..12 {
+            let (lo, hi) = band(&p[k]).unwrap_or_else(|| panic!("not a band: {:?}", p[k]));
+            let n: u64 = e[k].parse().expect("exact count");
+            assert!(
+                lo <= n && n <= hi && hi - lo == 49 && lo % 50 == 0,
+                "{n} in {}",
+                p[k]
+            );
+        }
+    }
+    let scopes = read(&out, "data/opt-out-scopes.csv");
+    assert!(
+        scopes
+            .lines()
+            .skip(1)
+            .all(|l| l.rsplit(',').next().and_then(band).is_some()),
+        "{scopes}"
+    );
+    // The Data Package says so.
+    let package: serde_json::Value =
+        serde_json::from_str(&read(&out, "data/datapackage.json")).expect("json");
+    let deletions = package["resources"]
+        .as_array()
+        .expect("resources")
+        .iter()
+        .find(|r| r["name"] == "deletions")
+        .expect("deletions");
+    let items = &deletions["schema"]["fields"][8];
+    assert_eq!(items["name"], "items");
+    assert_eq!(items["type"], "string");
+    assert_eq!(items["constraints"]["pattern"], "^[0-9]+-[0-9]+$");
+    // Pages show bands, and no exact banded count appears in a finding's sentence.
+    let acme = read(&out, "partners/acme/index.html");
+    assert!(
+        acme.contains("0–49") || acme.contains("50–99") || acme.contains("100–149"),
+        "{acme}"
+    );
+    let findings = read(&out, "data/findings.csv");
+    // beta's one overdue month holds 2 items: the exact build says so, the banded one must not.
+    assert!(read(&exact, "data/findings.csv").contains("covering 2 items"));
+    assert!(
+        findings.contains("covering a suppressed number of items"),
+        "{findings}"
+    );
+    for r in &exact_rows {
+        if r[11] != "0" {
+            // An overdue month's exact items could only reach a sentence through the
+            // deletion-overdue finding; it never does when it would give a band away.
+            let partner = &r[0];
+            let months_overdue = exact_rows
+                .iter()
+                .filter(|x| &x[0] == partner && x[11] != "0")
+                .count();
+            if months_overdue == 1 {
+                assert!(
+                    !findings.contains(&format!("covering {} items", r[11])),
+                    "{partner}: {findings}"
+                );
+            }
+        }
+    }
+}
+
+fn records_of(path: &std::path::Path) -> Vec<Vec<String>> {
+    csv::Reader::from_path(path)
+        .expect("csv")
+        .records()
+        .map(|r| r.expect("row").iter().map(str::to_owned).collect())
+        .collect()
+}
