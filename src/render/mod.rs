@@ -481,9 +481,7 @@ fn overview_charts(report: &Report, t: &Tables<Published>) -> Result<Vec<Chart>>
         title: title.into(),
         svg: charts::stacked_bars(title, &summary, &years, &series, "items")?,
         summary,
-        table_head: std::iter::once("Year".to_owned())
-            .chain(series.iter().map(|s| s.name.clone()))
-            .collect(),
+        table_head: series_head("Year", &series),
         table_rows: rows,
         source: "shared-items",
         drawn: true,
@@ -527,9 +525,7 @@ fn overview_charts(report: &Report, t: &Tables<Published>) -> Result<Vec<Chart>>
         title: title.into(),
         svg: charts::stacked_bars(title, &summary, &labels, &series, "items")?,
         summary,
-        table_head: std::iter::once("Category".to_owned())
-            .chain(series.iter().map(|s| s.name.clone()))
-            .collect(),
+        table_head: series_head("Category", &series),
         table_rows: rows,
         source: "shared-items",
         drawn: true,
@@ -552,19 +548,20 @@ fn opt_out_chart(t: &Tables<Published>, band: Option<u64>) -> Result<Option<Char
     };
     let title = "Opt-outs per month and running total";
     let file = "charts/opt-outs-monthly.svg";
-    let head = vec!["Month".into(), bars.name.clone(), line.name.clone()];
+    let series = [bars, line];
     if let Some(width) = band {
-        let series = [bars, line];
-        let (rows, _) = chart_table_with(&months, &series, &|v| band_label(v, width));
+        let x = ("Month", months.as_slice());
         return Ok(Some(table_only(
             file,
             title,
-            head,
-            rows,
+            x,
+            &series,
             "opt-outs-monthly",
             width,
         )));
     }
+    let head = series_head("Month", &series);
+    let [bars, line] = series;
     let last = t.opt_outs_monthly.last();
     let mut summary = format!(
         "New opt-outs per month from {} to {}, with the number of owners opted out at each month end.",
@@ -606,11 +603,12 @@ fn band_label(v: Published, width: u64) -> String {
 fn table_only(
     file: &str,
     title: &str,
-    table_head: Vec<String>,
-    table_rows: Vec<Vec<String>>,
+    x: (&str, &[String]),
+    series: &[Series],
     source: &'static str,
     width: u64,
 ) -> Chart {
+    let (table_rows, _) = chart_table_with(x.1, series, &|v| band_label(v, width));
     Chart {
         file: file.into(),
         title: title.into(),
@@ -618,12 +616,19 @@ fn table_only(
             "These counts are published in bands of {} ({source}.csv), so they are not drawn: the table gives the band of each.",
             thousands(width)
         ),
-        table_head,
+        table_head: series_head(x.0, series),
         table_rows,
         svg: String::new(),
         source,
         drawn: false,
     }
+}
+
+/// The header of a chart's table: the x column, then one column per series.
+fn series_head(x: &str, series: &[Series]) -> Vec<String> {
+    std::iter::once(x.to_owned())
+        .chain(series.iter().map(|s| s.name.clone()))
+        .collect()
 }
 
 /// A reader's name for a signal slug.
@@ -667,7 +672,13 @@ fn signal_chart(
     let series: Vec<Series> = crate::model::SIGNALS
         .iter()
         .enumerate()
-        .filter(|(k, _)| rows.iter().any(|r| r.by_signal()[*k] != Some(Some(0))))
+        // A band's first value is 0 for small counts as well as for none: keep every signal then.
+        .filter(|(k, _)| {
+            rows.iter().any(|r| match band {
+                Some(_) => r.by_signal()[*k].is_some(),
+                None => r.by_signal()[*k] != Some(Some(0)),
+            })
+        })
         .map(|(k, signal)| Series {
             name: signal_label(signal).to_owned(),
             values: rows.iter().map(|r| r.by_signal()[k].flatten()).collect(),
@@ -675,20 +686,18 @@ fn signal_chart(
         .collect();
     let title = "New opt-outs per month, by signal";
     let file = "charts/opt-outs-by-signal.svg";
-    let head: Vec<String> = std::iter::once("Month".to_owned())
-        .chain(series.iter().map(|s| s.name.clone()))
-        .collect();
     if let Some(width) = band {
-        let (rows, _) = chart_table_with(&months, &series, &|v| band_label(v, width));
+        let x = ("Month", months.as_slice());
         return Ok(Some(table_only(
             file,
             title,
-            head,
-            rows,
+            x,
+            &series,
             "opt-outs-monthly",
             width,
         )));
     }
+    let head = series_head("Month", &series);
     let (table_rows, suppressed) = chart_table(&months, &series);
     let totals: Vec<(String, u64)> = series
         .iter()
@@ -760,20 +769,18 @@ fn protection_chart(
         .collect();
     let title = "Site-level protections switched on, per month";
     let file = "charts/protections-monthly.svg";
-    let head: Vec<String> = std::iter::once("Month".to_owned())
-        .chain(series.iter().map(|s| s.name.clone()))
-        .collect();
     if let Some(width) = band {
-        let (rows, _) = chart_table_with(&months, &series, &|v| band_label(v, width));
+        let x = ("Month", months.as_slice());
         return Ok(Some(table_only(
             file,
             title,
-            head,
-            rows,
+            x,
+            &series,
             "protections-monthly",
             width,
         )));
     }
+    let head = series_head("Month", &series);
     let (table_rows, suppressed) = chart_table(&months, &series);
     let mut summary = format!(
         "Accounts with each site-level protection switched on at the end of each month, {} to {}.",
@@ -849,9 +856,7 @@ fn partner_chart(report: &Report, t: &Tables<Published>, partner: &Partner) -> R
         svg: charts::stacked_bars(&title, &summary, &years, &series, "items")?,
         title,
         summary,
-        table_head: std::iter::once("Year".to_owned())
-            .chain(series.iter().map(|s| s.name.clone()))
-            .collect(),
+        table_head: series_head("Year", &series),
         table_rows: rows,
         source: "shared-items",
         drawn: true,
@@ -923,9 +928,7 @@ fn deletion_chart(t: &Tables<Published>, partner: &Partner) -> Result<Option<Cha
         svg: charts::stacked_bars(&title, &summary, &months, &series, "requests")?,
         title,
         summary,
-        table_head: std::iter::once("Month sent".to_owned())
-            .chain(series.iter().map(|s| s.name.clone()))
-            .collect(),
+        table_head: series_head("Month sent", &series),
         table_rows,
         source: "deletions",
         drawn: true,
