@@ -1,0 +1,59 @@
+// Opens every page of a built report in headless Chromium and runs axe-core on it, in light and
+// dark mode, at the WCAG 2.0/2.1/2.2 A and AA levels. Prints each violation; exits 1 if any.
+//
+// Usage: node tests/browser/check.mjs PUBLIC_DIR [PUBLIC_DIR...]
+// Needs playwright-core and axe-core (npm) and Chromium at /usr/bin/chromium (or $CHROMIUM).
+import { createRequire } from 'node:module';
+import fs from 'node:fs';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const require = createRequire(import.meta.url);
+const axePath = require.resolve('axe-core/axe.min.js');
+const tags = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'];
+
+function pages(dir) {
+  return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
+    const p = path.join(dir, e.name);
+    if (e.isDirectory()) return pages(p);
+    return e.name.endsWith('.html') ? [p] : [];
+  });
+}
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+let violations = 0;
+let checked = 0;
+for (const site of process.argv.slice(2)) {
+  for (const file of pages(site).sort()) {
+    for (const colorScheme of ['light', 'dark']) {
+      const page = await browser.newPage({ colorScheme });
+      // No request may leave the site: anything but file: URLs is a failure.
+      const external = [];
+      page.on('request', (r) => { if (!r.url().startsWith('file:')) external.push(r.url()); });
+      await page.goto(pathToFileURL(path.resolve(file)).href);
+      await page.addScriptTag({ path: axePath });
+      const result = await page.evaluate(
+        (t) => globalThis.axe.run(document, { runOnly: { type: 'tag', values: t } }), tags);
+      checked += 1;
+      const rel = path.relative(site, file);
+      for (const v of result.violations) {
+        violations += 1;
+        console.log(`${site}/${rel} (${colorScheme}): ${v.id} [${v.impact}] ${v.help}`);
+        for (const n of v.nodes.slice(0, 3)) console.log(`    ${n.target.join(' ')}: ${n.failureSummary.split('\n').slice(1).join(' ')}`);
+      }
+      for (const url of external) {
+        violations += 1;
+        console.log(`${site}/${rel}: a request leaves the site: ${url}`);
+      }
+      await page.close();
+    }
+  }
+}
+await browser.close();
+console.log(`axe: ${checked} page views, ${violations} violation(s)`);
+process.exit(violations ? 1 : 0);
