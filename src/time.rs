@@ -11,11 +11,17 @@ pub fn parse_date(text: &str) -> Option<NaiveDate> {
 /// Parses a date or an RFC 3339 datetime into an instant in UTC.
 ///
 /// Accepted: `2024-03-01` (midnight UTC), `2024-03-01T12:00:00Z`, `2024-03-01T12:00:00+02:00`,
+/// an offset without its colon (`+0200`, as strftime's `%z`, Java and polars write it),
 /// fractional seconds, a space instead of `T`, and a datetime without offset (read as UTC).
 pub fn parse_instant(text: &str) -> Option<DateTime<Utc>> {
     let text = text.trim();
     if let Ok(dt) = DateTime::parse_from_rfc3339(text) {
         return Some(dt.with_timezone(&Utc));
+    }
+    for format in ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z"] {
+        if let Ok(dt) = DateTime::parse_from_str(text, format) {
+            return Some(dt.with_timezone(&Utc));
+        }
     }
     if let Some(date) = parse_date(text) {
         return date.and_hms_opt(0, 0, 0).map(|dt| dt.and_utc());
@@ -83,6 +89,9 @@ mod tests {
             ("2020-01-01", Some(2020)),
             ("2020-01-01T00:30:00+01:00", Some(2019)),
             ("2019-12-31T23:30:00-01:00", Some(2020)),
+            ("2019-12-31T23:30:00-0100", Some(2020)),
+            ("2020-01-01T00:30:00.250+0100", Some(2019)),
+            ("2020-01-01 00:30:00+0100", Some(2019)),
             ("2021-06-01T12:00:00Z", Some(2021)),
             ("2021-06-01 12:00:00", Some(2021)),
             ("2021-06-01T12:00:00.123Z", Some(2021)),

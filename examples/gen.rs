@@ -1,0 +1,245 @@
+//! A synthetic report root of any size, for benchmarks:
+//!
+//! ```sh
+//! cargo run --release --example gen -- --items 10000000 --exports 20 --out /tmp/big
+//! ```
+//!
+//! Writes `report.yaml`, four partners, one manifest per export with its item listing (Parquet by
+//! default, `--format csv` for CSV) and an opt-out ledger in Parquet. Deterministic: the same
+//! arguments and `--seed` give the same bytes. Items are spread evenly over the exports; owners
+//! post about five items each; the ledger holds opt-outs of half the owners by default (about one
+//! in six withdrawn later), with every signal and scope, around the export dates so that the
+//! joins have work to do.
+
+use std::fs::File;
+use std::path::{Path, PathBuf};
+
+use clap::Parser;
+use polars::prelude::*;
+
+#[derive(Parser)]
+#[command(about = "Writes a synthetic sharelog report root of any size")]
+struct Args {
+    /// Items shared, over all exports.
+    #[arg(long)]
+    items: u64,
+    /// Export batches.
+    #[arg(long, default_value_t = 20)]
+    exports: u64,
+    /// The report root to write (created; an existing one is overwritten file by file).
+    #[arg(long)]
+    out: PathBuf,
+    /// Distinct owners (default: items / 5).
+    #[arg(long)]
+    owners: Option<u64>,
+    /// Opt-out ledger rows (default: owners / 2).
+    #[arg(long)]
+    ledger: Option<u64>,
+    /// Listing format: parquet or csv.
+    #[arg(long, default_value = "parquet")]
+    format: String,
+    /// Generator seed.
+    #[arg(long, default_value_t = 1)]
+    seed: u64,
+}
+
+/// xorshift64*: deterministic and fast.
+struct Rng(u64);
+
+impl Rng {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
+    }
+
+    fn below(&mut self, n: u64) -> u64 {
+        self.next() % n.max(1)
+    }
+}
+
+const PARTNERS: [(&str, &str); 4] = [
+    ("alpha-ai", "ai-training"),
+    ("beta-search", "search-indexing"),
+    ("gamma-lab", "research"),
+    ("delta-models", "ai-training"),
+];
+const CATEGORIES: [&str; 5] = ["text", "photo", "video", "audio", "ask"];
+const SIGNALS: [&str; 6] = [
+    "account-setting",
+    "support-request",
+    "robots-txt",
+    "tdmrep",
+    "gpc",
+    "other",
+];
+/// 2014-01-01T00:00:00Z in microseconds.
+const START: i64 = 1_388_534_400_000_000;
+/// 2022-01-03T00:00:00Z in microseconds: the first export.
+const FIRST_EXPORT: i64 = 1_641_168_000_000_000;
+const DAY: i64 = 86_400_000_000;
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args = Args::parse();
+    let owners = args.owners.unwrap_or((args.items / 5).max(1));
+    let ledger_rows = args.ledger.unwrap_or(owners / 2);
+    let exports = args.exports.max(1);
+    let root = &args.out;
+    std::fs::create_dir_all(root.join("data/exports/items"))?;
+    std::fs::create_dir_all(root.join("data/opt-outs"))?;
+    std::fs::write(
+        root.join("report.yaml"),
+        "title: Synthetic benchmark report\nplatform:\n  name: Synthetic platform\nperiod:\n  from: 2022-01-01\n  to: 2025-12-31\npublished: 2026-01-31\nbase_url: https://bench.example/\ncategories:\n  - {id: text, label: Text}\n  - {id: photo, label: Photo}\n  - {id: video, label: Video}\n  - {id: audio, label: Audio}\n  - {id: ask, label: Ask}\n",
+    )?;
+    let partners: String = PARTNERS
+        .iter()
+        .map(|(id, purpose)| {
+            format!(
+                "- id: {id}\n  name: {id} (synthetic)\n  purposes: [{purpose}]\n  agreement: {{signed: 2021-06-01}}\n  honours_opt_out: \"yes\"\n  deletion_deadline_days: 30\n"
+            )
+        })
+        .collect();
+    std::fs::write(root.join("data/partners.yaml"), partners)?;
+
+    // Exports every 30 days from 2022-01-03, round-robin over the partners.
+    let export_at = |e: u64| FIRST_EXPORT + e as i64 * 30 * DAY;
+    let mut rng = Rng(args.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let mut next_item = 0i64;
+    for e in 0..exports {
+        let n = args.items / exports + u64::from(e < args.items % exports);
+        let at = export_at(e);
+        let id = format!("e{e:05}");
+        let mut df = listing(&mut rng, n, owners, at, &mut next_item)?;
+        let file = format!("{id}.{}", args.format);
+        write_table(
+            &mut df,
+            &root.join("data/exports/items").join(&file),
+            &args.format,
+        )?;
+        let partner = PARTNERS[(e % PARTNERS.len() as u64) as usize].0;
+        std::fs::write(
+            root.join(format!("data/exports/{id}.yaml")),
+            format!(
+                "id: {id}\npartner: {partner}\nexported_at: {}\ncontent_window:\n  from: 2014-01-01\nfilters:\n  public_only: true\nitems: items/{file}\n",
+                rfc3339(at)
+            ),
+        )?;
+    }
+    let mut ledger = opt_outs(&mut rng, ledger_rows, owners, export_at(exports))?;
+    write_table(
+        &mut ledger,
+        &root.join("data/opt-outs/ledger.parquet"),
+        "parquet",
+    )?;
+    println!(
+        "wrote {}: {} items in {exports} exports ({}), {owners} owners, {ledger_rows} ledger rows",
+        root.display(),
+        args.items,
+        args.format
+    );
+    Ok(())
+}
+
+fn rfc3339(micros: i64) -> String {
+    chrono::DateTime::from_timestamp_micros(micros)
+        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::Secs, true))
+        .unwrap_or_default()
+}
+
+/// One export's listing: item_id, owner_id, category, created_at (UTC datetime) and the flags.
+fn listing(
+    rng: &mut Rng,
+    n: u64,
+    owners: u64,
+    exported_at: i64,
+    next_item: &mut i64,
+) -> PolarsResult<DataFrame> {
+    let n = n as usize;
+    let mut item_id = Vec::with_capacity(n);
+    let mut owner_id = Vec::with_capacity(n);
+    let mut category = Vec::with_capacity(n);
+    let mut created_at = Vec::with_capacity(n);
+    let mut flags: [Vec<bool>; 5] = std::array::from_fn(|_| Vec::with_capacity(n));
+    let span = (exported_at - START).max(1) as u64;
+    // Per-mille rates of private, deleted, suspended, explicit, minor.
+    let rates = [8, 5, 3, 20, 2];
+    for _ in 0..n {
+        *next_item += 1;
+        item_id.push(*next_item);
+        owner_id.push(rng.below(owners) as i64);
+        category.push(CATEGORIES[rng.below(CATEGORIES.len() as u64) as usize]);
+        created_at.push(START + rng.below(span) as i64);
+        let r = rng.next();
+        for (k, rate) in rates.iter().enumerate() {
+            flags[k].push((r >> (10 * k)) % 1000 < *rate);
+        }
+    }
+    let [private, deleted, suspended, explicit, minor] = flags;
+    let created = Column::new("created_at".into(), created_at).cast(&DataType::Datetime(
+        TimeUnit::Microseconds,
+        Some(TimeZone::UTC),
+    ))?;
+    let mut df = df!(
+        "item_id" => item_id,
+        "owner_id" => owner_id,
+        "category" => category,
+        "private" => private,
+        "deleted" => deleted,
+        "suspended" => suspended,
+        "explicit" => explicit,
+        "minor" => minor,
+    )?;
+    df.with_column(created)?;
+    df.select([
+        "item_id",
+        "owner_id",
+        "category",
+        "created_at",
+        "private",
+        "deleted",
+        "suspended",
+        "explicit",
+        "minor",
+    ])
+}
+
+/// The ledger: opt-outs spread over the exports' period, about one in six withdrawn.
+fn opt_outs(rng: &mut Rng, rows: u64, owners: u64, end: i64) -> PolarsResult<DataFrame> {
+    let span = (end - FIRST_EXPORT).max(1) as u64;
+    let rows = rows as usize;
+    let mut owner = Vec::with_capacity(rows);
+    let mut at = Vec::with_capacity(rows);
+    let mut withdrawn = Vec::with_capacity(rows);
+    let mut signal = Vec::with_capacity(rows);
+    let mut scope = Vec::with_capacity(rows);
+    for _ in 0..rows {
+        owner.push(rng.below(owners) as i64);
+        let t = FIRST_EXPORT + rng.below(span) as i64;
+        at.push(rfc3339(t));
+        withdrawn.push((rng.below(6) == 0).then(|| rfc3339(t + (1 + rng.below(200)) as i64 * DAY)));
+        signal.push(SIGNALS[rng.below(SIGNALS.len() as u64) as usize]);
+        scope.push(match rng.below(10) {
+            0..=5 => "all-third-parties".to_owned(),
+            6 | 7 => "ai-training".to_owned(),
+            _ => PARTNERS[rng.below(PARTNERS.len() as u64) as usize]
+                .0
+                .to_owned(),
+        });
+    }
+    df!(
+        "owner_id" => owner,
+        "opted_out_at" => at,
+        "withdrawn_at" => withdrawn,
+        "signal" => signal,
+        "scope" => scope,
+    )
+}
+
+fn write_table(df: &mut DataFrame, path: &Path, format: &str) -> PolarsResult<()> {
+    let file = File::create(path)?;
+    match format {
+        "csv" => CsvWriter::new(file).finish(df),
+        _ => ParquetWriter::new(file).finish(df).map(|_| ()),
+    }
+}
