@@ -103,7 +103,8 @@ pub struct BuildArgs {
     /// Where to write the site; relative paths are relative to the current folder.
     #[arg(long, default_value = "public")]
     pub out: PathBuf,
-    /// Print nothing on success.
+    /// Print nothing on success: no summary, and no stage reports on stderr (a spinner on a
+    /// terminal, one line per stage otherwise).
     #[arg(long, short)]
     pub quiet: bool,
     /// Exit with code 4 when a finding at or above this severity exists (the site is still

@@ -12,6 +12,7 @@ pub mod error;
 mod fs;
 mod load;
 pub mod model;
+pub mod progress;
 mod render;
 mod scaffold;
 pub mod serve;
@@ -23,6 +24,7 @@ use std::path::{Path, PathBuf};
 
 pub use error::{Error, ExitCode, Problem, Result};
 pub use model::Severity;
+pub use progress::Progress;
 pub use render::Site;
 pub use scaffold::new_root;
 
@@ -35,6 +37,8 @@ pub struct BuildOptions {
     pub out: PathBuf,
     /// An auditor's build: exact counts, every page and file marked "not for publication".
     pub unsuppressed: bool,
+    /// No stage reports on stderr.
+    pub quiet: bool,
 }
 
 /// What a build or check produced, for the summary line.
@@ -79,11 +83,17 @@ impl Summary {
 
 /// Reads, checks and aggregates a report root and renders the site in memory.
 pub fn render_site(root: &Path) -> Result<(Site, Summary)> {
-    render_site_with(root, false)
+    render_site_with(root, false, &Progress::silent())
 }
 
-/// [`render_site`], optionally as an auditor's build with exact, unsuppressed counts.
-pub fn render_site_with(root: &Path, unsuppressed: bool) -> Result<(Site, Summary)> {
+/// [`render_site`], optionally as an auditor's build with exact, unsuppressed counts, reporting
+/// its stages to `progress`.
+pub fn render_site_with(
+    root: &Path,
+    unsuppressed: bool,
+    progress: &Progress,
+) -> Result<(Site, Summary)> {
+    progress.stage("reading and checking the report root");
     let report = match load::load_partial(root) {
         (Some(report), problems) if problems.is_empty() => report,
         // Problems in the inputs: still check the listings and tables that did load, so that
@@ -96,7 +106,12 @@ pub fn render_site_with(root: &Path, unsuppressed: bool) -> Result<(Site, Summar
         }
         (None, problems) => return Err(Error::invalid(problems)),
     };
+    progress.stage(&format!(
+        "counting {} export batches and the opt-outs",
+        report.exports.len()
+    ));
     let tables = aggregate::aggregate(&report)?;
+    progress.stage("suppressing small counts and rendering the site");
     let site = render::render(&report, &tables, unsuppressed)?;
     let summary = Summary {
         partners: report.partners.len(),
@@ -147,8 +162,11 @@ pub fn describe(e: &Error) -> String {
 /// `sharelog build`: load → validate → aggregate → render → write.
 pub fn build(options: &BuildOptions) -> Result<Summary> {
     check_out_dir(&options.root, &options.out)?;
-    let (site, summary) = render_site_with(&options.root, options.unsuppressed)?;
+    let progress = Progress::new(options.quiet);
+    let (site, summary) = render_site_with(&options.root, options.unsuppressed, &progress)?;
+    progress.stage(&format!("writing {} files", site.files.len()));
     write::write(&site, &options.out)?;
+    progress.finish();
     Ok(summary)
 }
 

@@ -36,6 +36,7 @@ fn run(cli: &Cli) -> Result<i32, Error> {
             root: args.root.clone(),
             out: args.out.clone(),
             unsuppressed: args.unsuppressed,
+            quiet: args.quiet,
         })
         .map(|s| {
             print_warnings(&s.warnings);

@@ -115,3 +115,43 @@ fn an_export_outside_the_period_is_built_with_a_warning() {
     let other = std::fs::read_to_string(out.join("exports/alpha-2/index.html")).expect("page");
     assert!(!other.contains("Outside the reporting period"));
 }
+
+#[test]
+fn build_reports_its_stages_on_stderr_unless_quiet() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("site");
+    let root = crate::support::fixture("basic");
+    let args = |quiet: bool| {
+        let mut a = vec![
+            "build",
+            "--root",
+            root.to_str().expect("utf-8"),
+            "--out",
+            out.to_str().expect("utf-8"),
+        ];
+        if quiet {
+            a.push("--quiet");
+        }
+        crate::support::sharelog(&a)
+    };
+    let loud = args(false);
+    assert!(loud.status.success());
+    let stderr = String::from_utf8_lossy(&loud.stderr);
+    // Not a terminal: one plain line per stage, in order, and the summary stays on stdout.
+    let stages: Vec<&str> = stderr
+        .lines()
+        .filter(|l| l.starts_with("sharelog: "))
+        .collect();
+    assert_eq!(stages.len(), 4, "{stderr}");
+    assert!(stages[0].contains("reading"), "{stderr}");
+    assert!(stages[3].contains("writing"), "{stderr}");
+    assert!(String::from_utf8_lossy(&loud.stdout).starts_with("built "));
+    let quiet = args(true);
+    assert!(quiet.status.success());
+    assert!(
+        quiet.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&quiet.stderr)
+    );
+    assert!(quiet.stdout.is_empty());
+}
