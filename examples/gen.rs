@@ -204,7 +204,8 @@ fn listing(
     ])
 }
 
-/// The ledger: opt-outs spread over the exports' period, about one in six withdrawn.
+/// The ledger: opt-outs spread over the exports' period, about one in six withdrawn; times as UTC
+/// datetimes, as a warehouse export writes them.
 fn opt_outs(rng: &mut Rng, rows: u64, owners: u64, end: i64) -> PolarsResult<DataFrame> {
     let span = (end - FIRST_EXPORT).max(1) as u64;
     let rows = rows as usize;
@@ -216,8 +217,8 @@ fn opt_outs(rng: &mut Rng, rows: u64, owners: u64, end: i64) -> PolarsResult<Dat
     for _ in 0..rows {
         owner.push(rng.below(owners) as i64);
         let t = FIRST_EXPORT + rng.below(span) as i64;
-        at.push(rfc3339(t));
-        withdrawn.push((rng.below(6) == 0).then(|| rfc3339(t + (1 + rng.below(200)) as i64 * DAY)));
+        at.push(t);
+        withdrawn.push((rng.below(6) == 0).then(|| t + (1 + rng.below(200)) as i64 * DAY));
         signal.push(SIGNALS[rng.below(SIGNALS.len() as u64) as usize]);
         scope.push(match rng.below(10) {
             0..=5 => "all-third-parties".to_owned(),
@@ -227,13 +228,21 @@ fn opt_outs(rng: &mut Rng, rows: u64, owners: u64, end: i64) -> PolarsResult<Dat
                 .to_owned(),
         });
     }
-    df!(
+    let utc = DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC));
+    let mut df = df!(
         "owner_id" => owner,
-        "opted_out_at" => at,
-        "withdrawn_at" => withdrawn,
         "signal" => signal,
         "scope" => scope,
-    )
+    )?;
+    df.with_column(Column::new("opted_out_at".into(), at).cast(&utc)?)?;
+    df.with_column(Column::new("withdrawn_at".into(), withdrawn).cast(&utc)?)?;
+    df.select([
+        "owner_id",
+        "opted_out_at",
+        "withdrawn_at",
+        "signal",
+        "scope",
+    ])
 }
 
 fn write_table(df: &mut DataFrame, path: &Path, format: &str) -> PolarsResult<()> {
