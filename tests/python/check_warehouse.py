@@ -104,7 +104,7 @@ def declare(root: Path, con, sql: str) -> int:
 
 
 def build(binary: str, root: Path, out: Path) -> None:
-    subprocess.run([binary, "build", "--unsuppressed", "--root", str(root), "--out", str(out)],
+    subprocess.run([binary, "build", "--quiet", "--unsuppressed", "--root", str(root), "--out", str(out)],
                    check=True, stdout=subprocess.DEVNULL)
 
 

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Benchmarks sharelog on synthetic reports and prints figures (nothing is asserted).
+#
+#   bench/run.sh            1M and 10M items
+#   bench/run.sh --huge     also 100M items
+#
+# Needs a release build (about 20 minutes from clean on a 2-core machine), GNU time, and Python
+# for the comparison engines (installed into target/bench-venv). Roots are written once under
+# $BENCH_DIR (default target/bench) and reused.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+target=${CARGO_TARGET_DIR:-target}
+work=${BENCH_DIR:-target/bench}
+mkdir -p "$work"
+
+cargo build --quiet --release --bin sharelog --example gen --example bench_query
+bin="$target/release"
+
+venv=target/bench-venv
+[ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+"$venv/bin/pip" install --quiet --disable-pip-version-check 'polars==2.1.0' 'duckdb==2.0.0' 'pyyaml==6.0.3'
+
+sizes="1000000 10000000"
+[ "${1:-}" = "--huge" ] && sizes="$sizes 100000000"
+
+# A cold build: wall time and peak resident memory of the whole `sharelog build`.
+build() { # root out -> "seconds peak_MiB"
+  /usr/bin/time -f "%e %M" -o "$work/time.txt" "$bin/sharelog" build --quiet --root "$1" --out "$2"
+  awk '{ printf "%s %.0f", $1, $2 / 1024 }' "$work/time.txt"
+}
+
+echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo); sharelog $("$bin/sharelog" --version | cut -d' ' -f2)"
+for n in $sizes; do
+  root="$work/items-$n"
+  if [ ! -f "$root/report.yaml" ]; then
+    "$bin/examples/gen" --items "$n" --exports 20 --out "$root" >/dev/null
+  fi
+  read -r secs mib < <(build "$root" "$work/out-$n")
+  echo "items=$n exports=20 format=parquet: cold build ${secs} s, peak RSS ${mib} MiB"
+  echo "  same process, median of 3: $("$bin/examples/bench_query" "$root" 3 2>/dev/null)"
+  echo "  other engines, median of 3: $("$venv/bin/python" bench/python_engines.py "$root" 3 2>/dev/null)"
+done
+
+# Adding one export to a root of 20: the rebuild, against the cold build of the 20.
+inc="$work/incremental"
+if [ ! -f "$inc/report.yaml" ]; then
+  "$bin/examples/gen" --items 1050000 --exports 21 --out "$inc" >/dev/null
+  mkdir -p "$work/held-back"
+  mv "$inc/data/exports/e00020.yaml" "$work/held-back/"
+  mv "$inc/data/exports/items/e00020.parquet" "$work/held-back/"
+fi
+read -r cold _ < <(build "$inc" "$work/out-inc")
+cp "$work/held-back/e00020.yaml" "$inc/data/exports/"
+cp "$work/held-back/e00020.parquet" "$inc/data/exports/items/"
+read -r again _ < <(build "$inc" "$work/out-inc")
+rm "$inc/data/exports/e00020.yaml" "$inc/data/exports/items/e00020.parquet"
+echo "incremental: 20 exports (1M items) cold ${cold} s; after adding a 21st export ${again} s ($(awk -v a="$again" -v c="$cold" 'BEGIN { printf "%.0f", 100 * a / c }')% of cold)"
+
+# 1,000 export pages and their charts.
+many="$work/exports-1000"
+[ -f "$many/report.yaml" ] || "$bin/examples/gen" --items 1000000 --exports 1000 --out "$many" >/dev/null
+read -r secs mib < <(build "$many" "$work/out-1000")
+echo "1,000 exports (1M items): cold build ${secs} s, peak RSS ${mib} MiB, $(find "$work/out-1000" -type f | wc -l) files"
