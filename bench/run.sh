@@ -18,7 +18,7 @@ bin="$target/release"
 
 venv=target/bench-venv
 [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
-"$venv/bin/pip" install --quiet --disable-pip-version-check 'polars==2.1.0' 'duckdb==2.0.0' 'pyyaml==6.0.3'
+"$venv/bin/pip" install --quiet --disable-pip-version-check 'polars==2.1.0' 'duckdb==2.0.0' 'pyarrow==26.0.1' 'pyyaml==6.0.3'
 
 sizes="1000000 10000000"
 [ "${1:-}" = "--huge" ] && sizes="$sizes 100000000"
@@ -26,7 +26,7 @@ sizes="1000000 10000000"
 # A cold build: wall time and peak resident memory of the whole `sharelog build`.
 build() { # root out -> "seconds peak_MiB"
   /usr/bin/time -f "%e %M" -o "$work/time.txt" "$bin/sharelog" build --quiet --root "$1" --out "$2"
-  awk '{ printf "%s %.0f", $1, $2 / 1024 }' "$work/time.txt"
+  awk '{ printf "%s %.0f\n", $1, $2 / 1024 }' "$work/time.txt"
 }
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ { printf "%.0f GiB", $2 / 1048576 }' /proc/meminfo); sharelog $("$bin/sharelog" --version | cut -d' ' -f2)"
