@@ -188,6 +188,12 @@ pub struct Source {
 }
 
 impl ReportMeta {
+    /// The bands `table` is published in by this build: none without `privacy.bands`, for a table
+    /// it does not name, or in an auditor's build (`exact`).
+    pub fn bands_for(&self, table: &str, exact: bool) -> Option<&Bands> {
+        self.bands.as_ref().filter(|b| !exact && b.covers(table))
+    }
+
     /// The ids of the content categories, in file order.
     pub fn category_ids(&self) -> Vec<CategoryId> {
         self.categories.iter().map(|c| c.id.clone()).collect()

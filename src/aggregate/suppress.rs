@@ -2,9 +2,10 @@
 //! `0 < n < min_count` becomes `None` (primary suppression), and so does every further count that
 //! would let a suppressed one be worked out from published totals (secondary suppression, see
 //! [`super::protect`]). The outputs write `None` as an empty CSV cell, JSON `null` and
-//! `<min_count` in HTML.
+//! "suppressed" in HTML.
 
 use std::cell::{Cell, RefCell};
+use std::collections::BTreeMap;
 
 use super::deletions::DeletionRow;
 use super::findings::{Detail, Kind, Shown};
@@ -40,8 +41,7 @@ pub(crate) struct Publication {
 /// `exact`, nothing is suppressed (the auditor's build).
 pub(crate) fn publish(report: &Report, t: &Tables, exact: bool) -> Publication {
     let min = if exact { 1 } else { report.meta.min_count };
-    let bands = report.meta.bands.as_ref().filter(|_| !exact);
-    let band_of = |table: &str, n: u64| bands.filter(|b| b.covers(table)).map(|b| b.of(n));
+    let band_of = |table: &str, n: u64| report.meta.bands_for(table, exact).map(|b| b.of(n));
     // Pass 1 gives every count a cell id, in the order `map_counts` visits them, and notes the
     // band of each banded count.
     let cells = RefCell::new(Cells::default());
@@ -120,13 +120,19 @@ fn id(p: Published) -> Option<usize> {
 /// How the published counts add up: every relation [`Cells::protect`] must respect.
 fn relate(report: &Report, ids: &Tables<Published>, finding_ids: &[Shown], cells: &mut Cells) {
     let ids_of = |v: Vec<Published>| -> Vec<usize> { v.into_iter().filter_map(id).collect() };
+    // The rows of each export and of each (partner, category, year), gathered once.
+    let mut by_export: BTreeMap<&str, Vec<&SharedItemRow<Published>>> = BTreeMap::new();
+    let mut by_cell: BTreeMap<(&str, &str, String), Vec<Published>> = BTreeMap::new();
+    for r in &ids.shared_items {
+        by_export.entry(r.export.as_str()).or_default().push(r);
+        by_cell
+            .entry((r.partner.as_str(), r.category.as_str(), r.year.to_string()))
+            .or_default()
+            .push(r.items);
+    }
     // Exports: the sum of their rows; each flag's finding: the sum of that flag over the rows.
     for e in &ids.exports {
-        let rows: Vec<&SharedItemRow<Published>> = ids
-            .shared_items
-            .iter()
-            .filter(|r| r.export == e.export)
-            .collect();
+        let rows = by_export.remove(e.export.as_str()).unwrap_or_default();
         if let Some(total) = id(e.items) {
             cells.sum(total, ids_of(rows.iter().map(|r| r.items).collect()));
         }
@@ -202,14 +208,8 @@ fn relate(report: &Report, ids: &Tables<Published>, finding_ids: &[Shown], cells
     // (partner, category, year) across exports, and its margins.
     for t in &ids.by_partner_category_year {
         let Some(cell) = id(t.items) else { continue };
-        let (p, c, y) = (&t.key[0], &t.key[1], &t.key[2]);
-        let rows = ids
-            .shared_items
-            .iter()
-            .filter(|r| &r.partner == p && &r.category == c && &r.year.to_string() == y)
-            .map(|r| r.items)
-            .collect();
-        cells.sum(cell, ids_of(rows));
+        let key = (t.key[0].as_str(), t.key[1].as_str(), t.key[2].clone());
+        cells.sum(cell, ids_of(by_cell.remove(&key).unwrap_or_default()));
     }
     for t in &ids.by_partner_year {
         let Some(cell) = id(t.items) else { continue };

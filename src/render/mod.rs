@@ -20,7 +20,7 @@ use crate::aggregate::findings::{self, PublishedFinding};
 use crate::aggregate::protect::Protection;
 use crate::aggregate::suppress::{Published, publish};
 use crate::error::Result;
-use crate::model::{Bands, Export, Partner, Report};
+use crate::model::{Bands, Export, Partner, Report, ReportMeta};
 use crate::time::format_instant;
 
 /// The built site: output paths (with `/`) → bytes, in sorted order.
@@ -51,23 +51,18 @@ pub(crate) fn render(report: &Report, tables: &Tables, exact: bool) -> Result<Si
         &publication.findings,
         if exact { 1 } else { min },
     );
-    add_downloads(
-        &mut site,
-        t,
-        &published_findings,
+    let output = Output {
         exact,
-        report.meta.bands.as_ref(),
-    )?;
+        meta: &report.meta,
+    };
+    add_downloads(&mut site, t, &published_findings, output)?;
+    let docs: Vec<_> = dictionary::all()
+        .into_iter()
+        .map(|d| doc_for(d, output))
+        .collect();
 
     let overview_charts = overview_charts(report, t)?;
-    let band = |table: &str| {
-        report
-            .meta
-            .bands
-            .as_ref()
-            .filter(|b| !exact && b.covers(table))
-            .map(|b| b.width)
-    };
+    let band = |table: &str| report.meta.bands_for(table, exact).map(|b| b.width);
     let opt_out_chart = opt_out_chart(t, band("opt-outs-monthly"))?;
     let signal_chart = signal_chart(report, t, band("opt-outs-monthly"))?;
     let protection_chart = protection_chart(report, t, band("protections-monthly"))?;
@@ -101,6 +96,7 @@ pub(crate) fn render(report: &Report, tables: &Tables, exact: bool) -> Result<Si
         findings: &published_findings,
         protection: &publication.protection,
         exact,
+        docs: &docs,
     };
     site.add("index.html", pages.overview(&overview_charts)?);
     for ((partner, chart), deletions) in report
@@ -150,14 +146,6 @@ pub(crate) fn render(report: &Report, tables: &Tables, exact: bool) -> Result<Si
     site.add("feed.xml", feeds::feed(report, &t.exports));
     let summary = feeds::summary(report, t, &published_findings, exact);
     site.add("data/report.json", downloads::json(&summary)?);
-    let output = Output {
-        exact,
-        bands: report.meta.bands.as_ref(),
-    };
-    let docs: Vec<_> = dictionary::all()
-        .into_iter()
-        .map(|d| doc_for(d, output))
-        .collect();
     let version = env!("CARGO_PKG_VERSION");
     let package = package::datapackage(report, &docs, &site, version, exact);
     site.add("data/datapackage.json", downloads::json(&package)?);
@@ -181,10 +169,8 @@ fn add_downloads(
     site: &mut Site,
     t: &Tables<Published>,
     findings: &[PublishedFinding],
-    exact: bool,
-    bands: Option<&Bands>,
+    o: Output<'_>,
 ) -> Result<()> {
-    let o = Output { exact, bands };
     add_table(site, dictionary::shared_items(), &t.shared_items, o)?;
     add_table(site, dictionary::exports(), &t.exports, o)?;
     add_table(site, dictionary::partners(), &t.partners, o)?;
@@ -200,7 +186,14 @@ fn add_downloads(
 #[derive(Clone, Copy)]
 struct Output<'a> {
     exact: bool,
-    bands: Option<&'a Bands>,
+    meta: &'a ReportMeta,
+}
+
+impl Output<'_> {
+    /// The bands `table` is written in by this build, if any.
+    fn bands(&self, table: &str) -> Option<&Bands> {
+        self.meta.bands_for(table, self.exact)
+    }
 }
 
 /// A table's dictionary entry as this build writes it.
@@ -208,7 +201,7 @@ fn doc_for(doc: dictionary::TableDoc, o: Output<'_>) -> dictionary::TableDoc {
     if o.exact {
         return dictionary::marked(doc);
     }
-    match o.bands.filter(|b| b.covers(doc.name)) {
+    match o.bands(doc.name) {
         Some(b) => dictionary::banded(doc, b.width),
         None => doc,
     }
@@ -230,7 +223,7 @@ fn add_table<T: serde::Serialize>(
     rows: &[T],
     o: Output<'_>,
 ) -> Result<()> {
-    if !o.exact && o.bands.is_some_and(|b| b.covers(doc.name)) {
+    if o.bands(doc.name).is_some() {
         let doc = doc_for(doc, o);
         let rows = downloads::banded_rows(rows, &doc)?;
         site.add(
@@ -584,7 +577,7 @@ fn opt_out_chart(t: &Tables<Published>, band: Option<u64>) -> Result<Option<Char
         table_rows: t
             .opt_outs_monthly
             .iter()
-            .map(|r| vec![r.month.clone(), opt(r.opted_out), opt(r.active)])
+            .map(|r| vec![r.month.clone(), count(r.opted_out), count(r.active)])
             .collect(),
         source: "opt-outs-monthly",
         drawn: true,
@@ -810,10 +803,6 @@ fn protection_chart(
     }))
 }
 
-fn opt(n: Published) -> String {
-    n.map_or_else(|| "suppressed".to_owned(), thousands)
-}
-
 fn partner_chart(report: &Report, t: &Tables<Published>, partner: &Partner) -> Result<Chart> {
     let min = report.meta.min_count;
     let years = year_range(t);
@@ -988,6 +977,8 @@ struct Pages<'a> {
     protection: &'a Protection,
     /// An auditor's build: exact counts, marked "not for publication".
     exact: bool,
+    /// The tables as this build writes them.
+    docs: &'a [dictionary::TableDoc],
 }
 
 impl Pages<'_> {
@@ -1387,13 +1378,7 @@ impl Pages<'_> {
 
     /// A published count of `table` as the pages show it: its band when the table is banded.
     fn shown(&self, table: &str, v: Published) -> String {
-        match self
-            .report
-            .meta
-            .bands
-            .as_ref()
-            .filter(|b| !self.exact && b.covers(table))
-        {
+        match self.report.meta.bands_for(table, self.exact) {
             Some(b) => band_label(v, b.width),
             None => count(v),
         }
@@ -1438,19 +1423,9 @@ impl Pages<'_> {
     }
 
     fn data(&self) -> Result<Vec<u8>> {
-        let tables: Vec<Value> = dictionary::all()
-            .into_iter()
-            .map(|d| {
-                doc_for(
-                    d,
-                    Output {
-                        exact: self.exact,
-                        bands: self.report.meta.bands.as_ref(),
-                    },
-                )
-            })
-            .collect::<Vec<_>>()
-            .into_iter()
+        let tables: Vec<Value> = self
+            .docs
+            .iter()
             .map(|d| {
                 json!({
                     "name": d.name,
