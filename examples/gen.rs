@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 
 use clap::Parser;
 use polars::prelude::*;
+use sharelog::model::SIGNALS;
 
 #[derive(Parser)]
 #[command(about = "Writes a synthetic sharelog report root of any size")]
@@ -66,14 +67,6 @@ const PARTNERS: [(&str, &str); 4] = [
     ("delta-models", "ai-training"),
 ];
 const CATEGORIES: [&str; 5] = ["text", "photo", "video", "audio", "ask"];
-const SIGNALS: [&str; 6] = [
-    "account-setting",
-    "support-request",
-    "robots-txt",
-    "tdmrep",
-    "gpc",
-    "other",
-];
 /// 2014-01-01T00:00:00Z in microseconds.
 const START: i64 = 1_388_534_400_000_000;
 /// 2022-01-03T00:00:00Z in microseconds: the first export.
