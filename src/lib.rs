@@ -10,6 +10,7 @@ pub mod cli;
 pub mod diff;
 pub mod error;
 mod fs;
+pub mod i18n;
 mod load;
 pub mod model;
 pub mod progress;

@@ -72,6 +72,8 @@ pub struct Report {
     pub pages: Vec<Page>,
     /// Template overrides from the root's `templates/` folder, by file name.
     pub template_overrides: BTreeMap<String, String>,
+    /// The interface strings in the report's language (`i18n/`).
+    pub catalogue: crate::i18n::Catalogue,
 }
 
 impl Report {

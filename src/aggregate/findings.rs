@@ -6,6 +6,7 @@
 
 use std::io::Read;
 
+use chrono::NaiveDate;
 use polars::prelude::*;
 use serde::Serialize;
 use sha2::{Digest, Sha256};
@@ -14,9 +15,8 @@ use super::columns::{EXPORT, FLAGS, OPTED_OUT};
 use super::suppress::{Published, suppress};
 use super::{ExportCounts, PartnerRow, internal};
 use crate::error::{Problem, Problems, Result};
+use crate::i18n::{Arg, Lang};
 use crate::model::{Export, HonoursOptOut, Report, Severity};
-use crate::render::format::thousands;
-use crate::time::format_instant;
 
 /// The finding ids of the SPEC, plus `opt-out-statistics-mismatch` (monthly.csv vs the ledger).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -70,8 +70,11 @@ pub(crate) enum Detail {
     Sensitive { claimed: Option<&'static str> },
     /// declared-count-mismatch: declared and listed item totals.
     Mismatch { declared: u64, listed: u64 },
-    /// outside-content-window: whether the count is exact, and the window.
-    OutsideWindow { exact: bool, window: String },
+    /// outside-content-window: whether the count is exact, and the window's dates.
+    OutsideWindow {
+        exact: bool,
+        window: (Option<NaiveDate>, Option<NaiveDate>),
+    },
     /// checksum-mismatch: the files that differ.
     Checksum { files: Vec<String> },
     /// deletion-overdue: items, completed late, still open, the deadline in days.
@@ -192,13 +195,7 @@ pub(crate) fn compute(report: &Report, inputs: &Inputs<'_>) -> Result<Vec<Findin
             ));
         }
         if let Some((n, exact)) = counted.outside_window {
-            let (from, to) = export.content_window.unwrap_or((None, None));
-            let window = match (from, to) {
-                (Some(f), Some(t)) => format!("{f} to {t}"),
-                (Some(f), None) => format!("from {f}"),
-                (None, Some(t)) => format!("up to {t}"),
-                (None, None) => String::new(),
-            };
+            let window = export.content_window.unwrap_or((None, None));
             out.push(finding(
                 Kind::OutsideContentWindow,
                 Severity::Medium,
@@ -365,25 +362,23 @@ pub(crate) fn sha256(path: &std::path::Path) -> std::io::Result<(String, u64)> {
     Ok((hex::encode(hasher.finalize()), size))
 }
 
-/// A published item count in a sentence.
-fn items_text(n: Published) -> String {
+/// "12 items", "1 item", or "a suppressed number of items".
+fn items_text(lang: &Lang, n: Published) -> Result<String> {
     match n {
-        Some(n) => thousands(n),
-        None => "a suppressed number of".to_owned(),
+        Some(n) => lang.f("finding.items", &[("n", n.into())]),
+        None => lang.t("finding.items_suppressed"),
     }
 }
 
-fn plural(n: u64, one: &str, many: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{} {many}", thousands(n))
-    }
+/// The value that chooses a sentence's plural form: the count, or none when it is suppressed
+/// (the "other" form, as for "a suppressed number of items … were").
+fn n_of(n: Published) -> Arg {
+    n.map_or_else(|| Arg::S(String::new()), Arg::N)
 }
 
 /// The reader's sentence for a finding, with its published count (`count`) and, for a declared
 /// count mismatch, the export's published total (`listed`).
-fn message(report: &Report, f: &Finding, shown: &Shown, min: u64) -> String {
+fn message(report: &Report, lang: &Lang, f: &Finding, shown: &Shown, min: u64) -> Result<String> {
     let Shown {
         count,
         listed_total,
@@ -393,46 +388,46 @@ fn message(report: &Report, f: &Finding, shown: &Shown, min: u64) -> String {
         .partner(&f.partner)
         .map_or(f.partner.as_str(), |p| p.name.as_str());
     let export = f.export.as_deref().unwrap_or("");
-    let export_at = report
+    let date = report
         .exports
         .iter()
         .find(|e| e.id.as_str() == export)
-        .map(|e| format_instant(&e.exported_at))
+        .map(|e| lang.instant(&e.exported_at))
         .unwrap_or_default();
-    // "1 item … was", "12 items … were", "a suppressed number of items … were".
-    let items = match count {
-        Some(1) => "1 item".to_owned(),
-        other => format!("{} items", items_text(other)),
+    let items = items_text(lang, count)?;
+    let common = |extra: Vec<(&'static str, Arg)>| -> Vec<(&'static str, Arg)> {
+        let mut args: Vec<(&'static str, Arg)> = vec![
+            ("n", n_of(count)),
+            ("items", items.clone().into()),
+            ("partner", partner.into()),
+            ("export", export.into()),
+        ];
+        args.extend(extra);
+        args
     };
-    let were = if count == Some(1) { "was" } else { "were" };
-    match &f.detail {
+    Ok(match &f.detail {
         Detail::OptedOut { claimed, declared } => {
-            let source = if *declared {
-                ", as its declared counts say"
+            let key = if *declared {
+                "finding.opted_out_declared"
             } else {
-                ""
+                "finding.opted_out"
             };
-            let mut s = format!(
-                "{items} shared with {partner} in export {export} belonged to owners who had opted out when it was exported ({export_at}){source}."
-            );
+            let mut s = lang.f(key, &common(vec![("date", date.into())]))?;
             if *claimed {
-                s.push_str(" Its manifest says opted-out owners were excluded.");
+                s.push(' ');
+                s.push_str(&lang.t("finding.opted_out_claimed")?);
             }
             s
         }
         Detail::Sensitive { claimed } => {
             let flag = f.flag.as_deref().unwrap_or("");
-            let what = match flag {
-                "minor" => "created by minors".to_owned(),
-                other => format!("marked {other}"),
-            };
+            let what = lang.t(&format!("finding.flag.{flag}"))?;
             match claimed {
-                Some(filter) => format!(
-                    "{items} {what} {were} shared with {partner} in export {export}, although its manifest says they were excluded (filters.{filter})."
-                ),
-                None => format!(
-                    "{items} {what} {were} shared with {partner} in export {export}; its manifest does not claim to exclude them."
-                ),
+                Some(filter) => lang.f(
+                    "finding.sensitive_claimed",
+                    &common(vec![("what", what.into()), ("filter", (*filter).into())]),
+                )?,
+                None => lang.f("finding.sensitive", &common(vec![("what", what.into())]))?,
             }
         }
         Detail::Mismatch { declared, listed } => {
@@ -440,93 +435,115 @@ fn message(report: &Report, f: &Finding, shown: &Shown, min: u64) -> String {
             // only suppressed when one of them is.
             let declared_published = suppress(*declared, min);
             let published = declared_published.is_some() && listed_total.is_some();
-            let diff_text = |n: u64| {
+            let amount = |n: u64| {
                 if published {
-                    thousands(n)
+                    lang.f("finding.items", &[("n", n.into())])
                 } else {
-                    items_text(None)
+                    lang.t("finding.items_suppressed")
                 }
             };
             let diff = if listed > declared {
-                format!("{} more than declared", diff_text(listed - declared))
+                lang.f(
+                    "finding.diff_more",
+                    &[("items", amount(listed - declared)?.into())],
+                )?
             } else if declared > listed {
-                format!("{} fewer than declared", diff_text(declared - listed))
+                lang.f(
+                    "finding.diff_fewer",
+                    &[("items", amount(declared - listed)?.into())],
+                )?
             } else {
-                "the same total, with different counts per cell or flag".to_owned()
+                lang.t("finding.diff_same")?
             };
-            format!(
-                "The declared counts of export {export} differ from its item listing in {}: the manifest declares {} items, the listing holds {} ({diff}).",
-                plural(f.count, "(category, year) cell", "(category, year) cells"),
-                items_text(declared_published),
-                items_text(listed_total),
-            )
+            lang.f(
+                "finding.mismatch",
+                &[
+                    ("n", f.count.into()),
+                    ("export", export.into()),
+                    ("declared", items_text(lang, declared_published)?.into()),
+                    ("listed", items_text(lang, listed_total)?.into()),
+                    ("diff", diff.into()),
+                ],
+            )?
         }
         Detail::OutsideWindow { exact, window } => {
-            if *exact {
-                format!(
-                    "{items} in export {export} {were} created outside its content window ({window})."
-                )
-            } else {
-                match count {
-                    Some(_) => format!(
-                        "At least {items} in export {export} {were} created outside its content window ({window}), judging by the years of its declared counts."
-                    ),
-                    None => format!(
-                        "Items in export {export} were created outside its content window ({window}), judging by the years of its declared counts; their number is suppressed."
-                    ),
+            let window = match *window {
+                (Some(a), Some(b)) => lang.f(
+                    "format.range",
+                    &[("from", lang.date(a).into()), ("to", lang.date(b).into())],
+                )?,
+                (Some(a), None) => {
+                    lang.f("finding.window_from", &[("from", lang.date(a).into())])?
                 }
-            }
+                (None, Some(b)) => lang.f("finding.window_to", &[("to", lang.date(b).into())])?,
+                (None, None) => String::new(),
+            };
+            let key = match (exact, count) {
+                (true, _) => "finding.outside",
+                (false, Some(_)) => "finding.outside_at_least",
+                (false, None) => "finding.outside_suppressed",
+            };
+            lang.f(key, &common(vec![("window", window.into())]))?
         }
-        Detail::Checksum { files } => format!(
-            "{} of export {export} {} not match the SHA-256 in its manifest: {}.",
-            plural(f.count, "shipped file", "shipped files"),
-            if f.count == 1 { "does" } else { "do" },
-            files.join(", ")
-        ),
+        Detail::Checksum { files } => lang.f(
+            "finding.checksum",
+            &[
+                ("n", f.count.into()),
+                ("export", export.into()),
+                ("files", files.join(", ").into()),
+            ],
+        )?,
         Detail::Deletion {
             late, open, days, ..
         } => {
             let mut parts = Vec::new();
             if *late > 0 {
-                parts.push(format!("{} completed late", thousands(*late)));
+                parts.push(lang.f("finding.completed_late", &[("n", (*late).into())])?);
             }
             if *open > 0 {
-                parts.push(format!(
-                    "{} still open on {}",
-                    thousands(*open),
-                    report.meta.published
-                ));
+                parts.push(lang.f(
+                    "finding.still_open",
+                    &[
+                        ("n", (*open).into()),
+                        ("date", lang.date(report.meta.published).into()),
+                    ],
+                )?);
             }
-            format!(
-                "{} to {partner}, covering {} items, {} not completed within the {days}-day deadline: {}.",
-                plural(f.count, "deletion request", "deletion requests"),
-                items_text(overdue_items),
-                if f.count == 1 { "was" } else { "were" },
-                parts.join(", ")
-            )
+            lang.f(
+                "finding.deletion",
+                &[
+                    ("n", f.count.into()),
+                    ("partner", partner.into()),
+                    ("items", items_text(lang, overdue_items)?.into()),
+                    ("days", u64::from(*days).into()),
+                    ("parts", parts.join(", ").into()),
+                ],
+            )?
         }
         Detail::NotHonoured { stance } => match stance {
-            HonoursOptOut::No => format!(
-                "{partner} received {items}, and its agreement does not oblige it to honour opt-outs."
-            ),
-            _ => format!(
-                "{partner} received {items}, and it is not known whether its agreement obliges it to honour opt-outs."
-            ),
+            HonoursOptOut::No => lang.f("finding.not_honoured_no", &common(vec![]))?,
+            _ => lang.f("finding.not_honoured_unknown", &common(vec![]))?,
         },
         Detail::Statistics { months } => {
-            let shown: Vec<&str> = months.iter().take(6).map(String::as_str).collect();
+            let shown: Vec<String> = months.iter().take(6).map(|m| lang.month(m)).collect();
             let more = if months.len() > shown.len() {
-                format!(" and {} more", months.len() - shown.len())
+                lang.f(
+                    "finding.and_more",
+                    &[("n", (months.len() - shown.len()).into())],
+                )?
             } else {
                 String::new()
             };
-            format!(
-                "The monthly opt-out table (data/opt-outs/monthly.csv) disagrees with the opt-out ledger in {}: {}{more}. The published opt-out figures come from the ledger.",
-                plural(f.count, "month", "months"),
-                shown.join(", ")
-            )
+            lang.f(
+                "finding.statistics",
+                &[
+                    ("n", f.count.into()),
+                    ("months", shown.join(", ").into()),
+                    ("more", more.into()),
+                ],
+            )?
         }
-    }
+    })
 }
 
 /// The sentence with its first letter upper-case ("fewer than 10 items…" → "Fewer than 10 items…").
@@ -552,24 +569,25 @@ pub(crate) struct Shown {
 /// sentences written. `min` is the threshold in force (1 in an auditor's build).
 pub(crate) fn publish(
     report: &Report,
+    lang: &Lang,
     findings: &[Finding],
     shown: &[Shown],
     min: u64,
-) -> Vec<PublishedFinding> {
+) -> Result<Vec<PublishedFinding>> {
     findings
         .iter()
         .zip(shown)
         .map(|(f, shown)| {
             let count = shown.count;
-            PublishedFinding {
+            Ok(PublishedFinding {
                 id: f.kind.id(),
                 severity: f.severity,
                 partner: f.partner.clone(),
                 export: f.export.clone().unwrap_or_default(),
                 flag: f.flag.clone().unwrap_or_default(),
                 count,
-                message: capitalise(&message(report, f, shown, min)),
-            }
+                message: capitalise(&message(report, lang, f, shown, min)?),
+            })
         })
         .collect()
 }

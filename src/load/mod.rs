@@ -9,7 +9,7 @@ mod opt_outs;
 mod partners;
 mod raw;
 mod report;
-mod yaml;
+pub(crate) mod yaml;
 
 pub(crate) use manifests::check_count_row;
 
@@ -55,11 +55,14 @@ pub(crate) fn load_partial(root: &Path) -> (Option<Report>, Vec<Problem>) {
     let corrections = corrections::load(&ctx, meta.as_ref().map(|m| m.published), &mut problems);
     let pages = content::load(&ctx, &mut problems);
     let template_overrides = load_template_overrides(&ctx, &mut problems);
+    let catalogue = meta
+        .as_ref()
+        .map(|m| load_catalogue(&ctx, &m.language, &mut problems));
 
     if meta.is_none() && problems.is_empty() {
         problems.push(Problem::new("report.yaml", "the report could not be read"));
     }
-    let report = meta.map(|meta| Report {
+    let report = meta.zip(catalogue).map(|(meta, catalogue)| Report {
         meta,
         partners,
         exports,
@@ -70,6 +73,7 @@ pub(crate) fn load_partial(root: &Path) -> (Option<Report>, Vec<Problem>) {
         corrections,
         pages,
         template_overrides,
+        catalogue,
     });
     (report, problems.into_vec())
 }
@@ -239,6 +243,29 @@ pub(crate) fn at<T>(file: &str, spanned: &Spanned<T>, key: &str, message: String
     Problem::new(file, message)
         .at(spanned.referenced.line(), Some(spanned.referenced.column()))
         .key(key)
+}
+
+/// The interface strings for the report's language: the built-in catalogue with the root's
+/// `i18n/<language>.yaml` on top (required for a language that is not built in).
+fn load_catalogue(
+    ctx: &Ctx<'_>,
+    language: &str,
+    problems: &mut Problems,
+) -> crate::i18n::Catalogue {
+    let file = format!("i18n/{language}.yaml");
+    let path = ctx.root.join(&file);
+    let text = if path.is_file() {
+        ctx.read_text(&path, problems)
+    } else {
+        None
+    };
+    match crate::i18n::load(language, text.as_deref().map(|t| (file.as_str(), t))) {
+        Ok(catalogue) => catalogue,
+        Err(found) => {
+            problems.extend(found);
+            crate::i18n::Catalogue::fallback()
+        }
+    }
 }
 
 /// Reads `templates/*.html` of the root: each overrides the built-in template of that name.

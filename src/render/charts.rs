@@ -5,6 +5,7 @@
 use plotters::prelude::*;
 
 use crate::error::{Error, Result};
+use crate::i18n::Lang;
 
 /// The Okabe–Ito palette: distinguishable with every common colour-vision deficiency.
 pub(crate) const PALETTE: [RGBColor; 8] = [
@@ -57,11 +58,11 @@ fn chart_error<E: std::fmt::Debug>(e: E) -> Error {
 
 /// Formats an axis value with thousands separators; counts are whole, so a tick between two whole
 /// numbers gets no label.
-fn axis_label(v: f64) -> String {
+fn axis_label(lang: &Lang, v: f64) -> String {
     if (v - v.round()).abs() > 1e-6 {
         return String::new();
     }
-    super::format::thousands(v.max(0.0).round() as u64)
+    lang.number(v.max(0.0).round() as u64)
 }
 
 /// How many y ticks to ask for: at most 10, and no more than there are whole numbers on the axis,
@@ -87,6 +88,7 @@ fn axes<'a, 'b>(
     max_labels: usize,
     y_max: f64,
     y_desc: &str,
+    lang: &Lang,
 ) -> Result<Chart2d<'a, 'b>> {
     let n = x_labels.len().max(1);
     let mut chart = ChartBuilder::on(root)
@@ -110,7 +112,7 @@ fn axes<'a, 'b>(
         .x_labels(n + 1)
         .x_label_formatter(&label_of)
         .y_labels(y_ticks(y_max as u64))
-        .y_label_formatter(&|v| axis_label(*v))
+        .y_label_formatter(&|v| axis_label(lang, *v))
         .y_desc(y_desc)
         .light_line_style(WHITE.mix(0.0))
         .label_style(("sans-serif", 13))
@@ -145,6 +147,7 @@ pub(crate) fn stacked_bars(
     x_labels: &[String],
     series: &[Series],
     y_desc: &str,
+    lang: &Lang,
 ) -> Result<String> {
     let n = x_labels.len().max(1);
     let totals: Vec<u64> = (0..n)
@@ -160,7 +163,7 @@ pub(crate) fn stacked_bars(
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
         root.fill(&WHITE).map_err(chart_error)?;
-        let mut chart = axes(&root, x_labels, 12, y_max, y_desc)?;
+        let mut chart = axes(&root, x_labels, 12, y_max, y_desc, lang)?;
         let mut base = vec![0u64; n];
         for (k, s) in series.iter().enumerate() {
             let color = PALETTE[k % PALETTE.len()];
@@ -190,7 +193,7 @@ pub(crate) fn stacked_bars(
         }
         root.present().map_err(chart_error)?;
     }
-    Ok(accessible(svg, title, desc))
+    Ok(accessible(svg, title, desc, lang.tag()))
 }
 
 /// Bars (new per month) with a line (the running total) on a shared axis.
@@ -201,6 +204,7 @@ pub(crate) fn bars_and_line(
     bars: &Series,
     line: &Series,
     y_desc: &str,
+    lang: &Lang,
 ) -> Result<String> {
     bars_and_lines(
         title,
@@ -209,6 +213,7 @@ pub(crate) fn bars_and_line(
         Some(bars),
         std::slice::from_ref(line),
         y_desc,
+        lang,
     )
 }
 
@@ -219,8 +224,9 @@ pub(crate) fn lines(
     x_labels: &[String],
     lines: &[Series],
     y_desc: &str,
+    lang: &Lang,
 ) -> Result<String> {
-    bars_and_lines(title, desc, x_labels, None, lines, y_desc)
+    bars_and_lines(title, desc, x_labels, None, lines, y_desc, lang)
 }
 
 /// Optional bars plus any number of lines on a shared axis.
@@ -231,6 +237,7 @@ fn bars_and_lines(
     bars: Option<&Series>,
     lines: &[Series],
     y_desc: &str,
+    lang: &Lang,
 ) -> Result<String> {
     let max = bars
         .iter()
@@ -246,7 +253,7 @@ fn bars_and_lines(
     {
         let root = SVGBackend::with_string(&mut svg, (WIDTH, HEIGHT)).into_drawing_area();
         root.fill(&WHITE).map_err(chart_error)?;
-        let mut chart = axes(&root, x_labels, 8, y_max, y_desc)?;
+        let mut chart = axes(&root, x_labels, 8, y_max, y_desc, lang)?;
         if let Some(bars) = bars {
             let bar_color = PALETTE[0];
             chart
@@ -285,11 +292,11 @@ fn bars_and_lines(
         legend(&mut chart)?;
         root.present().map_err(chart_error)?;
     }
-    Ok(accessible(svg, title, desc))
+    Ok(accessible(svg, title, desc, lang.tag()))
 }
 
 /// Adds `role="img"`, a `<title>` and a `<desc>` to the SVG, so screen readers announce what it shows.
-fn accessible(svg: String, title: &str, desc: &str) -> String {
+fn accessible(svg: String, title: &str, desc: &str, tag: &str) -> String {
     let Some(start) = svg.find("<svg") else {
         return svg;
     };
@@ -297,8 +304,9 @@ fn accessible(svg: String, title: &str, desc: &str) -> String {
         return svg;
     };
     format!(
-        "{}<svg role=\"img\" aria-labelledby=\"chart-title chart-desc\"{}><title id=\"chart-title\">{}</title><desc id=\"chart-desc\">{}</desc>{}",
+        "{}<svg role=\"img\" aria-labelledby=\"chart-title chart-desc\" xml:lang=\"{}\"{}><title id=\"chart-title\">{}</title><desc id=\"chart-desc\">{}</desc>{}",
         &svg[..start],
+        tera::escape_html(tag),
         &svg[start + 4..end],
         tera::escape_html(title),
         tera::escape_html(desc),

@@ -21,15 +21,15 @@ pub(crate) enum Type {
 }
 
 impl Type {
-    /// How the data page describes the type.
-    pub(crate) fn label(self) -> &'static str {
+    /// The type's name in Table Schema (and the catalogue's `type.<slug>` key).
+    pub(crate) fn slug(self) -> &'static str {
         match self {
-            Type::String => "text",
+            Type::String => "string",
             Type::Integer => "integer",
-            Type::Date => "date (YYYY-MM-DD)",
-            Type::Datetime => "UTC date-time (RFC 3339)",
-            Type::Yearmonth => "month (YYYY-MM)",
-            Type::List => "list, separated by ;",
+            Type::Date => "date",
+            Type::Datetime => "datetime",
+            Type::Yearmonth => "yearmonth",
+            Type::List => "list",
         }
     }
 }

@@ -6,6 +6,8 @@ use sha2::{Digest, Sha256};
 use super::Site;
 use crate::aggregate::ExportRow;
 use crate::aggregate::suppress::Published;
+use crate::error::Result;
+use crate::i18n::Lang;
 use crate::model::Report;
 
 /// XML text or attribute value, escaped.
@@ -33,12 +35,16 @@ fn atom_time(text: &str) -> String {
 
 /// The Atom feed: one entry for the report's publication and one per export batch, newest first,
 /// with ids that stay the same from build to build.
-pub(crate) fn feed(report: &Report, exports: &[ExportRow<Published>]) -> String {
+pub(crate) fn feed(
+    report: &Report,
+    exports: &[ExportRow<Published>],
+    lang: &Lang,
+) -> Result<String> {
     let base = base(report);
     let published = atom_time(&report.meta.published.to_string());
     let mut entries: Vec<(String, String)> = exports
         .iter()
-        .map(|e| {
+        .map(|e| -> Result<_> {
             let partner = report
                 .partner(&e.partner)
                 .map_or(e.partner.as_str(), |p| p.name.as_str());
@@ -47,27 +53,40 @@ pub(crate) fn feed(report: &Report, exports: &[ExportRow<Published>]) -> String 
             let entry = format!(
                 "  <entry>\n    <id>{id}</id>\n    <title>{title}</title>\n    <link href=\"{id}\"/>\n    <updated>{updated}</updated>\n    <summary>{summary}</summary>\n  </entry>\n",
                 id = x(&url),
-                title = x(&format!("Export {} to {partner}", e.export)),
-                summary = x(&format!(
-                    "{} items exported on {} to {partner}.",
-                    super::format::count(e.items),
-                    crate::time::display_instant(&e.exported_at)
-                )),
+                title = x(&lang.f(
+                    "feed.export_title",
+                    &[("export", e.export.as_str().into()), ("partner", partner.into())]
+                )?),
+                summary = x(&lang.f(
+                    "feed.export_summary",
+                    &[
+                        ("items", lang.count(e.items).into()),
+                        ("date", lang.instant_text(&e.exported_at).into()),
+                        ("partner", partner.into()),
+                    ]
+                )?),
             );
-            (updated, entry)
+            Ok((updated, entry))
         })
-        .collect();
+        .collect::<Result<_>>()?;
     entries.push((
         published.clone(),
         format!(
             "  <entry>\n    <id>{id}</id>\n    <title>{title}</title>\n    <link href=\"{home}\"/>\n    <updated>{published}</updated>\n    <summary>{summary}</summary>\n  </entry>\n",
             id = x(&format!("{base}#published-{}", report.meta.published)),
             home = x(&base),
-            title = x(&format!("{} published", report.meta.title)),
-            summary = x(&format!(
-                "The report for {} to {} was published on {}.",
-                report.meta.period_from, report.meta.period_to, report.meta.published
-            )),
+            title = x(&lang.f(
+                "feed.published_title",
+                &[("title", report.meta.title.as_str().into())]
+            )?),
+            summary = x(&lang.f(
+                "feed.published_summary",
+                &[
+                    ("from", lang.date(report.meta.period_from).into()),
+                    ("to", lang.date(report.meta.period_to).into()),
+                    ("date", lang.date(report.meta.published).into()),
+                ]
+            )?),
         ),
     ));
     for c in &report.corrections {
@@ -77,8 +96,11 @@ pub(crate) fn feed(report: &Report, exports: &[ExportRow<Published>]) -> String 
             format!(
                 "  <entry>\n    <id>{id}</id>\n    <title>{title}</title>\n    <link href=\"{id}\"/>\n    <updated>{updated}</updated>\n    <summary>{summary}</summary>\n  </entry>\n",
                 id = x(&format!("{base}corrections/#{}", correction_anchor(c))),
-                title = x(&format!("Correction of {}", c.date)),
-                summary = x(&format!("{} Why: {}", c.what, c.why)),
+                title = x(&lang.f("feed.correction_title", &[("date", lang.date(c.date).into())])?),
+                summary = x(&lang.f(
+                    "feed.correction_summary",
+                    &[("what", c.what.as_str().into()), ("why", c.why.as_str().into())]
+                )?),
             ),
         ));
     }
@@ -89,16 +111,17 @@ pub(crate) fn feed(report: &Report, exports: &[ExportRow<Published>]) -> String 
         .map_or(published.clone(), |(t, _)| t.clone())
         .max(published);
     let mut out = format!(
-        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\">\n  <id>{id}</id>\n  <title>{title}</title>\n  <link href=\"{id}\"/>\n  <link rel=\"self\" href=\"{id}feed.xml\"/>\n  <updated>{updated}</updated>\n  <author><name>{author}</name></author>\n",
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<feed xmlns=\"http://www.w3.org/2005/Atom\" xml:lang=\"{lang}\">\n  <id>{id}</id>\n  <title>{title}</title>\n  <link href=\"{id}\"/>\n  <link rel=\"self\" href=\"{id}feed.xml\"/>\n  <updated>{updated}</updated>\n  <author><name>{author}</name></author>\n",
         id = x(&base),
         title = x(&report.meta.title),
         author = x(&report.meta.platform.name),
+        lang = x(lang.tag()),
     );
     for (_, entry) in entries {
         out.push_str(&entry);
     }
     out.push_str("</feed>\n");
-    out
+    Ok(out)
 }
 
 /// A correction's stable anchor: its date and a hash of what changed, so that adding another

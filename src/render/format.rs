@@ -1,4 +1,4 @@
-//! Number and count formatting for pages.
+//! Number formatting for the command line (pages format numbers for their language: `i18n`).
 
 /// `1234567` → `1,234,567`.
 pub(crate) fn thousands(n: u64) -> String {
@@ -12,19 +12,6 @@ pub(crate) fn thousands(n: u64) -> String {
     }
     out
 }
-
-/// A published count for HTML: the number, or `<min_count` when suppressed.
-pub(crate) fn count(n: Option<u64>) -> String {
-    match n {
-        Some(n) => thousands(n),
-        None => SUPPRESSED.to_owned(),
-    }
-}
-
-/// How the pages show a suppressed count. Every suppressed cell looks the same, whether it is
-/// small or was hidden so that a small one cannot be worked out: telling them apart would tell
-/// readers which cells are at least `min_count`, and that can pin a small one down.
-pub(crate) const SUPPRESSED: &str = "suppressed";
 
 #[cfg(test)]
 mod tests {
@@ -40,12 +27,5 @@ mod tests {
         ] {
             assert_eq!(thousands(n), want);
         }
-    }
-
-    #[test]
-    fn shows_suppressed_counts_as_below_min() {
-        assert_eq!(count(None), "suppressed");
-        assert_eq!(count(Some(12)), "12");
-        assert_eq!(count(Some(1234567)), "1,234,567");
     }
 }

@@ -14,14 +14,13 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use self::charts::{Chart, Series};
-use self::format::{count, thousands};
 use crate::aggregate::Tables;
 use crate::aggregate::findings::{self, PublishedFinding};
 use crate::aggregate::protect::Protection;
 use crate::aggregate::suppress::{Published, publish};
 use crate::error::Result;
+use crate::i18n::Lang;
 use crate::model::{Bands, Export, Partner, Report, ReportMeta};
-use crate::time::format_instant;
 
 /// The built site: output paths (with `/`) → bytes, in sorted order.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -41,16 +40,18 @@ pub(crate) fn render(report: &Report, tables: &Tables, exact: bool) -> Result<Si
     let min = report.meta.min_count;
     let publication = publish(report, tables, exact);
     let t = &publication.tables;
-    let engine = templates::Engine::new(&report.template_overrides)?;
+    let lang = std::sync::Arc::new(Lang::new(report.catalogue.clone())?);
+    let engine = templates::Engine::new(&report.template_overrides, &lang)?;
     let mut site = Site::default();
 
     site.add("assets/style.css", engine.stylesheet().as_bytes().to_vec());
     let published_findings = findings::publish(
         report,
+        &lang,
         &t.findings,
         &publication.findings,
         if exact { 1 } else { min },
-    );
+    )?;
     let output = Output {
         exact,
         meta: &report.meta,
@@ -61,20 +62,21 @@ pub(crate) fn render(report: &Report, tables: &Tables, exact: bool) -> Result<Si
         .map(|d| doc_for(d, output))
         .collect();
 
-    let overview_charts = overview_charts(report, t)?;
+    let lang: &Lang = &lang;
+    let overview_charts = overview_charts(report, t, lang)?;
     let band = |table: &str| report.meta.bands_for(table, exact).map(|b| b.width);
-    let opt_out_chart = opt_out_chart(t, band("opt-outs-monthly"))?;
-    let signal_chart = signal_chart(report, t, band("opt-outs-monthly"))?;
-    let protection_chart = protection_chart(report, t, band("protections-monthly"))?;
+    let opt_out_chart = opt_out_chart(t, band("opt-outs-monthly"), lang)?;
+    let signal_chart = signal_chart(report, t, band("opt-outs-monthly"), lang)?;
+    let protection_chart = protection_chart(report, t, band("protections-monthly"), lang)?;
     let partner_charts = report
         .partners
         .iter()
-        .map(|p| partner_chart(report, t, p))
+        .map(|p| partner_chart(report, t, p, lang))
         .collect::<Result<Vec<_>>>()?;
     let deletion_charts = report
         .partners
         .iter()
-        .map(|p| deletion_chart(t, p))
+        .map(|p| deletion_chart(t, p, lang))
         .collect::<Result<Vec<_>>>()?;
     for chart in overview_charts
         .iter()
@@ -97,6 +99,7 @@ pub(crate) fn render(report: &Report, tables: &Tables, exact: bool) -> Result<Si
         protection: &publication.protection,
         exact,
         docs: &docs,
+        lang,
     };
     site.add("index.html", pages.overview(&overview_charts)?);
     for ((partner, chart), deletions) in report
@@ -143,7 +146,7 @@ pub(crate) fn render(report: &Report, tables: &Tables, exact: bool) -> Result<Si
     for page in &report.pages {
         site.add(format!("{}/index.html", page.slug), pages.content(page)?);
     }
-    site.add("feed.xml", feeds::feed(report, &t.exports));
+    site.add("feed.xml", feeds::feed(report, &t.exports, lang)?);
     let summary = feeds::summary(report, t, &published_findings, exact);
     site.add("data/report.json", downloads::json(&summary)?);
     let version = env!("CARGO_PKG_VERSION");
@@ -379,8 +382,8 @@ fn lookup(totals: &[crate::aggregate::Total<Published>], key: &[&str]) -> Option
 }
 
 /// Builds a chart's table (x label per row, one column per series) and counts suppressed cells.
-fn chart_table(x_labels: &[String], series: &[Series]) -> (Vec<Vec<String>>, usize) {
-    chart_table_with(x_labels, series, &count)
+fn chart_table(lang: &Lang, x_labels: &[String], series: &[Series]) -> (Vec<Vec<String>>, usize) {
+    chart_table_with(x_labels, series, &|v| lang.count(v))
 }
 
 /// [`chart_table`] with its own way of showing a value.
@@ -408,16 +411,17 @@ fn chart_table_with(
     (rows, suppressed)
 }
 
-fn suppressed_note(n: usize, min: u64) -> String {
-    match n {
-        0 => String::new(),
-        1 => format!(
-            " One value is suppressed and not drawn: it is below {min}, or hidden so that such a value cannot be worked out."
-        ),
-        n => format!(
-            " {n} values are suppressed and not drawn: each is below {min}, or hidden so that such a value cannot be worked out."
-        ),
+fn suppressed_note(lang: &Lang, n: usize, min: u64) -> Result<String> {
+    if n == 0 {
+        return Ok(String::new());
     }
+    Ok(format!(
+        " {}",
+        lang.f(
+            "chart.suppressed_note",
+            &[("n", n.into()), ("min", min.into())]
+        )?
+    ))
 }
 
 /// Series per partner over `x_keys`, from totals keyed (partner, x).
@@ -439,7 +443,7 @@ fn partner_series(
         .collect()
 }
 
-fn overview_charts(report: &Report, t: &Tables<Published>) -> Result<Vec<Chart>> {
+fn overview_charts(report: &Report, t: &Tables<Published>, lang: &Lang) -> Result<Vec<Chart>> {
     let min = report.meta.min_count;
     let years = year_range(t);
     if years.is_empty() {
@@ -449,32 +453,42 @@ fn overview_charts(report: &Report, t: &Tables<Published>) -> Result<Vec<Chart>>
 
     // Items shared per year, stacked by partner.
     let series = partner_series(report, &t.by_partner_year, &years);
-    let (rows, suppressed) = chart_table(&years, &series);
+    let (rows, suppressed) = chart_table(lang, &years, &series);
     let peak = t
         .by_year
         .iter()
         .filter_map(|y| y.items.map(|n| (n, y.key[0].clone())))
         .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
-    let mut summary = format!(
-        "Items shared with {} partner(s), by the year the items were created, {}–{}.",
-        report.partners.len(),
-        years[0],
-        years[years.len() - 1]
-    );
+    let mut summary = lang.f(
+        "chart.per_year_summary",
+        &[
+            ("n", report.partners.len().into()),
+            ("from", years[0].clone().into()),
+            ("to", years[years.len() - 1].clone().into()),
+        ],
+    )?;
     if let Some((n, year)) = peak {
-        summary.push_str(&format!(
-            " The most items were created in {year} ({}).",
-            thousands(n)
-        ));
+        summary.push(' ');
+        summary.push_str(&lang.f(
+            "chart.per_year_peak",
+            &[("year", year.into()), ("items", n.into())],
+        )?);
     }
-    summary.push_str(&suppressed_note(suppressed, min));
-    let title = "Items shared per year of creation, by partner";
+    summary.push_str(&suppressed_note(lang, suppressed, min)?);
+    let title = lang.t("chart.per_year_title")?;
     out.push(Chart {
         file: "charts/items-per-year.svg".into(),
-        title: title.into(),
-        svg: charts::stacked_bars(title, &summary, &years, &series, "items")?,
+        svg: charts::stacked_bars(
+            &title,
+            &summary,
+            &years,
+            &series,
+            &lang.t("chart.unit_items")?,
+            lang,
+        )?,
+        title,
         summary,
-        table_head: series_head("Year", &series),
+        table_head: series_head(&lang.t("col.year")?, &series),
         table_rows: rows,
         source: "shared-items",
         drawn: true,
@@ -494,31 +508,38 @@ fn overview_charts(report: &Report, t: &Tables<Published>) -> Result<Vec<Chart>>
         .map(|c| c.label.clone())
         .collect();
     let series = partner_series(report, &t.by_partner_category, &cats);
-    let (rows, suppressed) = chart_table(&labels, &series);
+    let (rows, suppressed) = chart_table(lang, &labels, &series);
     let top = t
         .by_category
         .iter()
         .filter_map(|c| c.items.map(|n| (n, c.key[0].clone())))
         .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
-    let mut summary = format!(
-        "Items shared per content category, split by partner, across {} categories.",
-        cats.len()
-    );
+    let mut summary = lang.f("chart.per_category_summary", &[("n", cats.len().into())])?;
     if let Some((n, cat)) = top {
-        summary.push_str(&format!(
-            " The largest category is {} ({} items).",
-            report.category_label(&cat),
-            thousands(n)
-        ));
+        summary.push(' ');
+        summary.push_str(&lang.f(
+            "chart.per_category_top",
+            &[
+                ("category", report.category_label(&cat).into()),
+                ("items", n.into()),
+            ],
+        )?);
     }
-    summary.push_str(&suppressed_note(suppressed, min));
-    let title = "Items shared per content category, by partner";
+    summary.push_str(&suppressed_note(lang, suppressed, min)?);
+    let title = lang.t("chart.per_category_title")?;
     out.push(Chart {
         file: "charts/items-per-category.svg".into(),
-        title: title.into(),
-        svg: charts::stacked_bars(title, &summary, &labels, &series, "items")?,
+        svg: charts::stacked_bars(
+            &title,
+            &summary,
+            &labels,
+            &series,
+            &lang.t("chart.unit_items")?,
+            lang,
+        )?,
+        title,
         summary,
-        table_head: series_head("Category", &series),
+        table_head: series_head(&lang.t("col.category")?, &series),
         table_rows: rows,
         source: "shared-items",
         drawn: true,
@@ -526,58 +547,71 @@ fn overview_charts(report: &Report, t: &Tables<Published>) -> Result<Vec<Chart>>
     Ok(out)
 }
 
-fn opt_out_chart(t: &Tables<Published>, band: Option<u64>) -> Result<Option<Chart>> {
+fn opt_out_chart(t: &Tables<Published>, band: Option<u64>, lang: &Lang) -> Result<Option<Chart>> {
     if t.opt_outs_monthly.is_empty() {
         return Ok(None);
     }
     let months: Vec<String> = t.opt_outs_monthly.iter().map(|r| r.month.clone()).collect();
+    let month_labels: Vec<String> = months.iter().map(|m| lang.month(m)).collect();
     let bars = Series {
-        name: "New opt-outs".into(),
+        name: lang.t("chart.new_opt_outs")?,
         values: t.opt_outs_monthly.iter().map(|r| r.opted_out).collect(),
     };
     let line = Series {
-        name: "Active opt-outs (running total)".into(),
+        name: lang.t("chart.active_opt_outs")?,
         values: t.opt_outs_monthly.iter().map(|r| r.active).collect(),
     };
-    let title = "Opt-outs per month and running total";
+    let title = lang.t("chart.opt_outs_title")?;
     let file = "charts/opt-outs-monthly.svg";
     let series = [bars, line];
+    let month = lang.t("col.month")?;
     if let Some(width) = band {
-        let x = ("Month", months.as_slice());
+        let x = (month.as_str(), month_labels.as_slice());
         return Ok(Some(table_only(
+            lang,
             file,
-            title,
+            &title,
             x,
             &series,
             "opt-outs-monthly",
             width,
-        )));
+        )?));
     }
-    let head = series_head("Month", &series);
+    let head = series_head(&month, &series);
     let [bars, line] = series;
     let last = t.opt_outs_monthly.last();
-    let mut summary = format!(
-        "New opt-outs per month from {} to {}, with the number of owners opted out at each month end.",
-        months[0],
-        months[months.len() - 1]
-    );
+    let first_month = &month_labels[0];
+    let last_month = &month_labels[month_labels.len() - 1];
+    let mut summary = lang.f(
+        "chart.opt_outs_summary",
+        &[("from", first_month.into()), ("to", last_month.into())],
+    )?;
     if let Some(Some(active)) = last.map(|r| r.active) {
-        summary.push_str(&format!(
-            " At the end of {}, {} owners were opted out.",
-            months[months.len() - 1],
-            thousands(active)
-        ));
+        summary.push(' ');
+        summary.push_str(&lang.f(
+            "chart.opt_outs_last",
+            &[("month", last_month.into()), ("owners", active.into())],
+        )?);
     }
     Ok(Some(Chart {
         file: file.into(),
-        title: title.into(),
-        svg: charts::bars_and_line(title, &summary, &months, &bars, &line, "owners")?,
+        svg: charts::bars_and_line(
+            &title,
+            &summary,
+            &months,
+            &bars,
+            &line,
+            &lang.t("chart.unit_owners")?,
+            lang,
+        )?,
+        title,
         summary,
         table_head: head,
         table_rows: t
             .opt_outs_monthly
             .iter()
-            .map(|r| vec![r.month.clone(), count(r.opted_out), count(r.active)])
+            .zip(&month_labels)
+            .map(|(r, m)| vec![m.clone(), lang.count(r.opted_out), lang.count(r.active)])
             .collect(),
         source: "opt-outs-monthly",
         drawn: true,
@@ -585,36 +619,40 @@ fn opt_out_chart(t: &Tables<Published>, band: Option<u64>) -> Result<Option<Char
 }
 
 /// A banded count as the pages show it: `250–499`.
-fn band_label(v: Published, width: u64) -> String {
+fn band_label(lang: &Lang, v: Published, width: u64) -> String {
     match v {
-        Some(lo) => format!("{}–{}", thousands(lo), thousands(lo + width - 1)),
-        None => format::SUPPRESSED.to_owned(),
+        Some(lo) => format!("{}–{}", lang.number(lo), lang.number(lo + width - 1)),
+        None => lang.suppressed(),
     }
 }
 
 /// A chart whose counts are banded: only its table, with the bands, and no drawing.
 fn table_only(
+    lang: &Lang,
     file: &str,
     title: &str,
     x: (&str, &[String]),
     series: &[Series],
     source: &'static str,
     width: u64,
-) -> Chart {
-    let (table_rows, _) = chart_table_with(x.1, series, &|v| band_label(v, width));
-    Chart {
+) -> Result<Chart> {
+    let (table_rows, _) = chart_table_with(x.1, series, &|v| band_label(lang, v, width));
+    Ok(Chart {
         file: file.into(),
         title: title.into(),
-        summary: format!(
-            "These counts are published in bands of {} ({source}.csv), so they are not drawn: the table gives the band of each.",
-            thousands(width)
-        ),
+        summary: lang.f(
+            "chart.banded",
+            &[
+                ("width", width.into()),
+                ("file", format!("{source}.csv").into()),
+            ],
+        )?,
         table_head: series_head(x.0, series),
         table_rows,
         svg: String::new(),
         source,
         drawn: false,
-    }
+    })
 }
 
 /// The header of a chart's table: the x column, then one column per series.
@@ -625,24 +663,22 @@ fn series_head(x: &str, series: &[Series]) -> Vec<String> {
 }
 
 /// A reader's name for a signal slug.
-fn signal_label(signal: &str) -> &str {
+fn signal_label(lang: &Lang, signal: &str) -> Result<String> {
     match signal {
-        "account-setting" => "Account setting",
-        "support-request" => "Support request",
-        "robots-txt" => "robots.txt AI-crawler tokens",
-        "tdmrep" => "TDM reservation (TDMRep)",
-        "gpc" => "Global Privacy Control",
-        "other" => "Other",
-        other => other,
+        "account-setting" | "support-request" | "robots-txt" | "tdmrep" | "gpc" | "other" => {
+            lang.t(&format!("signal.{signal}"))
+        }
+        other => Ok(other.to_owned()),
     }
 }
 
 /// A reader's name for a protection setting slug.
-fn protection_label(setting: &str) -> String {
+fn protection_label(lang: &Lang, setting: &str) -> Result<String> {
     match setting {
-        "discourage-ai-crawlers" => "Discourage AI crawlers".to_owned(),
-        "discourage-search-indexing" => "Discourage search indexing".to_owned(),
-        other => other.replace('-', " "),
+        "discourage-ai-crawlers" | "discourage-search-indexing" => {
+            lang.t(&format!("protection.{setting}"))
+        }
+        other => Ok(other.replace('-', " ")),
     }
 }
 
@@ -651,6 +687,7 @@ fn signal_chart(
     report: &Report,
     t: &Tables<Published>,
     band: Option<u64>,
+    lang: &Lang,
 ) -> Result<Option<Chart>> {
     let rows = &t.opt_outs_monthly;
     let has_signals = rows
@@ -661,6 +698,7 @@ fn signal_chart(
     }
     let min = report.meta.min_count;
     let months: Vec<String> = rows.iter().map(|r| r.month.clone()).collect();
+    let month_labels: Vec<String> = months.iter().map(|m| lang.month(m)).collect();
     // Signals nobody used are left out of the legend; a suppressed value is not drawn.
     let series: Vec<Series> = crate::model::SIGNALS
         .iter()
@@ -672,26 +710,30 @@ fn signal_chart(
                 None => r.by_signal()[*k] != Some(Some(0)),
             })
         })
-        .map(|(k, signal)| Series {
-            name: signal_label(signal).to_owned(),
-            values: rows.iter().map(|r| r.by_signal()[k].flatten()).collect(),
+        .map(|(k, signal)| {
+            Ok(Series {
+                name: signal_label(lang, signal)?,
+                values: rows.iter().map(|r| r.by_signal()[k].flatten()).collect(),
+            })
         })
-        .collect();
-    let title = "New opt-outs per month, by signal";
+        .collect::<Result<_>>()?;
+    let title = lang.t("chart.signals_title")?;
     let file = "charts/opt-outs-by-signal.svg";
+    let month = lang.t("col.month")?;
     if let Some(width) = band {
-        let x = ("Month", months.as_slice());
+        let x = (month.as_str(), month_labels.as_slice());
         return Ok(Some(table_only(
+            lang,
             file,
-            title,
+            &title,
             x,
             &series,
             "opt-outs-monthly",
             width,
-        )));
+        )?));
     }
-    let head = series_head("Month", &series);
-    let (table_rows, suppressed) = chart_table(&months, &series);
+    let head = series_head(&month, &series);
+    let (table_rows, suppressed) = chart_table(lang, &month_labels, &series);
     let totals: Vec<(String, u64)> = series
         .iter()
         .map(|s| (s.name.clone(), s.values.iter().flatten().sum()))
@@ -699,20 +741,33 @@ fn signal_chart(
     let top = totals
         .iter()
         .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)));
-    let mut summary = format!(
-        "New opt-outs per month from {} to {}, stacked by how people opted out ({} ways).",
-        months[0],
-        months[months.len() - 1],
-        series.len()
-    );
+    let mut summary = lang.f(
+        "chart.signals_summary",
+        &[
+            ("from", month_labels[0].clone().into()),
+            ("to", month_labels[month_labels.len() - 1].clone().into()),
+            ("n", series.len().into()),
+        ],
+    )?;
     if let Some((name, n)) = top {
-        summary.push_str(&format!(" The most used was {name} ({}).", thousands(*n)));
+        summary.push(' ');
+        summary.push_str(&lang.f(
+            "chart.signals_top",
+            &[("signal", name.into()), ("count", (*n).into())],
+        )?);
     }
-    summary.push_str(&suppressed_note(suppressed, min));
+    summary.push_str(&suppressed_note(lang, suppressed, min)?);
     Ok(Some(Chart {
         file: file.into(),
-        title: title.into(),
-        svg: charts::stacked_bars(title, &summary, &months, &series, "opt-outs")?,
+        svg: charts::stacked_bars(
+            &title,
+            &summary,
+            &months,
+            &series,
+            &lang.t("chart.unit_opt_outs")?,
+            lang,
+        )?,
+        title,
         summary,
         table_head: head,
         table_rows,
@@ -726,6 +781,7 @@ fn protection_chart(
     report: &Report,
     t: &Tables<Published>,
     band: Option<u64>,
+    lang: &Lang,
 ) -> Result<Option<Chart>> {
     if t.protections.is_empty() {
         return Ok(None);
@@ -738,6 +794,7 @@ fn protection_chart(
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
+    let month_labels: Vec<String> = months.iter().map(|m| lang.month(m)).collect();
     let settings: Vec<String> = t
         .protections
         .iter()
@@ -747,54 +804,71 @@ fn protection_chart(
         .collect();
     let series: Vec<Series> = settings
         .iter()
-        .map(|setting| Series {
-            name: protection_label(setting),
-            values: months
-                .iter()
-                .map(|m| {
-                    t.protections
-                        .iter()
-                        .find(|r| &r.month == m && &r.setting == setting)
-                        .and_then(|r| r.accounts)
-                })
-                .collect(),
+        .map(|setting| {
+            Ok(Series {
+                name: protection_label(lang, setting)?,
+                values: months
+                    .iter()
+                    .map(|m| {
+                        t.protections
+                            .iter()
+                            .find(|r| &r.month == m && &r.setting == setting)
+                            .and_then(|r| r.accounts)
+                    })
+                    .collect(),
+            })
         })
-        .collect();
-    let title = "Site-level protections switched on, per month";
+        .collect::<Result<_>>()?;
+    let title = lang.t("chart.protections_title")?;
     let file = "charts/protections-monthly.svg";
+    let month = lang.t("col.month")?;
     if let Some(width) = band {
-        let x = ("Month", months.as_slice());
+        let x = (month.as_str(), month_labels.as_slice());
         return Ok(Some(table_only(
+            lang,
             file,
-            title,
+            &title,
             x,
             &series,
             "protections-monthly",
             width,
-        )));
+        )?));
     }
-    let head = series_head("Month", &series);
-    let (table_rows, suppressed) = chart_table(&months, &series);
-    let mut summary = format!(
-        "Accounts with each site-level protection switched on at the end of each month, {} to {}.",
-        months[0],
-        months[months.len() - 1]
-    );
+    let head = series_head(&month, &series);
+    let (table_rows, suppressed) = chart_table(lang, &month_labels, &series);
+    let last_month = &month_labels[month_labels.len() - 1];
+    let mut summary = lang.f(
+        "chart.protections_summary",
+        &[
+            ("from", month_labels[0].clone().into()),
+            ("to", last_month.into()),
+        ],
+    )?;
     for s in &series {
         if let Some(Some(last)) = s.values.last() {
-            summary.push_str(&format!(
-                " {}: {} at the end of {}.",
-                s.name,
-                thousands(*last),
-                months[months.len() - 1]
-            ));
+            summary.push(' ');
+            summary.push_str(&lang.f(
+                "chart.protections_last",
+                &[
+                    ("setting", s.name.clone().into()),
+                    ("accounts", (*last).into()),
+                    ("month", last_month.into()),
+                ],
+            )?);
         }
     }
-    summary.push_str(&suppressed_note(suppressed, min));
+    summary.push_str(&suppressed_note(lang, suppressed, min)?);
     Ok(Some(Chart {
         file: file.into(),
-        title: title.into(),
-        svg: charts::lines(title, &summary, &months, &series, "accounts")?,
+        svg: charts::lines(
+            &title,
+            &summary,
+            &months,
+            &series,
+            &lang.t("chart.unit_accounts")?,
+            lang,
+        )?,
+        title,
         summary,
         table_head: head,
         table_rows,
@@ -803,7 +877,12 @@ fn protection_chart(
     }))
 }
 
-fn partner_chart(report: &Report, t: &Tables<Published>, partner: &Partner) -> Result<Chart> {
+fn partner_chart(
+    report: &Report,
+    t: &Tables<Published>,
+    partner: &Partner,
+    lang: &Lang,
+) -> Result<Chart> {
     let min = report.meta.min_count;
     let years = year_range(t);
     let series: Vec<Series> = report
@@ -824,28 +903,43 @@ fn partner_chart(report: &Report, t: &Tables<Published>, partner: &Partner) -> R
                 .collect(),
         })
         .collect();
-    let (rows, suppressed) = chart_table(&years, &series);
+    let (rows, suppressed) = chart_table(lang, &years, &series);
     let total = t
         .partners
         .iter()
         .find(|r| r.partner == partner.id.as_str())
         .and_then(|r| r.items);
     let mut summary = match total {
-        Some(0) | None if years.is_empty() => format!("{} received no items.", partner.name),
-        _ => format!(
-            "Items shared with {} by year of creation, stacked by content category; {} items in all.",
-            partner.name,
-            count(total)
-        ),
+        Some(0) | None if years.is_empty() => lang.f(
+            "chart.partner_none",
+            &[("partner", partner.name.as_str().into())],
+        )?,
+        _ => lang.f(
+            "chart.partner_summary",
+            &[
+                ("partner", partner.name.as_str().into()),
+                ("items", lang.count(total).into()),
+            ],
+        )?,
     };
-    summary.push_str(&suppressed_note(suppressed, min));
-    let title = format!("{}: items per category and year", partner.name);
+    summary.push_str(&suppressed_note(lang, suppressed, min)?);
+    let title = lang.f(
+        "chart.partner_title",
+        &[("partner", partner.name.as_str().into())],
+    )?;
     Ok(Chart {
         file: format!("charts/partner-{}.svg", partner.id),
-        svg: charts::stacked_bars(&title, &summary, &years, &series, "items")?,
+        svg: charts::stacked_bars(
+            &title,
+            &summary,
+            &years,
+            &series,
+            &lang.t("chart.unit_items")?,
+            lang,
+        )?,
         title,
         summary,
-        table_head: series_head("Year", &series),
+        table_head: series_head(&lang.t("col.year")?, &series),
         table_rows: rows,
         source: "shared-items",
         drawn: true,
@@ -853,7 +947,7 @@ fn partner_chart(report: &Report, t: &Tables<Published>, partner: &Partner) -> R
 }
 
 /// Deletion requests to one partner per month sent, stacked by status; `None` without requests.
-fn deletion_chart(t: &Tables<Published>, partner: &Partner) -> Result<Option<Chart>> {
+fn deletion_chart(t: &Tables<Published>, partner: &Partner, lang: &Lang) -> Result<Option<Chart>> {
     let rows: Vec<_> = t
         .deletions
         .iter()
@@ -869,13 +963,14 @@ fn deletion_chart(t: &Tables<Published>, partner: &Partner) -> Result<Option<Cha
         month_no(&rows[rows.len() - 1].month),
     );
     let months: Vec<String> = (first..=last).map(crate::time::month_text).collect();
+    let month_labels: Vec<String> = months.iter().map(|m| lang.month(m)).collect();
     let row_of = |m: &str| rows.iter().find(|r| r.month == m);
     // Each request is in exactly one of four states; the bars stack them.
     let names = [
-        "Completed in time",
-        "Completed late",
-        "Open past the deadline",
-        "Open within the deadline",
+        "chart.deletions_in_time",
+        "chart.deletions_late",
+        "chart.deletions_open_overdue",
+        "chart.deletions_open",
     ];
     let states: Vec<[u64; 4]> = months
         .iter()
@@ -895,77 +990,59 @@ fn deletion_chart(t: &Tables<Published>, partner: &Partner) -> Result<Option<Cha
     let series: Vec<Series> = names
         .iter()
         .enumerate()
-        .map(|(k, name)| Series {
-            name: (*name).to_owned(),
-            values: states.iter().map(|s| Some(s[k])).collect(),
+        .map(|(k, name)| {
+            Ok(Series {
+                name: lang.t(name)?,
+                values: states.iter().map(|s| Some(s[k])).collect(),
+            })
         })
-        .collect();
+        .collect::<Result<_>>()?;
     let requests: u64 = rows.iter().map(|r| r.requests).sum();
     let overdue: u64 = rows.iter().map(|r| r.requests_overdue).sum();
-    let summary = format!(
-        "Deletion requests sent to {} per month, by what became of them: {} request(s) from {} to {}, {} of them overdue.",
-        partner.name,
-        thousands(requests),
-        months[0],
-        months[months.len() - 1],
-        thousands(overdue)
-    );
-    let title = format!("{}: deletion requests per month", partner.name);
-    let (table_rows, _) = chart_table(&months, &series);
+    let summary = lang.f(
+        "chart.deletions_summary",
+        &[
+            ("partner", partner.name.as_str().into()),
+            ("n", requests.into()),
+            ("from", month_labels[0].clone().into()),
+            ("to", month_labels[month_labels.len() - 1].clone().into()),
+            ("overdue", overdue.into()),
+        ],
+    )?;
+    let title = lang.f(
+        "chart.deletions_title",
+        &[("partner", partner.name.as_str().into())],
+    )?;
+    let (table_rows, _) = chart_table(lang, &month_labels, &series);
     Ok(Some(Chart {
         file: format!("charts/deletions-{}.svg", partner.id),
-        svg: charts::stacked_bars(&title, &summary, &months, &series, "requests")?,
+        svg: charts::stacked_bars(
+            &title,
+            &summary,
+            &months,
+            &series,
+            &lang.t("chart.unit_requests")?,
+            lang,
+        )?,
         title,
         summary,
-        table_head: series_head("Month sent", &series),
+        table_head: series_head(&lang.t("col.month_sent")?, &series),
         table_rows,
         source: "deletions",
         drawn: true,
     }))
 }
 
-fn severity_label(s: crate::model::Severity) -> &'static str {
-    match s {
-        crate::model::Severity::High => "High",
-        crate::model::Severity::Medium => "Medium",
-        crate::model::Severity::Info => "Info",
-    }
-}
-
-/// What each finding id means, for the findings page.
-const FINDING_KINDS: [(&str, &str); 8] = [
-    (
-        "opted-out-content-shared",
-        "Items whose owner was opted out when the batch was exported (from the opt-out ledger joined with the item listing, or declared in the manifest). High.",
-    ),
-    (
-        "sensitive-content-shared",
-        "Items marked private, deleted, suspended, explicit or created by a minor; one finding per export and flag. High when the manifest's filters claimed to exclude them (public_only covers private and suspended content), else medium.",
-    ),
-    (
-        "declared-count-mismatch",
-        "The counts a manifest declares differ from the counts computed from its item listing; the count is the (category, year) cells that differ. High.",
-    ),
-    (
-        "outside-content-window",
-        "Items created outside the content window the manifest claims; from declared counts only whole years outside the window can be counted, so the figure is a lower bound. Medium.",
-    ),
-    (
-        "checksum-mismatch",
-        "A shipped file kept under the report root whose SHA-256 (or size) differs from the manifest. High.",
-    ),
-    (
-        "deletion-overdue",
-        "Deletion requests not completed within the partner's deadline: completed late, or still open at the end of the report's date. One finding per partner; the count is requests. High.",
-    ),
-    (
-        "opt-out-not-honoured",
-        "A partner that received data although its agreement does not say it honours opt-outs (no or unknown). Info.",
-    ),
-    (
-        "opt-out-statistics-mismatch",
-        "The monthly opt-out table disagrees with the opt-out ledger; the count is months. Medium.",
-    ),
+/// The finding ids, for the findings page's "what each check means".
+const FINDING_KINDS: [&str; 8] = [
+    "opted-out-content-shared",
+    "sensitive-content-shared",
+    "declared-count-mismatch",
+    "outside-content-window",
+    "checksum-mismatch",
+    "deletion-overdue",
+    "opt-out-not-honoured",
+    "opt-out-statistics-mismatch",
 ];
 
 /// Page rendering with the shared context.
@@ -979,6 +1056,8 @@ struct Pages<'a> {
     exact: bool,
     /// The tables as this build writes them.
     docs: &'a [dictionary::TableDoc],
+    /// The report's language.
+    lang: &'a Lang,
 }
 
 impl Pages<'_> {
@@ -986,14 +1065,23 @@ impl Pages<'_> {
         self.report.meta.min_count
     }
 
+    fn count(&self, n: Published) -> String {
+        self.lang.count(n)
+    }
+
+    fn severity_label(&self, s: crate::model::Severity) -> Result<String> {
+        self.lang.t(&format!("severity.{}", s.slug()))
+    }
+
     /// The context every page gets; `root` is the relative path back to the site root.
-    fn base(&self, root: &str, current: &str, title: &str) -> Value {
+    fn base(&self, root: &str, current: &str, title: &str) -> Result<Value> {
         let m = &self.report.meta;
+        let l = self.lang;
         let mut nav = vec![
-            json!({"title": "Overview", "href": format!("{root}index.html"), "current": current == "index"}),
-            json!({"title": "Findings", "href": format!("{root}findings/index.html"), "current": current == "findings"}),
-            json!({"title": "Opt-outs", "href": format!("{root}opt-outs/index.html"), "current": current == "opt-outs"}),
-            json!({"title": "Data", "href": format!("{root}data/index.html"), "current": current == "data"}),
+            json!({"title": l.t("nav.overview")?, "href": format!("{root}index.html"), "current": current == "index"}),
+            json!({"title": l.t("nav.findings")?, "href": format!("{root}findings/index.html"), "current": current == "findings"}),
+            json!({"title": l.t("nav.opt_outs")?, "href": format!("{root}opt-outs/index.html"), "current": current == "opt-outs"}),
+            json!({"title": l.t("nav.data")?, "href": format!("{root}data/index.html"), "current": current == "data"}),
         ];
         for page in self.report.pages.iter().filter(|p| p.in_nav) {
             nav.push(json!({
@@ -1002,7 +1090,7 @@ impl Pages<'_> {
                 "current": current == page.slug,
             }));
         }
-        json!({
+        Ok(json!({
             "root": root,
             "page_title": title,
             "not_for_publication": self.exact,
@@ -1018,13 +1106,17 @@ impl Pages<'_> {
                 "published": m.published.to_string(),
                 "period_from": m.period_from.to_string(),
                 "period_to": m.period_to.to_string(),
-                "language": m.language,
+                "published_text": l.date(m.published),
+                "period_from_text": l.date(m.period_from),
+                "period_to_text": l.date(m.period_to),
+                "language": l.tag(),
                 "min_count": m.min_count,
             },
-        })
+        }))
     }
 
-    fn render(&self, template: &str, mut ctx: Value, extra: Value) -> Result<Vec<u8>> {
+    fn render(&self, template: &str, ctx: Result<Value>, extra: Value) -> Result<Vec<u8>> {
+        let mut ctx = ctx?;
         if let (Some(ctx), Some(extra)) = (ctx.as_object_mut(), extra.as_object()) {
             for (k, v) in extra {
                 ctx.insert(k.clone(), v.clone());
@@ -1034,29 +1126,33 @@ impl Pages<'_> {
     }
 
     /// Findings for the templates, filtered by `keep`.
-    fn finding_list(&self, root: &str, keep: impl Fn(&PublishedFinding) -> bool) -> Vec<Value> {
+    fn finding_list(
+        &self,
+        root: &str,
+        keep: impl Fn(&PublishedFinding) -> bool,
+    ) -> Result<Vec<Value>> {
         self.findings
             .iter()
             .filter(|f| keep(f))
             .map(|f| {
-                json!({
+                Ok(json!({
                     "id": f.id,
                     "severity": f.severity.slug(),
-                    "severity_label": severity_label(f.severity),
+                    "severity_label": self.severity_label(f.severity)?,
                     "partner": (!f.partner.is_empty()).then(|| partner_name(self.report, &f.partner)),
                     "partner_href": (!f.partner.is_empty()).then(|| format!("{root}partners/{}/index.html", f.partner)),
                     "export": (!f.export.is_empty()).then_some(&f.export),
                     "export_href": (!f.export.is_empty()).then(|| format!("{root}exports/{}/index.html", f.export)),
-                    "flag": (!f.flag.is_empty()).then_some(&f.flag),
-                    "count": count(f.count),
+                    "flag": if f.flag.is_empty() { None } else { Some(self.lang.t(&format!("flag.{}", f.flag))?) },
+                    "count": self.count(f.count),
                     "message": f.message,
-                })
+                }))
             })
             .collect()
     }
 
-    /// Findings per severity, for summaries: [{severity, label, n}] for each severity present.
-    fn finding_counts(&self, keep: impl Fn(&PublishedFinding) -> bool) -> Vec<Value> {
+    /// Findings per severity, for summaries: [{severity, label, n}] for each severity.
+    fn finding_counts(&self, keep: impl Fn(&PublishedFinding) -> bool) -> Result<Vec<Value>> {
         use crate::model::Severity;
         [Severity::High, Severity::Medium, Severity::Info]
             .iter()
@@ -1066,75 +1162,112 @@ impl Pages<'_> {
                     .iter()
                     .filter(|f| f.severity == *s && keep(f))
                     .count();
-                json!({"severity": s.slug(), "label": severity_label(*s), "n": n})
+                Ok(json!({"severity": s.slug(), "label": self.severity_label(*s)?, "n": n}))
             })
             .collect()
     }
 
     fn findings(&self) -> Result<Vec<u8>> {
         let root = "../";
+        let kinds = FINDING_KINDS
+            .iter()
+            .map(|id| Ok(json!({"id": id, "what": self.lang.t(&format!("check.{id}"))?})))
+            .collect::<Result<Vec<_>>>()?;
         let extra = json!({
-            "findings": self.finding_list(root, |_| true),
-            "counts": self.finding_counts(|_| true),
-            "kinds": FINDING_KINDS.iter().map(|(id, what)| json!({"id": id, "what": what})).collect::<Vec<_>>(),
+            "findings": self.finding_list(root, |_| true)?,
+            "counts": self.finding_counts(|_| true)?,
+            "kinds": kinds,
         });
         self.render(
             "findings.html",
-            self.base(root, "findings", "Findings"),
+            self.base(root, "findings", &self.lang.t("nav.findings")?),
             extra,
         )
     }
 
-    fn export_summary(&self, root: &str, e: &crate::aggregate::ExportRow<Published>) -> Value {
-        json!({
+    fn export_summary(
+        &self,
+        root: &str,
+        e: &crate::aggregate::ExportRow<Published>,
+    ) -> Result<Value> {
+        Ok(json!({
             "id": e.export,
             "href": format!("{root}exports/{}/index.html", e.export),
             "partner": partner_name(self.report, &e.partner),
             "partner_href": format!("{root}partners/{}/index.html", e.partner),
-            "exported_at": crate::time::display_instant(&e.exported_at),
-            "items": count(e.items),
-            "categories": e.categories,
-            "opt_outs_in_force": e.opt_outs_in_force.map(count),
+            "exported_at": self.lang.instant_text(&e.exported_at),
+            "items": self.count(e.items),
+            "categories": self.lang.number(e.categories),
+            "opt_outs_in_force": e.opt_outs_in_force.map(|n| self.count(n)),
             "years": match (e.first_year, e.last_year) {
                 (Some(a), Some(b)) if a == b => a.to_string(),
                 (Some(a), Some(b)) => format!("{a}–{b}"),
                 _ => "–".to_owned(),
             },
-        })
+        }))
+    }
+
+    /// "3 high, 2 medium and 1 info", for the overview's summary sentence.
+    fn findings_phrase(&self) -> Result<String> {
+        let parts = self
+            .finding_counts(|_| true)?
+            .into_iter()
+            .filter(|c| c["n"].as_u64().unwrap_or(0) > 0)
+            .map(|c| {
+                self.lang.f(
+                    "index.findings_part",
+                    &[
+                        ("n", c["n"].as_u64().unwrap_or(0).into()),
+                        ("severity", c["label"].as_str().unwrap_or("").into()),
+                    ],
+                )
+            })
+            .collect::<Result<Vec<_>>>()?;
+        Ok(parts.join(&self.lang.t("format.list_separator")?))
     }
 
     fn overview(&self, charts: &[Chart]) -> Result<Vec<u8>> {
         let root = "";
         let years = year_range(self.t);
+        let l = self.lang;
         let partners: Vec<Value> = self
             .t
             .partners
             .iter()
             .map(|p| {
-                json!({
+                let purposes = match self.report.partner(&p.partner) {
+                    Some(x) => Some(
+                        x.purposes
+                            .iter()
+                            .map(|u| l.t(&format!("purpose.{}", u.slug())))
+                            .collect::<Result<Vec<_>>>()?
+                            .join(", "),
+                    ),
+                    None => None,
+                };
+                Ok(json!({
                     "id": p.partner,
                     "name": p.name,
                     "href": format!("partners/{}/index.html", p.partner),
                     "country": p.country,
-                    "purposes": self.report.partner(&p.partner)
-                        .map(|x| x.purposes.iter().map(|u| u.label()).collect::<Vec<_>>().join(", ")),
-                    "exports": p.exports,
-                    "items": count(p.items),
-                    "honours_opt_out": p.honours_opt_out,
-                })
+                    "purposes": purposes,
+                    "exports": l.number(p.exports),
+                    "items": self.count(p.items),
+                    "honours_opt_out": l.t(&format!("honours.{}", p.honours_opt_out))?,
+                }))
             })
-            .collect();
+            .collect::<Result<_>>()?;
         let exports: Vec<Value> = self
             .t
             .exports
             .iter()
             .map(|e| self.export_summary(root, e))
-            .collect();
+            .collect::<Result<_>>()?;
         let extra = json!({
             "totals": {
-                "items": count(self.t.total_items),
-                "partners": self.report.partners.len(),
-                "exports": self.report.exports.len(),
+                "items": self.count(self.t.total_items),
+                "partners": l.number(self.report.partners.len() as u64),
+                "exports": l.number(self.report.exports.len() as u64),
                 "categories": self.report.meta.categories.len(),
                 "first_year": years.first(),
                 "last_year": years.last(),
@@ -1142,9 +1275,10 @@ impl Pages<'_> {
             "charts": charts,
             "partners": partners,
             "exports": exports,
-            "findings": self.finding_list(root, |f| f.severity == crate::model::Severity::High),
-            "finding_counts": self.finding_counts(|_| true),
+            "findings": self.finding_list(root, |f| f.severity == crate::model::Severity::High)?,
+            "finding_counts": self.finding_counts(|_| true)?,
             "findings_total": self.findings.len(),
+            "findings_list": self.findings_phrase()?,
         });
         self.render(
             "index.html",
@@ -1160,6 +1294,7 @@ impl Pages<'_> {
         deletion_chart: Option<&Chart>,
     ) -> Result<Vec<u8>> {
         let root = "../../";
+        let l = self.lang;
         let row = self
             .t
             .partners
@@ -1171,52 +1306,57 @@ impl Pages<'_> {
             .iter()
             .filter(|e| e.partner == partner.id.as_str())
             .map(|e| self.export_summary(root, e))
-            .collect();
+            .collect::<Result<_>>()?;
         let description = partner
             .description
             .as_deref()
             .map(|d| markdown::render(d).html);
-        let mut covered_by = vec!["opt-outs from all third parties"];
+        let mut covered_by = vec![l.t("partner.covered_all")?];
         if partner
             .purposes
             .contains(&crate::model::Purpose::AiTraining)
         {
-            covered_by.push("opt-outs from AI training (it trains AI models)");
+            covered_by.push(l.t("partner.covered_ai")?);
         }
-        covered_by.push("opt-outs naming this partner");
+        covered_by.push(l.t("partner.covered_named")?);
+        let purposes = partner
+            .purposes
+            .iter()
+            .map(|p| l.t(&format!("purpose.{}", p.slug())))
+            .collect::<Result<Vec<_>>>()?;
         let extra = json!({
             "partner": {
                 "id": partner.id,
                 "name": partner.name,
                 "country": partner.country,
-                "purposes": partner.purposes.iter().map(|p| p.label()).collect::<Vec<_>>(),
-                "legal_basis": partner.legal_basis.slug(),
-                "honours_opt_out": partner.honours_opt_out.slug(),
-                "agreement_signed": partner.agreement_signed.to_string(),
-                "agreement_ends": partner.agreement_ends.map(|d| d.to_string()),
+                "purposes": purposes,
+                "legal_basis": l.t(&format!("legal_basis.{}", partner.legal_basis.slug()))?,
+                "honours_opt_out": l.t(&format!("honours.{}", partner.honours_opt_out.slug()))?,
+                "agreement_signed": l.date(partner.agreement_signed),
+                "agreement_ends": partner.agreement_ends.map(|d| l.date(d)),
                 "agreement_url": safe_url(partner.agreement_url.as_deref()),
                 "deletion_deadline_days": partner.deletion_deadline_days,
                 "ai_act_summary_url": safe_url(partner.ai_act_summary_url.as_deref()),
                 "description_html": description,
-                "items": count(row.and_then(|r| r.items)),
+                "items": self.count(row.and_then(|r| r.items)),
                 "exports": row.map_or(0, |r| r.exports),
-                "opt_outs_in_force": row.and_then(|r| r.opt_outs_in_force).map(count),
-                "items_opted_out_now": row.and_then(|r| r.items_opted_out_now).map(count),
-                "items_requested": self.t.deletion_items.iter().find(|d| d.key[0] == partner.id.as_str()).map_or_else(|| "0".to_owned(), |d| self.shown("deletions", d.items)),
+                "opt_outs_in_force": row.and_then(|r| r.opt_outs_in_force).map(|n| self.count(n)),
+                "items_opted_out_now": row.and_then(|r| r.items_opted_out_now).map(|n| self.count(n)),
+                "items_requested": self.t.deletion_items.iter().find(|d| d.key[0] == partner.id.as_str()).map_or_else(|| l.number(0), |d| self.shown("deletions", d.items)),
                 "covered_by": covered_by,
             },
             "has_ledger": self.report.ledger.is_some(),
             "exports": exports,
             "chart": chart,
-            "findings": self.finding_list(root, |f| f.partner == partner.id.as_str()),
+            "findings": self.finding_list(root, |f| f.partner == partner.id.as_str())?,
             "deletions": self.t.deletions.iter().filter(|r| r.partner == partner.id.as_str()).map(|r| json!({
-                "month": r.month,
-                "requests": thousands(r.requests),
-                "acknowledged": thousands(r.requests_acknowledged),
-                "completed": thousands(r.requests_completed),
-                "late": thousands(r.requests_completed_late),
-                "open": thousands(r.requests_open),
-                "overdue": thousands(r.requests_overdue),
+                "month": l.month(&r.month),
+                "requests": l.number(r.requests),
+                "acknowledged": l.number(r.requests_acknowledged),
+                "completed": l.number(r.requests_completed),
+                "late": l.number(r.requests_completed_late),
+                "open": l.number(r.requests_open),
+                "overdue": l.number(r.requests_overdue),
                 "items": self.shown("deletions", r.items),
                 "items_completed": self.shown("deletions", r.items_completed),
                 "items_overdue": self.shown("deletions", r.items_overdue),
@@ -1232,6 +1372,7 @@ impl Pages<'_> {
 
     fn export(&self, export: &Export) -> Result<Vec<u8>> {
         let root = "../../";
+        let l = self.lang;
         let row = self
             .t
             .exports
@@ -1246,27 +1387,27 @@ impl Pages<'_> {
                 json!({
                     "category": self.report.category_label(&r.category),
                     "year": r.year,
-                    "items": count(r.items),
-                    "private": count(r.private),
-                    "deleted": count(r.deleted),
-                    "suspended": count(r.suspended),
-                    "explicit": count(r.explicit),
-                    "minor": count(r.minor),
-                    "opted_out": r.opted_out.map(count),
+                    "items": self.count(r.items),
+                    "private": self.count(r.private),
+                    "deleted": self.count(r.deleted),
+                    "suspended": self.count(r.suspended),
+                    "explicit": self.count(r.explicit),
+                    "minor": self.count(r.minor),
+                    "opted_out": r.opted_out.map(|n| self.count(n)),
                 })
             })
             .collect();
         let f = export.filters;
         let filters = [
-            ("Public posts only", f.public_only),
-            ("Opted-out owners excluded", f.exclude_opted_out),
-            ("Deleted content excluded", f.exclude_deleted),
-            ("Explicit content excluded", f.exclude_explicit),
-            ("Minors' content excluded", f.exclude_minors),
+            ("public_only", f.public_only),
+            ("exclude_opted_out", f.exclude_opted_out),
+            ("exclude_deleted", f.exclude_deleted),
+            ("exclude_explicit", f.exclude_explicit),
+            ("exclude_minors", f.exclude_minors),
         ]
         .iter()
-        .map(|(label, on)| json!({"label": label, "claimed": on}))
-        .collect::<Vec<_>>();
+        .map(|(key, on)| Ok(json!({"label": l.t(&format!("filter.{key}"))?, "claimed": on})))
+        .collect::<Result<Vec<_>>>()?;
         let differing: Vec<&str> = self
             .t
             .findings
@@ -1283,39 +1424,39 @@ impl Pages<'_> {
             .iter()
             .map(|f| {
                 let status = if f.local.is_none() {
-                    "not kept under the report root: not verified"
+                    "export.file_not_kept"
                 } else if differing.contains(&f.path.as_str()) {
-                    "differs from the file kept under the report root"
+                    "export.file_differs"
                 } else {
-                    "verified against the file kept under the report root"
+                    "export.file_verified"
                 };
-                json!({"path": f.path, "sha256": f.sha256, "bytes": f.bytes, "status": status})
+                Ok(json!({"path": f.path, "sha256": f.sha256, "bytes": f.bytes.map(|b| l.number(b)), "status": l.t(status)?}))
             })
-            .collect();
+            .collect::<Result<_>>()?;
         let source = match (&export.items, &export.counts) {
-            (Some(_), Some(_)) => "item listing (declared counts also given)",
-            (Some(_), None) => "item listing",
-            _ => "declared counts",
+            (Some(_), Some(_)) => "export.source_both",
+            (Some(_), None) => "export.source_listing",
+            _ => "export.source_declared",
         };
         let extra = json!({
             "export": {
                 "id": export.id,
                 "partner": partner_name(self.report, export.partner.as_str()),
                 "partner_href": format!("{root}partners/{}/index.html", export.partner),
-                "exported_at": format_instant(&export.exported_at),
+                "exported_at": l.instant(&export.exported_at),
                 "outside_period": !self.report.meta.in_period(&export.exported_at),
                 "description": export.description,
-                "window_from": export.content_window.and_then(|w| w.0).map(|d| d.to_string()),
-                "window_to": export.content_window.and_then(|w| w.1).map(|d| d.to_string()),
-                "source": source,
-                "items": count(row.and_then(|r| r.items)),
-                "opt_outs_in_force": row.and_then(|r| r.opt_outs_in_force).map(count),
+                "window_from": export.content_window.and_then(|w| w.0).map(|d| l.date(d)),
+                "window_to": export.content_window.and_then(|w| w.1).map(|d| l.date(d)),
+                "source": l.t(source)?,
+                "items": self.count(row.and_then(|r| r.items)),
+                "opt_outs_in_force": row.and_then(|r| r.opt_outs_in_force).map(|n| self.count(n)),
                 "filters": filters,
                 "files": files,
             },
             "rows": rows,
             "has_opted_out": rows.iter().any(|r| !r["opted_out"].is_null()),
-            "findings": self.finding_list(root, |f| f.export == export.id.as_str()),
+            "findings": self.finding_list(root, |f| f.export == export.id.as_str())?,
         });
         self.render(
             "export.html",
@@ -1326,13 +1467,14 @@ impl Pages<'_> {
 
     fn opt_outs(&self, charts: [&Option<Chart>; 3]) -> Result<Vec<u8>> {
         let [chart, signal_chart, protection_chart] = charts;
+        let l = self.lang;
         let rows: Vec<Value> = self
             .t
             .opt_outs_monthly
             .iter()
             .map(|r| {
                 json!({
-                    "month": r.month,
+                    "month": l.month(&r.month),
                     "opted_out": self.shown("opt-outs-monthly", r.opted_out),
                     "withdrawn": self.shown("opt-outs-monthly", r.withdrawn),
                     "active": self.shown("opt-outs-monthly", r.active),
@@ -1343,23 +1485,24 @@ impl Pages<'_> {
         use crate::aggregate::OptOutSource;
         let source = match self.t.opt_outs_source {
             OptOutSource::None => None,
-            OptOutSource::Monthly => Some("the platform's monthly opt-out table"),
-            OptOutSource::Ledger => Some("the opt-out ledger (one row per opt-out)"),
-            OptOutSource::Both => Some(
-                "the opt-out ledger (one row per opt-out), checked against the platform's monthly table; eligible accounts come from the monthly table",
-            ),
+            OptOutSource::Monthly => Some(l.t("opt_outs.source_monthly")?),
+            OptOutSource::Ledger => Some(l.t("opt_outs.source_ledger")?),
+            OptOutSource::Both => Some(l.t("opt_outs.source_both")?),
         };
         let scope_label = |r: &crate::aggregate::ScopeRow<Published>| match r.scope.as_str() {
-            "all-third-parties" => "All third parties".to_owned(),
-            "ai-training" => "AI training (every partner whose purposes include it)".to_owned(),
-            _ => format!("Only {}", partner_name(self.report, &r.partner)),
+            "all-third-parties" => l.t("scope.all-third-parties"),
+            "ai-training" => l.t("scope.ai-training"),
+            _ => l.f(
+                "scope.partner",
+                &[("partner", partner_name(self.report, &r.partner).into())],
+            ),
         };
         let scopes: Vec<Value> = self
             .t
             .scopes
             .iter()
-            .map(|r| json!({"label": scope_label(r), "active": self.shown("opt-out-scopes", r.active)}))
-            .collect();
+            .map(|r| Ok(json!({"label": scope_label(r)?, "active": self.shown("opt-out-scopes", r.active)})))
+            .collect::<Result<_>>()?;
         let extra = json!({
             "rows": rows,
             "chart": chart,
@@ -1367,11 +1510,11 @@ impl Pages<'_> {
             "protection_chart": protection_chart,
             "scopes": scopes,
             "source": source,
-            "findings": self.finding_list("../", |f| f.id == "opt-out-statistics-mismatch"),
+            "findings": self.finding_list("../", |f| f.id == "opt-out-statistics-mismatch")?,
         });
         self.render(
             "opt_outs.html",
-            self.base("../", "opt-outs", "Opt-outs"),
+            self.base("../", "opt-outs", &l.t("nav.opt_outs")?),
             extra,
         )
     }
@@ -1379,55 +1522,87 @@ impl Pages<'_> {
     /// A published count of `table` as the pages show it: its band when the table is banded.
     fn shown(&self, table: &str, v: Published) -> String {
         match self.report.meta.bands_for(table, self.exact) {
-            Some(b) => band_label(v, b.width),
-            None => count(v),
+            Some(b) => band_label(self.lang, v, b.width),
+            None => self.count(v),
         }
     }
 
     /// The "About these numbers" section: how suppression was done, with this report's figures.
-    fn about_numbers(&self) -> Vec<String> {
+    fn about_numbers(&self) -> Result<Vec<String>> {
+        let l = self.lang;
         let min = self.min();
         if self.exact {
-            return vec![
-                "NOT FOR PUBLICATION. This is an auditor's build (sharelog build --unsuppressed): every count is exact and nothing is suppressed. Publish only the normal build.".to_owned(),
-            ];
+            return Ok(vec![l.t("numbers.auditor")?]);
         }
         let p = self.protection;
         let mut out = vec![
-            format!(
-                "Small counts are suppressed: a count from 1 to {} is not published (primary suppression, {} in this report). Zero is always published.",
-                min.saturating_sub(1),
-                thousands(p.primary as u64)
-            ),
-            format!(
-                "Published numbers add up, so a small count could be worked out by subtraction: from an export's total and its other rows, say. To prevent that, {} further counts are suppressed (secondary suppression). Every suppressed count looks the same, whatever the reason: an empty cell in CSV, null in JSON and Parquet, \"{}\" on the pages; telling them apart would tell you which hidden counts are large.",
-                thousands(p.secondary as u64),
-                format::SUPPRESSED
-            ),
-            "The numbers add up in these ways, and all of them are taken into account: the rows of shared-items add up to their export's total in exports, and per partner, year and category to the totals on the overview and partner pages; exports add up to their partner's total in partners; each sensitive-content or opted-out finding is the sum of its column over the export's rows, and an outside-content-window finding the sum of the years outside the window; each month's active opt-outs are the previous month's plus the new ones minus the withdrawn, and the signal columns add up to opted_out; a partner's deletion items add up over the months of deletions. Counts of the platform's own records (requests, files, months) are never suppressed.".to_owned(),
-            "The method: while some relation has exactly one suppressed count, the smallest non-zero published count of that relation is suppressed too. A relation whose suppressed counts could only be 1 each (zero is never suppressed) gets one more. Finally every relation is solved together, exactly (Gaussian elimination), and any suppressed count the published numbers still determine gets a further count suppressed beside it, until none is determined. Totals stay exact: they include the suppressed counts.".to_owned(),
-            "What it does not promise: a reader can still narrow a suppressed count to a range (at least 1, and at most the smallest total it is part of), and combinations of ranges across many relations are not checked for an exact answer.".to_owned(),
+            l.f(
+                "numbers.primary",
+                &[
+                    ("max", min.saturating_sub(1).into()),
+                    ("n", p.primary.into()),
+                ],
+            )?,
+            l.f(
+                "numbers.secondary",
+                &[
+                    ("n", p.secondary.into()),
+                    ("suppressed", l.suppressed().into()),
+                ],
+            )?,
+            l.t("numbers.relations")?,
+            l.t("numbers.method")?,
+            l.t("numbers.limits")?,
         ];
         if let Some(b) = &self.report.meta.bands {
-            out.push(format!(
-                "Bands: the counts of {} are published as the band of {} that holds them (0-{}, {}-{}, …) instead of exactly, {} counts in all. A band is never suppressed, and it is treated like a hidden count above: no exact total may give a banded count away, so totals that would are suppressed too. Without requests of a kind there are no items of it, so those counts are known to be 0 and do not need protecting.",
-                b.tables.join(", "),
-                thousands(b.width),
-                b.width - 1,
-                b.width,
-                2 * b.width - 1,
-                thousands(p.banded as u64)
-            ));
+            out.push(l.f(
+                "numbers.bands",
+                &[
+                    ("tables", b.tables.join(", ").into()),
+                    ("width", b.width.into()),
+                    ("first", format!("0–{}", l.number(b.width - 1)).into()),
+                    (
+                        "second",
+                        format!("{}–{}", l.number(b.width), l.number(2 * b.width - 1)).into(),
+                    ),
+                    ("n", p.banded.into()),
+                ],
+            )?);
         }
-        out
+        Ok(out)
     }
 
     fn data(&self) -> Result<Vec<u8>> {
+        let l = self.lang;
         let tables: Vec<Value> = self
             .docs
             .iter()
             .map(|d| {
-                json!({
+                let columns = d
+                    .columns
+                    .iter()
+                    .map(|c| {
+                        let kind = match c.band {
+                            Some(w) => l.f(
+                                "type.band",
+                                &[
+                                    ("width", w.into()),
+                                    ("example", format!("0-{}", w - 1).into()),
+                                ],
+                            )?,
+                            None => l.t(&format!("type.{}", c.kind.slug()))?,
+                        };
+                        Ok(json!({
+                            "name": c.name,
+                            "type": kind,
+                            "unit": c.unit,
+                            "description": c.description,
+                            "suppressed": c.suppressed,
+                            "empty": c.empty,
+                        }))
+                    })
+                    .collect::<Result<Vec<_>>>()?;
+                Ok(json!({
                     "name": d.name,
                     "csv": format!("{}.csv", d.name),
                     "json": format!("{}.json", d.name),
@@ -1435,24 +1610,17 @@ impl Pages<'_> {
                     "title": d.title,
                     "row": d.row,
                     "primary_key": d.primary_key,
-                    "columns": d.columns.iter().map(|c| json!({
-                        "name": c.name,
-                        "type": c.band.map_or_else(|| c.kind.label().to_owned(), |w| format!("band of {w}, e.g. 0-{}", w - 1)),
-                        "unit": c.unit,
-                        "description": c.description,
-                        "suppressed": c.suppressed,
-                        "empty": c.empty,
-                    })).collect::<Vec<_>>(),
-                })
+                    "columns": columns,
+                }))
             })
-            .collect();
+            .collect::<Result<_>>()?;
         let extra = json!({
             "tables": tables,
-            "about_numbers": self.about_numbers(),
+            "about_numbers": self.about_numbers()?,
         });
         self.render(
             "data.html",
-            self.base("../", "data", "Data and downloads"),
+            self.base("../", "data", &l.t("data.heading")?),
             extra,
         )
     }
@@ -1466,6 +1634,7 @@ impl Pages<'_> {
             .map(|c| {
                 json!({
                     "date": c.date.to_string(),
+                    "date_text": self.lang.date(c.date),
                     "what": c.what,
                     "why": c.why,
                     "anchor": feeds::correction_anchor(c),
@@ -1474,7 +1643,7 @@ impl Pages<'_> {
             .collect();
         self.render(
             "corrections.html",
-            self.base("../", "corrections", "Corrections"),
+            self.base("../", "corrections", &self.lang.t("nav.corrections")?),
             json!({ "corrections": corrections }),
         )
     }
@@ -1483,6 +1652,7 @@ impl Pages<'_> {
     fn about_data(&self, rows: &BTreeMap<&str, usize>, corrections: bool) -> Result<Vec<u8>> {
         use crate::aggregate::OptOutSource;
         let m = &self.report.meta;
+        let l = self.lang;
         let years = year_range(self.t);
         let batches: Vec<Value> = self
             .report
@@ -1490,29 +1660,29 @@ impl Pages<'_> {
             .iter()
             .map(|e| {
                 let f = &e.filters;
-                let filters: Vec<&str> = [
-                    (f.public_only, "non-public posts"),
-                    (f.exclude_opted_out, "opted-out users' content"),
-                    (f.exclude_deleted, "deleted content"),
-                    (f.exclude_explicit, "explicit content"),
-                    (f.exclude_minors, "minors' content"),
+                let filters = [
+                    (f.public_only, "public_only"),
+                    (f.exclude_opted_out, "exclude_opted_out"),
+                    (f.exclude_deleted, "exclude_deleted"),
+                    (f.exclude_explicit, "exclude_explicit"),
+                    (f.exclude_minors, "exclude_minors"),
                 ]
                 .iter()
                 .filter(|(on, _)| *on)
-                .map(|(_, what)| *what)
-                .collect();
-                json!({
+                .map(|(_, key)| l.t(&format!("left_out.{key}")))
+                .collect::<Result<Vec<_>>>()?;
+                Ok(json!({
                     "id": e.id.0,
                     "partner": partner_name(self.report, &e.partner.0),
-                    "exported_at": crate::time::format_instant(&e.exported_at),
-                    "source": if e.items.is_some() { "its item listing" } else { "the counts declared in its manifest" },
+                    "exported_at": l.instant(&e.exported_at),
+                    "source": l.t(if e.items.is_some() { "about.from_listing" } else { "about.from_declared" })?,
                     "filters": filters,
-                })
+                }))
             })
-            .collect();
+            .collect::<Result<_>>()?;
         let tables: Vec<Value> = dictionary::all()
             .iter()
-            .map(|d| json!({"name": d.name, "title": d.title, "row": d.row, "rows": rows.get(d.name).copied().unwrap_or(0)}))
+            .map(|d| json!({"name": d.name, "title": d.title, "row": d.row, "rows": l.number(rows.get(d.name).copied().unwrap_or(0) as u64)}))
             .collect();
         let sources: Vec<Value> = m
             .sources
@@ -1521,18 +1691,18 @@ impl Pages<'_> {
             .collect();
         let about = json!({
             "description": package::description(self.report),
-            "partners": self.report.partners.len(),
-            "exports": self.report.exports.len(),
-            "items": count(self.t.total_items),
+            "partners": l.number(self.report.partners.len() as u64),
+            "exports": l.number(self.report.exports.len() as u64),
+            "items": self.count(self.t.total_items),
             "first_year": years.first(),
             "last_year": years.last(),
             "categories": m.categories.iter().map(|c| json!({"id": c.id.0, "label": c.label, "description": c.description})).collect::<Vec<_>>(),
-            "opt_out_source": match self.t.opt_outs_source {
-                OptOutSource::None => "nowhere: the platform supplied no opt-out records",
-                OptOutSource::Monthly => "the platform's monthly opt-out statistics (data/opt-outs/monthly.csv)",
-                OptOutSource::Ledger => "the platform's opt-out ledger, one row per opt-out",
-                OptOutSource::Both => "the platform's opt-out ledger, one row per opt-out, checked against its monthly statistics",
-            },
+            "opt_out_source": l.t(match self.t.opt_outs_source {
+                OptOutSource::None => "about.opt_outs_none",
+                OptOutSource::Monthly => "about.opt_outs_monthly",
+                OptOutSource::Ledger => "about.opt_outs_ledger",
+                OptOutSource::Both => "about.opt_outs_both",
+            })?,
             "batches": batches,
             "tables": tables,
             "sources": sources,
@@ -1542,7 +1712,7 @@ impl Pages<'_> {
         });
         self.render(
             "about_data.html",
-            self.base("../", "data", "About this data"),
+            self.base("../", "data", &l.t("nav.about_data")?),
             json!({ "about": about }),
         )
     }

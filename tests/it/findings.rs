@@ -55,7 +55,7 @@ fn every_finding_is_found_on_its_boundaries() {
             "x1",
             "",
             "1",
-            "The declared counts of export x1 differ from its item listing in 1 (category, year) cell: the manifest declares 9 items, the listing holds 10 (1 more than declared).",
+            "The declared counts of export x1 differ from its item listing in 1 (category, year) cell: the manifest declares 9 items, the listing holds 10 items (1 item more than declared).",
         ],
         &[
             "deletion-overdue",
@@ -64,7 +64,7 @@ fn every_finding_is_found_on_its_boundaries() {
             "",
             "",
             "2",
-            "2 deletion requests to Acme AI, covering 200 items, were not completed within the 30-day deadline: 1 completed late, 1 still open on 2023-12-31.",
+            "2 deletion requests to Acme AI, covering 200 items, were not completed within the 30-day deadline: 1 completed late, 1 still open on December 31, 2023.",
         ],
         &[
             "deletion-overdue",
@@ -73,7 +73,7 @@ fn every_finding_is_found_on_its_boundaries() {
             "",
             "",
             "1",
-            "1 deletion request to Beta Search, covering 2 items, was not completed within the 10-day deadline: 1 still open on 2023-12-31.",
+            "1 deletion request to Beta Search, covering 2 items, was not completed within the 10-day deadline: 1 still open on December 31, 2023.",
         ],
         &[
             "opted-out-content-shared",
@@ -82,7 +82,7 @@ fn every_finding_is_found_on_its_boundaries() {
             "x1",
             "",
             "4",
-            "4 items shared with Acme AI in export x1 belonged to owners who had opted out when it was exported (2023-06-01T23:30:00Z). Its manifest says opted-out owners were excluded.",
+            "4 items shared with Acme AI in export x1 belonged to owners who had opted out when it was exported (June 1, 2023, 23:30 UTC). Its manifest says opted-out owners were excluded.",
         ],
         &[
             "sensitive-content-shared",
@@ -109,7 +109,7 @@ fn every_finding_is_found_on_its_boundaries() {
             "",
             "",
             "1",
-            "The monthly opt-out table (data/opt-outs/monthly.csv) disagrees with the opt-out ledger in 1 month: 2023-06. The published opt-out figures come from the ledger.",
+            "The monthly opt-out table (data/opt-outs/monthly.csv) disagrees with the opt-out ledger in 1 month: June 2023. The published opt-out figures come from the ledger.",
         ],
         &[
             "outside-content-window",
@@ -118,7 +118,7 @@ fn every_finding_is_found_on_its_boundaries() {
             "x1",
             "",
             "3",
-            "3 items in export x1 were created outside its content window (2023-01-01 to 2023-05-31).",
+            "3 items in export x1 were created outside its content window (January 1, 2023 to May 31, 2023).",
         ],
         &[
             "outside-content-window",
@@ -127,7 +127,7 @@ fn every_finding_is_found_on_its_boundaries() {
             "x2",
             "",
             "50",
-            "At least 50 items in export x2 were created outside its content window (2023-01-01 to 2023-12-31), judging by the years of its declared counts.",
+            "At least 50 items in export x2 were created outside its content window (January 1, 2023 to December 31, 2023), judging by the years of its declared counts.",
         ],
         &[
             "sensitive-content-shared",

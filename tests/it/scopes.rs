@@ -182,7 +182,7 @@ fn monthly_csv_with_signals_is_checked_per_signal() {
         .collect();
     assert_eq!(mismatch.len(), 1, "{findings:?}");
     assert!(
-        mismatch[0].contains("in 1 month: 2024-05."),
+        mismatch[0].contains("in 1 month: May 2024."),
         "{}",
         mismatch[0]
     );
@@ -212,5 +212,5 @@ fn site_level_protections_get_a_table_a_chart_and_a_download() {
     assert!(page.contains("charts/protections-monthly.svg"));
     assert!(page.contains("<th scope=\"col\">Discourage AI crawlers</th>"));
     let svg = read(&out, "charts/protections-monthly.svg");
-    assert!(svg.contains("Discourage search indexing: 2 at the end of 2024-06."));
+    assert!(svg.contains("Discourage search indexing: 2 at the end of June 2024."));
 }

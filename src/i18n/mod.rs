@@ -1,0 +1,662 @@
+//! Interface strings and locale formatting.
+//!
+//! Every string a page, chart, feed or finding shows comes from a catalogue: English (`en.yaml`)
+//! and German (`de.yaml`) are built in; a report root may add a language or override strings in
+//! `i18n/<language>.yaml`. Numbers, dates and plural forms follow the language through ICU4X
+//! (CLDR data), so a catalogue holds words only.
+//!
+//! A catalogue is YAML: nested mappings whose leaves are strings, flattened to dotted keys
+//! (`nav.overview`). A leaf mapping whose keys are CLDR plural categories (`zero`, `one`, `two`,
+//! `few`, `many`, `other`; `other` required) is a plural message, chosen by its `{n}`. Strings
+//! name their values in braces (`{partner}`); `[text]({href})` makes a link to the value `href`
+//! (`[text](file.json)` to a fixed address) in strings that pages show as HTML.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use chrono::{DateTime, Datelike, NaiveDate, Timelike, Utc};
+use fixed_decimal::Decimal;
+use icu_calendar::{Date, Gregorian};
+use icu_datetime::FixedCalendarDateTimeFormatter;
+use icu_datetime::fieldsets::{YM, YMD};
+use icu_decimal::DecimalFormatter;
+use icu_locale_core::Locale;
+use icu_plurals::{PluralCategory, PluralRules};
+
+use crate::error::{Error, Problem, Result};
+
+/// The built-in catalogues, by language.
+pub const BUILT_IN: [(&str, &str); 2] = [
+    ("en", include_str!("en.yaml")),
+    ("de", include_str!("de.yaml")),
+];
+
+/// The CLDR plural categories a plural message may use.
+const PLURAL_CATEGORIES: [&str; 6] = ["zero", "one", "two", "few", "many", "other"];
+
+/// One string of a catalogue.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Message {
+    /// A string.
+    Text(String),
+    /// A string per CLDR plural category (`other` always present).
+    Plural(BTreeMap<String, String>),
+}
+
+impl Message {
+    /// Every `{name}` the message uses, in all its forms.
+    fn placeholders(&self) -> BTreeSet<String> {
+        match self {
+            Message::Text(s) => placeholders(s),
+            Message::Plural(forms) => forms.values().flat_map(|s| placeholders(s)).collect(),
+        }
+    }
+}
+
+/// The strings of one language, checked against the English catalogue's keys.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Catalogue {
+    /// The report's language tag (BCP 47).
+    pub language: String,
+    messages: BTreeMap<String, Message>,
+}
+
+impl Catalogue {
+    /// The built-in English catalogue, for when the report's own could not be loaded (the
+    /// build stops on the problems anyway).
+    pub fn fallback() -> Self {
+        Catalogue {
+            language: "en".to_owned(),
+            messages: reference(),
+        }
+    }
+}
+
+/// The built-in catalogue text for a language tag: the exact tag, else its primary language.
+pub fn built_in_text(tag: &str) -> Option<&'static str> {
+    let primary = tag.split('-').next().unwrap_or(tag);
+    BUILT_IN
+        .iter()
+        .find(|(l, _)| l.eq_ignore_ascii_case(tag))
+        .or_else(|| {
+            BUILT_IN
+                .iter()
+                .find(|(l, _)| l.eq_ignore_ascii_case(primary))
+        })
+        .map(|(_, text)| *text)
+}
+
+/// Parses a catalogue's YAML into flat keys; `file` names it in problems.
+fn parse(file: &str, text: &str) -> Result<BTreeMap<String, Message>, Vec<Problem>> {
+    let tree: serde_json::Value = crate::load::yaml::parse(file, text, 0).map_err(|p| vec![*p])?;
+    let mut out = BTreeMap::new();
+    let mut problems = Vec::new();
+    match &tree {
+        serde_json::Value::Object(map) => flatten("", map, file, &mut out, &mut problems),
+        serde_json::Value::Null => {}
+        _ => problems.push(
+            Problem::new(file, "a catalogue is a mapping of keys to strings")
+                .help("see docs/i18n.md for the format"),
+        ),
+    }
+    if problems.is_empty() {
+        Ok(out)
+    } else {
+        Err(problems)
+    }
+}
+
+fn flatten(
+    prefix: &str,
+    map: &serde_json::Map<String, serde_json::Value>,
+    file: &str,
+    out: &mut BTreeMap<String, Message>,
+    problems: &mut Vec<Problem>,
+) {
+    for (k, v) in map {
+        let key = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
+        match v {
+            serde_json::Value::String(s) => {
+                out.insert(key, Message::Text(s.clone()));
+            }
+            serde_json::Value::Object(m)
+                if !m.is_empty() && m.keys().all(|c| PLURAL_CATEGORIES.contains(&c.as_str())) =>
+            {
+                let mut forms = BTreeMap::new();
+                for (category, text) in m {
+                    match text.as_str() {
+                        Some(t) => {
+                            forms.insert(category.clone(), t.to_owned());
+                        }
+                        None => problems.push(
+                            Problem::new(file, "a plural form must be a string")
+                                .key(format!("{key}.{category}")),
+                        ),
+                    }
+                }
+                if !forms.contains_key("other") {
+                    problems.push(
+                        Problem::new(file, "a plural message needs an `other` form")
+                            .key(key.clone())
+                            .help("add `other:`, the form used for most numbers"),
+                    );
+                }
+                out.insert(key, Message::Plural(forms));
+            }
+            serde_json::Value::Object(m) => flatten(&key, m, file, out, problems),
+            _ => problems
+                .push(Problem::new(file, "expected a string (quote numbers and yes/no)").key(key)),
+        }
+    }
+}
+
+/// The built-in English catalogue: the reference every language is checked against.
+fn reference() -> BTreeMap<String, Message> {
+    // The built-in catalogues are tested to parse (see the tests below).
+    parse("en.yaml", BUILT_IN[0].1).unwrap_or_default()
+}
+
+/// Loads the catalogue for `language`: the built-in one (if any) with the root's
+/// `i18n/<language>.yaml` (`overrides`: its path relative to the root, and its text) on top.
+/// Every key of the English catalogue must have a string; an override may only use known keys,
+/// the same shape (string or plural) and the placeholders the English string has.
+pub fn load(language: &str, overrides: Option<(&str, &str)>) -> Result<Catalogue, Vec<Problem>> {
+    let reference = reference();
+    let mut messages = match built_in_text(language) {
+        Some(text) => parse("built-in catalogue", text)?,
+        None => BTreeMap::new(),
+    };
+    let mut problems = Vec::new();
+    if let Some((file, text)) = overrides {
+        for (key, message) in parse(file, text)? {
+            let Some(known) = reference.get(&key) else {
+                problems.push(
+                    Problem::new(file, format!("unknown key `{key}`"))
+                        .key(key.clone())
+                        .help("use the keys of the built-in catalogue (`sharelog catalogue en` prints it)"),
+                );
+                continue;
+            };
+            match (known, &message) {
+                (Message::Text(_), Message::Plural(_)) => problems.push(
+                    Problem::new(file, "this key is a string, not a plural message").key(key.clone()),
+                ),
+                (Message::Plural(_), Message::Text(_)) => problems.push(
+                    Problem::new(file, "this key is a plural message: give `one:` and `other:` forms (or the categories of your language)")
+                        .key(key.clone()),
+                ),
+                _ => {}
+            }
+            let allowed = known.placeholders();
+            for p in message.placeholders().difference(&allowed) {
+                let list: Vec<String> = allowed.iter().map(|a| format!("`{{{a}}}`")).collect();
+                problems.push(
+                    Problem::new(file, format!("`{{{p}}}` is not a value of this string"))
+                        .key(key.clone())
+                        .help(if list.is_empty() {
+                            "this string takes no values".to_owned()
+                        } else {
+                            format!("it may use {}", list.join(", "))
+                        }),
+                );
+            }
+            messages.insert(key, message);
+        }
+    }
+    let missing: Vec<&String> = reference
+        .keys()
+        .filter(|k| !messages.contains_key(*k))
+        .collect();
+    if !missing.is_empty() {
+        let file = overrides.map_or("report.yaml", |(f, _)| f);
+        let shown: Vec<String> = missing.iter().take(5).map(|k| format!("`{k}`")).collect();
+        let more = if missing.len() > shown.len() {
+            format!(" and {} more", missing.len() - shown.len())
+        } else {
+            String::new()
+        };
+        problems.push(
+            Problem::new(
+                file,
+                format!(
+                    "no string for key {}{more} in language `{language}`",
+                    shown.join(", ")
+                ),
+            )
+            .help(format!(
+                "add them to i18n/{language}.yaml (`sharelog catalogue en` prints every key with its English string), or set `language` in report.yaml to a built-in one (en, de)"
+            )),
+        );
+    }
+    if problems.is_empty() {
+        Ok(Catalogue {
+            language: language.to_owned(),
+            messages,
+        })
+    } else {
+        Err(problems)
+    }
+}
+
+/// A value for a string's `{name}`.
+#[derive(Debug, Clone)]
+pub enum Arg {
+    /// A number, written for the language; `{n}` also chooses the plural form.
+    N(u64),
+    /// Text, used as it is.
+    S(String),
+}
+
+impl From<u64> for Arg {
+    fn from(n: u64) -> Self {
+        Arg::N(n)
+    }
+}
+
+impl From<usize> for Arg {
+    fn from(n: usize) -> Self {
+        Arg::N(n as u64)
+    }
+}
+
+impl From<&str> for Arg {
+    fn from(s: &str) -> Self {
+        Arg::S(s.to_owned())
+    }
+}
+
+impl From<String> for Arg {
+    fn from(s: String) -> Self {
+        Arg::S(s)
+    }
+}
+
+impl From<&String> for Arg {
+    fn from(s: &String) -> Self {
+        Arg::S(s.clone())
+    }
+}
+
+/// A catalogue with the language's number, date and plural rules: what rendering uses.
+#[derive(Debug)]
+pub struct Lang {
+    catalogue: Catalogue,
+    numbers: DecimalFormatter,
+    dates: FixedCalendarDateTimeFormatter<Gregorian, YMD>,
+    months: FixedCalendarDateTimeFormatter<Gregorian, YM>,
+    plurals: PluralRules,
+}
+
+impl Lang {
+    /// The formatters for the catalogue's language (CLDR's root data when ICU4X does not know it).
+    pub fn new(catalogue: Catalogue) -> Result<Self> {
+        let locale: Locale = catalogue
+            .language
+            .parse()
+            .map_err(|e| Error::Internal(format!("language `{}`: {e}", catalogue.language)))?;
+        let fail = |what: &str, e: &dyn std::fmt::Display| {
+            Error::Internal(format!("{what} for language `{}`: {e}", catalogue.language))
+        };
+        let numbers = DecimalFormatter::try_new(locale.clone().into(), Default::default())
+            .map_err(|e| fail("number format", &e))?;
+        let dates = FixedCalendarDateTimeFormatter::try_new(locale.clone().into(), YMD::long())
+            .map_err(|e| fail("date format", &e))?;
+        let months = FixedCalendarDateTimeFormatter::try_new(locale.clone().into(), YM::long())
+            .map_err(|e| fail("month format", &e))?;
+        let plurals =
+            PluralRules::try_new_cardinal(locale.into()).map_err(|e| fail("plural rules", &e))?;
+        Ok(Lang {
+            catalogue,
+            numbers,
+            dates,
+            months,
+            plurals,
+        })
+    }
+
+    /// The language tag.
+    pub fn tag(&self) -> &str {
+        &self.catalogue.language
+    }
+
+    fn message(&self, key: &str) -> Result<&Message> {
+        self.catalogue.messages.get(key).ok_or_else(|| {
+            Error::invalid(vec![
+                Problem::new(
+                    format!("i18n/{}.yaml", self.tag()),
+                    format!("no string for key `{key}` in language `{}`", self.tag()),
+                )
+                .help("add the key to the catalogue, or use a key the built-in catalogue has (`sharelog catalogue en`)"),
+            ])
+        })
+    }
+
+    /// The form of `key` for these values (the plural form chosen by `{n}`), unfilled.
+    fn pattern(&self, key: &str, args: &[(&str, Arg)]) -> Result<&str> {
+        Ok(match self.message(key)? {
+            Message::Text(s) => s,
+            Message::Plural(forms) => {
+                let category = match args.iter().find(|(name, _)| *name == "n") {
+                    Some((_, Arg::N(n))) => self.plurals.category_for(*n),
+                    _ => PluralCategory::Other,
+                };
+                let name = match category {
+                    PluralCategory::Zero => "zero",
+                    PluralCategory::One => "one",
+                    PluralCategory::Two => "two",
+                    PluralCategory::Few => "few",
+                    PluralCategory::Many => "many",
+                    PluralCategory::Other => "other",
+                };
+                forms
+                    .get(name)
+                    .or_else(|| forms.get("other"))
+                    .map_or("", String::as_str)
+            }
+        })
+    }
+
+    /// The string `key` without values.
+    pub fn t(&self, key: &str) -> Result<String> {
+        self.f(key, &[])
+    }
+
+    /// The string `key` with its values filled in, as plain text.
+    pub fn f(&self, key: &str, args: &[(&str, Arg)]) -> Result<String> {
+        let pattern = self.pattern(key, args)?;
+        self.fill(key, pattern, args, &|s| s.to_owned(), None)
+    }
+
+    /// The string `key` as HTML: text and values escaped, `[text](href)` made a link to the value
+    /// `href` (which the caller has checked is a safe URL or a relative path).
+    pub fn html(&self, key: &str, args: &[(&str, Arg)]) -> Result<String> {
+        let pattern = self.pattern(key, args)?;
+        let escape = |s: &str| {
+            let mut out = String::with_capacity(s.len());
+            // Writing into a String cannot fail.
+            let _ = pulldown_cmark_escape::escape_html(&mut out, s);
+            out
+        };
+        self.fill(key, pattern, args, &escape, Some(&escape))
+    }
+
+    fn value(&self, arg: &Arg) -> String {
+        match arg {
+            Arg::N(n) => self.number(*n),
+            Arg::S(s) => s.clone(),
+        }
+    }
+
+    fn fill(
+        &self,
+        key: &str,
+        pattern: &str,
+        args: &[(&str, Arg)],
+        escape: &dyn Fn(&str) -> String,
+        links: Option<&dyn Fn(&str) -> String>,
+    ) -> Result<String> {
+        let lookup = |name: &str| {
+            args.iter()
+                .find(|(n, _)| *n == name)
+                .map(|(_, a)| self.value(a))
+                .ok_or_else(|| {
+                    Error::Internal(format!(
+                        "the string `{key}` ({}) uses `{{{name}}}`, which this page does not give",
+                        self.tag()
+                    ))
+                })
+        };
+        let mut out = String::with_capacity(pattern.len() + 16);
+        let mut rest = pattern;
+        while let Some(i) = rest.find(['{', '[', ']']) {
+            let (before, at) = rest.split_at(i);
+            out.push_str(&escape(before));
+            let c = at.as_bytes()[0];
+            if c == b'{'
+                && let Some(end) = at.find('}')
+                && is_name(&at[1..end])
+            {
+                out.push_str(&escape(&lookup(&at[1..end])?));
+                rest = &at[end + 1..];
+                continue;
+            }
+            if c == b'['
+                && let Some(close) = at.find("](")
+                && let Some(end) = at[close..].find(')')
+            {
+                let target = &at[close + 2..close + end];
+                let inner = self.fill(key, &at[1..close], args, escape, None)?;
+                match links {
+                    Some(link) => {
+                        // `({name})` is a value; anything else is the catalogue's own URL.
+                        let href = match target.strip_prefix('{').and_then(|t| t.strip_suffix('}'))
+                        {
+                            Some(name) if is_name(name) => lookup(name)?,
+                            _ => target.to_owned(),
+                        };
+                        out.push_str(&format!("<a href=\"{}\">{inner}</a>", link(&href)));
+                    }
+                    // Plain text: the link's text alone.
+                    None => out.push_str(&inner),
+                }
+                rest = &at[close + end + 1..];
+                continue;
+            }
+            out.push_str(&escape(&at[..1]));
+            rest = &at[1..];
+        }
+        out.push_str(&escape(rest));
+        Ok(out)
+    }
+
+    /// `1234567` as the language writes it (1,234,567 / 1.234.567).
+    pub fn number(&self, n: u64) -> String {
+        self.numbers.format(&Decimal::from(n)).to_string()
+    }
+
+    /// A published count: the number, or the catalogue's word for a suppressed count.
+    pub fn count(&self, n: Option<u64>) -> String {
+        match n {
+            Some(n) => self.number(n),
+            None => self.suppressed(),
+        }
+    }
+
+    /// How pages show a suppressed count.
+    pub fn suppressed(&self) -> String {
+        self.t("format.suppressed")
+            .unwrap_or_else(|_| "–".to_owned())
+    }
+
+    /// A date as the language writes it (6 March 2024 / 6. März 2024).
+    pub fn date(&self, d: NaiveDate) -> String {
+        match Date::try_new_gregorian(d.year(), d.month() as u8, d.day() as u8) {
+            Ok(date) => self.dates.format(&date).to_string(),
+            Err(_) => d.to_string(),
+        }
+    }
+
+    /// A month `YYYY-MM` as the language writes it (March 2024 / März 2024); other text unchanged.
+    pub fn month(&self, text: &str) -> String {
+        match crate::time::parse_month(text)
+            .and_then(|d| Date::try_new_gregorian(d.year(), d.month() as u8, 1).ok())
+        {
+            Some(date) => self.months.format(&date).to_string(),
+            None => text.to_owned(),
+        }
+    }
+
+    /// An instant: the date alone at midnight UTC, else the date and the UTC time.
+    pub fn instant(&self, dt: &DateTime<Utc>) -> String {
+        let date = self.date(dt.date_naive());
+        if dt.time() == chrono::NaiveTime::MIN {
+            return date;
+        }
+        let time = if dt.second() == 0 {
+            format!("{:02}:{:02}", dt.hour(), dt.minute())
+        } else {
+            format!("{:02}:{:02}:{:02}", dt.hour(), dt.minute(), dt.second())
+        };
+        self.f(
+            "format.instant",
+            &[("date", date.clone().into()), ("time", time.into())],
+        )
+        .unwrap_or(date)
+    }
+
+    /// An RFC 3339 text as [`Lang::instant`] shows it; other text unchanged.
+    pub fn instant_text(&self, text: &str) -> String {
+        crate::time::parse_instant(text).map_or_else(|| text.to_owned(), |dt| self.instant(&dt))
+    }
+}
+
+fn is_name(s: &str) -> bool {
+    !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// The `{name}`s of a string.
+fn placeholders(s: &str) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    let mut rest = s;
+    while let Some(i) = rest.find('{') {
+        let at = &rest[i..];
+        match at.find('}') {
+            Some(end) if is_name(&at[1..end]) => {
+                out.insert(at[1..end].to_owned());
+                rest = &at[end + 1..];
+            }
+            _ => rest = &at[1..],
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lang(tag: &str) -> Lang {
+        let cat = load(tag, None).unwrap_or_else(|p| panic!("{tag}: {p:?}"));
+        Lang::new(cat).unwrap_or_else(|e| panic!("{e}"))
+    }
+
+    #[test]
+    fn built_in_catalogues_are_complete_and_use_only_english_placeholders() {
+        let reference = reference();
+        assert!(
+            reference.len() > 100,
+            "the English catalogue parsed: {}",
+            reference.len()
+        );
+        for (tag, text) in BUILT_IN {
+            let messages = parse(tag, text).unwrap_or_else(|p| panic!("{tag}: {p:?}"));
+            let keys: BTreeSet<&String> = messages.keys().collect();
+            let want: BTreeSet<&String> = reference.keys().collect();
+            assert_eq!(keys, want, "{tag} has exactly the English keys");
+            for (key, m) in &messages {
+                let known = &reference[key];
+                assert_eq!(
+                    m.placeholders(),
+                    known.placeholders(),
+                    "{tag} {key} uses the same values as English"
+                );
+                assert_eq!(
+                    matches!(m, Message::Plural(_)),
+                    matches!(known, Message::Plural(_)),
+                    "{tag} {key} has the same shape as English"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn formats_numbers_dates_and_plurals_per_language() {
+        let en = lang("en");
+        let de = lang("de");
+        assert_eq!(en.number(1234567), "1,234,567");
+        assert_eq!(de.number(1234567), "1.234.567");
+        let d = NaiveDate::from_ymd_opt(2024, 3, 6).unwrap_or_default();
+        assert_eq!(en.date(d), "March 6, 2024");
+        assert_eq!(de.date(d), "6. März 2024");
+        assert_eq!(de.month("2024-03"), "März 2024");
+        assert_eq!(en.month("not a month"), "not a month");
+        let one = en
+            .f("finding.items", &[("n", 1u64.into())])
+            .unwrap_or_default();
+        let many = en
+            .f("finding.items", &[("n", 1200u64.into())])
+            .unwrap_or_default();
+        assert_eq!((one.as_str(), many.as_str()), ("1 item", "1,200 items"));
+        let de_many = de
+            .f("finding.items", &[("n", 1200u64.into())])
+            .unwrap_or_default();
+        assert_eq!(de_many, "1.200 Beiträge");
+    }
+
+    #[test]
+    fn html_escapes_text_and_values_and_makes_links() {
+        let cat = Catalogue {
+            language: "en".into(),
+            messages: [(
+                "k".to_owned(),
+                Message::Text("a <b> [see {what}]({href}) & [{x}](x.csv)".to_owned()),
+            )]
+            .into_iter()
+            .collect(),
+        };
+        let l = Lang::new(cat).unwrap_or_else(|e| panic!("{e}"));
+        let args = [
+            ("what", Arg::from("<i>")),
+            ("href", Arg::from("a\"b.html")),
+            ("x", Arg::from("\"q\"")),
+        ];
+        assert_eq!(
+            l.html("k", &args).unwrap_or_default(),
+            "a &lt;b&gt; <a href=\"a&quot;b.html\">see &lt;i&gt;</a> &amp; <a href=\"x.csv\">&quot;q&quot;</a>"
+        );
+        assert_eq!(l.f("k", &args).unwrap_or_default(), "a <b> see <i> & \"q\"");
+        let missing = l.t("nope").err().map(|e| match e {
+            Error::Invalid(p) => p[0].to_string(),
+            other => other.to_string(),
+        });
+        assert_eq!(
+            missing.as_deref(),
+            Some(
+                "error: i18n/en.yaml: no string for key `nope` in language `en`\n  = help: add the key to the catalogue, or use a key the built-in catalogue has (`sharelog catalogue en`)"
+            )
+        );
+    }
+
+    #[test]
+    fn overrides_are_checked_against_the_english_keys() {
+        let err = |text: &str| match load("en", Some(("i18n/en.yaml", text))) {
+            Ok(_) => String::new(),
+            Err(p) => p
+                .iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("\n"),
+        };
+        assert!(err("nav:\n  overview: Start\n").is_empty());
+        assert!(err("nav:\n  overveiw: Start\n").contains("unknown key `nav.overveiw`"));
+        assert!(err("finding:\n  items: \"{n} things\"\n").contains("plural message"));
+        assert!(err("nav:\n  overview: \"{partner}\"\n").contains("`{partner}` is not a value"));
+        let fr = match load("fr", Some(("i18n/fr.yaml", "nav:\n  overview: Accueil\n"))) {
+            Ok(_) => String::new(),
+            Err(p) => p[0].to_string(),
+        };
+        assert!(fr.contains("i18n/fr.yaml: no string for key"), "{fr}");
+        assert!(fr.contains("in language `fr`"), "{fr}");
+        let none = match load("fr", None) {
+            Ok(_) => String::new(),
+            Err(p) => p[0].to_string(),
+        };
+        assert!(
+            none.starts_with("error: report.yaml: no string for key"),
+            "{none}"
+        );
+    }
+}
