@@ -164,7 +164,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for _ in 0..runs {
         let t = Instant::now();
         let (site, summary) =
-            sharelog::render_site_with(&root, true, &sharelog::Progress::silent())?;
+            sharelog::render_site_with(&root, true, None, &sharelog::Progress::silent())?;
         ours.push(t.elapsed().as_secs_f64());
         rows = summary.items;
         let t = Instant::now();

@@ -43,6 +43,9 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the man page (roff).
     Man,
+    /// Print a built-in catalogue of interface strings (en, de): the keys a report root's
+    /// i18n/<language>.yaml may override, or must all give for another language.
+    Catalogue(CatalogueArgs),
 }
 
 const DIFF_EXIT_CODES: &str = "\
@@ -86,6 +89,14 @@ pub struct DiffArgs {
     pub format: crate::diff::Format,
 }
 
+/// Arguments of `sharelog catalogue`.
+#[derive(Debug, Args)]
+pub struct CatalogueArgs {
+    /// The language of the built-in catalogue.
+    #[arg(default_value = "en", value_parser = ["en", "de"])]
+    pub language: String,
+}
+
 /// Arguments of `sharelog completions`.
 #[derive(Debug, Args)]
 pub struct CompletionsArgs {
@@ -115,6 +126,10 @@ pub struct BuildArgs {
     /// says "not for publication". Never publish its output.
     #[arg(long)]
     pub unsuppressed: bool,
+    /// Build in this language instead of report.yaml's `language` (a BCP 47 tag: en and de are
+    /// built in, others need i18n/<language>.yaml), e.g. one edition per language from one root.
+    #[arg(long, value_name = "TAG")]
+    pub language: Option<String>,
 }
 
 /// Arguments of `sharelog check`.

@@ -40,6 +40,8 @@ pub struct BuildOptions {
     pub unsuppressed: bool,
     /// No stage reports on stderr.
     pub quiet: bool,
+    /// Build in this language instead of report.yaml's `language` (one root, several editions).
+    pub language: Option<String>,
 }
 
 /// What a build or check produced, for the summary line.
@@ -84,18 +86,19 @@ impl Summary {
 
 /// Reads, checks and aggregates a report root and renders the site in memory.
 pub fn render_site(root: &Path) -> Result<(Site, Summary)> {
-    render_site_with(root, false, &Progress::silent())
+    render_site_with(root, false, None, &Progress::silent())
 }
 
-/// [`render_site`], optionally as an auditor's build with exact, unsuppressed counts, reporting
-/// its stages to `progress`.
+/// [`render_site`], optionally as an auditor's build with exact, unsuppressed counts, in
+/// `language` instead of report.yaml's, reporting its stages to `progress`.
 pub fn render_site_with(
     root: &Path,
     unsuppressed: bool,
+    language: Option<&str>,
     progress: &Progress,
 ) -> Result<(Site, Summary)> {
     progress.stage("reading and checking the report root");
-    let report = match load::load_partial(root) {
+    let report = match load::load_partial(root, language) {
         (Some(report), problems) if problems.is_empty() => report,
         // Problems in the inputs: still check the listings and tables that did load, so that
         // one run lists every problem.
@@ -164,7 +167,12 @@ pub fn describe(e: &Error) -> String {
 pub fn build(options: &BuildOptions) -> Result<Summary> {
     check_out_dir(&options.root, &options.out)?;
     let progress = Progress::new(options.quiet);
-    let (site, summary) = render_site_with(&options.root, options.unsuppressed, &progress)?;
+    let (site, summary) = render_site_with(
+        &options.root,
+        options.unsuppressed,
+        options.language.as_deref(),
+        &progress,
+    )?;
     progress.stage(&format!("writing {} files", site.files.len()));
     write::write(&site, &options.out)?;
     progress.finish();

@@ -37,6 +37,7 @@ fn run(cli: &Cli) -> Result<i32, Error> {
             out: args.out.clone(),
             unsuppressed: args.unsuppressed,
             quiet: args.quiet,
+            language: args.language.clone(),
         })
         .map(|s| {
             print_warnings(&s.warnings);
@@ -110,6 +111,11 @@ fn run(cli: &Cli) -> Result<i32, Error> {
             use clap::CommandFactory;
             let mut cmd = Cli::command();
             clap_complete::generate(args.shell, &mut cmd, "sharelog", &mut std::io::stdout());
+            Ok(0)
+        }
+        Command::Catalogue(args) => {
+            let text = sharelog::i18n::built_in_text(&args.language).unwrap_or_default();
+            print!("{text}");
             Ok(0)
         }
         Command::Man => {

@@ -26,11 +26,26 @@ use crate::model::{Report, ReportMeta};
 /// loaded even when there are problems (without the manifests that had them), so that the listings
 /// and tables of the rest can still be checked in the same run. The report is `None` only when
 /// report.yaml itself could not be read.
-pub(crate) fn load_partial(root: &Path) -> (Option<Report>, Vec<Problem>) {
+///
+/// `language` replaces report.yaml's `language` (`build --language`).
+pub(crate) fn load_partial(root: &Path, language: Option<&str>) -> (Option<Report>, Vec<Problem>) {
     let mut problems = Problems::default();
     let ctx = Ctx { root };
 
-    let meta = report::load(&ctx, &mut problems);
+    let mut meta = report::load(&ctx, &mut problems);
+    if let (Some(m), Some(tag)) = (meta.as_mut(), language) {
+        if report::is_language_tag(tag) {
+            m.language = tag.to_owned();
+        } else {
+            problems.push(
+                Problem::new(
+                    "--language",
+                    format!("`{tag}` is not a BCP 47 language tag"),
+                )
+                .help("give a tag such as en, de or en-GB"),
+            );
+        }
+    }
     let partners = partners::load(&ctx, &mut problems);
     // References are only checked against files that could be read: a broken report.yaml or
     // partners.yaml is one problem, not one per reference to it.

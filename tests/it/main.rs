@@ -6,6 +6,7 @@ mod downloads;
 mod feeds;
 mod findings;
 mod formats;
+mod i18n;
 mod invalid;
 mod package;
 mod pages;

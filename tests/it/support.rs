@@ -65,6 +65,11 @@ pub(crate) fn build_with_env(root: &Path, env: &[(&str, &str)]) -> (tempfile::Te
     build_with(root, env, &[])
 }
 
+/// Like [`build`], with extra command-line arguments.
+pub(crate) fn build_with_args(root: &Path, extra: &[&str]) -> (tempfile::TempDir, PathBuf) {
+    build_with(root, &[], extra)
+}
+
 fn build_with(root: &Path, env: &[(&str, &str)], extra: &[&str]) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("tempdir");
     let out = dir.path().join("site");
