@@ -1,5 +1,6 @@
 // Opens every page of a built report in headless Chromium and runs axe-core on it, in light and
-// dark mode, at the WCAG 2.0/2.1/2.2 A and AA levels. Prints each violation; exits 1 if any.
+// dark mode, at the WCAG 2.0/2.1/2.2 A and AA levels, and checks that no page is wider than a
+// 375-pixel phone screen (tables scroll inside their own box). Prints each violation; exits 1 if any.
 //
 // Usage: node tests/browser/check.mjs PUBLIC_DIR [PUBLIC_DIR...]
 // Needs playwright-core and axe-core (npm) and Chromium at /usr/bin/chromium (or $CHROMIUM).
@@ -31,7 +32,9 @@ let checked = 0;
 for (const site of process.argv.slice(2)) {
   for (const file of pages(site).sort()) {
     for (const colorScheme of ['light', 'dark']) {
-      const page = await browser.newPage({ colorScheme });
+      // Light mode on a phone's width, dark mode on a desktop's.
+      const width = colorScheme === 'light' ? 375 : 1280;
+      const page = await browser.newPage({ colorScheme, viewport: { width, height: 800 } });
       // No request may leave the site: anything but file: URLs is a failure.
       const external = [];
       page.on('request', (r) => { if (!r.url().startsWith('file:')) external.push(r.url()); });
@@ -45,6 +48,11 @@ for (const site of process.argv.slice(2)) {
         violations += 1;
         console.log(`${site}/${rel} (${colorScheme}): ${v.id} [${v.impact}] ${v.help}`);
         for (const n of v.nodes.slice(0, 3)) console.log(`    ${n.target.join(' ')}: ${n.failureSummary.split('\n').slice(1).join(' ')}`);
+      }
+      const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+      if (overflow > 0) {
+        violations += 1;
+        console.log(`${site}/${rel} (${width}px): the page is ${overflow}px wider than the screen`);
       }
       for (const url of external) {
         violations += 1;
