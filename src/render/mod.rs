@@ -1069,6 +1069,15 @@ impl Pages<'_> {
         self.lang.count(n)
     }
 
+    /// A partner's purposes in the report's language.
+    fn purposes(&self, partner: &Partner) -> Result<Vec<String>> {
+        partner
+            .purposes
+            .iter()
+            .map(|p| self.lang.t(&format!("purpose.{}", p.slug())))
+            .collect()
+    }
+
     fn severity_label(&self, s: crate::model::Severity) -> Result<String> {
         self.lang.t(&format!("severity.{}", s.slug()))
     }
@@ -1207,11 +1216,10 @@ impl Pages<'_> {
         }))
     }
 
-    /// "3 high, 2 medium and 1 info", for the overview's summary sentence.
-    fn findings_phrase(&self) -> Result<String> {
-        let parts = self
-            .finding_counts(|_| true)?
-            .into_iter()
+    /// "12 High, 10 Medium, 2 Info" from [`Pages::finding_counts`], for the overview's sentence.
+    fn findings_phrase(&self, counts: &[Value]) -> Result<String> {
+        let parts = counts
+            .iter()
             .filter(|c| c["n"].as_u64().unwrap_or(0) > 0)
             .map(|c| {
                 self.lang.f(
@@ -1236,13 +1244,7 @@ impl Pages<'_> {
             .iter()
             .map(|p| {
                 let purposes = match self.report.partner(&p.partner) {
-                    Some(x) => Some(
-                        x.purposes
-                            .iter()
-                            .map(|u| l.t(&format!("purpose.{}", u.slug())))
-                            .collect::<Result<Vec<_>>>()?
-                            .join(", "),
-                    ),
+                    Some(x) => Some(self.purposes(x)?.join(", ")),
                     None => None,
                 };
                 Ok(json!({
@@ -1263,6 +1265,7 @@ impl Pages<'_> {
             .iter()
             .map(|e| self.export_summary(root, e))
             .collect::<Result<_>>()?;
+        let counts = self.finding_counts(|_| true)?;
         let extra = json!({
             "totals": {
                 "items": self.count(self.t.total_items),
@@ -1276,9 +1279,9 @@ impl Pages<'_> {
             "partners": partners,
             "exports": exports,
             "findings": self.finding_list(root, |f| f.severity == crate::model::Severity::High)?,
-            "finding_counts": self.finding_counts(|_| true)?,
+            "findings_list": self.findings_phrase(&counts)?,
+            "finding_counts": counts,
             "findings_total": self.findings.len(),
-            "findings_list": self.findings_phrase()?,
         });
         self.render(
             "index.html",
@@ -1319,11 +1322,7 @@ impl Pages<'_> {
             covered_by.push(l.t("partner.covered_ai")?);
         }
         covered_by.push(l.t("partner.covered_named")?);
-        let purposes = partner
-            .purposes
-            .iter()
-            .map(|p| l.t(&format!("purpose.{}", p.slug())))
-            .collect::<Result<Vec<_>>>()?;
+        let purposes = self.purposes(partner)?;
         let extra = json!({
             "partner": {
                 "id": partner.id,

@@ -60,7 +60,7 @@ impl tera::Function for Translate {
             .get("key")
             .and_then(serde_json::Value::as_str)
             .ok_or_else(|| tera::Error::msg("t() and th() need key=\"…\""))?;
-        let mut values: Vec<(&str, Arg)> = args
+        let values: Vec<(&str, Arg)> = args
             .iter()
             .filter(|(name, _)| name.as_str() != "key")
             .map(|(name, v)| {
@@ -76,8 +76,6 @@ impl tera::Function for Translate {
                 (name.as_str(), arg)
             })
             .collect();
-        // HashMap order is random: sort so that lookups never depend on it.
-        values.sort_by(|a, b| a.0.cmp(b.0));
         let out = if self.html {
             self.lang.html(key, &values)
         } else {
