@@ -163,8 +163,14 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut rows = 0;
     for _ in 0..runs {
         let t = Instant::now();
-        let (site, summary) =
-            sharelog::render_site_with(&root, true, None, &sharelog::Progress::silent())?;
+        let (site, summary) = sharelog::render_site_with(
+            &root,
+            &sharelog::RenderOptions {
+                unsuppressed: true,
+                ..Default::default()
+            },
+            &sharelog::Progress::silent(),
+        )?;
         ours.push(t.elapsed().as_secs_f64());
         rows = summary.items;
         let t = Instant::now();

@@ -130,6 +130,14 @@ pub struct BuildArgs {
     /// built in, others need i18n/<language>.yaml), e.g. one edition per language from one root.
     #[arg(long, value_name = "TAG")]
     pub language: Option<String>,
+    /// The listing cache: each item listing's counts, keyed by the listing's and the ledger's
+    /// content and sharelog's version, so that a rebuild reads only new or changed listings.
+    /// Relative paths are relative to the current folder.
+    #[arg(long, value_name = "DIR", default_value = ".sharelog-cache")]
+    pub cache: PathBuf,
+    /// Count every listing afresh, without reading or writing the cache.
+    #[arg(long, conflicts_with = "cache")]
+    pub no_cache: bool,
 }
 
 /// Arguments of `sharelog check`.

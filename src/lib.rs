@@ -42,6 +42,19 @@ pub struct BuildOptions {
     pub quiet: bool,
     /// Build in this language instead of report.yaml's `language` (one root, several editions).
     pub language: Option<String>,
+    /// The listing cache's folder; `None` counts every listing afresh.
+    pub cache: Option<PathBuf>,
+}
+
+/// How a site is rendered in memory.
+#[derive(Debug, Clone, Default)]
+pub struct RenderOptions {
+    /// An auditor's build: exact counts, every page and file marked "not for publication".
+    pub unsuppressed: bool,
+    /// Build in this language instead of report.yaml's `language`.
+    pub language: Option<String>,
+    /// The listing cache's folder: a listing whose aggregate is there is not read again.
+    pub cache: Option<PathBuf>,
 }
 
 /// What a build or check produced, for the summary line.
@@ -86,24 +99,22 @@ impl Summary {
 
 /// Reads, checks and aggregates a report root and renders the site in memory.
 pub fn render_site(root: &Path) -> Result<(Site, Summary)> {
-    render_site_with(root, false, None, &Progress::silent())
+    render_site_with(root, &RenderOptions::default(), &Progress::silent())
 }
 
-/// [`render_site`], optionally as an auditor's build with exact, unsuppressed counts, in
-/// `language` instead of report.yaml's, reporting its stages to `progress`.
+/// [`render_site`] with [`RenderOptions`], reporting its stages to `progress`.
 pub fn render_site_with(
     root: &Path,
-    unsuppressed: bool,
-    language: Option<&str>,
+    options: &RenderOptions,
     progress: &Progress,
 ) -> Result<(Site, Summary)> {
     progress.stage("reading and checking the report root");
-    let report = match load::load_partial(root, language) {
+    let report = match load::load_partial(root, options.language.as_deref()) {
         (Some(report), problems) if problems.is_empty() => report,
         // Problems in the inputs: still check the listings and tables that did load, so that
         // one run lists every problem.
         (Some(report), mut problems) => {
-            if let Err(Error::Invalid(more)) = aggregate::aggregate(&report) {
+            if let Err(Error::Invalid(more)) = aggregate::aggregate(&report, None) {
                 problems.extend(more);
             }
             return Err(Error::invalid(problems));
@@ -114,9 +125,20 @@ pub fn render_site_with(
         "counting {} export batches and the opt-outs",
         report.exports.len()
     ));
-    let tables = aggregate::aggregate(&report)?;
-    progress.stage("suppressing small counts and rendering the site");
-    let site = render::render(&report, &tables, unsuppressed)?;
+    let cache = options
+        .cache
+        .as_deref()
+        .map(|dir| aggregate::cache::Cache::new(dir, report.ledger.as_ref()));
+    let tables = aggregate::aggregate(&report, cache.as_ref())?;
+    match &cache {
+        Some(c) => progress.stage(&format!(
+            "suppressing small counts and rendering the site ({} listings from the cache, {} counted)",
+            c.hits.get(),
+            c.misses.get()
+        )),
+        None => progress.stage("suppressing small counts and rendering the site"),
+    }
+    let site = render::render(&report, &tables, options.unsuppressed)?;
     let summary = Summary {
         partners: report.partners.len(),
         exports: report.exports.len(),
@@ -167,12 +189,12 @@ pub fn describe(e: &Error) -> String {
 pub fn build(options: &BuildOptions) -> Result<Summary> {
     check_out_dir(&options.root, &options.out)?;
     let progress = Progress::new(options.quiet);
-    let (site, summary) = render_site_with(
-        &options.root,
-        options.unsuppressed,
-        options.language.as_deref(),
-        &progress,
-    )?;
+    let render = RenderOptions {
+        unsuppressed: options.unsuppressed,
+        language: options.language.clone(),
+        cache: options.cache.clone(),
+    };
+    let (site, summary) = render_site_with(&options.root, &render, &progress)?;
     progress.stage(&format!("writing {} files", site.files.len()));
     write::write(&site, &options.out)?;
     progress.finish();

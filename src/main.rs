@@ -38,6 +38,7 @@ fn run(cli: &Cli) -> Result<i32, Error> {
             unsuppressed: args.unsuppressed,
             quiet: args.quiet,
             language: args.language.clone(),
+            cache: (!args.no_cache).then(|| args.cache.clone()),
         })
         .map(|s| {
             print_warnings(&s.warnings);

@@ -277,6 +277,14 @@ pub(crate) struct ListingContext {
     pub(crate) window: (Option<i64>, Option<i64>),
 }
 
+/// The columns of [`aggregate_listing`]'s frame, in order.
+pub(crate) fn aggregate_columns() -> Vec<&'static str> {
+    let mut out = vec![CATEGORY, YEAR, ITEMS];
+    out.extend(FLAGS);
+    out.extend([OPTED_OUT, OUTSIDE_WINDOW, OPTED_OUT_NOW]);
+    out
+}
+
 /// Aggregates one item listing into (category, year, items, flags…, opted_out, outside_window),
 /// sorted by category and year. `opted_out` is null without a ledger.
 pub(crate) fn aggregate_listing(

@@ -3,6 +3,7 @@
 //! Each published table has one function named after it. Every polars chain carries the SQL it
 //! computes in a comment above it.
 
+pub(crate) mod cache;
 pub(crate) mod columns;
 pub(crate) mod deletions;
 pub(crate) mod findings;
@@ -221,7 +222,7 @@ pub(crate) struct Tables<C = u64> {
 }
 
 /// Computes every table from the checked report.
-pub(crate) fn aggregate(report: &Report) -> Result<Tables> {
+pub(crate) fn aggregate(report: &Report, cache: Option<&cache::Cache>) -> Result<Tables> {
     // A bad ledger and bad listings are reported together: the listings are still checked.
     let (ledger, ledger_problems) = match report
         .ledger
@@ -232,7 +233,7 @@ pub(crate) fn aggregate(report: &Report) -> Result<Tables> {
         Some(Err(p)) => (None, p),
         None => (None, Vec::new()),
     };
-    let counted = match count_exports(report, ledger.as_ref()) {
+    let counted = match count_exports(report, ledger.as_ref(), cache) {
         Ok(c) if ledger_problems.is_empty() => c,
         Ok(_) => return Err(Error::invalid(ledger_problems)),
         Err(Error::Invalid(mut p)) => {
@@ -336,13 +337,24 @@ pub(crate) struct ExportCounts {
 }
 
 /// Counts every export; collects the problems of all listings and count tables at once.
-fn count_exports(report: &Report, ledger: Option<&Ledger>) -> Result<Vec<ExportCounts>> {
+fn count_exports(
+    report: &Report,
+    ledger: Option<&Ledger>,
+    cache: Option<&cache::Cache>,
+) -> Result<Vec<ExportCounts>> {
     let mut problems = Problems::default();
     let mut out = Vec::new();
     let categories = report.meta.category_ids();
     for export in &report.exports {
-        let ledger = ledger.zip(report.partner(export.partner.as_str()));
-        match export_counts(&categories, export, ledger, report_now(report)) {
+        let partner = report.partner(export.partner.as_str());
+        match export_counts(
+            &categories,
+            export,
+            partner,
+            ledger,
+            report_now(report),
+            cache,
+        ) {
             Ok(c) => out.push(c),
             Err(p) => problems.extend(p),
         }
@@ -383,9 +395,12 @@ fn declared_rows(
 fn export_counts(
     categories: &[CategoryId],
     export: &Export,
-    ledger: Option<(&Ledger, &crate::model::Partner)>,
+    partner: Option<&crate::model::Partner>,
+    ledger: Option<&Ledger>,
     now: i64,
+    cache: Option<&cache::Cache>,
 ) -> std::result::Result<ExportCounts, Vec<Problem>> {
+    let ledger = ledger.zip(partner);
     let fail = |e: PolarsError| vec![Problem::new(&export.manifest, e.to_string())];
     let declared = declared_rows(categories, export.counts.as_ref())?;
     let window = window_micros(export);
@@ -397,7 +412,22 @@ fn export_counts(
             opted_out_now: ledger.map(|(l, partner)| l.opted_out_at(now, partner)),
             window,
         };
-        let listed = listings::aggregate_listing(items, categories, &context)?;
+        let count = || listings::aggregate_listing(items, categories, &context);
+        let listed = match (cache, partner) {
+            (Some(cache), Some(partner)) => cache.aggregate(
+                items,
+                &cache::KeyParts {
+                    partner,
+                    exported_at: export.exported_at.timestamp_micros(),
+                    now,
+                    window,
+                    categories,
+                },
+                &listings::aggregate_columns(),
+                count,
+            )?,
+            _ => count()?,
+        };
         let outside = listed
             .column(OUTSIDE_WINDOW)
             .and_then(|c| Ok(c.u64()?.sum().unwrap_or(0)))

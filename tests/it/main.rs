@@ -1,5 +1,6 @@
 //! Integration tests: one binary, a module per feature.
 
+mod cache;
 mod cli;
 mod determinism;
 mod downloads;
