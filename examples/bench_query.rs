@@ -17,6 +17,10 @@ use std::time::Instant;
 
 use polars::prelude::*;
 
+// The same allocator as the sharelog binary, so that both sides of the comparison use it.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 const FLAGS: [&str; 5] = ["private", "deleted", "suspended", "explicit", "minor"];
 
 struct Export {

@@ -6,6 +6,11 @@ use clap::Parser;
 use sharelog::cli::{Cli, Command};
 use sharelog::{BuildOptions, Error, ExitCode, Severity};
 
+// polars allocates and frees many short-lived buffers; mimalloc serves them faster than the
+// system allocator (bench/RESULTS.md has the figures with and without it).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 fn main() {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
