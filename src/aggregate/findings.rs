@@ -435,13 +435,7 @@ fn message(report: &Report, lang: &Lang, f: &Finding, shown: &Shown, min: u64) -
             // only suppressed when one of them is.
             let declared_published = suppress(*declared, min);
             let published = declared_published.is_some() && listed_total.is_some();
-            let amount = |n: u64| {
-                if published {
-                    lang.f("finding.items", &[("n", n.into())])
-                } else {
-                    lang.t("finding.items_suppressed")
-                }
-            };
+            let amount = |n: u64| items_text(lang, published.then_some(n));
             let diff = if listed > declared {
                 lang.f(
                     "finding.diff_more",

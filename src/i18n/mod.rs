@@ -367,20 +367,20 @@ impl Lang {
     /// The string `key` with its values filled in, as plain text.
     pub fn f(&self, key: &str, args: &[(&str, Arg)]) -> Result<String> {
         let pattern = self.pattern(key, args)?;
-        self.fill(key, pattern, args, &|s| s.to_owned(), None)
+        self.fill(key, pattern, args, &|s| s.to_owned(), false)
     }
 
     /// The string `key` as HTML: text and values escaped, `[text](href)` made a link to the value
     /// `href` (which the caller has checked is a safe URL or a relative path).
     pub fn html(&self, key: &str, args: &[(&str, Arg)]) -> Result<String> {
         let pattern = self.pattern(key, args)?;
-        let escape = |s: &str| {
-            let mut out = String::with_capacity(s.len());
-            // Writing into a String cannot fail.
-            let _ = pulldown_cmark_escape::escape_html(&mut out, s);
-            out
-        };
-        self.fill(key, pattern, args, &escape, Some(&escape))
+        self.fill(
+            key,
+            pattern,
+            args,
+            &crate::render::format::escape_html,
+            true,
+        )
     }
 
     fn value(&self, arg: &Arg) -> String {
@@ -396,7 +396,7 @@ impl Lang {
         pattern: &str,
         args: &[(&str, Arg)],
         escape: &dyn Fn(&str) -> String,
-        links: Option<&dyn Fn(&str) -> String>,
+        links: bool,
     ) -> Result<String> {
         let lookup = |name: &str| {
             args.iter()
@@ -428,19 +428,17 @@ impl Lang {
                 && let Some(end) = at[close..].find(')')
             {
                 let target = &at[close + 2..close + end];
-                let inner = self.fill(key, &at[1..close], args, escape, None)?;
-                match links {
-                    Some(link) => {
-                        // `({name})` is a value; anything else is the catalogue's own URL.
-                        let href = match target.strip_prefix('{').and_then(|t| t.strip_suffix('}'))
-                        {
-                            Some(name) if is_name(name) => lookup(name)?,
-                            _ => target.to_owned(),
-                        };
-                        out.push_str(&format!("<a href=\"{}\">{inner}</a>", link(&href)));
-                    }
+                let inner = self.fill(key, &at[1..close], args, escape, false)?;
+                if links {
+                    // `({name})` is a value; anything else is the catalogue's own URL.
+                    let href = match target.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
+                        Some(name) if is_name(name) => lookup(name)?,
+                        _ => target.to_owned(),
+                    };
+                    out.push_str(&format!("<a href=\"{}\">{inner}</a>", escape(&href)));
+                } else {
                     // Plain text: the link's text alone.
-                    None => out.push_str(&inner),
+                    out.push_str(&inner);
                 }
                 rest = &at[close + end + 1..];
                 continue;
@@ -487,6 +485,11 @@ impl Lang {
             Some(date) => self.months.format(&date).to_string(),
             None => text.to_owned(),
         }
+    }
+
+    /// Every month of `months` as [`Lang::month`] writes it.
+    pub fn months(&self, months: &[String]) -> Vec<String> {
+        months.iter().map(|m| self.month(m)).collect()
     }
 
     /// An instant: the date alone at midnight UTC, else the date and the UTC time.

@@ -1,5 +1,15 @@
 //! Number formatting for the command line (pages format numbers for their language: `i18n`).
 
+/// Escapes `& < > " '` for HTML text and attributes (tera's default also escapes `/`, which turns
+/// every relative link into `..&#x2F;` without making anything safer). Templates and the
+/// catalogue's HTML strings both use it.
+pub(crate) fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    // Writing into a String cannot fail.
+    let _ = pulldown_cmark_escape::escape_html(&mut out, text);
+    out
+}
+
 /// `1234567` → `1,234,567`.
 pub(crate) fn thousands(n: u64) -> String {
     let digits = n.to_string();

@@ -552,7 +552,7 @@ fn opt_out_chart(t: &Tables<Published>, band: Option<u64>, lang: &Lang) -> Resul
         return Ok(None);
     }
     let months: Vec<String> = t.opt_outs_monthly.iter().map(|r| r.month.clone()).collect();
-    let month_labels: Vec<String> = months.iter().map(|m| lang.month(m)).collect();
+    let month_labels = lang.months(&months);
     let bars = Series {
         name: lang.t("chart.new_opt_outs")?,
         values: t.opt_outs_monthly.iter().map(|r| r.opted_out).collect(),
@@ -564,20 +564,11 @@ fn opt_out_chart(t: &Tables<Published>, band: Option<u64>, lang: &Lang) -> Resul
     let title = lang.t("chart.opt_outs_title")?;
     let file = "charts/opt-outs-monthly.svg";
     let series = [bars, line];
-    let month = lang.t("col.month")?;
     if let Some(width) = band {
-        let x = (month.as_str(), month_labels.as_slice());
-        return Ok(Some(table_only(
-            lang,
-            file,
-            &title,
-            x,
-            &series,
-            "opt-outs-monthly",
-            width,
-        )?));
+        let source = "opt-outs-monthly";
+        return table_only(lang, file, &title, &month_labels, &series, source, width).map(Some);
     }
-    let head = series_head(&month, &series);
+    let head = series_head(&lang.t("col.month")?, &series);
     let [bars, line] = series;
     let last = t.opt_outs_monthly.last();
     let first_month = &month_labels[0];
@@ -626,17 +617,18 @@ fn band_label(lang: &Lang, v: Published, width: u64) -> String {
     }
 }
 
-/// A chart whose counts are banded: only its table, with the bands, and no drawing.
+/// A monthly chart whose counts are banded: only its table (a row per month, the bands), and no
+/// drawing.
 fn table_only(
     lang: &Lang,
     file: &str,
     title: &str,
-    x: (&str, &[String]),
+    months: &[String],
     series: &[Series],
     source: &'static str,
     width: u64,
 ) -> Result<Chart> {
-    let (table_rows, _) = chart_table_with(x.1, series, &|v| band_label(lang, v, width));
+    let (table_rows, _) = chart_table_with(months, series, &|v| band_label(lang, v, width));
     Ok(Chart {
         file: file.into(),
         title: title.into(),
@@ -647,7 +639,7 @@ fn table_only(
                 ("file", format!("{source}.csv").into()),
             ],
         )?,
-        table_head: series_head(x.0, series),
+        table_head: series_head(&lang.t("col.month")?, series),
         table_rows,
         svg: String::new(),
         source,
@@ -698,7 +690,7 @@ fn signal_chart(
     }
     let min = report.meta.min_count;
     let months: Vec<String> = rows.iter().map(|r| r.month.clone()).collect();
-    let month_labels: Vec<String> = months.iter().map(|m| lang.month(m)).collect();
+    let month_labels = lang.months(&months);
     // Signals nobody used are left out of the legend; a suppressed value is not drawn.
     let series: Vec<Series> = crate::model::SIGNALS
         .iter()
@@ -719,20 +711,11 @@ fn signal_chart(
         .collect::<Result<_>>()?;
     let title = lang.t("chart.signals_title")?;
     let file = "charts/opt-outs-by-signal.svg";
-    let month = lang.t("col.month")?;
     if let Some(width) = band {
-        let x = (month.as_str(), month_labels.as_slice());
-        return Ok(Some(table_only(
-            lang,
-            file,
-            &title,
-            x,
-            &series,
-            "opt-outs-monthly",
-            width,
-        )?));
+        let source = "opt-outs-monthly";
+        return table_only(lang, file, &title, &month_labels, &series, source, width).map(Some);
     }
-    let head = series_head(&month, &series);
+    let head = series_head(&lang.t("col.month")?, &series);
     let (table_rows, suppressed) = chart_table(lang, &month_labels, &series);
     let totals: Vec<(String, u64)> = series
         .iter()
@@ -794,7 +777,7 @@ fn protection_chart(
         .collect::<std::collections::BTreeSet<_>>()
         .into_iter()
         .collect();
-    let month_labels: Vec<String> = months.iter().map(|m| lang.month(m)).collect();
+    let month_labels = lang.months(&months);
     let settings: Vec<String> = t
         .protections
         .iter()
@@ -821,20 +804,11 @@ fn protection_chart(
         .collect::<Result<_>>()?;
     let title = lang.t("chart.protections_title")?;
     let file = "charts/protections-monthly.svg";
-    let month = lang.t("col.month")?;
     if let Some(width) = band {
-        let x = (month.as_str(), month_labels.as_slice());
-        return Ok(Some(table_only(
-            lang,
-            file,
-            &title,
-            x,
-            &series,
-            "protections-monthly",
-            width,
-        )?));
+        let source = "protections-monthly";
+        return table_only(lang, file, &title, &month_labels, &series, source, width).map(Some);
     }
-    let head = series_head(&month, &series);
+    let head = series_head(&lang.t("col.month")?, &series);
     let (table_rows, suppressed) = chart_table(lang, &month_labels, &series);
     let last_month = &month_labels[month_labels.len() - 1];
     let mut summary = lang.f(
@@ -963,7 +937,7 @@ fn deletion_chart(t: &Tables<Published>, partner: &Partner, lang: &Lang) -> Resu
         month_no(&rows[rows.len() - 1].month),
     );
     let months: Vec<String> = (first..=last).map(crate::time::month_text).collect();
-    let month_labels: Vec<String> = months.iter().map(|m| lang.month(m)).collect();
+    let month_labels = lang.months(&months);
     let row_of = |m: &str| rows.iter().find(|r| r.month == m);
     // Each request is in exactly one of four states; the bars stack them.
     let names = [

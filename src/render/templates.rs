@@ -122,7 +122,7 @@ impl Engine {
         }
         // Every template is HTML: autoescape everything, whatever the override's name.
         tera.autoescape_on(vec![".html"]);
-        tera.set_escape_fn(escape_html);
+        tera.set_escape_fn(super::format::escape_html);
         let mut sources: BTreeMap<&str, &str> = BUILT_IN.iter().copied().collect();
         for (name, text) in overrides {
             if name.ends_with(".html") {
@@ -169,15 +169,6 @@ impl Engine {
     pub(crate) fn stylesheet(&self) -> &str {
         &self.stylesheet
     }
-}
-
-/// Escapes `& < > " '` (tera's default also escapes `/`, which turns every relative link into
-/// `..&#x2F;` without making anything safer).
-fn escape_html(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    // Writing into a String cannot fail.
-    let _ = pulldown_cmark_escape::escape_html(&mut out, text);
-    out
 }
 
 /// Tera's error with its causes, which hold the useful part (the line and what went wrong).
