@@ -43,11 +43,22 @@ const COLUMNS_HELP: &str =
     "the ledger's columns are owner_id, opted_out_at and optionally withdrawn_at, signal and scope";
 const OPTIONAL: [&str; 3] = [WITHDRAWN_AT, SIGNAL, SCOPE];
 
-/// The checked ledger: `owner_id` (text), `__from` and `__to` (UTC microseconds; `__to` null while
-/// the opt-out stands), `signal` and `scope` (defaults filled in).
+/// The scope code column: 0 for `all-third-parties`, 1 for `ai-training`, 2 + i for the i-th
+/// partner of `partners.yaml`, so that coverage is decided on integers, not text.
+const SCOPE_CODE: &str = "__scope";
+
+/// The checked ledger: `owner_id` (as the file types it: an integer type or text), `__from` and
+/// `__to` (UTC microseconds; `__to` null while the opt-out stands), `signal` and `scope` (defaults
+/// filled in) and `__scope` (the scope's code).
 #[derive(Debug, Clone)]
 pub(crate) struct Ledger {
     rows: DataFrame,
+    /// Every row's opening (+1 at `opted_out_at`) and closing (-1 at `withdrawn_at`) as
+    /// `owner_id`, `__time`, `__delta`, `__scope`, sorted by owner, time and delta: sorted once,
+    /// and every subset (a filter keeps the order) is still sorted.
+    events: DataFrame,
+    /// The partner ids in the order of their scope codes (code 2 + i).
+    partners: Vec<String>,
 }
 
 /// The checks of the ledger's rows, as expressions over the raw columns.
@@ -95,6 +106,20 @@ fn one_of(e: &Expr, values: &[String]) -> Expr {
     values
         .iter()
         .fold(lit(false), |acc, v| acc.or(e.clone().eq(lit(v.clone()))))
+}
+
+/// The code of a scope (its index in `scopes`: the two kinds, then the partner ids), null when it
+/// is none of them.
+fn scope_code(scope: &Expr, scopes: &[String]) -> Expr {
+    scopes
+        .iter()
+        .enumerate()
+        .rev()
+        .fold(lit(NULL).cast(DataType::UInt32), |acc, (i, v)| {
+            when(scope.clone().eq(lit(v.clone())))
+                .then(lit(i as u32))
+                .otherwise(acc)
+        })
 }
 
 impl Checks {
@@ -161,7 +186,7 @@ impl Checks {
             bad_to: raw_to.is_not_null().and(to.clone().is_null()),
             bad_order: to.clone().lt(from.clone()).fill_null(lit(false)),
             bad_signal: one_of(&signal, &signals).not(),
-            bad_scope: one_of(&scope, &scopes).not(),
+            bad_scope: scope_code(&scope, &scopes).is_null(),
             from,
             to,
             signal,
@@ -190,13 +215,19 @@ pub(crate) fn load(table: &TableFile, partners: &[Partner]) -> Result<Ledger, Ve
     let checks = Checks::new(table, &schema, partners)?;
     // SELECT CAST(owner_id AS TEXT), utc_micros(opted_out_at), utc_micros(withdrawn_at), <invalid>
     // FROM ledger
+    // Owner ids keep their type: an integer column is joined with integer listings as integers.
+    let owner = match schema.get(OWNER_ID) {
+        Some(t) if t.is_integer() => col(OWNER_ID),
+        _ => col(OWNER_ID).cast(DataType::String),
+    };
     let rows = lf
         .select([
-            col(OWNER_ID).cast(DataType::String).alias(OWNER_ID),
+            owner.alias(OWNER_ID),
             checks.from.clone().alias(FROM),
             checks.to.clone().alias(TO),
             checks.signal.clone().alias(SIGNAL),
             checks.scope.clone().alias(SCOPE),
+            scope_code(&checks.scope, &checks.scopes).alias(SCOPE_CODE),
             checks.invalid().alias(INVALID),
         ])
         .collect()
@@ -211,7 +242,8 @@ pub(crate) fn load(table: &TableFile, partners: &[Partner]) -> Result<Ledger, Ve
     let rows = rows
         .drop(INVALID)
         .map_err(|e| vec![read_problem(table, &e)])?;
-    Ok(Ledger { rows })
+    Ledger::new(rows, partners.iter().map(|p| p.id.to_string()).collect())
+        .map_err(|e| vec![read_problem(table, &e)])
 }
 
 fn row_problems(table: &TableFile, checks: &Checks, bad: u64) -> Vec<Problem> {
@@ -317,13 +349,26 @@ fn row_problems(table: &TableFile, checks: &Checks, bad: u64) -> Vec<Problem> {
 }
 
 impl Ledger {
-    /// Whether a row's scope covers `partner`.
-    fn covers(partner: &Partner) -> Expr {
-        let mut e = col(SCOPE)
-            .eq(lit(ALL_THIRD_PARTIES))
-            .or(col(SCOPE).eq(lit(partner.id.as_str())));
+    /// The ledger of checked rows; `partners` are the ids in the order of their scope codes.
+    fn new(rows: DataFrame, partners: Vec<String>) -> PolarsResult<Self> {
+        let events = events(rows.clone().lazy())?.collect()?;
+        Ok(Ledger {
+            rows,
+            events,
+            partners,
+        })
+    }
+
+    /// Whether a row's scope covers `partner`: `all-third-parties`, the partner's own id, or
+    /// `ai-training` when the partner's purposes include AI training.
+    fn covers(&self, partner: &Partner) -> Expr {
+        let code = col(SCOPE_CODE);
+        let mut e = code.clone().eq(lit(0u32));
+        if let Some(i) = self.partners.iter().position(|p| p == partner.id.as_str()) {
+            e = e.or(code.clone().eq(lit(i as u32 + 2)));
+        }
         if partner.purposes.contains(&Purpose::AiTraining) {
-            e = e.or(col(SCOPE).eq(lit(AI_TRAINING)));
+            e = e.or(code.eq(lit(1u32)));
         }
         e
     }
@@ -335,27 +380,32 @@ impl Ledger {
             .and(col(TO).is_null().or(col(TO).gt(lit(t))))
     }
 
-    /// The owners opted out for `partner` at `t` (UTC microseconds), each once: the right side of
-    /// the join with an item listing.
-    pub(crate) fn opted_out_at(&self, t: i64, partner: &Partner) -> LazyFrame {
-        // SELECT DISTINCT owner_id FROM ledger
+    /// The type of `owner_id`: an integer type when the ledger's file types it so, else text.
+    pub(crate) fn owner_type(&self) -> DataType {
+        self.rows
+            .column(OWNER_ID)
+            .map(|c| c.dtype().clone())
+            .unwrap_or(DataType::String)
+    }
+
+    /// The owners opted out for `partner` at `t` (UTC microseconds), each once, with `owner_id` as
+    /// `key`: the right side of the join with an item listing.
+    pub(crate) fn opted_out_at(&self, t: i64, partner: &Partner, key: &DataType) -> LazyFrame {
+        // SELECT DISTINCT CAST(owner_id AS :key) FROM ledger
         // WHERE opted_out_at <= :t AND (withdrawn_at IS NULL OR withdrawn_at > :t)
         //   AND scope IN ('all-third-parties', :partner, 'ai-training' if the partner trains AI)
         self.rows
             .clone()
             .lazy()
-            .filter(Self::active(t).and(Self::covers(partner)))
-            .select([col(OWNER_ID)])
+            .filter(Self::active(t).and(self.covers(partner)))
+            .select([col(OWNER_ID).cast(key.clone())])
             .unique(None, UniqueKeepStrategy::Any)
     }
 
-    /// How many owners were opted out for `partner` at `t`.
-    pub(crate) fn count_for(&self, t: i64, partner: &Partner) -> PolarsResult<u64> {
-        let df = self
-            .opted_out_at(t, partner)
-            .select([len().cast(DataType::UInt64).alias("n")])
-            .collect()?;
-        Ok(df.column("n")?.u64()?.get(0).unwrap_or(0))
+    /// How many owners were opted out for `partner` at each of `instants`, in one query.
+    pub(crate) fn in_force(&self, partner: &Partner, instants: &[i64]) -> PolarsResult<Vec<u64>> {
+        let changes = crossings(self.events.clone().lazy().filter(self.covers(partner)));
+        count_at(changes, instants, PROBES_BY_FILTER)
     }
 
     /// Owners opted out at `t` per scope, sorted by scope: an owner with opt-outs of two scopes
@@ -402,34 +452,9 @@ impl Ledger {
     /// Columns: `__month` (see [`utc_month`]), `opted_out`, `withdrawn` (UInt64), `__change` (Int64).
     pub(crate) fn monthly(&self) -> PolarsResult<DataFrame> {
         let rows = self.rows.clone().lazy();
-        // Each row opens (+1) at opted_out_at and closes (-1) at withdrawn_at. Per owner, the
-        // running level says how many of their opt-outs stand; the owner is opted out while it is
-        // above zero, so only crossings of zero change the number of opted-out owners.
-        // SELECT owner_id, time, delta FROM (opens UNION ALL closes) ORDER BY owner_id, time, delta
-        let opens =
-            rows.clone()
-                .select([col(OWNER_ID), col(FROM).alias(TIME), lit(1i64).alias(DELTA)]);
-        let closes = rows.clone().filter(col(TO).is_not_null()).select([
-            col(OWNER_ID),
-            col(TO).alias(TIME),
-            lit(-1i64).alias(DELTA),
-        ]);
-        let level = col(DELTA).cum_sum(false).over([col(OWNER_ID)])?;
-        let before = col(LEVEL) - col(DELTA);
-        let crossings = concat([opens, closes], UnionArgs::default())?
-            .sort(
-                [OWNER_ID, TIME, DELTA],
-                SortMultipleOptions::default().with_maintain_order(true),
-            )
-            .with_column(level.alias(LEVEL))
-            // SELECT month(time), sum((level > 0) - (level - delta > 0)) GROUP BY month(time)
-            .select([
-                utc_month(col(TIME)).alias(MONTH_NO),
-                (col(LEVEL).gt(lit(0)).cast(DataType::Int64)
-                    - before.gt(lit(0)).cast(DataType::Int64))
-                .alias(CHANGE),
-            ])
-            .group_by([col(MONTH_NO)])
+        // SELECT month(time), sum(change) FROM crossings(ledger) GROUP BY month(time)
+        let crossings = crossings(self.events.clone().lazy())
+            .group_by([utc_month(col(TIME)).alias(MONTH_NO)])
             .agg([col(CHANGE).sum()]);
         // SELECT month(opted_out_at), count(*) GROUP BY 1; the same for withdrawn_at
         let count_by_month = |c: &str, name: &str| {
@@ -452,5 +477,199 @@ impl Ledger {
             ])
             .sort([MONTH_NO], SortMultipleOptions::default())
             .collect()
+    }
+}
+
+/// Up to this many instants, [`count_at`] sums the changes up to each instant in one pass each;
+/// beyond it, it sorts the changes by time once.
+const PROBES_BY_FILTER: usize = 32;
+
+/// The number of owners opted out at each of `instants`: the sum of the `changes` (from
+/// [`crossings`]) at or before it. A row that opens at t is active at t; one withdrawn at t is not.
+fn count_at(changes: LazyFrame, instants: &[i64], by_filter: usize) -> PolarsResult<Vec<u64>> {
+    if instants.is_empty() {
+        return Ok(Vec::new());
+    }
+    let column = |df: DataFrame, name: &str| -> PolarsResult<Vec<u64>> {
+        Ok(df
+            .column(name)?
+            .cast(&DataType::UInt64)?
+            .u64()?
+            .iter()
+            .map(|v| v.unwrap_or(0))
+            .collect())
+    };
+    if instants.len() <= by_filter {
+        // SELECT sum(change) FILTER (WHERE time <= :t1), sum(change) FILTER (WHERE time <= :t2), …
+        let sums: Vec<Expr> = instants
+            .iter()
+            .enumerate()
+            .map(|(i, &t)| {
+                col(CHANGE)
+                    .filter(col(TIME).lt_eq(lit(t)))
+                    .sum()
+                    .alias(format!("{LEVEL}{i}"))
+            })
+            .collect();
+        let df = changes.select(sums).collect()?;
+        let mut out = Vec::with_capacity(instants.len());
+        for i in 0..instants.len() {
+            out.extend(column(df.clone(), &format!("{LEVEL}{i}"))?);
+        }
+        return Ok(out);
+    }
+    const PROBE: &str = "__probe";
+    let probes = DataFrame::new(
+        instants.len(),
+        vec![
+            Column::new(TIME.into(), instants),
+            Column::new(CHANGE.into(), vec![0i64; instants.len()]),
+            Column::new(
+                PROBE.into(),
+                (0..instants.len() as IdxSize).collect::<Vec<_>>(),
+            ),
+        ],
+    )?
+    .lazy();
+    // Each instant is a probe sorted after every change at the same time; the running sum of
+    // the changes up to it is the number of owners opted out then.
+    // SELECT sum(change) OVER (ORDER BY time, probe IS NOT NULL) FROM changes UNION ALL probes
+    // WHERE probe IS NOT NULL ORDER BY probe
+    let df = concat(
+        [
+            changes.with_column(lit(NULL).cast(IDX_DTYPE).alias(PROBE)),
+            probes,
+        ],
+        UnionArgs::default(),
+    )?
+    .sort_by_exprs(
+        [col(TIME), col(PROBE).is_not_null()],
+        SortMultipleOptions::default(),
+    )
+    .with_column(col(CHANGE).cum_sum(false).alias(LEVEL))
+    .filter(col(PROBE).is_not_null())
+    .sort([PROBE], SortMultipleOptions::default())
+    .collect()?;
+    column(df, LEVEL)
+}
+
+/// The ledger's events: each row opens (+1) at `opted_out_at` and closes (-1) at `withdrawn_at`.
+fn events(rows: LazyFrame) -> PolarsResult<LazyFrame> {
+    // SELECT owner_id, time, delta, scope FROM (opens UNION ALL closes)
+    // ORDER BY owner_id, time, delta
+    let opens = rows.clone().select([
+        col(OWNER_ID),
+        col(FROM).alias(TIME),
+        lit(1i64).alias(DELTA),
+        col(SCOPE_CODE),
+    ]);
+    let closes = rows.filter(col(TO).is_not_null()).select([
+        col(OWNER_ID),
+        col(TO).alias(TIME),
+        lit(-1i64).alias(DELTA),
+        col(SCOPE_CODE),
+    ]);
+    Ok(concat([opens, closes], UnionArgs::default())?
+        .sort([OWNER_ID, TIME, DELTA], SortMultipleOptions::default()))
+}
+
+/// The times at which the number of distinct owners opted out by the rows behind `events` (sorted
+/// as [`events`] sorts them) changes, and by how much: `__time` (UTC microseconds) and `__change`
+/// (+1 or -1; several may share a time).
+///
+/// Per owner, the running level says how many of their opt-outs stand; the owner is opted out
+/// while it is above zero, so only crossings of zero change the number of opted-out owners.
+fn crossings(events: LazyFrame) -> LazyFrame {
+    // Sorted by owner, an owner's level is the running sum minus the running sum just before the
+    // owner's first event (a window sum over each owner, without hashing owners):
+    // level = sum(delta) OVER (PARTITION BY owner_id ORDER BY time, delta)
+    let first = col(OWNER_ID)
+        .neq(col(OWNER_ID).shift(lit(1)))
+        .fill_null(lit(true));
+    let running = col(DELTA).cum_sum(false);
+    let base = when(first)
+        .then(running.clone() - col(DELTA))
+        .otherwise(lit(NULL).cast(DataType::Int64))
+        .fill_null_with_strategy(FillNullStrategy::Forward(None));
+    let before = col(LEVEL) - col(DELTA);
+    // SELECT time, (level > 0) - (level - delta > 0) AS change WHERE change <> 0
+    events
+        .with_column((running - base).alias(LEVEL))
+        .select([
+            col(TIME),
+            (col(LEVEL).gt(lit(0)).cast(DataType::Int64) - before.gt(lit(0)).cast(DataType::Int64))
+                .alias(CHANGE),
+        ])
+        .filter(col(CHANGE).neq(lit(0i64)))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A deterministic pseudo-random sequence (xorshift), so that failures can be replayed.
+    struct Rng(u64);
+
+    impl Rng {
+        fn below(&mut self, n: u64) -> u64 {
+            self.0 ^= self.0 << 13;
+            self.0 ^= self.0 >> 7;
+            self.0 ^= self.0 << 17;
+            self.0 % n
+        }
+    }
+
+    /// Owners opted out at `t` by rows whose scope is in `scopes`, counted row by row.
+    fn naive(rows: &[(i64, i64, Option<i64>, u32)], scopes: &[u32], t: i64) -> u64 {
+        let mut owners: Vec<i64> = rows
+            .iter()
+            .filter(|(_, from, to, scope)| {
+                scopes.contains(scope) && *from <= t && to.is_none_or(|to| to > t)
+            })
+            .map(|(owner, ..)| *owner)
+            .collect();
+        owners.sort_unstable();
+        owners.dedup();
+        owners.len() as u64
+    }
+
+    #[test]
+    fn counts_in_force_agree_with_counting_row_by_row_either_way() {
+        let mut rng = Rng(0x5eed_1234_abcd);
+        for case in 0..60 {
+            // Few owners and few distinct times, so that rows of one owner overlap, touch
+            // (withdrawn at the instant another opens), are empty (withdrawn when made) and
+            // share instants with the probes.
+            let rows: Vec<(i64, i64, Option<i64>, u32)> = (0..rng.below(40))
+                .map(|_| {
+                    let from = rng.below(30) as i64;
+                    let to = (rng.below(3) > 0).then(|| from + rng.below(10) as i64);
+                    (rng.below(8) as i64, from, to, rng.below(4) as u32)
+                })
+                .collect();
+            let df = df!(
+                OWNER_ID => rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+                FROM => rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+                TO => rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+                SCOPE_CODE => rows.iter().map(|r| r.3).collect::<Vec<_>>(),
+            )
+            .expect("frame");
+            let ledger = Ledger::new(df, vec!["a".into(), "b".into()]).expect("ledger");
+            let instants: Vec<i64> = (0..rng.below(12)).map(|_| rng.below(45) as i64).collect();
+            for scopes in [vec![0, 1, 2, 3], vec![0, 2], vec![0, 1, 3], vec![1]] {
+                let covered = scopes
+                    .iter()
+                    .fold(lit(false), |e, &s| e.or(col(SCOPE_CODE).eq(lit(s))));
+                let changes = crossings(ledger.events.clone().lazy().filter(covered));
+                let want: Vec<u64> = instants.iter().map(|&t| naive(&rows, &scopes, t)).collect();
+                for by_filter in [0, usize::MAX] {
+                    let got = count_at(changes.clone(), &instants, by_filter).expect("count");
+                    assert_eq!(
+                        got, want,
+                        "case {case}, scopes {scopes:?}, by_filter {by_filter}"
+                    );
+                }
+            }
+        }
     }
 }

@@ -12,8 +12,9 @@ use super::columns::{
     CATEGORY, CREATED_AT, FLAGS, ITEM_ID, ITEMS, LISTING_REQUIRED, OPTED_OUT, OUTSIDE_WINDOW,
     OWNER_ID, YEAR,
 };
+use super::ledger::Ledger;
 use crate::error::Problem;
-use crate::model::{CategoryId, CountRow, TableFile, TableFormat};
+use crate::model::{CategoryId, CountRow, Partner, TableFile, TableFormat};
 
 const INVALID: &str = "__invalid";
 /// The row index column of a second pass over bad rows.
@@ -241,15 +242,17 @@ impl Checks {
         })
     }
 
-    /// Normalised columns (with the owner as text and `created_at` as `__ts`) plus the
-    /// `__invalid` marker.
-    fn normalised(&self) -> Vec<Expr> {
+    /// Normalised columns (`created_at` as `__ts`, and the owner as `owner` when it is joined
+    /// with the ledger) plus the `__invalid` marker.
+    fn normalised(&self, owner: Option<&DataType>) -> Vec<Expr> {
         let mut out = vec![
             self.category.clone().alias(CATEGORY),
             utc_year(self.ts.clone()).alias(YEAR),
             self.ts.clone().alias(TS),
-            col(OWNER_ID).cast(DataType::String).alias(OWNER_ID),
         ];
+        if let Some(key) = owner {
+            out.push(col(OWNER_ID).cast(key.clone()).alias(OWNER_ID));
+        }
         for (flag, (value, _)) in FLAGS.iter().zip(&self.flags) {
             out.push(value.clone().alias(*flag));
         }
@@ -266,13 +269,14 @@ impl Checks {
 }
 
 /// What a listing is checked against besides its own rows.
-pub(crate) struct ListingContext {
-    /// Owners opted out for the partner at the export's `exported_at`: one row per owner
-    /// (`owner_id` as text), when the report has a ledger.
-    pub(crate) opted_out_owners: Option<LazyFrame>,
-    /// Owners opted out for the partner at the end of the report's date (the deletion
-    /// expectation), when the report has a ledger.
-    pub(crate) opted_out_now: Option<LazyFrame>,
+pub(crate) struct ListingContext<'a> {
+    /// The ledger and the export's partner, when the report has a ledger: the owners opted out
+    /// for the partner at `exported_at` and at `now` are joined with the listing.
+    pub(crate) ledger: Option<(&'a Ledger, &'a Partner)>,
+    /// The export's `exported_at` (UTC microseconds).
+    pub(crate) exported_at: i64,
+    /// The end of the report's date (UTC microseconds): the deletion expectation.
+    pub(crate) now: i64,
     /// The content window as `[from, to)` in UTC microseconds.
     pub(crate) window: (Option<i64>, Option<i64>),
 }
@@ -298,14 +302,29 @@ pub(crate) fn aggregate_listing(
         .map_err(|e| vec![read_problem(table, &e)])?;
     let checks = Checks::new(table, &schema, categories)?;
 
-    let mut rows = lf.select(checks.normalised());
-    let opted_out = match &context.opted_out_owners {
+    // Owners are joined as integers when the listing and the ledger both type them as the same
+    // integers, else as text (the text of an integer is its decimal digits either way).
+    let key = context.ledger.map(|(ledger, _)| {
+        let ledger_type = ledger.owner_type();
+        match schema.get(OWNER_ID) {
+            Some(t) if *t == ledger_type && t.is_integer() => ledger_type,
+            _ => DataType::String,
+        }
+    });
+    let mut rows = lf.select(checks.normalised(key.as_ref()));
+    let owners = |t: i64| {
+        context
+            .ledger
+            .zip(key.as_ref())
+            .map(|((ledger, partner), key)| ledger.opted_out_at(t, partner, key))
+    };
+    let opted_out = match owners(context.exported_at) {
         Some(owners) => {
             // SELECT listing.*, ledger.owner_id IS NOT NULL AS __opted
             // FROM listing LEFT JOIN opted_out_owners AS ledger USING (owner_id)
             rows = rows
                 .join(
-                    owners.clone().with_column(lit(true).alias(OPTED)),
+                    owners.with_column(lit(true).alias(OPTED)),
                     [col(OWNER_ID)],
                     [col(OWNER_ID)],
                     JoinArgs::new(JoinType::Left),
@@ -315,12 +334,12 @@ pub(crate) fn aggregate_listing(
         }
         None => lit(NULL).cast(DataType::UInt64),
     };
-    let opted_out_now = match &context.opted_out_now {
+    let opted_out_now = match owners(context.now) {
         Some(owners) => {
             // The same join with the owners opted out at the report's date.
             rows = rows
                 .join(
-                    owners.clone().with_column(lit(true).alias(OPTED_NOW)),
+                    owners.with_column(lit(true).alias(OPTED_NOW)),
                     [col(OWNER_ID)],
                     [col(OWNER_ID)],
                     JoinArgs::new(JoinType::Left),

@@ -407,9 +407,9 @@ fn export_counts(
     let mut opted_out_now = None;
     let (frame, outside_window, mismatch) = if let Some(items) = &export.items {
         let context = ListingContext {
-            opted_out_owners: ledger
-                .map(|(l, partner)| l.opted_out_at(export.exported_at.timestamp_micros(), partner)),
-            opted_out_now: ledger.map(|(l, partner)| l.opted_out_at(now, partner)),
+            ledger,
+            exported_at: export.exported_at.timestamp_micros(),
+            now,
             window,
         };
         let count = || listings::aggregate_listing(items, categories, &context);
@@ -801,15 +801,22 @@ fn in_force(
     exports: &mut [ExportRow],
     partners: &mut [PartnerRow],
 ) -> PolarsResult<()> {
-    for (row, export) in exports.iter_mut().zip(&report.exports) {
-        if let Some(partner) = report.partner(export.partner.as_str()) {
-            row.opt_outs_in_force =
-                Some(ledger.count_for(export.exported_at.timestamp_micros(), partner)?);
-        }
-    }
     let now = report_now(report);
     for (row, partner) in partners.iter_mut().zip(&report.partners) {
-        row.opt_outs_in_force = Some(ledger.count_for(now, partner)?);
+        // One query per partner: its exports' instants, then the report's date.
+        let mine: Vec<usize> = (0..report.exports.len())
+            .filter(|&i| report.exports[i].partner == partner.id)
+            .collect();
+        let mut instants: Vec<i64> = mine
+            .iter()
+            .map(|&i| report.exports[i].exported_at.timestamp_micros())
+            .collect();
+        instants.push(now);
+        let counts = ledger.in_force(partner, &instants)?;
+        for (&i, &n) in mine.iter().zip(&counts) {
+            exports[i].opt_outs_in_force = Some(n);
+        }
+        row.opt_outs_in_force = counts.last().copied();
     }
     Ok(())
 }
