@@ -10,6 +10,9 @@
 //! is opted out *for a partner* at t when a row whose scope covers the partner is active at t —
 //! the rule every use of the ledger follows.
 
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+
 use polars::prelude::*;
 
 use super::columns::{OPTED_OUT_AT, OWNER_ID, WITHDRAWN_AT};
@@ -59,6 +62,9 @@ pub(crate) struct Ledger {
     events: DataFrame,
     /// The partner ids in the order of their scope codes (code 2 + i).
     partners: Vec<String>,
+    /// Sets of owners already collected by [`Ledger::opted_out_kept`], by (partner, instant,
+    /// key type).
+    kept: RefCell<BTreeMap<(String, i64, String), DataFrame>>,
 }
 
 /// The checks of the ledger's rows, as expressions over the raw columns.
@@ -356,6 +362,7 @@ impl Ledger {
             rows,
             events,
             partners,
+            kept: RefCell::default(),
         })
     }
 
@@ -400,6 +407,23 @@ impl Ledger {
             .filter(Self::active(t).and(self.covers(partner)))
             .select([col(OWNER_ID).cast(key.clone())])
             .unique(None, UniqueKeepStrategy::Any)
+    }
+
+    /// [`Ledger::opted_out_at`], collected once and kept: every export of a partner joins the same
+    /// owners opted out at the report's date.
+    pub(crate) fn opted_out_kept(
+        &self,
+        t: i64,
+        partner: &Partner,
+        key: &DataType,
+    ) -> PolarsResult<LazyFrame> {
+        let k = (partner.id.to_string(), t, key.to_string());
+        if let Some(df) = self.kept.borrow().get(&k) {
+            return Ok(df.clone().lazy());
+        }
+        let df = self.opted_out_at(t, partner, key).collect()?;
+        self.kept.borrow_mut().insert(k, df.clone());
+        Ok(df.lazy())
     }
 
     /// How many owners were opted out for `partner` at each of `instants`, in one query.

@@ -84,9 +84,13 @@ pub(crate) fn instant_expr(name: &str, dtype: &DataType) -> Option<Expr> {
     match dtype {
         DataType::String => Some(col(name).map(micros_from_text, int64)),
         DataType::Date => Some(col(name).cast(DataType::Int64) * lit(MICROS_PER_DAY)),
+        // The physical value of a datetime is UTC whatever its zone.
+        DataType::Datetime(TimeUnit::Microseconds, _) => Some(col(name).cast(DataType::Int64)),
+        DataType::Datetime(TimeUnit::Nanoseconds, _) => {
+            Some(col(name).cast(DataType::Int64).floor_div(lit(1000i64)))
+        }
         DataType::Datetime(unit, _) => {
             let unit = *unit;
-            // The physical value of a datetime is UTC whatever its zone.
             Some(
                 col(name)
                     .cast(DataType::Int64)
@@ -334,7 +338,14 @@ pub(crate) fn aggregate_listing(
         }
         None => lit(NULL).cast(DataType::UInt64),
     };
-    let opted_out_now = match owners(context.now) {
+    // The owners opted out at the report's date are the same for every export of the partner.
+    let now_owners = context
+        .ledger
+        .zip(key.as_ref())
+        .map(|((ledger, partner), key)| ledger.opted_out_kept(context.now, partner, key))
+        .transpose()
+        .map_err(|e| vec![read_problem(table, &e)])?;
+    let opted_out_now = match now_owners {
         Some(owners) => {
             // The same join with the owners opted out at the report's date.
             rows = rows
@@ -371,7 +382,8 @@ pub(crate) fn aggregate_listing(
     aggs.push(opted_out_now.alias(OPTED_OUT_NOW));
     let grouped = rows
         .group_by([col(CATEGORY), col(YEAR), col(INVALID)])
-        .agg(aggs)
+        .agg(aggs);
+    let grouped = grouped
         .collect()
         .map_err(|e| vec![read_problem(table, &e)])?;
 
