@@ -247,7 +247,7 @@ impl Checks {
     }
 
     /// Normalised columns (`created_at` as `__ts`, and the owner as `owner` when it is joined
-    /// with the ledger) plus the `__invalid` marker.
+    /// with the ledger) plus the `__invalid` marker (every check but the category's).
     fn normalised(&self, owner: Option<&DataType>) -> Vec<Expr> {
         let mut out = vec![
             self.category.clone().alias(CATEGORY),
@@ -380,10 +380,11 @@ pub(crate) fn aggregate_listing(
     aggs.push(opted_out.alias(OPTED_OUT));
     aggs.push(outside.sum().cast(DataType::UInt64).alias(OUTSIDE_WINDOW));
     aggs.push(opted_out_now.alias(OPTED_OUT_NOW));
+    // ... then a group whose category is not one of report.yaml's is invalid as a whole.
     let grouped = rows
         .group_by([col(CATEGORY), col(YEAR), col(INVALID)])
-        .agg(aggs);
-    let grouped = grouped
+        .agg(aggs)
+        .with_column(col(INVALID).or(checks.unknown_category.clone()))
         .collect()
         .map_err(|e| vec![read_problem(table, &e)])?;
 
