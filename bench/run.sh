@@ -44,27 +44,32 @@ for n in $sizes; do
   echo "  other engines, median of 3: $("$venv/bin/python" bench/python_engines.py "$root" 3 2>/dev/null)"
 done
 
-# Adding one export to a root of 20: the rebuild, against the cold build of the 20.
-inc="$work/incremental"
-if [ ! -f "$inc/report.yaml" ]; then
-  "$bin/examples/gen" --items 1050000 --exports 21 --out "$inc" >/dev/null
-  mkdir -p "$work/held-back"
-  mv "$inc/data/exports/e00020.yaml" "$work/held-back/"
-  mv "$inc/data/exports/items/e00020.parquet" "$work/held-back/"
-fi
-# The cold build of 20 exports fills a fresh cache, as the first CI run would; the rebuild after
-# the 21st export arrives uses it, as CI does when it keeps .sharelog-cache between runs.
-rm -rf "$work/cache-inc"
-read -r cold _ < <(build "$inc" "$work/out-inc" "$work/cache-inc")
-cp "$work/held-back/e00020.yaml" "$inc/data/exports/"
-cp "$work/held-back/e00020.parquet" "$inc/data/exports/items/"
-read -r again _ < <(build "$inc" "$work/out-inc" "$work/cache-inc")
-read -r nocache _ < <(build "$inc" "$work/out-inc-nocache")
-rm "$inc/data/exports/e00020.yaml" "$inc/data/exports/items/e00020.parquet"
-cmp -s <(cd "$work/out-inc" && find . -type f | sort | xargs sha256sum) \
-  <(cd "$work/out-inc-nocache" && find . -type f | sort | xargs sha256sum) \
-  && same="byte-identical to a build without the cache" || same="DIFFERS from a build without the cache"
-echo "incremental: 20 exports (1M items) cold ${cold} s; after adding a 21st export ${again} s with the cache ($(awk -v a="$again" -v c="$cold" 'BEGIN { printf "%.0f", 100 * a / c }')% of cold), ${nocache} s without; ${same}"
+# Adding one export to a root of 20: the rebuild, against the cold build of the 20. At 1M items
+# (1.05M with the 21st export) and at 10M (10.5M).
+incremental() { # items
+  local n=$1 inc="$work/incremental-$1" held="$work/held-back-$1"
+  if [ ! -f "$inc/report.yaml" ]; then
+    "$bin/examples/gen" --items "$((n + n / 20))" --exports 21 --out "$inc" >/dev/null
+    mkdir -p "$held"
+    mv "$inc/data/exports/e00020.yaml" "$inc/data/exports/items/e00020.parquet" "$held/"
+  fi
+  # The cold build of 20 exports fills a fresh cache, as the first CI run would; the rebuild
+  # after the 21st export arrives uses it, as CI does when it keeps .sharelog-cache between runs.
+  rm -rf "$work/cache-inc-$n"
+  read -r cold _ < <(build "$inc" "$work/out-inc-$n" "$work/cache-inc-$n")
+  cp "$held/e00020.yaml" "$inc/data/exports/"
+  cp "$held/e00020.parquet" "$inc/data/exports/items/"
+  read -r again _ < <(build "$inc" "$work/out-inc-$n" "$work/cache-inc-$n")
+  read -r nocache _ < <(build "$inc" "$work/out-inc-$n-nocache")
+  rm "$inc/data/exports/e00020.yaml" "$inc/data/exports/items/e00020.parquet"
+  local same
+  cmp -s <(cd "$work/out-inc-$n" && find . -type f | sort | xargs sha256sum) \
+    <(cd "$work/out-inc-$n-nocache" && find . -type f | sort | xargs sha256sum) \
+    && same="byte-identical to a build without the cache" || same="DIFFERS from a build without the cache"
+  echo "incremental: 20 exports ($n items) cold ${cold} s; after adding a 21st export ${again} s with the cache ($(awk -v a="$again" -v c="$cold" 'BEGIN { printf "%.0f", 100 * a / c }')% of cold), ${nocache} s without; ${same}"
+}
+incremental 1000000
+incremental 10000000
 
 # 1,000 export pages and their charts.
 many="$work/exports-1000"
