@@ -246,8 +246,8 @@ impl Checks {
         })
     }
 
-    /// Normalised columns (`created_at` as `__ts`, and the owner as `owner` when it is joined
-    /// with the ledger) plus the `__invalid` marker (every check but the category's).
+    /// Normalised columns (`created_at` as `__ts`, and `owner_id` cast to `owner` when it is
+    /// joined with the ledger) plus the `__invalid` marker (every check but the category's).
     fn normalised(&self, owner: Option<&DataType>) -> Vec<Expr> {
         let mut out = vec![
             self.category.clone().alias(CATEGORY),
