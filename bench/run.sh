@@ -71,6 +71,13 @@ for n in $sizes; do
   }' | sort
 done
 
+# The same 10M items as CSV listings (the ledger stays Parquet): every value is read as text and
+# checked, and owners are joined as text.
+csv="$work/items-10000000-csv"
+[ -f "$csv/report.yaml" ] || "$bin/examples/gen" --items 10000000 --exports 20 --format csv --out "$csv" >/dev/null
+read -r secs mib < <(cold "$csv" "$work/out-csv")
+echo "items=10000000 exports=20 format=csv: cold build ${secs} s (median of 3), peak RSS ${mib} MiB"
+
 # Adding one export to a root of 20: the rebuild, against the cold build of the 20. At 1M items
 # (1.05M with the 21st export) and at 10M (10.5M).
 incremental() { # items

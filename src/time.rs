@@ -1,7 +1,10 @@
 //! Time semantics shared by every input: datetimes with offsets are normalised to UTC, a bare date
 //! means 00:00:00 UTC that day, and an item's *year* is the UTC year of its `created_at`.
 
-use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, Utc};
+use std::sync::LazyLock;
+
+use chrono::format::{Item, Parsed, StrftimeItems};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
 
 /// Parses an ISO 8601 date (`2024-03-01`).
 pub fn parse_date(text: &str) -> Option<NaiveDate> {
@@ -18,20 +21,41 @@ pub fn parse_instant(text: &str) -> Option<DateTime<Utc>> {
     if let Ok(dt) = DateTime::parse_from_rfc3339(text) {
         return Some(dt.with_timezone(&Utc));
     }
-    for format in ["%Y-%m-%dT%H:%M:%S%.f%z", "%Y-%m-%d %H:%M:%S%.f%z"] {
-        if let Ok(dt) = DateTime::parse_from_str(text, format) {
+    let formats = &*FORMATS;
+    for items in &formats[..2] {
+        if let Some(dt) = parse_with(text, items).and_then(|p| p.to_datetime().ok()) {
             return Some(dt.with_timezone(&Utc));
         }
     }
     if let Some(date) = parse_date(text) {
         return date.and_hms_opt(0, 0, 0).map(|dt| dt.and_utc());
     }
-    for format in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
-        if let Ok(dt) = NaiveDateTime::parse_from_str(text, format) {
+    for items in &formats[2..] {
+        if let Some(dt) =
+            parse_with(text, items).and_then(|p| p.to_naive_datetime_with_offset(0).ok())
+        {
             return Some(dt.and_utc());
         }
     }
     None
+}
+
+/// The strftime formats [`parse_instant`] tries after RFC 3339, compiled once (millions of
+/// listing rows go through it): with an offset, then without.
+static FORMATS: LazyLock<[Vec<Item<'static>>; 4]> = LazyLock::new(|| {
+    [
+        "%Y-%m-%dT%H:%M:%S%.f%z",
+        "%Y-%m-%d %H:%M:%S%.f%z",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M:%S%.f",
+    ]
+    .map(|f| StrftimeItems::new(f).parse_to_owned().unwrap_or_default())
+});
+
+fn parse_with(text: &str, items: &[Item<'static>]) -> Option<Parsed> {
+    let mut parsed = Parsed::new();
+    chrono::format::parse(&mut parsed, text, items.iter()).ok()?;
+    Some(parsed)
 }
 
 /// The UTC year of a date or datetime text.
@@ -101,6 +125,27 @@ mod tests {
         ];
         for (text, year) in cases {
             assert_eq!(utc_year(text), year, "{text}");
+        }
+    }
+
+    #[test]
+    fn keeps_the_instant_to_the_microsecond_in_every_accepted_form() {
+        let cases = [
+            ("2020-01-01T00:30:00.250+0100", "2019-12-31T23:30:00.250Z"),
+            (
+                "2020-01-01 00:30:00.000001-0130",
+                "2020-01-01T02:00:00.000001Z",
+            ),
+            ("2021-06-01T12:00:00.5", "2021-06-01T12:00:00.500Z"),
+            ("2021-06-01 12:00:00", "2021-06-01T12:00:00Z"),
+            (
+                "1969-12-31T23:59:59.999999+0000",
+                "1969-12-31T23:59:59.999999Z",
+            ),
+        ];
+        for (text, want) in cases {
+            let got = parse_instant(text).map(|dt| format_utc(&dt));
+            assert_eq!(got.as_deref(), Some(want), "{text}");
         }
     }
 
