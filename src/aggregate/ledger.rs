@@ -630,18 +630,7 @@ fn crossings(events: LazyFrame) -> LazyFrame {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// A deterministic pseudo-random sequence (xorshift), so that failures can be replayed.
-    struct Rng(u64);
-
-    impl Rng {
-        fn below(&mut self, n: u64) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0 % n
-        }
-    }
+    use crate::aggregate::TestRng as Rng;
 
     /// Owners opted out at `t` by rows whose scope is in `scopes`, counted row by row.
     fn naive(rows: &[(i64, i64, Option<i64>, u32)], scopes: &[u32], t: i64) -> u64 {

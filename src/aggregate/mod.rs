@@ -317,6 +317,21 @@ pub(crate) fn aggregate(report: &Report, cache: Option<&cache::Cache>) -> Result
     })
 }
 
+/// A small deterministic generator (xorshift) for the unit tests, so that failures reproduce.
+#[cfg(test)]
+pub(crate) struct TestRng(pub(crate) u64);
+
+#[cfg(test)]
+impl TestRng {
+    /// The next number below `n`.
+    pub(crate) fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0 % n
+    }
+}
+
 fn internal(e: PolarsError) -> Error {
     Error::Internal(format!("aggregation failed: {e}"))
 }

@@ -339,6 +339,7 @@ pub(crate) fn determined(cells: usize, relations: &[Relation], suppressed: &[boo
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::aggregate::TestRng as Rng;
 
     /// A 2×2 table with row, column and grand totals: cells 0..4, rows 4,5, columns 6,7, total 8.
     fn table(values: [u64; 4]) -> Cells {
@@ -413,18 +414,6 @@ mod tests {
             if *v > 0 && *v < 10 {
                 assert!(p.suppressed[i]);
             }
-        }
-    }
-
-    /// A small deterministic generator (xorshift), so that failures reproduce.
-    struct Rng(u64);
-
-    impl Rng {
-        fn below(&mut self, n: u64) -> u64 {
-            self.0 ^= self.0 << 13;
-            self.0 ^= self.0 >> 7;
-            self.0 ^= self.0 << 17;
-            self.0 % n
         }
     }
 
