@@ -86,9 +86,8 @@ pub(crate) fn instant_expr(name: &str, dtype: &DataType) -> Option<Expr> {
         DataType::Date => Some(col(name).cast(DataType::Int64) * lit(MICROS_PER_DAY)),
         // The physical value of a datetime is UTC whatever its zone.
         DataType::Datetime(TimeUnit::Microseconds, _) => Some(col(name).cast(DataType::Int64)),
-        DataType::Datetime(TimeUnit::Nanoseconds, _) => {
-            Some(col(name).cast(DataType::Int64).floor_div(lit(1000i64)))
-        }
+        // Other units go through a closure: polars' floor division needs a feature sharelog does
+        // not build with (it panics without it).
         DataType::Datetime(unit, _) => {
             let unit = *unit;
             Some(

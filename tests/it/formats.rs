@@ -104,3 +104,103 @@ fn reads_parquet_with_native_datetime_columns() {
         "{csv}"
     );
 }
+
+/// A Parquet listing whose `created_at` is a datetime in `unit` and whose `owner_id` has `owner`
+/// type, over the same three items, in a root with a Parquet ledger of integer owners when
+/// `ledger` says so.
+fn typed_root(dir: &Path, unit: TimeUnit, owner: DataType, ledger: bool) -> std::path::PathBuf {
+    let name = format!("{unit:?}-{owner}-{ledger}");
+    let root = root_with("parquet", &dir.join(name));
+    // One instant just before 1970 (its year must stay 1969 in every unit), two after.
+    let ns: [i64; 3] = [-500, 1_600_000_000_000_000_000, 1_640_995_200_000_000_000];
+    let per = match unit {
+        TimeUnit::Nanoseconds => 1,
+        TimeUnit::Microseconds => 1_000,
+        TimeUnit::Milliseconds => 1_000_000,
+    };
+    let created = Series::new("created_at".into(), ns.map(|v| v.div_euclid(per)))
+        .cast(&DataType::Datetime(unit, Some(TimeZone::UTC)))
+        .expect("datetime");
+    let owners = Series::new("owner_id".into(), [1i64, 2, 3])
+        .cast(&owner)
+        .expect("owner");
+    let mut df = DataFrame::new(
+        3,
+        vec![
+            Series::new("item_id".into(), [1i64, 2, 3]).into(),
+            owners.into(),
+            Series::new("category".into(), ["text", "photo", "text"]).into(),
+            created.into(),
+        ],
+    )
+    .expect("frame");
+    let path = root.join("data/exports/items/beta-1.parquet");
+    let file = File::create(&path).expect("create");
+    ParquetWriter::new(file).finish(&mut df).expect("parquet");
+    // The file keeps the unit and the type (the test would prove nothing otherwise).
+    let back = ParquetReader::new(File::open(&path).expect("open"))
+        .finish()
+        .expect("read back");
+    assert_eq!(
+        back.schema().get("created_at"),
+        Some(&DataType::Datetime(unit, Some(TimeZone::UTC)))
+    );
+    assert_eq!(back.schema().get("owner_id"), Some(&owner));
+    if !ledger {
+        return root;
+    }
+    let mut ledger = df!(
+        "owner_id" => [2i64, 3],
+        "opted_out_at" => [1_500_000_000_000_000i64, 1_700_000_000_000_000],
+    )
+    .expect("ledger")
+    .lazy()
+    .with_column(col("opted_out_at").cast(DataType::Datetime(
+        TimeUnit::Microseconds,
+        Some(TimeZone::UTC),
+    )))
+    .collect()
+    .expect("ledger");
+    let file = File::create(root.join("data/opt-outs/ledger.parquet")).expect("create");
+    ParquetWriter::new(file)
+        .finish(&mut ledger)
+        .expect("parquet");
+    root
+}
+
+#[test]
+fn every_datetime_unit_and_owner_type_gives_the_same_counts() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    // With the ledger (joined as integers or as text), and without it.
+    for ledger in [true, false] {
+        let mut outputs = Vec::new();
+        for unit in [
+            TimeUnit::Nanoseconds,
+            TimeUnit::Microseconds,
+            TimeUnit::Milliseconds,
+        ] {
+            let owners = if ledger {
+                vec![DataType::Int64, DataType::Int32, DataType::String]
+            } else {
+                vec![DataType::Int64]
+            };
+            for owner in owners {
+                let (_d, out) = build(&typed_root(dir.path(), unit, owner.clone(), ledger));
+                let csv = read(&out, "data/shared-items.csv");
+                outputs.push((format!("{unit:?} {owner} ledger {ledger}"), csv));
+            }
+        }
+        let (first, expected) = &outputs[0];
+        assert!(
+            expected.contains("beta-research,beta-1,text,1969,"),
+            "{expected}"
+        );
+        assert!(
+            expected.contains("beta-research,beta-1,photo,2020,"),
+            "{expected}"
+        );
+        for (name, csv) in &outputs[1..] {
+            assert_eq!(csv, expected, "{name} differs from {first}");
+        }
+    }
+}
