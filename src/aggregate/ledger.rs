@@ -219,9 +219,10 @@ pub(crate) fn load(table: &TableFile, partners: &[Partner]) -> Result<Ledger, Ve
         .collect_schema()
         .map_err(|e| vec![read_problem(table, &e)])?;
     let checks = Checks::new(table, &schema, partners)?;
-    // SELECT CAST(owner_id AS TEXT), utc_micros(opted_out_at), utc_micros(withdrawn_at), <invalid>
+    // SELECT owner_id (an integer type kept, anything else as text), utc_micros(opted_out_at),
+    //        utc_micros(withdrawn_at), signal, scope, scope_code(scope), <invalid>
     // FROM ledger
-    // Owner ids keep their type: an integer column is joined with integer listings as integers.
+    // Integer owner ids keep their type, so that integer listings join them as integers.
     let owner = match schema.get(OWNER_ID) {
         Some(t) if t.is_integer() => col(OWNER_ID),
         _ => col(OWNER_ID).cast(DataType::String),
@@ -514,7 +515,7 @@ fn count_at(changes: LazyFrame, instants: &[i64], by_filter: usize) -> PolarsRes
     if instants.is_empty() {
         return Ok(Vec::new());
     }
-    let column = |df: DataFrame, name: &str| -> PolarsResult<Vec<u64>> {
+    let column = |df: &DataFrame, name: &str| -> PolarsResult<Vec<u64>> {
         Ok(df
             .column(name)?
             .cast(&DataType::UInt64)?
@@ -538,7 +539,7 @@ fn count_at(changes: LazyFrame, instants: &[i64], by_filter: usize) -> PolarsRes
         let df = changes.select(sums).collect()?;
         let mut out = Vec::with_capacity(instants.len());
         for i in 0..instants.len() {
-            out.extend(column(df.clone(), &format!("{LEVEL}{i}"))?);
+            out.extend(column(&df, &format!("{LEVEL}{i}"))?);
         }
         return Ok(out);
     }
@@ -574,7 +575,7 @@ fn count_at(changes: LazyFrame, instants: &[i64], by_filter: usize) -> PolarsRes
     .filter(col(PROBE).is_not_null())
     .sort([PROBE], SortMultipleOptions::default())
     .collect()?;
-    column(df, LEVEL)
+    column(&df, LEVEL)
 }
 
 /// The ledger's events: each row opens (+1) at `opted_out_at` and closes (-1) at `withdrawn_at`.

@@ -314,51 +314,17 @@ pub(crate) fn aggregate_listing(
             _ => DataType::String,
         }
     });
-    let mut rows = lf.select(checks.normalised(key.as_ref()));
-    let owners = |t: i64| {
-        context
-            .ledger
-            .zip(key.as_ref())
-            .map(|((ledger, partner), key)| ledger.opted_out_at(t, partner, key))
-    };
-    let opted_out = match owners(context.exported_at) {
-        Some(owners) => {
-            // SELECT listing.*, ledger.owner_id IS NOT NULL AS __opted
-            // FROM listing LEFT JOIN opted_out_owners AS ledger USING (owner_id)
-            rows = rows
-                .join(
-                    owners.with_column(lit(true).alias(OPTED)),
-                    [col(OWNER_ID)],
-                    [col(OWNER_ID)],
-                    JoinArgs::new(JoinType::Left),
-                )
-                .with_column(col(OPTED).fill_null(lit(false)));
-            col(OPTED).sum().cast(DataType::UInt64)
-        }
-        None => lit(NULL).cast(DataType::UInt64),
-    };
+    let rows = lf.select(checks.normalised(key.as_ref()));
+    let ledger = context.ledger.zip(key.as_ref());
+    let at_export =
+        ledger.map(|((l, partner), key)| l.opted_out_at(context.exported_at, partner, key));
     // The owners opted out at the report's date are the same for every export of the partner.
-    let now_owners = context
-        .ledger
-        .zip(key.as_ref())
-        .map(|((ledger, partner), key)| ledger.opted_out_kept(context.now, partner, key))
+    let now = ledger
+        .map(|((l, partner), key)| l.opted_out_kept(context.now, partner, key))
         .transpose()
         .map_err(|e| vec![read_problem(table, &e)])?;
-    let opted_out_now = match now_owners {
-        Some(owners) => {
-            // The same join with the owners opted out at the report's date.
-            rows = rows
-                .join(
-                    owners.with_column(lit(true).alias(OPTED_NOW)),
-                    [col(OWNER_ID)],
-                    [col(OWNER_ID)],
-                    JoinArgs::new(JoinType::Left),
-                )
-                .with_column(col(OPTED_NOW).fill_null(lit(false)));
-            col(OPTED_NOW).sum().cast(DataType::UInt64)
-        }
-        None => lit(NULL).cast(DataType::UInt64),
-    };
+    let (rows, opted_out) = mark_owners(rows, at_export, OPTED);
+    let (rows, opted_out_now) = mark_owners(rows, now, OPTED_NOW);
     let (from, to) = context.window;
     let outside = from
         .map(|f| col(TS).lt(lit(f)))
@@ -410,6 +376,26 @@ pub(crate) fn aggregate_listing(
         .sort([CATEGORY, YEAR], SortMultipleOptions::default())
         .collect()
         .map_err(|e| vec![read_problem(table, &e)])
+}
+
+/// Marks the listing's rows whose owner is in `owners` with the boolean column `flag`, and gives
+/// the count of marked rows as an aggregate (null when there is no ledger, so no set).
+fn mark_owners(rows: LazyFrame, owners: Option<LazyFrame>, flag: &str) -> (LazyFrame, Expr) {
+    match owners {
+        // SELECT listing.*, owners.owner_id IS NOT NULL AS :flag
+        // FROM listing LEFT JOIN owners USING (owner_id)
+        Some(owners) => (
+            rows.join(
+                owners.with_column(lit(true).alias(flag)),
+                [col(OWNER_ID)],
+                [col(OWNER_ID)],
+                JoinArgs::new(JoinType::Left),
+            )
+            .with_column(col(flag).fill_null(lit(false))),
+            col(flag).sum().cast(DataType::UInt64),
+        ),
+        None => (rows, lit(NULL).cast(DataType::UInt64)),
+    }
 }
 
 /// The bad rows a second pass fetched (with their `__row` index): typed access to their cells,
