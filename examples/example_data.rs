@@ -17,21 +17,11 @@ use std::path::Path;
 
 use polars::prelude::*;
 
-/// A small deterministic generator (xorshift64*), so the example needs no extra crate.
-struct Rng(u64);
+#[path = "common/rng.rs"]
+mod rng;
+use rng::Rng;
 
 impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 ^= self.0 >> 12;
-        self.0 ^= self.0 << 25;
-        self.0 ^= self.0 >> 27;
-        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-    }
-
-    fn below(&mut self, n: u64) -> u64 {
-        self.next() % n
-    }
-
     fn chance(&mut self, per_mille: u64) -> bool {
         self.below(1000) < per_mille
     }
