@@ -162,26 +162,15 @@ impl Cells {
         };
         // What a reader knows of each hidden cell: a band's range, else at least 1 (zero is never
         // suppressed); when every one is a small count, a reader might guess at most min − 1.
+        let band = |i: usize| banded.get(i).copied().flatten();
         let sum: u128 = hidden.iter().map(|&i| u128::from(self.values[i])).sum();
         let lowest: u128 = hidden
             .iter()
-            .map(|&i| {
-                banded
-                    .get(i)
-                    .copied()
-                    .flatten()
-                    .map_or(1, |(lo, _)| u128::from(lo))
-            })
+            .map(|&i| band(i).map_or(1, |(lo, _)| u128::from(lo)))
             .sum();
         let highest: Option<u128> = hidden
             .iter()
-            .map(|&i| {
-                banded
-                    .get(i)
-                    .copied()
-                    .flatten()
-                    .map(|(_, hi)| u128::from(hi))
-            })
+            .map(|&i| band(i).map(|(_, hi)| u128::from(hi)))
             .sum();
         let k = hidden.len() as u128;
         sum == lowest
