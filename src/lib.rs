@@ -1,9 +1,11 @@
 //! sharelog: a transparency report about user data shared with AI companies, as a static site.
 //!
-//! The pipeline is one data flow — **load → validate → aggregate → render → write** — and
-//! [`build`] is that flow. `load` reads and checks every input (a problem stops the build before
-//! anything is written), `aggregate` computes every count with polars, `render` produces every
-//! file in memory, and `write` swaps the finished site into place.
+//! The pipeline is one data flow — **load → validate → aggregate → publish → render → write** —
+//! and [`build`] is that flow. `load` reads and checks every input (a problem stops the build
+//! before anything is written), `aggregate` computes every count with polars, `publish` decides
+//! how each count is published (exact, banded, hidden or not declared: the only stage that
+//! decides privacy), `render` presents the publication as every file in memory, and `write`
+//! swaps the finished site into place.
 
 mod aggregate;
 pub mod cli;
@@ -14,6 +16,7 @@ pub mod i18n;
 mod load;
 pub mod model;
 pub mod progress;
+mod publish;
 mod render;
 mod scaffold;
 pub mod serve;
@@ -138,7 +141,8 @@ pub fn render_site_with(
         )),
         None => progress.stage("suppressing small counts and rendering the site"),
     }
-    let site = render::render(&report, &tables, options.unsuppressed)?;
+    let publication = publish::publish(&report, &tables, options.unsuppressed);
+    let site = render::render(&report, &publication)?;
     let summary = Summary {
         partners: report.partners.len(),
         exports: report.exports.len(),
@@ -185,7 +189,7 @@ pub fn describe(e: &Error) -> String {
     }
 }
 
-/// `sharelog build`: load → validate → aggregate → render → write.
+/// `sharelog build`: load → validate → aggregate → publish → render → write.
 pub fn build(options: &BuildOptions) -> Result<Summary> {
     check_out_dir(&options.root, &options.out)?;
     let progress = Progress::new(options.quiet);

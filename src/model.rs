@@ -427,16 +427,16 @@ pub struct CountRow {
     pub year: i32,
     /// Items in the cell.
     pub items: u64,
-    /// Private items.
-    pub private: u64,
-    /// Deleted items.
-    pub deleted: u64,
-    /// Suspended items.
-    pub suspended: u64,
-    /// Explicit items.
-    pub explicit: u64,
-    /// Items by minors.
-    pub minor: u64,
+    /// Private items; `None` when the manifest does not declare the flag (never read as 0).
+    pub private: Option<u64>,
+    /// Deleted items, if declared.
+    pub deleted: Option<u64>,
+    /// Suspended items, if declared.
+    pub suspended: Option<u64>,
+    /// Explicit items, if declared.
+    pub explicit: Option<u64>,
+    /// Items by minors, if declared.
+    pub minor: Option<u64>,
     /// Items whose owner had opted out, if declared.
     pub opted_out: Option<u64>,
 }

@@ -628,7 +628,18 @@ pub(crate) fn read_count_table(
         let year_text = cell(YEAR, i).unwrap_or_default();
         let year = year_text.parse::<i32>().ok();
         let items = number(ITEMS, true);
-        let flags: Vec<Option<u64>> = FLAGS.iter().map(|f| number(f, false)).collect();
+        // A flag column the table does not have is not declared (`Some(None)`); `None` is a
+        // bad cell.
+        let flags: Vec<Option<Option<u64>>> = FLAGS
+            .iter()
+            .map(|f| {
+                if present.contains(f) {
+                    number(f, false).map(Some)
+                } else {
+                    Some(None)
+                }
+            })
+            .collect();
         let opted_out =
             if present.contains(&OPTED_OUT) && cell(OPTED_OUT, i).is_some_and(|s| !s.is_empty()) {
                 number(OPTED_OUT, true)

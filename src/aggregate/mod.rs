@@ -9,8 +9,6 @@ pub(crate) mod deletions;
 pub(crate) mod findings;
 mod ledger;
 mod listings;
-pub(crate) mod protect;
-pub(crate) mod suppress;
 
 use polars::prelude::*;
 use serde::Serialize;
@@ -23,21 +21,36 @@ use self::listings::{ListingContext, MICROS_PER_DAY};
 use crate::error::{Error, Problem, Problems, Result};
 use crate::model::{CategoryId, CountRow, DeclaredCounts, Export, Report};
 
-/// One row of `data/shared-items.csv` (SPEC column order). `C` is `u64` before suppression and
-/// `Option<u64>` after.
+/// A count as the tables hold it: `u64` as aggregated, the publish stage's `Count` once decided.
+pub(crate) trait CountKind {
+    /// A count the inputs may not give (a flag a manifest does not declare): `Option<u64>` as
+    /// aggregated; once published, a `Count` that says it is not declared.
+    type Maybe: std::fmt::Debug + Clone + PartialEq + Eq + Serialize;
+}
+
+impl CountKind for u64 {
+    type Maybe = Option<u64>;
+}
+
+/// One row of `data/shared-items.csv` (SPEC column order). `C` is `u64` before publication and
+/// `Count` after; the flags and `opted_out` are `None` where a manifest's declared counts do not
+/// give them.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub(crate) struct SharedItemRow<C = u64> {
+pub(crate) struct SharedItemRow<C: CountKind = u64> {
     pub(crate) partner: String,
     pub(crate) export: String,
     pub(crate) category: String,
     pub(crate) year: i32,
     pub(crate) items: C,
-    pub(crate) private: C,
-    pub(crate) deleted: C,
-    pub(crate) suspended: C,
-    pub(crate) explicit: C,
-    pub(crate) minor: C,
-    pub(crate) opted_out: Option<C>,
+    pub(crate) private: C::Maybe,
+    pub(crate) deleted: C::Maybe,
+    pub(crate) suspended: C::Maybe,
+    pub(crate) explicit: C::Maybe,
+    pub(crate) minor: C::Maybe,
+    pub(crate) opted_out: C::Maybe,
+    /// The columns above that the manifest does not declare, `;`-separated (filled in by the
+    /// publish stage).
+    pub(crate) not_declared: String,
 }
 
 /// One row of `data/exports.csv` (SPEC column order).
@@ -79,6 +92,10 @@ pub(crate) struct PartnerRow<C = u64> {
     pub(crate) purposes_dpv: String,
     /// `legal_basis` as a W3C DPV IRI; empty when unknown.
     pub(crate) legal_basis_dpv: Option<String>,
+    /// Deletion requests the platform sent it.
+    pub(crate) deletion_requests: u64,
+    /// Items those requests asked it to delete.
+    pub(crate) deletion_items: C,
 }
 
 /// One row of `data/opt-outs-monthly.csv`: the SPEC's columns, then new opt-outs per signal
@@ -188,9 +205,9 @@ pub(crate) struct Total<C = u64> {
     pub(crate) items: C,
 }
 
-/// Every aggregate the site publishes, before suppression.
+/// Every aggregate the site publishes, before publication decides each count.
 #[derive(Debug, Clone, Default)]
-pub(crate) struct Tables<C = u64> {
+pub(crate) struct Tables<C: CountKind = u64> {
     pub(crate) shared_items: Vec<SharedItemRow<C>>,
     pub(crate) exports: Vec<ExportRow<C>>,
     pub(crate) partners: Vec<PartnerRow<C>>,
@@ -217,8 +234,6 @@ pub(crate) struct Tables<C = u64> {
     pub(crate) by_category: Vec<Total<C>>,
     /// All items.
     pub(crate) total_items: C,
-    /// Items asked to be deleted, by partner (over the months of `deletions`).
-    pub(crate) deletion_items: Vec<Total<C>>,
 }
 
 /// Computes every table from the checked report.
@@ -274,6 +289,12 @@ pub(crate) fn aggregate(report: &Report, cache: Option<&cache::Cache>) -> Result
         opt_outs_monthly(report, ledger.as_ref())?;
     let requests = deletions::requests(report).map_err(internal)?;
     let deletions = deletions::rows(&requests).map_err(internal)?;
+    for p in &mut partners {
+        // A sum over the few (partner, month) rows polars already aggregated.
+        let mine = deletions.iter().filter(|d| d.partner == p.partner);
+        p.deletion_requests = mine.clone().map(|d| d.requests).sum();
+        p.deletion_items = mine.map(|d| d.items).sum();
+    }
     let findings = findings::compute(
         report,
         &findings::Inputs {
@@ -298,20 +319,6 @@ pub(crate) fn aggregate(report: &Report, cache: Option<&cache::Cache>) -> Result
         opt_outs_source,
         scopes,
         protections,
-        deletion_items: report
-            .partners
-            .iter()
-            .filter(|p| deletions.iter().any(|d| d.partner == p.id.as_str()))
-            .map(|p| Total {
-                key: vec![p.id.as_str().to_owned()],
-                // A sum over the few (partner, month) rows polars already aggregated.
-                items: deletions
-                    .iter()
-                    .filter(|d| d.partner == p.id.as_str())
-                    .map(|d| d.items)
-                    .sum(),
-            })
-            .collect(),
         deletions,
         findings,
     })
@@ -492,15 +499,25 @@ fn declared_outside_window(export: &Export, rows: &[CountRow]) -> Option<(u64, b
     Some((n, false))
 }
 
-/// Compares declared counts with the counts computed from the listing, cell by cell:
-/// (cells that differ, declared items, listed items), or `None` when they agree.
+/// Compares declared counts with the counts computed from the listing, cell by cell, in the
+/// columns the manifest declares: (cells that differ, declared items, listed items), or `None`
+/// when they agree. A flag the manifest does not declare is not compared (it is not 0).
 fn compare_declared(
     listed: &DataFrame,
     declared: &[CountRow],
 ) -> PolarsResult<Option<(u64, u64, u64)>> {
     const D: &str = "__declared";
+    let flag_declared = |f: &str| {
+        declared.iter().any(|r| match f {
+            PRIVATE => r.private.is_some(),
+            DELETED => r.deleted.is_some(),
+            SUSPENDED => r.suspended.is_some(),
+            EXPLICIT => r.explicit.is_some(),
+            _ => r.minor.is_some(),
+        })
+    };
     let mut compared = vec![ITEMS];
-    compared.extend(FLAGS);
+    compared.extend(FLAGS.iter().copied().filter(|f| flag_declared(f)));
     let declared_frame = count_rows_frame(declared)?.select(
         [col(CATEGORY), col(YEAR)]
             .into_iter()
@@ -508,8 +525,8 @@ fn compare_declared(
             .chain([col(OPTED_OUT).alias(format!("{OPTED_OUT}{D}"))])
             .collect::<Vec<_>>(),
     );
-    // A cell differs when any count differs; a cell on one side only compares with zeros.
-    // `opted_out` is compared only where both sides have it.
+    // A cell differs when any declared count differs; a cell on one side only compares with
+    // zeros. `opted_out` is compared only where both sides have it.
     let differs = compared
         .iter()
         .map(|c| {
@@ -556,11 +573,11 @@ fn shared_items_columns() -> Vec<Expr> {
 }
 
 fn count_rows_frame(rows: &[CountRow]) -> PolarsResult<LazyFrame> {
-    let flag = |f: fn(&CountRow) -> u64| rows.iter().map(f).collect::<Vec<u64>>();
+    let flag = |f: fn(&CountRow) -> Option<u64>| rows.iter().map(f).collect::<Vec<Option<u64>>>();
     let df = df!(
         CATEGORY => rows.iter().map(|r| r.category.as_str()).collect::<Vec<_>>(),
         YEAR => rows.iter().map(|r| r.year).collect::<Vec<i32>>(),
-        ITEMS => flag(|r| r.items),
+        ITEMS => rows.iter().map(|r| r.items).collect::<Vec<u64>>(),
         PRIVATE => flag(|r| r.private),
         DELETED => flag(|r| r.deleted),
         SUSPENDED => flag(|r| r.suspended),
@@ -620,12 +637,13 @@ fn shared_item_rows(df: &DataFrame) -> Result<Vec<SharedItemRow>> {
                 category: category.get(i).unwrap_or_default().to_owned(),
                 year: year.get(i).unwrap_or_default(),
                 items: items.get(i).unwrap_or_default(),
-                private: private.get(i).unwrap_or_default(),
-                deleted: deleted.get(i).unwrap_or_default(),
-                suspended: suspended.get(i).unwrap_or_default(),
-                explicit: explicit.get(i).unwrap_or_default(),
-                minor: minor.get(i).unwrap_or_default(),
+                private: private.get(i),
+                deleted: deleted.get(i),
+                suspended: suspended.get(i),
+                explicit: explicit.get(i),
+                minor: minor.get(i),
                 opted_out: opted_out.get(i),
+                not_declared: String::new(),
             })
             .collect())
     };
@@ -790,6 +808,8 @@ fn partners(report: &Report, exports: &[ExportRow]) -> Result<Vec<PartnerRow>> {
                 last_export,
                 opt_outs_in_force: None,
                 items_opted_out_now: None,
+                deletion_requests: 0,
+                deletion_items: 0,
                 purposes_dpv: p
                     .purposes
                     .iter()

@@ -455,11 +455,17 @@ impl Lang {
         self.numbers.format(&Decimal::from(n)).to_string()
     }
 
-    /// A published count: the number, or the catalogue's word for a suppressed count.
-    pub fn count(&self, n: Option<u64>) -> String {
+    /// A published count as pages show it: the number, its band (`250–499`), or the
+    /// catalogue's words for a suppressed or a not-declared count.
+    pub(crate) fn count(&self, n: crate::publish::Count) -> String {
+        use crate::publish::Count;
         match n {
-            Some(n) => self.number(n),
-            None => self.suppressed(),
+            Count::Exact(n) => self.number(n),
+            Count::Band(lo, hi) => format!("{}–{}", self.number(lo), self.number(hi)),
+            Count::Hidden(_) => self.suppressed(),
+            Count::NotDeclared => self
+                .t("format.not_declared")
+                .unwrap_or_else(|_| "–".to_owned()),
         }
     }
 

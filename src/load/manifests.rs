@@ -325,11 +325,11 @@ fn inline_counts(
             category: CategoryId(r.category.value.clone()),
             year: r.year,
             items: count("items", r.items),
-            private: count("private", r.private),
-            deleted: count("deleted", r.deleted),
-            suspended: count("suspended", r.suspended),
-            explicit: count("explicit", r.explicit),
-            minor: count("minor", r.minor),
+            private: r.private.map(|n| count("private", n)),
+            deleted: r.deleted.map(|n| count("deleted", n)),
+            suspended: r.suspended.map(|n| count("suspended", n)),
+            explicit: r.explicit.map(|n| count("explicit", n)),
+            minor: r.minor.map(|n| count("minor", n)),
             opted_out: r.opted_out.map(|n| count("opted_out", n)),
         };
         for p in check_count_row(&row, categories) {
@@ -350,7 +350,27 @@ fn inline_counts(
         }
         out.push(row);
     }
+    declare_flags(&mut out);
     out
+}
+
+/// A flag that some row of a manifest's counts gives is declared for all of them (0 where a row
+/// leaves it out); a flag that no row gives stays not declared (`None`), never 0.
+pub(crate) fn declare_flags(rows: &mut [CountRow]) {
+    let flags: [fn(&mut CountRow) -> &mut Option<u64>; 5] = [
+        |r| &mut r.private,
+        |r| &mut r.deleted,
+        |r| &mut r.suspended,
+        |r| &mut r.explicit,
+        |r| &mut r.minor,
+    ];
+    for flag in flags {
+        if rows.iter_mut().any(|r| flag(r).is_some()) {
+            for r in rows.iter_mut() {
+                flag(r).get_or_insert(0);
+            }
+        }
+    }
 }
 
 /// Checks one declared count row; returns (key, message, help) for each problem. Shared by inline
@@ -384,9 +404,9 @@ pub(crate) fn check_count_row(
         ("suspended", row.suspended),
         ("explicit", row.explicit),
         ("minor", row.minor),
-        ("opted_out", row.opted_out.unwrap_or(0)),
+        ("opted_out", row.opted_out),
     ];
-    for (name, n) in flags {
+    for (name, n) in flags.into_iter().filter_map(|(k, n)| Some((k, n?))) {
         if n > row.items {
             out.push((
                 name,

@@ -240,15 +240,15 @@ pub(crate) struct RawCountRow {
     pub(crate) year: i32,
     pub(crate) items: i64,
     #[serde(default)]
-    pub(crate) private: i64,
+    pub(crate) private: Option<i64>,
     #[serde(default)]
-    pub(crate) deleted: i64,
+    pub(crate) deleted: Option<i64>,
     #[serde(default)]
-    pub(crate) suspended: i64,
+    pub(crate) suspended: Option<i64>,
     #[serde(default)]
-    pub(crate) explicit: i64,
+    pub(crate) explicit: Option<i64>,
     #[serde(default)]
-    pub(crate) minor: i64,
+    pub(crate) minor: Option<i64>,
     #[serde(default)]
     pub(crate) opted_out: Option<i64>,
 }

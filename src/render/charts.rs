@@ -2,6 +2,7 @@
 //!
 //! Every chart comes with a text summary and the table behind it, so no number is only in a picture.
 
+use crate::publish::Count;
 use plotters::prelude::*;
 
 use crate::error::{Error, Result};
@@ -48,8 +49,8 @@ pub(crate) struct Chart {
 /// One series of a bar chart.
 pub(crate) struct Series {
     pub(crate) name: String,
-    /// One value per x label; `None` where the value is suppressed (drawn as nothing).
-    pub(crate) values: Vec<Option<u64>>,
+    /// One value per x label, as published: only exact counts are drawn.
+    pub(crate) values: Vec<Count>,
 }
 
 fn chart_error<E: std::fmt::Debug>(e: E) -> Error {
@@ -154,7 +155,7 @@ pub(crate) fn stacked_bars(
         .map(|i| {
             series
                 .iter()
-                .map(|s| s.values.get(i).copied().flatten().unwrap_or(0))
+                .map(|s| s.values.get(i).and_then(|v| v.exact()).unwrap_or(0))
                 .sum()
         })
         .collect();
@@ -169,7 +170,7 @@ pub(crate) fn stacked_bars(
             let color = PALETTE[k % PALETTE.len()];
             let mut rects = Vec::new();
             for (i, v) in s.values.iter().enumerate().take(n) {
-                let v = v.unwrap_or(0);
+                let v = v.exact().unwrap_or(0);
                 if v == 0 {
                     continue;
                 }
@@ -244,7 +245,7 @@ fn bars_and_lines(
         .copied()
         .chain(lines)
         .flat_map(|s| s.values.iter())
-        .map(|v| v.unwrap_or(0))
+        .map(|v| v.exact().unwrap_or(0))
         .max()
         .unwrap_or(0)
         .max(1);
@@ -258,7 +259,7 @@ fn bars_and_lines(
             let bar_color = PALETTE[0];
             chart
                 .draw_series(bars.values.iter().enumerate().filter_map(|(i, v)| {
-                    let v = (*v)?;
+                    let v = v.exact()?;
                     let x = i as f64;
                     Some(Rectangle::new(
                         [(x - 0.35, 0.0), (x + 0.35, v as f64)],
@@ -279,7 +280,7 @@ fn bars_and_lines(
                 .values
                 .iter()
                 .enumerate()
-                .filter_map(|(i, v)| v.map(|v| (i as f64, v as f64)))
+                .filter_map(|(i, v)| v.exact().map(|v| (i as f64, v as f64)))
                 .collect();
             chart
                 .draw_series(LineSeries::new(points, line_color.stroke_width(3)))

@@ -123,11 +123,14 @@ fn tally(name: &'static str, unit: &'static str, description: &'static str) -> C
     }
 }
 
+const NOT_DECLARED: &str =
+    "not declared by the export's manifest (named in the row's not_declared column)";
+
 const NO_LEDGER: &str = "no opt-out ledger (data/opt-outs/ledger.*) to count from";
 
 /// `data/shared-items`.
 pub(crate) fn shared_items() -> TableDoc {
-    let flag = |name, what| count(name, "items", what);
+    let flag = |name, what| count(name, "items", what).or_empty(NOT_DECLARED);
     TableDoc {
         name: "shared-items",
         title: "Items shared, by partner, export, category and year",
@@ -152,7 +155,13 @@ pub(crate) fn shared_items() -> TableDoc {
                 "items",
                 "items whose owner was opted out at the export's exported_at, from the opt-out ledger joined with the item listing (or as declared in the manifest's counts)",
             )
-            .or_empty("neither an opt-out ledger nor declared opted_out counts exist for the export"),
+            .or_empty("neither an opt-out ledger nor declared opted_out counts exist for the export (named in not_declared)"),
+            col(
+                "not_declared",
+                Type::List,
+                "the count columns of this row that the export's manifest does not declare (its declared counts leave them out): their cells are empty because the number is unknown, not because it is suppressed, and it is never 0",
+            )
+            .or_empty("every column of the row is declared (or counted from an item listing)"),
         ],
         primary_key: vec!["partner", "export", "category", "year"],
         foreign_keys: vec![
@@ -286,6 +295,16 @@ pub(crate) fn partners() -> TableDoc {
                 "legal_basis as a W3C DPV IRI (dpv#Consent, dpv#Contract, dpv#LegitimateInterest)",
             )
             .or_empty("legal_basis is unknown"),
+            tally(
+                "deletion_requests",
+                "requests",
+                "deletion requests the platform sent the partner (see deletions)",
+            ),
+            count(
+                "deletion_items",
+                "items",
+                "items those requests asked the partner to delete: the sum of deletions.items over the partner's months",
+            ),
         ],
         primary_key: vec!["partner"],
         foreign_keys: vec![],
@@ -483,6 +502,15 @@ pub(crate) fn banded(mut doc: TableDoc, width: u64) -> TableDoc {
         c.kind = Type::String;
         c.suppressed = false;
         c.band = Some(width);
+    }
+    doc
+}
+
+/// A table as a build that suppresses nothing writes it (an auditor's build, `min_count: 1`):
+/// no count column is marked suppressed.
+pub(crate) fn exact(mut doc: TableDoc) -> TableDoc {
+    for c in &mut doc.columns {
+        c.suppressed = false;
     }
     doc
 }

@@ -35,8 +35,8 @@ impl Serialize for OrderedRow {
     }
 }
 
-/// The rows of a banded table (`doc` from `dictionary::banded`): every banded count, which the
-/// publish step left as its band's first value, becomes the label `first-last`.
+/// The rows of a banded table (`doc` from `dictionary::banded`), in the dictionary's column
+/// order: the publish stage's bands are labels `first-last` already.
 pub(crate) fn banded_rows<T: Serialize>(rows: &[T], doc: &TableDoc) -> Result<Vec<OrderedRow>> {
     rows.iter()
         .map(|row| {
@@ -50,10 +50,10 @@ pub(crate) fn banded_rows<T: Serialize>(rows: &[T], doc: &TableDoc) -> Result<Ve
                             .get(c.name)
                             .cloned()
                             .unwrap_or(serde_json::Value::Null);
+                        // Bands are already labels; an exact count in a banded column (a
+                        // known zero) is written as text too, so the column keeps one type.
                         let v = match (c.band, v.as_u64()) {
-                            (Some(width), Some(lo)) => {
-                                serde_json::Value::String(format!("{lo}-{}", lo + width - 1))
-                            }
+                            (Some(_), Some(n)) => serde_json::Value::String(n.to_string()),
                             _ => v,
                         };
                         (c.name, v)

@@ -5,10 +5,10 @@ use sha2::{Digest, Sha256};
 
 use super::Site;
 use crate::aggregate::ExportRow;
-use crate::aggregate::suppress::Published;
 use crate::error::Result;
 use crate::i18n::Lang;
 use crate::model::Report;
+use crate::publish::Count;
 
 /// XML text or attribute value, escaped.
 fn x(text: &str) -> String {
@@ -35,11 +35,7 @@ fn atom_time(text: &str) -> String {
 
 /// The Atom feed: one entry for the report's publication and one per export batch, newest first,
 /// with ids that stay the same from build to build.
-pub(crate) fn feed(
-    report: &Report,
-    exports: &[ExportRow<Published>],
-    lang: &Lang,
-) -> Result<String> {
+pub(crate) fn feed(report: &Report, exports: &[ExportRow<Count>], lang: &Lang) -> Result<String> {
     let base = base(report);
     let published = atom_time(&report.meta.published.to_string());
     let mut entries: Vec<(String, String)> = exports
@@ -152,10 +148,11 @@ pub(crate) fn sitemap(report: &Report, site: &Site) -> String {
 /// `data/report.json`: a machine-readable summary for dashboards that follow many platforms.
 pub(crate) fn summary(
     report: &Report,
-    t: &crate::aggregate::Tables<Published>,
-    findings: &[crate::aggregate::findings::PublishedFinding],
-    exact: bool,
+    rules: &crate::publish::Rules,
+    t: &crate::aggregate::Tables<Count>,
+    findings: &[crate::render::findings::PublishedFinding],
 ) -> serde_json::Value {
+    let exact = rules.is_auditor();
     use crate::model::Severity;
     let m = &report.meta;
     let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
@@ -167,7 +164,7 @@ pub(crate) fn summary(
         "period": {"from": m.period_from.to_string(), "to": m.period_to.to_string()},
         "published": m.published.to_string(),
         "base_url": m.base_url,
-        "min_count": m.min_count,
+        "min_count": rules.hides_up_to().map_or(1, |m| m + 1),
         "totals": {
             "items": t.total_items,
             "partners": report.partners.len(),

@@ -4,6 +4,7 @@ pub(crate) mod charts;
 mod dictionary;
 mod downloads;
 mod feeds;
+mod findings;
 pub(crate) mod format;
 pub(crate) mod markdown;
 mod package;
@@ -14,13 +15,13 @@ use std::collections::BTreeMap;
 use serde_json::{Value, json};
 
 use self::charts::{Chart, Series};
+use self::findings::PublishedFinding;
 use crate::aggregate::Tables;
-use crate::aggregate::findings::{self, PublishedFinding};
-use crate::aggregate::protect::Protection;
-use crate::aggregate::suppress::{Published, publish};
 use crate::error::Result;
 use crate::i18n::Lang;
-use crate::model::{Bands, Export, Partner, Report, ReportMeta};
+use crate::model::{Bands, Export, Partner, Report};
+use crate::publish::protect::Protection;
+use crate::publish::{Count, Publication, Rules};
 
 /// The built site: output paths (with `/`) → bytes, in sorted order.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -35,27 +36,19 @@ impl Site {
     }
 }
 
-/// Renders every page, chart and download.
-pub(crate) fn render(report: &Report, tables: &Tables, exact: bool) -> Result<Site> {
-    let min = report.meta.min_count;
-    let publication = publish(report, tables, exact);
+/// Renders every page, chart and download of a publication: every count is shown as the
+/// publish stage decided it.
+pub(crate) fn render(report: &Report, publication: &Publication) -> Result<Site> {
+    let exact = publication.rules.is_auditor();
+    let rules = &publication.rules;
     let t = &publication.tables;
     let lang = std::sync::Arc::new(Lang::new(report.catalogue.clone())?);
     let engine = templates::Engine::new(&report.template_overrides, &lang)?;
     let mut site = Site::default();
 
     site.add("assets/style.css", engine.stylesheet().as_bytes().to_vec());
-    let published_findings = findings::publish(
-        report,
-        &lang,
-        &t.findings,
-        &publication.findings,
-        if exact { 1 } else { min },
-    )?;
-    let output = Output {
-        exact,
-        meta: &report.meta,
-    };
+    let published_findings = findings::publish(report, &lang, &t.findings, &publication.findings)?;
+    let output = Output { rules };
     add_downloads(&mut site, t, &published_findings, output)?;
     let docs: Vec<_> = dictionary::all()
         .into_iter()
@@ -63,15 +56,15 @@ pub(crate) fn render(report: &Report, tables: &Tables, exact: bool) -> Result<Si
         .collect();
 
     let lang: &Lang = &lang;
-    let overview_charts = overview_charts(report, t, lang)?;
-    let band = |table: &str| report.meta.bands_for(table, exact).map(|b| b.width);
+    let overview_charts = overview_charts(report, rules, t, lang)?;
+    let band = |table: &str| rules.bands_for(table).map(|b| b.width);
     let opt_out_chart = opt_out_chart(t, band("opt-outs-monthly"), lang)?;
-    let signal_chart = signal_chart(report, t, band("opt-outs-monthly"), lang)?;
-    let protection_chart = protection_chart(report, t, band("protections-monthly"), lang)?;
+    let signal_chart = signal_chart(rules, t, band("opt-outs-monthly"), lang)?;
+    let protection_chart = protection_chart(rules, t, band("protections-monthly"), lang)?;
     let partner_charts = report
         .partners
         .iter()
-        .map(|p| partner_chart(report, t, p, lang))
+        .map(|p| partner_chart(report, rules, t, p, lang))
         .collect::<Result<Vec<_>>>()?;
     let deletion_charts = report
         .partners
@@ -98,6 +91,7 @@ pub(crate) fn render(report: &Report, tables: &Tables, exact: bool) -> Result<Si
         findings: &published_findings,
         protection: &publication.protection,
         exact,
+        rules,
         docs: &docs,
         lang,
     };
@@ -147,12 +141,12 @@ pub(crate) fn render(report: &Report, tables: &Tables, exact: bool) -> Result<Si
         site.add(format!("{}/index.html", page.slug), pages.content(page)?);
     }
     site.add("feed.xml", feeds::feed(report, &t.exports, lang)?);
-    let summary = feeds::summary(report, t, &published_findings, exact);
+    let summary = feeds::summary(report, rules, t, &published_findings);
     site.add("data/report.json", downloads::json(&summary)?);
     let version = env!("CARGO_PKG_VERSION");
-    let package = package::datapackage(report, &docs, &site, version, exact);
+    let package = package::datapackage(report, &docs, &site, version, rules);
     site.add("data/datapackage.json", downloads::json(&package)?);
-    let croissant = package::croissant(report, &docs, &site, exact);
+    let croissant = package::croissant(report, &docs, &site, rules);
     site.add("data/croissant.json", downloads::json(&croissant)?);
     let sitemap = feeds::sitemap(report, &site);
     site.add("sitemap.xml", sitemap);
@@ -170,7 +164,7 @@ pub(crate) fn render(report: &Report, tables: &Tables, exact: bool) -> Result<Si
 
 fn add_downloads(
     site: &mut Site,
-    t: &Tables<Published>,
+    t: &Tables<Count>,
     findings: &[PublishedFinding],
     o: Output<'_>,
 ) -> Result<()> {
@@ -188,25 +182,35 @@ fn add_downloads(
 /// How the tables are written: an auditor's build, or with some tables banded.
 #[derive(Clone, Copy)]
 struct Output<'a> {
-    exact: bool,
-    meta: &'a ReportMeta,
+    rules: &'a Rules,
 }
 
 impl Output<'_> {
     /// The bands `table` is written in by this build, if any.
     fn bands(&self, table: &str) -> Option<&Bands> {
-        self.meta.bands_for(table, self.exact)
+        self.rules.bands_for(table)
+    }
+
+    /// An auditor's build.
+    fn exact(&self) -> bool {
+        self.rules.is_auditor()
     }
 }
 
-/// A table's dictionary entry as this build writes it.
+/// A table's dictionary entry as this build writes it: no column is suppressed in an auditor's
+/// build or with `min_count: 1`.
 fn doc_for(doc: dictionary::TableDoc, o: Output<'_>) -> dictionary::TableDoc {
-    if o.exact {
-        return dictionary::marked(doc);
+    if o.exact() {
+        return dictionary::marked(dictionary::exact(doc));
     }
-    match o.bands(doc.name) {
+    let doc = match o.bands(doc.name) {
         Some(b) => dictionary::banded(doc, b.width),
         None => doc,
+    };
+    if o.rules.hides_up_to().is_none() {
+        dictionary::exact(doc)
+    } else {
+        doc
     }
 }
 
@@ -240,8 +244,8 @@ fn add_table<T: serde::Serialize>(
         );
         return Ok(());
     }
-    if o.exact {
-        let doc = dictionary::marked(doc);
+    if o.exact() {
+        let doc = doc_for(doc, o);
         let marked: Vec<Marked<'_, T>> = rows
             .iter()
             .map(|row| Marked {
@@ -362,7 +366,7 @@ fn partner_name<'a>(report: &'a Report, id: &'a str) -> &'a str {
 }
 
 /// The full range of years with data, gaps filled.
-fn year_range(t: &Tables<Published>) -> Vec<String> {
+fn year_range(t: &Tables<Count>) -> Vec<String> {
     let years: Vec<i32> = t
         .by_year
         .iter()
@@ -374,7 +378,7 @@ fn year_range(t: &Tables<Published>) -> Vec<String> {
     }
 }
 
-fn lookup(totals: &[crate::aggregate::Total<Published>], key: &[&str]) -> Option<Published> {
+fn lookup(totals: &[crate::aggregate::Total<Count>], key: &[&str]) -> Option<Count> {
     totals
         .iter()
         .find(|t| t.key.iter().map(String::as_str).eq(key.iter().copied()))
@@ -390,7 +394,7 @@ fn chart_table(lang: &Lang, x_labels: &[String], series: &[Series]) -> (Vec<Vec<
 fn chart_table_with(
     x_labels: &[String],
     series: &[Series],
-    show: &dyn Fn(Published) -> String,
+    show: &dyn Fn(Count) -> String,
 ) -> (Vec<Vec<String>>, usize) {
     let mut suppressed = 0;
     let rows = x_labels
@@ -399,8 +403,8 @@ fn chart_table_with(
         .map(|(i, x)| {
             let mut row = vec![x.clone()];
             for s in series {
-                let v = s.values.get(i).copied().flatten();
-                if v.is_none() {
+                let v = s.values.get(i).copied().unwrap_or(Count::NotDeclared);
+                if v.is_hidden() {
                     suppressed += 1;
                 }
                 row.push(show(v));
@@ -427,7 +431,7 @@ fn suppressed_note(lang: &Lang, n: usize, min: u64) -> Result<String> {
 /// Series per partner over `x_keys`, from totals keyed (partner, x).
 fn partner_series(
     report: &Report,
-    totals: &[crate::aggregate::Total<Published>],
+    totals: &[crate::aggregate::Total<Count>],
     x_keys: &[String],
 ) -> Vec<Series> {
     report
@@ -437,14 +441,19 @@ fn partner_series(
             name: p.name.clone(),
             values: x_keys
                 .iter()
-                .map(|x| lookup(totals, &[p.id.as_str(), x]).unwrap_or(Some(0)))
+                .map(|x| lookup(totals, &[p.id.as_str(), x]).unwrap_or(Count::Exact(0)))
                 .collect(),
         })
         .collect()
 }
 
-fn overview_charts(report: &Report, t: &Tables<Published>, lang: &Lang) -> Result<Vec<Chart>> {
-    let min = report.meta.min_count;
+fn overview_charts(
+    report: &Report,
+    rules: &Rules,
+    t: &Tables<Count>,
+    lang: &Lang,
+) -> Result<Vec<Chart>> {
+    let min = rules.hides_up_to().map_or(1, |m| m + 1);
     let years = year_range(t);
     if years.is_empty() {
         return Ok(Vec::new());
@@ -457,7 +466,7 @@ fn overview_charts(report: &Report, t: &Tables<Published>, lang: &Lang) -> Resul
     let peak = t
         .by_year
         .iter()
-        .filter_map(|y| y.items.map(|n| (n, y.key[0].clone())))
+        .filter_map(|y| y.items.exact().map(|n| (n, y.key[0].clone())))
         .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
     let mut summary = lang.f(
         "chart.per_year_summary",
@@ -512,7 +521,7 @@ fn overview_charts(report: &Report, t: &Tables<Published>, lang: &Lang) -> Resul
     let top = t
         .by_category
         .iter()
-        .filter_map(|c| c.items.map(|n| (n, c.key[0].clone())))
+        .filter_map(|c| c.items.exact().map(|n| (n, c.key[0].clone())))
         .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
     let mut summary = lang.f("chart.per_category_summary", &[("n", cats.len().into())])?;
     if let Some((n, cat)) = top {
@@ -547,7 +556,7 @@ fn overview_charts(report: &Report, t: &Tables<Published>, lang: &Lang) -> Resul
     Ok(out)
 }
 
-fn opt_out_chart(t: &Tables<Published>, band: Option<u64>, lang: &Lang) -> Result<Option<Chart>> {
+fn opt_out_chart(t: &Tables<Count>, band: Option<u64>, lang: &Lang) -> Result<Option<Chart>> {
     if t.opt_outs_monthly.is_empty() {
         return Ok(None);
     }
@@ -577,7 +586,7 @@ fn opt_out_chart(t: &Tables<Published>, band: Option<u64>, lang: &Lang) -> Resul
         "chart.opt_outs_summary",
         &[("from", first_month.into()), ("to", last_month.into())],
     )?;
-    if let Some(Some(active)) = last.map(|r| r.active) {
+    if let Some(Count::Exact(active)) = last.map(|r| r.active) {
         summary.push(' ');
         summary.push_str(&lang.f(
             "chart.opt_outs_last",
@@ -609,14 +618,6 @@ fn opt_out_chart(t: &Tables<Published>, band: Option<u64>, lang: &Lang) -> Resul
     }))
 }
 
-/// A banded count as the pages show it: `250–499`.
-fn band_label(lang: &Lang, v: Published, width: u64) -> String {
-    match v {
-        Some(lo) => format!("{}–{}", lang.number(lo), lang.number(lo + width - 1)),
-        None => lang.suppressed(),
-    }
-}
-
 /// A monthly chart whose counts are banded: only its table (a row per month, the bands), and no
 /// drawing.
 fn table_only(
@@ -628,7 +629,7 @@ fn table_only(
     source: &'static str,
     width: u64,
 ) -> Result<Chart> {
-    let (table_rows, _) = chart_table_with(months, series, &|v| band_label(lang, v, width));
+    let (table_rows, _) = chart_table(lang, months, series);
     Ok(Chart {
         file: file.into(),
         title: title.into(),
@@ -676,8 +677,8 @@ fn protection_label(lang: &Lang, setting: &str) -> Result<String> {
 
 /// New opt-outs per month stacked by signal; `None` when the source gives no signals.
 fn signal_chart(
-    report: &Report,
-    t: &Tables<Published>,
+    rules: &Rules,
+    t: &Tables<Count>,
     band: Option<u64>,
     lang: &Lang,
 ) -> Result<Option<Chart>> {
@@ -688,7 +689,7 @@ fn signal_chart(
     if rows.is_empty() || !has_signals {
         return Ok(None);
     }
-    let min = report.meta.min_count;
+    let min = rules.hides_up_to().map_or(1, |m| m + 1);
     let months: Vec<String> = rows.iter().map(|r| r.month.clone()).collect();
     let month_labels = lang.months(&months);
     // Signals nobody used are left out of the legend; a suppressed value is not drawn.
@@ -699,13 +700,16 @@ fn signal_chart(
         .filter(|(k, _)| {
             rows.iter().any(|r| match band {
                 Some(_) => r.by_signal()[*k].is_some(),
-                None => r.by_signal()[*k] != Some(Some(0)),
+                None => r.by_signal()[*k] != Some(Count::Exact(0)),
             })
         })
         .map(|(k, signal)| {
             Ok(Series {
                 name: signal_label(lang, signal)?,
-                values: rows.iter().map(|r| r.by_signal()[k].flatten()).collect(),
+                values: rows
+                    .iter()
+                    .map(|r| r.by_signal()[k].unwrap_or(Count::NotDeclared))
+                    .collect(),
             })
         })
         .collect::<Result<_>>()?;
@@ -719,7 +723,12 @@ fn signal_chart(
     let (table_rows, suppressed) = chart_table(lang, &month_labels, &series);
     let totals: Vec<(String, u64)> = series
         .iter()
-        .map(|s| (s.name.clone(), s.values.iter().flatten().sum()))
+        .map(|s| {
+            (
+                s.name.clone(),
+                s.values.iter().filter_map(|v| v.exact()).sum(),
+            )
+        })
         .collect();
     let top = totals
         .iter()
@@ -761,15 +770,15 @@ fn signal_chart(
 
 /// Accounts with each site-level protection on, per month; `None` without the table.
 fn protection_chart(
-    report: &Report,
-    t: &Tables<Published>,
+    rules: &Rules,
+    t: &Tables<Count>,
     band: Option<u64>,
     lang: &Lang,
 ) -> Result<Option<Chart>> {
     if t.protections.is_empty() {
         return Ok(None);
     }
-    let min = report.meta.min_count;
+    let min = rules.hides_up_to().map_or(1, |m| m + 1);
     let months: Vec<String> = t
         .protections
         .iter()
@@ -796,7 +805,7 @@ fn protection_chart(
                         t.protections
                             .iter()
                             .find(|r| &r.month == m && &r.setting == setting)
-                            .and_then(|r| r.accounts)
+                            .map_or(Count::NotDeclared, |r| r.accounts)
                     })
                     .collect(),
             })
@@ -819,7 +828,7 @@ fn protection_chart(
         ],
     )?;
     for s in &series {
-        if let Some(Some(last)) = s.values.last() {
+        if let Some(Count::Exact(last)) = s.values.last() {
             summary.push(' ');
             summary.push_str(&lang.f(
                 "chart.protections_last",
@@ -853,11 +862,12 @@ fn protection_chart(
 
 fn partner_chart(
     report: &Report,
-    t: &Tables<Published>,
+    rules: &Rules,
+    t: &Tables<Count>,
     partner: &Partner,
     lang: &Lang,
 ) -> Result<Chart> {
-    let min = report.meta.min_count;
+    let min = rules.hides_up_to().map_or(1, |m| m + 1);
     let years = year_range(t);
     let series: Vec<Series> = report
         .meta
@@ -872,7 +882,7 @@ fn partner_chart(
                         &t.by_partner_category_year,
                         &[partner.id.as_str(), c.id.as_str(), y],
                     )
-                    .unwrap_or(Some(0))
+                    .unwrap_or(Count::Exact(0))
                 })
                 .collect(),
         })
@@ -882,9 +892,9 @@ fn partner_chart(
         .partners
         .iter()
         .find(|r| r.partner == partner.id.as_str())
-        .and_then(|r| r.items);
+        .map_or(Count::NotDeclared, |r| r.items);
     let mut summary = match total {
-        Some(0) | None if years.is_empty() => lang.f(
+        Count::Exact(0) | Count::NotDeclared if years.is_empty() => lang.f(
             "chart.partner_none",
             &[("partner", partner.name.as_str().into())],
         )?,
@@ -921,7 +931,7 @@ fn partner_chart(
 }
 
 /// Deletion requests to one partner per month sent, stacked by status; `None` without requests.
-fn deletion_chart(t: &Tables<Published>, partner: &Partner, lang: &Lang) -> Result<Option<Chart>> {
+fn deletion_chart(t: &Tables<Count>, partner: &Partner, lang: &Lang) -> Result<Option<Chart>> {
     let rows: Vec<_> = t
         .deletions
         .iter()
@@ -967,7 +977,7 @@ fn deletion_chart(t: &Tables<Published>, partner: &Partner, lang: &Lang) -> Resu
         .map(|(k, name)| {
             Ok(Series {
                 name: lang.t(name)?,
-                values: states.iter().map(|s| Some(s[k])).collect(),
+                values: states.iter().map(|s| Count::Exact(s[k])).collect(),
             })
         })
         .collect::<Result<_>>()?;
@@ -1022,12 +1032,14 @@ const FINDING_KINDS: [&str; 8] = [
 /// Page rendering with the shared context.
 struct Pages<'a> {
     report: &'a Report,
-    t: &'a Tables<Published>,
+    t: &'a Tables<Count>,
     engine: &'a templates::Engine,
     findings: &'a [PublishedFinding],
     protection: &'a Protection,
     /// An auditor's build: exact counts, marked "not for publication".
     exact: bool,
+    /// The rules the publication was made by (for the labels that describe it).
+    rules: &'a Rules,
     /// The tables as this build writes them.
     docs: &'a [dictionary::TableDoc],
     /// The report's language.
@@ -1035,11 +1047,7 @@ struct Pages<'a> {
 }
 
 impl Pages<'_> {
-    fn min(&self) -> u64 {
-        self.report.meta.min_count
-    }
-
-    fn count(&self, n: Published) -> String {
+    fn count(&self, n: Count) -> String {
         self.lang.count(n)
     }
 
@@ -1093,7 +1101,8 @@ impl Pages<'_> {
                 "period_from_text": l.date(m.period_from),
                 "period_to_text": l.date(m.period_to),
                 "language": l.tag(),
-                "min_count": m.min_count,
+                "hides_up_to": self.rules.hides_up_to(),
+                "auditor": self.exact,
             },
         }))
     }
@@ -1168,11 +1177,7 @@ impl Pages<'_> {
         )
     }
 
-    fn export_summary(
-        &self,
-        root: &str,
-        e: &crate::aggregate::ExportRow<Published>,
-    ) -> Result<Value> {
+    fn export_summary(&self, root: &str, e: &crate::aggregate::ExportRow<Count>) -> Result<Value> {
         Ok(json!({
             "id": e.export,
             "href": format!("{root}exports/{}/index.html", e.export),
@@ -1311,11 +1316,11 @@ impl Pages<'_> {
                 "deletion_deadline_days": partner.deletion_deadline_days,
                 "ai_act_summary_url": safe_url(partner.ai_act_summary_url.as_deref()),
                 "description_html": description,
-                "items": self.count(row.and_then(|r| r.items)),
+                "items": self.count(row.map_or(Count::NotDeclared, |r| r.items)),
                 "exports": row.map_or(0, |r| r.exports),
                 "opt_outs_in_force": row.and_then(|r| r.opt_outs_in_force).map(|n| self.count(n)),
                 "items_opted_out_now": row.and_then(|r| r.items_opted_out_now).map(|n| self.count(n)),
-                "items_requested": self.t.deletion_items.iter().find(|d| d.key[0] == partner.id.as_str()).map_or_else(|| l.number(0), |d| self.shown("deletions", d.items)),
+                "items_requested": row.map_or_else(|| l.number(0), |r| self.count(r.deletion_items)),
                 "covered_by": covered_by,
             },
             "has_ledger": self.report.ledger.is_some(),
@@ -1330,9 +1335,9 @@ impl Pages<'_> {
                 "late": l.number(r.requests_completed_late),
                 "open": l.number(r.requests_open),
                 "overdue": l.number(r.requests_overdue),
-                "items": self.shown("deletions", r.items),
-                "items_completed": self.shown("deletions", r.items_completed),
-                "items_overdue": self.shown("deletions", r.items_overdue),
+                "items": self.count(r.items),
+                "items_completed": self.count(r.items_completed),
+                "items_overdue": self.count(r.items_overdue),
             })).collect::<Vec<_>>(),
             "deletion_chart": deletion_chart,
         });
@@ -1366,7 +1371,7 @@ impl Pages<'_> {
                     "suspended": self.count(r.suspended),
                     "explicit": self.count(r.explicit),
                     "minor": self.count(r.minor),
-                    "opted_out": r.opted_out.map(|n| self.count(n)),
+                    "opted_out": (r.opted_out != Count::NotDeclared).then(|| self.count(r.opted_out)),
                 })
             })
             .collect();
@@ -1387,7 +1392,9 @@ impl Pages<'_> {
             .iter()
             .filter(|f| f.export.as_deref() == Some(export.id.as_str()))
             .filter_map(|f| match &f.detail {
-                findings::Detail::Checksum { files } => Some(files.iter().map(String::as_str)),
+                crate::aggregate::findings::Detail::Checksum { files } => {
+                    Some(files.iter().map(String::as_str))
+                }
                 _ => None,
             })
             .flatten()
@@ -1422,7 +1429,7 @@ impl Pages<'_> {
                 "window_from": export.content_window.and_then(|w| w.0).map(|d| l.date(d)),
                 "window_to": export.content_window.and_then(|w| w.1).map(|d| l.date(d)),
                 "source": l.t(source)?,
-                "items": self.count(row.and_then(|r| r.items)),
+                "items": self.count(row.map_or(Count::NotDeclared, |r| r.items)),
                 "opt_outs_in_force": row.and_then(|r| r.opt_outs_in_force).map(|n| self.count(n)),
                 "filters": filters,
                 "files": files,
@@ -1448,10 +1455,10 @@ impl Pages<'_> {
             .map(|r| {
                 json!({
                     "month": l.month(&r.month),
-                    "opted_out": self.shown("opt-outs-monthly", r.opted_out),
-                    "withdrawn": self.shown("opt-outs-monthly", r.withdrawn),
-                    "active": self.shown("opt-outs-monthly", r.active),
-                    "accounts": r.accounts.map(|a| self.shown("opt-outs-monthly", a)),
+                    "opted_out": self.count(r.opted_out),
+                    "withdrawn": self.count(r.withdrawn),
+                    "active": self.count(r.active),
+                    "accounts": r.accounts.map(|a| self.count(a)),
                 })
             })
             .collect();
@@ -1462,7 +1469,7 @@ impl Pages<'_> {
             OptOutSource::Ledger => Some(l.t("opt_outs.source_ledger")?),
             OptOutSource::Both => Some(l.t("opt_outs.source_both")?),
         };
-        let scope_label = |r: &crate::aggregate::ScopeRow<Published>| match r.scope.as_str() {
+        let scope_label = |r: &crate::aggregate::ScopeRow<Count>| match r.scope.as_str() {
             "all-third-parties" => l.t("scope.all-third-parties"),
             "ai-training" => l.t("scope.ai-training"),
             _ => l.f(
@@ -1474,7 +1481,7 @@ impl Pages<'_> {
             .t
             .scopes
             .iter()
-            .map(|r| Ok(json!({"label": scope_label(r)?, "active": self.shown("opt-out-scopes", r.active)})))
+            .map(|r| Ok(json!({"label": scope_label(r)?, "active": self.count(r.active)})))
             .collect::<Result<_>>()?;
         let extra = json!({
             "rows": rows,
@@ -1492,29 +1499,22 @@ impl Pages<'_> {
         )
     }
 
-    /// A published count of `table` as the pages show it: its band when the table is banded.
-    fn shown(&self, table: &str, v: Published) -> String {
-        match self.report.meta.bands_for(table, self.exact) {
-            Some(b) => band_label(self.lang, v, b.width),
-            None => self.count(v),
-        }
-    }
-
     /// The "About these numbers" section: how suppression was done, with this report's figures.
     fn about_numbers(&self) -> Result<Vec<String>> {
         let l = self.lang;
-        let min = self.min();
         if self.exact {
             return Ok(vec![l.t("numbers.auditor")?]);
         }
         let p = self.protection;
+        let Some(max) = self.rules.hides_up_to() else {
+            let mut out = vec![l.t("numbers.none_hidden")?];
+            out.extend(self.bands_note()?);
+            return Ok(out);
+        };
         let mut out = vec![
             l.f(
                 "numbers.primary",
-                &[
-                    ("max", min.saturating_sub(1).into()),
-                    ("n", p.primary.into()),
-                ],
+                &[("max", max.into()), ("n", p.primary.into())],
             )?,
             l.f(
                 "numbers.secondary",
@@ -1527,8 +1527,19 @@ impl Pages<'_> {
             l.t("numbers.method")?,
             l.t("numbers.limits")?,
         ];
-        if let Some(b) = &self.report.meta.bands {
-            out.push(l.f(
+        out.extend(self.bands_note()?);
+        Ok(out)
+    }
+
+    /// The paragraph on bands, when some table is banded.
+    fn bands_note(&self) -> Result<Option<String>> {
+        let l = self.lang;
+        let p = self.protection;
+        let Rules::Public { bands: Some(b), .. } = self.rules else {
+            return Ok(None);
+        };
+        {
+            Ok(Some(l.f(
                 "numbers.bands",
                 &[
                     ("tables", b.tables.join(", ").into()),
@@ -1540,9 +1551,8 @@ impl Pages<'_> {
                     ),
                     ("n", p.banded.into()),
                 ],
-            )?);
+            )?))
         }
-        Ok(out)
     }
 
     fn data(&self) -> Result<Vec<u8>> {

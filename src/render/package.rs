@@ -8,26 +8,31 @@ use sha2::{Digest, Sha256};
 use super::Site;
 use super::dictionary::{ColumnDoc, TableDoc, Type};
 use crate::model::Report;
+use crate::publish::Rules;
 
-/// The suppression label of an empty cell in a count column.
-fn suppressed_label(min: u64) -> String {
+/// The suppression label of an empty cell in a count column: both kinds of suppression, which
+/// the downloads do not tell apart (that would tell which hidden counts are large).
+fn suppressed_label(max: u64) -> String {
     format!(
-        "suppressed: a count from 1 to {} (privacy.min_count is {min})",
-        min.saturating_sub(1)
+        "suppressed: a count from 1 to {max} (primary suppression; privacy.min_count is {}), or a count of any size hidden so that such a count cannot be worked out (secondary suppression)",
+        max + 1
     )
 }
 
-/// What an empty cell of this column means, for the field's labelled `missingValues`.
-fn empty_label(c: &ColumnDoc, min: u64) -> Option<String> {
-    match (c.suppressed, c.empty) {
-        (true, Some(other)) => Some(format!("{}; or {other}", suppressed_label(min))),
-        (true, None) => Some(suppressed_label(min)),
-        (false, Some(other)) => Some(other.to_owned()),
-        (false, None) => None,
+/// What an empty cell of this column means, for the field's labelled `missingValues`. `max` is
+/// the largest count hidden for being small (`None` when nothing is: then no column is marked
+/// suppressed).
+fn empty_label(c: &ColumnDoc, max: Option<u64>) -> Option<String> {
+    let suppressed = max.filter(|_| c.suppressed).map(suppressed_label);
+    match (suppressed, c.empty) {
+        (Some(s), Some(other)) => Some(format!("{s}; or {other}")),
+        (Some(s), None) => Some(s),
+        (None, Some(other)) => Some(other.to_owned()),
+        (None, None) => None,
     }
 }
 
-fn field(c: &ColumnDoc, min: u64, exact: bool) -> Value {
+fn field(c: &ColumnDoc, max: Option<u64>) -> Value {
     let mut f = Map::new();
     f.insert("name".into(), json!(c.name));
     f.insert("type".into(), json!(c.kind));
@@ -39,7 +44,7 @@ fn field(c: &ColumnDoc, min: u64, exact: bool) -> Value {
         Some(width) => f.insert(
             "description".into(),
             json!(format!(
-                "{} (published as the band of {width} that holds it, e.g. 0-{})",
+                "{} (published as the band of {width} that holds it, e.g. 0-{}, or as 0 where the published numbers already tell it is 0)",
                 c.description,
                 width - 1
             )),
@@ -58,17 +63,13 @@ fn field(c: &ColumnDoc, min: u64, exact: bool) -> Value {
         constraints.insert("minimum".into(), json!(0));
     }
     if c.band.is_some() {
-        constraints.insert("pattern".into(), json!("^[0-9]+-[0-9]+$"));
+        // A band `first-last`, or an exact 0 that the published numbers already tell.
+        constraints.insert("pattern".into(), json!("^[0-9]+-[0-9]+$|^0$"));
     }
     if !constraints.is_empty() {
         f.insert("constraints".into(), Value::Object(constraints));
     }
-    let label = if exact && c.suppressed {
-        c.empty.map(str::to_owned)
-    } else {
-        empty_label(c, min)
-    };
-    let missing = match label {
+    let missing = match empty_label(c, max) {
         Some(label) => json!([{ "value": "", "label": label }]),
         None => json!([]),
     };
@@ -76,7 +77,7 @@ fn field(c: &ColumnDoc, min: u64, exact: bool) -> Value {
     Value::Object(f)
 }
 
-fn table_schema(doc: &TableDoc, min: u64, exact: bool) -> Value {
+fn table_schema(doc: &TableDoc, max: Option<u64>) -> Value {
     let mut s = Map::new();
     s.insert(
         "$schema".into(),
@@ -84,7 +85,7 @@ fn table_schema(doc: &TableDoc, min: u64, exact: bool) -> Value {
     );
     s.insert(
         "fields".into(),
-        doc.columns.iter().map(|c| field(c, min, exact)).collect(),
+        doc.columns.iter().map(|c| field(c, max)).collect(),
     );
     s.insert("missingValues".into(), json!([""]));
     if !doc.primary_key.is_empty() {
@@ -144,9 +145,10 @@ pub(crate) fn datapackage(
     docs: &[TableDoc],
     site: &Site,
     version: &str,
-    exact: bool,
+    rules: &Rules,
 ) -> Value {
-    let min = report.meta.min_count;
+    let exact = rules.is_auditor();
+    let max = rules.hides_up_to();
     let meta = &report.meta;
     let mut p = Map::new();
     p.insert(
@@ -236,7 +238,7 @@ pub(crate) fn datapackage(
                 "bytes": bytes.len(),
                 "hash": format!("sha256:{}", sha256(bytes)),
                 "dialect": {"header": true, "delimiter": ",", "quoteChar": "\""},
-                "schema": table_schema(doc, min, exact),
+                "schema": table_schema(doc, max),
             })
         })
         .collect();
@@ -245,7 +247,7 @@ pub(crate) fn datapackage(
         "sharelog".into(),
         json!({
             "version": version,
-            "min_count": min,
+            "min_count": max.map_or(1, |m| m + 1),
             "unsuppressed": exact,
         }),
     );
@@ -262,9 +264,9 @@ fn croissant_type(t: Type) -> &'static str {
 }
 
 /// `data/croissant.json`: the same tables as Croissant record sets over the CSV files.
-pub(crate) fn croissant(report: &Report, docs: &[TableDoc], site: &Site, exact: bool) -> Value {
+pub(crate) fn croissant(report: &Report, docs: &[TableDoc], site: &Site, rules: &Rules) -> Value {
     let meta = &report.meta;
-    let min = meta.min_count;
+    let exact = rules.is_auditor();
     let context = json!({
         "@language": "en",
         "@vocab": "https://schema.org/",
@@ -445,10 +447,13 @@ pub(crate) fn croissant(report: &Report, docs: &[TableDoc], site: &Site, exact: 
     );
     d.insert(
         "rai:personalSensitiveInformation".into(),
-        json!(format!(
-            "None at the level of individuals: the tables hold counts only, never an item or user identifier. The counts describe users' content, including content flagged private, deleted, suspended, explicit or by a minor. Counts from 1 to {} are suppressed, and further cells are suppressed so that none of them can be recovered from published totals.",
-            min.saturating_sub(1)
-        )),
+        json!(match rules.hides_up_to() {
+            Some(max) => format!(
+                "None at the level of individuals: the tables hold counts only, never an item or user identifier. The counts describe users' content, including content flagged private, deleted, suspended, explicit or by a minor. Counts from 1 to {max} are suppressed, and further cells are suppressed so that none of them can be recovered from published totals."
+            ),
+            None if exact => "NOT FOR PUBLICATION: an auditor's build. The tables hold counts only, never an item or user identifier, but every count is exact and nothing is suppressed.".to_owned(),
+            None => "The tables hold counts only, never an item or user identifier. The counts describe users' content, including content flagged private, deleted, suspended, explicit or by a minor. No count is suppressed (privacy.min_count is 1).".to_owned(),
+        }),
     );
     d.insert(
         "rai:dataUseCases".into(),

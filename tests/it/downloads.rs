@@ -34,7 +34,7 @@ fn shared_items_has_the_spec_columns_in_order() {
     assert_eq!(
         csv.lines().next(),
         Some(
-            "partner,export,category,year,items,private,deleted,suspended,explicit,minor,opted_out"
+            "partner,export,category,year,items,private,deleted,suspended,explicit,minor,opted_out,not_declared"
         )
     );
     // The SPEC's columns come first, in its order; sharelog's additions follow them.
@@ -81,7 +81,7 @@ fn suppresses_counts_below_min_count_everywhere() {
     // min_count is 3: the declared photo/2021 cell of 2 items is hidden in CSV, JSON and HTML.
     let csv = read(&out, "data/shared-items.csv");
     assert!(
-        csv.contains("alpha-ai,alpha-1,photo,2021,,,0,0,0,0,\n"),
+        csv.contains("alpha-ai,alpha-1,photo,2021,,,,,0,,,deleted;suspended;minor;opted_out\n"),
         "{csv}"
     );
     let json: serde_json::Value =
@@ -93,7 +93,11 @@ fn suppresses_counts_below_min_count_everywhere() {
         .find(|r| r["export"] == "alpha-1" && r["category"] == "photo")
         .expect("photo row");
     assert!(cell["items"].is_null());
-    assert_eq!(cell["deleted"], 0);
+    // alpha-1's declared counts give private and explicit only: the other flags are not
+    // declared (null, named in not_declared), never 0.
+    assert_eq!(cell["explicit"], 0);
+    assert!(cell["deleted"].is_null());
+    assert_eq!(cell["not_declared"], "deleted;suspended;minor;opted_out");
     let html = read(&out, "exports/alpha-1/index.html");
     assert!(
         html.contains(">suppressed<"),
@@ -317,13 +321,22 @@ fn banded_tables_publish_ranges_everywhere_and_give_nothing_away() {
         let (lo, hi) = cell.split_once('-')?;
         Some((lo.parse().ok()?, hi.parse().ok()?))
     };
-    // Every item count of deletions is a band of 50 holding the exact count.
+    // Every item count of deletions is a band of 50 holding the exact count, except the items of
+    // a state no request is in: readers know those are 0, so they read 0, never `0-49`.
     let published = records_of(&out.join("data/deletions.csv"));
     let exact_rows = records_of(&exact.join("data/deletions.csv"));
     assert!(!published.is_empty());
+    let mut zeros = 0;
     for (p, e) in published.iter().zip(&exact_rows) {
         assert_eq!(p[..8], e[..8], "request counts stay exact");
-        for k in 8..12 {
+        // items ↔ requests, items_acknowledged ↔ requests_acknowledged, items_completed ↔
+        // requests_completed, items_overdue ↔ requests_overdue.
+        for (k, requests) in [(8, 2), (9, 3), (10, 4), (11, 7)] {
+            if e[requests] == "0" {
+                assert_eq!(p[k], "0", "a known zero is published as 0: {p:?}");
+                zeros += 1;
+                continue;
+            }
             let (lo, hi) = band(&p[k]).unwrap_or_else(|| panic!("not a band: {:?}", p[k]));
             let n: u64 = e[k].parse().expect("exact count");
             assert!(
@@ -333,6 +346,7 @@ fn banded_tables_publish_ranges_everywhere_and_give_nothing_away() {
             );
         }
     }
+    assert!(zeros > 0, "the root has requests that are not overdue");
     let scopes = read(&out, "data/opt-out-scopes.csv");
     assert!(
         scopes
@@ -353,7 +367,7 @@ fn banded_tables_publish_ranges_everywhere_and_give_nothing_away() {
     let items = &deletions["schema"]["fields"][8];
     assert_eq!(items["name"], "items");
     assert_eq!(items["type"], "string");
-    assert_eq!(items["constraints"]["pattern"], "^[0-9]+-[0-9]+$");
+    assert_eq!(items["constraints"]["pattern"], "^[0-9]+-[0-9]+$|^0$");
     // Pages show bands, and no exact banded count appears in a finding's sentence.
     let acme = read(&out, "partners/acme/index.html");
     assert!(

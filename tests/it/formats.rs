@@ -96,11 +96,11 @@ fn reads_parquet_with_native_datetime_columns() {
     let (_d, out) = build(&root);
     let csv = read(&out, "data/shared-items.csv");
     assert!(
-        csv.contains("beta-research,beta-1,photo,2022,,0,0,0,0,0,\n"),
+        csv.contains("beta-research,beta-1,photo,2022,,0,0,0,0,0,,opted_out\n"),
         "{csv}"
     );
     assert!(
-        csv.contains("beta-research,beta-1,text,2021,,0,0,0,0,0,\n"),
+        csv.contains("beta-research,beta-1,text,2021,,0,0,0,0,0,,opted_out\n"),
         "{csv}"
     );
 }

@@ -24,6 +24,8 @@
 
 use std::collections::BTreeMap;
 
+use super::{Count, Hidden};
+
 /// A relation between cells: `Σ plus = Σ minus`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Relation {
@@ -47,14 +49,35 @@ pub(crate) struct Cells {
 /// What [`Cells::protect`] decided.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Protection {
-    /// Per cell: suppressed or not.
+    /// Per cell: suppressed (or banded) or not.
     pub(crate) suppressed: Vec<bool>,
+    /// Per cell: suppressed for being small.
+    pub(crate) is_primary: Vec<bool>,
+    /// Per cell: a banded zero the published numbers give away, so published as 0.
+    pub(crate) known_zero: Vec<bool>,
     /// Cells suppressed because they are small.
     pub(crate) primary: usize,
     /// Cells suppressed so that the small ones cannot be worked out.
     pub(crate) secondary: usize,
     /// Cells published as bands.
     pub(crate) banded: usize,
+}
+
+impl Protection {
+    /// How cell `id`, whose value is `n` and whose band (if its table is banded) is `band`, is
+    /// published.
+    pub(crate) fn decide(&self, id: usize, n: u64, band: Option<(u64, u64)>) -> Count {
+        let flag = |v: &[bool]| v.get(id).copied().unwrap_or(false);
+        match band {
+            _ if flag(&self.known_zero) => Count::Exact(0),
+            Some((lo, hi)) => Count::Band(lo, hi),
+            // A cell the protection never saw stays hidden: never publish by accident.
+            None if id >= self.suppressed.len() => Count::Hidden(Hidden::Secondary),
+            None if flag(&self.is_primary) => Count::Hidden(Hidden::Primary),
+            None if flag(&self.suppressed) => Count::Hidden(Hidden::Secondary),
+            None => Count::Exact(n),
+        }
+    }
 }
 
 impl Cells {
@@ -123,6 +146,13 @@ impl Cells {
                 break;
             }
         }
+        // A banded zero that the published numbers give away is known: it is published as 0.
+        let mut known_zero = vec![false; self.values.len()];
+        for c in determined(self.values.len(), &self.relations, &suppressed) {
+            if self.values[c] == 0 && band(c).is_some() {
+                known_zero[c] = true;
+            }
+        }
         let count = |v: &[bool]| v.iter().filter(|&&b| b).count();
         let primary_n = count(&primary);
         let banded_n = (0..self.values.len())
@@ -131,8 +161,10 @@ impl Cells {
         Protection {
             secondary: count(&suppressed) - primary_n - banded_n,
             primary: primary_n,
-            banded: banded_n,
+            banded: banded_n - count(&known_zero),
             suppressed,
+            is_primary: primary,
+            known_zero,
         }
     }
 
@@ -570,7 +602,14 @@ mod tests {
                 Vec::<usize>::new(),
                 "only banded zeros may be worked out"
             );
-            assert_eq!(p.banded, cells.values.len() / 4);
+            // A banded zero the relations give away is published as 0, and only such a zero.
+            let zeros: Vec<usize> = (0..cells.values.len())
+                .filter(|&i| p.known_zero[i])
+                .collect();
+            for &i in &zeros {
+                assert!(banded[i].is_some() && cells.values[i] == 0, "cell {i}");
+            }
+            assert_eq!(p.banded + zeros.len(), cells.values.len() / 4);
         }
     }
 }

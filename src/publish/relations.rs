@@ -1,0 +1,238 @@
+//! Every way the published numbers relate, as relations between cells for [`super::protect`]:
+//! whatever a reader can add up, subtract or compare in the downloads and on the pages is here,
+//! so that no hidden count can be worked out from it.
+//!
+//! In pass 1 of [`super::publish`] every count is `Count::Exact(cell id)`. An inequality a
+//! reader knows (a flag's count is at most its row's items) can pin a hidden count only where it
+//! is tight, so each is recorded as an equality where it holds: [`Cells::relate`] keeps a
+//! relation only when it holds for the actual values.
+
+use std::collections::BTreeMap;
+
+use super::protect::Cells;
+use super::{Count, Shown};
+use crate::aggregate::findings::Kind;
+use crate::aggregate::{SharedItemRow, Tables, Total};
+use crate::model::Report;
+
+/// The cell id pass 1 gave a count (`None` for a count that is not a cell: not declared).
+fn id(p: Count) -> Option<usize> {
+    p.exact().and_then(|n| usize::try_from(n).ok())
+}
+
+/// How the published counts add up: every relation [`Cells::protect`] must respect.
+pub(super) fn relate(
+    report: &Report,
+    ids: &Tables<Count>,
+    finding_ids: &[Shown],
+    cells: &mut Cells,
+) {
+    let ids_of = |v: Vec<Count>| -> Vec<usize> { v.into_iter().filter_map(id).collect() };
+    // The rows of each export and of each (partner, category, year), gathered once.
+    let mut by_export: BTreeMap<&str, Vec<&SharedItemRow<Count>>> = BTreeMap::new();
+    let mut by_cell: BTreeMap<(&str, &str, String), Vec<Count>> = BTreeMap::new();
+    for r in &ids.shared_items {
+        by_export.entry(r.export.as_str()).or_default().push(r);
+        by_cell
+            .entry((r.partner.as_str(), r.category.as_str(), r.year.to_string()))
+            .or_default()
+            .push(r.items);
+    }
+    // Exports: the sum of their rows; each flag's finding: the sum of that flag over the rows.
+    for e in &ids.exports {
+        let rows = by_export.remove(e.export.as_str()).unwrap_or_default();
+        if let Some(total) = id(e.items) {
+            cells.sum(total, ids_of(rows.iter().map(|r| r.items).collect()));
+        }
+        let export = report.exports.iter().find(|x| x.id.as_str() == e.export);
+        for (f, fid) in ids.findings.iter().zip(finding_ids) {
+            if !f.kind.counts_items() {
+                continue;
+            }
+            let Some(fid) = id(fid.count) else { continue };
+            if f.export.as_deref() != Some(e.export.as_str()) {
+                continue;
+            }
+            let parts: Vec<Count> = match f.kind {
+                Kind::OptedOutContentShared => rows.iter().map(|r| r.opted_out).collect(),
+                Kind::SensitiveContentShared => rows
+                    .iter()
+                    .map(|r| match f.flag.as_deref() {
+                        Some("private") => r.private,
+                        Some("deleted") => r.deleted,
+                        Some("suspended") => r.suspended,
+                        Some("explicit") => r.explicit,
+                        _ => r.minor,
+                    })
+                    .collect(),
+                Kind::OutsideContentWindow => {
+                    let window = export.and_then(|x| x.content_window);
+                    let from = window.and_then(|w| w.0).map(|d| chrono::Datelike::year(&d));
+                    let to = window.and_then(|w| w.1).map(|d| chrono::Datelike::year(&d));
+                    rows.iter()
+                        .filter(|r| {
+                            from.is_some_and(|f| r.year < f) || to.is_some_and(|t| r.year > t)
+                        })
+                        .map(|r| r.items)
+                        .collect()
+                }
+                _ => continue,
+            };
+            cells.sum(fid, ids_of(parts));
+        }
+    }
+    // Partners: the sum of their exports, years, categories and (category, year) cells.
+    for p in &ids.partners {
+        let Some(total) = id(p.items) else { continue };
+        let mine = |totals: &[Total<Count>]| -> Vec<usize> {
+            totals
+                .iter()
+                .filter(|t| t.key.first() == Some(&p.partner))
+                .filter_map(|t| id(t.items))
+                .collect()
+        };
+        cells.sum(
+            total,
+            ids_of(
+                ids.exports
+                    .iter()
+                    .filter(|e| e.partner == p.partner)
+                    .map(|e| e.items)
+                    .collect(),
+            ),
+        );
+        cells.sum(total, mine(&ids.by_partner_year));
+        cells.sum(total, mine(&ids.by_partner_category));
+        cells.sum(total, mine(&ids.by_partner_category_year));
+        for (f, fid) in ids.findings.iter().zip(finding_ids) {
+            if f.kind == Kind::OptOutNotHonoured
+                && f.partner == p.partner
+                && let Some(fid) = id(fid.count)
+            {
+                cells.relate(vec![fid], vec![total]);
+            }
+        }
+    }
+    // (partner, category, year) across exports, and its margins.
+    for t in &ids.by_partner_category_year {
+        let Some(cell) = id(t.items) else { continue };
+        let key = (t.key[0].as_str(), t.key[1].as_str(), t.key[2].clone());
+        cells.sum(cell, ids_of(by_cell.remove(&key).unwrap_or_default()));
+    }
+    for t in &ids.by_partner_year {
+        let Some(cell) = id(t.items) else { continue };
+        let parts = ids
+            .by_partner_category_year
+            .iter()
+            .filter(|x| x.key[0] == t.key[0] && x.key[2] == t.key[1])
+            .map(|x| x.items)
+            .collect();
+        cells.sum(cell, ids_of(parts));
+    }
+    for t in &ids.by_partner_category {
+        let Some(cell) = id(t.items) else { continue };
+        let parts = ids
+            .by_partner_category_year
+            .iter()
+            .filter(|x| x.key[0] == t.key[0] && x.key[1] == t.key[1])
+            .map(|x| x.items)
+            .collect();
+        cells.sum(cell, ids_of(parts));
+    }
+    for (totals, margin) in [
+        (&ids.by_year, &ids.by_partner_year),
+        (&ids.by_category, &ids.by_partner_category),
+    ] {
+        for t in totals {
+            let Some(cell) = id(t.items) else { continue };
+            let parts = margin
+                .iter()
+                .filter(|x| x.key[1] == t.key[0])
+                .map(|x| x.items)
+                .collect();
+            cells.sum(cell, ids_of(parts));
+        }
+    }
+    if let Some(total) = id(ids.total_items) {
+        cells.sum(total, ids_of(ids.by_year.iter().map(|t| t.items).collect()));
+        cells.sum(
+            total,
+            ids_of(ids.by_category.iter().map(|t| t.items).collect()),
+        );
+        cells.sum(
+            total,
+            ids_of(ids.partners.iter().map(|p| p.items).collect()),
+        );
+    }
+    // Opt-outs: active(m) + withdrawn(m) = active(m−1) + opted_out(m); signals add up to opted_out.
+    let mut previous: Option<usize> = None;
+    for r in &ids.opt_outs_monthly {
+        if let (Some(active), Some(opted)) = (id(r.active), id(r.opted_out)) {
+            let mut plus = vec![active];
+            plus.extend(id(r.withdrawn));
+            let mut minus = vec![opted];
+            minus.extend(previous);
+            cells.relate(plus, minus);
+            let signals: Vec<usize> = r.by_signal().into_iter().flatten().filter_map(id).collect();
+            if !signals.is_empty() {
+                cells.sum(opted, signals);
+            }
+        }
+        previous = id(r.active);
+    }
+    // Deletion requests: each partner's items asked to be deleted, and the items of its overdue
+    // requests, over its months.
+    for (f, fid) in ids.findings.iter().zip(finding_ids) {
+        if let Some(total) = id(fid.overdue_items) {
+            let parts = ids
+                .deletions
+                .iter()
+                .filter(|d| d.partner == f.partner)
+                .map(|d| d.items_overdue)
+                .collect();
+            cells.sum(total, ids_of(parts));
+        }
+    }
+    for p in &ids.partners {
+        if let Some(total) = id(p.deletion_items) {
+            let parts = ids
+                .deletions
+                .iter()
+                .filter(|d| d.partner == p.partner)
+                .map(|d| d.items)
+                .collect();
+            cells.sum(total, ids_of(parts));
+        }
+    }
+    // Within a deletions row: the items of acknowledged, completed and overdue requests are at
+    // most the row's items (equal when every request is in that state), and completed at most
+    // acknowledged where a reader may assume it.
+    for d in &ids.deletions {
+        let of_state = [d.items_acknowledged, d.items_completed, d.items_overdue];
+        for part in of_state {
+            tight(cells, part, d.items);
+        }
+        tight(cells, d.items_completed, d.items_acknowledged);
+    }
+    // Within a shared-items row: each flag, and the opted-out items, are at most its items.
+    for r in &ids.shared_items {
+        for part in [
+            r.private,
+            r.deleted,
+            r.suspended,
+            r.explicit,
+            r.minor,
+            r.opted_out,
+        ] {
+            tight(cells, part, r.items);
+        }
+    }
+}
+
+/// `part ≤ whole`, a bound a reader knows: it can pin a hidden count only where it is tight, so
+/// it is recorded as `part = whole` where that holds.
+fn tight(cells: &mut Cells, part: Count, whole: Count) {
+    if let (Some(part), Some(whole)) = (id(part), id(whole)) {
+        cells.relate(vec![part], vec![whole]);
+    }
+}
