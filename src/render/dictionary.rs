@@ -171,6 +171,43 @@ pub(crate) fn shared_items() -> TableDoc {
     }
 }
 
+/// `data/item-totals`: every item total the pages show, across exports.
+pub(crate) fn item_totals() -> TableDoc {
+    TableDoc {
+        name: "item-totals",
+        title: "Items shared, totalled across exports",
+        row: "one row per total, by grouping (partner-category-year, partner-year, partner-category, year, category, all) and then by its key columns; the totals on the overview and partner pages",
+        columns: vec![
+            col(
+                "grouping",
+                Type::String,
+                "what the row totals over: partner-category-year, partner-year, partner-category, year, category or all",
+            ),
+            col("partner", Type::String, "partner id (see partners)")
+                .or_empty("the grouping has no partner"),
+            col(
+                "category",
+                Type::String,
+                "content category id from report.yaml",
+            )
+            .or_empty("the grouping has no category"),
+            col(
+                "year",
+                Type::Integer,
+                "UTC year in which the items were created",
+            )
+            .or_empty("the grouping has no year"),
+            count(
+                "items",
+                "items",
+                "items shared: the sum of shared-items.items over the rows with this key, across exports",
+            ),
+        ],
+        primary_key: vec![],
+        foreign_keys: vec![("partner", "partners", "partner")],
+    }
+}
+
 /// `data/exports`.
 pub(crate) fn exports() -> TableDoc {
     TableDoc {
@@ -536,6 +573,7 @@ pub(crate) fn marked(mut doc: TableDoc) -> TableDoc {
 pub(crate) fn all() -> Vec<TableDoc> {
     vec![
         shared_items(),
+        item_totals(),
         exports(),
         partners(),
         opt_outs_monthly(),

@@ -6,6 +6,64 @@ use serde::Serialize;
 use super::dictionary::{TableDoc, Type};
 use crate::error::{Error, Result};
 
+/// One row of `data/item-totals.csv`.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct ItemTotalRow {
+    grouping: &'static str,
+    partner: Option<String>,
+    category: Option<String>,
+    year: Option<i32>,
+    items: crate::publish::Count,
+}
+
+/// The rows of `data/item-totals.csv`: the published totals, grouping by grouping.
+pub(crate) fn item_totals(
+    t: &crate::aggregate::Tables<crate::publish::Count>,
+) -> Vec<ItemTotalRow> {
+    let groupings: [(
+        &'static str,
+        &[crate::aggregate::Total<crate::publish::Count>],
+        [Option<usize>; 3],
+    ); 5] = [
+        (
+            "partner-category-year",
+            &t.by_partner_category_year,
+            [Some(0), Some(1), Some(2)],
+        ),
+        ("partner-year", &t.by_partner_year, [Some(0), None, Some(1)]),
+        (
+            "partner-category",
+            &t.by_partner_category,
+            [Some(0), Some(1), None],
+        ),
+        ("year", &t.by_year, [None, None, Some(0)]),
+        ("category", &t.by_category, [None, Some(0), None]),
+    ];
+    let mut rows: Vec<ItemTotalRow> = groupings
+        .iter()
+        .flat_map(|(grouping, totals, [p, c, y])| {
+            totals.iter().map(move |total| {
+                let key = |k: &Option<usize>| k.and_then(|i| total.key.get(i)).cloned();
+                ItemTotalRow {
+                    grouping,
+                    partner: key(p),
+                    category: key(c),
+                    year: key(y).and_then(|y| y.parse().ok()),
+                    items: total.items,
+                }
+            })
+        })
+        .collect();
+    rows.push(ItemTotalRow {
+        grouping: "all",
+        partner: None,
+        category: None,
+        year: None,
+        items: t.total_items,
+    });
+    rows
+}
+
 /// CSV with a header row; `None` cells are empty.
 pub(crate) fn csv<T: Serialize>(rows: &[T], header: &[&str]) -> Result<Vec<u8>> {
     let mut writer = csv::WriterBuilder::new()

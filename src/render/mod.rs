@@ -121,6 +121,7 @@ pub(crate) fn render(report: &Report, publication: &Publication) -> Result<Site>
     site.add("data/index.html", pages.data()?);
     let rows: BTreeMap<&str, usize> = [
         ("shared-items", t.shared_items.len()),
+        ("item-totals", downloads::item_totals(t).len()),
         ("exports", t.exports.len()),
         ("partners", t.partners.len()),
         ("opt-outs-monthly", t.opt_outs_monthly.len()),
@@ -169,6 +170,8 @@ fn add_downloads(
     o: Output<'_>,
 ) -> Result<()> {
     add_table(site, dictionary::shared_items(), &t.shared_items, o)?;
+    let totals = downloads::item_totals(t);
+    add_table(site, dictionary::item_totals(), &totals, o)?;
     add_table(site, dictionary::exports(), &t.exports, o)?;
     add_table(site, dictionary::partners(), &t.partners, o)?;
     add_table(site, dictionary::opt_outs_monthly(), &t.opt_outs_monthly, o)?;

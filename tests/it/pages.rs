@@ -223,3 +223,45 @@ fn hostile_strings_everywhere_stay_inert() {
     let overview = read(&out, "index.html");
     assert!(overview.contains("&lt;img src=x onerror=alert(1)&gt;"));
 }
+
+/// The `<main>` element of a page: what the page says, without the shared header and footer.
+fn main_of(html: &str) -> &str {
+    let start = html.find("<main").expect("a <main> element");
+    let end = html.find("</main>").expect("a </main> tag") + "</main>".len();
+    &html[start..end]
+}
+
+#[test]
+fn every_page_type_says_what_its_snapshot_says() {
+    // One page of each type, from the example and from the findings fixture: the render layer
+    // may be reorganised, but what each page says changes only on purpose.
+    for (name, root) in [("example", repo()), ("findings", fixture("findings"))] {
+        let (_dir, out) = build(&root);
+        let first = |folder: &str| -> String {
+            let mut entries: Vec<String> = std::fs::read_dir(out.join(folder))
+                .expect("folder")
+                .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+                .collect();
+            entries.sort();
+            format!("{folder}/{}/index.html", entries[0])
+        };
+        let mut pages = vec![
+            "index.html".to_owned(),
+            first("partners"),
+            first("exports"),
+            "opt-outs/index.html".to_owned(),
+            "findings/index.html".to_owned(),
+            "data/index.html".to_owned(),
+            "data/about.html".to_owned(),
+            "corrections/index.html".to_owned(),
+        ];
+        if name == "example" {
+            pages.push("methodology/index.html".to_owned());
+        }
+        for page in pages {
+            let html = read(&out, &page);
+            let snapshot = format!("{name}-{}", page.replace('/', "-"));
+            insta::assert_snapshot!(snapshot, main_of(&html));
+        }
+    }
+}
