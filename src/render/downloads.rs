@@ -3,8 +3,13 @@
 
 use serde::Serialize;
 
-use super::dictionary::{TableDoc, Type};
+use super::Site;
+use super::dictionary::{self, TableDoc, Type};
+use super::findings::PublishedFinding;
+use crate::aggregate::Tables;
 use crate::error::{Error, Result};
+use crate::model::Bands;
+use crate::publish::{Count, Rules};
 
 /// One row of `data/item-totals.csv`.
 #[derive(Debug, Clone, Serialize)]
@@ -16,15 +21,20 @@ pub(crate) struct ItemTotalRow {
     items: crate::publish::Count,
 }
 
+/// A grouping of `item-totals`: its name, its totals, and where partner, category and year sit
+/// in their keys.
+type Grouping<'a> = (
+    &'static str,
+    &'a [crate::aggregate::Total<Count>],
+    [Option<usize>; 3],
+);
+
 /// The rows of `data/item-totals.csv`: the published totals, grouping by grouping.
 pub(crate) fn item_totals(
     t: &crate::aggregate::Tables<crate::publish::Count>,
 ) -> Vec<ItemTotalRow> {
-    let groupings: [(
-        &'static str,
-        &[crate::aggregate::Total<crate::publish::Count>],
-        [Option<usize>; 3],
-    ); 5] = [
+    // (grouping, its totals, the positions of partner, category and year in their keys)
+    let groupings: [Grouping<'_>; 5] = [
         (
             "partner-category-year",
             &t.by_partner_category_year,
@@ -257,4 +267,116 @@ pub(crate) fn parquet<T: Serialize>(rows: &[T], doc: &TableDoc) -> Result<Vec<u8
 
 fn parquet_error(e: polars::error::PolarsError) -> Error {
     Error::Internal(format!("writing Parquet failed: {e}"))
+}
+
+pub(crate) fn add_downloads(
+    site: &mut Site,
+    t: &Tables<Count>,
+    findings: &[PublishedFinding],
+    o: Output<'_>,
+) -> Result<()> {
+    add_table(site, dictionary::shared_items(), &t.shared_items, o)?;
+    let totals = item_totals(t);
+    add_table(site, dictionary::item_totals(), &totals, o)?;
+    add_table(site, dictionary::exports(), &t.exports, o)?;
+    add_table(site, dictionary::partners(), &t.partners, o)?;
+    add_table(site, dictionary::opt_outs_monthly(), &t.opt_outs_monthly, o)?;
+    add_table(site, dictionary::opt_out_scopes(), &t.scopes, o)?;
+    add_table(site, dictionary::protections_monthly(), &t.protections, o)?;
+    add_table(site, dictionary::deletions(), &t.deletions, o)?;
+    add_table(site, dictionary::findings(), findings, o)?;
+    Ok(())
+}
+
+/// How the tables are written: an auditor's build, or with some tables banded.
+#[derive(Clone, Copy)]
+pub(crate) struct Output<'a> {
+    pub(crate) rules: &'a Rules,
+}
+
+impl Output<'_> {
+    /// The bands `table` is written in by this build, if any.
+    fn bands(&self, table: &str) -> Option<&Bands> {
+        self.rules.bands_for(table)
+    }
+
+    /// An auditor's build.
+    fn exact(&self) -> bool {
+        self.rules.is_auditor()
+    }
+}
+
+/// A table's dictionary entry as this build writes it: no column is suppressed in an auditor's
+/// build or with `min_count: 1`.
+pub(crate) fn doc_for(doc: dictionary::TableDoc, o: Output<'_>) -> dictionary::TableDoc {
+    if o.exact() {
+        return dictionary::marked(dictionary::exact(doc));
+    }
+    let doc = match o.bands(doc.name) {
+        Some(b) => dictionary::banded(doc, b.width),
+        None => doc,
+    };
+    if o.rules.hides_up_to().is_none() {
+        dictionary::exact(doc)
+    } else {
+        doc
+    }
+}
+
+/// A row of an auditor's build: the row's fields, then the "not for publication" mark.
+#[derive(serde::Serialize)]
+struct Marked<'a, T> {
+    #[serde(flatten)]
+    row: &'a T,
+    not_for_publication: &'static str,
+}
+
+/// One published table as `data/<name>.csv` (with the dictionary's header), `.json` and
+/// `.parquet`; in an auditor's build every row ends with the "not for publication" mark.
+fn add_table<T: serde::Serialize>(
+    site: &mut Site,
+    doc: dictionary::TableDoc,
+    rows: &[T],
+    o: Output<'_>,
+) -> Result<()> {
+    if o.bands(doc.name).is_some() {
+        let doc = doc_for(doc, o);
+        let rows = banded_rows(rows, &doc)?;
+        site.add(
+            format!("data/{}.csv", doc.name),
+            csv_ordered(&rows, &doc.header())?,
+        );
+        site.add(format!("data/{}.json", doc.name), json(&rows)?);
+        site.add(format!("data/{}.parquet", doc.name), parquet(&rows, &doc)?);
+        return Ok(());
+    }
+    if o.exact() {
+        let doc = doc_for(doc, o);
+        let marked: Vec<Marked<'_, T>> = rows
+            .iter()
+            .map(|row| Marked {
+                row,
+                not_for_publication: dictionary::NOT_FOR_PUBLICATION_TEXT,
+            })
+            .collect();
+        let csv = csv(rows, &doc.header()[..doc.columns.len() - 1])?;
+        site.add(
+            format!("data/{}.csv", doc.name),
+            append_column(
+                &csv,
+                dictionary::NOT_FOR_PUBLICATION,
+                dictionary::NOT_FOR_PUBLICATION_TEXT,
+            )?,
+        );
+        site.add(format!("data/{}.json", doc.name), json(&marked)?);
+        site.add(
+            format!("data/{}.parquet", doc.name),
+            parquet(&marked, &doc)?,
+        );
+        return Ok(());
+    }
+    site.add(format!("data/{}.csv", doc.name), csv(rows, &doc.header())?);
+    site.add(format!("data/{}.json", doc.name), json(rows)?);
+    site.add(format!("data/{}.parquet", doc.name), parquet(rows, &doc)?);
+    Ok(())
 }

@@ -1,6 +1,17 @@
 //! Charts as standalone SVG files drawn with plotters' SVG backend (no system fonts needed).
 //!
 //! Every chart comes with a text summary and the table behind it, so no number is only in a picture.
+//! This module draws; its children build each chart from the publication.
+
+mod deletions;
+mod items;
+mod opt_outs;
+mod table;
+
+pub(crate) use deletions::deletion_chart;
+pub(crate) use items::{overview_charts, partner_chart};
+pub(crate) use opt_outs::{opt_out_chart, protection_chart, signal_chart};
+pub(crate) use table::year_range;
 
 use crate::publish::Count;
 use plotters::prelude::*;
