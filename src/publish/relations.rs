@@ -204,15 +204,32 @@ pub(super) fn relate(
             cells.sum(total, ids_of(parts));
         }
     }
-    // Within a deletions row: the items of acknowledged, completed and overdue requests are at
-    // most the row's items (equal when every request is in that state), and completed at most
-    // acknowledged where a reader may assume it.
+    // Within a deletions row, a reader who knows how the request counts split can tie the item
+    // columns together: each state's items are at most the row's items (equal when every request
+    // is in that state), and when every open request is overdue and no completed one is late,
+    // items = items_completed + items_overdue. Rather than enumerate which request counts allow
+    // what, every equality between one column and one or two others is recorded where it holds.
     for d in &ids.deletions {
-        let of_state = [d.items_acknowledged, d.items_completed, d.items_overdue];
-        for part in of_state {
-            tight(cells, part, d.items);
+        let columns = [
+            d.items,
+            d.items_acknowledged,
+            d.items_completed,
+            d.items_overdue,
+        ];
+        for i in 0..columns.len() {
+            for j in i + 1..columns.len() {
+                tight(cells, columns[i], columns[j]);
+                for k in j + 1..columns.len() {
+                    let (a, b, c) = (columns[i], columns[j], columns[k]);
+                    // Each of the three as the sum of the other two.
+                    for (total, x, y) in [(a, b, c), (b, a, c), (c, a, b)] {
+                        if let (Some(t), Some(x), Some(y)) = (id(total), id(x), id(y)) {
+                            cells.sum(t, vec![x, y]);
+                        }
+                    }
+                }
+            }
         }
-        tight(cells, d.items_completed, d.items_acknowledged);
     }
     // Within a shared-items row: each flag, and the opted-out items, are at most its items.
     for r in &ids.shared_items {
