@@ -143,7 +143,7 @@ pub(crate) fn render(report: &Report, publication: &Publication) -> Result<Site>
         pages.about_data(&rows, !report.corrections.is_empty())?,
     );
     site.add("corrections/index.html", pages.corrections()?);
-    site.add("CITATION.cff", citation(report));
+    site.add("CITATION.cff", citation(report, rules));
     for page in &report.pages {
         site.add(format!("{}/index.html", page.slug), pages.content(page)?);
     }
@@ -170,7 +170,7 @@ pub(crate) fn render(report: &Report, publication: &Publication) -> Result<Site>
 }
 
 /// `CITATION.cff` (Citation File Format 1.2.0) at the site root, so the data can be cited.
-fn citation(report: &Report) -> String {
+fn citation(report: &Report, rules: &crate::publish::Rules) -> String {
     let m = &report.meta;
     // YAML double-quoted scalars: escape backslashes and quotes, keep it on one line.
     let q = |s: &str| {
@@ -208,7 +208,10 @@ fn citation(report: &Report) -> String {
     if let Some(l) = &m.license {
         out.push_str(&format!("license: {}\n", q(&l.id)));
     }
-    out.push_str(&format!("abstract: {}\n", q(&package::description(report))));
+    out.push_str(&format!(
+        "abstract: {}\n",
+        q(&package::description(report, rules))
+    ));
     out.push_str(
         "keywords:\n  - transparency report\n  - AI training data\n  - data sharing\n  - opt-out\n",
     );

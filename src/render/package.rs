@@ -120,11 +120,20 @@ fn data_url(report: &Report) -> Option<String> {
     base.starts_with("http").then(|| format!("{base}/data/"))
 }
 
-pub(crate) fn description(report: &Report) -> String {
+/// The report's description, or one written from its facts (which says whether small counts are
+/// suppressed in this build).
+pub(crate) fn description(report: &Report, rules: &Rules) -> String {
     report.meta.description.clone().unwrap_or_else(|| {
         format!(
-            "Aggregate counts of the user content {} shared with AI companies and other partners from {} to {}: what was shared, with whom, when, in which content categories and creation years, how many users opted out, and whether opt-outs and deletion requests were honoured. No item or user identifiers; small counts are suppressed.",
-            report.meta.platform.name, report.meta.period_from, report.meta.period_to
+            "Aggregate counts of the user content {} shared with AI companies and other partners from {} to {}: what was shared, with whom, when, in which content categories and creation years, how many users opted out, and whether opt-outs and deletion requests were honoured. No item or user identifiers{}.",
+            report.meta.platform.name,
+            report.meta.period_from,
+            report.meta.period_to,
+            if rules.hides_up_to().is_some() {
+                "; small counts are suppressed"
+            } else {
+                ""
+            }
         )
     })
 }
@@ -157,7 +166,7 @@ pub(crate) fn datapackage(
     );
     p.insert("name".into(), json!(package_name(report)));
     p.insert("title".into(), json!(meta.title));
-    let mut text = description(report);
+    let mut text = description(report, rules);
     if exact {
         text = format!(
             "NOT FOR PUBLICATION: an auditor's build with exact, unsuppressed counts. {text}"
@@ -373,7 +382,7 @@ pub(crate) fn croissant(report: &Report, docs: &[TableDoc], site: &Site, rules: 
     d.insert("@context".into(), context);
     d.insert("@type".into(), json!("sc:Dataset"));
     d.insert("name".into(), json!(package_name(report)));
-    let mut text = description(report);
+    let mut text = description(report, rules);
     if exact {
         text = format!(
             "NOT FOR PUBLICATION: an auditor's build with exact, unsuppressed counts. {text}"

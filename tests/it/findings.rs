@@ -440,3 +440,67 @@ fn fail_on_ignores_findings_below_the_severity() {
     assert_eq!(check(&root, "high"), Some(0));
     assert_eq!(check(&root, "medium"), Some(4));
 }
+
+#[test]
+fn declared_counts_are_compared_only_in_the_columns_they_declare() {
+    // x1's listing has 1 private item in text/2023 and 1 explicit in photo/2023. Declared counts
+    // that give only items, and give them right, declare nothing about the flags: no mismatch.
+    let (_dir, root) = fixture_copy("findings");
+    let manifest = root.join("data/exports/x1.yaml");
+    let text = std::fs::read_to_string(&manifest).expect("x1.yaml");
+    let start = text.find("counts:").expect("counts");
+    let counts = "counts:\n  - {category: text, year: 2022, items: 1}\n  - {category: text, year: 2023, items: 5}\n  - {category: photo, year: 2023, items: 4}\n";
+    let rest = &text[start..];
+    let end = rest
+        .find("\n")
+        .and_then(|_| {
+            rest.lines()
+                .skip(1)
+                .position(|l| !l.starts_with("  "))
+                .map(|n| rest.lines().take(n + 1).map(|l| l.len() + 1).sum::<usize>())
+        })
+        .unwrap_or(rest.len());
+    let text = format!("{}{counts}{}", &text[..start], &rest[end..]);
+    std::fs::write(&manifest, &text).expect("write");
+    let (_out_dir, out) = build(&root);
+    let findings = read(&out, "data/findings.csv");
+    assert!(
+        !findings.contains("declared-count-mismatch,high,acme,x1"),
+        "{text}\n{findings}"
+    );
+    // One cell wrong in a declared column (items): exactly that cell is counted, not the flags
+    // the manifest leaves out.
+    std::fs::write(&manifest, text.replace("items: 5}", "items: 6}")).expect("write");
+    let (_out_dir, out) = build(&root);
+    let findings = read(&out, "data/findings.csv");
+    let row = findings
+        .lines()
+        .find(|l| l.starts_with("declared-count-mismatch,high,acme,x1,"))
+        .unwrap_or_else(|| panic!("{findings}"));
+    assert!(row.contains(",x1,,1,"), "{row}");
+}
+
+#[test]
+fn a_flag_the_manifest_does_not_declare_is_not_declared_not_zero() {
+    // x2 declares items and minor only.
+    let (_dir, out) = build(&fixture("findings"));
+    let html = read(&out, "exports/x2/index.html");
+    assert!(html.contains(">not declared<"), "{html}");
+    let json: serde_json::Value =
+        serde_json::from_str(&read(&out, "data/shared-items.json")).expect("json");
+    let row = json
+        .as_array()
+        .expect("rows")
+        .iter()
+        .find(|r| r["export"] == "x2" && r["year"] == 2023)
+        .expect("x2 2023");
+    assert!(
+        row["deleted"].is_null() && row["private"].is_null(),
+        "{row}"
+    );
+    assert_eq!(row["minor"], 4);
+    assert_eq!(
+        row["not_declared"],
+        "private;deleted;suspended;explicit;opted_out"
+    );
+}

@@ -277,3 +277,51 @@ fn the_oracle_sees_what_subtraction_gives_away() {
     n.shown[b] = None;
     assert!(determined(&n).is_empty());
 }
+
+/// Every label of a site that says something is suppressed.
+fn suppression_claims(out: &std::path::Path) -> Vec<String> {
+    crate::support::files(out)
+        .into_iter()
+        .filter(|f| f.ends_with(".html") || f.ends_with(".json"))
+        .filter_map(|f| {
+            let text = crate::support::read(out, &f);
+            [
+                "read “suppressed”",
+                "are suppressed",
+                "suppressed: a count",
+                "counts from 1 to 0",
+                "Counts from 1 to 0",
+            ]
+            .iter()
+            .find(|claim| text.contains(*claim))
+            .map(|claim| format!("{f}: {claim}"))
+        })
+        .collect()
+}
+
+#[test]
+fn an_auditors_build_and_min_count_one_say_nothing_is_suppressed() {
+    // The normal build says it suppresses (so the check below can fail)…
+    let root = crate::support::fixture("basic");
+    let (_dir, out) = crate::support::build(&root);
+    assert!(!suppression_claims(&out).is_empty());
+    // …an auditor's build does not, anywhere.
+    let (_dir, exact) = crate::support::build_exact(&root);
+    assert_eq!(suppression_claims(&exact), Vec::<String>::new());
+    let footer = crate::support::read(&exact, "index.html");
+    assert!(
+        footer.contains("auditor&#39;s build: every count is exact")
+            || footer.contains("auditor's build: every count is exact"),
+        "{footer}"
+    );
+    // …and neither does a build with min_count: 1.
+    let (_root_dir, copy) = crate::support::fixture_copy("basic");
+    let yaml = copy.join("report.yaml");
+    let text = std::fs::read_to_string(&yaml).expect("report.yaml");
+    std::fs::write(&yaml, text.replace("min_count: 3", "min_count: 1")).expect("write");
+    let (_dir, one) = crate::support::build(&copy);
+    assert_eq!(suppression_claims(&one), Vec::<String>::new());
+    assert!(crate::support::read(&one, "index.html").contains("No count is suppressed"));
+    let package = crate::support::read(&one, "data/datapackage.json");
+    assert!(package.contains("\"min_count\": 1"), "{package}");
+}

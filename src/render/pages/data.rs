@@ -158,7 +158,7 @@ impl Pages<'_> {
             .map(|s| json!({"title": s.title, "url": safe_url(s.url.as_deref()), "description": s.description}))
             .collect();
         let about = json!({
-            "description": package::description(self.report),
+            "description": package::description(self.report, self.rules),
             "partners": l.number(self.report.partners.len() as u64),
             "exports": l.number(self.report.exports.len() as u64),
             "items": self.count(self.t.total_items),
