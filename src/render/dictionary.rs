@@ -208,6 +208,44 @@ pub(crate) fn item_totals() -> TableDoc {
     }
 }
 
+/// `data/shipped-files`.
+pub(crate) fn shipped_files() -> TableDoc {
+    TableDoc {
+        name: "shipped-files",
+        title: "Files shipped to partners",
+        row: "one row per file a manifest says was shipped, in export order then the manifest's order",
+        columns: vec![
+            col("export", Type::String, "export batch id (see exports)"),
+            col("partner", Type::String, "partner id that received it"),
+            col(
+                "path",
+                Type::String,
+                "the file's path, relative to its manifest's folder",
+            ),
+            col(
+                "sha256",
+                Type::String,
+                "the SHA-256 the manifest declares (lowercase hex)",
+            ),
+            ColumnDoc {
+                unit: Some("bytes"),
+                ..col("bytes", Type::Integer, "the size the manifest declares")
+            }
+            .or_empty("the manifest gives no size"),
+            col(
+                "status",
+                Type::String,
+                "verified (the file under the report root matches), differs (it does not: see the checksum-mismatch finding) or not-kept (it is not under the report root, so it cannot be checked)",
+            ),
+        ],
+        primary_key: vec!["export", "path"],
+        foreign_keys: vec![
+            ("export", "exports", "export"),
+            ("partner", "partners", "partner"),
+        ],
+    }
+}
+
 /// `data/exports`.
 pub(crate) fn exports() -> TableDoc {
     TableDoc {
@@ -581,5 +619,6 @@ pub(crate) fn all() -> Vec<TableDoc> {
         protections_monthly(),
         deletions(),
         findings(),
+        shipped_files(),
     ]
 }

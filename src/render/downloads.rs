@@ -21,6 +21,57 @@ pub(crate) struct ItemTotalRow {
     items: crate::publish::Count,
 }
 
+/// One row of `data/shipped-files.csv`: a file a manifest says was shipped, and whether its
+/// checksum was verified.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct ShippedFileRow {
+    pub(crate) export: String,
+    pub(crate) partner: String,
+    pub(crate) path: String,
+    pub(crate) sha256: String,
+    pub(crate) bytes: Option<u64>,
+    /// `verified`, `differs` (the file under the root does not match), or `not-kept` (it is not
+    /// under the report root, so it cannot be checked).
+    pub(crate) status: &'static str,
+}
+
+/// Every shipped file of every manifest, in export order then file order.
+pub(crate) fn shipped_files(
+    report: &crate::model::Report,
+    findings: &[crate::aggregate::findings::Finding],
+) -> Vec<ShippedFileRow> {
+    use crate::aggregate::findings::Detail;
+    report
+        .exports
+        .iter()
+        .flat_map(|export| {
+            let differing: Vec<&str> = findings
+                .iter()
+                .filter(|f| f.export.as_deref() == Some(export.id.as_str()))
+                .filter_map(|f| match &f.detail {
+                    Detail::Checksum { files } => Some(files.iter().map(String::as_str)),
+                    _ => None,
+                })
+                .flatten()
+                .collect();
+            export.files.iter().map(move |f| ShippedFileRow {
+                export: export.id.to_string(),
+                partner: export.partner.to_string(),
+                path: f.path.clone(),
+                sha256: f.sha256.clone(),
+                bytes: f.bytes,
+                status: if f.local.is_none() {
+                    "not-kept"
+                } else if differing.contains(&f.path.as_str()) {
+                    "differs"
+                } else {
+                    "verified"
+                },
+            })
+        })
+        .collect()
+}
+
 /// A grouping of `item-totals`: its name, its totals, and where partner, category and year sit
 /// in their keys.
 type Grouping<'a> = (
@@ -273,11 +324,13 @@ pub(crate) fn add_downloads(
     site: &mut Site,
     t: &Tables<Count>,
     findings: &[PublishedFinding],
+    files: &[ShippedFileRow],
     o: Output<'_>,
 ) -> Result<()> {
     add_table(site, dictionary::shared_items(), &t.shared_items, o)?;
     let totals = item_totals(t);
     add_table(site, dictionary::item_totals(), &totals, o)?;
+    add_table(site, dictionary::shipped_files(), files, o)?;
     add_table(site, dictionary::exports(), &t.exports, o)?;
     add_table(site, dictionary::partners(), &t.partners, o)?;
     add_table(site, dictionary::opt_outs_monthly(), &t.opt_outs_monthly, o)?;

@@ -148,10 +148,14 @@ pub(crate) fn sitemap(report: &Report, site: &Site) -> String {
 /// `data/report.json`: a machine-readable summary for dashboards that follow many platforms.
 pub(crate) fn summary(
     report: &Report,
-    rules: &crate::publish::Rules,
-    t: &crate::aggregate::Tables<Count>,
+    publication: &crate::publish::Publication,
     findings: &[crate::render::findings::PublishedFinding],
 ) -> serde_json::Value {
+    let (rules, t, p) = (
+        &publication.rules,
+        &publication.tables,
+        &publication.protection,
+    );
     let exact = rules.is_auditor();
     use crate::model::Severity;
     let m = &report.meta;
@@ -165,6 +169,9 @@ pub(crate) fn summary(
         "published": m.published.to_string(),
         "base_url": m.base_url,
         "min_count": rules.hides_up_to().map_or(1, |m| m + 1),
+        // What the publish stage did: counts hidden for being small, hidden so that those cannot
+        // be worked out, and published as bands.
+        "suppression": {"primary": p.primary, "secondary": p.secondary, "banded": p.banded},
         "totals": {
             "items": t.total_items,
             "partners": report.partners.len(),

@@ -55,7 +55,8 @@ pub(crate) fn render(report: &Report, publication: &Publication) -> Result<Site>
     site.add("assets/style.css", engine.stylesheet().as_bytes().to_vec());
     let published_findings = findings::publish(report, &lang, &t.findings, &publication.findings)?;
     let output = Output { rules };
-    add_downloads(&mut site, t, &published_findings, output)?;
+    let files = downloads::shipped_files(report, &t.findings);
+    add_downloads(&mut site, t, &published_findings, &files, output)?;
     let docs: Vec<_> = dictionary::all()
         .into_iter()
         .map(|d| doc_for(d, output))
@@ -128,6 +129,7 @@ pub(crate) fn render(report: &Report, publication: &Publication) -> Result<Site>
     let rows: BTreeMap<&str, usize> = [
         ("shared-items", t.shared_items.len()),
         ("item-totals", downloads::item_totals(t).len()),
+        ("shipped-files", files.len()),
         ("exports", t.exports.len()),
         ("partners", t.partners.len()),
         ("opt-outs-monthly", t.opt_outs_monthly.len()),
@@ -148,7 +150,7 @@ pub(crate) fn render(report: &Report, publication: &Publication) -> Result<Site>
         site.add(format!("{}/index.html", page.slug), pages.content(page)?);
     }
     site.add("feed.xml", feeds::feed(report, &t.exports, lang)?);
-    let summary = feeds::summary(report, rules, t, &published_findings);
+    let summary = feeds::summary(report, publication, &published_findings);
     site.add("data/report.json", downloads::json(&summary)?);
     let version = env!("CARGO_PKG_VERSION");
     let package = package::datapackage(report, &docs, &site, version, rules);

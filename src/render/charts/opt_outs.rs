@@ -119,18 +119,22 @@ pub(crate) fn signal_chart(
     }
     let head = series_head(&lang.t("col.month")?, &series);
     let (table_rows, suppressed) = chart_table(lang, &month_labels, &series);
-    let totals: Vec<(String, u64)> = series
+    // The most used signal, when every month of every signal is published exactly: a ranking
+    // over partly hidden series could be wrong. Its total is a sum of the download's cells, not a
+    // number of its own, so the sentence names the signal only.
+    let all_exact = series
+        .iter()
+        .all(|s| s.values.iter().all(|v| v.exact().is_some()));
+    let top = series
         .iter()
         .map(|s| {
             (
                 s.name.clone(),
-                s.values.iter().filter_map(|v| v.exact()).sum(),
+                s.values.iter().filter_map(|v| v.exact()).sum::<u64>(),
             )
         })
-        .collect();
-    let top = totals
-        .iter()
-        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)));
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+        .filter(|_| all_exact);
     let mut summary = lang.f(
         "chart.signals_summary",
         &[
@@ -139,12 +143,9 @@ pub(crate) fn signal_chart(
             ("n", series.len().into()),
         ],
     )?;
-    if let Some((name, n)) = top {
+    if let Some((name, _)) = top {
         summary.push(' ');
-        summary.push_str(&lang.f(
-            "chart.signals_top",
-            &[("signal", name.into()), ("count", (*n).into())],
-        )?);
+        summary.push_str(&lang.f("chart.signals_top", &[("signal", name.into())])?);
     }
     summary.push_str(&suppressed_note(lang, suppressed, min)?);
     Ok(Some(Chart {

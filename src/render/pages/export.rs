@@ -41,29 +41,14 @@ impl Pages<'_> {
         .iter()
         .map(|(key, on)| Ok(json!({"label": l.t(&format!("filter.{key}"))?, "claimed": on})))
         .collect::<Result<Vec<_>>>()?;
-        let differing: Vec<&str> = self
-            .t
-            .findings
-            .iter()
-            .filter(|f| f.export.as_deref() == Some(export.id.as_str()))
-            .filter_map(|f| match &f.detail {
-                crate::aggregate::findings::Detail::Checksum { files } => {
-                    Some(files.iter().map(String::as_str))
-                }
-                _ => None,
-            })
-            .flatten()
-            .collect();
-        let files: Vec<Value> = export
-            .files
-            .iter()
+        let files: Vec<Value> = super::super::downloads::shipped_files(self.report, &self.t.findings)
+            .into_iter()
+            .filter(|f| f.export == export.id.as_str())
             .map(|f| {
-                let status = if f.local.is_none() {
-                    "export.file_not_kept"
-                } else if differing.contains(&f.path.as_str()) {
-                    "export.file_differs"
-                } else {
-                    "export.file_verified"
+                let status = match f.status {
+                    "not-kept" => "export.file_not_kept",
+                    "differs" => "export.file_differs",
+                    _ => "export.file_verified",
                 };
                 Ok(json!({"path": f.path, "sha256": f.sha256, "bytes": f.bytes.map(|b| l.number(b)), "status": l.t(status)?}))
             })
