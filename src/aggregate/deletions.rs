@@ -9,7 +9,7 @@ use polars::prelude::*;
 use serde::Serialize;
 
 use super::columns::{ITEMS, PARTNER};
-use super::listings::{MICROS_PER_DAY, utc_month};
+use super::scan::{MICROS_PER_DAY, utc_month};
 use crate::model::Report;
 
 const SENT: &str = "__sent";

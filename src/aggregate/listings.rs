@@ -1,4 +1,4 @@
-//! Item listings and count tables (CSV, Parquet, NDJSON) → per-(category, year) counts, with polars.
+//! Item listings (CSV, Parquet, NDJSON) → per-(category, year) counts, with polars.
 //!
 //! One lazy query per listing normalises the columns (`created_at` as UTC microseconds and its UTC
 //! year, flags as booleans, owners as text), left-joins the owners opted out at export time from the
@@ -13,138 +13,20 @@ use super::columns::{
     OWNER_ID, YEAR,
 };
 use super::ledger::Ledger;
+use super::scan::{
+    BadRows, MAX_ROW_PROBLEMS, ROW, instant_expr, missing_columns, read_problem, scan, utc_year,
+};
 use crate::error::Problem;
-use crate::model::{CategoryId, CountRow, Partner, TableFile, TableFormat};
+use crate::model::{CategoryId, Partner, TableFile};
 
 const INVALID: &str = "__invalid";
-/// The row index column of a second pass over bad rows.
-pub(crate) const ROW: &str = "__row";
 const TS: &str = "__ts";
 const OPTED: &str = "__opted";
 const OPTED_NOW: &str = "__opted_now";
 /// Items whose owner is opted out for the partner at the report's date.
 pub(crate) const OPTED_OUT_NOW: &str = "opted_out_now";
-/// How many bad rows of one file are listed one by one.
-pub(crate) const MAX_ROW_PROBLEMS: u32 = 20;
 const TRUE_WORDS: [&str; 4] = ["true", "1", "TRUE", "True"];
 const FALSE_WORDS: [&str; 5] = ["false", "0", "FALSE", "False", ""];
-
-/// Scans a table file lazily; CSV columns are all read as text so that every check sees the raw value.
-pub(crate) fn scan(table: &TableFile) -> PolarsResult<LazyFrame> {
-    let path = PlRefPath::try_from_path(&table.path)?;
-    match table.format {
-        TableFormat::Csv => LazyCsvReader::new(path)
-            .with_has_header(true)
-            .with_infer_schema_length(Some(0))
-            .finish(),
-        TableFormat::Parquet => LazyFrame::scan_parquet(path, ScanArgsParquet::default()),
-        TableFormat::Ndjson => LazyJsonLineReader::new(path).finish(),
-    }
-}
-
-/// A problem naming the file for a polars error (polars' own messages do not name it).
-pub(crate) fn read_problem(table: &TableFile, e: &PolarsError) -> Problem {
-    let kind = match table.format {
-        TableFormat::Csv => "CSV",
-        TableFormat::Parquet => "Parquet",
-        TableFormat::Ndjson => "NDJSON",
-    };
-    let detail = e.to_string();
-    let detail = detail.lines().next().unwrap_or("").trim().to_owned();
-    Problem::new(
-        &table.display,
-        format!("cannot be read as {kind}: {detail}"),
-    )
-    .help(format!("check that the file is complete, valid {kind}"))
-}
-
-fn missing_columns(table: &TableFile, schema: &Schema, required: &[&str]) -> Vec<Problem> {
-    required
-        .iter()
-        .filter(|c| schema.get(c).is_none())
-        .map(|c| {
-            let p = Problem::new(&table.display, format!("missing column `{c}`")).help(format!(
-                "the columns are {} and optionally {}",
-                required.join(", "),
-                FLAGS.join(", ")
-            ));
-            if table.format == TableFormat::Csv {
-                p.at(1, None)
-            } else {
-                p
-            }
-        })
-        .collect()
-}
-
-/// A date or datetime column → UTC microseconds since the epoch (Int64), null where it cannot be
-/// read. Text goes through [`crate::time::parse_instant`], so every format reads the same way.
-pub(crate) fn instant_expr(name: &str, dtype: &DataType) -> Option<Expr> {
-    let int64 = |_: &Schema, f: &Field| Ok(Field::new(f.name().clone(), DataType::Int64));
-    match dtype {
-        DataType::String => Some(col(name).map(micros_from_text, int64)),
-        DataType::Date => Some(col(name).cast(DataType::Int64) * lit(MICROS_PER_DAY)),
-        // The physical value of a datetime is UTC whatever its zone.
-        DataType::Datetime(TimeUnit::Microseconds, _) => Some(col(name).cast(DataType::Int64)),
-        // Other units go through a closure: polars' floor division needs a feature sharelog does
-        // not build with (it panics without it).
-        DataType::Datetime(unit, _) => {
-            let unit = *unit;
-            Some(
-                col(name)
-                    .cast(DataType::Int64)
-                    .map(move |c| micros_from_epoch(c, unit), int64),
-            )
-        }
-        // A column with no values at all (every cell empty) reads as null: every row is missing.
-        DataType::Null => Some(lit(NULL).cast(DataType::Int64)),
-        _ => None,
-    }
-}
-
-/// Microseconds in a day.
-pub(crate) const MICROS_PER_DAY: i64 = 86_400_000_000;
-
-fn micros_from_text(c: Column) -> PolarsResult<Column> {
-    let out: Int64Chunked = c
-        .str()?
-        .iter()
-        .map(|v| {
-            v.and_then(crate::time::parse_instant)
-                .map(|d| d.timestamp_micros())
-        })
-        .collect();
-    Ok(out.with_name(c.name().clone()).into_column())
-}
-
-fn micros_from_epoch(c: Column, unit: TimeUnit) -> PolarsResult<Column> {
-    let out: Int64Chunked = c
-        .i64()?
-        .iter()
-        .map(|v| {
-            v.map(|v| match unit {
-                TimeUnit::Nanoseconds => v.div_euclid(1000),
-                TimeUnit::Microseconds => v,
-                TimeUnit::Milliseconds => v.saturating_mul(1000),
-            })
-        })
-        .collect();
-    Ok(out.with_name(c.name().clone()).into_column())
-}
-
-/// UTC microseconds → the UTC year (Int32).
-pub(crate) fn utc_year(micros: Expr) -> Expr {
-    micros
-        .cast(DataType::Datetime(TimeUnit::Microseconds, None))
-        .dt()
-        .year()
-}
-
-/// UTC microseconds → a month number, `year * 12 + month - 1` (Int32), for grouping by month.
-pub(crate) fn utc_month(micros: Expr) -> Expr {
-    let dt = micros.cast(DataType::Datetime(TimeUnit::Microseconds, None));
-    dt.clone().dt().year() * lit(12) + dt.dt().month().cast(DataType::Int32) - lit(1)
-}
 
 fn any_eq(e: Expr, words: &[&str]) -> Expr {
     words
@@ -398,67 +280,6 @@ fn mark_owners(rows: LazyFrame, owners: Option<LazyFrame>, flag: &str) -> (LazyF
     }
 }
 
-/// The bad rows a second pass fetched (with their `__row` index): typed access to their cells,
-/// their place in the file, and the note for rows beyond the listed ones. Shared by listings and
-/// the ledger.
-pub(crate) struct BadRows<'a> {
-    pub(crate) table: &'a TableFile,
-    pub(crate) df: DataFrame,
-}
-
-impl BadRows<'_> {
-    /// How many rows were fetched.
-    pub(crate) fn len(&self) -> usize {
-        self.df.height()
-    }
-
-    /// A text cell (empty when null).
-    pub(crate) fn text(&self, name: &str, i: usize) -> String {
-        self.df
-            .column(name)
-            .ok()
-            .and_then(|c| c.str().ok()?.get(i).map(str::to_owned))
-            .unwrap_or_default()
-    }
-
-    /// A boolean cell (false when null).
-    pub(crate) fn flag(&self, name: &str, i: usize) -> bool {
-        self.df
-            .column(name)
-            .ok()
-            .and_then(|c| c.bool().ok()?.get(i))
-            .unwrap_or(false)
-    }
-
-    /// A problem about row `i` of the file: its line for CSV and NDJSON, its row number for Parquet.
-    pub(crate) fn problem(&self, i: usize, message: String) -> Problem {
-        let row = self
-            .df
-            .column(ROW)
-            .ok()
-            .and_then(|c| c.idx().ok()?.get(i))
-            .unwrap_or(0) as u64;
-        let p = Problem::new(&self.table.display, message);
-        match self.table.format {
-            TableFormat::Csv => p.at(row + 2, None),
-            TableFormat::Ndjson => p.at(row + 1, None),
-            TableFormat::Parquet => p.key(format!("row {}", row + 1)),
-        }
-    }
-
-    /// "N more bad rows not listed", when there are more than were fetched.
-    pub(crate) fn more(&self, bad: u64) -> Option<Problem> {
-        let listed = self.len() as u64;
-        (bad > listed).then(|| {
-            Problem::new(
-                &self.table.display,
-                format!("{} more bad rows not listed", bad - listed),
-            )
-            .help("fix the rows above and run `sharelog check` again to see the rest")
-        })
-    }
-}
-
 /// The second pass over a listing with bad rows: their row numbers and what is wrong with each.
 fn row_problems(
     table: &TableFile,
@@ -550,158 +371,4 @@ fn row_problems(
     }
     problems.extend(rows.more(bad_rows));
     problems
-}
-
-/// Reads a declared-count table (CSV or Parquet with the `counts` columns) into checked rows.
-pub(crate) fn read_count_table(
-    table: &TableFile,
-    categories: &[CategoryId],
-) -> Result<Vec<CountRow>, Vec<Problem>> {
-    let mut lf = scan(table).map_err(|e| vec![read_problem(table, &e)])?;
-    let schema = lf
-        .collect_schema()
-        .map_err(|e| vec![read_problem(table, &e)])?;
-    let mut problems = missing_columns(table, &schema, &[CATEGORY, YEAR, ITEMS]);
-    let optional: Vec<&str> = FLAGS.iter().copied().chain([OPTED_OUT]).collect();
-    for name in schema.iter_names() {
-        if ![CATEGORY, YEAR, ITEMS].contains(&name.as_str()) && !optional.contains(&name.as_str()) {
-            problems.push(
-                Problem::new(&table.display, format!("unknown column `{name}`"))
-                    .help("count tables have category, year, items and optionally private, deleted, suspended, explicit, minor, opted_out"),
-            );
-        }
-    }
-    if !problems.is_empty() {
-        return Err(problems);
-    }
-    let present: Vec<&str> = [CATEGORY, YEAR, ITEMS]
-        .into_iter()
-        .chain(optional.iter().copied())
-        .filter(|c| schema.get(c).is_some())
-        .collect();
-    let df = lf
-        .select(
-            present
-                .iter()
-                .map(|c| col(*c).cast(DataType::String))
-                .collect::<Vec<_>>(),
-        )
-        .collect()
-        .map_err(|e| vec![read_problem(table, &e)])?;
-    let cell = |name: &str, i: usize| -> Option<String> {
-        df.column(name)
-            .ok()?
-            .str()
-            .ok()?
-            .get(i)
-            .map(|s| s.trim().to_owned())
-    };
-    let mut rows = Vec::new();
-    let mut seen = std::collections::BTreeSet::new();
-    for i in 0..df.height() {
-        let place = |p: Problem| match table.format {
-            TableFormat::Csv => p.at(i as u64 + 2, None),
-            _ => p.key(format!("row {}", i + 1)),
-        };
-        let mut number = |name: &str, required: bool| -> Option<u64> {
-            match cell(name, i).filter(|s| !s.is_empty()) {
-                None if !required => Some(0),
-                None => {
-                    problems.push(place(
-                        Problem::new(&table.display, format!("{name}: missing"))
-                            .help("write a whole number, 0 or more"),
-                    ));
-                    None
-                }
-                Some(s) => match s.parse::<u64>() {
-                    Ok(n) => Some(n),
-                    Err(_) => {
-                        problems.push(place(
-                            Problem::new(&table.display, format!("{name}: `{s}` is not a count"))
-                                .help("write a whole number, 0 or more"),
-                        ));
-                        None
-                    }
-                },
-            }
-        };
-        let year_text = cell(YEAR, i).unwrap_or_default();
-        let year = year_text.parse::<i32>().ok();
-        let items = number(ITEMS, true);
-        // A flag column the table does not have is not declared (`Some(None)`); `None` is a
-        // bad cell.
-        let flags: Vec<Option<Option<u64>>> = FLAGS
-            .iter()
-            .map(|f| {
-                if present.contains(f) {
-                    number(f, false).map(Some)
-                } else {
-                    Some(None)
-                }
-            })
-            .collect();
-        let opted_out =
-            if present.contains(&OPTED_OUT) && cell(OPTED_OUT, i).is_some_and(|s| !s.is_empty()) {
-                number(OPTED_OUT, true)
-            } else {
-                None
-            };
-        let Some(year) = year else {
-            problems.push(place(
-                Problem::new(
-                    &table.display,
-                    format!("{YEAR}: `{year_text}` is not a year"),
-                )
-                .help("write the four-digit UTC year the items were created"),
-            ));
-            continue;
-        };
-        let (
-            Some(items),
-            [
-                Some(private),
-                Some(deleted),
-                Some(suspended),
-                Some(explicit),
-                Some(minor),
-            ],
-        ) = (items, flags.as_slice())
-        else {
-            continue;
-        };
-        let row = CountRow {
-            category: CategoryId(cell(CATEGORY, i).unwrap_or_default()),
-            year,
-            items,
-            private: *private,
-            deleted: *deleted,
-            suspended: *suspended,
-            explicit: *explicit,
-            minor: *minor,
-            opted_out,
-        };
-        for (key, message, help) in crate::load::check_count_row(&row, Some(categories)) {
-            problems.push(place(
-                Problem::new(&table.display, format!("{key}: {message}")).help(help),
-            ));
-        }
-        if !seen.insert((row.category.clone(), row.year)) {
-            problems.push(place(
-                Problem::new(
-                    &table.display,
-                    format!(
-                        "category `{}` and year {} appear twice",
-                        row.category, row.year
-                    ),
-                )
-                .help("declare each (category, year) cell once"),
-            ));
-        }
-        rows.push(row);
-    }
-    if problems.is_empty() {
-        Ok(rows)
-    } else {
-        Err(problems)
-    }
 }

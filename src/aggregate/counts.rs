@@ -1,0 +1,162 @@
+//! Declared-count tables (CSV or Parquet with the `counts` columns of a manifest) → checked rows.
+
+use polars::prelude::*;
+
+use super::columns::{CATEGORY, FLAGS, ITEMS, OPTED_OUT, YEAR};
+use super::scan::{missing_columns, read_problem, scan};
+use crate::error::Problem;
+use crate::model::{CategoryId, CountRow, TableFile, TableFormat};
+
+/// Reads a declared-count table (CSV or Parquet with the `counts` columns) into checked rows.
+pub(crate) fn read_count_table(
+    table: &TableFile,
+    categories: &[CategoryId],
+) -> Result<Vec<CountRow>, Vec<Problem>> {
+    let mut lf = scan(table).map_err(|e| vec![read_problem(table, &e)])?;
+    let schema = lf
+        .collect_schema()
+        .map_err(|e| vec![read_problem(table, &e)])?;
+    let mut problems = missing_columns(table, &schema, &[CATEGORY, YEAR, ITEMS]);
+    let optional: Vec<&str> = FLAGS.iter().copied().chain([OPTED_OUT]).collect();
+    for name in schema.iter_names() {
+        if ![CATEGORY, YEAR, ITEMS].contains(&name.as_str()) && !optional.contains(&name.as_str()) {
+            problems.push(
+                Problem::new(&table.display, format!("unknown column `{name}`"))
+                    .help("count tables have category, year, items and optionally private, deleted, suspended, explicit, minor, opted_out"),
+            );
+        }
+    }
+    if !problems.is_empty() {
+        return Err(problems);
+    }
+    let present: Vec<&str> = [CATEGORY, YEAR, ITEMS]
+        .into_iter()
+        .chain(optional.iter().copied())
+        .filter(|c| schema.get(c).is_some())
+        .collect();
+    let df = lf
+        .select(
+            present
+                .iter()
+                .map(|c| col(*c).cast(DataType::String))
+                .collect::<Vec<_>>(),
+        )
+        .collect()
+        .map_err(|e| vec![read_problem(table, &e)])?;
+    let cell = |name: &str, i: usize| -> Option<String> {
+        df.column(name)
+            .ok()?
+            .str()
+            .ok()?
+            .get(i)
+            .map(|s| s.trim().to_owned())
+    };
+    let mut rows = Vec::new();
+    let mut seen = std::collections::BTreeSet::new();
+    for i in 0..df.height() {
+        let place = |p: Problem| match table.format {
+            TableFormat::Csv => p.at(i as u64 + 2, None),
+            _ => p.key(format!("row {}", i + 1)),
+        };
+        let mut number = |name: &str, required: bool| -> Option<u64> {
+            match cell(name, i).filter(|s| !s.is_empty()) {
+                None if !required => Some(0),
+                None => {
+                    problems.push(place(
+                        Problem::new(&table.display, format!("{name}: missing"))
+                            .help("write a whole number, 0 or more"),
+                    ));
+                    None
+                }
+                Some(s) => match s.parse::<u64>() {
+                    Ok(n) => Some(n),
+                    Err(_) => {
+                        problems.push(place(
+                            Problem::new(&table.display, format!("{name}: `{s}` is not a count"))
+                                .help("write a whole number, 0 or more"),
+                        ));
+                        None
+                    }
+                },
+            }
+        };
+        let year_text = cell(YEAR, i).unwrap_or_default();
+        let year = year_text.parse::<i32>().ok();
+        let items = number(ITEMS, true);
+        // A flag column the table does not have is not declared (`Some(None)`); `None` is a
+        // bad cell.
+        let flags: Vec<Option<Option<u64>>> = FLAGS
+            .iter()
+            .map(|f| {
+                if present.contains(f) {
+                    number(f, false).map(Some)
+                } else {
+                    Some(None)
+                }
+            })
+            .collect();
+        let opted_out =
+            if present.contains(&OPTED_OUT) && cell(OPTED_OUT, i).is_some_and(|s| !s.is_empty()) {
+                number(OPTED_OUT, true)
+            } else {
+                None
+            };
+        let Some(year) = year else {
+            problems.push(place(
+                Problem::new(
+                    &table.display,
+                    format!("{YEAR}: `{year_text}` is not a year"),
+                )
+                .help("write the four-digit UTC year the items were created"),
+            ));
+            continue;
+        };
+        let (
+            Some(items),
+            [
+                Some(private),
+                Some(deleted),
+                Some(suspended),
+                Some(explicit),
+                Some(minor),
+            ],
+        ) = (items, flags.as_slice())
+        else {
+            continue;
+        };
+        let row = CountRow {
+            category: CategoryId(cell(CATEGORY, i).unwrap_or_default()),
+            year,
+            items,
+            private: *private,
+            deleted: *deleted,
+            suspended: *suspended,
+            explicit: *explicit,
+            minor: *minor,
+            opted_out,
+        };
+        for (key, message, help) in crate::load::check_count_row(&row, Some(categories)) {
+            problems.push(place(
+                Problem::new(&table.display, format!("{key}: {message}")).help(help),
+            ));
+        }
+        if !seen.insert((row.category.clone(), row.year)) {
+            problems.push(place(
+                Problem::new(
+                    &table.display,
+                    format!(
+                        "category `{}` and year {} appear twice",
+                        row.category, row.year
+                    ),
+                )
+                .help("declare each (category, year) cell once"),
+            ));
+        }
+        rows.push(row);
+    }
+    if problems.is_empty() {
+        Ok(rows)
+    } else {
+        Err(problems)
+    }
+}

@@ -1,0 +1,321 @@
+//! Counting each export batch: from its item listing (joined with the ledger) when it has one,
+//! else from its declared counts; and `shared-items`, the union of every batch's rows.
+
+use polars::prelude::*;
+
+use super::columns::*;
+use crate::error::{Problem, Problems, Result};
+use super::cache;
+use super::ledger::Ledger;
+use super::listings::{self, ListingContext};
+use super::scan::MICROS_PER_DAY;
+use super::{SharedItemRow, internal, report_now};
+use crate::model::{CategoryId, CountRow, DeclaredCounts, Export, Report};
+
+/// What counting one export found besides its shared-items rows.
+#[derive(Debug, Clone)]
+pub(crate) struct ExportCounts {
+    /// Its rows of `shared-items` (SPEC columns).
+    pub(crate) frame: DataFrame,
+    /// Items created outside the content window, and whether the count is exact (from items)
+    /// or a lower bound (from declared counts, by whole years).
+    pub(crate) outside_window: Option<(u64, bool)>,
+    /// Declared counts that differ from the listing: (cells, declared items, listed items).
+    pub(crate) mismatch: Option<(u64, u64, u64)>,
+    /// Items of the listing whose owner is opted out for the partner at the report's date
+    /// (listing and ledger needed).
+    pub(crate) opted_out_now: Option<u64>,
+}
+
+/// Counts every export; collects the problems of all listings and count tables at once.
+pub(crate) fn count_exports(
+    report: &Report,
+    ledger: Option<&Ledger>,
+    cache: Option<&cache::Cache>,
+) -> Result<Vec<ExportCounts>> {
+    let mut problems = Problems::default();
+    let mut out = Vec::new();
+    let categories = report.meta.category_ids();
+    for export in &report.exports {
+        let partner = report.partner(export.partner.as_str());
+        match export_counts(
+            &categories,
+            export,
+            partner,
+            ledger,
+            report_now(report),
+            cache,
+        ) {
+            Ok(c) => out.push(c),
+            Err(p) => problems.extend(p),
+        }
+    }
+    problems.finish(out)
+}
+
+/// The content window as `[from, to)` in UTC microseconds: from the first day's midnight to the
+/// midnight after the last day.
+pub(crate) fn window_micros(export: &Export) -> (Option<i64>, Option<i64>) {
+    let micros = |d: chrono::NaiveDate| {
+        d.and_hms_opt(0, 0, 0)
+            .map(|dt| dt.and_utc().timestamp_micros())
+    };
+    match export.content_window {
+        Some((from, to)) => (
+            from.and_then(micros),
+            to.and_then(micros)
+                .map(|t| t.saturating_add(MICROS_PER_DAY)),
+        ),
+        None => (None, None),
+    }
+}
+
+pub(crate) fn declared_rows(
+    categories: &[CategoryId],
+    counts: Option<&DeclaredCounts>,
+) -> std::result::Result<Option<Vec<CountRow>>, Vec<Problem>> {
+    Ok(match counts {
+        Some(DeclaredCounts::Inline(rows)) => Some(rows.clone()),
+        Some(DeclaredCounts::Table(table)) => Some(super::counts::read_count_table(table, categories)?),
+        None => None,
+    })
+}
+
+/// Counts of one export: from its item listing when it has one (the truth, joined with the
+/// ledger), else its declared counts.
+pub(crate) fn export_counts(
+    categories: &[CategoryId],
+    export: &Export,
+    partner: Option<&crate::model::Partner>,
+    ledger: Option<&Ledger>,
+    now: i64,
+    cache: Option<&cache::Cache>,
+) -> std::result::Result<ExportCounts, Vec<Problem>> {
+    let ledger = ledger.zip(partner);
+    let fail = |e: PolarsError| vec![Problem::new(&export.manifest, e.to_string())];
+    let declared = declared_rows(categories, export.counts.as_ref())?;
+    let window = window_micros(export);
+    let mut opted_out_now = None;
+    let (frame, outside_window, mismatch) = if let Some(items) = &export.items {
+        let context = ListingContext {
+            ledger,
+            exported_at: export.exported_at.timestamp_micros(),
+            now,
+            window,
+        };
+        let count = || listings::aggregate_listing(items, categories, &context);
+        let listed = match (cache, partner) {
+            (Some(cache), Some(partner)) => cache.aggregate(
+                items,
+                &cache::KeyParts {
+                    partner,
+                    exported_at: export.exported_at.timestamp_micros(),
+                    now,
+                    window,
+                    categories,
+                },
+                &listings::aggregate_columns(),
+                count,
+            )?,
+            _ => count()?,
+        };
+        let outside = listed
+            .column(OUTSIDE_WINDOW)
+            .and_then(|c| Ok(c.u64()?.sum().unwrap_or(0)))
+            .map_err(fail)?;
+        let mismatch = match &declared {
+            Some(rows) => compare_declared(&listed, rows).map_err(fail)?,
+            None => None,
+        };
+        opted_out_now = listed
+            .column(listings::OPTED_OUT_NOW)
+            .and_then(|c| Ok(c.u64()?.sum()))
+            .map_err(fail)?
+            .filter(|_| ledger.is_some());
+        (listed.lazy(), Some((outside, true)), mismatch)
+    } else {
+        let rows = declared.unwrap_or_default();
+        let outside = declared_outside_window(export, &rows);
+        (count_rows_frame(&rows).map_err(fail)?, outside, None)
+    };
+    let frame = frame
+        .with_columns([
+            lit(export.partner.as_str()).alias(PARTNER),
+            lit(export.id.as_str()).alias(EXPORT),
+        ])
+        .select(shared_items_columns())
+        .collect()
+        .map_err(fail)?;
+    Ok(ExportCounts {
+        frame,
+        outside_window: outside_window.filter(|(n, _)| *n > 0),
+        mismatch,
+        opted_out_now,
+    })
+}
+
+/// Items in declared cells whose whole year lies outside the content window: a lower bound.
+pub(crate) fn declared_outside_window(export: &Export, rows: &[CountRow]) -> Option<(u64, bool)> {
+    use chrono::Datelike;
+    let (from, to) = export.content_window?;
+    let n = rows
+        .iter()
+        .filter(|r| {
+            from.is_some_and(|f| r.year < f.year()) || to.is_some_and(|t| r.year > t.year())
+        })
+        .map(|r| r.items)
+        .sum();
+    Some((n, false))
+}
+
+/// Compares declared counts with the counts computed from the listing, cell by cell, in the
+/// columns the manifest declares: (cells that differ, declared items, listed items), or `None`
+/// when they agree. A flag the manifest does not declare is not compared (it is not 0).
+pub(crate) fn compare_declared(
+    listed: &DataFrame,
+    declared: &[CountRow],
+) -> PolarsResult<Option<(u64, u64, u64)>> {
+    const D: &str = "__declared";
+    let flag_declared = |f: &str| {
+        declared.iter().any(|r| match f {
+            PRIVATE => r.private.is_some(),
+            DELETED => r.deleted.is_some(),
+            SUSPENDED => r.suspended.is_some(),
+            EXPLICIT => r.explicit.is_some(),
+            _ => r.minor.is_some(),
+        })
+    };
+    let mut compared = vec![ITEMS];
+    compared.extend(FLAGS.iter().copied().filter(|f| flag_declared(f)));
+    let declared_frame = count_rows_frame(declared)?.select(
+        [col(CATEGORY), col(YEAR)]
+            .into_iter()
+            .chain(compared.iter().map(|c| col(*c).alias(format!("{c}{D}"))))
+            .chain([col(OPTED_OUT).alias(format!("{OPTED_OUT}{D}"))])
+            .collect::<Vec<_>>(),
+    );
+    // A cell differs when any declared count differs; a cell on one side only compares with
+    // zeros. `opted_out` is compared only where both sides have it.
+    let differs = compared
+        .iter()
+        .map(|c| {
+            col(*c)
+                .fill_null(lit(0u64))
+                .neq(col(format!("{c}{D}")).fill_null(lit(0u64)))
+        })
+        .chain([col(OPTED_OUT)
+            .neq(col(format!("{OPTED_OUT}{D}")))
+            .fill_null(lit(false))])
+        .fold(lit(false), Expr::or);
+    // SELECT count(*) FILTER (WHERE differs), sum(declared.items), sum(listed.items)
+    // FROM listed FULL JOIN declared USING (category, year)
+    let out = listed
+        .clone()
+        .lazy()
+        .join(
+            declared_frame,
+            [col(CATEGORY), col(YEAR)],
+            [col(CATEGORY), col(YEAR)],
+            JoinArgs::new(JoinType::Full).with_coalesce(JoinCoalesce::CoalesceColumns),
+        )
+        .select([
+            differs.cast(DataType::UInt64).sum().alias("cells"),
+            col(format!("{ITEMS}{D}"))
+                .sum()
+                .cast(DataType::UInt64)
+                .alias("declared"),
+            col(ITEMS).sum().cast(DataType::UInt64).alias("listed"),
+        ])
+        .collect()?;
+    let get = |c: &str| -> PolarsResult<u64> { Ok(out.column(c)?.u64()?.get(0).unwrap_or(0)) };
+    let cells = get("cells")?;
+    Ok((cells > 0).then_some((cells, get("declared")?, get("listed")?)))
+}
+
+pub(crate) fn shared_items_columns() -> Vec<Expr> {
+    [PARTNER, EXPORT, CATEGORY, YEAR, ITEMS]
+        .iter()
+        .chain(FLAGS.iter())
+        .chain([OPTED_OUT].iter())
+        .map(|c| col(*c))
+        .collect()
+}
+
+pub(crate) fn count_rows_frame(rows: &[CountRow]) -> PolarsResult<LazyFrame> {
+    let flag = |f: fn(&CountRow) -> Option<u64>| rows.iter().map(f).collect::<Vec<Option<u64>>>();
+    let df = df!(
+        CATEGORY => rows.iter().map(|r| r.category.as_str()).collect::<Vec<_>>(),
+        YEAR => rows.iter().map(|r| r.year).collect::<Vec<i32>>(),
+        ITEMS => rows.iter().map(|r| r.items).collect::<Vec<u64>>(),
+        PRIVATE => flag(|r| r.private),
+        DELETED => flag(|r| r.deleted),
+        SUSPENDED => flag(|r| r.suspended),
+        EXPLICIT => flag(|r| r.explicit),
+        MINOR => flag(|r| r.minor),
+        OPTED_OUT => rows.iter().map(|r| r.opted_out).collect::<Vec<Option<u64>>>(),
+    )?;
+    Ok(df.lazy())
+}
+
+/// `shared-items` as a polars frame: one row per (partner, export, category, year).
+pub(crate) fn shared_items_frame(counted: &[ExportCounts]) -> Result<DataFrame> {
+    if counted.is_empty() {
+        return count_rows_frame(&[])
+            .and_then(|lf| {
+                lf.with_columns([lit("").alias(PARTNER), lit("").alias(EXPORT)])
+                    .select(shared_items_columns())
+                    .limit(0)
+                    .collect()
+            })
+            .map_err(internal);
+    }
+    // SELECT partner, export, category, year, items, private, ..., opted_out
+    // FROM (per-export counts UNION ALL ...) ORDER BY partner, export, category, year
+    let frames: Vec<LazyFrame> = counted.iter().map(|c| c.frame.clone().lazy()).collect();
+    concat(frames, UnionArgs::default())
+        .and_then(|lf| {
+            lf.sort(
+                [PARTNER, EXPORT, CATEGORY, YEAR],
+                SortMultipleOptions::default(),
+            )
+            .collect()
+        })
+        .map_err(internal)
+}
+
+pub(crate) fn shared_item_rows(df: &DataFrame) -> Result<Vec<SharedItemRow>> {
+    let get = || -> PolarsResult<Vec<SharedItemRow>> {
+        let partner = df.column(PARTNER)?.str()?;
+        let export = df.column(EXPORT)?.str()?;
+        let category = df.column(CATEGORY)?.str()?;
+        let year = df.column(YEAR)?.i32()?;
+        let n = |c: &str| -> PolarsResult<UInt64Chunked> { Ok(df.column(c)?.u64()?.clone()) };
+        let (items, private, deleted, suspended, explicit, minor, opted_out) = (
+            n(ITEMS)?,
+            n(PRIVATE)?,
+            n(DELETED)?,
+            n(SUSPENDED)?,
+            n(EXPLICIT)?,
+            n(MINOR)?,
+            n(OPTED_OUT)?,
+        );
+        Ok((0..df.height())
+            .map(|i| SharedItemRow {
+                partner: partner.get(i).unwrap_or_default().to_owned(),
+                export: export.get(i).unwrap_or_default().to_owned(),
+                category: category.get(i).unwrap_or_default().to_owned(),
+                year: year.get(i).unwrap_or_default(),
+                items: items.get(i).unwrap_or_default(),
+                private: private.get(i),
+                deleted: deleted.get(i),
+                suspended: suspended.get(i),
+                explicit: explicit.get(i),
+                minor: minor.get(i),
+                opted_out: opted_out.get(i),
+                not_declared: String::new(),
+            })
+            .collect())
+    };
+    get().map_err(internal)
+}
+

@@ -1,0 +1,192 @@
+//! Reading table files (CSV, Parquet, NDJSON) with polars, shared by the listings and the ledger:
+//! the lazy scan, instants as UTC microseconds, and the second pass that locates bad rows.
+
+use polars::prelude::*;
+
+use super::columns::FLAGS;
+use crate::error::Problem;
+use crate::model::{TableFile, TableFormat};
+
+/// The row index column of a second pass over bad rows.
+pub(crate) const ROW: &str = "__row";
+/// How many bad rows of one file are listed one by one.
+pub(crate) const MAX_ROW_PROBLEMS: u32 = 20;
+
+/// Scans a table file lazily; CSV columns are all read as text so that every check sees the raw value.
+pub(crate) fn scan(table: &TableFile) -> PolarsResult<LazyFrame> {
+    let path = PlRefPath::try_from_path(&table.path)?;
+    match table.format {
+        TableFormat::Csv => LazyCsvReader::new(path)
+            .with_has_header(true)
+            .with_infer_schema_length(Some(0))
+            .finish(),
+        TableFormat::Parquet => LazyFrame::scan_parquet(path, ScanArgsParquet::default()),
+        TableFormat::Ndjson => LazyJsonLineReader::new(path).finish(),
+    }
+}
+
+/// A problem naming the file for a polars error (polars' own messages do not name it).
+pub(crate) fn read_problem(table: &TableFile, e: &PolarsError) -> Problem {
+    let kind = match table.format {
+        TableFormat::Csv => "CSV",
+        TableFormat::Parquet => "Parquet",
+        TableFormat::Ndjson => "NDJSON",
+    };
+    let detail = e.to_string();
+    let detail = detail.lines().next().unwrap_or("").trim().to_owned();
+    Problem::new(
+        &table.display,
+        format!("cannot be read as {kind}: {detail}"),
+    )
+    .help(format!("check that the file is complete, valid {kind}"))
+}
+
+/// A problem per required column the table lacks.
+pub(crate) fn missing_columns(table: &TableFile, schema: &Schema, required: &[&str]) -> Vec<Problem> {
+    required
+        .iter()
+        .filter(|c| schema.get(c).is_none())
+        .map(|c| {
+            let p = Problem::new(&table.display, format!("missing column `{c}`")).help(format!(
+                "the columns are {} and optionally {}",
+                required.join(", "),
+                FLAGS.join(", ")
+            ));
+            if table.format == TableFormat::Csv {
+                p.at(1, None)
+            } else {
+                p
+            }
+        })
+        .collect()
+}
+
+/// A date or datetime column → UTC microseconds since the epoch (Int64), null where it cannot be
+/// read. Text goes through [`crate::time::parse_instant`], so every format reads the same way.
+pub(crate) fn instant_expr(name: &str, dtype: &DataType) -> Option<Expr> {
+    let int64 = |_: &Schema, f: &Field| Ok(Field::new(f.name().clone(), DataType::Int64));
+    match dtype {
+        DataType::String => Some(col(name).map(micros_from_text, int64)),
+        DataType::Date => Some(col(name).cast(DataType::Int64) * lit(MICROS_PER_DAY)),
+        // The physical value of a datetime is UTC whatever its zone.
+        DataType::Datetime(TimeUnit::Microseconds, _) => Some(col(name).cast(DataType::Int64)),
+        // Other units go through a closure: polars' floor division needs a feature sharelog does
+        // not build with (it panics without it).
+        DataType::Datetime(unit, _) => {
+            let unit = *unit;
+            Some(
+                col(name)
+                    .cast(DataType::Int64)
+                    .map(move |c| micros_from_epoch(c, unit), int64),
+            )
+        }
+        // A column with no values at all (every cell empty) reads as null: every row is missing.
+        DataType::Null => Some(lit(NULL).cast(DataType::Int64)),
+        _ => None,
+    }
+}
+
+/// Microseconds in a day.
+pub(crate) const MICROS_PER_DAY: i64 = 86_400_000_000;
+
+fn micros_from_text(c: Column) -> PolarsResult<Column> {
+    let out: Int64Chunked = c
+        .str()?
+        .iter()
+        .map(|v| {
+            v.and_then(crate::time::parse_instant)
+                .map(|d| d.timestamp_micros())
+        })
+        .collect();
+    Ok(out.with_name(c.name().clone()).into_column())
+}
+
+fn micros_from_epoch(c: Column, unit: TimeUnit) -> PolarsResult<Column> {
+    let out: Int64Chunked = c
+        .i64()?
+        .iter()
+        .map(|v| {
+            v.map(|v| match unit {
+                TimeUnit::Nanoseconds => v.div_euclid(1000),
+                TimeUnit::Microseconds => v,
+                TimeUnit::Milliseconds => v.saturating_mul(1000),
+            })
+        })
+        .collect();
+    Ok(out.with_name(c.name().clone()).into_column())
+}
+
+/// UTC microseconds → the UTC year (Int32).
+pub(crate) fn utc_year(micros: Expr) -> Expr {
+    micros
+        .cast(DataType::Datetime(TimeUnit::Microseconds, None))
+        .dt()
+        .year()
+}
+
+/// UTC microseconds → a month number, `year * 12 + month - 1` (Int32), for grouping by month.
+pub(crate) fn utc_month(micros: Expr) -> Expr {
+    let dt = micros.cast(DataType::Datetime(TimeUnit::Microseconds, None));
+    dt.clone().dt().year() * lit(12) + dt.dt().month().cast(DataType::Int32) - lit(1)
+}
+
+/// The bad rows a second pass fetched (with their `__row` index): typed access to their cells,
+/// their place in the file, and the note for rows beyond the listed ones. Shared by listings and
+/// the ledger.
+pub(crate) struct BadRows<'a> {
+    pub(crate) table: &'a TableFile,
+    pub(crate) df: DataFrame,
+}
+
+impl BadRows<'_> {
+    /// How many rows were fetched.
+    pub(crate) fn len(&self) -> usize {
+        self.df.height()
+    }
+
+    /// A text cell (empty when null).
+    pub(crate) fn text(&self, name: &str, i: usize) -> String {
+        self.df
+            .column(name)
+            .ok()
+            .and_then(|c| c.str().ok()?.get(i).map(str::to_owned))
+            .unwrap_or_default()
+    }
+
+    /// A boolean cell (false when null).
+    pub(crate) fn flag(&self, name: &str, i: usize) -> bool {
+        self.df
+            .column(name)
+            .ok()
+            .and_then(|c| c.bool().ok()?.get(i))
+            .unwrap_or(false)
+    }
+
+    /// A problem about row `i` of the file: its line for CSV and NDJSON, its row number for Parquet.
+    pub(crate) fn problem(&self, i: usize, message: String) -> Problem {
+        let row = self
+            .df
+            .column(ROW)
+            .ok()
+            .and_then(|c| c.idx().ok()?.get(i))
+            .unwrap_or(0) as u64;
+        let p = Problem::new(&self.table.display, message);
+        match self.table.format {
+            TableFormat::Csv => p.at(row + 2, None),
+            TableFormat::Ndjson => p.at(row + 1, None),
+            TableFormat::Parquet => p.key(format!("row {}", row + 1)),
+        }
+    }
+
+    /// "N more bad rows not listed", when there are more than were fetched.
+    pub(crate) fn more(&self, bad: u64) -> Option<Problem> {
+        let listed = self.len() as u64;
+        (bad > listed).then(|| {
+            Problem::new(
+                &self.table.display,
+                format!("{} more bad rows not listed", bad - listed),
+            )
+            .help("fix the rows above and run `sharelog check` again to see the rest")
+        })
+    }
+}
