@@ -3,13 +3,13 @@
 
 use polars::prelude::*;
 
-use super::columns::*;
-use crate::error::{Problem, Problems, Result};
 use super::cache;
+use super::columns::*;
 use super::ledger::Ledger;
 use super::listings::{self, ListingContext};
 use super::scan::MICROS_PER_DAY;
 use super::{SharedItemRow, internal, report_now};
+use crate::error::{Problem, Problems, Result};
 use crate::model::{CategoryId, CountRow, DeclaredCounts, Export, Report};
 
 /// What counting one export found besides its shared-items rows.
@@ -76,7 +76,9 @@ pub(crate) fn declared_rows(
 ) -> std::result::Result<Option<Vec<CountRow>>, Vec<Problem>> {
     Ok(match counts {
         Some(DeclaredCounts::Inline(rows)) => Some(rows.clone()),
-        Some(DeclaredCounts::Table(table)) => Some(super::counts::read_count_table(table, categories)?),
+        Some(DeclaredCounts::Table(table)) => {
+            Some(super::counts::read_count_table(table, categories)?)
+        }
         None => None,
     })
 }
@@ -318,4 +320,3 @@ pub(crate) fn shared_item_rows(df: &DataFrame) -> Result<Vec<SharedItemRow>> {
     };
     get().map_err(internal)
 }
-

@@ -31,6 +31,18 @@ pub(crate) enum Kind {
 }
 
 impl Kind {
+    /// Every kind, in the order the findings page explains them: the one list of finding kinds.
+    pub(crate) const ALL: [Kind; 8] = [
+        Kind::OptedOutContentShared,
+        Kind::SensitiveContentShared,
+        Kind::DeclaredCountMismatch,
+        Kind::OutsideContentWindow,
+        Kind::ChecksumMismatch,
+        Kind::DeletionOverdue,
+        Kind::OptOutNotHonoured,
+        Kind::OptOutStatisticsMismatch,
+    ];
+
     /// The finding's id.
     pub(crate) fn id(self) -> &'static str {
         match self {

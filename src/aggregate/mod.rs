@@ -7,8 +7,8 @@ pub(crate) mod cache;
 pub(crate) mod columns;
 mod counts;
 pub(crate) mod deletions;
-pub(crate) mod findings;
 mod exports;
+pub(crate) mod findings;
 mod ledger;
 mod listings;
 mod opt_outs;
@@ -17,11 +17,11 @@ mod tables;
 
 use polars::prelude::*;
 
+use self::columns::*;
 pub(crate) use self::exports::ExportCounts;
 use self::exports::{count_exports, shared_item_rows, shared_items_frame};
 use self::opt_outs::{in_force, opt_outs_monthly, scope_rows};
 pub(crate) use self::tables::*;
-use self::columns::*;
 use crate::error::{Error, Result};
 use crate::model::Report;
 
@@ -309,4 +309,3 @@ fn report_now(report: &Report) -> i64 {
     crate::load::deletions::end_of(report.meta.published)
         .map_or(i64::MAX, |d| d.timestamp_micros() - 1)
 }
-

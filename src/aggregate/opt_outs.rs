@@ -4,9 +4,9 @@
 use polars::prelude::*;
 
 use super::columns::*;
-use crate::error::{Error, Problem, Result};
 use super::ledger::{self, Ledger};
 use super::{ExportRow, OptOutMonthRow, OptOutSource, PartnerRow, ScopeRow, internal, report_now};
+use crate::error::{Error, Problem, Result};
 use crate::model::Report;
 
 /// Fills `opt_outs_in_force`: owners opted out for the partner at each export, and at the
@@ -226,7 +226,9 @@ pub(crate) fn opt_outs_monthly(report: &Report, ledger: Option<&Ledger>) -> Resu
 
 /// `opt-outs-monthly` from `monthly.csv` alone: `active` is the running balance of opt-outs and
 /// withdrawals.
-pub(crate) fn monthly_from_table(rows: &[crate::model::MonthlyOptOuts]) -> Result<Vec<OptOutMonthRow>> {
+pub(crate) fn monthly_from_table(
+    rows: &[crate::model::MonthlyOptOuts],
+) -> Result<Vec<OptOutMonthRow>> {
     // SELECT month, opted_out, withdrawn,
     //        sum(opted_out - withdrawn) OVER (ORDER BY month) AS active, accounts
     // FROM monthly ORDER BY month
@@ -276,4 +278,3 @@ pub(crate) fn monthly_from_table(rows: &[crate::model::MonthlyOptOuts]) -> Resul
         Err(Error::invalid(problems))
     }
 }
-

@@ -42,7 +42,11 @@ pub(crate) fn read_problem(table: &TableFile, e: &PolarsError) -> Problem {
 }
 
 /// A problem per required column the table lacks.
-pub(crate) fn missing_columns(table: &TableFile, schema: &Schema, required: &[&str]) -> Vec<Problem> {
+pub(crate) fn missing_columns(
+    table: &TableFile,
+    schema: &Schema,
+    required: &[&str],
+) -> Vec<Problem> {
     required
         .iter()
         .filter(|c| schema.get(c).is_none())

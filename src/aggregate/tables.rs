@@ -220,4 +220,3 @@ pub(crate) struct Tables<C: CountKind = u64> {
     /// All items.
     pub(crate) total_items: C,
 }
-

@@ -68,7 +68,11 @@ pub(super) fn scope_code(scope: &Expr, scopes: &[String]) -> Expr {
 }
 
 impl Checks {
-    pub(super) fn new(table: &TableFile, schema: &Schema, partners: &[Partner]) -> Result<Self, Vec<Problem>> {
+    pub(super) fn new(
+        table: &TableFile,
+        schema: &Schema,
+        partners: &[Partner],
+    ) -> Result<Self, Vec<Problem>> {
         let mut problems = Vec::new();
         let located = |p: Problem| {
             if table.format == TableFormat::Csv {

@@ -17,10 +17,10 @@ use std::collections::BTreeMap;
 
 use polars::prelude::*;
 
+use self::checks::{Checks, row_problems, scope_code};
 use super::columns::{OPTED_OUT_AT, OWNER_ID, WITHDRAWN_AT};
 use super::scan::{BadRows, MAX_ROW_PROBLEMS, ROW, instant_expr, read_problem, scan, utc_month};
 use crate::error::Problem;
-use self::checks::{Checks, row_problems, scope_code};
 use crate::model::{Partner, Purpose, TableFile};
 
 /// How an owner opted out (`signal`).

@@ -132,11 +132,10 @@ pub(crate) fn series_head(x: &str, series: &[Series]) -> Vec<String> {
 
 /// A reader's name for a signal slug.
 pub(crate) fn signal_label(lang: &Lang, signal: &str) -> Result<String> {
-    match signal {
-        "account-setting" | "support-request" | "robots-txt" | "tdmrep" | "gpc" | "other" => {
-            lang.t(&format!("signal.{signal}"))
-        }
-        other => Ok(other.to_owned()),
+    if crate::model::SIGNALS.contains(&signal) {
+        lang.t(&format!("signal.{signal}"))
+    } else {
+        Ok(signal.to_owned())
     }
 }
 

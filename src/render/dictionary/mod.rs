@@ -111,7 +111,11 @@ pub(crate) fn col(name: &'static str, kind: Type, description: &'static str) -> 
 }
 
 /// A count of `unit`; small values are suppressed.
-pub(crate) fn count(name: &'static str, unit: &'static str, description: &'static str) -> ColumnDoc {
+pub(crate) fn count(
+    name: &'static str,
+    unit: &'static str,
+    description: &'static str,
+) -> ColumnDoc {
     ColumnDoc {
         unit: Some(unit),
         ..col(name, Type::Integer, description)
@@ -120,7 +124,11 @@ pub(crate) fn count(name: &'static str, unit: &'static str, description: &'stati
 }
 
 /// A count of the platform's own records (requests, files, exports), never suppressed.
-pub(crate) fn tally(name: &'static str, unit: &'static str, description: &'static str) -> ColumnDoc {
+pub(crate) fn tally(
+    name: &'static str,
+    unit: &'static str,
+    description: &'static str,
+) -> ColumnDoc {
     ColumnDoc {
         unit: Some(unit),
         ..col(name, Type::Integer, description)

@@ -2,6 +2,104 @@
 
 use super::*;
 
+/// `data.html`'s view.
+#[derive(Serialize)]
+struct DataView {
+    tables: Vec<TableView>,
+    /// The paragraphs of "About these numbers".
+    about_numbers: Vec<String>,
+}
+
+/// A table of the data dictionary.
+#[derive(Serialize)]
+struct TableView {
+    name: &'static str,
+    csv: String,
+    json: String,
+    parquet: String,
+    title: &'static str,
+    row: &'static str,
+    primary_key: Vec<&'static str>,
+    columns: Vec<ColumnView>,
+}
+
+/// A column of the data dictionary.
+#[derive(Serialize)]
+struct ColumnView {
+    name: &'static str,
+    #[serde(rename = "type")]
+    kind: String,
+    unit: Option<&'static str>,
+    description: &'static str,
+    suppressed: bool,
+    empty: Option<&'static str>,
+}
+
+/// `about_data.html`'s view.
+#[derive(Serialize)]
+struct AboutView<'a> {
+    about: About<'a>,
+}
+
+/// The datasheet.
+#[derive(Serialize)]
+struct About<'a> {
+    description: String,
+    partners: String,
+    exports: String,
+    items: String,
+    first_year: Option<String>,
+    last_year: Option<String>,
+    categories: Vec<CategoryView<'a>>,
+    opt_out_source: String,
+    batches: Vec<BatchView>,
+    tables: Vec<TableRows>,
+    sources: Vec<SourceView<'a>>,
+    license: Option<LicenseView<'a>>,
+    version: &'static str,
+    corrections: bool,
+}
+
+#[derive(Serialize)]
+struct CategoryView<'a> {
+    id: &'a str,
+    label: &'a str,
+    description: Option<&'a str>,
+}
+
+/// An export batch in the datasheet: where its counts come from and what it says it left out.
+#[derive(Serialize)]
+struct BatchView {
+    id: String,
+    partner: String,
+    exported_at: String,
+    source: String,
+    filters: Vec<String>,
+}
+
+/// A table and its number of rows.
+#[derive(Serialize)]
+struct TableRows {
+    name: &'static str,
+    title: &'static str,
+    row: &'static str,
+    rows: String,
+}
+
+#[derive(Serialize)]
+struct SourceView<'a> {
+    title: &'a str,
+    url: Option<String>,
+    description: Option<&'a str>,
+}
+
+#[derive(Serialize)]
+struct LicenseView<'a> {
+    id: &'a str,
+    url: Option<String>,
+    title: Option<&'a str>,
+}
+
 impl Pages<'_> {
     /// The "About these numbers" section: how suppression was done, with this report's figures.
     pub(crate) fn about_numbers(&self) -> Result<Vec<String>> {
@@ -61,7 +159,7 @@ impl Pages<'_> {
 
     pub(crate) fn data(&self) -> Result<Vec<u8>> {
         let l = self.lang;
-        let tables: Vec<Value> = self
+        let tables = self
             .docs
             .iter()
             .map(|d| {
@@ -79,36 +177,36 @@ impl Pages<'_> {
                             )?,
                             None => l.t(&format!("type.{}", c.kind.slug()))?,
                         };
-                        Ok(json!({
-                            "name": c.name,
-                            "type": kind,
-                            "unit": c.unit,
-                            "description": c.description,
-                            "suppressed": c.suppressed,
-                            "empty": c.empty,
-                        }))
+                        Ok(ColumnView {
+                            name: c.name,
+                            kind,
+                            unit: c.unit,
+                            description: c.description,
+                            suppressed: c.suppressed,
+                            empty: c.empty,
+                        })
                     })
-                    .collect::<Result<Vec<_>>>()?;
-                Ok(json!({
-                    "name": d.name,
-                    "csv": format!("{}.csv", d.name),
-                    "json": format!("{}.json", d.name),
-                    "parquet": format!("{}.parquet", d.name),
-                    "title": d.title,
-                    "row": d.row,
-                    "primary_key": d.primary_key,
-                    "columns": columns,
-                }))
+                    .collect::<Result<_>>()?;
+                Ok(TableView {
+                    name: d.name,
+                    csv: format!("{}.csv", d.name),
+                    json: format!("{}.json", d.name),
+                    parquet: format!("{}.parquet", d.name),
+                    title: d.title,
+                    row: d.row,
+                    primary_key: d.primary_key.clone(),
+                    columns,
+                })
             })
             .collect::<Result<_>>()?;
-        let extra = json!({
-            "tables": tables,
-            "about_numbers": self.about_numbers()?,
-        });
+        let view = DataView {
+            tables,
+            about_numbers: self.about_numbers()?,
+        };
         self.render(
             "data.html",
             self.base("../", "data", &l.t("data.heading")?),
-            extra,
+            &view,
         )
     }
 
@@ -122,7 +220,7 @@ impl Pages<'_> {
         let m = &self.report.meta;
         let l = self.lang;
         let years = year_range(self.t);
-        let batches: Vec<Value> = self
+        let batches = self
             .report
             .exports
             .iter()
@@ -139,49 +237,73 @@ impl Pages<'_> {
                 .filter(|(on, _)| *on)
                 .map(|(_, key)| l.t(&format!("left_out.{key}")))
                 .collect::<Result<Vec<_>>>()?;
-                Ok(json!({
-                    "id": e.id.0,
-                    "partner": partner_name(self.report, &e.partner.0),
-                    "exported_at": l.instant(&e.exported_at),
-                    "source": l.t(if e.items.is_some() { "about.from_listing" } else { "about.from_declared" })?,
-                    "filters": filters,
-                }))
+                let source = if e.items.is_some() {
+                    "about.from_listing"
+                } else {
+                    "about.from_declared"
+                };
+                Ok(BatchView {
+                    id: e.id.0.clone(),
+                    partner: partner_name(self.report, &e.partner.0).to_owned(),
+                    exported_at: l.instant(&e.exported_at),
+                    source: l.t(source)?,
+                    filters,
+                })
             })
             .collect::<Result<_>>()?;
-        let tables: Vec<Value> = dictionary::all()
-            .iter()
-            .map(|d| json!({"name": d.name, "title": d.title, "row": d.row, "rows": l.number(rows.get(d.name).copied().unwrap_or(0) as u64)}))
-            .collect();
-        let sources: Vec<Value> = m
-            .sources
-            .iter()
-            .map(|s| json!({"title": s.title, "url": safe_url(s.url.as_deref()), "description": s.description}))
-            .collect();
-        let about = json!({
-            "description": package::description(self.report, self.rules),
-            "partners": l.number(self.report.partners.len() as u64),
-            "exports": l.number(self.report.exports.len() as u64),
-            "items": self.count(self.t.total_items),
-            "first_year": years.first(),
-            "last_year": years.last(),
-            "categories": m.categories.iter().map(|c| json!({"id": c.id.0, "label": c.label, "description": c.description})).collect::<Vec<_>>(),
-            "opt_out_source": l.t(match self.t.opt_outs_source {
+        let about = About {
+            description: package::description(self.report, self.rules),
+            partners: l.number(self.report.partners.len() as u64),
+            exports: l.number(self.report.exports.len() as u64),
+            items: self.count(self.t.total_items),
+            first_year: years.first().cloned(),
+            last_year: years.last().cloned(),
+            categories: m
+                .categories
+                .iter()
+                .map(|c| CategoryView {
+                    id: c.id.as_str(),
+                    label: &c.label,
+                    description: c.description.as_deref(),
+                })
+                .collect(),
+            opt_out_source: l.t(match self.t.opt_outs_source {
                 OptOutSource::None => "about.opt_outs_none",
                 OptOutSource::Monthly => "about.opt_outs_monthly",
                 OptOutSource::Ledger => "about.opt_outs_ledger",
                 OptOutSource::Both => "about.opt_outs_both",
             })?,
-            "batches": batches,
-            "tables": tables,
-            "sources": sources,
-            "license": m.license.as_ref().map(|l| json!({"id": l.id, "url": safe_url(l.url.as_deref()), "title": l.title})),
-            "version": env!("CARGO_PKG_VERSION"),
-            "corrections": corrections,
-        });
+            batches,
+            tables: dictionary::all()
+                .iter()
+                .map(|d| TableRows {
+                    name: d.name,
+                    title: d.title,
+                    row: d.row,
+                    rows: l.number(rows.get(d.name).copied().unwrap_or(0) as u64),
+                })
+                .collect(),
+            sources: m
+                .sources
+                .iter()
+                .map(|s| SourceView {
+                    title: &s.title,
+                    url: safe_url(s.url.as_deref()),
+                    description: s.description.as_deref(),
+                })
+                .collect(),
+            license: m.license.as_ref().map(|x| LicenseView {
+                id: &x.id,
+                url: safe_url(x.url.as_deref()),
+                title: x.title.as_deref(),
+            }),
+            version: env!("CARGO_PKG_VERSION"),
+            corrections,
+        };
         self.render(
             "about_data.html",
             self.base("../", "data", &l.t("nav.about_data")?),
-            json!({ "about": about }),
+            &AboutView { about },
         )
     }
 }

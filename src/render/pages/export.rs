@@ -2,6 +2,66 @@
 
 use super::*;
 
+/// `export.html`'s view.
+#[derive(Serialize)]
+struct ExportPage {
+    export: ExportView,
+    rows: Vec<RowView>,
+    /// Whether any row has an opted-out count (the column is shown only then).
+    has_opted_out: bool,
+    findings: Vec<FindingView>,
+}
+
+/// The batch's facts.
+#[derive(Serialize)]
+struct ExportView {
+    id: String,
+    partner: String,
+    partner_href: String,
+    exported_at: String,
+    outside_period: bool,
+    description: Option<String>,
+    window_from: Option<String>,
+    window_to: Option<String>,
+    /// Where its counts come from: listing, declared counts or both.
+    source: String,
+    items: String,
+    opt_outs_in_force: Option<String>,
+    filters: Vec<FilterView>,
+    files: Vec<FileView>,
+}
+
+/// A filter the manifest may claim.
+#[derive(Serialize)]
+struct FilterView {
+    label: String,
+    claimed: bool,
+}
+
+/// A shipped file and whether its checksum was verified.
+#[derive(Serialize)]
+struct FileView {
+    path: String,
+    sha256: String,
+    bytes: Option<String>,
+    status: String,
+}
+
+/// A row of the batch's `shared-items`.
+#[derive(Serialize)]
+struct RowView {
+    category: String,
+    year: i32,
+    items: String,
+    private: String,
+    deleted: String,
+    suspended: String,
+    explicit: String,
+    minor: String,
+    /// `None` when neither a ledger nor the manifest gives it.
+    opted_out: Option<String>,
+}
+
 impl Pages<'_> {
     pub(crate) fn export(&self, export: &Export) -> Result<Vec<u8>> {
         let root = "../../";
@@ -11,23 +71,21 @@ impl Pages<'_> {
             .exports
             .iter()
             .find(|e| e.export == export.id.as_str());
-        let rows: Vec<Value> = self
+        let rows: Vec<RowView> = self
             .t
             .shared_items
             .iter()
             .filter(|r| r.export == export.id.as_str())
-            .map(|r| {
-                json!({
-                    "category": self.report.category_label(&r.category),
-                    "year": r.year,
-                    "items": self.count(r.items),
-                    "private": self.count(r.private),
-                    "deleted": self.count(r.deleted),
-                    "suspended": self.count(r.suspended),
-                    "explicit": self.count(r.explicit),
-                    "minor": self.count(r.minor),
-                    "opted_out": (r.opted_out != Count::NotDeclared).then(|| self.count(r.opted_out)),
-                })
+            .map(|r| RowView {
+                category: self.report.category_label(&r.category).to_owned(),
+                year: r.year,
+                items: self.count(r.items),
+                private: self.count(r.private),
+                deleted: self.count(r.deleted),
+                suspended: self.count(r.suspended),
+                explicit: self.count(r.explicit),
+                minor: self.count(r.minor),
+                opted_out: (r.opted_out != Count::NotDeclared).then(|| self.count(r.opted_out)),
             })
             .collect();
         let f = export.filters;
@@ -39,9 +97,14 @@ impl Pages<'_> {
             ("exclude_minors", f.exclude_minors),
         ]
         .iter()
-        .map(|(key, on)| Ok(json!({"label": l.t(&format!("filter.{key}"))?, "claimed": on})))
-        .collect::<Result<Vec<_>>>()?;
-        let files: Vec<Value> = super::super::downloads::shipped_files(self.report, &self.t.findings)
+        .map(|(key, on)| {
+            Ok(FilterView {
+                label: l.t(&format!("filter.{key}"))?,
+                claimed: *on,
+            })
+        })
+        .collect::<Result<_>>()?;
+        let files = super::super::downloads::shipped_files(self.report, &self.t.findings)
             .into_iter()
             .filter(|f| f.export == export.id.as_str())
             .map(|f| {
@@ -50,7 +113,12 @@ impl Pages<'_> {
                     "differs" => "export.file_differs",
                     _ => "export.file_verified",
                 };
-                Ok(json!({"path": f.path, "sha256": f.sha256, "bytes": f.bytes.map(|b| l.number(b)), "status": l.t(status)?}))
+                Ok(FileView {
+                    bytes: f.bytes.map(|b| l.number(b)),
+                    status: l.t(status)?,
+                    path: f.path,
+                    sha256: f.sha256,
+                })
             })
             .collect::<Result<_>>()?;
         let source = match (&export.items, &export.counts) {
@@ -58,30 +126,30 @@ impl Pages<'_> {
             (Some(_), None) => "export.source_listing",
             _ => "export.source_declared",
         };
-        let extra = json!({
-            "export": {
-                "id": export.id,
-                "partner": partner_name(self.report, export.partner.as_str()),
-                "partner_href": format!("{root}partners/{}/index.html", export.partner),
-                "exported_at": l.instant(&export.exported_at),
-                "outside_period": !self.report.meta.in_period(&export.exported_at),
-                "description": export.description,
-                "window_from": export.content_window.and_then(|w| w.0).map(|d| l.date(d)),
-                "window_to": export.content_window.and_then(|w| w.1).map(|d| l.date(d)),
-                "source": l.t(source)?,
-                "items": self.count(row.map_or(Count::NotDeclared, |r| r.items)),
-                "opt_outs_in_force": row.and_then(|r| r.opt_outs_in_force).map(|n| self.count(n)),
-                "filters": filters,
-                "files": files,
+        let view = ExportPage {
+            export: ExportView {
+                id: export.id.to_string(),
+                partner: partner_name(self.report, export.partner.as_str()).to_owned(),
+                partner_href: format!("{root}partners/{}/index.html", export.partner),
+                exported_at: l.instant(&export.exported_at),
+                outside_period: !self.report.meta.in_period(&export.exported_at),
+                description: export.description.clone(),
+                window_from: export.content_window.and_then(|w| w.0).map(|d| l.date(d)),
+                window_to: export.content_window.and_then(|w| w.1).map(|d| l.date(d)),
+                source: l.t(source)?,
+                items: self.count(row.map_or(Count::NotDeclared, |r| r.items)),
+                opt_outs_in_force: row.and_then(|r| r.opt_outs_in_force).map(|n| self.count(n)),
+                filters,
+                files,
             },
-            "rows": rows,
-            "has_opted_out": rows.iter().any(|r| !r["opted_out"].is_null()),
-            "findings": self.finding_list(root, |f| f.export == export.id.as_str())?,
-        });
+            has_opted_out: rows.iter().any(|r| r.opted_out.is_some()),
+            rows,
+            findings: self.finding_list(root, |f| f.export == export.id.as_str())?,
+        };
         self.render(
             "export.html",
             self.base(root, "exports", export.id.as_str()),
-            extra,
+            &view,
         )
     }
 }

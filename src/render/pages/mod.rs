@@ -12,7 +12,7 @@ mod partner;
 
 use std::collections::BTreeMap;
 
-use serde_json::{Value, json};
+use serde::Serialize;
 
 use super::charts::Chart;
 use super::charts::year_range;
@@ -24,18 +24,6 @@ use crate::i18n::Lang;
 use crate::model::{Export, Partner, Report};
 use crate::publish::protect::Protection;
 use crate::publish::{Count, Rules};
-
-/// The finding ids, for the findings page's "what each check means".
-const FINDING_KINDS: [&str; 8] = [
-    "opted-out-content-shared",
-    "sensitive-content-shared",
-    "declared-count-mismatch",
-    "outside-content-window",
-    "checksum-mismatch",
-    "deletion-overdue",
-    "opt-out-not-honoured",
-    "opt-out-statistics-mismatch",
-];
 
 /// Page rendering with the shared context.
 pub(crate) struct Pages<'a> {
@@ -52,6 +40,92 @@ pub(crate) struct Pages<'a> {
     pub(crate) docs: &'a [dictionary::TableDoc],
     /// The report's language.
     pub(crate) lang: &'a Lang,
+}
+
+/// A link of the main navigation.
+#[derive(Serialize)]
+pub(crate) struct NavItem {
+    title: String,
+    href: String,
+    current: bool,
+}
+
+/// The report's facts every page shows (header, footer, labels).
+#[derive(Serialize)]
+pub(crate) struct SiteView {
+    title: String,
+    platform: String,
+    platform_url: Option<String>,
+    contact: Option<String>,
+    contact_url: Option<String>,
+    published: String,
+    period_from: String,
+    period_to: String,
+    published_text: String,
+    period_from_text: String,
+    period_to_text: String,
+    language: String,
+    /// The largest count hidden for being small; `None` when nothing is (auditor's build,
+    /// `min_count: 1`), so that no label claims suppression.
+    hides_up_to: Option<u64>,
+    auditor: bool,
+}
+
+/// The context every page gets.
+#[derive(Serialize)]
+pub(crate) struct Base {
+    /// The relative path back to the site root.
+    root: String,
+    page_title: String,
+    not_for_publication: bool,
+    nav: Vec<NavItem>,
+    site: SiteView,
+}
+
+/// A page's whole context: the shared part and the page's own view.
+#[derive(Serialize)]
+struct Context<'a, V: Serialize> {
+    #[serde(flatten)]
+    base: Base,
+    #[serde(flatten)]
+    view: &'a V,
+}
+
+/// A finding as the pages list it.
+#[derive(Serialize)]
+pub(crate) struct FindingView {
+    id: &'static str,
+    severity: &'static str,
+    severity_label: String,
+    partner: Option<String>,
+    partner_href: Option<String>,
+    export: Option<String>,
+    export_href: Option<String>,
+    flag: Option<String>,
+    count: String,
+    message: String,
+}
+
+/// How many findings of one severity.
+#[derive(Serialize)]
+pub(crate) struct SeverityCount {
+    severity: &'static str,
+    label: String,
+    n: usize,
+}
+
+/// An export batch as the overview and partner pages list it.
+#[derive(Serialize)]
+pub(crate) struct ExportSummary {
+    id: String,
+    href: String,
+    partner: String,
+    partner_href: String,
+    exported_at: String,
+    items: String,
+    categories: String,
+    opt_outs_in_force: Option<String>,
+    years: String,
 }
 
 impl Pages<'_> {
@@ -73,61 +147,86 @@ impl Pages<'_> {
     }
 
     /// The context every page gets; `root` is the relative path back to the site root.
-    pub(crate) fn base(&self, root: &str, current: &str, title: &str) -> Result<Value> {
+    pub(crate) fn base(&self, root: &str, current: &str, title: &str) -> Result<Base> {
         let m = &self.report.meta;
         let l = self.lang;
+        let item = |title: String, href: String, here: bool| NavItem {
+            title,
+            href,
+            current: here,
+        };
         let mut nav = vec![
-            json!({"title": l.t("nav.overview")?, "href": format!("{root}index.html"), "current": current == "index"}),
-            json!({"title": l.t("nav.findings")?, "href": format!("{root}findings/index.html"), "current": current == "findings"}),
-            json!({"title": l.t("nav.opt_outs")?, "href": format!("{root}opt-outs/index.html"), "current": current == "opt-outs"}),
-            json!({"title": l.t("nav.data")?, "href": format!("{root}data/index.html"), "current": current == "data"}),
+            item(
+                l.t("nav.overview")?,
+                format!("{root}index.html"),
+                current == "index",
+            ),
+            item(
+                l.t("nav.findings")?,
+                format!("{root}findings/index.html"),
+                current == "findings",
+            ),
+            item(
+                l.t("nav.opt_outs")?,
+                format!("{root}opt-outs/index.html"),
+                current == "opt-outs",
+            ),
+            item(
+                l.t("nav.data")?,
+                format!("{root}data/index.html"),
+                current == "data",
+            ),
         ];
         for page in self.report.pages.iter().filter(|p| p.in_nav) {
-            nav.push(json!({
-                "title": page.title,
-                "href": format!("{root}{}/index.html", page.slug),
-                "current": current == page.slug,
-            }));
+            nav.push(item(
+                page.title.clone(),
+                format!("{root}{}/index.html", page.slug),
+                current == page.slug,
+            ));
         }
-        Ok(json!({
-            "root": root,
-            "page_title": title,
-            "not_for_publication": self.exact,
-            "nav": nav,
-            "site": {
-                "title": m.title,
-                "platform": m.platform.name,
-                "platform_url": safe_url(m.platform.url.as_deref()),
-                "contact": m.platform.contact,
-                "contact_url": m.platform.contact.as_deref().and_then(|c| {
-                    if c.contains('@') && !c.contains(':') { Some(format!("mailto:{c}")) } else { safe_url(Some(c)) }
-                }),
-                "published": m.published.to_string(),
-                "period_from": m.period_from.to_string(),
-                "period_to": m.period_to.to_string(),
-                "published_text": l.date(m.published),
-                "period_from_text": l.date(m.period_from),
-                "period_to_text": l.date(m.period_to),
-                "language": l.tag(),
-                "hides_up_to": self.rules.hides_up_to(),
-                "auditor": self.exact,
+        let contact_url = m.platform.contact.as_deref().and_then(|c| {
+            if c.contains('@') && !c.contains(':') {
+                Some(format!("mailto:{c}"))
+            } else {
+                safe_url(Some(c))
+            }
+        });
+        Ok(Base {
+            root: root.to_owned(),
+            page_title: title.to_owned(),
+            not_for_publication: self.exact,
+            nav,
+            site: SiteView {
+                title: m.title.clone(),
+                platform: m.platform.name.clone(),
+                platform_url: safe_url(m.platform.url.as_deref()),
+                contact: m.platform.contact.clone(),
+                contact_url,
+                published: m.published.to_string(),
+                period_from: m.period_from.to_string(),
+                period_to: m.period_to.to_string(),
+                published_text: l.date(m.published),
+                period_from_text: l.date(m.period_from),
+                period_to_text: l.date(m.period_to),
+                language: l.tag().to_owned(),
+                hides_up_to: self.rules.hides_up_to(),
+                auditor: self.exact,
             },
-        }))
+        })
     }
 
-    pub(crate) fn render(
+    /// Renders `template` with the shared context and the page's view.
+    pub(crate) fn render<V: Serialize>(
         &self,
         template: &str,
-        ctx: Result<Value>,
-        extra: Value,
+        base: Result<Base>,
+        view: &V,
     ) -> Result<Vec<u8>> {
-        let mut ctx = ctx?;
-        if let (Some(ctx), Some(extra)) = (ctx.as_object_mut(), extra.as_object()) {
-            for (k, v) in extra {
-                ctx.insert(k.clone(), v.clone());
-            }
-        }
-        self.engine.render(template, &ctx).map(String::into_bytes)
+        let context = Context { base: base?, view };
+        let value = serde_json::to_value(&context).map_err(|e| {
+            crate::error::Error::Internal(format!("the context of {template} failed: {e}"))
+        })?;
+        self.engine.render(template, &value).map(String::into_bytes)
     }
 
     /// Findings for the templates, filtered by `keep`.
@@ -135,42 +234,50 @@ impl Pages<'_> {
         &self,
         root: &str,
         keep: impl Fn(&PublishedFinding) -> bool,
-    ) -> Result<Vec<Value>> {
+    ) -> Result<Vec<FindingView>> {
         self.findings
             .iter()
             .filter(|f| keep(f))
             .map(|f| {
-                Ok(json!({
-                    "id": f.id,
-                    "severity": f.severity.slug(),
-                    "severity_label": self.severity_label(f.severity)?,
-                    "partner": (!f.partner.is_empty()).then(|| partner_name(self.report, &f.partner)),
-                    "partner_href": (!f.partner.is_empty()).then(|| format!("{root}partners/{}/index.html", f.partner)),
-                    "export": (!f.export.is_empty()).then_some(&f.export),
-                    "export_href": (!f.export.is_empty()).then(|| format!("{root}exports/{}/index.html", f.export)),
-                    "flag": if f.flag.is_empty() { None } else { Some(self.lang.t(&format!("flag.{}", f.flag))?) },
-                    "count": self.count(f.count),
-                    "message": f.message,
-                }))
+                let partner = (!f.partner.is_empty()).then_some(f.partner.as_str());
+                let export = (!f.export.is_empty()).then_some(f.export.as_str());
+                Ok(FindingView {
+                    id: f.id,
+                    severity: f.severity.slug(),
+                    severity_label: self.severity_label(f.severity)?,
+                    partner: partner.map(|p| partner_name(self.report, p).to_owned()),
+                    partner_href: partner.map(|p| format!("{root}partners/{p}/index.html")),
+                    export: export.map(str::to_owned),
+                    export_href: export.map(|e| format!("{root}exports/{e}/index.html")),
+                    flag: match f.flag.as_str() {
+                        "" => None,
+                        flag => Some(self.lang.t(&format!("flag.{flag}"))?),
+                    },
+                    count: self.count(f.count),
+                    message: f.message.clone(),
+                })
             })
             .collect()
     }
 
-    /// Findings per severity, for summaries: [{severity, label, n}] for each severity.
+    /// Findings per severity, for summaries, most serious first.
     pub(crate) fn finding_counts(
         &self,
         keep: impl Fn(&PublishedFinding) -> bool,
-    ) -> Result<Vec<Value>> {
+    ) -> Result<Vec<SeverityCount>> {
         use crate::model::Severity;
         [Severity::High, Severity::Medium, Severity::Info]
             .iter()
             .map(|s| {
-                let n = self
-                    .findings
-                    .iter()
-                    .filter(|f| f.severity == *s && keep(f))
-                    .count();
-                Ok(json!({"severity": s.slug(), "label": self.severity_label(*s)?, "n": n}))
+                Ok(SeverityCount {
+                    severity: s.slug(),
+                    label: self.severity_label(*s)?,
+                    n: self
+                        .findings
+                        .iter()
+                        .filter(|f| f.severity == *s && keep(f))
+                        .count(),
+                })
             })
             .collect()
     }
@@ -179,36 +286,33 @@ impl Pages<'_> {
         &self,
         root: &str,
         e: &crate::aggregate::ExportRow<Count>,
-    ) -> Result<Value> {
-        Ok(json!({
-            "id": e.export,
-            "href": format!("{root}exports/{}/index.html", e.export),
-            "partner": partner_name(self.report, &e.partner),
-            "partner_href": format!("{root}partners/{}/index.html", e.partner),
-            "exported_at": self.lang.instant_text(&e.exported_at),
-            "items": self.count(e.items),
-            "categories": self.lang.number(e.categories),
-            "opt_outs_in_force": e.opt_outs_in_force.map(|n| self.count(n)),
-            "years": match (e.first_year, e.last_year) {
+    ) -> ExportSummary {
+        ExportSummary {
+            id: e.export.clone(),
+            href: format!("{root}exports/{}/index.html", e.export),
+            partner: partner_name(self.report, &e.partner).to_owned(),
+            partner_href: format!("{root}partners/{}/index.html", e.partner),
+            exported_at: self.lang.instant_text(&e.exported_at),
+            items: self.count(e.items),
+            categories: self.lang.number(e.categories),
+            opt_outs_in_force: e.opt_outs_in_force.map(|n| self.count(n)),
+            years: match (e.first_year, e.last_year) {
                 (Some(a), Some(b)) if a == b => a.to_string(),
                 (Some(a), Some(b)) => format!("{a}–{b}"),
                 _ => "–".to_owned(),
             },
-        }))
+        }
     }
 
     /// "12 High, 10 Medium, 2 Info" from [`Pages::finding_counts`], for the overview's sentence.
-    pub(crate) fn findings_phrase(&self, counts: &[Value]) -> Result<String> {
+    pub(crate) fn findings_phrase(&self, counts: &[SeverityCount]) -> Result<String> {
         let parts = counts
             .iter()
-            .filter(|c| c["n"].as_u64().unwrap_or(0) > 0)
+            .filter(|c| c.n > 0)
             .map(|c| {
                 self.lang.f(
                     "index.findings_part",
-                    &[
-                        ("n", c["n"].as_u64().unwrap_or(0).into()),
-                        ("severity", c["label"].as_str().unwrap_or("").into()),
-                    ],
+                    &[("n", c.n.into()), ("severity", c.label.as_str().into())],
                 )
             })
             .collect::<Result<Vec<_>>>()?;

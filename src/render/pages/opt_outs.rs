@@ -2,24 +2,40 @@
 
 use super::*;
 
+/// `opt_outs.html`'s view.
+#[derive(Serialize)]
+struct OptOutsView<'a> {
+    rows: Vec<MonthView>,
+    chart: &'a Option<Chart>,
+    signal_chart: &'a Option<Chart>,
+    protection_chart: &'a Option<Chart>,
+    scopes: Vec<ScopeView>,
+    /// Where the monthly figures come from.
+    source: Option<String>,
+    findings: Vec<FindingView>,
+}
+
+/// A month of `opt-outs-monthly`.
+#[derive(Serialize)]
+struct MonthView {
+    month: String,
+    opted_out: String,
+    withdrawn: String,
+    active: String,
+    accounts: Option<String>,
+}
+
+/// A row of `opt-out-scopes`.
+#[derive(Serialize)]
+struct ScopeView {
+    label: String,
+    active: String,
+}
+
 impl Pages<'_> {
     pub(crate) fn opt_outs(&self, charts: [&Option<Chart>; 3]) -> Result<Vec<u8>> {
         let [chart, signal_chart, protection_chart] = charts;
         let l = self.lang;
-        let rows: Vec<Value> = self
-            .t
-            .opt_outs_monthly
-            .iter()
-            .map(|r| {
-                json!({
-                    "month": l.month(&r.month),
-                    "opted_out": self.count(r.opted_out),
-                    "withdrawn": self.count(r.withdrawn),
-                    "active": self.count(r.active),
-                    "accounts": r.accounts.map(|a| self.count(a)),
-                })
-            })
-            .collect();
         use crate::aggregate::OptOutSource;
         let source = match self.t.opt_outs_source {
             OptOutSource::None => None,
@@ -35,25 +51,40 @@ impl Pages<'_> {
                 &[("partner", partner_name(self.report, &r.partner).into())],
             ),
         };
-        let scopes: Vec<Value> = self
-            .t
-            .scopes
-            .iter()
-            .map(|r| Ok(json!({"label": scope_label(r)?, "active": self.count(r.active)})))
-            .collect::<Result<_>>()?;
-        let extra = json!({
-            "rows": rows,
-            "chart": chart,
-            "signal_chart": signal_chart,
-            "protection_chart": protection_chart,
-            "scopes": scopes,
-            "source": source,
-            "findings": self.finding_list("../", |f| f.id == "opt-out-statistics-mismatch")?,
-        });
+        let view = OptOutsView {
+            rows: self
+                .t
+                .opt_outs_monthly
+                .iter()
+                .map(|r| MonthView {
+                    month: l.month(&r.month),
+                    opted_out: self.count(r.opted_out),
+                    withdrawn: self.count(r.withdrawn),
+                    active: self.count(r.active),
+                    accounts: r.accounts.map(|a| self.count(a)),
+                })
+                .collect(),
+            chart,
+            signal_chart,
+            protection_chart,
+            scopes: self
+                .t
+                .scopes
+                .iter()
+                .map(|r| {
+                    Ok(ScopeView {
+                        label: scope_label(r)?,
+                        active: self.count(r.active),
+                    })
+                })
+                .collect::<Result<_>>()?,
+            source,
+            findings: self.finding_list("../", |f| f.id == "opt-out-statistics-mismatch")?,
+        };
         self.render(
             "opt_outs.html",
             self.base("../", "opt-outs", &l.t("nav.opt_outs")?),
-            extra,
+            &view,
         )
     }
 }
