@@ -69,6 +69,9 @@ pub(crate) struct SiteView {
     /// `min_count: 1`), so that no label claims suppression.
     hides_up_to: Option<u64>,
     auditor: bool,
+    /// The threshold in force (1 when nothing is suppressed). Kept so that template overrides
+    /// written before `hides_up_to` still render; new templates use `hides_up_to`.
+    min_count: u64,
 }
 
 /// The context every page gets.
@@ -211,6 +214,7 @@ impl Pages<'_> {
                 language: l.tag().to_owned(),
                 hides_up_to: self.rules.hides_up_to(),
                 auditor: self.exact,
+                min_count: self.rules.hides_up_to().map_or(1, |m| m + 1),
             },
         })
     }
