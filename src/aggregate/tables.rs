@@ -10,7 +10,7 @@ use super::findings::Finding;
 pub(crate) trait CountKind {
     /// A count the inputs may not give (a flag a manifest does not declare): `Option<u64>` as
     /// aggregated; once published, a `Count` that says it is not declared.
-    type Maybe: std::fmt::Debug + Clone + PartialEq + Eq + Serialize;
+    type Maybe: std::fmt::Debug + Copy + PartialEq + Eq + Serialize;
 }
 
 impl CountKind for u64 {
@@ -36,6 +36,20 @@ pub(crate) struct SharedItemRow<C: CountKind = u64> {
     /// The columns above that the manifest does not declare, `;`-separated (filled in by the
     /// publish stage).
     pub(crate) not_declared: String,
+}
+
+impl<C: CountKind> SharedItemRow<C> {
+    /// The flag columns and `opted_out`, named, in column order.
+    pub(crate) fn flag_columns(&self) -> [(&'static str, C::Maybe); 6] {
+        [
+            ("private", self.private),
+            ("deleted", self.deleted),
+            ("suspended", self.suspended),
+            ("explicit", self.explicit),
+            ("minor", self.minor),
+            ("opted_out", self.opted_out),
+        ]
+    }
 }
 
 /// One row of `data/exports.csv` (SPEC column order).

@@ -259,19 +259,13 @@ fn map_counts(t: &Tables, by_table: &dyn Fn(&'static str, u64) -> Count) -> Tabl
                 explicit: declared(r.explicit),
                 minor: declared(r.minor),
                 opted_out: declared(r.opted_out),
-                not_declared: [
-                    ("private", r.private),
-                    ("deleted", r.deleted),
-                    ("suspended", r.suspended),
-                    ("explicit", r.explicit),
-                    ("minor", r.minor),
-                    ("opted_out", r.opted_out),
-                ]
-                .iter()
-                .filter(|(_, n)| n.is_none())
-                .map(|(name, _)| *name)
-                .collect::<Vec<_>>()
-                .join(";"),
+                not_declared: r
+                    .flag_columns()
+                    .iter()
+                    .filter(|(_, n)| n.is_none())
+                    .map(|(name, _)| *name)
+                    .collect::<Vec<_>>()
+                    .join(";"),
             })
             .collect(),
         exports: t

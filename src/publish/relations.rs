@@ -57,13 +57,9 @@ pub(super) fn relate(
                 Kind::OptedOutContentShared => rows.iter().map(|r| r.opted_out).collect(),
                 Kind::SensitiveContentShared => rows
                     .iter()
-                    .map(|r| match f.flag.as_deref() {
-                        Some("private") => r.private,
-                        Some("deleted") => r.deleted,
-                        Some("suspended") => r.suspended,
-                        Some("explicit") => r.explicit,
-                        _ => r.minor,
-                    })
+                    .flat_map(|r| r.flag_columns())
+                    .filter(|(name, _)| Some(*name) == f.flag.as_deref())
+                    .map(|(_, n)| n)
                     .collect(),
                 Kind::OutsideContentWindow => {
                     let window = export.and_then(|x| x.content_window);
@@ -233,14 +229,7 @@ pub(super) fn relate(
     }
     // Within a shared-items row: each flag, and the opted-out items, are at most its items.
     for r in &ids.shared_items {
-        for part in [
-            r.private,
-            r.deleted,
-            r.suspended,
-            r.explicit,
-            r.minor,
-            r.opted_out,
-        ] {
+        for (_, part) in r.flag_columns() {
             tight(cells, part, r.items);
         }
     }
