@@ -41,6 +41,12 @@ pub(crate) struct DeletionRow<C = u64> {
     pub(crate) items_acknowledged: C,
     pub(crate) items_completed: C,
     pub(crate) items_overdue: C,
+    /// Requests completed within the deadline (`requests_completed - requests_completed_late`).
+    pub(crate) requests_completed_in_time: u64,
+    /// Requests still open past the deadline (`requests_overdue - requests_completed_late`).
+    pub(crate) requests_open_overdue: u64,
+    /// Requests still open within the deadline (`requests_open - requests_open_overdue`).
+    pub(crate) requests_open_in_time: u64,
 }
 
 /// Every request with its status: `partner`, `__month`, `items`, and booleans `acknowledged`,
@@ -168,6 +174,11 @@ pub(crate) fn rows(requests: &DataFrame) -> PolarsResult<Vec<DeletionRow>> {
                 items_acknowledged: v(7),
                 items_completed: v(8),
                 items_overdue: v(9),
+                // Each request is in exactly one of four states: completed in time or late,
+                // open past or within the deadline.
+                requests_completed_in_time: v(2).saturating_sub(v(3)),
+                requests_open_overdue: v(5).saturating_sub(v(3)),
+                requests_open_in_time: v(4).saturating_sub(v(5).saturating_sub(v(3))),
             }
         })
         .collect())

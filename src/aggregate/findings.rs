@@ -75,7 +75,13 @@ impl Kind {
 pub(crate) enum Detail {
     /// opted-out-content-shared: whether the manifest claimed to exclude opted-out owners, and
     /// whether the count is the manifest's own (declared counts) rather than the ledger join.
-    OptedOut { claimed: bool, declared: bool },
+    /// `partial`: the declared counts give `opted_out` for some of the export's cells only, so the
+    /// count is a lower bound.
+    OptedOut {
+        claimed: bool,
+        declared: bool,
+        partial: bool,
+    },
     /// sensitive-content-shared: whether the manifest claimed to exclude the flag.
     Sensitive { claimed: Option<&'static str> },
     /// declared-count-mismatch: declared and listed item totals.
@@ -171,6 +177,17 @@ pub(crate) fn compute(report: &Report, inputs: &Inputs<'_>) -> Result<Vec<Findin
                 }
             }
             if let Some(n) = sums[FLAGS.len()].filter(|n| *n > 0) {
+                // SELECT count(*) FILTER (WHERE opted_out IS NULL) FROM shared_items
+                // WHERE export = :export
+                let undeclared = inputs
+                    .shared
+                    .clone()
+                    .lazy()
+                    .filter(col(EXPORT).eq(lit(export.id.as_str())))
+                    .select([col(OPTED_OUT).null_count().cast(DataType::UInt64)])
+                    .collect()
+                    .and_then(|df| Ok(df.column(OPTED_OUT)?.u64()?.get(0).unwrap_or(0)))
+                    .map_err(internal)?;
                 out.push(finding(
                     Kind::OptedOutContentShared,
                     Severity::High,
@@ -179,6 +196,7 @@ pub(crate) fn compute(report: &Report, inputs: &Inputs<'_>) -> Result<Vec<Findin
                     Detail::OptedOut {
                         claimed: export.filters.exclude_opted_out,
                         declared: export.items.is_none(),
+                        partial: undeclared > 0,
                     },
                 ));
             }

@@ -89,6 +89,20 @@ pub(crate) fn load(ctx: &Ctx<'_>, problems: &mut Problems) -> Option<ReportMeta>
             );
             1
         }
+        // With 2, every count hidden for being small is 1: a reader would know each of them.
+        Some(m) if m.value == 2 => {
+            problems.push(
+                at(
+                    FILE,
+                    m,
+                    "privacy.min_count",
+                    "2 would hide only counts of 1, so every hidden small count could be read as 1"
+                        .to_owned(),
+                )
+                .help("use 1 to publish every count, or 3 or more to suppress small ones"),
+            );
+            2
+        }
         Some(m) => m.value,
         None => 10,
     };

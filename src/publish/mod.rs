@@ -356,6 +356,9 @@ fn map_counts(t: &Tables, by_table: &dyn Fn(&'static str, u64) -> Count) -> Tabl
                 items_acknowledged: known_zero(r.requests_acknowledged, r.items_acknowledged),
                 items_completed: known_zero(r.requests_completed, r.items_completed),
                 items_overdue: known_zero(r.requests_overdue, r.items_overdue),
+                requests_completed_in_time: r.requests_completed_in_time,
+                requests_open_overdue: r.requests_open_overdue,
+                requests_open_in_time: r.requests_open_in_time,
             })
             .collect(),
         // Findings keep their raw counts; their published numbers are `Publication::findings`.

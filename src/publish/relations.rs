@@ -46,6 +46,13 @@ pub(super) fn relate(
         }
         let export = report.exports.iter().find(|x| x.id.as_str() == e.export);
         for (f, fid) in ids.findings.iter().zip(finding_ids) {
+            // A count mismatch's sentence shows the declared total beside the export's: the same
+            // number when they agree.
+            if f.kind == Kind::DeclaredCountMismatch
+                && f.export.as_deref() == Some(e.export.as_str())
+            {
+                tight(cells, fid.declared_total, e.items);
+            }
             if !f.kind.counts_items() {
                 continue;
             }
@@ -227,6 +234,7 @@ pub(super) fn relate(
             }
         }
     }
+    in_force(report, ids, cells);
     // Within a shared-items row: each flag, and the opted-out items, are at most its items.
     for r in &ids.shared_items {
         for (_, part) in r.flag_columns() {
@@ -240,5 +248,77 @@ pub(super) fn relate(
 fn tight(cells: &mut Cells, part: Count, whole: Count) {
     if let (Some(part), Some(whole)) = (id(part), id(whole)) {
         cells.relate(vec![part], vec![whole]);
+    }
+}
+
+/// Opt-outs in force (per export at its instant, per partner and per scope at the report's date)
+/// count the same owners as the monthly `active`: an export made at a month's end sees that
+/// month's active owners, the report's date the last month's, and the owners of the scopes that
+/// cover a partner make up its opt-outs in force. A reader can compare them, so every such
+/// equality (each figure against each, and against sums of scopes) is recorded where it holds.
+fn in_force(report: &Report, ids: &Tables<Count>, cells: &mut Cells) {
+    let active: BTreeMap<&str, Count> = ids
+        .opt_outs_monthly
+        .iter()
+        .map(|r| (r.month.as_str(), r.active))
+        .collect();
+    let last_active = ids.opt_outs_monthly.last().map(|r| r.active);
+    let scope = |kind: &str, partner: &str| {
+        ids.scopes
+            .iter()
+            .find(|s| s.scope == kind && s.partner == partner)
+            .map(|s| s.active)
+    };
+    let all = scope("all-third-parties", "");
+    let ai = scope("ai-training", "");
+    let every_scope: Vec<Count> = ids.scopes.iter().map(|s| s.active).collect();
+    let sum = |cells: &mut Cells, total: Option<Count>, parts: &[Option<Count>]| {
+        let parts: Vec<usize> = parts.iter().flatten().filter_map(|c| id(*c)).collect();
+        if let Some(t) = total.and_then(id) {
+            cells.sum(t, parts);
+        }
+    };
+    // The last month's active owners are the owners with any opt-out in force now.
+    sum(
+        cells,
+        last_active,
+        &every_scope.iter().copied().map(Some).collect::<Vec<_>>(),
+    );
+    for s in &every_scope {
+        if let (Some(a), Some(s)) = (last_active, Some(*s)) {
+            tight(cells, s, a);
+        }
+    }
+    for p in &ids.partners {
+        let Some(now) = p.opt_outs_in_force else {
+            continue;
+        };
+        let trains_ai = report
+            .partner(&p.partner)
+            .is_some_and(|x| x.purposes.contains(&crate::model::Purpose::AiTraining));
+        let own = scope("partner", &p.partner);
+        let covering: Vec<Option<Count>> = [all, trains_ai.then_some(ai).flatten(), own].to_vec();
+        sum(cells, Some(now), &covering);
+        for c in covering.iter().flatten() {
+            tight(cells, *c, now);
+        }
+        if let Some(a) = last_active {
+            tight(cells, now, a);
+        }
+        for e in ids.exports.iter().filter(|e| e.partner == p.partner) {
+            let Some(at_export) = e.opt_outs_in_force else {
+                continue;
+            };
+            tight(cells, at_export, now);
+            // The month the export was made in, and the month before: an export at a month's
+            // first instant sees the previous month's end.
+            let month = e.exported_at.get(..7).unwrap_or_default();
+            let before = crate::time::month_number(month).map(|m| crate::time::month_text(m - 1));
+            for m in [Some(month.to_owned()), before].into_iter().flatten() {
+                if let Some(a) = active.get(m.as_str()) {
+                    tight(cells, at_export, *a);
+                }
+            }
+        }
     }
 }

@@ -172,6 +172,13 @@ pub(crate) fn summary(
         // What the publish stage did: counts hidden for being small, hidden so that those cannot
         // be worked out, and published as bands.
         "suppression": {"primary": p.primary, "secondary": p.secondary, "banded": p.banded},
+        // The tables published in bands, and the bands' width.
+        "bands": match rules {
+            crate::publish::Rules::Public { bands: Some(b), .. } => {
+                serde_json::json!({"width": b.width, "tables": b.tables})
+            }
+            _ => serde_json::Value::Null,
+        },
         "totals": {
             "items": t.total_items,
             "partners": report.partners.len(),

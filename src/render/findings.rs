@@ -67,11 +67,15 @@ fn message(report: &Report, lang: &Lang, f: &Finding, shown: &Shown) -> Result<S
         args
     };
     Ok(match &f.detail {
-        Detail::OptedOut { claimed, declared } => {
-            let key = if *declared {
-                "finding.opted_out_declared"
-            } else {
-                "finding.opted_out"
+        Detail::OptedOut {
+            claimed,
+            declared,
+            partial,
+        } => {
+            let key = match (declared, partial) {
+                (true, true) => "finding.opted_out_declared_partial",
+                (true, false) => "finding.opted_out_declared",
+                _ => "finding.opted_out",
             };
             let mut s = lang.f(key, &common(vec![("date", date.into())]))?;
             if *claimed {
@@ -94,29 +98,26 @@ fn message(report: &Report, lang: &Lang, f: &Finding, shown: &Shown) -> Result<S
         Detail::Mismatch { declared, listed } => {
             // The difference follows from the two totals when both are published, so it is
             // only suppressed when one of them is.
-            let published = declared_total.exact().is_some() && listed_total.exact().is_some();
-            let amount = |n: u64| {
-                items_text(
-                    lang,
-                    if published {
-                        Count::Exact(n)
+            // How the totals compare follows from the two when both are published; when either
+            // is hidden, even "more" or "the same" would tell something about it.
+            let diff = match (declared_total.exact(), listed_total.exact()) {
+                (Some(_), Some(_)) => {
+                    let amount = |n: u64| items_text(lang, Count::Exact(n));
+                    if listed > declared {
+                        lang.f(
+                            "finding.diff_more",
+                            &[("items", amount(listed - declared)?.into())],
+                        )?
+                    } else if declared > listed {
+                        lang.f(
+                            "finding.diff_fewer",
+                            &[("items", amount(declared - listed)?.into())],
+                        )?
                     } else {
-                        Count::Hidden(crate::publish::Hidden::Secondary)
-                    },
-                )
-            };
-            let diff = if listed > declared {
-                lang.f(
-                    "finding.diff_more",
-                    &[("items", amount(listed - declared)?.into())],
-                )?
-            } else if declared > listed {
-                lang.f(
-                    "finding.diff_fewer",
-                    &[("items", amount(declared - listed)?.into())],
-                )?
-            } else {
-                lang.t("finding.diff_same")?
+                        lang.t("finding.diff_same")?
+                    }
+                }
+                _ => lang.t("finding.diff_hidden")?,
             };
             lang.f(
                 "finding.mismatch",

@@ -470,7 +470,14 @@ pub(crate) fn croissant(report: &Report, docs: &[TableDoc], site: &Site, rules: 
     );
     d.insert(
         "rai:dataLimitations".into(),
-        json!("The report is only as complete as the platform's export records. Batches with declared counts only cannot be checked against item listings. Suppressed cells hide small counts; totals include them."),
+        json!(format!(
+            "The report is only as complete as the platform's export records. Batches with declared counts only cannot be checked against item listings.{}",
+            if rules.hides_up_to().is_some() {
+                " Suppressed cells hide small counts; totals include them."
+            } else {
+                ""
+            }
+        )),
     );
     d.insert(
         "rai:dataReleaseMaintenance".into(),

@@ -216,17 +216,19 @@ fn deletion_requests_are_counted_by_status_per_partner_and_month() {
     let (_dir, out) = build(&fixture("findings"));
     let want = rows(&[
         &[
-            "acme", "2023-07", "2", "1", "2", "1", "0", "1", "160", "40", "160", "120",
+            "acme", "2023-07", "2", "1", "2", "1", "0", "1", "160", "40", "160", "120", "1", "0",
+            "0",
         ],
         &[
-            "acme", "2023-08", "1", "1", "0", "0", "1", "1", "80", "80", "0", "80",
+            "acme", "2023-08", "1", "1", "0", "0", "1", "1", "80", "80", "0", "80", "0", "1", "0",
         ],
         &[
-            "acme", "2023-12", "1", "0", "0", "0", "1", "0", "30", "0", "0", "0",
+            "acme", "2023-12", "1", "0", "0", "0", "1", "0", "30", "0", "0", "0", "0", "0", "1",
         ],
-        // 2 items are below min_count 3: suppressed; request counts never are.
+        // 2 items are below min_count 3: suppressed; request counts never are. The last three
+        // columns split the requests by state: completed in time, open past and within the deadline.
         &[
-            "beta", "2023-12", "1", "0", "0", "0", "1", "1", "", "0", "0", "",
+            "beta", "2023-12", "1", "0", "0", "0", "1", "1", "", "0", "0", "", "0", "1", "0",
         ],
     ]);
     assert_eq!(records(&out.join("data/deletions.csv")), want);

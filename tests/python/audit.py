@@ -382,6 +382,8 @@ class Site:
                 self.outside_window(f, count, rows, label)
             elif kind == "deletion-overdue":
                 self.overdue(f, key, pid, label)
+            elif kind == "declared-count-mismatch":
+                self.mismatch(f, key, export, label)
         # No finding: the sum is 0.
         for e in self.exports:
             rows = self.rows_of(e["export"])
@@ -422,6 +424,29 @@ class Site:
         else:
             self.m.le(inside, [count], f"{label} >= items of years outside the window")
             self.m.le([count], around, f"{label} <= items of years touching the window")
+
+    def mismatch(self, f, key, export, label):
+        """declared-count-mismatch: its (English) sentence gives the declared total beside the
+        export's total, and how they compare: the same total, or N more or fewer."""
+        msg = f.get("message", "")
+        m = re.search(r"declares (\d[\d,]*|a suppressed number of) items?, the listing holds "
+                      r"(\d[\d,]*|a suppressed number of) items? \(([^)]*)\)", msg)
+        if m is None:
+            return
+        text = "" if m.group(1).startswith("a ") else m.group(1).replace(",", "")
+        declared = self.cell("findings.csv", {"declared items": text}, key, "declared items")
+        listed = [self.export_cell(e, "items") for e in self.exports if e["export"] == export]
+        if not listed:
+            return
+        diff = m.group(3)
+        if diff.startswith("the same total"):
+            self.m.eq([declared], listed, f"{label} declared = listed")
+        elif (d := re.match(r"(\d[\d,]*) items? more than declared", diff)) is not None:
+            self.m.eq(listed, [declared, ("c", float(d.group(1).replace(",", "")))],
+                      f"{label} listed = declared + difference")
+        elif (d := re.match(r"(\d[\d,]*) items? fewer than declared", diff)) is not None:
+            self.m.eq([declared], listed + [("c", float(d.group(1).replace(",", "")))],
+                      f"{label} declared = listed + difference")
 
     def overdue(self, f, key, pid, label):
         """deletion-overdue: requests = sum of requests_overdue; "covering N items" = items_overdue."""
@@ -528,6 +553,21 @@ class Site:
             self.m.le([force], parts, f"partners[{pid}].opt_outs_in_force <= sum of covering scopes")
             for x in parts:
                 self.m.le([x], [force], f"partners[{pid}].opt_outs_in_force >= a covering scope")
+        # With a ledger, the monthly table's last `active` counts the owners with any opt-out in
+        # force at its end, which no later event changes before the report's date: each scope's
+        # owners, and each partner's opt-outs in force, are among them, and they are all in
+        # some scope.
+        if not (self.ledger and self.monthly):
+            return
+        last = self.monthly[-1]
+        active = self.cell("opt-outs-monthly.csv", last, [("month", last["month"])], "active")
+        self.m.le([active], list(scope.values()), "last month's active <= sum of scopes")
+        for x in scope.values():
+            self.m.le([x], [active], "a scope's count <= last month's active")
+        for p in self.partners:
+            if "opt_outs_in_force" in p:
+                self.m.le([self.partner_cell(p, "opt_outs_in_force")], [active],
+                          f"partners[{p['partner']}].opt_outs_in_force <= last month's active")
 
 
 # --------------------------------------------------------------------------------------------

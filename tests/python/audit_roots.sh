@@ -35,7 +35,9 @@ start=$(date +%s)
 # an older binary may not know).
 declare -a BASE=()
 for entry in "example=$MAIN" "basic=$MAIN/tests/fixtures/basic" "findings=$MAIN/tests/fixtures/findings" \
-             "scopes=$MAIN/tests/fixtures/scopes" "deletions=$MAIN/tests/fixtures/deletions"; do
+             "scopes=$MAIN/tests/fixtures/scopes" "deletions=$MAIN/tests/fixtures/deletions" \
+             "attack-mismatch=$MAIN/tests/fixtures/attack-mismatch" \
+             "attack-in-force=$MAIN/tests/fixtures/attack-in-force"; do
   name=${entry%%=*}
   "$PY" "$HERE/variant.py" "${entry#*=}" "$ROOTS/$name" --seed 0 --data-only || exit 3
   BASE+=("$name=$ROOTS/$name")

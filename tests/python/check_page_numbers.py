@@ -91,6 +91,10 @@ def download_numbers(site: str) -> set[int]:
     walk(report)
     # The report's title is the platform's own words.
     found.update(int(t) for t in re.findall(r"\d+", report.get("title", "")))
+    # The bands the data page explains, with its example labels (0–249, 250–499).
+    width = (report.get("bands") or {}).get("width")
+    if width:
+        found.update({width - 1, 2 * width - 1})
     # The threshold the labels name ("counts from 1 to 9").
     threshold = report.get("min_count", 1)
     found.update({threshold, threshold - 1})
@@ -124,6 +128,9 @@ def page_numbers(text: str, lang: str) -> list[tuple[int, str]]:
         # Names of standards in the data dictionary, not numbers of the report.
         r"\b(RFC|ISO|ISO/IEC) \d+(-\d+)?( alpha-\d)?",
         r"\b(SHA-?256(SUMS)?|sha256sum)\b",
+        # Encodings and licence ids (UTF-8, CC-BY-4.0, ODbL-1.0).
+        r"\bUTF-8\b",
+        r"\b[A-Za-z]+(-[A-Za-z]+)*-\d+(\.\d+)*\b",
         # How many cells of the chart's own table (shown beside it) are empty: a count of cells.
         r"\b\d+ (values? (is|are) suppressed|Werte? (ist|sind) unterdrückt)",
     ]

@@ -44,12 +44,11 @@ pub(crate) fn deletion_chart(
             let Some(r) = row_of(m) else {
                 return [0; 4];
             };
-            let open_overdue = r.requests_overdue - r.requests_completed_late;
             [
-                r.requests_completed - r.requests_completed_late,
+                r.requests_completed_in_time,
                 r.requests_completed_late,
-                open_overdue,
-                r.requests_open - open_overdue,
+                r.requests_open_overdue,
+                r.requests_open_in_time,
             ]
         })
         .collect();

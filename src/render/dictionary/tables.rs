@@ -35,7 +35,7 @@ pub(crate) fn shared_items() -> TableDoc {
                 "items",
                 "items whose owner was opted out at the export's exported_at, from the opt-out ledger joined with the item listing (or as declared in the manifest's counts)",
             )
-            .or_empty("neither an opt-out ledger nor declared opted_out counts exist for the export (named in not_declared)"),
+            .or_empty("not known for the row: no opt-out ledger to join its listing with, or declared counts that do not give it (named in not_declared)"),
             col(
                 "not_declared",
                 Type::List,
@@ -379,7 +379,7 @@ pub(crate) fn deletions() -> TableDoc {
     TableDoc {
         name: "deletions",
         title: "Deletion requests to partners, by month sent",
-        row: "one row per (partner, UTC month the requests were sent), sorted by partner and month; request counts are never suppressed (they count the platform's requests, not people), item counts are",
+        row: "one row per (partner, UTC month the requests were sent), sorted by partner and month; request counts are never suppressed (they count the platform's requests, not people)",
         columns: vec![
             col("partner", Type::String, "partner id asked to delete"),
             col(
@@ -406,6 +406,18 @@ pub(crate) fn deletions() -> TableDoc {
             items("items_acknowledged", "items in acknowledged requests"),
             items("items_completed", "items in completed requests"),
             items("items_overdue", "items in overdue requests"),
+            n(
+                "requests_completed_in_time",
+                "requests completed within the deadline (requests_completed − requests_completed_late)",
+            ),
+            n(
+                "requests_open_overdue",
+                "requests still open past the deadline (requests_overdue − requests_completed_late)",
+            ),
+            n(
+                "requests_open_in_time",
+                "requests still open within the deadline (requests_open − requests_open_overdue)",
+            ),
         ],
         primary_key: vec!["partner", "month"],
         foreign_keys: vec![("partner", "partners", "partner")],

@@ -58,8 +58,8 @@ struct RowView {
     suspended: String,
     explicit: String,
     minor: String,
-    /// `None` when neither a ledger nor the manifest gives it.
-    opted_out: Option<String>,
+    /// "not declared" when neither a ledger nor the manifest gives it.
+    opted_out: String,
 }
 
 impl Pages<'_> {
@@ -85,7 +85,7 @@ impl Pages<'_> {
                 suspended: self.count(r.suspended),
                 explicit: self.count(r.explicit),
                 minor: self.count(r.minor),
-                opted_out: (r.opted_out != Count::NotDeclared).then(|| self.count(r.opted_out)),
+                opted_out: self.count(r.opted_out),
             })
             .collect();
         let f = export.filters;
@@ -142,7 +142,11 @@ impl Pages<'_> {
                 filters,
                 files,
             },
-            has_opted_out: rows.iter().any(|r| r.opted_out.is_some()),
+            has_opted_out: self
+                .t
+                .shared_items
+                .iter()
+                .any(|r| r.export == export.id.as_str() && r.opted_out != Count::NotDeclared),
             rows,
             findings: self.finding_list(root, |f| f.export == export.id.as_str())?,
         };
