@@ -95,13 +95,11 @@ fn message(report: &Report, lang: &Lang, f: &Finding, shown: &Shown) -> Result<S
                 None => lang.f("finding.sensitive", &common(vec![("what", what.into())]))?,
             }
         }
-        Detail::Mismatch { declared, listed } => {
-            // The difference follows from the two totals when both are published, so it is
-            // only suppressed when one of them is.
+        Detail::Mismatch { .. } => {
             // How the totals compare follows from the two when both are published; when either
             // is hidden, even "more" or "the same" would tell something about it.
             let diff = match (declared_total.exact(), listed_total.exact()) {
-                (Some(_), Some(_)) => {
+                (Some(declared), Some(listed)) => {
                     let amount = |n: u64| items_text(lang, Count::Exact(n));
                     if listed > declared {
                         lang.f(
@@ -122,7 +120,7 @@ fn message(report: &Report, lang: &Lang, f: &Finding, shown: &Shown) -> Result<S
             lang.f(
                 "finding.mismatch",
                 &[
-                    ("n", f.count.into()),
+                    ("n", n_of(count)),
                     ("export", export.into()),
                     ("declared", items_text(lang, declared_total)?.into()),
                     ("listed", items_text(lang, listed_total)?.into()),
@@ -152,7 +150,7 @@ fn message(report: &Report, lang: &Lang, f: &Finding, shown: &Shown) -> Result<S
         Detail::Checksum { files } => lang.f(
             "finding.checksum",
             &[
-                ("n", f.count.into()),
+                ("n", n_of(count)),
                 ("export", export.into()),
                 ("files", files.join(", ").into()),
             ],
@@ -176,7 +174,7 @@ fn message(report: &Report, lang: &Lang, f: &Finding, shown: &Shown) -> Result<S
             lang.f(
                 "finding.deletion",
                 &[
-                    ("n", f.count.into()),
+                    ("n", n_of(count)),
                     ("partner", partner.into()),
                     ("items", items_text(lang, overdue_items)?.into()),
                     ("days", u64::from(*days).into()),
@@ -201,7 +199,7 @@ fn message(report: &Report, lang: &Lang, f: &Finding, shown: &Shown) -> Result<S
             lang.f(
                 "finding.statistics",
                 &[
-                    ("n", f.count.into()),
+                    ("n", n_of(count)),
                     ("months", shown.join(", ").into()),
                     ("more", more.into()),
                 ],
