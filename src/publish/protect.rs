@@ -148,9 +148,12 @@ impl Cells {
         }
         // A banded zero that the published numbers give away is known: it is published as 0.
         let mut known_zero = vec![false; self.values.len()];
-        for c in determined(self.values.len(), &self.relations, &suppressed) {
-            if self.values[c] == 0 && band(c).is_some() {
-                known_zero[c] = true;
+        // (Solving is the costly step: only when some banded count is 0.)
+        if (0..self.values.len()).any(|c| self.values[c] == 0 && band(c).is_some()) {
+            for c in determined(self.values.len(), &self.relations, &suppressed) {
+                if self.values[c] == 0 && band(c).is_some() {
+                    known_zero[c] = true;
+                }
             }
         }
         let count = |v: &[bool]| v.iter().filter(|&&b| b).count();

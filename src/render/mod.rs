@@ -100,6 +100,7 @@ pub(crate) fn render(report: &Report, publication: &Publication) -> Result<Site>
         exact,
         rules,
         docs: &docs,
+        files: &files,
         lang,
     };
     site.add("index.html", pages.overview(&overview_charts)?);

@@ -71,11 +71,14 @@ impl Pages<'_> {
             .exports
             .iter()
             .find(|e| e.export == export.id.as_str());
-        let rows: Vec<RowView> = self
+        let mine: Vec<&crate::aggregate::SharedItemRow<Count>> = self
             .t
             .shared_items
             .iter()
             .filter(|r| r.export == export.id.as_str())
+            .collect();
+        let rows: Vec<RowView> = mine
+            .iter()
             .map(|r| RowView {
                 category: self.report.category_label(&r.category).to_owned(),
                 year: r.year,
@@ -104,8 +107,9 @@ impl Pages<'_> {
             })
         })
         .collect::<Result<_>>()?;
-        let files = super::super::downloads::shipped_files(self.report, &self.t.findings)
-            .into_iter()
+        let files = self
+            .files
+            .iter()
             .filter(|f| f.export == export.id.as_str())
             .map(|f| {
                 let status = match f.status {
@@ -116,8 +120,8 @@ impl Pages<'_> {
                 Ok(FileView {
                     bytes: f.bytes.map(|b| l.number(b)),
                     status: l.t(status)?,
-                    path: f.path,
-                    sha256: f.sha256,
+                    path: f.path.clone(),
+                    sha256: f.sha256.clone(),
                 })
             })
             .collect::<Result<_>>()?;
@@ -142,11 +146,7 @@ impl Pages<'_> {
                 filters,
                 files,
             },
-            has_opted_out: self
-                .t
-                .shared_items
-                .iter()
-                .any(|r| r.export == export.id.as_str() && r.opted_out != Count::NotDeclared),
+            has_opted_out: mine.iter().any(|r| r.opted_out != Count::NotDeclared),
             rows,
             findings: self.finding_list(root, |f| f.export == export.id.as_str())?,
         };

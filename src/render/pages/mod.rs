@@ -38,6 +38,8 @@ pub(crate) struct Pages<'a> {
     pub(crate) rules: &'a Rules,
     /// The tables as this build writes them.
     pub(crate) docs: &'a [dictionary::TableDoc],
+    /// Every shipped file and whether its checksum was verified.
+    pub(crate) files: &'a [super::downloads::ShippedFileRow],
     /// The report's language.
     pub(crate) lang: &'a Lang,
 }
