@@ -271,7 +271,7 @@ fn in_force(report: &Report, ids: &Tables<Count>, cells: &mut Cells) {
     };
     let all = scope("all-third-parties", "");
     let ai = scope("ai-training", "");
-    let every_scope: Vec<Count> = ids.scopes.iter().map(|s| s.active).collect();
+    let every_scope: Vec<Option<Count>> = ids.scopes.iter().map(|s| Some(s.active)).collect();
     let sum = |cells: &mut Cells, total: Option<Count>, parts: &[Option<Count>]| {
         let parts: Vec<usize> = parts.iter().flatten().filter_map(|c| id(*c)).collect();
         if let Some(t) = total.and_then(id) {
@@ -279,14 +279,10 @@ fn in_force(report: &Report, ids: &Tables<Count>, cells: &mut Cells) {
         }
     };
     // The last month's active owners are the owners with any opt-out in force now.
-    sum(
-        cells,
-        last_active,
-        &every_scope.iter().copied().map(Some).collect::<Vec<_>>(),
-    );
-    for s in &every_scope {
-        if let (Some(a), Some(s)) = (last_active, Some(*s)) {
-            tight(cells, s, a);
+    if let Some(last) = last_active {
+        sum(cells, Some(last), &every_scope);
+        for s in every_scope.iter().flatten() {
+            tight(cells, *s, last);
         }
     }
     for p in &ids.partners {

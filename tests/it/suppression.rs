@@ -325,3 +325,42 @@ fn an_auditors_build_and_min_count_one_say_nothing_is_suppressed() {
     let package = crate::support::read(&one, "data/datapackage.json");
     assert!(package.contains("\"min_count\": 1"), "{package}");
 }
+
+#[test]
+fn a_deletion_rows_item_columns_do_not_give_a_hidden_count_away() {
+    // Issue 16's root: four requests to one partner (2,870, 5,400, 4 and 120 items), all
+    // acknowledged, the last not completed. The 120-item month used to publish its items empty
+    // and items_acknowledged = 120; the partner's total then gave the 4 away.
+    let (_dir, out) = crate::support::build(&crate::support::fixture("deletions"));
+    let csv = crate::support::read(&out, "data/deletions.csv");
+    let mut rows = csv::Reader::from_reader(csv.as_bytes());
+    let head: Vec<String> = rows
+        .headers()
+        .expect("header")
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    let at = |name: &str| head.iter().position(|h| h == name).expect(name);
+    let mut hidden = 0;
+    for row in rows.records() {
+        let row = row.expect("row");
+        if !row[at("items")].is_empty() {
+            continue;
+        }
+        hidden += 1;
+        // Every state all of the month's requests are in has the same items: hidden as well.
+        for (requests, items) in [
+            ("requests_acknowledged", "items_acknowledged"),
+            ("requests_completed", "items_completed"),
+            ("requests_overdue", "items_overdue"),
+        ] {
+            if row[at(requests)] == row[at("requests")] {
+                assert_eq!(&row[at(items)], "", "{items} gives items away: {row:?}");
+            }
+        }
+    }
+    // The partner's total is published, so at least two of its months are hidden.
+    assert!(hidden >= 2, "{csv}");
+    let partners = crate::support::read(&out, "data/partners.csv");
+    assert!(partners.contains(",4,8394"), "{partners}");
+}
