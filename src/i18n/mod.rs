@@ -469,6 +469,22 @@ impl Lang {
         }
     }
 
+    /// A published count inside a sentence, before its noun ("1,234 owners", "250–499 owners",
+    /// "a suppressed number of owners"): [`Lang::count`], with the words for hidden and
+    /// not-declared counts that read as a quantity.
+    pub(crate) fn amount(&self, n: crate::publish::Count) -> String {
+        use crate::publish::Count;
+        match n {
+            Count::Hidden(_) => self
+                .t("format.suppressed_amount")
+                .unwrap_or_else(|_| self.suppressed()),
+            Count::NotDeclared => self
+                .t("format.not_declared_amount")
+                .unwrap_or_else(|_| "–".to_owned()),
+            other => self.count(other),
+        }
+    }
+
     /// How pages show a suppressed count.
     pub fn suppressed(&self) -> String {
         self.t("format.suppressed")

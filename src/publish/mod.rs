@@ -139,6 +139,10 @@ pub(crate) struct Publication {
     pub(crate) protection: Protection,
     /// The rules it was made by.
     pub(crate) rules: Rules,
+    /// Whether any count may be hidden: small counts are (`min_count` above 1), or some count
+    /// was hidden so that a banded one cannot be worked out. Labels that speak of suppression
+    /// depend on it.
+    pub(crate) hides_any: bool,
 }
 
 /// Publishes every table: the only way from raw to published numbers. With `exact`, nothing is
@@ -189,6 +193,7 @@ pub(crate) fn publish(report: &Report, t: &Tables, exact: bool) -> Publication {
         })
         .collect();
     Publication {
+        hides_any: rules.hides_up_to().is_some() || protection.secondary > 0,
         tables,
         findings,
         protection,

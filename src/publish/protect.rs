@@ -31,6 +31,10 @@ use super::{Count, Hidden};
 pub(crate) struct Relation {
     pub(crate) plus: Vec<usize>,
     pub(crate) minus: Vec<usize>,
+    /// Recorded because it happens to hold (a bound that is tight, figures that happen to be
+    /// equal), not because a reader knows it always does: protection respects it, but it never
+    /// tells a reader that a banded count is 0.
+    pub(crate) tight: bool,
 }
 
 impl Relation {
@@ -89,6 +93,16 @@ impl Cells {
 
     /// Records `Σ plus = Σ minus` when it holds for the values (and has at least two cells).
     pub(crate) fn relate(&mut self, plus: Vec<usize>, minus: Vec<usize>) {
+        self.record(plus, minus, false);
+    }
+
+    /// Records `Σ plus = Σ minus` where it happens to hold: an inequality a reader knows that is
+    /// tight here, or figures that may be equal.
+    pub(crate) fn relate_tight(&mut self, plus: Vec<usize>, minus: Vec<usize>) {
+        self.record(plus, minus, true);
+    }
+
+    fn record(&mut self, plus: Vec<usize>, minus: Vec<usize>, tight: bool) {
         let sum = |ids: &[usize]| -> u128 {
             ids.iter()
                 .map(|&i| u128::from(self.values.get(i).copied().unwrap_or(0)))
@@ -98,7 +112,7 @@ impl Cells {
             && plus.iter().chain(&minus).all(|&i| i < self.values.len())
             && sum(&plus) == sum(&minus)
         {
-            self.relations.push(Relation { plus, minus });
+            self.relations.push(Relation { plus, minus, tight });
         }
     }
 
@@ -150,7 +164,14 @@ impl Cells {
         let mut known_zero = vec![false; self.values.len()];
         // (Solving is the costly step: only when some banded count is 0.)
         if (0..self.values.len()).any(|c| self.values[c] == 0 && band(c).is_some()) {
-            for c in determined(self.values.len(), &self.relations, &suppressed) {
+            // Only what a reader knows always holds can tell them a banded count is 0.
+            let known: Vec<Relation> = self
+                .relations
+                .iter()
+                .filter(|r| !r.tight)
+                .cloned()
+                .collect();
+            for c in determined(self.values.len(), &known, &suppressed) {
                 if self.values[c] == 0 && band(c).is_some() {
                     known_zero[c] = true;
                 }

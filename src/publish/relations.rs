@@ -227,7 +227,7 @@ pub(super) fn relate(
                     // Each of the three as the sum of the other two.
                     for (total, x, y) in [(a, b, c), (b, a, c), (c, a, b)] {
                         if let (Some(t), Some(x), Some(y)) = (id(total), id(x), id(y)) {
-                            cells.sum(t, vec![x, y]);
+                            cells.relate_tight(vec![t], vec![x, y]);
                         }
                     }
                 }
@@ -247,7 +247,7 @@ pub(super) fn relate(
 /// it is recorded as `part = whole` where that holds.
 fn tight(cells: &mut Cells, part: Count, whole: Count) {
     if let (Some(part), Some(whole)) = (id(part), id(whole)) {
-        cells.relate(vec![part], vec![whole]);
+        cells.relate_tight(vec![part], vec![whole]);
     }
 }
 
@@ -275,7 +275,7 @@ fn in_force(report: &Report, ids: &Tables<Count>, cells: &mut Cells) {
     let sum = |cells: &mut Cells, total: Option<Count>, parts: &[Option<Count>]| {
         let parts: Vec<usize> = parts.iter().flatten().filter_map(|c| id(*c)).collect();
         if let Some(t) = total.and_then(id) {
-            cells.sum(t, parts);
+            cells.relate_tight(vec![t], parts);
         }
     };
     // The last month's active owners are the owners with any opt-out in force now.
@@ -286,6 +286,10 @@ fn in_force(report: &Report, ids: &Tables<Count>, cells: &mut Cells) {
         }
     }
     for p in &ids.partners {
+        // The items the opt-outs ask a partner to delete are items it received.
+        if let Some(now) = p.items_opted_out_now {
+            tight(cells, now, p.items);
+        }
         let Some(now) = p.opt_outs_in_force else {
             continue;
         };

@@ -345,6 +345,8 @@ pub(crate) fn add_downloads(
 #[derive(Clone, Copy)]
 pub(crate) struct Output<'a> {
     pub(crate) rules: &'a Rules,
+    /// Whether any count may be hidden (see `Publication::hides_any`).
+    pub(crate) hides_any: bool,
 }
 
 impl Output<'_> {
@@ -360,7 +362,7 @@ impl Output<'_> {
 }
 
 /// A table's dictionary entry as this build writes it: no column is suppressed in an auditor's
-/// build or with `min_count: 1`.
+/// build, nor with `min_count: 1` unless a count was hidden to protect a band.
 pub(crate) fn doc_for(doc: dictionary::TableDoc, o: Output<'_>) -> dictionary::TableDoc {
     if o.exact() {
         return dictionary::marked(dictionary::exact(doc));
@@ -369,7 +371,7 @@ pub(crate) fn doc_for(doc: dictionary::TableDoc, o: Output<'_>) -> dictionary::T
         Some(b) => dictionary::banded(doc, b.width),
         None => doc,
     };
-    if o.rules.hides_up_to().is_none() {
+    if !o.hides_any {
         dictionary::exact(doc)
     } else {
         doc

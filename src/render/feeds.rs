@@ -56,7 +56,7 @@ pub(crate) fn feed(report: &Report, exports: &[ExportRow<Count>], lang: &Lang) -
                 summary = x(&lang.f(
                     "feed.export_summary",
                     &[
-                        ("items", lang.count(e.items).into()),
+                        ("items", lang.amount(e.items).into()),
                         ("date", lang.instant_text(&e.exported_at).into()),
                         ("partner", partner.into()),
                     ]

@@ -54,7 +54,10 @@ pub(crate) fn render(report: &Report, publication: &Publication) -> Result<Site>
 
     site.add("assets/style.css", engine.stylesheet().as_bytes().to_vec());
     let published_findings = findings::publish(report, &lang, &t.findings, &publication.findings)?;
-    let output = Output { rules };
+    let output = Output {
+        rules,
+        hides_any: publication.hides_any,
+    };
     let files = downloads::shipped_files(report, &t.findings);
     add_downloads(&mut site, t, &published_findings, &files, output)?;
     let docs: Vec<_> = dictionary::all()
@@ -99,6 +102,7 @@ pub(crate) fn render(report: &Report, publication: &Publication) -> Result<Site>
         protection: &publication.protection,
         exact,
         rules,
+        hides_any: publication.hides_any,
         docs: &docs,
         files: &files,
         lang,
@@ -154,9 +158,9 @@ pub(crate) fn render(report: &Report, publication: &Publication) -> Result<Site>
     let summary = feeds::summary(report, publication, &published_findings);
     site.add("data/report.json", downloads::json(&summary)?);
     let version = env!("CARGO_PKG_VERSION");
-    let package = package::datapackage(report, &docs, &site, version, rules);
+    let package = package::datapackage(report, &docs, &site, version, publication);
     site.add("data/datapackage.json", downloads::json(&package)?);
-    let croissant = package::croissant(report, &docs, &site, rules);
+    let croissant = package::croissant(report, &docs, &site, publication);
     site.add("data/croissant.json", downloads::json(&croissant)?);
     let sitemap = feeds::sitemap(report, &site);
     site.add("sitemap.xml", sitemap);

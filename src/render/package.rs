@@ -8,7 +8,7 @@ use sha2::{Digest, Sha256};
 use super::Site;
 use super::dictionary::{ColumnDoc, TableDoc, Type};
 use crate::model::Report;
-use crate::publish::Rules;
+use crate::publish::{Publication, Rules};
 
 /// The suppression label of an empty cell in a count column: both kinds of suppression, which
 /// the downloads do not tell apart (that would tell which hidden counts are large).
@@ -23,7 +23,15 @@ fn suppressed_label(max: u64) -> String {
 /// the largest count hidden for being small (`None` when nothing is: then no column is marked
 /// suppressed).
 fn empty_label(c: &ColumnDoc, max: Option<u64>) -> Option<String> {
-    let suppressed = max.filter(|_| c.suppressed).map(suppressed_label);
+    let suppressed = match max {
+        _ if !c.suppressed => None,
+        Some(max) => Some(suppressed_label(max)),
+        // min_count 1 with bands: only counts hidden to protect a band.
+        None => Some(
+            "suppressed: a count of any size hidden so that a banded count cannot be worked out"
+                .to_owned(),
+        ),
+    };
     match (suppressed, c.empty) {
         (Some(s), Some(other)) => Some(format!("{s}; or {other}")),
         (Some(s), None) => Some(s),
@@ -154,8 +162,9 @@ pub(crate) fn datapackage(
     docs: &[TableDoc],
     site: &Site,
     version: &str,
-    rules: &Rules,
+    publication: &Publication,
 ) -> Value {
+    let rules = &publication.rules;
     let exact = rules.is_auditor();
     let max = rules.hides_up_to();
     let meta = &report.meta;
@@ -273,7 +282,13 @@ fn croissant_type(t: Type) -> &'static str {
 }
 
 /// `data/croissant.json`: the same tables as Croissant record sets over the CSV files.
-pub(crate) fn croissant(report: &Report, docs: &[TableDoc], site: &Site, rules: &Rules) -> Value {
+pub(crate) fn croissant(
+    report: &Report,
+    docs: &[TableDoc],
+    site: &Site,
+    publication: &Publication,
+) -> Value {
+    let rules = &publication.rules;
     let meta = &report.meta;
     let exact = rules.is_auditor();
     let context = json!({
@@ -460,6 +475,7 @@ pub(crate) fn croissant(report: &Report, docs: &[TableDoc], site: &Site, rules: 
             Some(max) => format!(
                 "None at the level of individuals: the tables hold counts only, never an item or user identifier. The counts describe users' content, including content flagged private, deleted, suspended, explicit or by a minor. Counts from 1 to {max} are suppressed, and further cells are suppressed so that none of them can be recovered from published totals."
             ),
+            None if publication.hides_any => "The tables hold counts only, never an item or user identifier. The counts describe users' content, including content flagged private, deleted, suspended, explicit or by a minor. No count is suppressed for being small (privacy.min_count is 1), but some counts are suppressed so that no banded count can be recovered from published totals.".to_owned(),
             None if exact => "NOT FOR PUBLICATION: an auditor's build. The tables hold counts only, never an item or user identifier, but every count is exact and nothing is suppressed.".to_owned(),
             None => "The tables hold counts only, never an item or user identifier. The counts describe users' content, including content flagged private, deleted, suspended, explicit or by a minor. No count is suppressed (privacy.min_count is 1).".to_owned(),
         }),
@@ -474,6 +490,8 @@ pub(crate) fn croissant(report: &Report, docs: &[TableDoc], site: &Site, rules: 
             "The report is only as complete as the platform's export records. Batches with declared counts only cannot be checked against item listings.{}",
             if rules.hides_up_to().is_some() {
                 " Suppressed cells hide small counts; totals include them."
+            } else if publication.hides_any {
+                " Suppressed cells hide counts that would give a band away; totals include them."
             } else {
                 ""
             }

@@ -364,3 +364,37 @@ fn a_deletion_rows_item_columns_do_not_give_a_hidden_count_away() {
     let partners = crate::support::read(&out, "data/partners.csv");
     assert!(partners.contains(",4,8394"), "{partners}");
 }
+
+#[test]
+fn with_min_count_one_and_bands_a_count_hidden_to_protect_a_band_is_labelled_so() {
+    // Bands hide counts, so even with min_count 1 a total that would give a band away is
+    // suppressed: then no page or metadata file may say that nothing is.
+    let (_dir, root) = crate::support::fixture_copy("attack-in-force");
+    let yaml = root.join("report.yaml");
+    let text = std::fs::read_to_string(&yaml).expect("report.yaml");
+    let text = text.replace(
+        "privacy:\n  min_count: 10\n",
+        "privacy:\n  min_count: 1\n  bands:\n    width: 250\n    tables: [opt-outs-monthly, opt-out-scopes]\n",
+    );
+    assert!(text.contains("width: 250"), "{text}");
+    std::fs::write(&yaml, text).expect("write");
+    let (_out_dir, out) = crate::support::build(&root);
+    let summary: serde_json::Value =
+        serde_json::from_str(&crate::support::read(&out, "data/report.json")).expect("json");
+    assert!(
+        summary["suppression"]["secondary"].as_u64() > Some(0),
+        "{summary}"
+    );
+    for file in crate::support::files(&out) {
+        if file.ends_with(".html") || file.ends_with(".json") {
+            let text = crate::support::read(&out, &file);
+            assert!(!text.contains("No count is suppressed:"), "{file}");
+            assert!(!text.contains("No count is suppressed (privacy"), "{file}");
+        }
+    }
+    assert!(
+        crate::support::read(&out, "index.html").contains("No count is suppressed for being small")
+    );
+    let package = crate::support::read(&out, "data/datapackage.json");
+    assert!(package.contains("hidden so that a banded count cannot be worked out"));
+}

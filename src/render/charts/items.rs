@@ -28,7 +28,9 @@ pub(crate) fn overview_charts(
         .by_year
         .iter()
         .filter_map(|y| y.items.exact().map(|n| (n, y.key[0].clone())))
-        .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)))
+        // Only when every year is published: a hidden year may be larger.
+        .filter(|_| t.by_year.iter().all(|y| y.items.exact().is_some()));
     let mut summary = lang.f(
         "chart.per_year_summary",
         &[
@@ -83,7 +85,9 @@ pub(crate) fn overview_charts(
         .by_category
         .iter()
         .filter_map(|c| c.items.exact().map(|n| (n, c.key[0].clone())))
-        .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)));
+        .max_by(|a, b| a.0.cmp(&b.0).then(b.1.cmp(&a.1)))
+        // Only when every category is published: a hidden one may be larger.
+        .filter(|_| t.by_category.iter().all(|c| c.items.exact().is_some()));
     let mut summary = lang.f("chart.per_category_summary", &[("n", cats.len().into())])?;
     if let Some((n, cat)) = top {
         summary.push(' ');
@@ -159,7 +163,7 @@ pub(crate) fn partner_chart(
             "chart.partner_summary",
             &[
                 ("partner", partner.name.as_str().into()),
-                ("items", lang.count(total).into()),
+                ("items", lang.amount(total).into()),
             ],
         )?,
     };

@@ -450,7 +450,7 @@ pub(crate) fn findings() -> TableDoc {
             count(
                 "count",
                 "items, or files, cells, requests or months",
-                "items (the finding is published even when its count is suppressed), or, for checksum-mismatch, declared-count-mismatch, deletion-overdue and opt-out-statistics-mismatch, files, (category, year) cells, requests and months (never suppressed)",
+                "items (a finding is always published; its count is empty where it is suppressed), or, for checksum-mismatch, declared-count-mismatch, deletion-overdue and opt-out-statistics-mismatch, files, (category, year) cells, requests and months (never suppressed)",
             ),
             col("message", Type::String, "the finding in one sentence"),
         ],

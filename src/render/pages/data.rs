@@ -109,7 +109,16 @@ impl Pages<'_> {
         }
         let p = self.protection;
         let Some(max) = self.rules.hides_up_to() else {
-            let mut out = vec![l.t("numbers.none_hidden")?];
+            let mut out = if p.secondary > 0 {
+                vec![
+                    l.f("numbers.bands_only", &[("n", p.secondary.into())])?,
+                    l.t("numbers.relations")?,
+                    l.t("numbers.method")?,
+                    l.t("numbers.limits")?,
+                ]
+            } else {
+                vec![l.t("numbers.none_hidden")?]
+            };
             out.extend(self.bands_note()?);
             return Ok(out);
         };
@@ -255,7 +264,7 @@ impl Pages<'_> {
             description: package::description(self.report, self.rules),
             partners: l.number(self.report.partners.len() as u64),
             exports: l.number(self.report.exports.len() as u64),
-            items: self.count(self.t.total_items),
+            items: l.amount(self.t.total_items),
             first_year: years.first().cloned(),
             last_year: years.last().cloned(),
             categories: m

@@ -142,7 +142,8 @@ impl Pages<'_> {
                 window_to: export.content_window.and_then(|w| w.1).map(|d| l.date(d)),
                 source: l.t(source)?,
                 items: self.count(row.map_or(Count::NotDeclared, |r| r.items)),
-                opt_outs_in_force: row.and_then(|r| r.opt_outs_in_force).map(|n| self.count(n)),
+                // Shown in a sentence: "N owners had an opt-out covering …".
+                opt_outs_in_force: row.and_then(|r| r.opt_outs_in_force).map(|n| l.amount(n)),
                 filters,
                 files,
             },

@@ -36,6 +36,8 @@ pub(crate) struct Pages<'a> {
     pub(crate) exact: bool,
     /// The rules the publication was made by (for the labels that describe it).
     pub(crate) rules: &'a Rules,
+    /// Whether any count may be hidden (see `Publication::hides_any`).
+    pub(crate) hides_any: bool,
     /// The tables as this build writes them.
     pub(crate) docs: &'a [dictionary::TableDoc],
     /// Every shipped file and whether its checksum was verified.
@@ -70,6 +72,9 @@ pub(crate) struct SiteView {
     /// The largest count hidden for being small; `None` when nothing is (auditor's build,
     /// `min_count: 1`), so that no label claims suppression.
     hides_up_to: Option<u64>,
+    /// Whether any count may be hidden: small ones, or ones hidden to protect a band (with
+    /// `min_count: 1` and bands).
+    hides_any: bool,
     auditor: bool,
     /// The threshold in force (1 when nothing is suppressed). Kept so that template overrides
     /// written before `hides_up_to` still render; new templates use `hides_up_to`.
@@ -215,6 +220,7 @@ impl Pages<'_> {
                 period_to_text: l.date(m.period_to),
                 language: l.tag().to_owned(),
                 hides_up_to: self.rules.hides_up_to(),
+                hides_any: self.hides_any,
                 auditor: self.exact,
                 min_count: self.rules.hides_up_to().map_or(1, |m| m + 1),
             },

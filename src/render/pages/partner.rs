@@ -94,13 +94,12 @@ impl Pages<'_> {
                     .description
                     .as_deref()
                     .map(|d| markdown::render(d).html),
-                items: self.count(row.map_or(Count::NotDeclared, |r| r.items)),
+                items: l.amount(row.map_or(Count::NotDeclared, |r| r.items)),
                 exports: row.map_or(0, |r| r.exports),
-                opt_outs_in_force: row.and_then(|r| r.opt_outs_in_force).map(|n| self.count(n)),
-                items_opted_out_now: row
-                    .and_then(|r| r.items_opted_out_now)
-                    .map(|n| self.count(n)),
-                items_requested: row.map_or_else(|| l.number(0), |r| self.count(r.deletion_items)),
+                // Shown in sentences: "N owners had an opt-out …", "N items belong …".
+                opt_outs_in_force: row.and_then(|r| r.opt_outs_in_force).map(|n| l.amount(n)),
+                items_opted_out_now: row.and_then(|r| r.items_opted_out_now).map(|n| l.amount(n)),
+                items_requested: row.map_or_else(|| l.number(0), |r| l.amount(r.deletion_items)),
                 covered_by,
             },
             has_ledger: self.report.ledger.is_some(),
