@@ -23,7 +23,7 @@ pub(crate) struct RawReport {
     pub(crate) period: RawPeriod,
     pub(crate) published: Text,
     #[serde(default)]
-    pub(crate) base_url: Option<String>,
+    pub(crate) base_url: Option<Text>,
     #[serde(default)]
     pub(crate) language: Option<Text>,
     pub(crate) categories: Vec<RawCategory>,

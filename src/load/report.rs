@@ -144,6 +144,21 @@ pub(crate) fn load(ctx: &Ctx<'_>, problems: &mut Problems) -> Option<ReportMeta>
                 tables: b.tables.iter().map(|t| t.value.clone()).collect(),
             })
         });
+    // base_url becomes the absolute URLs of feed.xml, sitemap.xml and CITATION.cff: an http(s)
+    // URL, or a path from the host's root.
+    if let Some(b) = &raw.base_url
+        && !is_base_url(&b.value)
+    {
+        problems.push(
+            at(
+                FILE,
+                b,
+                "base_url",
+                format!("`{}` is not an http(s) URL or a path from the site's root", b.value.escape_debug()),
+            )
+            .help("write the address the site is published at, e.g. https://transparency.example.com/"),
+        );
+    }
     let language = match &raw.language {
         Some(l) if !is_language_tag(&l.value) => {
             problems.push(
@@ -202,11 +217,31 @@ pub(crate) fn load(ctx: &Ctx<'_>, problems: &mut Problems) -> Option<ReportMeta>
         period_from: from?,
         period_to: to?,
         published: published?,
-        base_url: raw.base_url.unwrap_or_else(|| "/".to_owned()),
+        base_url: raw
+            .base_url
+            .map(|b| b.value)
+            .filter(|b| is_base_url(b))
+            .unwrap_or_else(|| "/".to_owned()),
         language,
         categories,
         min_count,
     })
+}
+
+/// Whether `text` may be the site's base URL: `http://` or `https://` and a host, or a path that
+/// starts with `/` (not `//`), without spaces, control characters or quotes.
+pub(crate) fn is_base_url(text: &str) -> bool {
+    let clean = !text
+        .chars()
+        .any(|c| c.is_whitespace() || c.is_control() || matches!(c, '"' | '\'' | '<' | '>' | '\\'));
+    let lower = text.to_ascii_lowercase();
+    let absolute = ["http://", "https://"].iter().any(|scheme| {
+        lower
+            .strip_prefix(scheme)
+            .is_some_and(|rest| !rest.is_empty() && !rest.starts_with('/'))
+    });
+    let rooted = text.starts_with('/') && !text.starts_with("//");
+    clean && (absolute || rooted)
 }
 
 /// A loose BCP 47 check: letters, digits and `-`, starting with 2–3 letters.
@@ -226,4 +261,37 @@ fn is_spdx_id(id: &str) -> bool {
         && id
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '+'))
+}
+
+#[cfg(test)]
+mod base_url_tests {
+    use super::is_base_url;
+
+    #[test]
+    fn accepts_only_http_urls_and_rooted_paths_as_base_url() {
+        for ok in [
+            "/",
+            "/report/",
+            "https://transparency.example/",
+            "http://example.org/r",
+            "HTTPS://Example.org",
+        ] {
+            assert!(is_base_url(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "javascript:alert(1)//",
+            "//evil.example/",
+            "https://",
+            "https:///x",
+            "report/",
+            "data:text/html,x",
+            "https://a.example/\u{0}",
+            "https://a.example/ x",
+            "https://a.example/\"onload=\"",
+            "/\\evil.example/",
+        ] {
+            assert!(!is_base_url(bad), "{bad:?}");
+        }
+    }
 }

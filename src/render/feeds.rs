@@ -12,6 +12,16 @@ use crate::publish::Count;
 
 /// XML text or attribute value, escaped.
 fn x(text: &str) -> String {
+    // Characters XML 1.0 does not allow (NUL and the other C0 controls but tab, LF and CR; the
+    // noncharacters U+FFFE and U+FFFF) would make the feed unreadable: they become U+FFFD.
+    let text: String = text
+        .chars()
+        .map(|c| match c {
+            '\t' | '\n' | '\r' => c,
+            c if (c as u32) < 0x20 || c == '\u{FFFE}' || c == '\u{FFFF}' => '\u{FFFD}',
+            c => c,
+        })
+        .collect();
     text.replace('&', "&amp;")
         .replace('<', "&lt;")
         .replace('>', "&gt;")

@@ -205,3 +205,32 @@ fn the_site_root_has_a_citation_file() {
     assert!(cff["date-released"].is_string(), "{text}");
     assert!(cff["message"].is_string());
 }
+
+#[test]
+fn control_characters_in_inputs_leave_the_feed_and_sitemap_well_formed_xml() {
+    // A NUL, a bell and U+FFFF in the title and a partner's name: XML 1.0 allows none of them.
+    let (_dir, root) = fixture_copy("basic");
+    let yaml = root.join("report.yaml");
+    let text = std::fs::read_to_string(&yaml).expect("report.yaml");
+    std::fs::write(
+        &yaml,
+        text.replace(
+            "title: Fixture report",
+            "title: \"Fixture\\0 report\\a \\uFFFF\"",
+        ),
+    )
+    .expect("write");
+    let partners = root.join("data/partners.yaml");
+    let text = std::fs::read_to_string(&partners).expect("partners.yaml");
+    std::fs::write(
+        &partners,
+        text.replace("name: Beta Research", "name: \"Beta\\0 Research\""),
+    )
+    .expect("write");
+    let (_out_dir, out) = build(&root);
+    for file in ["feed.xml", "sitemap.xml"] {
+        let xml = read(&out, file);
+        roxmltree::Document::parse(&xml).unwrap_or_else(|e| panic!("{file}: {e}"));
+    }
+    assert!(read(&out, "feed.xml").contains("Fixture\u{FFFD} report\u{FFFD}"));
+}
