@@ -232,6 +232,40 @@ pub(crate) fn append_column(csv: &[u8], name: &str, value: &str) -> Result<Vec<u
         .map_err(|e| Error::Internal(format!("writing CSV failed: {e}")))
 }
 
+/// The first characters that make a spreadsheet read a cell as a formula (OWASP's list).
+const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
+
+/// A CSV file with every cell that a spreadsheet would take for a formula written as text: a
+/// leading apostrophe (OWASP's advice against CSV injection). Counts never start with one of
+/// those characters (they are never negative), so only text cells change; the header is
+/// sharelog's own. JSON and Parquet keep the text as it is.
+pub(crate) fn neutralise(csv: &[u8]) -> Result<Vec<u8>> {
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .from_reader(csv);
+    let mut writer = csv::WriterBuilder::new()
+        .has_headers(false)
+        .from_writer(Vec::new());
+    for (i, record) in reader.records().enumerate() {
+        let record = record.map_err(csv_error)?;
+        if i == 0 {
+            writer.write_record(&record).map_err(csv_error)?;
+            continue;
+        }
+        let cells = record.iter().map(|cell| {
+            if cell.starts_with(FORMULA_STARTS) {
+                format!("'{cell}")
+            } else {
+                cell.to_owned()
+            }
+        });
+        writer.write_record(cells).map_err(csv_error)?;
+    }
+    writer
+        .into_inner()
+        .map_err(|e| Error::Internal(format!("writing CSV failed: {e}")))
+}
+
 fn csv_error(e: csv::Error) -> Error {
     Error::Internal(format!("writing CSV failed: {e}"))
 }
@@ -399,7 +433,7 @@ fn add_table<T: serde::Serialize>(
         let rows = banded_rows(rows, &doc)?;
         site.add(
             format!("data/{}.csv", doc.name),
-            csv_ordered(&rows, &doc.header())?,
+            neutralise(&csv_ordered(&rows, &doc.header())?)?,
         );
         site.add(format!("data/{}.json", doc.name), json(&rows)?);
         site.add(format!("data/{}.parquet", doc.name), parquet(&rows, &doc)?);
@@ -417,11 +451,11 @@ fn add_table<T: serde::Serialize>(
         let csv = csv(rows, &doc.header()[..doc.columns.len() - 1])?;
         site.add(
             format!("data/{}.csv", doc.name),
-            append_column(
+            neutralise(&append_column(
                 &csv,
                 dictionary::NOT_FOR_PUBLICATION,
                 dictionary::NOT_FOR_PUBLICATION_TEXT,
-            )?,
+            )?)?,
         );
         site.add(format!("data/{}.json", doc.name), json(&marked)?);
         site.add(
@@ -430,7 +464,10 @@ fn add_table<T: serde::Serialize>(
         );
         return Ok(());
     }
-    site.add(format!("data/{}.csv", doc.name), csv(rows, &doc.header())?);
+    site.add(
+        format!("data/{}.csv", doc.name),
+        neutralise(&csv(rows, &doc.header())?)?,
+    );
     site.add(format!("data/{}.json", doc.name), json(rows)?);
     site.add(format!("data/{}.parquet", doc.name), parquet(rows, &doc)?);
     Ok(())

@@ -249,7 +249,7 @@ pub(crate) fn datapackage(
                 "type": "table",
                 "path": path,
                 "title": doc.title,
-                "description": format!("One row: {}. Also as {}.json and {}.parquet.", doc.row, doc.name, doc.name),
+                "description": format!("One row: {}. Also as {}.json and {}.parquet. A text cell that starts with =, +, -, @, a tab or a carriage return has a leading apostrophe in the CSV only, so that spreadsheets keep it as text.", doc.row, doc.name, doc.name),
                 "format": "csv",
                 "mediatype": "text/csv",
                 "encoding": "utf-8",

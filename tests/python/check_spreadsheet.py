@@ -9,7 +9,10 @@ its import dialog does by default; the result is saved as .xlsx and read back wi
 - date columns hold dates;
 - months (YYYY-MM) hold that month, as a date or as text (Calc turns them into dates);
 - every other column holds the CSV's text exactly. That includes the UTC date-times
-  (`2024-02-12T09:15:00Z`): Calc keeps RFC 3339 with a `Z` as text, which loses nothing.
+  (`2024-02-12T09:15:00Z`): Calc keeps RFC 3339 with a `Z` as text, which loses nothing;
+- no cell is a formula, with formula evaluation on: text that would start one (`=`, `+`, `-`, `@`,
+  tab, CR) is written with a leading apostrophe (issue 17; CI also opens a root whose partner
+  names are formulas).
 """
 
 import csv
@@ -23,8 +26,10 @@ from pathlib import Path
 import openpyxl
 
 # CSV filter options: comma, double quote, UTF-8 (76), start at row 1, default column types,
-# language default, quoted fields as text = false, detect special numbers = true.
-FILTER = "CSV:44,34,76,1,,0,false,true,false,false,false,-1"
+# language default, quoted fields as text = false, detect special numbers = true, and (the 13th)
+# evaluate formulas = true, as opening a file by double-click does: a text cell that Calc would
+# run as a formula must not be one.
+FILTER = "CSV:44,34,76,1,,0,false,true,false,false,false,-1,true"
 
 
 def main(public: Path) -> int:
@@ -43,6 +48,10 @@ def main(public: Path) -> int:
             with open(data / r["path"], encoding="utf-8", newline="") as f:
                 rows = list(csv.reader(f))[1:]
             sheet = openpyxl.load_workbook(Path(tmp) / f"{name}.xlsx").active
+            for row in sheet.iter_rows(min_row=2):
+                for cell in row:
+                    if cell.data_type == "f":
+                        problems.append(f"{name} {cell.coordinate}: a formula: {cell.value!r}")
             cells = list(sheet.iter_rows(values_only=True))[1:]
             if len(cells) != len(rows):
                 problems.append(f"{name}: {len(rows)} CSV rows, {len(cells)} in the sheet")
