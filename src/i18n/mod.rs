@@ -43,6 +43,33 @@ pub enum Message {
 }
 
 impl Message {
+    /// Every link target (`[text](target)`) the message writes itself, in all its forms: not the
+    /// `({name})` ones, whose URL the page gives.
+    fn link_targets(&self) -> Vec<String> {
+        let forms: Vec<&String> = match self {
+            Message::Text(s) => vec![s],
+            Message::Plural(forms) => forms.values().collect(),
+        };
+        let mut out = Vec::new();
+        for form in forms {
+            let mut rest = form.as_str();
+            while let Some(i) = rest.find("](") {
+                let after = &rest[i + 2..];
+                let Some(end) = after.find(')') else { break };
+                let target = &after[..end];
+                let named = target
+                    .strip_prefix('{')
+                    .and_then(|t| t.strip_suffix('}'))
+                    .is_some_and(is_name);
+                if !named {
+                    out.push(target.to_owned());
+                }
+                rest = &after[end..];
+            }
+        }
+        out
+    }
+
     /// Every `{name}` the message uses, in all its forms.
     fn placeholders(&self) -> BTreeSet<String> {
         match self {
@@ -189,6 +216,15 @@ pub fn load(language: &str, overrides: Option<(&str, &str)>) -> Result<Catalogue
                         .key(key.clone()),
                 ),
                 _ => {}
+            }
+            for target in message.link_targets() {
+                if !is_safe_link(&target) {
+                    problems.push(
+                        Problem::new(file, format!("the link target `{}` is not allowed", target.escape_debug()))
+                            .key(key.clone())
+                            .help("a string may link to a page of the site (a relative path) or to an http(s) or mailto address"),
+                    );
+                }
             }
             let allowed = known.placeholders();
             for p in message.placeholders().difference(&allowed) {
@@ -432,10 +468,16 @@ impl Lang {
                 if links {
                     // `({name})` is a value; anything else is the catalogue's own URL.
                     let href = match target.strip_prefix('{').and_then(|t| t.strip_suffix('}')) {
-                        Some(name) if is_name(name) => lookup(name)?,
-                        _ => target.to_owned(),
+                        Some(name) if is_name(name) => Some(lookup(name)?),
+                        // Checked when the catalogue is loaded; never a link otherwise.
+                        _ => is_safe_link(target).then(|| target.to_owned()),
                     };
-                    out.push_str(&format!("<a href=\"{}\">{inner}</a>", escape(&href)));
+                    match href {
+                        Some(href) => {
+                            out.push_str(&format!("<a href=\"{}\">{inner}</a>", escape(&href)))
+                        }
+                        None => out.push_str(&inner),
+                    }
                 } else {
                     // Plain text: the link's text alone.
                     out.push_str(&inner);
@@ -540,6 +582,29 @@ impl Lang {
 
 fn is_name(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
+}
+
+/// Whether a catalogue string may link to `target`: a path within the site (no scheme, not
+/// `//host`, no backslash or control character), or an `http:`, `https:` or `mailto:` address.
+fn is_safe_link(target: &str) -> bool {
+    if target.is_empty()
+        || target
+            .chars()
+            .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
+    {
+        return false;
+    }
+    let lower = target.to_ascii_lowercase();
+    if ["http://", "https://", "mailto:"]
+        .iter()
+        .any(|s| lower.starts_with(s))
+    {
+        return true;
+    }
+    // A scheme is letters, digits, `+`, `-` or `.` before the first `:` that comes before any
+    // `/`, `?` or `#`: such a target is not a path.
+    let before = target.split(['/', '?', '#']).next().unwrap_or_default();
+    !before.contains(':') && !target.starts_with("//")
 }
 
 /// The `{name}`s of a string.
@@ -683,5 +748,39 @@ mod tests {
             none.starts_with("error: report.yaml: no string for key"),
             "{none}"
         );
+    }
+}
+
+#[cfg(test)]
+mod link_tests {
+    use super::is_safe_link;
+
+    #[test]
+    fn catalogue_links_go_only_to_the_site_or_http_and_mailto() {
+        for ok in [
+            "index.html",
+            "../data/index.html#about-numbers",
+            "#top",
+            "https://example.org/a?b=c:d",
+            "HTTP://example.org",
+            "mailto:press@example.org",
+            "page?x=a:b",
+        ] {
+            assert!(is_safe_link(ok), "{ok}");
+        }
+        for bad in [
+            "javascript:alert(1)",
+            "JavaScript:alert(1)",
+            "data:text/html,x",
+            "vbscript:x",
+            "//evil.example/x",
+            "/\\evil.example/x",
+            "\\/evil.example/x",
+            "java\tscript:x",
+            "",
+            "a b",
+        ] {
+            assert!(!is_safe_link(bad), "{bad:?}");
+        }
     }
 }
