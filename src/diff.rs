@@ -295,14 +295,19 @@ pub fn render(old: &Side, new: &Side, c: &Changes, format: Format) -> String {
     };
     let item = |out: &mut String, text: &str| {
         let text = if md {
-            text.replace('|', "\\|")
+            markdown_text(text)
         } else {
             text.to_owned()
         };
         let _ = writeln!(out, "{} {text}", if md { "-" } else { " " });
     };
     if md {
-        let _ = writeln!(out, "## sharelog diff\n\n`{}` → `{}`", old.label, new.label);
+        let _ = writeln!(
+            out,
+            "## sharelog diff\n\n{} → {}",
+            markdown_text(&old.label),
+            markdown_text(&new.label)
+        );
     } else {
         let _ = writeln!(out, "sharelog diff: {} -> {}", old.label, new.label);
     }
@@ -375,7 +380,13 @@ pub fn render(old: &Side, new: &Side, c: &Changes, format: Format) -> String {
             "| partner | category | year | items |\n|---|---|---|---|"
         );
         for ((p, cat, y), x, z) in &c.cells {
-            let _ = writeln!(out, "| {p} | {cat} | {y} | {} |", change_text(*x, *z));
+            let _ = writeln!(
+                out,
+                "| {} | {} | {y} | {} |",
+                markdown_text(p),
+                markdown_text(cat),
+                change_text(*x, *z)
+            );
         }
     } else {
         for ((p, cat, y), x, z) in &c.cells {
@@ -408,6 +419,29 @@ pub fn render(old: &Side, new: &Side, c: &Changes, format: Format) -> String {
         heading(&mut out, "Other tables that changed");
         for name in &c.other_files {
             item(&mut out, &format!("data/{name}"));
+        }
+    }
+    out
+}
+
+/// Text from the reports (partner names, findings' sentences, paths) as Markdown that shows it
+/// and nothing else: every ASCII punctuation character CommonMark could read as syntax is
+/// backslash-escaped, `<`, `>` and `&` become entities (no raw HTML, no `<!--` that hides the
+/// rest of a comment), a word joiner follows `@` (no mentions), and line breaks become spaces.
+pub fn markdown_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len() + 8);
+    for c in text.chars() {
+        match c {
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '&' => out.push_str("&amp;"),
+            '@' => out.push_str("@\u{2060}"),
+            '\n' | '\r' => out.push(' '),
+            c if c.is_ascii_punctuation() => {
+                out.push('\\');
+                out.push(c);
+            }
+            c => out.push(c),
         }
     }
     out

@@ -65,9 +65,13 @@ fn diff(old: &Path, new: &Path, format: &str) -> (Option<i32>, String) {
         old.to_str().expect("utf-8"),
         new.to_str().expect("utf-8"),
     ]);
+    // Markdown writes the paths escaped, like all text from outside.
+    let escaped = |p: &Path| sharelog::diff::markdown_text(&p.to_string_lossy());
     let text = String::from_utf8_lossy(&out.stdout)
         .replace(&*old.to_string_lossy(), "OLD")
-        .replace(&*new.to_string_lossy(), "NEW");
+        .replace(&*new.to_string_lossy(), "NEW")
+        .replace(&escaped(old), "OLD")
+        .replace(&escaped(new), "NEW");
     (out.status.code(), text)
 }
 
@@ -280,4 +284,29 @@ fn the_documented_diff_step_passes_on_differences_and_fails_on_errors() {
     };
     assert_eq!(step(&old), Some(0), "differences do not fail the step");
     assert_ne!(step(Path::new("/nonexistent")), Some(0), "an error does");
+}
+
+#[test]
+fn a_markdown_diff_shows_names_and_messages_as_text_only() {
+    // Beta's name carries an image, a link, a mention and an HTML comment that would hide the
+    // rest of a pull-request comment.
+    let hostile =
+        "Beta ![x](https://evil.example/x.png) [y](https://evil.example) @octo/team <!-- *";
+    let rename = |root: &Path| {
+        let partners = root.join("data/partners.yaml");
+        let text = std::fs::read_to_string(&partners).expect("read");
+        let renamed = text.replace("name: Beta Search", &format!("name: \"{hostile}\""));
+        assert_ne!(renamed, text, "the fixture names Beta Search");
+        std::fs::write(&partners, renamed).expect("write");
+    };
+    let (_a, old) = fixture_copy("findings");
+    rename(&old);
+    let (_b, new) = changed_copy();
+    rename(&new);
+    let (code, markdown) = diff(&old, &new, "markdown");
+    assert_eq!(code, Some(1));
+    assert!(markdown.contains("Beta"), "{markdown}");
+    for bad in ["![", "](", "<!--", "@octo", "<", " *"] {
+        assert!(!markdown.contains(bad), "`{bad}` in:\n{markdown}");
+    }
 }
