@@ -87,6 +87,21 @@ pub(crate) fn load(ctx: &Ctx<'_>, problems: &mut Problems) -> Vec<Page> {
                 continue;
             }
         };
+        if let Some((line, what)) = markdown::too_deep(body) {
+            // The body's first line is the file's line after the front matter.
+            // `body` is a slice of `text`: its start is the front matter's length.
+            let offset = (body.as_ptr() as usize).saturating_sub(text.as_ptr() as usize);
+            let before = text.get(..offset).map_or(0, |t| t.lines().count());
+            problems.push(
+                Problem::new(
+                    &file,
+                    format!("{what} nest more than {} deep", markdown::MAX_NESTING),
+                )
+                .at((before + line) as u64, None)
+                .help("flatten the text: such nesting would take minutes to render"),
+            );
+            continue;
+        }
         let rendered = markdown::render(body);
         if pages.contains_key(&slug) {
             problems.push(

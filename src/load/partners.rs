@@ -97,6 +97,23 @@ pub(crate) fn load(ctx: &Ctx<'_>, problems: &mut Problems) -> Option<Vec<Partner
         let mut purposes = p.purposes.clone();
         purposes.sort();
         purposes.dedup();
+        if let Some((line, what)) = p
+            .description
+            .as_deref()
+            .and_then(crate::render::markdown::too_deep)
+        {
+            problems.push(
+                Problem::new(
+                    FILE,
+                    format!(
+                        "{what} nest more than {} deep (line {line} of the description)",
+                        crate::render::markdown::MAX_NESTING
+                    ),
+                )
+                .key(format!("{}.description", p.id.value))
+                .help("flatten the text: such nesting would take minutes to render"),
+            );
+        }
         if let Some(signed) = signed {
             partners.push(Partner {
                 id: PartnerId(p.id.value),

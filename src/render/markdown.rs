@@ -29,6 +29,65 @@ pub(crate) fn render(markdown: &str) -> Rendered {
     }
 }
 
+/// How deep Markdown may nest (block quotes, lists, indentation) or raw HTML tags may open inside
+/// each other: parsing and sanitising take time that grows with the square of the depth, so a
+/// deeper text is refused instead of taking minutes.
+pub(crate) const MAX_NESTING: usize = 256;
+
+/// The first line (1-based) where `markdown` nests deeper than [`MAX_NESTING`], and how.
+pub(crate) fn too_deep(markdown: &str) -> Option<(usize, &'static str)> {
+    // Every level of a block quote or list costs at least one character of the line's leading
+    // container prefix, so a prefix longer than the limit nests deeper than it.
+    let is_prefix =
+        |c: char| matches!(c, ' ' | '\t' | '>' | '-' | '*' | '+' | '.' | ')') || c.is_ascii_digit();
+    let mut open_tags: usize = 0;
+    for (i, line) in markdown.lines().enumerate() {
+        if line.chars().take_while(|&c| is_prefix(c)).count() > MAX_NESTING {
+            return Some((i + 1, "block quotes or lists"));
+        }
+        // Raw HTML: opening tags not closed yet (void and self-closing tags do not count).
+        let mut rest = line;
+        while let Some(at) = rest.find('<') {
+            rest = &rest[at + 1..];
+            let closing = rest.starts_with('/');
+            let name: String = rest
+                .trim_start_matches('/')
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric())
+                .collect::<String>()
+                .to_ascii_lowercase();
+            if name.is_empty() {
+                continue;
+            }
+            let void = matches!(
+                name.as_str(),
+                "br" | "hr"
+                    | "img"
+                    | "input"
+                    | "meta"
+                    | "link"
+                    | "area"
+                    | "base"
+                    | "col"
+                    | "embed"
+                    | "source"
+                    | "track"
+                    | "wbr"
+            );
+            let self_closing = rest.find('>').is_some_and(|end| rest[..end].ends_with('/'));
+            if closing {
+                open_tags = open_tags.saturating_sub(1);
+            } else if !void && !self_closing {
+                open_tags += 1;
+                if open_tags > MAX_NESTING {
+                    return Some((i + 1, "HTML tags"));
+                }
+            }
+        }
+    }
+    None
+}
+
 /// Gives every heading an `id` (its explicit `{#id}` or a slug of its text, made unique).
 fn add_heading_anchors(events: &mut [Event<'_>]) -> Vec<(u8, String, String)> {
     let mut used = HashSet::new();
@@ -147,5 +206,31 @@ mod tests {
         assert!(!r.html.contains("<script"), "{}", r.html);
         assert!(!r.html.contains("javascript:"), "{}", r.html);
         assert!(!r.html.contains("onerror"), "{}", r.html);
+    }
+}
+
+#[cfg(test)]
+mod nesting_tests {
+    use super::{MAX_NESTING, too_deep};
+
+    #[test]
+    fn refuses_only_nesting_deeper_than_the_limit() {
+        let quotes = |n: usize| format!("{} text\n", ">".repeat(n));
+        let divs = |n: usize| format!("{}x{}", "<div>".repeat(n), "</div>".repeat(n));
+        // The space after the markers is part of the prefix too.
+        assert_eq!(too_deep(&quotes(MAX_NESTING - 1)), None);
+        assert_eq!(too_deep(&quotes(MAX_NESTING + 1)).map(|p| p.0), Some(1));
+        assert_eq!(too_deep(&divs(MAX_NESTING)), None);
+        assert_eq!(
+            too_deep(&format!("a\n\n{}", divs(MAX_NESTING + 1))),
+            Some((3, "HTML tags"))
+        );
+        // Closed, void and self-closing tags do not nest.
+        let flat = "<p>a</p>".repeat(1000) + &"<br>".repeat(1000) + &"<i/>".repeat(1000);
+        assert_eq!(too_deep(&flat), None);
+        let list: String = (0..10)
+            .map(|i| format!("{}- item\n", "  ".repeat(i)))
+            .collect();
+        assert_eq!(too_deep(&list), None);
     }
 }
