@@ -173,12 +173,29 @@ pub fn render_site_with(
     Ok((site, summary))
 }
 
-/// What an error says to the user: every problem compiler-style and a last line, or the error.
+/// How many problems [`describe`] prints before it says how many more there are.
+pub const MAX_PROBLEMS_SHOWN: usize = 200;
+
+/// What an error says to the user: the problems compiler-style (at most
+/// [`MAX_PROBLEMS_SHOWN`], each piece cut at `error::MAX_SHOWN` characters) and a last line, or
+/// the error.
 pub fn describe(e: &Error) -> String {
     match e {
         Error::Invalid(problems) => {
-            let mut out: Vec<String> = problems.iter().map(|p| p.to_string()).collect();
+            // The first problems, in order: a file with a million bad columns must not print
+            // a million lines.
+            let mut out: Vec<String> = problems
+                .iter()
+                .take(MAX_PROBLEMS_SHOWN)
+                .map(|p| p.to_string())
+                .collect();
             let n = problems.len();
+            if n > MAX_PROBLEMS_SHOWN {
+                out.push(format!(
+                    "error: {} more problems not listed\n  = help: fix the problems above and run `sharelog check` again to see the rest",
+                    n - MAX_PROBLEMS_SHOWN
+                ));
+            }
             out.push(format!(
                 "error: {n} problem{} found; nothing was written",
                 if n == 1 { "" } else { "s" }

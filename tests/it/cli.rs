@@ -155,3 +155,39 @@ fn build_reports_its_stages_on_stderr_unless_quiet() {
     );
     assert!(quiet.stdout.is_empty());
 }
+
+#[test]
+fn error_output_stays_short_whatever_the_input() {
+    // 3,000 bad deletion requests, and a ledger column whose name is a megabyte long.
+    let (_dir, root) = crate::support::fixture_copy("findings");
+    let rows: Vec<String> = std::iter::once("request_id,partner,sent_at,items".to_owned())
+        .chain((0..3000).map(|i| format!("R{i},nobody,2023-05-02,1")))
+        .collect();
+    std::fs::write(
+        root.join("data/deletions/requests.csv"),
+        rows.join("\n") + "\n",
+    )
+    .expect("write");
+    let out = crate::support::sharelog(&["check", "--root", root.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.len() < 100_000, "{} bytes", stderr.len());
+    assert!(stderr.contains("more problems not listed"), "{stderr}");
+    assert!(
+        stderr.ends_with("problems found; nothing was written\n"),
+        "{stderr}"
+    );
+
+    let (_dir, root) = crate::support::fixture_copy("findings");
+    let ledger = root.join("data/opt-outs/ledger.csv");
+    let text = std::fs::read_to_string(&ledger).expect("ledger");
+    let (head, rest) = text.split_once('\n').expect("a header");
+    let long = "X".repeat(1_000_000);
+    let rest: String = rest.lines().map(|l| format!("{l},\n")).collect();
+    std::fs::write(&ledger, format!("{head},{long}\n{rest}")).expect("write");
+    let out = crate::support::sharelog(&["check", "--root", root.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.len() < 10_000, "{} bytes", stderr.len());
+    assert!(stderr.contains("more characters)"), "{stderr}");
+}
