@@ -148,7 +148,7 @@ pub(crate) fn compute(report: &Report, inputs: &Inputs<'_>) -> Result<Vec<Findin
     let per_export = per_export_sums(inputs.shared).map_err(internal)?;
     let mut problems = Problems::default();
     for (export, counted) in report.exports.iter().zip(inputs.counted) {
-        let sums = per_export.iter().find(|(id, _)| id == export.id.as_str());
+        let sums = per_export.iter().find(|(id, ..)| id == export.id.as_str());
         let finding = |kind, severity, count, flag: Option<&str>, detail| Finding {
             kind,
             severity,
@@ -158,7 +158,7 @@ pub(crate) fn compute(report: &Report, inputs: &Inputs<'_>) -> Result<Vec<Findin
             count,
             detail,
         };
-        if let Some((_, sums)) = sums {
+        if let Some((_, sums, undeclared_opted_out)) = sums {
             for (flag, n) in FLAGS.iter().zip(&sums[..FLAGS.len()]) {
                 if let Some(n) = n.filter(|n| *n > 0) {
                     let claimed = claiming_filter(export, flag);
@@ -177,17 +177,6 @@ pub(crate) fn compute(report: &Report, inputs: &Inputs<'_>) -> Result<Vec<Findin
                 }
             }
             if let Some(n) = sums[FLAGS.len()].filter(|n| *n > 0) {
-                // SELECT count(*) FILTER (WHERE opted_out IS NULL) FROM shared_items
-                // WHERE export = :export
-                let undeclared = inputs
-                    .shared
-                    .clone()
-                    .lazy()
-                    .filter(col(EXPORT).eq(lit(export.id.as_str())))
-                    .select([col(OPTED_OUT).null_count().cast(DataType::UInt64)])
-                    .collect()
-                    .and_then(|df| Ok(df.column(OPTED_OUT)?.u64()?.get(0).unwrap_or(0)))
-                    .map_err(internal)?;
                 out.push(finding(
                     Kind::OptedOutContentShared,
                     Severity::High,
@@ -196,7 +185,7 @@ pub(crate) fn compute(report: &Report, inputs: &Inputs<'_>) -> Result<Vec<Findin
                     Detail::OptedOut {
                         claimed: export.filters.exclude_opted_out,
                         declared: export.items.is_none(),
-                        partial: undeclared > 0,
+                        partial: *undeclared_opted_out > 0,
                     },
                 ));
             }
@@ -303,9 +292,16 @@ pub(crate) fn compute(report: &Report, inputs: &Inputs<'_>) -> Result<Vec<Findin
 /// Per export: the sums of each flag and of `opted_out` (null when no row has it).
 type FlagSums = [Option<u64>; 6];
 
-fn per_export_sums(shared: &DataFrame) -> PolarsResult<Vec<(String, FlagSums)>> {
+/// Column of [`per_export_sums`]' query: the rows whose `opted_out` is not declared.
+const UNDECLARED_OPTED_OUT: &str = "__undeclared_opted_out";
+
+/// Per export: its flag sums, and how many of its rows do not declare `opted_out` (an opted-out
+/// finding over the others is a lower bound).
+fn per_export_sums(shared: &DataFrame) -> PolarsResult<Vec<(String, FlagSums, u64)>> {
     let columns: Vec<&str> = FLAGS.iter().copied().chain([OPTED_OUT]).collect();
-    // SELECT export, sum(private), ..., sum(minor), sum(opted_out) FROM shared_items GROUP BY export
+    // SELECT export, sum(private), ..., sum(minor), sum(opted_out),
+    //        count(*) FILTER (WHERE opted_out IS NULL)
+    // FROM shared_items GROUP BY export
     let df = shared
         .clone()
         .lazy()
@@ -321,11 +317,16 @@ fn per_export_sums(shared: &DataFrame) -> PolarsResult<Vec<(String, FlagSums)>> 
                         .cast(DataType::UInt64)
                         .alias(*c)
                 })
+                .chain([col(OPTED_OUT)
+                    .null_count()
+                    .cast(DataType::UInt64)
+                    .alias(UNDECLARED_OPTED_OUT)])
                 .collect::<Vec<_>>(),
         )
         .sort([EXPORT], SortMultipleOptions::default())
         .collect()?;
     let ids = df.column(EXPORT)?.str()?;
+    let undeclared = df.column(UNDECLARED_OPTED_OUT)?.u64()?;
     let sums = columns
         .iter()
         .map(|c| Ok(df.column(c)?.u64()?.clone()))
@@ -336,7 +337,11 @@ fn per_export_sums(shared: &DataFrame) -> PolarsResult<Vec<(String, FlagSums)>> 
             for (slot, c) in row.iter_mut().zip(&sums) {
                 *slot = c.get(i);
             }
-            (ids.get(i).unwrap_or_default().to_owned(), row)
+            (
+                ids.get(i).unwrap_or_default().to_owned(),
+                row,
+                undeclared.get(i).unwrap_or(0),
+            )
         })
         .collect())
 }
