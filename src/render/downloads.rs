@@ -214,8 +214,12 @@ pub(crate) fn json<T: Serialize + ?Sized>(rows: &T) -> Result<Vec<u8>> {
     Ok(out)
 }
 
-/// The CSV with one more column, `name`, holding `value` in every row.
-pub(crate) fn append_column(csv: &[u8], name: &str, value: &str) -> Result<Vec<u8>> {
+/// A CSV file with each record passed through `change` (given the record's index: 0 is the
+/// header).
+fn rewrite(
+    csv: &[u8],
+    mut change: impl FnMut(usize, csv::StringRecord) -> csv::StringRecord,
+) -> Result<Vec<u8>> {
     let mut reader = csv::ReaderBuilder::new()
         .has_headers(false)
         .from_reader(csv);
@@ -223,13 +227,20 @@ pub(crate) fn append_column(csv: &[u8], name: &str, value: &str) -> Result<Vec<u
         .has_headers(false)
         .from_writer(Vec::new());
     for (i, record) in reader.records().enumerate() {
-        let mut record = record.map_err(csv_error)?;
-        record.push_field(if i == 0 { name } else { value });
+        let record = change(i, record.map_err(csv_error)?);
         writer.write_record(&record).map_err(csv_error)?;
     }
     writer
         .into_inner()
         .map_err(|e| Error::Internal(format!("writing CSV failed: {e}")))
+}
+
+/// The CSV with one more column, `name`, holding `value` in every row.
+pub(crate) fn append_column(csv: &[u8], name: &str, value: &str) -> Result<Vec<u8>> {
+    rewrite(csv, |i, mut record| {
+        record.push_field(if i == 0 { name } else { value });
+        record
+    })
 }
 
 /// The first characters that make a spreadsheet read a cell as a formula (OWASP's list).
@@ -240,30 +251,21 @@ const FORMULA_STARTS: [char; 6] = ['=', '+', '-', '@', '\t', '\r'];
 /// those characters (they are never negative), so only text cells change; the header is
 /// sharelog's own. JSON and Parquet keep the text as it is.
 pub(crate) fn neutralise(csv: &[u8]) -> Result<Vec<u8>> {
-    let mut reader = csv::ReaderBuilder::new()
-        .has_headers(false)
-        .from_reader(csv);
-    let mut writer = csv::WriterBuilder::new()
-        .has_headers(false)
-        .from_writer(Vec::new());
-    for (i, record) in reader.records().enumerate() {
-        let record = record.map_err(csv_error)?;
+    rewrite(csv, |i, record| {
         if i == 0 {
-            writer.write_record(&record).map_err(csv_error)?;
-            continue;
+            return record;
         }
-        let cells = record.iter().map(|cell| {
-            if cell.starts_with(FORMULA_STARTS) {
-                format!("'{cell}")
-            } else {
-                cell.to_owned()
-            }
-        });
-        writer.write_record(cells).map_err(csv_error)?;
-    }
-    writer
-        .into_inner()
-        .map_err(|e| Error::Internal(format!("writing CSV failed: {e}")))
+        record
+            .iter()
+            .map(|cell| {
+                if cell.starts_with(FORMULA_STARTS) {
+                    format!("'{cell}")
+                } else {
+                    cell.to_owned()
+                }
+            })
+            .collect()
+    })
 }
 
 fn csv_error(e: csv::Error) -> Error {
