@@ -226,9 +226,7 @@ pub(super) fn relate(
                     let (a, b, c) = (columns[i], columns[j], columns[k]);
                     // Each of the three as the sum of the other two.
                     for (total, x, y) in [(a, b, c), (b, a, c), (c, a, b)] {
-                        if let (Some(t), Some(x), Some(y)) = (id(total), id(x), id(y)) {
-                            cells.relate_tight(vec![t], vec![x, y]);
-                        }
+                        tight_sum(cells, total, &[x, y]);
                     }
                 }
             }
@@ -240,6 +238,14 @@ pub(super) fn relate(
         for (_, part) in r.flag_columns() {
             tight(cells, part, r.items);
         }
+    }
+}
+
+/// `total = Σ parts`, recorded where it happens to hold (every part must be a cell).
+fn tight_sum(cells: &mut Cells, total: Count, parts: &[Count]) {
+    let ids: Vec<usize> = parts.iter().filter_map(|c| id(*c)).collect();
+    if let (Some(t), true) = (id(total), ids.len() == parts.len()) {
+        cells.relate_tight(vec![t], ids);
     }
 }
 
@@ -271,17 +277,11 @@ fn in_force(report: &Report, ids: &Tables<Count>, cells: &mut Cells) {
     };
     let all = scope("all-third-parties", "");
     let ai = scope("ai-training", "");
-    let every_scope: Vec<Option<Count>> = ids.scopes.iter().map(|s| Some(s.active)).collect();
-    let sum = |cells: &mut Cells, total: Option<Count>, parts: &[Option<Count>]| {
-        let parts: Vec<usize> = parts.iter().flatten().filter_map(|c| id(*c)).collect();
-        if let Some(t) = total.and_then(id) {
-            cells.relate_tight(vec![t], parts);
-        }
-    };
+    let every_scope: Vec<Count> = ids.scopes.iter().map(|s| s.active).collect();
     // The last month's active owners are the owners with any opt-out in force now.
     if let Some(last) = last_active {
-        sum(cells, Some(last), &every_scope);
-        for s in every_scope.iter().flatten() {
+        tight_sum(cells, last, &every_scope);
+        for s in &every_scope {
             tight(cells, *s, last);
         }
     }
@@ -297,9 +297,12 @@ fn in_force(report: &Report, ids: &Tables<Count>, cells: &mut Cells) {
             .partner(&p.partner)
             .is_some_and(|x| x.purposes.contains(&crate::model::Purpose::AiTraining));
         let own = scope("partner", &p.partner);
-        let covering: Vec<Option<Count>> = [all, trains_ai.then_some(ai).flatten(), own].to_vec();
-        sum(cells, Some(now), &covering);
-        for c in covering.iter().flatten() {
+        let covering: Vec<Count> = [all, trains_ai.then_some(ai).flatten(), own]
+            .into_iter()
+            .flatten()
+            .collect();
+        tight_sum(cells, now, &covering);
+        for c in &covering {
             tight(cells, *c, now);
         }
         if let Some(a) = last_active {
