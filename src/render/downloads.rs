@@ -360,12 +360,12 @@ pub(crate) fn add_downloads(
     site: &mut Site,
     t: &Tables<Count>,
     findings: &[PublishedFinding],
+    totals: &[ItemTotalRow],
     files: &[ShippedFileRow],
     o: Output<'_>,
 ) -> Result<()> {
     add_table(site, dictionary::shared_items(), &t.shared_items, o)?;
-    let totals = item_totals(t);
-    add_table(site, dictionary::item_totals(), &totals, o)?;
+    add_table(site, dictionary::item_totals(), totals, o)?;
     add_table(site, dictionary::shipped_files(), files, o)?;
     add_table(site, dictionary::exports(), &t.exports, o)?;
     add_table(site, dictionary::partners(), &t.partners, o)?;

@@ -58,8 +58,9 @@ pub(crate) fn render(report: &Report, publication: &Publication) -> Result<Site>
         rules,
         hides_any: publication.hides_any,
     };
+    let totals = downloads::item_totals(t);
     let files = downloads::shipped_files(report, &t.findings);
-    add_downloads(&mut site, t, &published_findings, &files, output)?;
+    add_downloads(&mut site, t, &published_findings, &totals, &files, output)?;
     let docs: Vec<_> = dictionary::all()
         .into_iter()
         .map(|d| doc_for(d, output))
@@ -133,7 +134,7 @@ pub(crate) fn render(report: &Report, publication: &Publication) -> Result<Site>
     site.add("data/index.html", pages.data()?);
     let rows: BTreeMap<&str, usize> = [
         ("shared-items", t.shared_items.len()),
-        ("item-totals", downloads::item_totals(t).len()),
+        ("item-totals", totals.len()),
         ("shipped-files", files.len()),
         ("exports", t.exports.len()),
         ("partners", t.partners.len()),
