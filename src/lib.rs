@@ -217,7 +217,7 @@ pub fn build(options: &BuildOptions) -> Result<Summary> {
     };
     let (site, summary) = render_site_with(&options.root, &render, &progress)?;
     progress.stage(&format!("writing {} files", site.files.len()));
-    write::write(&site, &options.out)?;
+    write::write(&site, &options.out, &progress)?;
     progress.finish();
     Ok(summary)
 }
@@ -231,7 +231,8 @@ pub fn check(root: &Path) -> Result<Summary> {
     })
 }
 
-/// Refuses an output folder that is the root itself, holds the root, or lies inside an input folder.
+/// Refuses an output folder that is the root itself, holds the root, lies inside an input folder,
+/// or is not sharelog's to replace (see `write`): checked before the work, and again at the swap.
 fn check_out_dir(root: &Path, out: &Path) -> Result<()> {
     let root_abs = std::fs::canonicalize(root).unwrap_or_else(|_| fs::normalize(root));
     let out_abs = fs::normalize(out);
@@ -240,7 +241,7 @@ fn check_out_dir(root: &Path, out: &Path) -> Result<()> {
         .and_then(|p| std::fs::canonicalize(p).ok())
         .zip(out_abs.file_name())
         .map_or(out_abs.clone(), |(p, n)| p.join(n));
-    let inputs = ["data", "content", "templates"];
+    let inputs = ["data", "content", "templates", "i18n"];
     let bad = root_abs.starts_with(&out_abs)
         || inputs.iter().any(|i| out_abs.starts_with(root_abs.join(i)))
         || out_abs.join("report.yaml").exists();
@@ -253,5 +254,5 @@ fn check_out_dir(root: &Path, out: &Path) -> Result<()> {
             .help("write the site to its own folder, e.g. --out public"),
         ]));
     }
-    Ok(())
+    write::check_replaceable(out)
 }

@@ -264,6 +264,10 @@ fn an_auditors_build_marks_every_file_and_a_normal_build_none() {
     let files = crate::support::contents(&out);
     assert!(files.len() > 40);
     for (path, bytes) in &files {
+        // The list of files `build` wrote, for the next build: names only, no number.
+        if path == ".sharelog-site" {
+            continue;
+        }
         if path.ends_with(".parquet") {
             use polars::prelude::SerReader;
             let df = polars::prelude::ParquetReader::new(std::io::Cursor::new(bytes.clone()))

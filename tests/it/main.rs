@@ -9,6 +9,7 @@ mod findings;
 mod formats;
 mod i18n;
 mod invalid;
+mod output;
 mod package;
 mod pages;
 mod reference;
