@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 use crate::model::{CategoryId, Partner, Purpose, TableFile};
 
 /// The end of every entry: the format's name and version.
-const MAGIC: &[u8; 8] = b"SLCACHE1";
+const MAGIC: &[u8; 8] = b"SLCACHE2";
 
 /// Where entries live, and what was used.
 #[derive(Debug)]

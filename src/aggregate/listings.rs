@@ -12,6 +12,7 @@ use super::columns::{
     CATEGORY, CREATED_AT, FLAGS, ITEM_ID, ITEMS, LISTING_REQUIRED, OPTED_OUT, OUTSIDE_WINDOW,
     OWNER_ID, YEAR,
 };
+use super::ids::{self, IdKind};
 use super::ledger::Ledger;
 use super::scan::{
     BadRows, MAX_ROW_PROBLEMS, ROW, instant_expr, missing_columns, read_problem, scan, utc_year,
@@ -71,7 +72,12 @@ struct Checks {
     ts: Expr,
     flags: Vec<(Expr, Expr)>,
     unknown_category: Expr,
-    bad_ids: Expr,
+    /// A missing or unusable `item_id` (see [`ids`]).
+    bad_item: Expr,
+    /// A missing or unusable `owner_id`.
+    bad_owner: Expr,
+    /// How `owner_id` is read.
+    owner_kind: IdKind,
 }
 
 impl Checks {
@@ -96,6 +102,15 @@ impl Checks {
         if ts.is_none() {
             problems.push(wrong_type(CREATED_AT, &created, "a date or datetime"));
         }
+        let mut kinds = [IdKind::Text; 2];
+        for (kind, name) in kinds.iter_mut().zip([ITEM_ID, OWNER_ID]) {
+            let dtype = schema.get(name).cloned().unwrap_or(DataType::Null);
+            match IdKind::of(&dtype) {
+                Some(k) => *kind = k,
+                None => problems.push(wrong_type(name, &dtype, ids::ID_TYPES)),
+            }
+        }
+        let [item_kind, owner_kind] = kinds;
         let category_type = schema.get(CATEGORY).cloned().unwrap_or(DataType::Null);
         if category_type != DataType::String {
             problems.push(wrong_type(CATEGORY, &category_type, "text"));
@@ -123,7 +138,9 @@ impl Checks {
             category,
             ts,
             flags,
-            bad_ids: col(ITEM_ID).is_null().or(col(OWNER_ID).is_null()),
+            bad_item: col(ITEM_ID).is_null().or(ids::bad(ITEM_ID, item_kind)),
+            bad_owner: col(OWNER_ID).is_null().or(ids::bad(OWNER_ID, owner_kind)),
+            owner_kind,
         })
     }
 
@@ -136,7 +153,11 @@ impl Checks {
             self.ts.clone().alias(TS),
         ];
         if let Some(key) = owner {
-            out.push(col(OWNER_ID).cast(key.clone()).alias(OWNER_ID));
+            out.push(
+                ids::value(OWNER_ID, self.owner_kind)
+                    .cast(key.clone())
+                    .alias(OWNER_ID),
+            );
         }
         for (flag, (value, _)) in FLAGS.iter().zip(&self.flags) {
             out.push(value.clone().alias(*flag));
@@ -145,7 +166,8 @@ impl Checks {
             self.unknown_category
                 .clone()
                 .or(self.ts.clone().is_null())
-                .or(self.bad_ids.clone()),
+                .or(self.bad_item.clone())
+                .or(self.bad_owner.clone()),
             |acc, (_, bad)| acc.or(bad.clone()),
         );
         out.push(invalid.alias(INVALID));
@@ -187,14 +209,14 @@ pub(crate) fn aggregate_listing(
         .map_err(|e| vec![read_problem(table, &e)])?;
     let checks = Checks::new(table, &schema, categories)?;
 
-    // Owners are joined as integers when the listing and the ledger both type them as the same
-    // integers, else as text (the text of an integer is its decimal digits either way).
+    // Owners are joined by value: as integers when the listing and the ledger both hold integers
+    // (a float id is the integer it holds), else as text (an integer's text is its digits).
     let key = context.ledger.map(|(ledger, _)| {
-        let ledger_type = ledger.owner_type();
-        match schema.get(OWNER_ID) {
-            Some(t) if *t == ledger_type && t.is_integer() => ledger_type,
-            _ => DataType::String,
-        }
+        let listing_type = schema.get(OWNER_ID).cloned().unwrap_or(DataType::Null);
+        ids::join_type(
+            &ids::key_type(&listing_type, checks.owner_kind),
+            &ledger.owner_type(),
+        )
     });
     let rows = lf.select(checks.normalised(key.as_ref()));
     let ledger = context.ledger.zip(key.as_ref());
@@ -292,8 +314,8 @@ fn row_problems(
         let mut bad = vec![
             checks.unknown_category.clone(),
             checks.ts.clone().is_null(),
-            col(ITEM_ID).is_null(),
-            col(OWNER_ID).is_null(),
+            checks.bad_item.clone(),
+            checks.bad_owner.clone(),
         ];
         bad.extend(checks.flags.iter().map(|(_, b)| b.clone()));
         let invalid = bad.iter().fold(lit(false), |acc, e| acc.or(e.clone()));
@@ -307,6 +329,8 @@ fn row_problems(
             col(CREATED_AT)
                 .cast(DataType::String)
                 .alias("__raw_created_at"),
+            col(ITEM_ID).cast(DataType::String).alias("__raw_item_id"),
+            col(OWNER_ID).cast(DataType::String).alias("__raw_owner_id"),
         ];
         for (flag, (_, bad)) in FLAGS.iter().zip(&checks.flags) {
             select.push(bad.clone().alias(format!("__bad_{flag}")));
@@ -354,9 +378,12 @@ fn row_problems(
         }
         for id in [ITEM_ID, OWNER_ID] {
             if rows.flag(&format!("__bad_{id}"), i) {
-                problems.push(
-                    place(format!("{id}: missing")).help(format!("every item needs an `{id}`")),
-                );
+                let value = rows.text(&format!("__raw_{id}"), i);
+                problems.push(if value.is_empty() {
+                    place(format!("{id}: missing")).help(format!("every item needs an `{id}`"))
+                } else {
+                    place(ids::not_whole(id, &value)).help(ids::NOT_WHOLE_HELP)
+                });
             }
         }
         for f in FLAGS {

@@ -9,6 +9,7 @@ mod counts;
 pub(crate) mod deletions;
 mod exports;
 pub(crate) mod findings;
+pub(crate) mod ids;
 mod ledger;
 mod listings;
 mod opt_outs;

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use crate::support::{contents, copy_tree, repo, sharelog};
+use crate::support::{contents, example_copy, sharelog};
 
 /// Builds `root` into `out` with `cache` (`None`: `--no-cache`); returns stderr's stage lines.
 fn build(root: &Path, out: &Path, cache: Option<&Path>) -> String {
@@ -21,18 +21,6 @@ fn build(root: &Path, out: &Path, cache: Option<&Path>) -> String {
     let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
     assert!(o.status.success(), "{stderr}");
     stderr
-}
-
-/// A copy of the repository's example report (listings in CSV and Parquet, a ledger, declared
-/// counts): (tempdir, root).
-fn example_copy() -> (tempfile::TempDir, std::path::PathBuf) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let root = dir.path().join("root");
-    for part in ["data", "content"] {
-        copy_tree(&repo().join(part), &root.join(part));
-    }
-    std::fs::copy(repo().join("report.yaml"), root.join("report.yaml")).expect("copy");
-    (dir, root)
 }
 
 fn entries(dir: &Path) -> Vec<std::path::PathBuf> {

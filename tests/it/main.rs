@@ -8,6 +8,7 @@ mod feeds;
 mod findings;
 mod formats;
 mod i18n;
+mod ids;
 mod invalid;
 mod output;
 mod package;

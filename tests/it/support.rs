@@ -123,3 +123,15 @@ pub(crate) fn contents(dir: &Path) -> Vec<(String, Vec<u8>)> {
         })
         .collect()
 }
+
+/// A copy of the repository's example report (listings in CSV and Parquet, a ledger, declared
+/// counts): (tempdir, root).
+pub(crate) fn example_copy() -> (tempfile::TempDir, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("root");
+    for part in ["data", "content"] {
+        copy_tree(&repo().join(part), &root.join(part));
+    }
+    std::fs::copy(repo().join("report.yaml"), root.join("report.yaml")).expect("copy");
+    (dir, root)
+}

@@ -4,6 +4,7 @@
 use polars::prelude::*;
 
 use super::*;
+use crate::aggregate::ids::{self, IdKind};
 use crate::model::TableFormat;
 
 /// The checks of the ledger's rows, as expressions over the raw columns.
@@ -13,6 +14,8 @@ pub(super) struct Checks {
     pub(super) signal: Expr,
     pub(super) scope: Expr,
     pub(super) bad_owner: Expr,
+    /// How `owner_id` is read.
+    pub(super) owner_kind: IdKind,
     pub(super) bad_from: Expr,
     pub(super) bad_to: Expr,
     pub(super) bad_order: Expr,
@@ -112,6 +115,20 @@ impl Checks {
                 lit(NULL)
             })
         };
+        let owner_type = schema.get(OWNER_ID).cloned().unwrap_or(DataType::Null);
+        let owner_kind = IdKind::of(&owner_type).unwrap_or_else(|| {
+            problems.push(
+                Problem::new(
+                    &table.display,
+                    format!(
+                        "column `{OWNER_ID}` has type {owner_type}, not {}",
+                        ids::ID_TYPES
+                    ),
+                )
+                .help(format!("write `{OWNER_ID}` as {}", ids::ID_TYPES)),
+            );
+            IdKind::Text
+        });
         let from = instant(OPTED_OUT_AT, &mut problems);
         let (to, raw_to) = if schema.get(WITHDRAWN_AT).is_some() {
             (instant(WITHDRAWN_AT, &mut problems), col(WITHDRAWN_AT))
@@ -130,7 +147,8 @@ impl Checks {
             .chain(partners.iter().map(|p| p.id.to_string()))
             .collect();
         Ok(Checks {
-            bad_owner: col(OWNER_ID).is_null(),
+            bad_owner: col(OWNER_ID).is_null().or(ids::bad(OWNER_ID, owner_kind)),
+            owner_kind,
             bad_from: from.clone().is_null(),
             bad_to: raw_to.is_not_null().and(to.clone().is_null()),
             bad_order: to.clone().lt(from.clone()).fill_null(lit(false)),
@@ -172,6 +190,7 @@ pub(super) fn row_problems(table: &TableFile, checks: &Checks, bad: u64) -> Vec<
             .select([
                 col(ROW),
                 checks.bad_owner.clone().alias("__bad_owner"),
+                raw(OWNER_ID, true).alias("__raw_owner"),
                 checks.bad_from.clone().alias("__bad_from"),
                 checks.bad_to.clone().alias("__bad_to"),
                 checks.bad_order.clone().alias("__bad_order"),
@@ -193,9 +212,12 @@ pub(super) fn row_problems(table: &TableFile, checks: &Checks, bad: u64) -> Vec<
     for i in 0..rows.len() {
         let place = |message: String| rows.problem(i, message);
         if rows.flag("__bad_owner", i) {
-            out.push(
-                place(format!("{OWNER_ID}: missing")).help("every opt-out belongs to an owner"),
-            );
+            let value = rows.text("__raw_owner", i);
+            out.push(if value.is_empty() {
+                place(format!("{OWNER_ID}: missing")).help("every opt-out belongs to an owner")
+            } else {
+                place(ids::not_whole(OWNER_ID, &value)).help(ids::NOT_WHOLE_HELP)
+            });
         }
         if rows.flag("__bad_from", i) {
             let value = rows.text("__raw_from", i);

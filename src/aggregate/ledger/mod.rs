@@ -75,14 +75,12 @@ pub(crate) fn load(table: &TableFile, partners: &[Partner]) -> Result<Ledger, Ve
         .collect_schema()
         .map_err(|e| vec![read_problem(table, &e)])?;
     let checks = Checks::new(table, &schema, partners)?;
-    // SELECT owner_id (an integer type kept, anything else as text), utc_micros(opted_out_at),
+    // SELECT owner_id (by value), utc_micros(opted_out_at),
     //        utc_micros(withdrawn_at), signal, scope, scope_code(scope), <invalid>
     // FROM ledger
-    // Integer owner ids keep their type, so that integer listings join them as integers.
-    let owner = match schema.get(OWNER_ID) {
-        Some(t) if t.is_integer() => col(OWNER_ID),
-        _ => col(OWNER_ID).cast(DataType::String),
-    };
+    // Owner ids by value: integers keep their type, so that integer listings join them as
+    // integers, and a float id is the integer it holds (see `ids`).
+    let owner = super::ids::value(OWNER_ID, checks.owner_kind);
     let rows = lf
         .select([
             owner.alias(OWNER_ID),
