@@ -132,9 +132,15 @@ pub struct BuildArgs {
     pub language: Option<String>,
     /// The listing cache: each item listing's counts, keyed by the listing's and the ledger's
     /// content and sharelog's version, so that a rebuild reads only new or changed listings.
+    /// Entries are authenticated with the cache key (see --cache-key).
     /// Relative paths are relative to the current folder.
     #[arg(long, value_name = "DIR", default_value = ".sharelog-cache")]
     pub cache: PathBuf,
+    /// The file holding the secret that authenticates cache entries (at least 16 bytes, kept
+    /// outside the cache). Without it: the SHARELOG_CACHE_KEY environment variable, else a key
+    /// generated once for this user in ~/.config/sharelog/cache-key.
+    #[arg(long, value_name = "FILE")]
+    pub cache_key: Option<PathBuf>,
     /// Count every listing afresh, without reading or writing the cache.
     #[arg(long, conflicts_with = "cache")]
     pub no_cache: bool,

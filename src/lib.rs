@@ -47,6 +47,8 @@ pub struct BuildOptions {
     pub language: Option<String>,
     /// The listing cache's folder; `None` counts every listing afresh.
     pub cache: Option<PathBuf>,
+    /// The file with the cache's secret; `None`: `SHARELOG_CACHE_KEY`, else the per-user key.
+    pub cache_key: Option<PathBuf>,
 }
 
 /// How a site is rendered in memory.
@@ -58,6 +60,8 @@ pub struct RenderOptions {
     pub language: Option<String>,
     /// The listing cache's folder: a listing whose aggregate is there is not read again.
     pub cache: Option<PathBuf>,
+    /// The file with the cache's secret; `None`: `SHARELOG_CACHE_KEY`, else the per-user key.
+    pub cache_key: Option<PathBuf>,
 }
 
 /// What a build or check produced, for the summary line.
@@ -128,10 +132,25 @@ pub fn render_site_with(
         "counting {} export batches and the opt-outs",
         report.exports.len()
     ));
-    let cache = options
-        .cache
-        .as_deref()
-        .map(|dir| aggregate::cache::Cache::new(dir, report.ledger.as_ref()));
+    let cache = match options.cache.as_deref() {
+        Some(dir) => {
+            match aggregate::cache::CacheSecret::resolve(options.cache_key.as_deref(), dir)? {
+                Some(secret) => Some(aggregate::cache::Cache::new(
+                    dir,
+                    report.ledger.as_ref(),
+                    secret,
+                )),
+                None => {
+                    progress.stage(&format!(
+                        "the listing cache is off: no key (set {} or --cache-key FILE)",
+                        aggregate::cache::KEY_ENV
+                    ));
+                    None
+                }
+            }
+        }
+        None => None,
+    };
     let tables = aggregate::aggregate(&report, cache.as_ref())?;
     match &cache {
         Some(c) => progress.stage(&format!(
@@ -214,6 +233,7 @@ pub fn build(options: &BuildOptions) -> Result<Summary> {
         unsuppressed: options.unsuppressed,
         language: options.language.clone(),
         cache: options.cache.clone(),
+        cache_key: options.cache_key.clone(),
     };
     let (site, summary) = render_site_with(&options.root, &render, &progress)?;
     progress.stage(&format!("writing {} files", site.files.len()));

@@ -44,6 +44,7 @@ fn run(cli: &Cli) -> Result<i32, Error> {
             quiet: args.quiet,
             language: args.language.clone(),
             cache: (!args.no_cache).then(|| args.cache.clone()),
+            cache_key: args.cache_key.clone(),
         })
         .map(|s| {
             print_warnings(&s.warnings);

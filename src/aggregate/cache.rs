@@ -5,27 +5,220 @@
 //! The key hashes: the cache format and sharelog's version; the listing's bytes and format; the
 //! ledger's bytes; the partner (its id and whether it trains AI decide which opt-outs cover it);
 //! the export's instant, the report's date and the content window; the category ids. An entry is
-//! the aggregate as Parquet followed by the SHA-256 of those bytes and a magic trailer: an entry
-//! that is missing, truncated, corrupt or of another shape is not trusted; the listing is counted
-//! again and the entry rewritten. Entries are written to a temporary file and renamed into place,
-//! so that two builds sharing a cache never see half an entry.
+//! the aggregate as Parquet followed by an HMAC-SHA256 of the entry's key and those bytes, and a
+//! magic trailer. Entries are written to a temporary file of this process's own and renamed into
+//! place, so that two builds sharing a cache never see half an entry.
+//!
+//! **Trust.** Whoever can write to the cache folder must not be able to change a published
+//! number. The MAC's secret ([`CacheSecret`]) never lives in the cache: it comes from
+//! `--cache-key FILE`, the `SHARELOG_CACHE_KEY` environment variable, or a key generated once per
+//! user outside the cache. An entry whose MAC does not verify under this build's secret (forged,
+//! copied under another listing's name, written with another key, truncated or corrupt) is not
+//! trusted: the listing is counted again and the entry rewritten. Entries are opened without
+//! following links and read only when they are regular files of at most [`MAX_ENTRY_BYTES`], so
+//! a FIFO, a device or a link to one cannot hang the build or fill memory.
 
 use std::cell::Cell;
-use std::io::{Cursor, Read};
+use std::io::{Cursor, Read, Write};
 use std::path::{Path, PathBuf};
 
+use hmac::{Hmac, KeyInit, Mac};
 use polars::prelude::*;
 use sha2::{Digest, Sha256};
 
+use crate::error::{Error, Problem, Result};
 use crate::model::{CategoryId, Partner, Purpose, TableFile};
 
 /// The end of every entry: the format's name and version.
-const MAGIC: &[u8; 8] = b"SLCACHE2";
+const MAGIC: &[u8; 8] = b"SLCACHE3";
+
+/// The largest entry read: an aggregate has a row per category and year, a few kilobytes.
+pub(crate) const MAX_ENTRY_BYTES: u64 = 16 << 20;
+
+/// The environment variable that holds the cache's secret (at least [`MIN_SECRET_BYTES`]).
+pub(crate) const KEY_ENV: &str = "SHARELOG_CACHE_KEY";
+
+/// The shortest secret accepted.
+const MIN_SECRET_BYTES: usize = 16;
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// The secret that authenticates cache entries, and where it came from.
+#[derive(Clone)]
+pub(crate) struct CacheSecret {
+    bytes: Vec<u8>,
+    /// For messages: the key file, the environment variable, or the generated per-user file.
+    pub(crate) origin: String,
+}
+
+impl std::fmt::Debug for CacheSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "CacheSecret({})", self.origin)
+    }
+}
+
+impl CacheSecret {
+    /// The secret for a cache in `cache_dir`: `--cache-key FILE` when given, else
+    /// `SHARELOG_CACHE_KEY`, else the per-user key (generated on first use). `Ok(None)` when
+    /// there is none to be had (no home folder): the build then runs without the cache.
+    pub(crate) fn resolve(
+        explicit: Option<&Path>,
+        cache_dir: &Path,
+    ) -> Result<Option<CacheSecret>> {
+        if let Some(file) = explicit {
+            return Self::from_file(file, cache_dir).map(Some);
+        }
+        // Empty counts as unset: what a CI secret gives a run that may not read it.
+        if let Some(text) = std::env::var_os(KEY_ENV).filter(|v| !v.is_empty()) {
+            let bytes = text.as_encoded_bytes().to_vec();
+            return Self::checked(bytes, KEY_ENV.to_owned(), KEY_ENV).map(Some);
+        }
+        match user_key_path() {
+            Some(path) => Self::user_key(&path, cache_dir).map(Some),
+            None => Ok(None),
+        }
+    }
+
+    fn checked(bytes: Vec<u8>, origin: String, shown: &str) -> Result<CacheSecret> {
+        let trimmed = bytes.trim_ascii().to_vec();
+        if trimmed.len() < MIN_SECRET_BYTES {
+            return Err(Error::invalid(vec![
+                Problem::new(
+                    shown,
+                    format!(
+                        "the cache key has {} bytes; it needs at least {MIN_SECRET_BYTES}",
+                        trimmed.len()
+                    ),
+                )
+                .help("use 32 random bytes, e.g. the output of `openssl rand -hex 32`"),
+            ]));
+        }
+        Ok(CacheSecret {
+            bytes: trimmed,
+            origin,
+        })
+    }
+
+    fn from_file(file: &Path, cache_dir: &Path) -> Result<CacheSecret> {
+        let shown = file.display().to_string();
+        if inside(file, cache_dir) {
+            return Err(Error::invalid(vec![
+                Problem::new(
+                    &shown,
+                    "the cache key is inside the cache folder, where whoever writes entries can read it",
+                )
+                .help("keep the key file outside --cache, e.g. in a CI secret written to a temporary file"),
+            ]));
+        }
+        let bytes = read_regular(file, 64 << 10).map_err(|e| {
+            Error::invalid(vec![
+                Problem::new(&shown, format!("the cache key cannot be read: {e}"))
+                    .help("give a regular file of at least 16 bytes (kept outside the cache), or leave out --cache-key"),
+            ])
+        })?;
+        Self::checked(bytes, shown.clone(), &shown)
+    }
+
+    /// The per-user key: read, or created with 32 random bytes (hex) when missing.
+    fn user_key(path: &Path, cache_dir: &Path) -> Result<CacheSecret> {
+        if std::fs::symlink_metadata(path).is_err() {
+            create_user_key(path).map_err(|source| crate::fs::io_error(path, source))?;
+        }
+        Self::from_file(path, cache_dir)
+    }
+}
+
+/// `$XDG_CONFIG_HOME/sharelog/cache-key`, else `$HOME/.config/sharelog/cache-key`.
+fn user_key_path() -> Option<PathBuf> {
+    let config = std::env::var_os("XDG_CONFIG_HOME")
+        .filter(|v| !v.is_empty())
+        .map(PathBuf::from)
+        .or_else(|| {
+            std::env::var_os("HOME")
+                .filter(|v| !v.is_empty())
+                .map(|h| PathBuf::from(h).join(".config"))
+        })?;
+    Some(config.join("sharelog").join("cache-key"))
+}
+
+/// Writes a new random key to `path`, readable by its owner only; a key another build created
+/// first is kept.
+fn create_user_key(path: &Path) -> std::io::Result<()> {
+    let dir = path.parent().unwrap_or(Path::new("."));
+    std::fs::create_dir_all(dir)?;
+    let mut secret = [0u8; 32];
+    getrandom::fill(&mut secret).map_err(|e| std::io::Error::other(e.to_string()))?;
+    let tmp = dir.join(format!(".cache-key.{}.tmp", std::process::id()));
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.mode(0o600);
+    }
+    let mut file = options.open(&tmp)?;
+    file.write_all(format!("{}\n", hex::encode(secret)).as_bytes())?;
+    file.sync_all()?;
+    drop(file);
+    // A hard link fails when the key exists: the first build's key wins.
+    let linked = std::fs::hard_link(&tmp, path);
+    let _ = std::fs::remove_file(&tmp);
+    match linked {
+        Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => Err(e),
+        _ => Ok(()),
+    }
+}
+
+/// Whether `path` lies inside `dir` (both as they would be once resolved).
+fn inside(path: &Path, dir: &Path) -> bool {
+    let resolve = |p: &Path| {
+        std::fs::canonicalize(p).unwrap_or_else(|_| {
+            let n = crate::fs::normalize(p);
+            n.parent()
+                .and_then(|parent| std::fs::canonicalize(parent).ok())
+                .zip(n.file_name())
+                .map_or(n.clone(), |(parent, name)| parent.join(name))
+        })
+    };
+    resolve(path).starts_with(resolve(dir))
+}
+
+/// Reads a regular file of at most `cap` bytes, without following a link at its path and
+/// without blocking on a FIFO or device.
+pub(crate) fn read_regular(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
+    }
+    #[cfg(not(unix))]
+    if std::fs::symlink_metadata(path)?.file_type().is_symlink() {
+        return Err(std::io::Error::other("is a link"));
+    }
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other("is not a regular file"));
+    }
+    if meta.len() > cap {
+        return Err(std::io::Error::other(format!("is larger than {cap} bytes")));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(cap + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > cap {
+        return Err(std::io::Error::other(format!("is larger than {cap} bytes")));
+    }
+    Ok(bytes)
+}
 
 /// Where entries live, and what was used.
 #[derive(Debug)]
 pub(crate) struct Cache {
     dir: PathBuf,
+    /// Authenticates entries.
+    secret: CacheSecret,
     /// The ledger's SHA-256 ("-" without a ledger): part of every key.
     ledger: String,
     /// Listings read from the cache in this build.
@@ -60,9 +253,10 @@ fn file_hash(path: &Path) -> Option<String> {
 
 impl Cache {
     /// A cache in `dir` (created when the first entry is written) for a report with this ledger.
-    pub(crate) fn new(dir: &Path, ledger: Option<&TableFile>) -> Self {
+    pub(crate) fn new(dir: &Path, ledger: Option<&TableFile>, secret: CacheSecret) -> Self {
         Cache {
             dir: dir.to_owned(),
+            secret,
             ledger: ledger
                 .and_then(|t| file_hash(&t.path))
                 .unwrap_or_else(|| "-".to_owned()),
@@ -114,71 +308,114 @@ impl Cache {
         let Some(entry) = self.entry(listing, parts) else {
             return compute();
         };
-        if let Some(df) = read_entry(&entry, expected) {
+        if let Some(df) = read_entry(&entry, &self.secret, expected) {
             self.hits.set(self.hits.get() + 1);
             return Ok(df);
         }
         let df = compute()?;
         self.misses.set(self.misses.get() + 1);
         // A cache that cannot be written only costs time: the build goes on without it.
-        let _ = write_entry(&self.dir, &entry, &df);
+        let _ = write_entry(&self.dir, &entry, &self.secret, &df);
         Ok(df)
     }
 }
 
-/// Reads an entry; `None` unless it is whole, its checksum holds and it has the expected columns.
-fn read_entry(path: &Path, expected: &[&str]) -> Option<DataFrame> {
-    let bytes = std::fs::read(path).ok()?;
-    let body_len = bytes.len().checked_sub(32 + MAGIC.len())?;
-    let (body, trailer) = bytes.split_at(body_len);
-    if &trailer[32..] != MAGIC || Sha256::digest(body).as_slice() != &trailer[..32] {
-        return None;
-    }
-    let df = ParquetReader::new(Cursor::new(body)).finish().ok()?;
+/// The MAC of an entry: its file name (so that an entry copied under another listing's name does
+/// not verify) and its body.
+fn mac(secret: &CacheSecret, path: &Path) -> Option<HmacSha256> {
+    let name = path.file_name()?.to_str()?;
+    let mut mac = HmacSha256::new_from_slice(&secret.bytes).ok()?;
+    mac.update(MAGIC);
+    mac.update(name.as_bytes());
+    mac.update(b"\n");
+    Some(mac)
+}
+
+/// Reads an entry; `None` unless it is a regular file of a sane size, its MAC verifies under
+/// `secret` and it has the expected columns.
+fn read_entry(path: &Path, secret: &CacheSecret, expected: &[&str]) -> Option<DataFrame> {
+    let bytes = read_regular(path, MAX_ENTRY_BYTES).ok()?;
+    let df = verified_body(path, secret, &bytes)
+        .and_then(|body| ParquetReader::new(Cursor::new(body)).finish().ok())?;
     let names: Vec<&str> = df.get_column_names().iter().map(|n| n.as_str()).collect();
     (names == expected).then_some(df)
 }
 
-fn write_entry(dir: &Path, path: &Path, df: &DataFrame) -> std::io::Result<()> {
+/// The entry's body when its trailer is whole and its MAC verifies.
+fn verified_body<'a>(path: &Path, secret: &CacheSecret, bytes: &'a [u8]) -> Option<&'a [u8]> {
+    let body_len = bytes.len().checked_sub(32 + MAGIC.len())?;
+    let (body, trailer) = bytes.split_at(body_len);
+    if &trailer[32..] != MAGIC {
+        return None;
+    }
+    let mut mac = mac(secret, path)?;
+    mac.update(body);
+    mac.verify_slice(&trailer[..32]).ok()?;
+    Some(body)
+}
+
+fn write_entry(
+    dir: &Path,
+    path: &Path,
+    secret: &CacheSecret,
+    df: &DataFrame,
+) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     let mut body = Vec::new();
     ParquetWriter::new(&mut body)
         .finish(&mut df.clone())
         .map_err(std::io::Error::other)?;
-    let digest = Sha256::digest(&body);
-    body.extend_from_slice(&digest);
+    let mut mac = mac(secret, path).ok_or_else(|| std::io::Error::other("entry name"))?;
+    mac.update(&body);
+    body.extend_from_slice(&mac.finalize().into_bytes());
     body.extend_from_slice(MAGIC);
-    // A name of this process's own, then an atomic rename over the entry.
+    // A new file of this process's own (never through a link someone left at the name), then an
+    // atomic rename over the entry.
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("entry");
     let tmp = dir.join(format!(".{name}.{}.tmp", std::process::id()));
-    std::fs::write(&tmp, &body)?;
-    std::fs::rename(&tmp, path).inspect_err(|_| {
-        let _ = std::fs::remove_file(&tmp);
-    })
+    let _ = std::fs::remove_file(&tmp);
+    let written = std::fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(&tmp)
+        .and_then(|mut f| f.write_all(&body));
+    written
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .inspect_err(|_| {
+            let _ = std::fs::remove_file(&tmp);
+        })
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn secret(text: &str) -> CacheSecret {
+        CacheSecret {
+            bytes: text.as_bytes().to_vec(),
+            origin: "test".to_owned(),
+        }
+    }
+
     #[test]
     fn entries_round_trip_and_damaged_ones_are_refused() {
         let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
         let path = dir.path().join("e.slc");
+        let key = secret("0123456789abcdef0123");
         let df =
             polars::df!("category" => ["text", "photo"], "items" => [3u64, 4]).unwrap_or_default();
-        write_entry(dir.path(), &path, &df).unwrap_or_else(|e| panic!("{e}"));
-        let back = read_entry(&path, &["category", "items"]);
+        write_entry(dir.path(), &path, &key, &df).unwrap_or_else(|e| panic!("{e}"));
+        let back = read_entry(&path, &key, &["category", "items"]);
         assert_eq!(back.as_ref(), Some(&df));
         assert!(
-            read_entry(&path, &["category", "items", "more"]).is_none(),
+            read_entry(&path, &key, &["category", "items", "more"]).is_none(),
             "shape"
         );
         let bytes = std::fs::read(&path).unwrap_or_default();
         // Truncated.
         std::fs::write(&path, &bytes[..bytes.len() - 5]).unwrap_or_default();
         assert!(
-            read_entry(&path, &["category", "items"]).is_none(),
+            read_entry(&path, &key, &["category", "items"]).is_none(),
             "truncated"
         );
         // One byte changed in the middle.
@@ -187,11 +424,33 @@ mod tests {
         flipped[mid] ^= 0x55;
         std::fs::write(&path, &flipped).unwrap_or_default();
         assert!(
-            read_entry(&path, &["category", "items"]).is_none(),
+            read_entry(&path, &key, &["category", "items"]).is_none(),
             "corrupt"
+        );
+        // Written with another key, or copied under another entry's name.
+        write_entry(dir.path(), &path, &secret("another key, 16+ bytes"), &df)
+            .unwrap_or_else(|e| panic!("{e}"));
+        assert!(
+            read_entry(&path, &key, &["category", "items"]).is_none(),
+            "other key"
+        );
+        write_entry(dir.path(), &path, &key, &df).unwrap_or_else(|e| panic!("{e}"));
+        let moved = dir.path().join("f.slc");
+        std::fs::rename(&path, &moved).unwrap_or_default();
+        assert!(
+            read_entry(&moved, &key, &["category", "items"]).is_none(),
+            "renamed"
+        );
+        std::fs::rename(&moved, &path).unwrap_or_default();
+        assert!(
+            read_entry(&path, &key, &["category", "items"]).is_some(),
+            "back"
         );
         // Empty.
         std::fs::write(&path, b"").unwrap_or_default();
-        assert!(read_entry(&path, &["category", "items"]).is_none(), "empty");
+        assert!(
+            read_entry(&path, &key, &["category", "items"]).is_none(),
+            "empty"
+        );
     }
 }

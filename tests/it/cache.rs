@@ -2,10 +2,18 @@
 
 use std::path::Path;
 
-use crate::support::{contents, example_copy, sharelog};
+use crate::support::{contents, example_copy, sharelog_with_env};
+
+/// The cache's secret in these tests (a CI secret would hold 32 random bytes).
+const KEY: &str = "test-key-0123456789abcdef";
 
 /// Builds `root` into `out` with `cache` (`None`: `--no-cache`); returns stderr's stage lines.
 fn build(root: &Path, out: &Path, cache: Option<&Path>) -> String {
+    build_keyed(root, out, cache, KEY)
+}
+
+/// [`build`] with the cache's secret `key` in `SHARELOG_CACHE_KEY`.
+fn build_keyed(root: &Path, out: &Path, cache: Option<&Path>, key: &str) -> String {
     let mut args = vec![
         "build",
         "--root",
@@ -17,7 +25,7 @@ fn build(root: &Path, out: &Path, cache: Option<&Path>) -> String {
         Some(dir) => args.extend(["--cache", dir.to_str().unwrap_or_default()]),
         None => args.push("--no-cache"),
     }
-    let o = sharelog(&args);
+    let o = sharelog_with_env(&[("SHARELOG_CACHE_KEY", key)], &args);
     let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
     assert!(o.status.success(), "{stderr}");
     stderr
@@ -115,4 +123,161 @@ fn a_changed_ledger_or_listing_is_counted_again() {
         contents(&dir.path().join("b")),
         contents(&dir.path().join("c"))
     );
+}
+
+/// What an attacker who can write to the cache (a pull request's CI run, say) does: zero every
+/// flag column and `opted_out` in each entry's aggregate, recompute the entry's old checksum
+/// (SHA-256 of the body) into its trailer and keep the magic.
+fn forge(entry: &Path) {
+    use polars::prelude::*;
+    let bytes = std::fs::read(entry).expect("entry");
+    let body = &bytes[..bytes.len() - 40];
+    let magic = &bytes[bytes.len() - 8..];
+    let df = ParquetReader::new(std::io::Cursor::new(body.to_vec()))
+        .finish()
+        .expect("an entry's body is Parquet");
+    let zeroed: Vec<Expr> = df
+        .get_column_names()
+        .iter()
+        .filter(|n| !["category", "year", "items"].contains(&n.as_str()))
+        .map(|n| (col(n.as_str()) * lit(0)).alias(n.as_str()))
+        .collect();
+    let mut df = df.lazy().with_columns(zeroed).collect().expect("zeroed");
+    let mut forged = Vec::new();
+    ParquetWriter::new(&mut forged)
+        .finish(&mut df)
+        .expect("parquet");
+    use sha2::Digest;
+    let digest = sha2::Sha256::digest(&forged);
+    forged.extend_from_slice(&digest);
+    forged.extend_from_slice(magic);
+    std::fs::write(entry, forged).expect("write");
+}
+
+#[test]
+fn forged_entries_cannot_change_a_published_number() {
+    let (dir, root) = example_copy();
+    let cache = dir.path().join("cache");
+    let cold = dir.path().join("cold");
+    let out = dir.path().join("site");
+    build(&root, &cold, None);
+    build(&root, &out, Some(&cache));
+    let listed = entries(&cache);
+    assert!(!listed.is_empty());
+    for entry in &listed {
+        forge(entry);
+    }
+    let stderr = build(&root, &out, Some(&cache));
+    assert!(stderr.contains("0 listings from the cache"), "{stderr}");
+    assert!(
+        contents(&out) == contents(&cold),
+        "a forged entry changed the site"
+    );
+    // The entries were counted again and rewritten: now they verify.
+    let stderr = build(&root, &out, Some(&cache));
+    assert!(
+        stderr.contains(&format!("{} listings from the cache", listed.len())),
+        "{stderr}"
+    );
+
+    // An entry copied over another listing's entry does not verify either.
+    let stderr = {
+        std::fs::copy(&listed[0], &listed[1]).expect("copy");
+        build(&root, &out, Some(&cache))
+    };
+    assert!(
+        stderr.contains(&format!("{} listings from the cache", listed.len() - 1)),
+        "{stderr}"
+    );
+    assert!(contents(&out) == contents(&cold));
+
+    // Entries written with another key are not trusted.
+    let stderr = build_keyed(&root, &out, Some(&cache), "another key of the same length");
+    assert!(stderr.contains("0 listings from the cache"), "{stderr}");
+    assert!(contents(&out) == contents(&cold));
+}
+
+#[cfg(unix)]
+#[test]
+fn an_entry_that_is_a_fifo_or_a_link_to_a_device_is_not_read() {
+    let (dir, root) = example_copy();
+    let cache = dir.path().join("cache");
+    let cold = dir.path().join("cold");
+    let out = dir.path().join("site");
+    build(&root, &cold, None);
+    build(&root, &out, Some(&cache));
+    let listed = entries(&cache);
+    assert!(listed.len() >= 2);
+    std::fs::remove_file(&listed[0]).expect("remove");
+    let status = std::process::Command::new("mkfifo")
+        .arg(&listed[0])
+        .status()
+        .expect("mkfifo");
+    assert!(status.success());
+    std::fs::remove_file(&listed[1]).expect("remove");
+    std::os::unix::fs::symlink("/dev/zero", &listed[1]).expect("symlink");
+
+    // Run with a deadline: the old reader blocked on the FIFO for ever.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sharelog"))
+        .args(["build", "--quiet", "--root"])
+        .arg(&root)
+        .arg("--out")
+        .arg(&out)
+        .arg("--cache")
+        .arg(&cache)
+        .env("SHARELOG_CACHE_KEY", KEY)
+        .spawn()
+        .expect("spawn");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break status;
+        }
+        if std::time::Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("the build hung on a FIFO or a device in the cache");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    };
+    assert!(status.success());
+    assert!(contents(&out) == contents(&cold));
+    // Both were replaced by real entries.
+    for entry in &listed[..2] {
+        assert!(std::fs::symlink_metadata(entry).expect("entry").is_file());
+    }
+}
+
+#[test]
+fn a_cache_key_that_is_short_or_inside_the_cache_is_refused() {
+    let (dir, root) = example_copy();
+    let cache = dir.path().join("cache");
+    let out = dir.path().join("site");
+    std::fs::create_dir_all(&cache).expect("mkdir");
+    let inside = cache.join("key");
+    std::fs::write(&inside, "0123456789abcdef0123456789abcdef").expect("write");
+    let short = dir.path().join("short-key");
+    std::fs::write(&short, "1234\n").expect("write");
+    for (key, message) in [
+        (&inside, "the cache key is inside the cache folder"),
+        (&short, "the cache key has 4 bytes"),
+    ] {
+        let o = sharelog_with_env(
+            &[],
+            &[
+                "build",
+                "--root",
+                root.to_str().expect("utf-8"),
+                "--out",
+                out.to_str().expect("utf-8"),
+                "--cache",
+                cache.to_str().expect("utf-8"),
+                "--cache-key",
+                key.to_str().expect("utf-8"),
+            ],
+        );
+        assert_eq!(o.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(stderr.contains(message), "{stderr}");
+    }
+    assert!(!out.exists());
 }

@@ -233,6 +233,11 @@ fn documented_commands(doc: &str) -> Vec<Vec<String>> {
         })
         .filter(|l| l.starts_with("sharelog "))
         .map(|l| {
+            // A command substitution adds `--no-cache` when the run has no cache key.
+            let l = l.replace(
+                r#"$([ -n "$SHARELOG_CACHE_KEY" ] || echo --no-cache)"#,
+                "--no-cache",
+            );
             let end = [" >", " ||", " #"]
                 .iter()
                 .filter_map(|m| l.find(m))
