@@ -21,6 +21,7 @@ mod render;
 mod scaffold;
 pub mod serve;
 pub mod time;
+pub mod urls;
 mod write;
 
 use std::collections::BTreeMap;

@@ -23,6 +23,7 @@ use icu_locale_core::Locale;
 use icu_plurals::{PluralCategory, PluralRules};
 
 use crate::error::{Error, Problem, Result};
+use crate::urls::is_safe_link;
 
 /// The built-in catalogues, by language.
 pub const BUILT_IN: [(&str, &str); 2] = [
@@ -584,29 +585,6 @@ fn is_name(s: &str) -> bool {
     !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_')
 }
 
-/// Whether a catalogue string may link to `target`: a path within the site (no scheme, not
-/// `//host`, no backslash or control character), or an `http:`, `https:` or `mailto:` address.
-fn is_safe_link(target: &str) -> bool {
-    if target.is_empty()
-        || target
-            .chars()
-            .any(|c| c.is_control() || c.is_whitespace() || c == '\\')
-    {
-        return false;
-    }
-    let lower = target.to_ascii_lowercase();
-    if ["http://", "https://", "mailto:"]
-        .iter()
-        .any(|s| lower.starts_with(s))
-    {
-        return true;
-    }
-    // A scheme is letters, digits, `+`, `-` or `.` before the first `:` that comes before any
-    // `/`, `?` or `#`: such a target is not a path.
-    let before = target.split(['/', '?', '#']).next().unwrap_or_default();
-    !before.contains(':') && !target.starts_with("//")
-}
-
 /// The `{name}`s of a string.
 fn placeholders(s: &str) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
@@ -753,7 +731,7 @@ mod tests {
 
 #[cfg(test)]
 mod link_tests {
-    use super::is_safe_link;
+    use crate::urls::is_safe_link;
 
     #[test]
     fn catalogue_links_go_only_to_the_site_or_http_and_mailto() {

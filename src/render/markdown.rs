@@ -152,10 +152,7 @@ pub(crate) fn sanitise(html: &str) -> String {
     // The site loads nothing from other sites: images only from the site itself, and the only
     // style kept is the column alignment pulldown-cmark writes (a style could fetch a URL).
     builder.attribute_filter(|element, attribute, value| match (element, attribute) {
-        ("img", "src") => {
-            let v = value.trim();
-            (!v.contains(':') && !v.starts_with("//")).then(|| value.into())
-        }
+        ("img", "src") => crate::urls::stays_on_site(value).then(|| value.into()),
         ("th" | "td", "style") => matches!(
             value.trim().trim_end_matches(';'),
             "text-align: left" | "text-align: center" | "text-align: right"

@@ -265,3 +265,45 @@ fn every_page_type_says_what_its_snapshot_says() {
         }
     }
 }
+
+/// Images load only from the site itself, decided as browsers parse URLs (issue 17, item 6):
+/// a backslash, or a tab or newline inside `//`, names another host to a browser.
+#[test]
+fn images_from_other_hosts_are_dropped_however_the_url_is_spelt() {
+    let (_dir, root) = crate::support::fixture_copy("basic");
+    let page = root.join("content/tracking.md");
+    std::fs::write(
+        &page,
+        "---\ntitle: Tracking\n---\n\n\
+         ![a](\\/evil.example/a.gif) ![b](/\\evil.example/b.gif)\n\n\
+         <img src=\"/\t/evil.example/c.gif\"> <img src=\"/\n/evil.example/d.gif\">\n\
+         <img src=\"/&#9;/evil.example/e.gif\"> <img src=\" //evil.example/f.gif\">\n\n\
+         ![kept](charts/kept.svg)\n",
+    )
+    .expect("write");
+    let (_d, out) = build(&root);
+    let html = read(&out, "tracking/index.html");
+    assert!(html.contains("src=\"charts/kept.svg\""), "{html}");
+    // Every image the page loads, resolved as a browser resolves it, is on the page's own host.
+    let base = url::Url::parse("https://report.example/tracking/index.html").expect("base");
+    let mut sources = 0;
+    for piece in html.split("<img").skip(1) {
+        let tag = &piece[..piece.find('>').expect("a whole tag")];
+        let Some(at) = tag.find("src=\"") else {
+            continue;
+        };
+        let value = &tag[at + 5..];
+        let value = value[..value.find('"').expect("quoted")]
+            .replace("&#9;", "\t")
+            .replace("&#10;", "\n")
+            .replace("&amp;", "&");
+        let resolved = base.join(&value).expect("a URL");
+        assert_eq!(
+            resolved.host_str(),
+            Some("report.example"),
+            "{value:?} in {html}"
+        );
+        sources += 1;
+    }
+    assert!(sources >= 1);
+}
