@@ -2,8 +2,6 @@
 
 use std::collections::BTreeMap;
 
-use walkdir::WalkDir;
-
 use super::raw::RawFrontMatter;
 use super::{Ctx, yaml};
 use crate::error::{Problem, Problems};
@@ -24,13 +22,9 @@ pub(crate) fn load(ctx: &Ctx<'_>, problems: &mut Problems) -> Vec<Page> {
         return Vec::new();
     }
     let mut pages: BTreeMap<String, Page> = BTreeMap::new();
-    for entry in WalkDir::new(&dir)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_map(|e| e.ok())
-    {
-        let path = entry.path();
-        if !entry.file_type().is_file() || path.extension().is_none_or(|e| e != "md") {
+    for path in ctx.walk(&dir, usize::MAX, problems) {
+        let path = path.as_path();
+        if path.extension().is_none_or(|e| e != "md") {
             continue;
         }
         let file = ctx.rel(path);

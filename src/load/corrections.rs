@@ -26,7 +26,7 @@ pub(crate) fn load(
     problems: &mut Problems,
 ) -> Vec<Correction> {
     let path = ctx.root.join(FILE);
-    if !path.exists() {
+    if std::fs::symlink_metadata(&path).is_err() {
         return Vec::new();
     }
     let Some(text) = ctx.read_text(&path, problems) else {

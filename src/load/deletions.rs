@@ -3,7 +3,6 @@
 use std::collections::BTreeMap;
 
 use chrono::{DateTime, NaiveDate, Utc};
-use walkdir::WalkDir;
 
 use super::{Ctx, csv_table};
 use crate::error::{Problem, Problems};
@@ -36,16 +35,9 @@ pub(crate) fn load(
     let now = published.and_then(end_of);
     let mut out = Vec::new();
     let mut seen: BTreeMap<String, (String, u64)> = BTreeMap::new();
-    for entry in WalkDir::new(&dir).sort_by_file_name() {
-        let entry = match entry {
-            Ok(e) => e,
-            Err(e) => {
-                problems.push(Problem::new(DIR, format!("cannot be read: {e}")));
-                continue;
-            }
-        };
-        let path = entry.path();
-        if !entry.file_type().is_file() || path.extension().is_none_or(|e| e != "csv") {
+    for path in ctx.walk(&dir, usize::MAX, problems) {
+        let path = path.as_path();
+        if path.extension().is_none_or(|e| e != "csv") {
             continue;
         }
         let file = ctx.rel(path);

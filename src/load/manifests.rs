@@ -3,8 +3,6 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use walkdir::WalkDir;
-
 use super::raw::{RawCounts, RawExport};
 use super::{Ctx, at, yaml};
 use crate::error::{Problem, Problems};
@@ -33,24 +31,13 @@ pub(crate) fn load(
     }
     let mut exports = Vec::new();
     let mut first_seen: BTreeMap<String, String> = BTreeMap::new();
-    for entry in WalkDir::new(&dir).sort_by_file_name() {
-        let entry = match entry {
-            Ok(e) => e,
-            Err(e) => {
-                let path = e
-                    .path()
-                    .map(|p| ctx.rel(p))
-                    .unwrap_or_else(|| DIR.to_owned());
-                problems.push(Problem::new(path, format!("cannot be read: {e}")));
-                continue;
-            }
-        };
-        let path = entry.path();
+    for path in ctx.walk(&dir, usize::MAX, problems) {
+        let path = path.as_path();
         let is_yaml = path
             .extension()
             .and_then(|e| e.to_str())
             .is_some_and(|e| e == "yaml" || e == "yml");
-        if !entry.file_type().is_file() || !is_yaml {
+        if !is_yaml {
             continue;
         }
         if let Some(export) = load_one(ctx, path, partners, categories, problems) {

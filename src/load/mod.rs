@@ -30,7 +30,10 @@ use crate::model::{Report, ReportMeta};
 /// `language` replaces report.yaml's `language` (`build --language`).
 pub(crate) fn load_partial(root: &Path, language: Option<&str>) -> (Option<Report>, Vec<Problem>) {
     let mut problems = Problems::default();
-    let ctx = Ctx { root };
+    let ctx = Ctx {
+        root,
+        real_root: std::fs::canonicalize(root).unwrap_or_else(|_| fs::normalize(root)),
+    };
 
     let mut meta = report::load(&ctx, &mut problems);
     if let (Some(m), Some(tag)) = (meta.as_mut(), language) {
@@ -96,6 +99,8 @@ pub(crate) fn load_partial(root: &Path, language: Option<&str>) -> (Option<Repor
 /// What every loader needs: where the root is.
 pub(crate) struct Ctx<'a> {
     pub(crate) root: &'a Path,
+    /// The root with every link resolved: where every input must lead.
+    pub(crate) real_root: PathBuf,
 }
 
 impl Ctx<'_> {
@@ -104,8 +109,86 @@ impl Ctx<'_> {
         fs::display_rel(&fs::normalize(self.root), &fs::normalize(path))
     }
 
-    /// Reads a UTF-8 text file, recording a problem when it is missing, unreadable or not UTF-8.
+    /// The one rule for every input: a file or folder may be a symbolic link, but where it leads
+    /// must be inside the report root. Records a problem (naming the file, never reading it) and
+    /// returns `false` otherwise; a path that does not exist passes (its reader says so).
+    pub(crate) fn confine(&self, path: &Path, problems: &mut Problems) -> bool {
+        if std::fs::symlink_metadata(path).is_err() {
+            return true;
+        }
+        match std::fs::canonicalize(path) {
+            Ok(real) if real.starts_with(&self.real_root) => true,
+            Ok(_) => {
+                problems.push(
+                    Problem::new(self.rel(path), "is a symbolic link that leads outside the report root")
+                        .help("copy the file into the report root instead of linking to it; sharelog reads only what is inside the root"),
+                );
+                false
+            }
+            Err(e) => {
+                problems.push(
+                    Problem::new(
+                        self.rel(path),
+                        format!("is a symbolic link that leads nowhere: {e}"),
+                    )
+                    .help("point the link at a file inside the report root, or remove it"),
+                );
+                false
+            }
+        }
+    }
+
+    /// Every file under `dir` (at most `max_depth` folders down), sorted by name, following links
+    /// that stay inside the root: a link that leads out of it, nowhere, or round in a loop is a
+    /// problem, never skipped without a word.
+    pub(crate) fn walk(
+        &self,
+        dir: &Path,
+        max_depth: usize,
+        problems: &mut Problems,
+    ) -> Vec<PathBuf> {
+        let mut files = Vec::new();
+        if !self.confine(dir, problems) {
+            return files;
+        }
+        let mut entries = walkdir::WalkDir::new(dir)
+            .follow_links(true)
+            .max_depth(max_depth)
+            .sort_by_file_name()
+            .into_iter();
+        while let Some(entry) = entries.next() {
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(e) => {
+                    let at = e.path().map_or_else(|| self.rel(dir), |p| self.rel(p));
+                    let help = if e.loop_ancestor().is_some() {
+                        "a folder link leads back to a folder that holds it; remove the link"
+                    } else {
+                        "check the file's permissions, or remove a link that leads nowhere"
+                    };
+                    problems.push(Problem::new(at, format!("cannot be read: {e}")).help(help));
+                    continue;
+                }
+            };
+            if entry.path_is_symlink() && !self.confine(entry.path(), problems) {
+                if entry.file_type().is_dir() {
+                    entries.skip_current_dir();
+                }
+                continue;
+            }
+            if entry.file_type().is_file() {
+                files.push(entry.into_path());
+            }
+        }
+        files
+    }
+
+    /// Reads a UTF-8 text file, recording a problem when it is missing, unreadable, not UTF-8 or
+    /// a link out of the root.
     pub(crate) fn read_text(&self, path: &Path, problems: &mut Problems) -> Option<String> {
+        if !self.confine(path, problems) {
+            return None;
+        }
         let rel = self.rel(path);
         if path.is_dir() {
             problems.push(
@@ -269,7 +352,7 @@ fn load_catalogue(
 ) -> crate::i18n::Catalogue {
     let file = format!("i18n/{language}.yaml");
     let path = ctx.root.join(&file);
-    let text = if path.is_file() {
+    let text = if std::fs::symlink_metadata(&path).is_ok() {
         ctx.read_text(&path, problems)
     } else {
         None
@@ -290,18 +373,11 @@ fn load_template_overrides(ctx: &Ctx<'_>, problems: &mut Problems) -> BTreeMap<S
     if !dir.is_dir() {
         return out;
     }
-    for entry in walkdir::WalkDir::new(&dir)
-        .max_depth(1)
-        .sort_by_file_name()
-        .into_iter()
-        .filter_map(|e| e.ok())
-    {
-        let path = entry.path();
-        if entry.file_type().is_file()
-            && path.extension().is_some_and(|e| e == "html")
+    for path in ctx.walk(&dir, 1, problems) {
+        if path.extension().is_some_and(|e| e == "html")
             && let (Some(name), Some(text)) = (
                 path.file_name().and_then(|n| n.to_str()),
-                ctx.read_text(path, problems),
+                ctx.read_text(&path, problems),
             )
         {
             out.insert(name.to_owned(), text);

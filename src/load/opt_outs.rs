@@ -17,7 +17,7 @@ const PROTECTIONS: &str = "data/opt-outs/protections-monthly.csv";
 /// month and signal; the rows of a month are added up, and kept per signal.
 pub(crate) fn load_monthly(ctx: &Ctx<'_>, problems: &mut Problems) -> Option<Vec<MonthlyOptOuts>> {
     let path = ctx.root.join(FILE);
-    if !path.exists() {
+    if std::fs::symlink_metadata(&path).is_err() {
         return None;
     }
     let before = problems.len();
@@ -110,7 +110,7 @@ pub(crate) fn load_monthly(ctx: &Ctx<'_>, problems: &mut Problems) -> Option<Vec
 /// Loads `protections-monthly.csv`, sorted by month and setting; empty when absent.
 pub(crate) fn load_protections(ctx: &Ctx<'_>, problems: &mut Problems) -> Vec<ProtectionMonth> {
     let path = ctx.root.join(PROTECTIONS);
-    if !path.exists() {
+    if std::fs::symlink_metadata(&path).is_err() {
         return Vec::new();
     }
     let Some(table) = csv_table::read(ctx, &path, &["month", "setting", "accounts"], &[], problems)
@@ -167,7 +167,8 @@ pub(crate) fn find_ledger(ctx: &Ctx<'_>, problems: &mut Problems) -> Option<Tabl
     let found: Vec<TableFile> = ["csv", "parquet", "ndjson", "jsonl"]
         .iter()
         .map(|ext| ctx.root.join(format!("{LEDGER}.{ext}")))
-        .filter(|p| p.exists())
+        .filter(|p| std::fs::symlink_metadata(p).is_ok())
+        .filter(|p| ctx.confine(p, problems))
         .filter_map(|path| {
             let format = TableFormat::from_path(&path)?;
             Some(TableFile {

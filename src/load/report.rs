@@ -14,7 +14,7 @@ const FILE: &str = "report.yaml";
 /// Loads and checks `report.yaml`.
 pub(crate) fn load(ctx: &Ctx<'_>, problems: &mut Problems) -> Option<ReportMeta> {
     let path = ctx.root.join(FILE);
-    if !path.exists() {
+    if std::fs::symlink_metadata(&path).is_err() {
         problems.push(Problem::new(FILE, "file not found").help(
             "run sharelog in a report root (a folder with report.yaml), pass --root DIR, or create one with the README's example",
         ));

@@ -10,6 +10,7 @@ mod formats;
 mod i18n;
 mod ids;
 mod invalid;
+mod links;
 mod output;
 mod package;
 mod pages;
