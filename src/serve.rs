@@ -1,12 +1,27 @@
 //! `sharelog serve`: build in memory, serve on loopback, rebuild when the root changes, and reload
 //! open pages. A failed build shows its problems in the page instead of a stale site.
+//!
+//! The server is hyper's HTTP/1.1 on a small tokio runtime (two worker threads, whatever the
+//! number of clients), with limits a preview needs when any page the browser opens can reach it:
+//! at most [`MAX_CONNECTIONS`] connections at once (more wait in the kernel's queue), request
+//! heads of at most [`MAX_HEAD_BYTES`] read within [`HEAD_TIMEOUT`], a connection closed after
+//! [`CONNECTION_LIFETIME`], only `GET` and `HEAD`, and only loopback `Host` names unless `--bind`
+//! opens the server to other machines (so a page on another site cannot read the preview
+//! through DNS rebinding). A connection that pipelines requests and never reads its answers
+//! holds only its own task.
 
+use std::convert::Infallible;
 use std::net::IpAddr;
 use std::path::{Path, PathBuf};
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use bytes::Bytes;
+use http_body_util::Full;
+use hyper::body::Incoming;
+use hyper::header::{self, HeaderValue};
+use hyper::{Method, Request, Response, StatusCode};
 use notify::{RecursiveMode, Watcher};
 
 use crate::error::{Error, Result};
@@ -22,6 +37,15 @@ pub struct ServeOptions {
     /// The port (0: any free port).
     pub port: u16,
 }
+
+/// Connections served at once.
+pub const MAX_CONNECTIONS: usize = 512;
+/// The largest request head (request line and headers) read; a larger one is answered 431.
+pub const MAX_HEAD_BYTES: usize = 16 * 1024;
+/// How long a client may take to send a request head (and, between requests, to start one).
+pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long one connection may stay open, however busy.
+pub const CONNECTION_LIFETIME: Duration = Duration::from_secs(120);
 
 /// The path pages poll to learn that a rebuild happened.
 const VERSION_PATH: &str = "/__sharelog/version";
@@ -94,43 +118,162 @@ fn site_path(url: &str) -> String {
     }
 }
 
-/// Answers one request: (status, content type, body).
-fn respond(state: &Mutex<State>, url: &str) -> (u16, &'static str, Vec<u8>) {
+/// What a request gets.
+#[derive(Debug, PartialEq)]
+enum Answer {
+    /// A page or file: (status, content type, body).
+    Body(u16, &'static str, Vec<u8>),
+    /// A folder asked for without its `/`: where it is, so that its relative links work.
+    Redirect(String),
+}
+
+/// Answers one request for `path` (with its `query`, if any).
+fn respond(state: &Mutex<State>, path: &str, query: Option<&str>) -> Answer {
     let Ok(s) = state.lock() else {
-        return (500, "text/plain; charset=utf-8", b"internal error".to_vec());
+        return Answer::Body(500, "text/plain; charset=utf-8", b"internal error".to_vec());
     };
-    if url.split('?').next() == Some(VERSION_PATH) {
-        return (
+    if path == VERSION_PATH {
+        return Answer::Body(
             200,
             "text/plain; charset=utf-8",
             s.version.to_string().into_bytes(),
         );
     }
-    let path = site_path(url);
+    let file = site_path(path);
     match &s.build {
-        Err(problems) => (500, "text/html; charset=utf-8", error_page(problems)),
-        Ok(site) => {
-            let found = site
-                .files
-                .get(&path)
-                .map(|b| (path.clone(), b))
-                .or_else(|| {
-                    let index = format!("{path}/index.html");
-                    site.files.get(&index).map(|b| (index, b))
-                });
-            match found {
-                Some((p, bytes)) if p.ends_with(".html") => {
-                    (200, content_type(&p), with_reload(bytes))
-                }
-                Some((p, bytes)) => (200, content_type(&p), bytes.clone()),
-                None => (
-                    404,
-                    "text/html; charset=utf-8",
-                    with_reload(b"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Not found</title></head><body><p>No such page. <a href=\"/\">Overview</a></p></body></html>\n"),
-                ),
+        Err(problems) => Answer::Body(500, "text/html; charset=utf-8", error_page(problems)),
+        Ok(site) => match site.files.get(&file) {
+            Some(bytes) if file.ends_with(".html") => {
+                Answer::Body(200, content_type(&file), with_reload(bytes))
             }
+            Some(bytes) => Answer::Body(200, content_type(&file), bytes.clone()),
+            None if site.files.contains_key(&format!("{file}/index.html")) => {
+                Answer::Redirect(match query {
+                    Some(q) => format!("{path}/?{q}"),
+                    None => format!("{path}/"),
+                })
+            }
+            None => Answer::Body(
+                404,
+                "text/html; charset=utf-8",
+                with_reload(b"<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>Not found</title></head><body><p>No such page. <a href=\"/\">Overview</a></p></body></html>\n"),
+            ),
+        },
+    }
+}
+
+/// Which `Host` headers the server answers.
+#[derive(Debug, Clone)]
+enum Hosts {
+    /// Loopback names only (`localhost`, `127.0.0.1`, `[::1]`, …): the default.
+    Loopback,
+    /// Loopback names and this address (`--bind` to one interface).
+    LoopbackAnd(IpAddr),
+    /// Any (`--bind 0.0.0.0` or `::`: the user opened the server to other machines).
+    Any,
+}
+
+impl Hosts {
+    fn for_bind(bind: IpAddr) -> Hosts {
+        if bind.is_unspecified() {
+            Hosts::Any
+        } else if bind.is_loopback() {
+            Hosts::Loopback
+        } else {
+            Hosts::LoopbackAnd(bind)
         }
     }
+
+    /// Whether a request's `Host` header (with its port, if any) is one of these.
+    fn allows(&self, host: Option<&str>) -> bool {
+        let Some(host) = host else {
+            return matches!(self, Hosts::Any);
+        };
+        let name = host_name(host).to_ascii_lowercase();
+        let loopback = name == "localhost"
+            || name.ends_with(".localhost")
+            || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
+        match self {
+            Hosts::Any => true,
+            Hosts::Loopback => loopback,
+            Hosts::LoopbackAnd(ip) => loopback || name.parse::<IpAddr>().is_ok_and(|n| n == *ip),
+        }
+    }
+}
+
+/// The name of a `Host` header without its port: `[::1]:8000` → `::1`, `a:80` → `a`.
+fn host_name(host: &str) -> &str {
+    if let Some(rest) = host.strip_prefix('[') {
+        return rest.split(']').next().unwrap_or("");
+    }
+    host.rsplit_once(':').map_or(host, |(name, _)| name)
+}
+
+fn plain(status: StatusCode, text: &str) -> Response<Full<Bytes>> {
+    let mut response = Response::new(Full::new(Bytes::from(text.to_owned())));
+    *response.status_mut() = status;
+    response.headers_mut().insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_static("text/plain; charset=utf-8"),
+    );
+    response
+}
+
+/// The HTTP side of [`respond`]: the method and Host checks, then the answer.
+fn handle(
+    state: &Mutex<State>,
+    hosts: &Hosts,
+    request: &Request<Incoming>,
+) -> Response<Full<Bytes>> {
+    let host = request
+        .headers()
+        .get(header::HOST)
+        .and_then(|h| h.to_str().ok())
+        .or_else(|| request.uri().authority().map(|a| a.as_str()));
+    if !hosts.allows(host) {
+        return plain(
+            StatusCode::FORBIDDEN,
+            "This preview answers only loopback host names (localhost, 127.0.0.1). Use --bind to serve other machines.\n",
+        );
+    }
+    if request.method() != Method::GET && request.method() != Method::HEAD {
+        let mut response = plain(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "The preview answers only GET and HEAD.\n",
+        );
+        response
+            .headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+        return response;
+    }
+    let mut response = match respond(state, request.uri().path(), request.uri().query()) {
+        Answer::Body(status, kind, body) => {
+            let mut response = Response::new(Full::new(Bytes::from(body)));
+            *response.status_mut() =
+                StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+            response
+                .headers_mut()
+                .insert(header::CONTENT_TYPE, HeaderValue::from_static(kind));
+            response
+        }
+        Answer::Redirect(to) => {
+            let mut response = plain(StatusCode::MOVED_PERMANENTLY, "");
+            match HeaderValue::from_str(&to) {
+                Ok(location) => {
+                    response.headers_mut().insert(header::LOCATION, location);
+                }
+                Err(_) => *response.status_mut() = StatusCode::NOT_FOUND,
+            }
+            response
+        }
+    };
+    let headers = response.headers_mut();
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    headers.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    response
 }
 
 /// Builds, serves and rebuilds until the process is stopped. `on_ready` gets the address the
@@ -148,17 +291,6 @@ pub fn serve(options: &ServeOptions, on_ready: impl FnOnce(std::net::SocketAddr)
         build: Err(String::new()),
     }));
     rebuild(&state, &root);
-
-    let server = tiny_http::Server::http((options.bind, options.port)).map_err(|e| {
-        Error::Internal(format!(
-            "cannot listen on {}:{}: {e}",
-            options.bind, options.port
-        ))
-    })?;
-    let addr = server
-        .server_addr()
-        .to_ip()
-        .ok_or_else(|| Error::Internal("the server has no IP address".into()))?;
 
     // Watch the root; rebuild once per burst of changes.
     let (tx, rx) = mpsc::channel();
@@ -192,17 +324,89 @@ pub fn serve(options: &ServeOptions, on_ready: impl FnOnce(std::net::SocketAddr)
         }
     });
 
-    on_ready(addr);
-    for request in server.incoming_requests() {
-        let (status, kind, body) = respond(&state, request.url());
-        let mut response = tiny_http::Response::from_data(body).with_status_code(status);
-        for (name, value) in [("Content-Type", kind), ("Cache-Control", "no-store")] {
-            if let Ok(h) = tiny_http::Header::from_bytes(name.as_bytes(), value.as_bytes()) {
-                response.add_header(h);
-            }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_io()
+        .enable_time()
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot start the server: {e}")))?;
+    let hosts = Hosts::for_bind(options.bind);
+    let (bind, port) = (options.bind, options.port);
+    let result = runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind((bind, port))
+            .await
+            .map_err(|e| Error::Internal(format!("cannot listen on {bind}:{port}: {e}")))?;
+        let addr = listener
+            .local_addr()
+            .map_err(|e| Error::Internal(format!("the server has no address: {e}")))?;
+        on_ready(addr);
+        let permits = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+        loop {
+            // More clients than permits wait in the kernel's accept queue.
+            let Ok(permit) = Arc::clone(&permits).acquire_owned().await else {
+                return Ok(());
+            };
+            let stream = match listener.accept().await {
+                Ok((stream, _)) => stream,
+                Err(_) => {
+                    // Out of file descriptors, say: wait instead of spinning.
+                    tokio::time::sleep(Duration::from_millis(100)).await;
+                    continue;
+                }
+            };
+            let state = Arc::clone(&state);
+            let hosts = hosts.clone();
+            tokio::spawn(async move {
+                let service = hyper::service::service_fn(move |request: Request<Incoming>| {
+                    let response = handle(&state, &hosts, &request);
+                    async move { Ok::<_, Infallible>(response) }
+                });
+                let connection = hyper::server::conn::http1::Builder::new()
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(HEAD_TIMEOUT)
+                    .max_buf_size(MAX_HEAD_BYTES)
+                    .serve_connection(hyper_util::rt::TokioIo::new(stream), service);
+                let _ = tokio::time::timeout(CONNECTION_LIFETIME, connection).await;
+                drop(permit);
+            });
         }
-        let _ = request.respond(response);
-    }
+    });
     drop(watcher);
-    Ok(())
+    result
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn host_names() {
+        assert_eq!(host_name("[::1]:8000"), "::1");
+        assert_eq!(host_name("localhost:8000"), "localhost");
+        assert_eq!(host_name("127.0.0.1"), "127.0.0.1");
+        let loopback = Hosts::for_bind("127.0.0.1".parse().expect("ip"));
+        for ok in [
+            "127.0.0.1:8000",
+            "localhost",
+            "LOCALHOST:1",
+            "[::1]:80",
+            "127.9.9.9",
+            "app.localhost:3",
+        ] {
+            assert!(loopback.allows(Some(ok)), "{ok}");
+        }
+        for bad in [
+            "evil.example",
+            "evil.example:8000",
+            "127.0.0.1.evil.example",
+            "localhost.evil.example",
+        ] {
+            assert!(!loopback.allows(Some(bad)), "{bad}");
+        }
+        assert!(!loopback.allows(None));
+        let one = Hosts::for_bind("192.168.1.5".parse().expect("ip"));
+        assert!(one.allows(Some("192.168.1.5:8000")));
+        assert!(!one.allows(Some("evil.example")));
+        assert!(Hosts::for_bind("0.0.0.0".parse().expect("ip")).allows(Some("anything")));
+    }
 }

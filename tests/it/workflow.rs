@@ -164,6 +164,168 @@ fn eventually(addr: &str, path: &str, done: impl Fn(u16, &str) -> bool) -> (u16,
     }
 }
 
+/// Starts `sharelog serve` on a free loopback port: (server, "127.0.0.1:PORT").
+fn start_server(root: &Path) -> (Server, String) {
+    let child = Command::new(env!("CARGO_BIN_EXE_sharelog"))
+        .args([
+            "serve",
+            "--port",
+            "0",
+            "--root",
+            root.to_str().expect("utf-8"),
+        ])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("serve starts");
+    let mut server = Server(child);
+    let mut first = String::new();
+    BufReader::new(server.0.stdout.take().expect("stdout"))
+        .read_line(&mut first)
+        .expect("the address line");
+    let addr = first
+        .split("http://")
+        .nth(1)
+        .and_then(|rest| rest.split('/').next())
+        .expect("serving http://ADDR/")
+        .to_owned();
+    (server, addr)
+}
+
+/// Sends `raw` as it is and reads the whole answer: (status, head, body). Status 0: none.
+fn raw_request(addr: &str, raw: &[u8]) -> (u16, String, String) {
+    let Ok(mut stream) = TcpStream::connect(addr) else {
+        return (0, String::new(), String::new());
+    };
+    let _ = stream.set_read_timeout(Some(Duration::from_secs(15)));
+    let _ = stream.write_all(raw);
+    let mut response = Vec::new();
+    let _ = stream.read_to_end(&mut response);
+    let response = String::from_utf8_lossy(&response).into_owned();
+    let status = response
+        .split_whitespace()
+        .nth(1)
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0);
+    let (head, body) = response
+        .split_once("\r\n\r\n")
+        .map(|(h, b)| (h.to_owned(), b.to_owned()))
+        .unwrap_or((response.clone(), String::new()));
+    (status, head, body)
+}
+
+/// A line of the server's `/proc/PID/status` (Linux), as a number: `Threads`, `VmRSS` (kB).
+fn proc_status(server: &Server, key: &str) -> Option<u64> {
+    let text = std::fs::read_to_string(format!("/proc/{}/status", server.0.id())).ok()?;
+    text.lines()
+        .find_map(|l| l.strip_prefix(&format!("{key}:")))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+}
+
+/// `serve` as an attacker on another page, or a broken client, would try it (issue 17, item 12).
+#[test]
+fn serve_holds_up_to_hostile_clients() {
+    let (_dir, root) = fixture_copy("basic");
+    let (server, addr) = start_server(&root);
+    let get = |path: &str| {
+        raw_request(
+            &addr,
+            format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+        )
+    };
+    assert_eq!(get("/").0, 200);
+
+    // Only GET and HEAD.
+    for method in ["POST", "PUT", "DELETE", "TRACE", "OPTIONS"] {
+        let (status, head, _) = raw_request(
+            &addr,
+            format!("{method} / HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n").as_bytes(),
+        );
+        assert_eq!(status, 405, "{method}");
+        assert!(head.contains("allow: GET, HEAD"), "{head}");
+    }
+    let (status, _, body) = raw_request(
+        &addr,
+        format!("HEAD / HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n").as_bytes(),
+    );
+    assert_eq!((status, body.as_str()), (200, ""));
+
+    // DNS rebinding: another site's name for this address is refused; loopback names are not.
+    let (status, _, body) = raw_request(
+        &addr,
+        b"GET / HTTP/1.1\r\nHost: rebind.evil.example:8000\r\nConnection: close\r\n\r\n",
+    );
+    assert_eq!(status, 403);
+    assert!(!body.contains("Fixture report"));
+    let port = addr.rsplit(':').next().expect("port");
+    let (status, _, _) = raw_request(
+        &addr,
+        format!("GET / HTTP/1.1\r\nHost: localhost:{port}\r\nConnection: close\r\n\r\n").as_bytes(),
+    );
+    assert_eq!(status, 200);
+
+    // A folder without its slash is redirected, so that its relative links work.
+    let (status, head, _) = get("/data?x=1");
+    assert_eq!(status, 301, "{head}");
+    assert!(head.contains("location: /data/?x=1"), "{head}");
+
+    // A huge request head is refused early, not buffered.
+    let rss_before = proc_status(&server, "VmRSS");
+    let mut huge = format!("GET / HTTP/1.1\r\nHost: {addr}\r\nX-Big: ").into_bytes();
+    huge.resize(huge.len() + (64 << 20), b'a');
+    huge.extend_from_slice(b"\r\n\r\n");
+    let (status, _, _) = raw_request(&addr, &huge);
+    assert!(status == 431 || status == 0, "{status}");
+    if let (Some(before), Some(after)) = (rss_before, proc_status(&server, "VmRSS")) {
+        assert!(
+            after < before + 32 * 1024,
+            "RSS grew from {before} kB to {after} kB"
+        );
+    }
+
+    // A client that pipelines many requests and never reads blocks nobody else.
+    let mut greedy = TcpStream::connect(&addr).expect("connect");
+    let mut pipelined = Vec::new();
+    for _ in 0..500 {
+        pipelined.extend_from_slice(
+            format!("GET /data/index.html HTTP/1.1\r\nHost: {addr}\r\n\r\n").as_bytes(),
+        );
+    }
+    let _ = greedy.set_write_timeout(Some(Duration::from_secs(2)));
+    let _ = greedy.write_all(&pipelined);
+    let started = Instant::now();
+    assert_eq!(get("/").0, 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "{:?}",
+        started.elapsed()
+    );
+
+    // Many idle connections cost neither a thread each nor the service of a new client for long.
+    let idle: Vec<TcpStream> = (0..300)
+        .filter_map(|_| TcpStream::connect(&addr).ok())
+        .collect();
+    assert!(idle.len() >= 250, "{}", idle.len());
+    std::thread::sleep(Duration::from_millis(300));
+    if let Some(threads) = proc_status(&server, "Threads") {
+        assert!(
+            threads < 40,
+            "{threads} threads for {} idle connections",
+            idle.len()
+        );
+    }
+    let started = Instant::now();
+    assert_eq!(get("/").0, 200);
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    drop(idle);
+    drop(greedy);
+}
+
 #[test]
 fn serve_shows_the_site_rebuilds_on_change_and_shows_build_errors() {
     let (_dir, root) = fixture_copy("basic");
