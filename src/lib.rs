@@ -193,6 +193,51 @@ pub fn render_site_with(
     Ok((site, summary))
 }
 
+/// Entry points for the fuzz targets in `fuzz/` (not a stable interface).
+#[doc(hidden)]
+pub mod fuzzing {
+    /// The cache reader on arbitrary bytes: as a whole entry, and (with `sign`) as a body with a
+    /// valid MAC, which reaches the Parquet reader. Must never panic; `true` when it gave an
+    /// aggregate.
+    pub fn cache_entry(name: &str, key: &[u8], bytes: &[u8], sign: bool) -> bool {
+        crate::aggregate::cache::fuzz_entry(name, key, bytes, sign)
+    }
+
+    /// The URL policy on an arbitrary string. Must never panic, and what it allows must hold
+    /// against a base it was not built with: an image it keeps stays on that base's origin too,
+    /// and every such reference is also a safe link.
+    pub fn url_policy(reference: &str) {
+        let on_site = crate::urls::stays_on_site(reference);
+        let link = crate::urls::is_safe_link(reference);
+        if on_site {
+            assert!(
+                link,
+                "{reference:?} stays on the site but is not a safe link"
+            );
+            for base in [
+                "https://example.org:4443/a/b/index.html",
+                "http://127.0.0.1:8000/",
+                "https://report.example/deep/er/still/page.html?q#f",
+            ] {
+                if let Ok(base) = url::Url::parse(base) {
+                    let resolved = base.join(reference);
+                    assert!(
+                        resolved.as_ref().is_ok_and(|r| r.origin() == base.origin()),
+                        "{reference:?} leaves {base}: {resolved:?}"
+                    );
+                }
+            }
+        }
+        if link && let Ok(url) = url::Url::parse(reference) {
+            assert!(
+                matches!(url.scheme(), "http" | "https" | "mailto"),
+                "{reference:?} is a link with scheme {}",
+                url.scheme()
+            );
+        }
+    }
+}
+
 /// How many problems [`describe`] prints before it says how many more there are.
 pub const MAX_PROBLEMS_SHOWN: usize = 200;
 

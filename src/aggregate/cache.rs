@@ -335,10 +335,42 @@ fn mac(secret: &CacheSecret, path: &Path) -> Option<HmacSha256> {
 /// `secret` and it has the expected columns.
 fn read_entry(path: &Path, secret: &CacheSecret, expected: &[&str]) -> Option<DataFrame> {
     let bytes = read_regular(path, MAX_ENTRY_BYTES).ok()?;
-    let df = verified_body(path, secret, &bytes)
-        .and_then(|body| ParquetReader::new(Cursor::new(body)).finish().ok())?;
+    entry_from_bytes(path, secret, &bytes, expected)
+}
+
+/// An entry's aggregate from its bytes: `None` unless the MAC verifies, the body is Parquet (a
+/// reader that panics on a damaged body counts as "not Parquet") and the columns are `expected`.
+fn entry_from_bytes(
+    path: &Path,
+    secret: &CacheSecret,
+    bytes: &[u8],
+    expected: &[&str],
+) -> Option<DataFrame> {
+    let body = verified_body(path, secret, bytes)?;
+    let df = std::panic::catch_unwind(|| ParquetReader::new(Cursor::new(body)).finish().ok())
+        .ok()
+        .flatten()?;
     let names: Vec<&str> = df.get_column_names().iter().map(|n| n.as_str()).collect();
     (names == expected).then_some(df)
+}
+
+/// For the fuzz target `cache_entry`: reads `bytes` as the entry `name` under `key`, both as they
+/// are and, when `sign` is set, with a valid MAC appended (so that arbitrary bodies reach the
+/// Parquet reader). Returns whether an aggregate came out.
+pub(crate) fn fuzz_entry(name: &str, key: &[u8], bytes: &[u8], sign: bool) -> bool {
+    let secret = CacheSecret {
+        bytes: key.to_vec(),
+        origin: "fuzz".to_owned(),
+    };
+    let path = Path::new(name);
+    let expected = ["category", "year", "items"];
+    let mut entry = bytes.to_vec();
+    if sign && let Some(mut mac) = mac(&secret, path) {
+        mac.update(bytes);
+        entry.extend_from_slice(&mac.finalize().into_bytes());
+        entry.extend_from_slice(MAGIC);
+    }
+    entry_from_bytes(path, &secret, &entry, &expected).is_some()
 }
 
 /// The entry's body when its trailer is whole and its MAC verifies.

@@ -7,6 +7,7 @@ mod downloads;
 mod feeds;
 mod findings;
 mod formats;
+mod fuzz_seeds;
 mod i18n;
 mod ids;
 mod invalid;
