@@ -143,7 +143,7 @@ pub fn render_site_with(
                 )),
                 None => {
                     progress.stage(&format!(
-                        "the listing cache is off: no key (set {} or --cache-key FILE)",
+                        "the listing cache is off: no key (set {} or --cache-key FILE; the per-user key in ~/.config/sharelog could not be made or read)",
                         aggregate::cache::KEY_ENV
                     ));
                     None

@@ -147,10 +147,12 @@ fn respond(state: &Mutex<State>, path: &str, query: Option<&str>) -> Answer {
                 Answer::Body(200, content_type(&file), with_reload(bytes))
             }
             Some(bytes) => Answer::Body(200, content_type(&file), bytes.clone()),
+            // The target is built from the site's own path, so that `//host` in the request
+            // can never become a redirect to another host.
             None if site.files.contains_key(&format!("{file}/index.html")) => {
                 Answer::Redirect(match query {
-                    Some(q) => format!("{path}/?{q}"),
-                    None => format!("{path}/"),
+                    Some(q) => format!("/{file}/?{q}"),
+                    None => format!("/{file}/"),
                 })
             }
             None => Answer::Body(

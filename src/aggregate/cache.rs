@@ -59,8 +59,9 @@ impl std::fmt::Debug for CacheSecret {
 
 impl CacheSecret {
     /// The secret for a cache in `cache_dir`: `--cache-key FILE` when given, else
-    /// `SHARELOG_CACHE_KEY`, else the per-user key (generated on first use). `Ok(None)` when
-    /// there is none to be had (no home folder): the build then runs without the cache.
+    /// `SHARELOG_CACHE_KEY`, else the per-user key (generated on first use). A key the user gave
+    /// that is unusable is an error; `Ok(None)` when there is none to be had (no home folder, or
+    /// one where the key cannot be written or read): the build then runs without the cache.
     pub(crate) fn resolve(
         explicit: Option<&Path>,
         cache_dir: &Path,
@@ -73,10 +74,7 @@ impl CacheSecret {
             let bytes = text.as_encoded_bytes().to_vec();
             return Self::checked(bytes, KEY_ENV.to_owned(), KEY_ENV).map(Some);
         }
-        match user_key_path() {
-            Some(path) => Self::user_key(&path, cache_dir).map(Some),
-            None => Ok(None),
-        }
+        Ok(user_key_path().and_then(|path| Self::user_key(&path, cache_dir).ok()))
     }
 
     fn checked(bytes: Vec<u8>, origin: String, shown: &str) -> Result<CacheSecret> {

@@ -269,6 +269,13 @@ fn serve_holds_up_to_hostile_clients() {
     let (status, head, _) = get("/data?x=1");
     assert_eq!(status, 301, "{head}");
     assert!(head.contains("location: /data/?x=1"), "{head}");
+    // Not an open redirect: `//data` would be a link to the host `data`.
+    let (status, head, _) = get("//data");
+    assert_eq!(status, 301, "{head}");
+    assert!(
+        head.contains("location: /data/\r\n") || head.ends_with("location: /data/"),
+        "{head}"
+    );
 
     // A huge request head is refused early, not buffered.
     let rss_before = proc_status(&server, "VmRSS");
