@@ -118,10 +118,14 @@ pub struct BuildArgs {
     /// terminal, one line per stage otherwise).
     #[arg(long, short)]
     pub quiet: bool,
-    /// Exit with code 4 when a finding at or above this severity exists (the site is still
-    /// written). Without it, findings never change the exit code.
+    /// Exit with code 4 when a finding at or above this severity is new: it has no response in
+    /// data/responses.yaml, or its count is larger than the count its response covers (the
+    /// site is still written). Each such finding is printed on stderr.
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<Severity>,
+    /// Exit with code 4 when any finding at or above this severity exists, responded to or not.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on_any: Option<Severity>,
     /// An auditor's build with exact counts: nothing is suppressed, and every page and data file
     /// says "not for publication". Never publish its output.
     #[arg(long)]
@@ -152,8 +156,12 @@ pub struct CheckArgs {
     /// The report root (the folder holding report.yaml).
     #[arg(long, default_value = ".")]
     pub root: PathBuf,
-    /// Exit with code 4 when a finding at or above this severity exists. Without it, findings
-    /// never change the exit code.
+    /// Exit with code 4 when a finding at or above this severity is new: it has no response in
+    /// data/responses.yaml, or its count is larger than the count its response covers. Each
+    /// such finding is printed on stderr.
     #[arg(long, value_enum, value_name = "SEVERITY")]
     pub fail_on: Option<Severity>,
+    /// Exit with code 4 when any finding at or above this severity exists, responded to or not.
+    #[arg(long, value_enum, value_name = "SEVERITY")]
+    pub fail_on_any: Option<Severity>,
 }

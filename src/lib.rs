@@ -80,6 +80,51 @@ pub struct Summary {
     pub warnings: Vec<String>,
     /// Findings per severity (severities without findings are absent).
     pub findings: BTreeMap<Severity, usize>,
+    /// Every finding, as the `--fail-on` gate sees it, in the findings' order.
+    pub gate: Vec<GateFinding>,
+}
+
+/// A finding as the `--fail-on` gate sees it: its key, its count as published, and the count
+/// the platform's response covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GateFinding {
+    /// Its severity.
+    pub severity: Severity,
+    /// Its id, e.g. `opted-out-content-shared`.
+    pub id: &'static str,
+    /// The partner's id (empty for a platform-wide finding).
+    pub partner: String,
+    /// The export's id, if any.
+    pub export: String,
+    /// The flag, if any.
+    pub flag: String,
+    /// The count as the site publishes it: a number, a band, or "hidden".
+    pub count: String,
+    /// The count the platform's response covers; `None` without a response.
+    pub covered: Option<u64>,
+    /// New for the gate: no response, or a count larger than the one the response covers.
+    pub new: bool,
+}
+
+impl std::fmt::Display for GateFinding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{} {}", self.severity.slug(), self.id)?;
+        for (name, v) in [
+            ("partner", &self.partner),
+            ("export", &self.export),
+            ("flag", &self.flag),
+        ] {
+            if !v.is_empty() {
+                write!(f, " {name}={v}")?;
+            }
+        }
+        write!(f, ": count {}", self.count)?;
+        match self.covered {
+            Some(n) if self.new => write!(f, "; its response covers {n}"),
+            Some(n) => write!(f, "; responded to (covers {n})"),
+            None => write!(f, "; no response"),
+        }
+    }
 }
 
 impl Summary {
@@ -90,6 +135,15 @@ impl Summary {
             .filter(|(s, _)| **s <= threshold)
             .map(|(_, n)| n)
             .sum()
+    }
+
+    /// The findings at or above `threshold` that the gate counts: every one when `any`, else
+    /// those without a response covering their count.
+    pub fn gated(&self, threshold: Severity, any: bool) -> Vec<&GateFinding> {
+        self.gate
+            .iter()
+            .filter(|g| g.severity <= threshold && (any || g.new))
+            .collect()
     }
 
     /// "2 high, 1 info" — the findings per severity, most serious first.
@@ -163,7 +217,23 @@ pub fn render_site_with(
     }
     let publication = publish::publish(&report, &tables, options.unsuppressed);
     let site = render::render(&report, &publication)?;
+    let gate = tables
+        .findings
+        .iter()
+        .zip(&publication.findings)
+        .map(|(f, shown)| GateFinding {
+            severity: f.severity,
+            id: f.kind.id(),
+            partner: f.partner.clone(),
+            export: f.export.clone().unwrap_or_default(),
+            flag: f.flag.clone().unwrap_or_default(),
+            count: publish::plain(shown.count),
+            covered: f.response.as_ref().map(|r| r.count),
+            new: f.response.as_ref().is_none_or(|r| f.count > r.count),
+        })
+        .collect();
     let summary = Summary {
+        gate,
         partners: report.partners.len(),
         exports: report.exports.len(),
         items: tables.total_items,

@@ -59,7 +59,7 @@ fn run(cli: &Cli) -> Result<i32, Error> {
                     s.findings_line()
                 );
             }
-            gate(&s, args.fail_on).code()
+            gate(&s, args.fail_on, args.fail_on_any, Some(&args.out)).code()
         }),
         Command::Check(args) => sharelog::check(&args.root).map(|s| {
             print_warnings(&s.warnings);
@@ -70,7 +70,7 @@ fn run(cli: &Cli) -> Result<i32, Error> {
                 s.items,
                 s.findings_line()
             );
-            gate(&s, args.fail_on).code()
+            gate(&s, args.fail_on, args.fail_on_any, None).code()
         }),
         Command::New(args) => sharelog::new_root(&args.dir).map(|files| {
             for f in &files {
@@ -140,21 +140,52 @@ fn run(cli: &Cli) -> Result<i32, Error> {
     }
 }
 
-/// The findings gate: exit code 4 when `--fail-on` is given and a finding reaches it.
-fn gate(summary: &sharelog::Summary, fail_on: Option<Severity>) -> ExitCode {
-    let Some(threshold) = fail_on else {
-        return ExitCode::Ok;
-    };
-    let n = summary.findings_at_or_above(threshold);
-    if n == 0 {
+/// The findings gate: exit code 4 when `--fail-on` is given and a new finding (no response, or
+/// a count larger than its response covers) reaches it, or `--fail-on-any` and any finding
+/// does. Each finding that failed the gate is printed; `written` names where the site shows
+/// them (`check` writes nothing, so it points at nothing).
+fn gate(
+    summary: &sharelog::Summary,
+    fail_on: Option<Severity>,
+    fail_on_any: Option<Severity>,
+    written: Option<&std::path::Path>,
+) -> ExitCode {
+    let mut failed: Vec<&sharelog::GateFinding> = Vec::new();
+    let mut rules = Vec::new();
+    if let Some(threshold) = fail_on {
+        failed.extend(summary.gated(threshold, false));
+        rules.push(format!("--fail-on {}", threshold.slug()));
+    }
+    if let Some(threshold) = fail_on_any {
+        for g in summary.gated(threshold, true) {
+            if !failed.contains(&g) {
+                failed.push(g);
+            }
+        }
+        rules.push(format!("--fail-on-any {}", threshold.slug()));
+    }
+    if failed.is_empty() {
         return ExitCode::Ok;
     }
+    let n = failed.len();
     eprintln!(
-        "error: {n} finding{} at or above `{}` ({}); see findings/index.html or data/findings.csv",
+        "error: {n} finding{} failed the gate ({}):",
         if n == 1 { "" } else { "s" },
-        threshold.slug(),
-        summary.findings_line()
+        rules.join(", ")
     );
+    for g in &failed {
+        eprintln!("  {g}");
+    }
+    let mut help = vec![
+        "a finding the platform has acted on passes `--fail-on` once data/responses.yaml answers it at its count".to_owned(),
+    ];
+    if let Some(out) = written {
+        help.push(format!(
+            "the findings are listed in {}",
+            out.join("findings/index.html").display()
+        ));
+    }
+    eprintln!("  = help: {}", help.join("; "));
     ExitCode::Findings
 }
 

@@ -68,6 +68,8 @@ pub struct Report {
     pub deletions: Vec<DeletionRequest>,
     /// `data/corrections.yaml`, newest first.
     pub corrections: Vec<Correction>,
+    /// `data/responses.yaml`, in file order (matched to findings by the aggregate stage).
+    pub responses: Vec<Response>,
     /// Content pages, sorted by weight then path.
     pub pages: Vec<Page>,
     /// Template overrides from the root's `templates/` folder, by file name.
@@ -165,6 +167,62 @@ pub struct Correction {
     pub why: String,
     /// Its position in the file (1-based): with the date, a stable id.
     pub number: usize,
+}
+
+/// One entry of `data/responses.yaml`: what the platform did about a finding.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Response {
+    /// Which finding it answers.
+    pub key: ResponseKey,
+    /// The finding's count the response covers: a finding that grows past it is new again.
+    pub count: u64,
+    /// When the response was made (not after `published`).
+    pub date: NaiveDate,
+    /// The response, in Markdown.
+    pub text: String,
+    /// Where the entry is, for problems found once the findings exist.
+    #[serde(skip)]
+    pub spot: Spot,
+}
+
+/// The key of a response: the finding's id and any of its partner, export and flag.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+pub struct ResponseKey {
+    /// The finding's id, e.g. `opted-out-content-shared`.
+    pub id: String,
+    /// The partner's id, when given.
+    pub partner: Option<String>,
+    /// The export's id, when given.
+    pub export: Option<String>,
+    /// The flag, when given.
+    pub flag: Option<String>,
+}
+
+impl std::fmt::Display for ResponseKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.id)?;
+        for (name, v) in [
+            ("partner", &self.partner),
+            ("export", &self.export),
+            ("flag", &self.flag),
+        ] {
+            if let Some(v) = v {
+                write!(f, ", {name} {v}")?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A place in an input file: 1-based line and column, and the key path there.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Spot {
+    /// 1-based line.
+    pub line: u64,
+    /// 1-based column.
+    pub column: u64,
+    /// The key path, e.g. `[2].finding`.
+    pub key: String,
 }
 
 /// `report.yaml: license`: an SPDX id with an optional URL and title.

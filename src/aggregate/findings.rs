@@ -14,7 +14,7 @@ use sha2::{Digest, Sha256};
 use super::columns::{EXPORT, FLAGS, OPTED_OUT};
 use super::{ExportCounts, PartnerRow, internal};
 use crate::error::{Problem, Problems, Result};
-use crate::model::{Export, HonoursOptOut, Report, Severity};
+use crate::model::{Export, HonoursOptOut, Report, Response, Severity};
 
 /// The finding ids of the SPEC, plus `opt-out-statistics-mismatch` (monthly.csv vs the ledger).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
@@ -116,6 +116,8 @@ pub(crate) struct Finding {
     pub(crate) flag: Option<String>,
     pub(crate) count: u64,
     pub(crate) detail: Detail,
+    /// The platform's response from `data/responses.yaml`, once matched (`responses::attach`).
+    pub(crate) response: Option<Response>,
 }
 
 /// What the checks read.
@@ -157,6 +159,7 @@ pub(crate) fn compute(report: &Report, inputs: &Inputs<'_>) -> Result<Vec<Findin
             flag: flag.map(str::to_owned),
             count,
             detail,
+            response: None,
         };
         if let Some((_, sums, undeclared_opted_out)) = sums {
             for (flag, n) in FLAGS.iter().zip(&sums[..FLAGS.len()]) {
@@ -249,6 +252,7 @@ pub(crate) fn compute(report: &Report, inputs: &Inputs<'_>) -> Result<Vec<Findin
                 open,
                 days,
             },
+            response: None,
         });
     }
     for row in inputs.partners.iter().filter(|r| r.items > 0) {
@@ -266,6 +270,7 @@ pub(crate) fn compute(report: &Report, inputs: &Inputs<'_>) -> Result<Vec<Findin
                 detail: Detail::NotHonoured {
                     stance: partner.honours_opt_out,
                 },
+                response: None,
             });
         }
     }
@@ -280,6 +285,7 @@ pub(crate) fn compute(report: &Report, inputs: &Inputs<'_>) -> Result<Vec<Findin
             detail: Detail::Statistics {
                 months: inputs.monthly_mismatch.to_vec(),
             },
+            response: None,
         });
     }
     out.sort_by(|a, b| {

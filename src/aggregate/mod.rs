@@ -13,6 +13,7 @@ pub(crate) mod ids;
 mod ledger;
 mod listings;
 mod opt_outs;
+mod responses;
 mod scan;
 mod tables;
 
@@ -85,7 +86,7 @@ pub(crate) fn aggregate(report: &Report, cache: Option<&cache::Cache>) -> Result
         p.deletion_requests = mine.clone().map(|d| d.requests).sum();
         p.deletion_items = mine.map(|d| d.items).sum();
     }
-    let findings = findings::compute(
+    let mut findings = findings::compute(
         report,
         &findings::Inputs {
             shared: &shared,
@@ -95,6 +96,7 @@ pub(crate) fn aggregate(report: &Report, cache: Option<&cache::Cache>) -> Result
             partners: &partners,
         },
     )?;
+    responses::attach(&mut findings, &report.responses)?;
     Ok(Tables {
         shared_items: shared_item_rows(&shared)?,
         by_partner_year: totals(&shared, &[PARTNER, YEAR])?,

@@ -9,6 +9,7 @@ mod opt_outs;
 mod partners;
 mod raw;
 mod report;
+mod responses;
 pub(crate) mod yaml;
 
 pub(crate) use manifests::check_count_row;
@@ -71,6 +72,7 @@ pub(crate) fn load_partial(root: &Path, language: Option<&str>) -> (Option<Repor
         &mut problems,
     );
     let corrections = corrections::load(&ctx, meta.as_ref().map(|m| m.published), &mut problems);
+    let responses = responses::load(&ctx, meta.as_ref().map(|m| m.published), &mut problems);
     let pages = content::load(&ctx, &mut problems);
     let template_overrides = load_template_overrides(&ctx, &mut problems);
     let catalogue = meta
@@ -89,6 +91,7 @@ pub(crate) fn load_partial(root: &Path, language: Option<&str>) -> (Option<Repor
         ledger,
         deletions,
         corrections,
+        responses,
         pages,
         template_overrides,
         catalogue,

@@ -46,6 +46,17 @@ pub(crate) enum Count {
     NotDeclared,
 }
 
+/// A published count in plain words for messages on stderr: `613`, `10–19`, `hidden`, `not
+/// declared`. Never the exact value of a count that is not published exactly.
+pub(crate) fn plain(n: Count) -> String {
+    match n {
+        Count::Exact(n) => n.to_string(),
+        Count::Band(lo, hi) => format!("{lo}–{hi}"),
+        Count::Hidden(_) => "hidden (small)".to_owned(),
+        Count::NotDeclared => "not declared".to_owned(),
+    }
+}
+
 impl Count {
     /// The exact value, when it is published exactly.
     pub(crate) fn exact(self) -> Option<u64> {

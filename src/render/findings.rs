@@ -19,6 +19,10 @@ pub(crate) struct PublishedFinding {
     pub(crate) flag: String,
     pub(crate) count: Count,
     pub(crate) message: String,
+    /// When the platform responded (`data/responses.yaml`), as `YYYY-MM-DD`.
+    pub(crate) response_date: Option<String>,
+    /// The platform's response, in Markdown as written.
+    pub(crate) response: Option<String>,
 }
 
 /// "12 items", "1 item", or "a suppressed number of items".
@@ -237,6 +241,8 @@ pub(crate) fn publish(
                 flag: f.flag.clone().unwrap_or_default(),
                 count,
                 message: capitalise(&message(report, lang, f, shown)?),
+                response_date: f.response.as_ref().map(|r| r.date.to_string()),
+                response: f.response.as_ref().map(|r| r.text.clone()),
             })
         })
         .collect()

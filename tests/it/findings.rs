@@ -155,10 +155,12 @@ fn every_finding_is_found_on_its_boundaries() {
             .iter()
             .all(|r| r.last().map(String::as_str) == Some(mark))
     );
+    // The fixture has no responses: response_date and response are empty in every row.
     let exact: Vec<Vec<String>> = exact
         .into_iter()
         .map(|mut r| {
             r.pop();
+            assert_eq!(r.split_off(7), ["", ""], "{r:?}");
             r
         })
         .collect();
@@ -377,7 +379,23 @@ fn fail_on_exits_4_at_or_above_the_severity_and_still_writes_the_site() {
         "the site is written"
     );
     let stderr = String::from_utf8_lossy(&gated.stderr);
-    assert!(stderr.contains("7 findings at or above `high`"), "{stderr}");
+    assert!(
+        stderr.contains("7 findings failed the gate (--fail-on high)"),
+        "{stderr}"
+    );
+    // Each is named, and the site `build` wrote is pointed at.
+    assert!(
+        stderr.contains("  high opted-out-content-shared partner=acme export=x1: count"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("findings/index.html"), "{stderr}");
+    // `check` writes nothing, so it points at nothing.
+    let check = sharelog(&["check", "--root", root, "--fail-on", "high"]);
+    let stderr = String::from_utf8_lossy(&check.stderr);
+    assert!(
+        !stderr.contains("index.html") && !stderr.contains("findings.csv"),
+        "{stderr}"
+    );
 
     for (severity, code) in [("high", 4), ("medium", 4), ("info", 4)] {
         let check = sharelog(&["check", "--root", root, "--fail-on", severity]);
@@ -505,4 +523,151 @@ fn a_flag_the_manifest_does_not_declare_is_not_declared_not_zero() {
         row["not_declared"],
         "private;deleted;suspended;explicit;opted_out"
     );
+}
+
+/// A root with one high finding: 20 explicit items in an export whose filters claim to exclude
+/// explicit content; `responses` is data/responses.yaml when given.
+fn responded_root(dir: &Path, explicit: u64, responses: Option<&str>) -> std::path::PathBuf {
+    let root = small_root(dir, &format!(", explicit: {explicit}"));
+    let manifest = root.join("data/exports/e.yaml");
+    let text = std::fs::read_to_string(&manifest).expect("read");
+    std::fs::write(
+        &manifest,
+        text.replace("counts:", "filters: {exclude_explicit: true}\ncounts:"),
+    )
+    .expect("write");
+    if let Some(r) = responses {
+        std::fs::write(root.join("data/responses.yaml"), r).expect("write");
+    }
+    root
+}
+
+const RESPONSE: &str = "- finding: {id: sensitive-content-shared, export: e, flag: explicit}\n  count: 20\n  date: 2023-12-01\n  response: We asked P to delete the **20 items**; it confirmed on 2023-12-20.\n";
+
+#[test]
+fn a_response_at_the_findings_count_passes_the_gate_and_is_published() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = responded_root(dir.path(), 20, Some(RESPONSE));
+    let root_s = root.to_str().expect("utf-8");
+    let out = dir.path().join("site");
+    let out_s = out.to_str().expect("utf-8");
+    let built = sharelog(&[
+        "build",
+        "--root",
+        root_s,
+        "--out",
+        out_s,
+        "--fail-on",
+        "high",
+    ]);
+    assert_eq!(
+        built.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&built.stderr)
+    );
+    let page = read(&out, "findings/index.html");
+    assert!(
+        page.contains("We asked P to delete the <strong>20 items</strong>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("The platform&#39;s response (December 1, 2023):"),
+        "{page}"
+    );
+    for rel in ["partners/p/index.html", "exports/e/index.html"] {
+        assert!(
+            read(&out, rel).contains("it confirmed on 2023-12-20"),
+            "{rel}"
+        );
+    }
+    let csv = read(&out, "data/findings.csv");
+    let header = csv.lines().next().expect("header");
+    assert!(header.ends_with(",response_date,response"), "{header}");
+    assert!(
+        csv.contains(",2023-12-01,We asked P to delete the **20 items**"),
+        "{csv}"
+    );
+    // --fail-on-any keeps the old gate: any high finding fails it.
+    let any = sharelog(&["check", "--root", root_s, "--fail-on-any", "high"]);
+    assert_eq!(any.status.code(), Some(4));
+    let stderr = String::from_utf8_lossy(&any.stderr);
+    assert!(stderr.contains("responded to (covers 20)"), "{stderr}");
+
+    // Without the response, the same root fails --fail-on high.
+    let dir2 = tempfile::tempdir().expect("tempdir");
+    let bare = responded_root(dir2.path(), 20, None);
+    let check = sharelog(&[
+        "check",
+        "--root",
+        bare.to_str().expect("utf-8"),
+        "--fail-on",
+        "high",
+    ]);
+    assert_eq!(check.status.code(), Some(4));
+    assert!(String::from_utf8_lossy(&check.stderr).contains("; no response"));
+}
+
+#[test]
+fn a_finding_that_grew_past_its_response_fails_the_gate_by_name() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = responded_root(dir.path(), 25, Some(RESPONSE));
+    let check = sharelog(&[
+        "check",
+        "--root",
+        root.to_str().expect("utf-8"),
+        "--fail-on",
+        "high",
+    ]);
+    assert_eq!(check.status.code(), Some(4));
+    let stderr = String::from_utf8_lossy(&check.stderr);
+    assert!(
+        stderr.contains(
+            "  high sensitive-content-shared partner=p export=e flag=explicit: count 25; its response covers 20"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("1 finding failed the gate (--fail-on high)"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn responses_that_name_no_finding_two_or_a_later_date_are_located_problems() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bad = format!(
+        "{RESPONSE}\
+- finding: {{id: sensitive-content-shared, flag: explicit}}\n  count: 20\n  date: 2023-12-02\n  response: Again.\n\
+- finding: {{id: deletion-overdue, partner: p}}\n  count: 1\n  date: 2023-12-01\n  response: x\n\
+- finding: {{id: no-such-finding}}\n  count: 1\n  date: 2023-12-01\n  response: x\n\
+- finding: {{id: opt-out-not-honoured, partner: p}}\n  count: 1\n  date: 2024-02-01\n  response: Too late.\n"
+    );
+    let root = responded_root(dir.path(), 20, Some(&bad));
+    let check = sharelog(&["check", "--root", root.to_str().expect("utf-8")]);
+    assert_eq!(check.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&check.stderr);
+    for expected in [
+        "data/responses.yaml:5:",
+        "a second response to the finding {id: sensitive-content-shared, partner: p, export: e, flag: explicit}; the first is at line 1",
+        "data/responses.yaml:9:",
+        "matches no finding of this report",
+        "`no-such-finding` is not a finding id",
+        "`2024-02-01` is after the report's date `2024-01-01`",
+    ] {
+        assert!(stderr.contains(expected), "{expected}: {stderr}");
+    }
+    // An unknown key is named with its line and column.
+    let root = responded_root(
+        &dir.path().join("b"),
+        20,
+        Some(
+            "- finding: {id: opt-out-not-honoured, partner: p, colour: red}\n  count: 1\n  date: 2023-12-01\n  response: x\n",
+        ),
+    );
+    let check = sharelog(&["check", "--root", root.to_str().expect("utf-8")]);
+    assert_eq!(check.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&check.stderr);
+    assert!(stderr.contains("data/responses.yaml:1:"), "{stderr}");
+    assert!(stderr.contains("unknown field `colour`"), "{stderr}");
 }

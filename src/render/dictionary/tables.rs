@@ -453,6 +453,18 @@ pub(crate) fn findings() -> TableDoc {
                 "items (a finding is always published; its count is empty where it is suppressed), or, for checksum-mismatch, declared-count-mismatch, deletion-overdue and opt-out-statistics-mismatch, files, (category, year) cells, requests and months (never suppressed)",
             ),
             col("message", Type::String, "the finding in one sentence"),
+            col(
+                "response_date",
+                Type::Date,
+                "when the platform responded to the finding (data/responses.yaml)",
+            )
+            .or_empty("no response"),
+            col(
+                "response",
+                Type::String,
+                "what the platform says it did about the finding, in Markdown",
+            )
+            .or_empty("no response"),
         ],
         primary_key: vec![],
         foreign_keys: vec![

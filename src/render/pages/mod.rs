@@ -114,6 +114,15 @@ pub(crate) struct FindingView {
     flag: Option<String>,
     count: String,
     message: String,
+    /// The platform's response: its date and its sanitised HTML.
+    response: Option<ResponseView>,
+}
+
+/// A finding's response on a page.
+#[derive(Serialize)]
+pub(crate) struct ResponseView {
+    label: String,
+    html: String,
 }
 
 /// How many findings of one severity.
@@ -141,6 +150,12 @@ pub(crate) struct ExportSummary {
 impl Pages<'_> {
     pub(crate) fn count(&self, n: Count) -> String {
         self.lang.count(n)
+    }
+
+    /// A response's `YYYY-MM-DD` date in the report's language.
+    fn response_date(&self, iso: &str) -> String {
+        chrono::NaiveDate::parse_from_str(iso, "%Y-%m-%d")
+            .map_or_else(|_| iso.to_owned(), |d| self.lang.date(d))
     }
 
     /// A partner's purposes in the report's language.
@@ -267,6 +282,16 @@ impl Pages<'_> {
                     },
                     count: self.count(f.count),
                     message: f.message.clone(),
+                    response: match (&f.response_date, &f.response) {
+                        (Some(date), Some(text)) => Some(ResponseView {
+                            label: self.lang.f(
+                                "finding.response",
+                                &[("date", self.response_date(date).into())],
+                            )?,
+                            html: crate::render::markdown::render(text).html,
+                        }),
+                        _ => None,
+                    },
                 })
             })
             .collect()
