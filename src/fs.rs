@@ -74,3 +74,52 @@ pub(crate) fn normalize(path: &Path) -> PathBuf {
     }
     out
 }
+
+/// Reads a regular file of at most `cap` bytes without blocking on a FIFO or a device (opened
+/// non-blocking, then checked to be a regular file before a byte is read). With `follow_links`
+/// false, a link at `path` itself is refused.
+pub(crate) fn read_regular(path: &Path, cap: u64, follow_links: bool) -> std::io::Result<Vec<u8>> {
+    use std::io::Read;
+    let mut options = std::fs::OpenOptions::new();
+    options.read(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        let nofollow = if follow_links { 0 } else { libc::O_NOFOLLOW };
+        options.custom_flags(nofollow | libc::O_NONBLOCK);
+    }
+    #[cfg(not(unix))]
+    if !follow_links && std::fs::symlink_metadata(path)?.file_type().is_symlink() {
+        return Err(std::io::Error::other("is a link"));
+    }
+    let file = options.open(path)?;
+    let meta = file.metadata()?;
+    if !meta.is_file() {
+        return Err(std::io::Error::other(
+            "is not a regular file (a folder, FIFO, socket or device)",
+        ));
+    }
+    if meta.len() > cap {
+        return Err(too_large(cap));
+    }
+    let mut bytes = Vec::with_capacity(meta.len() as usize);
+    file.take(cap + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > cap {
+        return Err(too_large(cap));
+    }
+    Ok(bytes)
+}
+
+fn too_large(cap: u64) -> std::io::Error {
+    if cap >= 1024 * 1024 {
+        std::io::Error::other(format!("is larger than {} MB", cap / (1024 * 1024)))
+    } else {
+        std::io::Error::other(format!("is larger than {cap} bytes"))
+    }
+}
+
+/// Whether `path` (following links) is something other than a regular file or a folder: a FIFO,
+/// socket or device, which would block or never end if read.
+pub(crate) fn is_special(path: &Path) -> bool {
+    std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
+}

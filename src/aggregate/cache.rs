@@ -108,7 +108,7 @@ impl CacheSecret {
                 .help("keep the key file outside --cache, e.g. in a CI secret written to a temporary file"),
             ]));
         }
-        let bytes = read_regular(file, 64 << 10).map_err(|e| {
+        let bytes = crate::fs::read_regular(file, 64 << 10, true).map_err(|e| {
             Error::invalid(vec![
                 Problem::new(&shown, format!("the cache key cannot be read: {e}"))
                     .help("give a regular file of at least 16 bytes (kept outside the cache), or leave out --cache-key"),
@@ -179,36 +179,6 @@ fn inside(path: &Path, dir: &Path) -> bool {
         })
     };
     resolve(path).starts_with(resolve(dir))
-}
-
-/// Reads a regular file of at most `cap` bytes, without following a link at its path and
-/// without blocking on a FIFO or device.
-pub(crate) fn read_regular(path: &Path, cap: u64) -> std::io::Result<Vec<u8>> {
-    let mut options = std::fs::OpenOptions::new();
-    options.read(true);
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        options.custom_flags(libc::O_NOFOLLOW | libc::O_NONBLOCK);
-    }
-    #[cfg(not(unix))]
-    if std::fs::symlink_metadata(path)?.file_type().is_symlink() {
-        return Err(std::io::Error::other("is a link"));
-    }
-    let file = options.open(path)?;
-    let meta = file.metadata()?;
-    if !meta.is_file() {
-        return Err(std::io::Error::other("is not a regular file"));
-    }
-    if meta.len() > cap {
-        return Err(std::io::Error::other(format!("is larger than {cap} bytes")));
-    }
-    let mut bytes = Vec::with_capacity(meta.len() as usize);
-    file.take(cap + 1).read_to_end(&mut bytes)?;
-    if bytes.len() as u64 > cap {
-        return Err(std::io::Error::other(format!("is larger than {cap} bytes")));
-    }
-    Ok(bytes)
 }
 
 /// Where entries live, and what was used.
@@ -332,7 +302,7 @@ fn mac(secret: &CacheSecret, path: &Path) -> Option<HmacSha256> {
 /// Reads an entry; `None` unless it is a regular file of a sane size, its MAC verifies under
 /// `secret` and it has the expected columns.
 fn read_entry(path: &Path, secret: &CacheSecret, expected: &[&str]) -> Option<DataFrame> {
-    let bytes = read_regular(path, MAX_ENTRY_BYTES).ok()?;
+    let bytes = crate::fs::read_regular(path, MAX_ENTRY_BYTES, false).ok()?;
     entry_from_bytes(path, secret, &bytes, expected)
 }
 

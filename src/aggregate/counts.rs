@@ -12,6 +12,13 @@ pub(crate) fn read_count_table(
     table: &TableFile,
     categories: &[CategoryId],
 ) -> Result<Vec<CountRow>, Vec<Problem>> {
+    super::scan::guarded(table, || read_unguarded(table, categories))
+}
+
+fn read_unguarded(
+    table: &TableFile,
+    categories: &[CategoryId],
+) -> Result<Vec<CountRow>, Vec<Problem>> {
     let mut lf = scan(table).map_err(|e| vec![read_problem(table, &e)])?;
     let schema = lf
         .collect_schema()

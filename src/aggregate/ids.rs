@@ -19,6 +19,9 @@ pub(crate) enum IdKind {
     Float,
     /// Text (or a column of nothing but empty cells): compared as text.
     Text,
+    /// A decimal type (what warehouses write for `NUMBER(38,0)`): read as its decimal text, so
+    /// that a whole value is that integer and any other value a bad row.
+    Decimal,
 }
 
 impl IdKind {
@@ -28,6 +31,7 @@ impl IdKind {
             t if t.is_integer() => Some(IdKind::Integer),
             t if t.is_float() => Some(IdKind::Float),
             DataType::String | DataType::Null => Some(IdKind::Text),
+            DataType::Decimal(..) => Some(IdKind::Decimal),
             _ => None,
         }
     }
@@ -51,9 +55,9 @@ pub(crate) fn value(name: &str, kind: IdKind) -> Expr {
         IdKind::Integer => col(name),
         // A whole number written with a decimal point (`1549.0`, as pandas writes a float) is
         // that integer's digits.
-        IdKind::Text => col(name)
+        IdKind::Text | IdKind::Decimal => col(name)
             .cast(DataType::String)
-            .map(whole_as_digits, |_: &Schema, f: &Field| {
+            .map(text_keys, |_: &Schema, f: &Field| {
                 Ok(Field::new(f.name().clone(), DataType::String))
             }),
         IdKind::Float => when(whole(name))
@@ -67,7 +71,7 @@ pub(crate) fn key_type(dtype: &DataType, kind: IdKind) -> DataType {
     match kind {
         IdKind::Integer => dtype.clone(),
         IdKind::Float => DataType::Int64,
-        IdKind::Text => DataType::String,
+        IdKind::Text | IdKind::Decimal => DataType::String,
     }
 }
 
@@ -81,68 +85,121 @@ pub(crate) fn bad(name: &str, kind: IdKind) -> Expr {
             .fill_null(lit(false)),
         // A number in exponent notation (`1.5e+16`, as pandas writes a large float) names no
         // exact integer.
-        IdKind::Text => col(name)
+        IdKind::Text | IdKind::Decimal => col(name)
             .cast(DataType::String)
-            .map(in_exponent_form, |_: &Schema, f: &Field| {
+            .map(text_bad, |_: &Schema, f: &Field| {
                 Ok(Field::new(f.name().clone(), DataType::Boolean))
             }),
         IdKind::Integer => lit(false),
     }
 }
 
-/// `1549.0` → `1549`: a text that is an integer followed by a point and zeros, as that integer.
-fn whole_as_digits(c: Column) -> PolarsResult<Column> {
-    let out = c.str()?.apply_values(|v| match whole_digits(v) {
-        Some(digits) => std::borrow::Cow::Borrowed(digits),
-        None => std::borrow::Cow::Borrowed(v),
-    });
-    Ok(out.into_column())
+/// How a text id reads. A text that is a number is compared by its value, so that `1549`,
+/// `1549.0`, `+1549` and ` 01549 ` (as spreadsheets and pandas write integers) are one owner;
+/// a number that names no exact integer is a bad row; any other text is compared as written,
+/// without the whitespace around it.
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum TextId<'a> {
+    /// Not a number: the text without surrounding whitespace.
+    Text(&'a str),
+    /// A whole number written in decimal: its digits, without `+`, leading zeros or `.0`.
+    Whole(std::borrow::Cow<'a, str>),
+    /// A number that is no exact whole number: `1549.5`, `1e17`, `NaN`, `inf`.
+    NotWhole,
+    /// Nothing but whitespace: a missing id.
+    Empty,
 }
 
-/// The integer part of `-?[0-9]+\.0+`, or `None` for any other text.
-fn whole_digits(v: &str) -> Option<&str> {
-    let (int, frac) = v.split_once('.')?;
-    let digits = int.strip_prefix('-').unwrap_or(int);
-    let ok = !digits.is_empty()
-        && digits.bytes().all(|b| b.is_ascii_digit())
-        && !frac.is_empty()
-        && frac.bytes().all(|b| b == b'0');
-    ok.then_some(int)
+/// Reads a text id (see [`TextId`]).
+pub(crate) fn classify(v: &str) -> TextId<'_> {
+    let t = v.trim();
+    if t.is_empty() {
+        return TextId::Empty;
+    }
+    let (negative, unsigned) = match t.as_bytes()[0] {
+        b'-' => (true, &t[1..]),
+        b'+' => (false, &t[1..]),
+        _ => (false, t),
+    };
+    let lower = unsigned.to_ascii_lowercase();
+    if ["nan", "inf", "infinity"].contains(&lower.as_str()) {
+        return TextId::NotWhole;
+    }
+    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    let (mantissa, exponent) = match unsigned.split_once(['e', 'E']) {
+        Some((m, e)) => (m, Some(e)),
+        None => (unsigned, None),
+    };
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    let numeric = !(int.is_empty() && frac.is_empty()) && digits(int) && digits(frac);
+    if !numeric {
+        return TextId::Text(t);
+    }
+    if let Some(e) = exponent {
+        let e = e.strip_prefix(['+', '-']).unwrap_or(e);
+        // `12e3` is a number in exponent notation (as pandas writes large floats); `12easy`
+        // is an ordinary text id.
+        return if !e.is_empty() && digits(e) {
+            TextId::NotWhole
+        } else {
+            TextId::Text(t)
+        };
+    }
+    if frac.bytes().any(|b| b != b'0') {
+        return TextId::NotWhole;
+    }
+    let trimmed = int.trim_start_matches('0');
+    let magnitude = if trimmed.is_empty() { "0" } else { trimmed };
+    if magnitude == "0" {
+        return TextId::Whole(std::borrow::Cow::Borrowed("0"));
+    }
+    if negative {
+        TextId::Whole(std::borrow::Cow::Owned(format!("-{magnitude}")))
+    } else if magnitude.len() == t.len() {
+        TextId::Whole(std::borrow::Cow::Borrowed(t))
+    } else {
+        TextId::Whole(std::borrow::Cow::Owned(magnitude.to_owned()))
+    }
 }
 
-/// True for a text that is a number in exponent notation (`1.5e+16`).
-fn in_exponent_form(c: Column) -> PolarsResult<Column> {
-    let out: BooleanChunked = c
+/// Text ids as their keys: a whole number as its digits, other text trimmed; null for a number
+/// that is no exact whole number and for blank text ([`bad`] flags those rows).
+fn text_keys(c: Column) -> PolarsResult<Column> {
+    let out: StringChunked = c
         .str()?
         .iter()
-        .map(|v| Some(v.is_some_and(exponent_form)))
+        .map(|v| match v.map(classify) {
+            Some(TextId::Text(t)) => Some(std::borrow::Cow::Borrowed(t)),
+            Some(TextId::Whole(digits)) => Some(digits),
+            _ => None,
+        })
         .collect();
     Ok(out.with_name(c.name().clone()).into_column())
 }
 
-/// `[+-]?digits[.digits]e[+-]?digits`, with at least one digit on each side.
-fn exponent_form(v: &str) -> bool {
-    let Some((mantissa, exponent)) = v.split_once(['e', 'E']) else {
-        return false;
-    };
-    let mantissa = mantissa.strip_prefix(['+', '-']).unwrap_or(mantissa);
-    let exponent = exponent.strip_prefix(['+', '-']).unwrap_or(exponent);
-    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
-    let digits = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
-    !(int.is_empty() && frac.is_empty())
-        && digits(int)
-        && digits(frac)
-        && !exponent.is_empty()
-        && digits(exponent)
+/// True for a text id that is a number but no exact whole number, or blank.
+fn text_bad(c: Column) -> PolarsResult<Column> {
+    let out: BooleanChunked = c
+        .str()?
+        .iter()
+        .map(|v| {
+            Some(matches!(
+                v.map(classify),
+                Some(TextId::NotWhole | TextId::Empty)
+            ))
+        })
+        .collect();
+    Ok(out.with_name(c.name().clone()).into_column())
 }
 
-/// A float cell that is an exact whole number: within ±2^53 (NaN is outside every range in
-/// polars' order) and equal to its integer part.
+/// A float cell that is an exact whole number: strictly within ±2^53 (2^53 itself is also what
+/// 2^53 + 1 rounds to; NaN is outside every range in polars' order) and equal to its integer
+/// part.
 fn whole(name: &str) -> Expr {
     let c = col(name).cast(DataType::Float64);
     c.clone()
-        .lt_eq(lit(EXACT_IN_FLOAT))
-        .and(c.clone().gt_eq(lit(-EXACT_IN_FLOAT)))
+        .lt(lit(EXACT_IN_FLOAT))
+        .and(c.clone().gt(lit(-EXACT_IN_FLOAT)))
         .and(
             c.clone()
                 .cast(DataType::Int64)
@@ -204,36 +261,59 @@ mod tests {
         let (v, b) = keys(s);
         assert_eq!(
             v,
-            [
-                Some(1549),
-                None,
-                Some(-3),
-                None,
-                None,
-                None,
-                Some(9_007_199_254_740_992),
-                None
-            ]
+            [Some(1549), None, Some(-3), None, None, None, None, None]
         );
-        assert_eq!(b, [false, false, false, true, true, true, false, true]);
+        assert_eq!(b, [false, false, false, true, true, true, true, true]);
     }
 
     #[test]
     fn text_ids_written_as_floats() {
-        assert_eq!(whole_digits("1549.0"), Some("1549"));
-        assert_eq!(whole_digits("-7.000"), Some("-7"));
-        assert_eq!(whole_digits("1549"), None);
-        assert_eq!(whole_digits("1549.5"), None);
-        assert_eq!(whole_digits("v1.0"), None);
-        assert_eq!(whole_digits(".0"), None);
-        assert_eq!(whole_digits("1."), None);
-        assert!(exponent_form("1.5e+16"));
-        assert!(exponent_form("2E3"));
-        assert!(exponent_form("-.5e-3"));
-        assert!(!exponent_form("e5"));
-        assert!(!exponent_form("abc-e1"));
-        assert!(!exponent_form("1e"));
-        assert!(!exponent_form("user-1e5x"));
+        use std::borrow::Cow::Borrowed;
+        fn whole(s: &str) -> TextId<'_> {
+            TextId::Whole(Borrowed(s))
+        }
+        for (written, read) in [
+            ("1549", whole("1549")),
+            ("1549.0", whole("1549")),
+            ("1549.", whole("1549")),
+            ("+1549", whole("1549")),
+            (" 01549.00 ", whole("1549")),
+            ("-7.000", whole("-7")),
+            ("-0.0", whole("0")),
+            ("+0", whole("0")),
+            (".0", whole("0")),
+            ("9007199254740993.0", whole("9007199254740993")),
+        ] {
+            assert_eq!(classify(written), read, "{written:?}");
+        }
+        for bad in [
+            "1549.5",
+            "1.5e+16",
+            "2E3",
+            "-.5e-3",
+            "1016.0e0",
+            "NaN",
+            "-inf",
+            "Infinity",
+            "1016.00000000000000000001",
+        ] {
+            assert_eq!(classify(bad), TextId::NotWhole, "{bad:?}");
+        }
+        for text in [
+            "v1.0",
+            "abc-e1",
+            "e5",
+            "1e",
+            "user-1e5x",
+            "0x3f8",
+            "1 016",
+            "12easy",
+            "u-7",
+        ] {
+            assert_eq!(classify(text), TextId::Text(text), "{text:?}");
+        }
+        assert_eq!(classify(" u-7 "), TextId::Text("u-7"));
+        assert_eq!(classify("   "), TextId::Empty);
     }
 
     #[test]

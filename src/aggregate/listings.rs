@@ -15,7 +15,8 @@ use super::columns::{
 use super::ids::{self, IdKind};
 use super::ledger::Ledger;
 use super::scan::{
-    BadRows, MAX_ROW_PROBLEMS, ROW, instant_expr, missing_columns, read_problem, scan, utc_year,
+    BadRows, MAX_ROW_PROBLEMS, ROW, guarded, instant_expr, missing_columns, read_problem, scan,
+    utc_year,
 };
 use crate::error::Problem;
 use crate::model::{CategoryId, Partner, TableFile};
@@ -203,6 +204,14 @@ pub(crate) fn aggregate_listing(
     categories: &[CategoryId],
     context: &ListingContext,
 ) -> Result<DataFrame, Vec<Problem>> {
+    guarded(table, || aggregate_unguarded(table, categories, context))
+}
+
+fn aggregate_unguarded(
+    table: &TableFile,
+    categories: &[CategoryId],
+    context: &ListingContext,
+) -> Result<DataFrame, Vec<Problem>> {
     let mut lf = scan(table).map_err(|e| vec![read_problem(table, &e)])?;
     let schema = lf
         .collect_schema()
@@ -379,7 +388,7 @@ fn row_problems(
         for id in [ITEM_ID, OWNER_ID] {
             if rows.flag(&format!("__bad_{id}"), i) {
                 let value = rows.text(&format!("__raw_{id}"), i);
-                problems.push(if value.is_empty() {
+                problems.push(if value.trim().is_empty() {
                     place(format!("{id}: missing")).help(format!("every item needs an `{id}`"))
                 } else {
                     place(ids::not_whole(id, &value)).help(ids::NOT_WHOLE_HELP)

@@ -25,13 +25,46 @@ pub(crate) fn scan(table: &TableFile) -> PolarsResult<LazyFrame> {
     }
 }
 
-/// A problem naming the file for a polars error (polars' own messages do not name it).
-pub(crate) fn read_problem(table: &TableFile, e: &PolarsError) -> Problem {
-    let kind = match table.format {
+/// Runs `read` on `table`, turning a panic inside polars into a problem naming the file: its
+/// readers panic on some damaged files (a Parquet footer with a broken field, found by fuzzing),
+/// and bad input must never end the process.
+pub(crate) fn guarded<T>(
+    table: &TableFile,
+    read: impl FnOnce() -> Result<T, Vec<Problem>>,
+) -> Result<T, Vec<Problem>> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(read)) {
+        Ok(result) => result,
+        Err(payload) => {
+            let detail = payload
+                .downcast_ref::<&str>()
+                .map(|s| (*s).to_owned())
+                .or_else(|| payload.downcast_ref::<String>().cloned())
+                .unwrap_or_default();
+            let kind = kind(table);
+            Err(vec![
+                Problem::new(
+                    &table.display,
+                    format!("cannot be read as {kind}: the reader failed on it ({detail})"),
+                )
+                .help(format!(
+                    "check that the file is complete, valid {kind}; write it again from its source"
+                )),
+            ])
+        }
+    }
+}
+
+fn kind(table: &TableFile) -> &'static str {
+    match table.format {
         TableFormat::Csv => "CSV",
         TableFormat::Parquet => "Parquet",
         TableFormat::Ndjson => "NDJSON",
-    };
+    }
+}
+
+/// A problem naming the file for a polars error (polars' own messages do not name it).
+pub(crate) fn read_problem(table: &TableFile, e: &PolarsError) -> Problem {
+    let kind = kind(table);
     let detail = e.to_string();
     let detail = detail.lines().next().unwrap_or("").trim().to_owned();
     Problem::new(

@@ -120,6 +120,16 @@ impl Ctx<'_> {
             return true;
         }
         match std::fs::canonicalize(path) {
+            Ok(_) if fs::is_special(path) => {
+                problems.push(
+                    Problem::new(
+                        self.rel(path),
+                        "is not a regular file: a FIFO, socket or device cannot be an input",
+                    )
+                    .help("replace it with a regular file"),
+                );
+                false
+            }
             Ok(real) if real.starts_with(&self.real_root) => true,
             Ok(_) => {
                 problems.push(
@@ -181,6 +191,15 @@ impl Ctx<'_> {
             }
             if entry.file_type().is_file() {
                 files.push(entry.into_path());
+            } else if !entry.file_type().is_dir() {
+                // A FIFO would block the build, a device never end: named, never skipped.
+                problems.push(
+                    Problem::new(
+                        self.rel(entry.path()),
+                        "is not a regular file: a FIFO, socket or device cannot be an input",
+                    )
+                    .help("replace it with a regular file, or move it out of the report root"),
+                );
             }
         }
         files
@@ -218,7 +237,7 @@ impl Ctx<'_> {
             );
             return None;
         }
-        let bytes = match std::fs::read(path) {
+        let bytes = match fs::read_regular(path, yaml::MAX_YAML_BYTES, true) {
             Ok(bytes) => bytes,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
                 problems.push(
@@ -320,6 +339,14 @@ impl Ctx<'_> {
             // A symbolic link inside the root may still lead outside it.
             (Ok(real), Ok(real_root)) if !real.starts_with(&real_root) => {
                 problems.push(outside());
+                None
+            }
+            (Ok(_), _) if fs::is_special(&path) => {
+                problems.push(here(
+                    Problem::new(file, format!("`{text}` is not a regular file: a FIFO, socket or device cannot be an input"))
+                        .key(key)
+                        .help("replace it with a regular file"),
+                ));
                 None
             }
             (Ok(_), _) => Some(path),

@@ -131,3 +131,84 @@ fn an_id_column_of_another_type_is_refused() {
         "{stderr}"
     );
 }
+
+#[test]
+fn integers_spelt_as_spreadsheets_write_them_match_too() {
+    let (_a, root) = example_copy();
+    let (_b, expected) = build(&root);
+    let ledger = root.join("data/opt-outs/ledger.csv");
+    let text = std::fs::read_to_string(&ledger).expect("ledger");
+    let mut lines = text.lines();
+    let mut out = format!("{}\n", lines.next().expect("header"));
+    let spellings = [" {} ", "+{}", "0{}", "{}.", "{}.00", " +00{}.0 "];
+    for (i, line) in lines.enumerate() {
+        let (owner, rest) = line.split_once(',').expect("a row");
+        let spelt = spellings[i % spellings.len()].replace("{}", owner);
+        out.push_str(&format!("\"{spelt}\",{rest}\n"));
+    }
+    std::fs::write(&ledger, out).expect("write");
+    let (_c, got) = build(&root);
+    for table in [
+        "data/findings.csv",
+        "data/partners.csv",
+        "data/shared-items.csv",
+    ] {
+        assert!(read(&got, table) == read(&expected, table), "{table}");
+    }
+}
+
+#[test]
+fn a_csv_id_that_is_a_number_but_no_whole_one_is_a_located_error() {
+    let (_a, root) = example_copy();
+    let ledger = root.join("data/opt-outs/ledger.csv");
+    let text = std::fs::read_to_string(&ledger).expect("ledger");
+    let text = text
+        .replacen("\n1001,", "\n1001.5,", 1)
+        .replacen("\n1016,", "\nNaN,", 1);
+    std::fs::write(&ledger, text).expect("write");
+    let output = sharelog(&["check", "--root", root.to_str().expect("utf-8")]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(
+            "data/opt-outs/ledger.csv:2: owner_id: `1001.5` is not an exact whole number"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("data/opt-outs/ledger.csv:3: owner_id: `NaN` is not an exact whole number"),
+        "{stderr}"
+    );
+}
+
+/// Warehouses write `NUMBER(38,0)` ids as Parquet decimals: read by value, like text.
+#[test]
+fn decimal_owner_ids_match_the_same_owners() {
+    let (_a, root) = example_copy();
+    let (_b, expected) = build(&root);
+    let parquet = root.join("data/exports/items/pellucid-2024-01.parquet");
+    let df = ParquetReader::new(File::open(&parquet).expect("open"))
+        .finish()
+        .expect("read");
+    let mut df = df
+        .lazy()
+        .with_column(col("owner_id").cast(DataType::Decimal(38, 0)))
+        .with_column(
+            col("owner_id")
+                .cast(DataType::Decimal(20, 2))
+                .alias("score"),
+        )
+        .collect()
+        .expect("cast");
+    ParquetWriter::new(File::create(&parquet).expect("create"))
+        .finish(&mut df)
+        .expect("write");
+    let (_c, got) = build(&root);
+    for table in [
+        "data/findings.csv",
+        "data/partners.csv",
+        "data/shared-items.csv",
+    ] {
+        assert!(read(&got, table) == read(&expected, table), "{table}");
+    }
+}

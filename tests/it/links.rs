@@ -145,3 +145,58 @@ fn a_link_that_leads_nowhere_is_named() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(stderr.contains("content/gone.md"), "{stderr}");
 }
+
+/// Runs `sharelog check` with a deadline (a FIFO read would block it for ever): its output.
+fn check_with_deadline(root: &Path) -> std::process::Output {
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_sharelog"))
+        .args(["check", "--root"])
+        .arg(root)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let id = child.id();
+    let watchdog = std::thread::spawn(move || {
+        std::thread::sleep(std::time::Duration::from_secs(60));
+        // Still running after a minute: it blocked on the FIFO.
+        let _ = std::process::Command::new("kill")
+            .args(["-9", &id.to_string()])
+            .status();
+    });
+    let output = child.wait_with_output().expect("wait");
+    drop(watchdog);
+    assert!(
+        output.status.code().is_some(),
+        "killed: the check blocked on a FIFO"
+    );
+    output
+}
+
+#[test]
+fn an_input_that_is_a_fifo_is_named_not_read_or_skipped() {
+    for rel in [
+        "report.yaml",
+        "data/opt-outs/monthly.csv",
+        "data/opt-outs/ledger.csv",
+        "data/deletions/requests.csv",
+        "content/faq.md",
+        "data/exports/zz.yaml",
+    ] {
+        let (_dir, root) = fixture_copy("deletions");
+        let path = root.join(rel);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        let _ = std::fs::remove_file(&path);
+        let status = std::process::Command::new("mkfifo")
+            .arg(&path)
+            .status()
+            .expect("mkfifo");
+        assert!(status.success());
+        let output = check_with_deadline(&root);
+        assert_eq!(output.status.code(), Some(1), "{rel}");
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(
+            stderr.contains(&format!("{rel}: ")) && stderr.contains("not a regular file"),
+            "{rel}: {stderr}"
+        );
+    }
+}

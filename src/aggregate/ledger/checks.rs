@@ -213,7 +213,7 @@ pub(super) fn row_problems(table: &TableFile, checks: &Checks, bad: u64) -> Vec<
         let place = |message: String| rows.problem(i, message);
         if rows.flag("__bad_owner", i) {
             let value = rows.text("__raw_owner", i);
-            out.push(if value.is_empty() {
+            out.push(if value.trim().is_empty() {
                 place(format!("{OWNER_ID}: missing")).help("every opt-out belongs to an owner")
             } else {
                 place(ids::not_whole(OWNER_ID, &value)).help(ids::NOT_WHOLE_HELP)

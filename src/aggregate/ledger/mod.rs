@@ -70,6 +70,10 @@ pub(crate) struct Ledger {
 
 /// Reads and checks the ledger; every bad row (up to a limit) is a located problem.
 pub(crate) fn load(table: &TableFile, partners: &[Partner]) -> Result<Ledger, Vec<Problem>> {
+    super::scan::guarded(table, || load_unguarded(table, partners))
+}
+
+fn load_unguarded(table: &TableFile, partners: &[Partner]) -> Result<Ledger, Vec<Problem>> {
     let mut lf = scan(table).map_err(|e| vec![read_problem(table, &e)])?;
     let schema = lf
         .collect_schema()
