@@ -344,6 +344,19 @@ pub fn describe(e: &Error) -> String {
 /// `sharelog build`: load → validate → aggregate → publish → render → write.
 pub fn build(options: &BuildOptions) -> Result<Summary> {
     check_out_dir(&options.root, &options.out)?;
+    if let Some(cache) = &options.cache
+        && fs::normalize(cache).starts_with(fs::normalize(&options.out))
+    {
+        // The cache would be written into --out during the build, and the swap would then
+        // refuse (or delete) it.
+        return Err(Error::invalid(vec![
+            Problem::new(
+                cache.display().to_string(),
+                "--cache is inside --out, which every build replaces",
+            )
+            .help("keep the cache beside the site, e.g. --cache .sharelog-cache --out public"),
+        ]));
+    }
     let progress = Progress::new(options.quiet);
     let render = RenderOptions {
         unsuppressed: options.unsuppressed,

@@ -186,12 +186,16 @@ impl Hosts {
         }
     }
 
-    /// Whether a request's `Host` header (with its port, if any) is one of these.
+    /// Whether a request's `Host` header (with its port, if any) is one of these. A Host that is
+    /// not a plain name or address with an optional numeric port is never allowed.
     fn allows(&self, host: Option<&str>) -> bool {
         let Some(host) = host else {
             return matches!(self, Hosts::Any);
         };
-        let name = host_name(host).to_ascii_lowercase();
+        let Some(name) = host_name(host) else {
+            return matches!(self, Hosts::Any);
+        };
+        let name = name.to_ascii_lowercase();
         let loopback = name == "localhost"
             || name.ends_with(".localhost")
             || name.parse::<IpAddr>().is_ok_and(|ip| ip.is_loopback());
@@ -203,12 +207,25 @@ impl Hosts {
     }
 }
 
-/// The name of a `Host` header without its port: `[::1]:8000` → `::1`, `a:80` → `a`.
-fn host_name(host: &str) -> &str {
+/// The name of a `Host` header without its port (`[::1]:8000` → `::1`, `a:80` → `a`), or `None`
+/// when it is not a name or address with an optional numeric port (`a:1@b`, `a b`, empty).
+fn host_name(host: &str) -> Option<&str> {
+    let port_ok = |p: &str| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit());
     if let Some(rest) = host.strip_prefix('[') {
-        return rest.split(']').next().unwrap_or("");
+        let (name, after) = rest.split_once(']')?;
+        let after_ok = after.is_empty() || after.strip_prefix(':').is_some_and(port_ok);
+        return (after_ok && name.parse::<std::net::Ipv6Addr>().is_ok()).then_some(name);
     }
-    host.rsplit_once(':').map_or(host, |(name, _)| name)
+    let name = match host.rsplit_once(':') {
+        Some((name, port)) if port_ok(port) => name,
+        Some(_) => return None,
+        None => host,
+    };
+    let plain = !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+    plain.then_some(name)
 }
 
 fn plain(status: StatusCode, text: &str) -> Response<Full<Bytes>> {
@@ -227,11 +244,17 @@ fn handle(
     hosts: &Hosts,
     request: &Request<Incoming>,
 ) -> Response<Full<Bytes>> {
-    let host = request
-        .headers()
-        .get(header::HOST)
-        .and_then(|h| h.to_str().ok())
-        .or_else(|| request.uri().authority().map(|a| a.as_str()));
+    // An absolute-form request target names the host itself, and takes precedence (RFC 9112);
+    // two Host headers are refused, not guessed between.
+    let headers: Vec<&HeaderValue> = request.headers().get_all(header::HOST).iter().collect();
+    let host = match (request.uri().authority(), headers.as_slice()) {
+        (Some(authority), _) => Some(authority.as_str()),
+        (None, [one]) => one.to_str().ok(),
+        (None, []) => None,
+        (None, _) => {
+            return plain(StatusCode::BAD_REQUEST, "More than one Host header.\n");
+        }
+    };
     if !hosts.allows(host) {
         return plain(
             StatusCode::FORBIDDEN,
@@ -383,9 +406,20 @@ mod tests {
 
     #[test]
     fn host_names() {
-        assert_eq!(host_name("[::1]:8000"), "::1");
-        assert_eq!(host_name("localhost:8000"), "localhost");
-        assert_eq!(host_name("127.0.0.1"), "127.0.0.1");
+        assert_eq!(host_name("[::1]:8000"), Some("::1"));
+        assert_eq!(host_name("localhost:8000"), Some("localhost"));
+        assert_eq!(host_name("127.0.0.1"), Some("127.0.0.1"));
+        for bad in [
+            "127.0.0.1:1@evil.example",
+            "",
+            "a b",
+            "[::1]x",
+            "[evil]",
+            "a:",
+            "a:8x",
+        ] {
+            assert_eq!(host_name(bad), None, "{bad:?}");
+        }
         let loopback = Hosts::for_bind("127.0.0.1".parse().expect("ip"));
         for ok in [
             "127.0.0.1:8000",

@@ -26,7 +26,10 @@ pub(crate) const MARKER: &str = ".sharelog-site";
 const MARKER_HEADER: &str = "# Written by `sharelog build`, which replaces this folder whole on the next build. The files it wrote:";
 
 /// How many unknown files a refusal names before it says how many more there are.
-const MAX_NAMED: usize = 10;
+const MAX_NAMED: usize = 5;
+
+/// The longest marker read (a site of a million pages lists about 40 MB of names).
+const MAX_MARKER_BYTES: u64 = 64 << 20;
 
 /// Where a site goes: the folder and the staging, previous and lock paths beside it.
 struct Target {
@@ -62,6 +65,9 @@ impl Target {
 
 /// Writes the site to `out`, replacing what was there only once every file is written.
 pub(crate) fn write(site: &Site, out: &Path, progress: &Progress) -> Result<()> {
+    // `public/`, `public/.` and `./public` are all the folder `public`, never what a link at
+    // that name points to.
+    let out = &fs::normalize(out);
     let target = Target::new(out)?;
     if let Some(parent) = target.lock.parent() {
         fs::create_dir_all(parent)?;
@@ -76,6 +82,10 @@ pub(crate) fn write(site: &Site, out: &Path, progress: &Progress) -> Result<()> 
     fs::write(&target.staging.join(MARKER), marker(site).as_bytes())?;
     fs::remove_dir_all(&target.previous)?;
     if target.out.exists() {
+        // One atomic exchange where the system has it: the folder never goes missing.
+        if exchange(&target.staging, &target.out) {
+            return fs::remove_dir_all(&target.staging);
+        }
         fs::rename(&target.out, &target.previous)?;
     }
     if let Err(e) = fs::rename(&target.staging, &target.out) {
@@ -85,6 +95,35 @@ pub(crate) fn write(site: &Site, out: &Path, progress: &Progress) -> Result<()> 
     }
     fs::remove_dir_all(&target.previous)?;
     Ok(())
+}
+
+/// Swaps two folders in one step (Linux `renameat2(RENAME_EXCHANGE)`); `false` where the system
+/// or the file system cannot, and the caller renames twice instead.
+#[cfg(target_os = "linux")]
+fn exchange(a: &Path, b: &Path) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    let (Ok(a), Ok(b)) = (
+        std::ffi::CString::new(a.as_os_str().as_bytes()),
+        std::ffi::CString::new(b.as_os_str().as_bytes()),
+    ) else {
+        return false;
+    };
+    // SAFETY: both paths are valid NUL-terminated strings that live across the call.
+    let rc = unsafe {
+        libc::renameat2(
+            libc::AT_FDCWD,
+            a.as_ptr(),
+            libc::AT_FDCWD,
+            b.as_ptr(),
+            libc::RENAME_EXCHANGE,
+        )
+    };
+    rc == 0
+}
+
+#[cfg(not(target_os = "linux"))]
+fn exchange(_a: &Path, _b: &Path) -> bool {
+    false
 }
 
 /// The marker's text: the header, then every file written, one `/`-separated path a line.
@@ -109,10 +148,11 @@ fn recover(target: &Target) -> Result<()> {
 
 /// Refuses an `--out` that is not sharelog's to replace: a file, a link, or a folder with files
 /// sharelog did not write. A missing or empty folder is fine.
-pub(crate) fn check_replaceable(out: &Path) -> Result<()> {
+pub(crate) fn check_replaceable(given: &Path) -> Result<()> {
+    let out = &fs::normalize(given);
     let refuse = |message: String, help: &str| {
         Err(Error::invalid(vec![
-            Problem::new(out.display().to_string(), message).help(help),
+            Problem::new(given.display().to_string(), message).help(help),
         ]))
     };
     let meta = match std::fs::symlink_metadata(out) {
@@ -136,19 +176,24 @@ pub(crate) fn check_replaceable(out: &Path) -> Result<()> {
     if found.is_empty() {
         return Ok(());
     }
-    let listed = match std::fs::read_to_string(out.join(MARKER)) {
-        Ok(text) => Some(
-            text.lines()
-                .skip(1)
-                .map(str::to_owned)
-                .chain([MARKER.to_owned()])
-                .collect::<BTreeSet<_>>(),
-        ),
-        Err(_) => None,
-    };
+    let marker = fs::read_regular(&out.join(MARKER), MAX_MARKER_BYTES, false)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+        .filter(|text| text.starts_with(MARKER_HEADER));
+    let listed = marker.map(|text| {
+        text.lines()
+            .skip(1)
+            .map(str::to_owned)
+            .chain([MARKER.to_owned()])
+            .collect::<BTreeSet<_>>()
+    });
     let unknown: Vec<&String> = match &listed {
         Some(listed) => found.iter().filter(|f| !listed.contains(*f)).collect(),
-        None if written_before_the_marker(out) => Vec::new(),
+        None if written_before_the_marker(out) => {
+            // Only the kinds of file a site holds: a user's own files in the folder are not
+            // sharelog's to delete, marker or no marker.
+            found.iter().filter(|f| !site_like(f)).collect()
+        }
         None => {
             return refuse(
                 format!(
@@ -173,12 +218,31 @@ pub(crate) fn check_replaceable(out: &Path) -> Result<()> {
     )
 }
 
+/// Whether a file found in a site written before the marker is of a kind a site holds: its
+/// pages, styles, charts, tables, feeds and checksums.
+fn site_like(path: &str) -> bool {
+    let name = path.rsplit('/').next().unwrap_or(path);
+    let extension = name.rsplit_once('.').map(|(_, e)| e);
+    name == "SHA256SUMS"
+        || matches!(
+            extension,
+            Some("html" | "css" | "svg" | "csv" | "json" | "parquet" | "xml" | "cff" | "minisig")
+        )
+}
+
 /// "`a`, `b` and 3 more files" — at most [`MAX_NAMED`] names.
 fn name_some(files: &[&String]) -> String {
     let named = files
         .iter()
         .take(MAX_NAMED)
-        .map(|f| format!("`{f}`"))
+        .map(|f| {
+            let short: String = f.chars().take(60).collect();
+            if short.len() < f.len() {
+                format!("`{short}…`")
+            } else {
+                format!("`{f}`")
+            }
+        })
         .collect::<Vec<_>>()
         .join(", ");
     match files.len() {
@@ -208,7 +272,10 @@ fn files_under(dir: &Path) -> Result<Vec<String>> {
 /// A site written by a sharelog without the marker: its `data/report.json` names sharelog as
 /// its generator.
 fn written_before_the_marker(out: &Path) -> bool {
-    let Ok(text) = std::fs::read_to_string(out.join("data/report.json")) else {
+    let Some(text) = fs::read_regular(&out.join("data/report.json"), MAX_MARKER_BYTES, false)
+        .ok()
+        .and_then(|bytes| String::from_utf8(bytes).ok())
+    else {
         return false;
     };
     serde_json::from_str::<serde_json::Value>(&text)

@@ -119,6 +119,10 @@ impl CacheSecret {
 
     /// The per-user key: read, or created with 32 random bytes (hex) when missing.
     fn user_key(path: &Path, cache_dir: &Path) -> Result<CacheSecret> {
+        if inside(path, cache_dir) {
+            // Never made where whoever writes entries could read it.
+            return Self::from_file(path, cache_dir);
+        }
         if std::fs::symlink_metadata(path).is_err() {
             create_user_key(path).map_err(|source| crate::fs::io_error(path, source))?;
         }
@@ -128,13 +132,16 @@ impl CacheSecret {
 
 /// `$XDG_CONFIG_HOME/sharelog/cache-key`, else `$HOME/.config/sharelog/cache-key`.
 fn user_key_path() -> Option<PathBuf> {
+    // A relative XDG_CONFIG_HOME is ignored, as the XDG specification says (it would put the
+    // key in whatever folder the build runs in, such as the repository).
     let config = std::env::var_os("XDG_CONFIG_HOME")
-        .filter(|v| !v.is_empty())
         .map(PathBuf::from)
+        .filter(|p| p.is_absolute())
         .or_else(|| {
             std::env::var_os("HOME")
-                .filter(|v| !v.is_empty())
-                .map(|h| PathBuf::from(h).join(".config"))
+                .map(PathBuf::from)
+                .filter(|h| h.is_absolute())
+                .map(|h| h.join(".config"))
         })?;
     Some(config.join("sharelog").join("cache-key"))
 }

@@ -140,6 +140,92 @@ fn a_site_written_before_the_marker_is_still_replaced() {
         String::from_utf8_lossy(&output.stderr)
     );
     assert!(out.join(".sharelog-site").is_file());
+
+    // Without the list, a file of a kind no site holds is not sharelog's: refused, kept. (A
+    // `data/report.json` naming sharelog is easily made, or left by an artifact download that
+    // drops hidden files.)
+    std::fs::remove_file(out.join(".sharelog-site")).expect("remove");
+    std::fs::write(out.join("thesis.txt"), "years of work").expect("write");
+    std::fs::create_dir_all(out.join("src")).expect("mkdir");
+    std::fs::write(out.join("src/main.rs"), "fn main() {}").expect("write");
+    let output = build_into(&root, &out);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("`src/main.rs`, `thesis.txt`"), "{stderr}");
+    assert!(out.join("thesis.txt").is_file() && out.join("src/main.rs").is_file());
+}
+
+#[cfg(unix)]
+#[test]
+fn a_marker_that_is_a_fifo_or_a_link_is_no_marker_and_never_blocks() {
+    let (dir, root) = fixture_copy("basic");
+    let out = dir.path().join("site");
+    assert!(build_into(&root, &out).status.success());
+    let marker = out.join(".sharelog-site");
+    std::fs::remove_file(&marker).expect("remove");
+    assert!(
+        std::process::Command::new("mkfifo")
+            .arg(&marker)
+            .status()
+            .expect("mkfifo")
+            .success()
+    );
+    let output = build_into(&root, &out);
+    assert_eq!(output.status.code(), Some(1));
+    std::fs::remove_file(&marker).expect("remove");
+    std::os::unix::fs::symlink("/etc/hostname", &marker).expect("symlink");
+    assert_eq!(build_into(&root, &out).status.code(), Some(1));
+}
+
+#[cfg(unix)]
+#[test]
+fn a_link_given_with_a_trailing_slash_or_dot_is_still_a_link() {
+    let (dir, root) = fixture_copy("basic");
+    let real = dir.path().join("real");
+    std::fs::create_dir_all(&real).expect("mkdir");
+    let link = dir.path().join("site");
+    std::os::unix::fs::symlink(&real, &link).expect("symlink");
+    for spelt in [
+        format!("{}/", link.display()),
+        format!("{}/.", link.display()),
+    ] {
+        let output = sharelog(&[
+            "build",
+            "--quiet",
+            "--root",
+            root.to_str().expect("utf-8"),
+            "--out",
+            &spelt,
+        ]);
+        assert_eq!(output.status.code(), Some(1), "{spelt}");
+        assert!(
+            leftovers(dir.path()).is_empty(),
+            "{spelt}: {:?}",
+            leftovers(dir.path())
+        );
+    }
+    assert!(
+        std::fs::read_dir(&real).expect("list").next().is_none(),
+        "nothing written"
+    );
+}
+
+#[test]
+fn a_cache_inside_out_is_refused_before_anything_is_written() {
+    let (dir, root) = fixture_copy("basic");
+    let out = dir.path().join("public");
+    let output = sharelog(&[
+        "build",
+        "--root",
+        root.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+        "--cache",
+        out.join("cache").to_str().expect("utf-8"),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("--cache is inside --out"));
+    assert!(!out.exists());
 }
 
 #[test]

@@ -258,6 +258,26 @@ fn serve_holds_up_to_hostile_clients() {
     );
     assert_eq!(status, 403);
     assert!(!body.contains("Fixture report"));
+    for host in ["127.0.0.1:1@rebind.evil.example", "127.0.0.1:80:80"] {
+        let (status, _, _) = raw_request(
+            &addr,
+            format!("GET / HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n").as_bytes(),
+        );
+        assert_eq!(status, 403, "{host}");
+    }
+    let (status, _, _) = raw_request(
+        &addr,
+        format!(
+            "GET http://rebind.evil.example/ HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+        )
+        .as_bytes(),
+    );
+    assert_eq!(status, 403, "the absolute-form target names the host");
+    let (status, _, _) = raw_request(
+        &addr,
+        format!("GET / HTTP/1.1\r\nHost: {addr}\r\nHost: rebind.evil.example\r\nConnection: close\r\n\r\n").as_bytes(),
+    );
+    assert_eq!(status, 400, "two Host headers");
     let port = addr.rsplit(':').next().expect("port");
     let (status, _, _) = raw_request(
         &addr,
