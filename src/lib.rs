@@ -246,8 +246,10 @@ pub fn render_site_with(
                 m
             }),
         warnings: report
-            .exports
+            .warnings
             .iter()
+            .cloned()
+            .chain(report.exports.iter()
             .filter(|e| !report.meta.in_period(&e.exported_at))
             .map(|e| {
                 format!(
@@ -257,7 +259,7 @@ pub fn render_site_with(
                     report.meta.period_from,
                     report.meta.period_to
                 )
-            })
+            }))
             .collect(),
     };
     Ok((site, summary))

@@ -70,6 +70,8 @@ pub struct Report {
     pub corrections: Vec<Correction>,
     /// `data/responses.yaml`, in file order (matched to findings by the aggregate stage).
     pub responses: Vec<Response>,
+    /// Located warnings from reading the inputs (e.g. an address left out as unsafe).
+    pub warnings: Vec<String>,
     /// Content pages, sorted by weight then path.
     pub pages: Vec<Page>,
     /// Template overrides from the root's `templates/` folder, by file name.

@@ -43,6 +43,30 @@ pub fn is_safe_link(reference: &str) -> bool {
     }
 }
 
+/// Whether `text` is an absolute `http` or `https` address with a host: what a URL in the
+/// report's metadata (the platform's site, a licence, a source, a partner's agreement) must be,
+/// since it is published in `datapackage.json`, `croissant.json` and on pages.
+pub fn is_web_address(text: &str) -> bool {
+    plain(text)
+        && Url::parse(text).is_ok_and(|u| {
+            matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty())
+        })
+}
+
+/// Whether `text` may be the platform's contact: a web address, a `mailto:` address, or an
+/// e-mail address.
+pub fn is_contact(text: &str) -> bool {
+    if is_web_address(text) {
+        return true;
+    }
+    let address = text.strip_prefix("mailto:").unwrap_or(text);
+    plain(address)
+        && !address.contains([':', '<', '>', '"', '\'', '/'])
+        && address.split_once('@').is_some_and(|(user, host)| {
+            !user.is_empty() && host.contains('.') && !host.contains('@')
+        })
+}
+
 /// No character that browsers drop or rewrite before parsing (whitespace and control
 /// characters, which the standard strips or removes, and `\`, which it reads as `/`), and not
 /// empty: what is refused here needs no parser to be refused.
@@ -85,6 +109,38 @@ mod tests {
             "",
         ] {
             assert!(!stays_on_site(bad), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn metadata_addresses() {
+        assert!(is_web_address("https://example.org/licence"));
+        assert!(is_web_address("http://example.org"));
+        for bad in [
+            "java\tscript:alert(4)",
+            "//evil.example/lic",
+            "javascript:alert(1)",
+            "ftp://x.example",
+            "https://",
+            "example.org",
+        ] {
+            assert!(!is_web_address(bad), "{bad:?}");
+        }
+        for ok in [
+            "press@example.org",
+            "mailto:press@example.org",
+            "https://example.org/contact",
+        ] {
+            assert!(is_contact(ok), "{ok}");
+        }
+        for bad in [
+            "javascript:alert(5)",
+            "a@b",
+            "<a@b.c>",
+            "a b@c.d",
+            "@example.org",
+        ] {
+            assert!(!is_contact(bad), "{bad:?}");
         }
     }
 

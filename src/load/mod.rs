@@ -34,6 +34,7 @@ pub(crate) fn load_partial(root: &Path, language: Option<&str>) -> (Option<Repor
     let ctx = Ctx {
         root,
         real_root: std::fs::canonicalize(root).unwrap_or_else(|_| fs::normalize(root)),
+        warnings: Default::default(),
     };
 
     let mut meta = report::load(&ctx, &mut problems);
@@ -92,6 +93,16 @@ pub(crate) fn load_partial(root: &Path, language: Option<&str>) -> (Option<Repor
         deletions,
         corrections,
         responses,
+        warnings: ctx
+            .warnings
+            .borrow()
+            .iter()
+            .map(|w| {
+                let text = w.to_string();
+                text.strip_prefix("error: ")
+                    .map_or(text.clone(), str::to_owned)
+            })
+            .collect(),
         pages,
         template_overrides,
         catalogue,
@@ -104,9 +115,16 @@ pub(crate) struct Ctx<'a> {
     pub(crate) root: &'a Path,
     /// The root with every link resolved: where every input must lead.
     pub(crate) real_root: PathBuf,
+    /// Things worth a look that do not stop the build, located like problems.
+    pub(crate) warnings: std::cell::RefCell<Vec<Problem>>,
 }
 
 impl Ctx<'_> {
+    /// Records a warning: printed, and the build goes on.
+    pub(crate) fn warn(&self, problem: Problem) {
+        self.warnings.borrow_mut().push(problem);
+    }
+
     /// A root-relative display path.
     pub(crate) fn rel(&self, path: &Path) -> String {
         fs::display_rel(&fs::normalize(self.root), &fs::normalize(path))

@@ -114,6 +114,29 @@ pub(crate) fn load(ctx: &Ctx<'_>, problems: &mut Problems) -> Option<Vec<Partner
                 .help("flatten the text: such nesting would take minutes to render"),
             );
         }
+        // Shown as links on the partner's page: one that is not an http(s) address is left out,
+        // with a located warning (older roots still build).
+        let web = |u: Option<super::raw::Text>, key: &str| -> Option<String> {
+            let u = u?;
+            if crate::urls::is_web_address(&u.value) {
+                return Some(u.value);
+            }
+            ctx.warn(
+                super::at(
+                    FILE,
+                    &u,
+                    &format!("{}.{key}", p.id.value),
+                    format!(
+                        "`{}` is not an http(s) address; it is left out of the site",
+                        u.value.escape_debug()
+                    ),
+                )
+                .help("write a full address such as https://example.org/agreement.pdf"),
+            );
+            None
+        };
+        let agreement_url = web(p.agreement.url.clone(), "agreement.url");
+        let ai_act_summary_url = web(p.ai_act_summary_url.clone(), "ai_act_summary_url");
         if let Some(signed) = signed {
             partners.push(Partner {
                 id: PartnerId(p.id.value),
@@ -122,11 +145,11 @@ pub(crate) fn load(ctx: &Ctx<'_>, problems: &mut Problems) -> Option<Vec<Partner
                 purposes,
                 agreement_signed: signed,
                 agreement_ends: ends,
-                agreement_url: p.agreement.url,
+                agreement_url,
                 honours_opt_out: p.honours_opt_out,
                 deletion_deadline_days: p.deletion_deadline_days,
                 legal_basis: p.legal_basis.unwrap_or_default(),
-                ai_act_summary_url: p.ai_act_summary_url,
+                ai_act_summary_url,
                 description: p.description,
             });
         }

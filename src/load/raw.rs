@@ -43,7 +43,7 @@ pub(crate) struct RawReport {
 pub(crate) struct RawLicense {
     pub(crate) id: Text,
     #[serde(default)]
-    pub(crate) url: Option<String>,
+    pub(crate) url: Option<Text>,
     #[serde(default)]
     pub(crate) title: Option<String>,
 }
@@ -54,7 +54,7 @@ pub(crate) struct RawLicense {
 pub(crate) struct RawSource {
     pub(crate) title: String,
     #[serde(default)]
-    pub(crate) url: Option<String>,
+    pub(crate) url: Option<Text>,
     #[serde(default)]
     pub(crate) description: Option<String>,
 }
@@ -65,9 +65,9 @@ pub(crate) struct RawSource {
 pub(crate) struct RawPlatform {
     pub(crate) name: String,
     #[serde(default)]
-    pub(crate) url: Option<String>,
+    pub(crate) url: Option<Text>,
     #[serde(default)]
-    pub(crate) contact: Option<String>,
+    pub(crate) contact: Option<Text>,
 }
 
 /// `report.yaml: period`.
@@ -122,7 +122,7 @@ pub(crate) struct RawPartner {
     #[serde(default)]
     pub(crate) legal_basis: Option<LegalBasis>,
     #[serde(default)]
-    pub(crate) ai_act_summary_url: Option<String>,
+    pub(crate) ai_act_summary_url: Option<Text>,
     #[serde(default)]
     pub(crate) description: Option<String>,
 }
@@ -135,7 +135,7 @@ pub(crate) struct RawAgreement {
     #[serde(default)]
     pub(crate) ends: Option<Text>,
     #[serde(default)]
-    pub(crate) url: Option<String>,
+    pub(crate) url: Option<Text>,
 }
 
 /// One manifest under `data/exports/`.

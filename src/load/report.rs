@@ -188,31 +188,69 @@ pub(crate) fn load(ctx: &Ctx<'_>, problems: &mut Problems) -> Option<ReportMeta>
             .help("write an identifier from https://spdx.org/licenses/, e.g. `CC-BY-4.0` or `ODbL-1.0`"),
         );
     }
+    // Addresses are published in the data package and on pages: one that is not an http(s)
+    // address (or, for the contact, an e-mail address) is left out, with a located warning, so
+    // that older roots still build.
+    let web = |u: Option<super::raw::Text>, key: &str| -> Option<String> {
+        let u = u?;
+        if crate::urls::is_web_address(&u.value) {
+            return Some(u.value);
+        }
+        ctx.warn(
+            at(
+                FILE,
+                &u,
+                key,
+                format!("`{}` is not an http(s) address; it is left out of the site and the data package", u.value.escape_debug()),
+            )
+            .help("write a full address such as https://example.org/page"),
+        );
+        None
+    };
+    let license = raw.license.map(|l| License {
+        id: l.id.value,
+        url: web(l.url, "license.url"),
+        title: l.title,
+    });
+    let sources = raw
+        .sources
+        .into_iter()
+        .enumerate()
+        .map(|(i, s)| Source {
+            title: s.title,
+            url: web(s.url, &format!("sources[{i}].url")),
+            description: s.description,
+        })
+        .collect();
+    let platform_url = web(raw.platform.url, "platform.url");
+    let contact = raw.platform.contact.and_then(|c| {
+        if crate::urls::is_contact(&c.value) {
+            return Some(c.value);
+        }
+        ctx.warn(
+            at(
+                FILE,
+                &c,
+                "platform.contact",
+                format!("`{}` is not an e-mail or http(s) address; it is left out of the site and the data package", c.value.escape_debug()),
+            )
+            .help("write e.g. privacy@example.com or https://example.com/contact"),
+        );
+        None
+    });
     if problems.len() > before {
         return None;
     }
     Some(ReportMeta {
         bands,
         description: raw.description,
-        license: raw.license.map(|l| License {
-            id: l.id.value,
-            url: l.url,
-            title: l.title,
-        }),
-        sources: raw
-            .sources
-            .into_iter()
-            .map(|s| Source {
-                title: s.title,
-                url: s.url,
-                description: s.description,
-            })
-            .collect(),
+        license,
+        sources,
         title: raw.title,
         platform: Platform {
             name: raw.platform.name,
-            url: raw.platform.url,
-            contact: raw.platform.contact,
+            url: platform_url,
+            contact,
         },
         period_from: from?,
         period_to: to?,

@@ -242,3 +242,54 @@ fn croissant_record_sets_read_the_csv_columns() {
         }
     }
 }
+
+/// Addresses in report.yaml are published in the data package: one that is not an http(s) (or,
+/// for the contact, e-mail) address is left out with a located warning, never published.
+#[test]
+fn unsafe_metadata_addresses_are_left_out_with_a_warning() {
+    let (_dir, root) = crate::support::fixture_copy("basic");
+    let report = root.join("report.yaml");
+    let text = std::fs::read_to_string(&report).expect("read");
+    let text = text
+        .replace(
+            "  url: https://fixture.example",
+            "  url: \"java\\tscript:alert(4)\"\n  contact: \"javascript:alert(5)\"",
+        )
+        .replace(
+            "  url: https://opendatacommons.org/licenses/odbl/1-0/",
+            "  url: //evil.example/lic",
+        );
+    std::fs::write(&report, text).expect("write");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("site");
+    let output = crate::support::sharelog(&[
+        "build",
+        "--root",
+        root.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert!(output.status.success());
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    for key in [
+        "report.yaml:4:8: platform.url",
+        "platform.contact",
+        "license.url",
+    ] {
+        assert!(
+            stderr.contains(&format!("warning: ")) && stderr.contains(key),
+            "{key}: {stderr}"
+        );
+    }
+    for rel in [
+        "data/datapackage.json",
+        "data/croissant.json",
+        "data/report.json",
+        "CITATION.cff",
+    ] {
+        let published = read(&out, rel);
+        for bad in ["script:", "evil.example"] {
+            assert!(!published.contains(bad), "{rel} holds {bad}");
+        }
+    }
+}
