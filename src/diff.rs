@@ -76,8 +76,8 @@ type CellValue = (u64, bool);
 type Cells = BTreeMap<CellKey, CellValue>;
 /// A finding's key: (id, partner, export, flag).
 type FindingKey = (String, String, String, String);
-/// A finding's (severity, count, message).
-type FindingValue = (String, String, String);
+/// A finding's (severity, count, message, response date).
+type FindingValue = (String, String, String, String);
 type Findings = BTreeMap<FindingKey, FindingValue>;
 
 /// Everything that differs.
@@ -90,7 +90,23 @@ pub struct Changes {
     cells: Vec<(CellKey, Option<CellValue>, Option<CellValue>)>,
     new_findings: Vec<(FindingKey, FindingValue)>,
     resolved: Vec<(FindingKey, FindingValue)>,
-    other_files: Vec<String>,
+    /// Findings in both whose severity, count or response changed: (key, old, new).
+    changed_findings: Vec<(FindingKey, FindingValue, FindingValue)>,
+    /// Every published table that differs, cell by cell.
+    tables: Vec<TableChange>,
+}
+
+/// How one published table changed, row by row: rows are matched by the table's key.
+#[derive(Debug, Default)]
+struct TableChange {
+    /// The table's name, e.g. `shared-items`.
+    name: String,
+    /// Rows only in the new side: their key and cells.
+    added: Vec<String>,
+    /// Rows only in the old side.
+    removed: Vec<String>,
+    /// Rows in both whose cells differ: their key and each `column old → new`.
+    changed: Vec<String>,
 }
 
 impl Changes {
@@ -102,7 +118,8 @@ impl Changes {
             && self.cells.is_empty()
             && self.new_findings.is_empty()
             && self.resolved.is_empty()
-            && self.other_files.is_empty()
+            && self.changed_findings.is_empty()
+            && self.tables.is_empty()
     }
 }
 
@@ -204,7 +221,12 @@ fn findings(side: &Side) -> Result<Findings> {
             let get = |k: &str| r.get(k).cloned().unwrap_or_default();
             (
                 (get("id"), get("partner"), get("export"), get("flag")),
-                (get("severity"), get("count"), get("message")),
+                (
+                    get("severity"),
+                    get("count"),
+                    get("message"),
+                    get("response_date"),
+                ),
             )
         })
         .collect())
@@ -245,24 +267,119 @@ pub fn compare(old: &Side, new: &Side) -> Result<Changes> {
         }
     }
     for (key, v) in &a {
-        if !b.contains_key(key) {
-            changes.resolved.push((key.clone(), v.clone()));
+        match b.get(key) {
+            None => changes.resolved.push((key.clone(), v.clone())),
+            Some(w) if w != v => {
+                changes
+                    .changed_findings
+                    .push((key.clone(), v.clone(), w.clone()));
+            }
+            Some(_) => {}
         }
     }
-    // Any other published table that differs (findings whose sentence changed included).
-    let compared = ["exports.csv", "shared-items.csv"];
+    // Every published table, cell by cell (findings have their own section above).
     let names: BTreeSet<&String> = old.files.keys().chain(new.files.keys()).collect();
     for name in names {
-        let differs = old.files.get(name) != new.files.get(name);
-        let summarised = compared.contains(&name.as_str())
-            || (name == "findings.csv"
-                && (!changes.new_findings.is_empty() || !changes.resolved.is_empty()));
-        if differs && !summarised && name.ends_with(".csv") {
-            changes.other_files.push(name.clone());
+        let Some(table) = name.strip_suffix(".csv") else {
+            continue;
+        };
+        if table == "findings" || old.files.get(name) == new.files.get(name) {
+            continue;
+        }
+        let change = compare_table(table, &csv_records(old, name)?, &csv_records(new, name)?);
+        if !(change.added.is_empty() && change.removed.is_empty() && change.changed.is_empty()) {
+            changes.tables.push(change);
         }
     }
     Ok(changes)
 }
+
+/// The columns that identify a row of a published table: its primary key in the data
+/// dictionary, or, for tables without one, the columns that group it.
+fn key_columns(table: &str) -> Vec<&'static str> {
+    match table {
+        "item-totals" => vec!["grouping", "partner", "category", "year"],
+        "opt-out-scopes" => vec!["scope", "partner"],
+        _ => crate::render::dictionary::all()
+            .into_iter()
+            .find(|d| d.name == table)
+            .map(|d| d.primary_key)
+            .unwrap_or_default(),
+    }
+}
+
+/// A cell as the site publishes it: `–` for an empty cell (suppressed, or not declared).
+fn cell(v: &str) -> &str {
+    if v.is_empty() { "–" } else { v }
+}
+
+/// Rows matched by key; every cell that differs is named with its old and new value.
+fn compare_table(
+    table: &str,
+    old: &[BTreeMap<String, String>],
+    new: &[BTreeMap<String, String>],
+) -> TableChange {
+    let keys = key_columns(table);
+    let key_of = |r: &BTreeMap<String, String>| -> String {
+        if keys.is_empty() {
+            // No key: the whole row is its identity (changes show as removed and added).
+            return r
+                .iter()
+                .map(|(k, v)| format!("{k}={}", cell(v)))
+                .collect::<Vec<_>>()
+                .join(" ");
+        }
+        keys.iter()
+            .map(|k| format!("{k}={}", cell(r.get(*k).map_or("", String::as_str))))
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
+    let index = |rows: &[BTreeMap<String, String>]| -> BTreeMap<String, BTreeMap<String, String>> {
+        rows.iter().map(|r| (key_of(r), r.clone())).collect()
+    };
+    let (a, b) = (index(old), index(new));
+    let values = |r: &BTreeMap<String, String>| -> String {
+        r.iter()
+            .filter(|(k, _)| !keys.contains(&k.as_str()))
+            .map(|(k, v)| format!("{k} {}", cell(v)))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    let mut change = TableChange {
+        name: table.to_owned(),
+        ..TableChange::default()
+    };
+    for (key, row) in &b {
+        if !a.contains_key(key) {
+            change.added.push(format!("{key}: {}", values(row)));
+        }
+    }
+    for (key, row) in &a {
+        match b.get(key) {
+            None => change.removed.push(format!("{key}: {}", values(row))),
+            Some(other) => {
+                let columns: BTreeSet<&String> = row.keys().chain(other.keys()).collect();
+                let cells: Vec<String> = columns
+                    .into_iter()
+                    .filter_map(|c| {
+                        let (x, y) = (
+                            row.get(c).map_or("", String::as_str),
+                            other.get(c).map_or("", String::as_str),
+                        );
+                        (x != y).then(|| format!("{c} {} → {}", cell(x), cell(y)))
+                    })
+                    .collect();
+                if !cells.is_empty() {
+                    change.changed.push(format!("{key}: {}", cells.join(", ")));
+                }
+            }
+        }
+    }
+    change
+}
+
+/// How many lines of one list are printed before "and N more".
+const MAX_LISTED: usize = 25;
 
 fn count_text(value: Option<CellValue>) -> String {
     match value {
@@ -300,6 +417,14 @@ pub fn render(old: &Side, new: &Side, c: &Changes, format: Format) -> String {
             text.to_owned()
         };
         let _ = writeln!(out, "{} {text}", if md { "-" } else { " " });
+    };
+    // A line under an item: a nested list item in Markdown, indented in text.
+    let sub_item = |out: &mut String, text: &str| {
+        if md {
+            let _ = writeln!(out, "  - {}", markdown_text(text));
+        } else {
+            let _ = writeln!(out, "    {text}");
+        }
     };
     if md {
         let _ = writeln!(
@@ -396,29 +521,77 @@ pub fn render(old: &Side, new: &Side, c: &Changes, format: Format) -> String {
     heading(
         &mut out,
         &format!(
-            "Findings: {} new, {} resolved",
+            "Findings: {} new, {} resolved, {} changed",
             c.new_findings.len(),
-            c.resolved.len()
+            c.resolved.len(),
+            c.changed_findings.len()
         ),
     );
+    let place = |(id, partner, export, flag): &FindingKey| {
+        [id, partner, export, flag]
+            .iter()
+            .filter(|s| !s.is_empty())
+            .map(|s| s.as_str())
+            .collect::<Vec<_>>()
+            .join(" ")
+    };
     for (sign, list) in [("+", &c.new_findings), ("−", &c.resolved)] {
-        for ((id, partner, export, flag), (severity, _, message)) in list {
-            let place = [partner, export, flag]
-                .iter()
-                .filter(|s| !s.is_empty())
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(" ");
+        for (key, (severity, _, message, _)) in list {
             item(
                 &mut out,
-                &format!("{sign} {severity} {id} {place}: {message}"),
+                &format!("{sign} {severity} {}: {message}", place(key)),
             );
         }
     }
-    if !c.other_files.is_empty() {
-        heading(&mut out, "Other tables that changed");
-        for name in &c.other_files {
-            item(&mut out, &format!("data/{name}"));
+    for (key, a, b) in &c.changed_findings {
+        let mut what = Vec::new();
+        if a.0 != b.0 {
+            what.push(format!("severity {} → {}", a.0, b.0));
+        }
+        if a.1 != b.1 {
+            what.push(format!("count {} → {}", cell(&a.1), cell(&b.1)));
+        }
+        if a.3 != b.3 {
+            what.push(format!("response {} → {}", cell(&a.3), cell(&b.3)));
+        }
+        if what.is_empty() {
+            what.push("its sentence".to_owned());
+        }
+        item(
+            &mut out,
+            &format!("~ {} {}: {}", b.0, place(key), what.join(", ")),
+        );
+    }
+    if !c.tables.is_empty() {
+        heading(
+            &mut out,
+            &format!(
+                "Published tables: {} changed (– is a cell the site does not publish: suppressed or not declared)",
+                c.tables.len()
+            ),
+        );
+        for t in &c.tables {
+            item(
+                &mut out,
+                &format!(
+                    "data/{}.csv: {} rows changed, {} added, {} removed",
+                    t.name,
+                    t.changed.len(),
+                    t.added.len(),
+                    t.removed.len()
+                ),
+            );
+            for (sign, list) in [("~", &t.changed), ("+", &t.added), ("−", &t.removed)] {
+                for line in list.iter().take(MAX_LISTED) {
+                    sub_item(&mut out, &format!("{sign} {line}"));
+                }
+                if list.len() > MAX_LISTED {
+                    sub_item(
+                        &mut out,
+                        &format!("{sign} and {} more", list.len() - MAX_LISTED),
+                    );
+                }
+            }
         }
     }
     out

@@ -7,7 +7,7 @@
 //! that description into the Data Package and Croissant metadata.
 
 mod charts;
-mod dictionary;
+pub(crate) mod dictionary;
 mod downloads;
 mod feeds;
 mod findings;

@@ -504,3 +504,59 @@ fn a_markdown_diff_shows_names_and_messages_as_text_only() {
         assert!(!markdown.contains(bad), "`{bad}` in:\n{markdown}");
     }
 }
+
+/// A one-export root whose declared counts give `opted_out`.
+fn opted_out_root(dir: &Path, opted_out: u64) -> std::path::PathBuf {
+    let root = dir.join(format!("root-{opted_out}"));
+    std::fs::create_dir_all(root.join("data/exports")).expect("mkdir");
+    std::fs::write(
+        root.join("report.yaml"),
+        "title: T\nplatform: {name: P}\nperiod: {from: 2023-01-01, to: 2023-12-31}\npublished: 2024-01-01\ncategories: [{id: text, label: Text}]\n",
+    )
+    .expect("write");
+    std::fs::write(
+        root.join("data/partners.yaml"),
+        "- {id: p, name: P <b>@team</b>, purposes: [ai-training], agreement: {signed: 2023-01-01}, honours_opt_out: yes}\n",
+    )
+    .expect("write");
+    std::fs::write(
+        root.join("data/exports/e.yaml"),
+        format!("id: e\npartner: p\nexported_at: 2023-05-01\nfilters: {{exclude_opted_out: true}}\ncounts:\n  - {{category: text, year: 2022, items: 5000, opted_out: {opted_out}}}\n"),
+    )
+    .expect("write");
+    root
+}
+
+/// Issue 18: a declared `opted_out` going from 212 to 512 names the finding's old and new
+/// count and the changed cell, in text and in Markdown.
+#[test]
+fn diff_names_every_changed_number() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (old, new) = (
+        opted_out_root(dir.path(), 212),
+        opted_out_root(dir.path(), 512),
+    );
+    let (code, text) = diff(&old, &new, "text");
+    assert_eq!(code, Some(1));
+    assert!(
+        text.contains("~ high opted-out-content-shared p e: count 212 → 512"),
+        "{text}"
+    );
+    assert!(
+        text.contains("~ partner=p export=e category=text year=2022: opted_out 212 → 512"),
+        "{text}"
+    );
+    assert!(
+        text.contains("data/shared-items.csv: 1 rows changed"),
+        "{text}"
+    );
+    let (code, markdown) = diff(&old, &new, "markdown");
+    assert_eq!(code, Some(1));
+    assert!(markdown.contains("count 212 → 512"), "{markdown}");
+    assert!(markdown.contains("opted\\_out 212 → 512"), "{markdown}");
+    // The partner's name cannot mention anyone or open HTML in a pull-request comment.
+    assert!(
+        !markdown.contains("<b>") && !markdown.contains("@team"),
+        "{markdown}"
+    );
+}
