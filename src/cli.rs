@@ -145,6 +145,11 @@ pub struct BuildArgs {
     /// generated once for this user in ~/.config/sharelog/cache-key.
     #[arg(long, value_name = "FILE")]
     pub cache_key: Option<PathBuf>,
+    /// Sign data/SHA256SUMS with this minisign secret key into data/SHA256SUMS.minisig (its
+    /// password, if any, in SHARELOG_SIGN_PASSWORD). Keep the key in a CI secret, never in the
+    /// repository.
+    #[arg(long, value_name = "KEY")]
+    pub sign: Option<PathBuf>,
     /// Count every listing afresh, without reading or writing the cache.
     #[arg(long, conflicts_with = "cache")]
     pub no_cache: bool,

@@ -20,6 +20,7 @@ mod publish;
 mod render;
 mod scaffold;
 pub mod serve;
+pub mod sign;
 pub mod time;
 pub mod urls;
 mod write;
@@ -50,6 +51,8 @@ pub struct BuildOptions {
     pub cache: Option<PathBuf>,
     /// The file with the cache's secret; `None`: `SHARELOG_CACHE_KEY`, else the per-user key.
     pub cache_key: Option<PathBuf>,
+    /// A minisign secret key: sign `data/SHA256SUMS` into `data/SHA256SUMS.minisig`.
+    pub sign: Option<PathBuf>,
 }
 
 /// How a site is rendered in memory.
@@ -82,6 +85,12 @@ pub struct Summary {
     pub findings: BTreeMap<Severity, usize>,
     /// Every finding, as the `--fail-on` gate sees it, in the findings' order.
     pub gate: Vec<GateFinding>,
+    /// The report's title.
+    pub title: String,
+    /// The report's date (`published`).
+    pub published: chrono::NaiveDate,
+    /// The minisign public key the report publishes, if any.
+    pub signing_key: Option<String>,
 }
 
 /// A finding as the `--fail-on` gate sees it: its key, its count as published, and the count
@@ -234,6 +243,9 @@ pub fn render_site_with(
         .collect();
     let summary = Summary {
         gate,
+        title: report.meta.title.clone(),
+        published: report.meta.published,
+        signing_key: report.meta.signing_key.clone(),
         partners: report.partners.len(),
         exports: report.exports.len(),
         items: tables.total_items,
@@ -366,7 +378,27 @@ pub fn build(options: &BuildOptions) -> Result<Summary> {
         cache: options.cache.clone(),
         cache_key: options.cache_key.clone(),
     };
-    let (site, summary) = render_site_with(&options.root, &render, &progress)?;
+    let (mut site, summary) = render_site_with(&options.root, &render, &progress)?;
+    if let Some(key) = &options.sign {
+        progress.stage("signing data/SHA256SUMS");
+        let sums = site
+            .files
+            .get("data/SHA256SUMS")
+            .ok_or_else(|| Error::Internal("the site has no data/SHA256SUMS".into()))?;
+        // One line: a title with a line break would end the comment early.
+        let title: String = summary
+            .title
+            .chars()
+            .map(|c| if c.is_control() { ' ' } else { c })
+            .collect();
+        let trusted = format!(
+            "sharelog report \"{title}\" published {}",
+            summary.published
+        );
+        let signature = sign::sign(sums, key, &trusted, summary.signing_key.as_deref())?;
+        site.files
+            .insert("data/SHA256SUMS.minisig".to_owned(), signature);
+    }
     progress.stage(&format!("writing {} files", site.files.len()));
     write::write(&site, &options.out, &progress)?;
     progress.finish();

@@ -45,6 +45,7 @@ fn run(cli: &Cli) -> Result<i32, Error> {
             language: args.language.clone(),
             cache: (!args.no_cache).then(|| args.cache.clone()),
             cache_key: args.cache_key.clone(),
+            sign: args.sign.clone(),
         })
         .map(|s| {
             print_warnings(&s.warnings);

@@ -111,6 +111,8 @@ pub struct ReportMeta {
     pub published: NaiveDate,
     /// Absolute prefix for feeds and sitemaps.
     pub base_url: String,
+    /// The minisign public key (base64) that verifies `data/SHA256SUMS.minisig`, if published.
+    pub signing_key: Option<String>,
     /// BCP 47 language tag.
     pub language: String,
     /// The content categories, in file order.

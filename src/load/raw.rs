@@ -24,6 +24,9 @@ pub(crate) struct RawReport {
     pub(crate) published: Text,
     #[serde(default)]
     pub(crate) base_url: Option<Text>,
+    /// The minisign public key that `SHA256SUMS.minisig` verifies with (shown on the data page).
+    #[serde(default)]
+    pub(crate) signing_key: Option<Text>,
     #[serde(default)]
     pub(crate) language: Option<Text>,
     pub(crate) categories: Vec<RawCategory>,

@@ -238,6 +238,14 @@ pub(crate) fn load(ctx: &Ctx<'_>, problems: &mut Problems) -> Option<ReportMeta>
         );
         None
     });
+    if let Some(k) = &raw.signing_key
+        && minisign::PublicKey::from_base64(k.value.trim()).is_err()
+    {
+        problems.push(
+            at(FILE, k, "signing_key", format!("`{}` is not a minisign public key", k.value.escape_debug()))
+                .help("copy the second line of the public key file that `minisign -G` wrote (it starts with RW)"),
+        );
+    }
     if problems.len() > before {
         return None;
     }
@@ -263,6 +271,7 @@ pub(crate) fn load(ctx: &Ctx<'_>, problems: &mut Problems) -> Option<ReportMeta>
         language,
         categories,
         min_count,
+        signing_key: raw.signing_key.map(|k| k.value.trim().to_owned()),
     })
 }
 

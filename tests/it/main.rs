@@ -17,6 +17,7 @@ mod package;
 mod pages;
 mod reference;
 mod scopes;
+mod signing;
 mod support;
 mod suppression;
 mod workflow;

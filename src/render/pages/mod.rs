@@ -79,6 +79,8 @@ pub(crate) struct SiteView {
     /// The threshold in force (1 when nothing is suppressed). Kept so that template overrides
     /// written before `hides_up_to` still render; new templates use `hides_up_to`.
     min_count: u64,
+    /// The minisign public key that verifies `data/SHA256SUMS.minisig`, if the report publishes one.
+    signing_key: Option<String>,
 }
 
 /// The context every page gets.
@@ -238,6 +240,7 @@ impl Pages<'_> {
                 hides_any: self.hides_any,
                 auditor: self.exact,
                 min_count: self.rules.hides_up_to().map_or(1, |m| m + 1),
+                signing_key: m.signing_key.clone(),
             },
         })
     }
