@@ -150,6 +150,11 @@ pub struct BuildArgs {
     /// repository.
     #[arg(long, value_name = "KEY")]
     pub sign: Option<PathBuf>,
+    /// The site as it is published now (downloaded from the static host, or kept as a CI
+    /// artifact): the new site carries it forward under releases/, with a hash-chained
+    /// releases/releases.json and a page of what changed since.
+    #[arg(long, value_name = "DIR")]
+    pub previous: Option<PathBuf>,
     /// Count every listing afresh, without reading or writing the cache.
     #[arg(long, conflicts_with = "cache")]
     pub no_cache: bool,

@@ -50,6 +50,26 @@ pub fn read_side(path: &Path) -> Result<Side> {
     Ok(Side { label, files })
 }
 
+impl Side {
+    /// A side from a site's `data/` files, already read (`name` → bytes, names without `data/`).
+    pub(crate) fn from_files(label: String, files: BTreeMap<String, Vec<u8>>) -> Side {
+        Side { label, files }
+    }
+
+    /// A side from a site rendered in memory.
+    pub(crate) fn from_site(label: String, site: &crate::render::Site) -> Side {
+        let files = site
+            .files
+            .iter()
+            .filter_map(|(name, bytes)| {
+                let rest = name.strip_prefix("data/")?;
+                (!rest.contains('/')).then(|| (rest.to_owned(), bytes.clone()))
+            })
+            .collect();
+        Side { label, files }
+    }
+}
+
 /// Output format of `diff`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {

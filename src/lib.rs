@@ -17,6 +17,7 @@ mod load;
 pub mod model;
 pub mod progress;
 mod publish;
+mod releases;
 mod render;
 mod scaffold;
 pub mod serve;
@@ -53,6 +54,8 @@ pub struct BuildOptions {
     pub cache_key: Option<PathBuf>,
     /// A minisign secret key: sign `data/SHA256SUMS` into `data/SHA256SUMS.minisig`.
     pub sign: Option<PathBuf>,
+    /// The site as published now: carried forward as the release history.
+    pub previous: Option<PathBuf>,
 }
 
 /// How a site is rendered in memory.
@@ -379,6 +382,10 @@ pub fn build(options: &BuildOptions) -> Result<Summary> {
         cache_key: options.cache_key.clone(),
     };
     let (mut site, summary) = render_site_with(&options.root, &render, &progress)?;
+    if let Some(previous) = &options.previous {
+        progress.stage("adding the release history");
+        releases::add(&mut site, previous, summary.published)?;
+    }
     if let Some(key) = &options.sign {
         progress.stage("signing data/SHA256SUMS");
         let sums = site

@@ -46,6 +46,7 @@ fn run(cli: &Cli) -> Result<i32, Error> {
             cache: (!args.no_cache).then(|| args.cache.clone()),
             cache_key: args.cache_key.clone(),
             sign: args.sign.clone(),
+            previous: args.previous.clone(),
         })
         .map(|s| {
             print_warnings(&s.warnings);

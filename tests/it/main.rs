@@ -16,6 +16,7 @@ mod output;
 mod package;
 mod pages;
 mod reference;
+mod releases;
 mod scopes;
 mod signing;
 mod support;

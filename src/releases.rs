@@ -1,0 +1,207 @@
+//! `build --previous DIR`: the release history. DIR is the site as it is published now; the new
+//! site carries it forward:
+//!
+//! - `releases/<date>/data/…`: the previous release's data files, byte for byte, and every
+//!   earlier release the previous site carried (copied unchanged);
+//! - `releases/releases.json`: every earlier release, oldest first, with its date, the SHA-256
+//!   of its `SHA256SUMS`, and the SHA-256 of its predecessor's `SHA256SUMS`: a hash chain that a
+//!   reader holding an old `SHA256SUMS` can follow to this release;
+//! - `releases/index.html`: the list, and what changed since the last release (the `diff`).
+//!
+//! The history DIR carries is checked before it is carried on: every release's `SHA256SUMS`
+//! must hash to its entry and every entry must name its predecessor's hash, or the build stops.
+
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Problem, Result};
+use crate::render::Site;
+
+/// One earlier release in `releases/releases.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct Release {
+    /// The release's date (its report.yaml `published`).
+    pub(crate) published: String,
+    /// Where its data files are, relative to the site's root.
+    pub(crate) path: String,
+    /// The SHA-256 of its `data/SHA256SUMS`.
+    pub(crate) sums_sha256: String,
+    /// The SHA-256 of the previous release's `SHA256SUMS` (`null` for the first).
+    pub(crate) previous_sums_sha256: Option<String>,
+}
+
+/// `releases/releases.json`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+struct History {
+    description: String,
+    releases: Vec<Release>,
+}
+
+const LARGEST_FILE: u64 = 1 << 30;
+
+fn problem(previous: &Path, message: impl Into<String>) -> Error {
+    Error::invalid(vec![
+        Problem::new(previous.display().to_string(), message).help(
+            "give --previous the site as it is published now (a folder `sharelog build` wrote, e.g. downloaded from the static host)",
+        ),
+    ])
+}
+
+fn hex_sha256(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// Every regular file under `dir` as (`/`-separated relative path, bytes); links and special
+/// files are refused.
+fn files(dir: &Path, previous: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
+    let mut out = BTreeMap::new();
+    if !dir.is_dir() {
+        return Ok(out);
+    }
+    for entry in walkdir::WalkDir::new(dir).sort_by_file_name() {
+        let entry = entry.map_err(|e| problem(previous, format!("cannot be read: {e}")))?;
+        if entry.file_type().is_dir() {
+            continue;
+        }
+        let bytes = crate::fs::read_regular(entry.path(), LARGEST_FILE, false).map_err(|e| {
+            problem(
+                previous,
+                format!("{} cannot be read: {e}", entry.path().display()),
+            )
+        })?;
+        out.insert(crate::fs::display_rel(dir, entry.path()), bytes);
+    }
+    Ok(out)
+}
+
+/// Adds the release history to `site`, whose own date is `published`.
+pub(crate) fn add(site: &mut Site, previous: &Path, published: chrono::NaiveDate) -> Result<()> {
+    let data = files(&previous.join("data"), previous)?;
+    let report: serde_json::Value = data
+        .get("report.json")
+        .and_then(|b| serde_json::from_slice(b).ok())
+        .filter(|v: &serde_json::Value| v["generator"]["name"] == "sharelog")
+        .ok_or_else(|| {
+            problem(
+                previous,
+                "is not a site sharelog built: it has no data/report.json naming sharelog",
+            )
+        })?;
+    let date = report["published"]
+        .as_str()
+        .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+        .ok_or_else(|| problem(previous, "data/report.json has no `published` date"))?;
+    if date >= published {
+        return Err(problem(
+            previous,
+            format!("was published {date}, not before this release ({published})"),
+        ));
+    }
+    let sums = data
+        .get("SHA256SUMS")
+        .ok_or_else(|| problem(previous, "has no data/SHA256SUMS"))?;
+
+    // The history the previous site carries, checked before it is carried on.
+    let carried = files(&previous.join("releases"), previous)?;
+    let mut history = match carried.get("releases.json") {
+        Some(bytes) => serde_json::from_slice::<History>(bytes).map_err(|e| {
+            problem(
+                previous,
+                format!("releases/releases.json cannot be read: {e}"),
+            )
+        })?,
+        None => History {
+            description: String::new(),
+            releases: Vec::new(),
+        },
+    };
+    let mut before: Option<&str> = None;
+    for r in &history.releases {
+        let prefix = r.path.strip_prefix("releases/").ok_or_else(|| {
+            problem(
+                previous,
+                format!("release {} has the path {}", r.published, r.path),
+            )
+        })?;
+        let sums = carried.get(&format!("{prefix}data/SHA256SUMS"));
+        let held = sums.map(|b| hex_sha256(b));
+        // Every file its SHA256SUMS lists is the one listed, and its report.json is of the date
+        // the entry says.
+        let files_hold = sums.is_some_and(|sums| {
+            String::from_utf8_lossy(sums).lines().all(|line| {
+                line.split_once("  ").is_some_and(|(hash, name)| {
+                    carried
+                        .get(&format!("{prefix}data/{name}"))
+                        .is_some_and(|b| hex_sha256(b) == hash)
+                })
+            })
+        });
+        let dated = carried
+            .get(&format!("{prefix}data/report.json"))
+            .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
+            .is_some_and(|v| v["published"] == r.published.as_str());
+        if held.as_deref() != Some(r.sums_sha256.as_str())
+            || r.previous_sums_sha256.as_deref() != before
+            || !files_hold
+            || !dated
+            || r.path != format!("releases/{}/", r.published)
+        {
+            return Err(problem(
+                previous,
+                format!(
+                    "releases/releases.json does not match the release of {} it lists: the history was changed",
+                    r.published
+                ),
+            ));
+        }
+        before = Some(r.sums_sha256.as_str());
+    }
+    let entry = Release {
+        published: date.to_string(),
+        path: format!("releases/{date}/"),
+        sums_sha256: hex_sha256(sums),
+        previous_sums_sha256: before.map(str::to_owned),
+    };
+    history.releases.push(entry);
+    history.description = "Every earlier release of this report, oldest first: its date, where its data files are, the SHA-256 of its data/SHA256SUMS and of its predecessor's. Hash a SHA256SUMS you saved and follow the chain to check that the releases since are the ones published.".to_owned();
+
+    for (path, bytes) in carried {
+        if path != "releases.json" && path != "index.html" {
+            site.files.insert(format!("releases/{path}"), bytes);
+        }
+    }
+    for (path, bytes) in &data {
+        site.files
+            .insert(format!("releases/{date}/data/{path}"), bytes.clone());
+    }
+    let json = serde_json::to_vec_pretty(&history)
+        .map_err(|e| Error::Internal(format!("releases.json: {e}")))?;
+    site.files.insert("releases/releases.json".to_owned(), json);
+
+    // What changed, from the published tables of both.
+    let old = crate::diff::Side::from_files(format!("release of {date}"), data);
+    let new = crate::diff::Side::from_site(format!("release of {published}"), site);
+    let changes = crate::diff::compare(&old, &new)?;
+    let markdown = crate::diff::render(&old, &new, &changes, crate::diff::Format::Markdown);
+    let html = crate::render::markdown::render(&markdown).html;
+    let list: String = history
+        .releases
+        .iter()
+        .rev()
+        .map(|r| {
+            format!(
+                "<li><a href=\"{}/data/\">{}</a>: <code>SHA256SUMS</code> SHA-256 <code>{}</code></li>\n",
+                r.published, r.published, r.sums_sha256
+            )
+        })
+        .collect();
+    let page = format!(
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>Releases</title>\n<link rel=\"stylesheet\" href=\"../assets/style.css\">\n</head>\n<body>\n<main id=\"main\">\n<p><a href=\"../index.html\">Back to the report</a></p>\n<h1>Releases</h1>\n<p>This release is dated {published}. Earlier releases, newest first, with the SHA-256 of each one's <code>SHA256SUMS</code>; <a href=\"releases.json\">releases.json</a> chains them.</p>\n<ul>\n{list}</ul>\n<h2 id=\"changes\">What changed since the last release</h2>\n{html}\n</main>\n</body>\n</html>\n"
+    );
+    site.files
+        .insert("releases/index.html".to_owned(), page.into_bytes());
+    Ok(())
+}

@@ -1,0 +1,122 @@
+//! `build --previous DIR` (issue 18, part 4): three successive releases give a site whose
+//! `releases/releases.json` is a hash chain over every earlier release's `SHA256SUMS`, and whose
+//! releases page says what changed.
+
+use std::path::Path;
+
+use sha2::{Digest, Sha256};
+
+use crate::support::{fixture_copy, sharelog};
+
+fn release(root: &Path, published: &str, items: u64) {
+    let report = root.join("report.yaml");
+    let text = std::fs::read_to_string(&report).expect("read");
+    let text = text
+        .lines()
+        .map(|l| {
+            if l.starts_with("published:") {
+                format!("published: {published}")
+            } else {
+                l.to_owned()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("\n");
+    std::fs::write(&report, text + "\n").expect("write");
+    let manifest = root.join("data/exports/alpha-1.yaml");
+    let text = std::fs::read_to_string(&manifest).expect("read");
+    let start = text.find("items: ").expect("a count") + "items: ".len();
+    let end = start + text[start..].find([',', '}']).expect("end");
+    std::fs::write(
+        &manifest,
+        format!("{}{items}{}", &text[..start], &text[end..]),
+    )
+    .expect("write");
+}
+
+fn build(root: &Path, out: &Path, previous: Option<&Path>) {
+    let mut args = vec![
+        "build".to_owned(),
+        "--quiet".to_owned(),
+        "--no-cache".to_owned(),
+        "--root".to_owned(),
+        root.display().to_string(),
+        "--out".to_owned(),
+        out.display().to_string(),
+    ];
+    if let Some(p) = previous {
+        args.extend(["--previous".to_owned(), p.display().to_string()]);
+    }
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let output = sharelog(&args);
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+}
+
+#[test]
+fn three_releases_chain_their_checksums_and_say_what_changed() {
+    let (dir, root) = fixture_copy("basic");
+    let sites: Vec<_> = (1..=3)
+        .map(|i| dir.path().join(format!("site{i}")))
+        .collect();
+    release(&root, "2024-01-15", 120);
+    build(&root, &sites[0], None);
+    release(&root, "2024-02-15", 130);
+    build(&root, &sites[1], Some(&sites[0]));
+    release(&root, "2024-03-15", 140);
+    build(&root, &sites[2], Some(&sites[1]));
+
+    // The chain, checked as a reader would: hash each release's SHA256SUMS, follow the links.
+    let history: serde_json::Value = serde_json::from_slice(
+        &std::fs::read(sites[2].join("releases/releases.json")).expect("releases.json"),
+    )
+    .expect("json");
+    let releases = history["releases"].as_array().expect("a list");
+    assert_eq!(releases.len(), 2);
+    let mut before = serde_json::Value::Null;
+    for (r, date) in releases.iter().zip(["2024-01-15", "2024-02-15"]) {
+        assert_eq!(r["published"], date);
+        let sums = std::fs::read(sites[2].join(format!("releases/{date}/data/SHA256SUMS")))
+            .expect("the release's checksums");
+        assert_eq!(r["sums_sha256"], hex::encode(Sha256::digest(&sums)));
+        assert_eq!(r["previous_sums_sha256"], before);
+        before = r["sums_sha256"].clone();
+    }
+    // A reader who saved the first release's SHA256SUMS finds it in the chain.
+    let saved = std::fs::read(sites[0].join("data/SHA256SUMS")).expect("saved");
+    assert_eq!(
+        releases[0]["sums_sha256"],
+        hex::encode(Sha256::digest(&saved))
+    );
+    // The old data files are carried byte for byte.
+    assert_eq!(
+        std::fs::read(sites[1].join("data/shared-items.csv")).expect("old"),
+        std::fs::read(sites[2].join("releases/2024-02-15/data/shared-items.csv")).expect("kept")
+    );
+    let page = std::fs::read_to_string(sites[2].join("releases/index.html")).expect("page");
+    assert!(
+        page.contains("What changed since the last release"),
+        "{page}"
+    );
+    assert!(page.contains("~ export=alpha-1: items"), "{page}");
+
+    // A history that was edited is refused.
+    let json = sites[2].join("releases/releases.json");
+    let text = std::fs::read_to_string(&json).expect("read");
+    std::fs::write(&json, text.replacen("2024-01-15", "2024-01-16", 1)).expect("write");
+    release(&root, "2024-04-15", 150);
+    let output = sharelog(&[
+        "build",
+        "--root",
+        root.to_str().expect("utf-8"),
+        "--out",
+        dir.path().join("site4").to_str().expect("utf-8"),
+        "--previous",
+        sites[2].to_str().expect("utf-8"),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("the history was changed"));
+}
