@@ -3,7 +3,7 @@
 use serde::Deserialize;
 
 use super::raw::Text;
-use super::{Ctx, at, yaml};
+use super::{Ctx, yaml};
 use crate::error::{Problem, Problems};
 use crate::model::Correction;
 
@@ -41,23 +41,16 @@ pub(crate) fn load(
     };
     let mut out = Vec::new();
     for (i, c) in raw.into_iter().enumerate() {
-        let Some(date) = super::date(FILE, &c.date, &format!("[{i}].date"), problems) else {
+        let Some(date) = super::entry_date(
+            FILE,
+            &c.date,
+            &format!("[{i}].date"),
+            published,
+            "a correction",
+            problems,
+        ) else {
             continue;
         };
-        if let Some(p) = published
-            && date > p
-        {
-            problems.push(
-                at(
-                    FILE,
-                    &c.date,
-                    &format!("[{i}].date"),
-                    format!("`{date}` is after the report's date `{p}`"),
-                )
-                .help("a correction is dated when it was made; move `published` in report.yaml forward, or fix the date"),
-            );
-            continue;
-        }
         let mut ok = true;
         for (key, v) in [("what", &c.what), ("why", &c.why)] {
             if v.value.trim().is_empty() {

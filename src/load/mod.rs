@@ -434,6 +434,30 @@ fn load_template_overrides(ctx: &Ctx<'_>, problems: &mut Problems) -> BTreeMap<S
     out
 }
 
+/// A dated entry's date (a correction's, a response's): an existing `YYYY-MM-DD` not after the
+/// report's date `published`, or a located problem. `what` names the entry in the help.
+pub(crate) fn entry_date(
+    file: &str,
+    v: &Spanned<String>,
+    key: &str,
+    published: Option<chrono::NaiveDate>,
+    what: &str,
+    problems: &mut Problems,
+) -> Option<chrono::NaiveDate> {
+    let d = date(file, v, key, problems)?;
+    if let Some(p) = published
+        && d > p
+    {
+        problems.push(
+            at(file, v, key, format!("`{d}` is after the report's date `{p}`")).help(format!(
+                "{what} is dated when it was made; move `published` in report.yaml forward, or fix the date"
+            )),
+        );
+        return None;
+    }
+    Some(d)
+}
+
 /// Parses a spanned date, recording a located problem when it is not an existing `YYYY-MM-DD`.
 pub(crate) fn date(
     file: &str,

@@ -54,23 +54,16 @@ pub(crate) fn load(
     };
     let mut out = Vec::new();
     for (i, r) in raw.into_iter().enumerate() {
-        let Some(date) = super::date(FILE, &r.date, &format!("[{i}].date"), problems) else {
+        let Some(date) = super::entry_date(
+            FILE,
+            &r.date,
+            &format!("[{i}].date"),
+            published,
+            "a response",
+            problems,
+        ) else {
             continue;
         };
-        if let Some(p) = published
-            && date > p
-        {
-            problems.push(
-                at(
-                    FILE,
-                    &r.date,
-                    &format!("[{i}].date"),
-                    format!("`{date}` is after the report's date `{p}`"),
-                )
-                .help("a response is dated when it was made; move `published` in report.yaml forward, or fix the date"),
-            );
-            continue;
-        }
         if r.response.value.trim().is_empty() {
             problems.push(
                 at(

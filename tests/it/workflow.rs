@@ -356,29 +356,7 @@ fn serve_holds_up_to_hostile_clients() {
 #[test]
 fn serve_shows_the_site_rebuilds_on_change_and_shows_build_errors() {
     let (_dir, root) = fixture_copy("basic");
-    let child = Command::new(env!("CARGO_BIN_EXE_sharelog"))
-        .args([
-            "serve",
-            "--port",
-            "0",
-            "--root",
-            root.to_str().expect("utf-8"),
-        ])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("serve starts");
-    let mut server = Server(child);
-    let mut first = String::new();
-    BufReader::new(server.0.stdout.take().expect("stdout"))
-        .read_line(&mut first)
-        .expect("the address line");
-    let addr = first
-        .split("http://")
-        .nth(1)
-        .and_then(|rest| rest.split('/').next())
-        .expect("serving http://ADDR/")
-        .to_owned();
+    let (_server, addr) = start_server(&root);
     assert!(addr.starts_with("127.0.0.1:"), "loopback only: {addr}");
 
     let (status, page) = get(&addr, "/");
