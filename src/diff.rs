@@ -36,9 +36,26 @@ pub fn read_side(path: &Path) -> Result<Side> {
         for entry in entries {
             let entry = entry.map_err(|e| crate::fs::io_error(&dir, e))?;
             let file = entry.path();
-            if file.is_file() {
-                let bytes = std::fs::read(&file).map_err(|e| crate::fs::io_error(&file, e))?;
-                files.insert(entry.file_name().to_string_lossy().into_owned(), bytes);
+            if file.is_dir() {
+                continue;
+            }
+            // A FIFO or device would block or never end: an error naming it, like a file that
+            // cannot be read.
+            let bytes = crate::fs::read_regular(&file, 1 << 30, true)
+                .map_err(|e| crate::fs::io_error(&file, e))?;
+            files.insert(entry.file_name().to_string_lossy().into_owned(), bytes);
+        }
+        // A site without one of its main tables is not one to compare: its rows would all
+        // look added or removed.
+        for table in ["exports.csv", "shared-items.csv", "findings.csv"] {
+            if !files.contains_key(table) {
+                return Err(crate::fs::io_error(
+                    &dir.join(table),
+                    std::io::Error::new(
+                        std::io::ErrorKind::NotFound,
+                        "a built site has this table",
+                    ),
+                ));
             }
         }
     } else {

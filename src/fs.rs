@@ -123,3 +123,23 @@ fn too_large(cap: u64) -> std::io::Error {
 pub(crate) fn is_special(path: &Path) -> bool {
     std::fs::metadata(path).is_ok_and(|m| !m.is_file() && !m.is_dir())
 }
+
+/// `path` as it resolves on disk: its longest existing ancestor with every link resolved, and
+/// the rest (which does not exist yet) after it, lexically.
+pub(crate) fn resolved(path: &Path) -> PathBuf {
+    let absolute = normalize(path);
+    let mut existing = absolute.as_path();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(real) = std::fs::canonicalize(existing) {
+            return rest.iter().rev().fold(real, |p, c| p.join(c));
+        }
+        match (existing.parent(), existing.file_name()) {
+            (Some(parent), Some(name)) => {
+                rest.push(name.to_owned());
+                existing = parent;
+            }
+            _ => return absolute,
+        }
+    }
+}

@@ -69,6 +69,8 @@ pub struct RenderOptions {
     pub cache: Option<PathBuf>,
     /// The file with the cache's secret; `None`: `SHARELOG_CACHE_KEY`, else the per-user key.
     pub cache_key: Option<PathBuf>,
+    /// Whether the site will carry earlier releases (`build --previous`): pages link to them.
+    pub release_history: bool,
 }
 
 /// What a build or check produced, for the summary line.
@@ -183,7 +185,7 @@ pub fn render_site_with(
     progress: &Progress,
 ) -> Result<(Site, Summary)> {
     progress.stage("reading and checking the report root");
-    let report = match load::load_partial(root, options.language.as_deref()) {
+    let mut report = match load::load_partial(root, options.language.as_deref()) {
         (Some(report), problems) if problems.is_empty() => report,
         // Problems in the inputs: still check the listings and tables that did load, so that
         // one run lists every problem.
@@ -195,6 +197,7 @@ pub fn render_site_with(
         }
         (None, problems) => return Err(Error::invalid(problems)),
     };
+    report.has_release_history = options.release_history;
     progress.stage(&format!(
         "counting {} export batches and the opt-outs",
         report.exports.len()
@@ -362,7 +365,7 @@ pub fn describe(e: &Error) -> String {
 pub fn build(options: &BuildOptions) -> Result<Summary> {
     check_out_dir(&options.root, &options.out)?;
     if let Some(cache) = &options.cache
-        && fs::normalize(cache).starts_with(fs::normalize(&options.out))
+        && fs::resolved(cache).starts_with(fs::resolved(&options.out))
     {
         // The cache would be written into --out during the build, and the swap would then
         // refuse (or delete) it.
@@ -380,6 +383,7 @@ pub fn build(options: &BuildOptions) -> Result<Summary> {
         language: options.language.clone(),
         cache: options.cache.clone(),
         cache_key: options.cache_key.clone(),
+        release_history: options.previous.is_some(),
     };
     let (mut site, summary) = render_site_with(&options.root, &render, &progress)?;
     if let Some(previous) = &options.previous {
@@ -396,7 +400,11 @@ pub fn build(options: &BuildOptions) -> Result<Summary> {
         let title: String = summary
             .title
             .chars()
-            .map(|c| if c.is_control() { ' ' } else { c })
+            .map(|c| match c {
+                c if c.is_control() => ' ',
+                '"' => '\'',
+                c => c,
+            })
             .collect();
         let trusted = format!(
             "sharelog report \"{title}\" published {}",

@@ -12,6 +12,13 @@ use sharelog::{BuildOptions, Error, ExitCode, Severity};
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() {
+    // A closed pipe (`sharelog build | head`) ends the process quietly, as it does for other
+    // command-line tools, instead of a panic in println! (exit 101).
+    #[cfg(unix)]
+    // SAFETY: restoring the default action of one signal before any thread starts.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) => {

@@ -72,6 +72,8 @@ pub struct Report {
     pub responses: Vec<Response>,
     /// Located warnings from reading the inputs (e.g. an address left out as unsafe).
     pub warnings: Vec<String>,
+    /// Whether the build carries earlier releases (`build --previous`), so pages link to them.
+    pub has_release_history: bool,
     /// Content pages, sorted by weight then path.
     pub pages: Vec<Page>,
     /// Template overrides from the root's `templates/` folder, by file name.

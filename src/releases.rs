@@ -168,6 +168,31 @@ pub(crate) fn add(site: &mut Site, previous: &Path, published: chrono::NaiveDate
     history.releases.push(entry);
     history.description = "Every earlier release of this report, oldest first: its date, where its data files are, the SHA-256 of its data/SHA256SUMS and of its predecessor's. Hash a SHA256SUMS you saved and follow the chain to check that the releases since are the ones published.".to_owned();
 
+    // Only what the checked history holds is carried: each release's SHA256SUMS and the files
+    // it lists. Anything else in the old site's releases/ (a page or script put there by hand)
+    // stops the build rather than being published on the site's origin.
+    let mut listed: std::collections::BTreeSet<String> = ["releases.json", "index.html"]
+        .into_iter()
+        .map(str::to_owned)
+        .collect();
+    for r in &history.releases {
+        let prefix = r.path.trim_start_matches("releases/");
+        let sums_path = format!("{prefix}data/SHA256SUMS");
+        if let Some(sums) = carried.get(&sums_path) {
+            for line in String::from_utf8_lossy(sums).lines() {
+                if let Some((_, name)) = line.split_once("  ") {
+                    listed.insert(format!("{prefix}data/{name}"));
+                }
+            }
+        }
+        listed.insert(sums_path);
+    }
+    if let Some(extra) = carried.keys().find(|p| !listed.contains(*p)) {
+        return Err(problem(
+            previous,
+            format!("releases/{extra} is in no release's SHA256SUMS: the history was changed"),
+        ));
+    }
     for (path, bytes) in carried {
         if path != "releases.json" && path != "index.html" {
             site.files.insert(format!("releases/{path}"), bytes);

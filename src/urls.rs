@@ -47,7 +47,15 @@ pub fn is_safe_link(reference: &str) -> bool {
 /// report's metadata (the platform's site, a licence, a source, a partner's agreement) must be,
 /// since it is published in `datapackage.json`, `croissant.json` and on pages.
 pub fn is_web_address(text: &str) -> bool {
-    plain(text)
+    // Written out in full (`https://host…`): browsers repair `https:host` and `http:///host`,
+    // but a reader or a tool given the text as written may not.
+    let lower = text.to_ascii_lowercase();
+    let full = ["http://", "https://"].iter().any(|scheme| {
+        lower
+            .strip_prefix(scheme)
+            .is_some_and(|rest| !rest.is_empty() && !rest.starts_with(['/', '\\']))
+    });
+    full && plain(text)
         && Url::parse(text).is_ok_and(|u| {
             matches!(u.scheme(), "http" | "https") && u.host_str().is_some_and(|h| !h.is_empty())
         })
@@ -123,6 +131,8 @@ mod tests {
             "ftp://x.example",
             "https://",
             "example.org",
+            "http:///evil.example",
+            "https:evil.example/x",
         ] {
             assert!(!is_web_address(bad), "{bad:?}");
         }

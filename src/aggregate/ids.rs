@@ -10,13 +10,17 @@ use polars::prelude::*;
 /// The largest integer every smaller one of which a float64 holds exactly.
 const EXACT_IN_FLOAT: f64 = 9_007_199_254_740_992.0;
 
+/// The same for a 32-bit float: 2^24.
+const EXACT_IN_FLOAT32: f64 = 16_777_216.0;
+
 /// What an id column's type is read as.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum IdKind {
     /// An integer type: compared as integers.
     Integer,
     /// A floating-point type: each value must be a whole number, compared as that integer.
-    Float,
+    /// `single`: 32-bit, exact only below 2^24.
+    Float { single: bool },
     /// Text (or a column of nothing but empty cells): compared as text.
     Text,
     /// A decimal type (what warehouses write for `NUMBER(38,0)`): read as its decimal text, so
@@ -29,7 +33,9 @@ impl IdKind {
     pub(crate) fn of(dtype: &DataType) -> Option<IdKind> {
         match dtype {
             t if t.is_integer() => Some(IdKind::Integer),
-            t if t.is_float() => Some(IdKind::Float),
+            t if t.is_float() => Some(IdKind::Float {
+                single: *t == DataType::Float32,
+            }),
             DataType::String | DataType::Null => Some(IdKind::Text),
             DataType::Decimal(..) => Some(IdKind::Decimal),
             _ => None,
@@ -46,7 +52,7 @@ pub(crate) fn not_whole(name: &str, value: &str) -> String {
 }
 
 /// The help for [`not_whole`].
-pub(crate) const NOT_WHOLE_HELP: &str = "write ids as integers or text; a floating-point id must be a whole number no larger than 2^53 (9007199254740992), or it would match the wrong owner";
+pub(crate) const NOT_WHOLE_HELP: &str = "write ids as integers or text; a floating-point id must be a whole number below 2^53 (2^24 for 32-bit floats), where floats stop being exact, or it would match the wrong owner";
 
 /// The id column `name` as a key: an integer column as it is, text as it is, a float column as
 /// `Int64` (null where the value is no exact whole number: see [`bad`]).
@@ -60,7 +66,7 @@ pub(crate) fn value(name: &str, kind: IdKind) -> Expr {
             .map(text_keys, |_: &Schema, f: &Field| {
                 Ok(Field::new(f.name().clone(), DataType::String))
             }),
-        IdKind::Float => when(whole(name))
+        IdKind::Float { single } => when(whole(name, single))
             .then(col(name).cast(DataType::Int64))
             .otherwise(lit(NULL).cast(DataType::Int64)),
     }
@@ -70,7 +76,7 @@ pub(crate) fn value(name: &str, kind: IdKind) -> Expr {
 pub(crate) fn key_type(dtype: &DataType, kind: IdKind) -> DataType {
     match kind {
         IdKind::Integer => dtype.clone(),
-        IdKind::Float => DataType::Int64,
+        IdKind::Float { .. } => DataType::Int64,
         IdKind::Text | IdKind::Decimal => DataType::String,
     }
 }
@@ -79,9 +85,9 @@ pub(crate) fn key_type(dtype: &DataType, kind: IdKind) -> DataType {
 /// (a fraction, NaN, infinite, or beyond ±2^53). Missing cells are checked elsewhere.
 pub(crate) fn bad(name: &str, kind: IdKind) -> Expr {
     match kind {
-        IdKind::Float => col(name)
+        IdKind::Float { single } => col(name)
             .is_not_null()
-            .and(whole(name).not())
+            .and(whole(name, single).not())
             .fill_null(lit(false)),
         // A number in exponent notation (`1.5e+16`, as pandas writes a large float) names no
         // exact integer.
@@ -195,11 +201,16 @@ fn text_bad(c: Column) -> PolarsResult<Column> {
 /// A float cell that is an exact whole number: strictly within ±2^53 (2^53 itself is also what
 /// 2^53 + 1 rounds to; NaN is outside every range in polars' order) and equal to its integer
 /// part.
-fn whole(name: &str) -> Expr {
+fn whole(name: &str, single: bool) -> Expr {
+    let exact = if single {
+        EXACT_IN_FLOAT32
+    } else {
+        EXACT_IN_FLOAT
+    };
     let c = col(name).cast(DataType::Float64);
     c.clone()
-        .lt(lit(EXACT_IN_FLOAT))
-        .and(c.clone().gt(lit(-EXACT_IN_FLOAT)))
+        .lt(lit(exact))
+        .and(c.clone().gt(lit(-exact)))
         .and(
             c.clone()
                 .cast(DataType::Int64)
@@ -233,8 +244,8 @@ mod tests {
         let out = df
             .lazy()
             .select([
-                value("id", IdKind::Float).alias("v"),
-                bad("id", IdKind::Float).alias("b"),
+                value("id", IdKind::Float { single: false }).alias("v"),
+                bad("id", IdKind::Float { single: false }).alias("b"),
             ])
             .collect()
             .expect("query");
@@ -335,7 +346,10 @@ mod tests {
             DataType::String
         );
         assert_eq!(IdKind::of(&DataType::Boolean), None);
-        assert_eq!(IdKind::of(&DataType::Float32), Some(IdKind::Float));
+        assert_eq!(
+            IdKind::of(&DataType::Float32),
+            Some(IdKind::Float { single: true })
+        );
     }
 
     #[test]

@@ -21,7 +21,12 @@ pub(crate) fn scan(table: &TableFile) -> PolarsResult<LazyFrame> {
             .with_infer_schema_length(Some(0))
             .finish(),
         TableFormat::Parquet => LazyFrame::scan_parquet(path, ScanArgsParquet::default()),
-        TableFormat::Ndjson => LazyJsonLineReader::new(path).finish(),
+        // Every row decides the column types, so that an id written as a float (or as text)
+        // far down the file is read as the README says, not refused by a guess from the first
+        // rows.
+        TableFormat::Ndjson => LazyJsonLineReader::new(path)
+            .with_infer_schema_length(None)
+            .finish(),
     }
 }
 

@@ -93,6 +93,7 @@ pub(crate) fn load_partial(root: &Path, language: Option<&str>) -> (Option<Repor
         deletions,
         corrections,
         responses,
+        has_release_history: false,
         warnings: ctx
             .warnings
             .borrow()

@@ -47,12 +47,12 @@ pub(crate) enum Count {
 }
 
 /// A published count in plain words for messages on stderr: `613`, `10–19`, `hidden`, `not
-/// declared`. Never the exact value of a count that is not published exactly.
+/// declared` (every hidden count alike, as in the downloads). Never the exact value of a count that is not published exactly.
 pub(crate) fn plain(n: Count) -> String {
     match n {
         Count::Exact(n) => n.to_string(),
         Count::Band(lo, hi) => format!("{lo}–{hi}"),
-        Count::Hidden(_) => "hidden (small)".to_owned(),
+        Count::Hidden(_) => "hidden".to_owned(),
         Count::NotDeclared => "not declared".to_owned(),
     }
 }

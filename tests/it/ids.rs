@@ -212,3 +212,50 @@ fn decimal_owner_ids_match_the_same_owners() {
         assert!(read(&got, table) == read(&expected, table), "{table}");
     }
 }
+
+/// A 32-bit float is exact only below 2^24, and NDJSON types come from every row, not the first.
+#[test]
+fn float32_ids_and_late_floats_in_ndjson() {
+    let (_a, root) = example_copy();
+    let (_b, expected) = build(&root);
+    // A float id far down an otherwise integer NDJSON listing still matches.
+    let ndjson = root.join("data/exports/items/lumen-2024-02.ndjson");
+    let text = std::fs::read_to_string(&ndjson).expect("ndjson");
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    let last = lines.len() - 1;
+    let start = lines[last].find("\"owner_id\":").expect("owner") + "\"owner_id\":".len();
+    let end = start + lines[last][start..].find(',').expect("comma");
+    lines[last] = format!(
+        "{}{}.0{}",
+        &lines[last][..start],
+        &lines[last][start..end],
+        &lines[last][end..]
+    );
+    std::fs::write(&ndjson, lines.join("\n") + "\n").expect("write");
+    let (_c, got) = build(&root);
+    assert!(read(&got, "data/findings.csv") == read(&expected, "data/findings.csv"));
+
+    // A float32 id at 2^24 + 1 is stored as 2^24: a located error, not a match for owner 2^24.
+    let parquet = root.join("data/exports/items/pellucid-2024-01.parquet");
+    let df = ParquetReader::new(File::open(&parquet).expect("open"))
+        .finish()
+        .expect("read");
+    let mut df = df
+        .lazy()
+        .with_column(
+            when(col("item_id").eq(lit("pel-000001")))
+                .then(lit(16_777_217i64))
+                .otherwise(col("owner_id"))
+                .cast(DataType::Float32)
+                .alias("owner_id"),
+        )
+        .collect()
+        .expect("cast");
+    ParquetWriter::new(File::create(&parquet).expect("create"))
+        .finish(&mut df)
+        .expect("write");
+    let output = sharelog(&["check", "--root", root.to_str().expect("utf-8")]);
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("is not an exact whole number"), "{stderr}");
+}

@@ -226,6 +226,26 @@ fn a_cache_inside_out_is_refused_before_anything_is_written() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("--cache is inside --out"));
     assert!(!out.exists());
+
+    // Also when the cache is named through a link to the site's folder.
+    #[cfg(unix)]
+    {
+        assert!(build_into(&root, &out).status.success());
+        let link = dir.path().join("to-public");
+        std::os::unix::fs::symlink(&out, &link).expect("symlink");
+        let before = contents(&out);
+        let output = sharelog(&[
+            "build",
+            "--root",
+            root.to_str().expect("utf-8"),
+            "--out",
+            out.to_str().expect("utf-8"),
+            "--cache",
+            link.join("c").to_str().expect("utf-8"),
+        ]);
+        assert_eq!(output.status.code(), Some(1));
+        assert!(contents(&out) == before, "the site changed");
+    }
 }
 
 #[test]

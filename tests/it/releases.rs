@@ -96,6 +96,13 @@ fn three_releases_chain_their_checksums_and_say_what_changed() {
         std::fs::read(sites[1].join("data/shared-items.csv")).expect("old"),
         std::fs::read(sites[2].join("releases/2024-02-15/data/shared-items.csv")).expect("kept")
     );
+    // Every page links to the earlier releases; a site without them does not.
+    for site in [&sites[1], &sites[2]] {
+        let index = std::fs::read_to_string(site.join("index.html")).expect("index");
+        assert!(index.contains("href=\"releases/index.html\""), "{index}");
+    }
+    let first = std::fs::read_to_string(sites[0].join("index.html")).expect("index");
+    assert!(!first.contains("releases/index.html"));
     let page = std::fs::read_to_string(sites[2].join("releases/index.html")).expect("page");
     assert!(
         page.contains("What changed since the last release"),
@@ -103,11 +110,31 @@ fn three_releases_chain_their_checksums_and_say_what_changed() {
     );
     assert!(page.contains("~ export=alpha-1: items"), "{page}");
 
+    // A file put into the old site's releases/ by hand is not carried onto the site's origin.
+    let planted = sites[2].join("releases/2024-01-15/data/evil.html");
+    std::fs::write(&planted, "<script>alert(1)</script>").expect("write");
+    release(&root, "2024-04-15", 150);
+    let output = sharelog(&[
+        "build",
+        "--root",
+        root.to_str().expect("utf-8"),
+        "--out",
+        dir.path().join("site4").to_str().expect("utf-8"),
+        "--previous",
+        sites[2].to_str().expect("utf-8"),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("evil.html is in no release's SHA256SUMS"),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    std::fs::remove_file(&planted).expect("remove");
+
     // A history that was edited is refused.
     let json = sites[2].join("releases/releases.json");
     let text = std::fs::read_to_string(&json).expect("read");
     std::fs::write(&json, text.replacen("2024-01-15", "2024-01-16", 1)).expect("write");
-    release(&root, "2024-04-15", 150);
     let output = sharelog(&[
         "build",
         "--root",

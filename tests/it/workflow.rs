@@ -102,6 +102,11 @@ fn diff_reports_batches_counts_and_findings_in_text_and_markdown() {
 
     let missing = sharelog(&["diff", old.to_str().expect("utf-8"), "/nonexistent/site"]);
     assert_eq!(missing.status.code(), Some(3));
+
+    // A built site missing one of its main tables is an error, not "everything was added".
+    std::fs::remove_file(new_site.join("data/findings.csv")).expect("remove");
+    let (code, text) = diff(&old_site, &new_site, "text");
+    assert_eq!(code, Some(3), "{text}");
 }
 
 #[test]

@@ -81,6 +81,8 @@ pub(crate) struct SiteView {
     min_count: u64,
     /// The minisign public key that verifies `data/SHA256SUMS.minisig`, if the report publishes one.
     signing_key: Option<String>,
+    /// Whether the site carries earlier releases (`build --previous`): pages link to them.
+    releases: bool,
 }
 
 /// The context every page gets.
@@ -241,6 +243,7 @@ impl Pages<'_> {
                 auditor: self.exact,
                 min_count: self.rules.hides_up_to().map_or(1, |m| m + 1),
                 signing_key: m.signing_key.clone(),
+                releases: self.report.has_release_history,
             },
         })
     }
