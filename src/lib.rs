@@ -69,8 +69,9 @@ pub struct RenderOptions {
     pub cache: Option<PathBuf>,
     /// The file with the cache's secret; `None`: `SHARELOG_CACHE_KEY`, else the per-user key.
     pub cache_key: Option<PathBuf>,
-    /// Whether the site will carry earlier releases (`build --previous`): pages link to them.
-    pub release_history: bool,
+    /// The release before this one (`build --previous`): its date and the SHA-256 of its
+    /// `SHA256SUMS`, written into `data/report.json`.
+    pub previous_release: Option<(String, String)>,
 }
 
 /// What a build or check produced, for the summary line.
@@ -197,7 +198,7 @@ pub fn render_site_with(
         }
         (None, problems) => return Err(Error::invalid(problems)),
     };
-    report.has_release_history = options.release_history;
+    report.previous_release = options.previous_release.clone();
     progress.stage(&format!(
         "counting {} export batches and the opt-outs",
         report.exports.len()
@@ -383,7 +384,11 @@ pub fn build(options: &BuildOptions) -> Result<Summary> {
         language: options.language.clone(),
         cache: options.cache.clone(),
         cache_key: options.cache_key.clone(),
-        release_history: options.previous.is_some(),
+        previous_release: options
+            .previous
+            .as_deref()
+            .map(releases::head)
+            .transpose()?,
     };
     let (mut site, summary) = render_site_with(&options.root, &render, &progress)?;
     if let Some(previous) = &options.previous {

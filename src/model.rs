@@ -72,8 +72,10 @@ pub struct Report {
     pub responses: Vec<Response>,
     /// Located warnings from reading the inputs (e.g. an address left out as unsafe).
     pub warnings: Vec<String>,
-    /// Whether the build carries earlier releases (`build --previous`), so pages link to them.
-    pub has_release_history: bool,
+    /// The release before this one (`build --previous`): its date and the SHA-256 of its
+    /// `SHA256SUMS`. Written into `data/report.json`, so that every release's signed checksums
+    /// commit to its predecessor; pages link to the releases when it is set.
+    pub previous_release: Option<(String, String)>,
     /// Content pages, sorted by weight then path.
     pub pages: Vec<Page>,
     /// Template overrides from the root's `templates/` folder, by file name.

@@ -77,6 +77,31 @@ fn files(dir: &Path, previous: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
     Ok(out)
 }
 
+/// The previous release's date and the SHA-256 of its `SHA256SUMS`: what the new release's
+/// `data/report.json` commits to.
+pub(crate) fn head(previous: &Path) -> Result<(String, String)> {
+    let read = |name: &str| {
+        crate::fs::read_regular(&previous.join("data").join(name), LARGEST_FILE, false)
+            .map_err(|e| problem(previous, format!("data/{name} cannot be read: {e}")))
+    };
+    let report: serde_json::Value = serde_json::from_slice(&read("report.json")?)
+        .map_err(|e| problem(previous, format!("data/report.json cannot be read: {e}")))?;
+    let date = report["published"]
+        .as_str()
+        .ok_or_else(|| problem(previous, "data/report.json has no `published` date"))?;
+    Ok((date.to_owned(), hex_sha256(&read("SHA256SUMS")?)))
+}
+
+/// The predecessor a release's `data/report.json` names, if any: (date, SHA256SUMS hash).
+fn named_predecessor(report: Option<&Vec<u8>>) -> Option<(String, String)> {
+    let v: serde_json::Value = serde_json::from_slice(report?).ok()?;
+    let p = v.get("previous_release")?;
+    Some((
+        p["published"].as_str()?.to_owned(),
+        p["sums_sha256"].as_str()?.to_owned(),
+    ))
+}
+
 /// Adds the release history to `site`, whose own date is `published`.
 pub(crate) fn add(site: &mut Site, previous: &Path, published: chrono::NaiveDate) -> Result<()> {
     let data = files(&previous.join("data"), previous)?;
@@ -119,6 +144,7 @@ pub(crate) fn add(site: &mut Site, previous: &Path, published: chrono::NaiveDate
         },
     };
     let mut before: Option<&str> = None;
+    let mut before_date: Option<&str> = None;
     for r in &history.releases {
         let prefix = r.path.strip_prefix("releases/").ok_or_else(|| {
             problem(
@@ -139,14 +165,21 @@ pub(crate) fn add(site: &mut Site, previous: &Path, published: chrono::NaiveDate
                 })
             })
         });
-        let dated = carried
-            .get(&format!("{prefix}data/report.json"))
+        let report = carried.get(&format!("{prefix}data/report.json"));
+        let dated = report
             .and_then(|b| serde_json::from_slice::<serde_json::Value>(b).ok())
             .is_some_and(|v| v["published"] == r.published.as_str());
+        // The release's own signed data names its predecessor: the history cannot lose its
+        // first releases unnoticed.
+        let linked = named_predecessor(report)
+            == before_date
+                .zip(before)
+                .map(|(d, h)| (d.to_owned(), h.to_owned()));
         if held.as_deref() != Some(r.sums_sha256.as_str())
             || r.previous_sums_sha256.as_deref() != before
             || !files_hold
             || !dated
+            || !linked
             || r.path != format!("releases/{}/", r.published)
         {
             return Err(problem(
@@ -158,6 +191,18 @@ pub(crate) fn add(site: &mut Site, previous: &Path, published: chrono::NaiveDate
             ));
         }
         before = Some(r.sums_sha256.as_str());
+        before_date = Some(r.published.as_str());
+    }
+    // And the previous release itself names the last one the history holds.
+    if named_predecessor(data.get("report.json"))
+        != before_date
+            .zip(before)
+            .map(|(d, h)| (d.to_owned(), h.to_owned()))
+    {
+        return Err(problem(
+            previous,
+            "its data/report.json names an earlier release that releases/releases.json does not hold: the history was changed or removed",
+        ));
     }
     let entry = Release {
         published: date.to_string(),

@@ -93,7 +93,7 @@ pub(crate) fn load_partial(root: &Path, language: Option<&str>) -> (Option<Repor
         deletions,
         corrections,
         responses,
-        has_release_history: false,
+        previous_release: None,
         warnings: ctx
             .warnings
             .borrow()

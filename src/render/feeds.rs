@@ -170,7 +170,7 @@ pub(crate) fn summary(
     use crate::model::Severity;
     let m = &report.meta;
     let count = |s: Severity| findings.iter().filter(|f| f.severity == s).count();
-    serde_json::json!({
+    let mut json = serde_json::json!({
         "not_for_publication": exact,
         "status": if exact { super::dictionary::NOT_FOR_PUBLICATION_TEXT } else { "published" },
         "platform": {"name": m.platform.name, "url": m.platform.url},
@@ -207,7 +207,15 @@ pub(crate) fn summary(
             "info": count(Severity::Info),
         },
         "generator": {"name": "sharelog", "version": env!("CARGO_PKG_VERSION")},
-    })
+    });
+    // Each release commits, through its signed checksums, to the one before it.
+    if let (Some((date, sums)), Some(object)) = (&report.previous_release, json.as_object_mut()) {
+        object.insert(
+            "previous_release".to_owned(),
+            serde_json::json!({"published": date, "sums_sha256": sums}),
+        );
+    }
+    json
 }
 
 /// `data/SHA256SUMS`: every other file in `data/`, in the format `sha256sum -c` reads, sorted.

@@ -131,6 +131,30 @@ fn three_releases_chain_their_checksums_and_say_what_changed() {
     );
     std::fs::remove_file(&planted).expect("remove");
 
+    // Each release's signed data names its predecessor, and removing the history is noticed.
+    let report: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(sites[2].join("data/report.json")).expect("json"))
+            .expect("json");
+    assert_eq!(report["previous_release"]["published"], "2024-02-15");
+    assert_eq!(
+        report["previous_release"]["sums_sha256"],
+        releases[1]["sums_sha256"]
+    );
+    let kept = dir.path().join("kept-releases");
+    std::fs::rename(sites[2].join("releases"), &kept).expect("move");
+    let output = sharelog(&[
+        "build",
+        "--root",
+        root.to_str().expect("utf-8"),
+        "--out",
+        dir.path().join("site4").to_str().expect("utf-8"),
+        "--previous",
+        sites[2].to_str().expect("utf-8"),
+    ]);
+    assert_eq!(output.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("the history was changed or removed"));
+    std::fs::rename(&kept, sites[2].join("releases")).expect("move back");
+
     // A history that was edited is refused.
     let json = sites[2].join("releases/releases.json");
     let text = std::fs::read_to_string(&json).expect("read");

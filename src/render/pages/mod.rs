@@ -243,7 +243,7 @@ impl Pages<'_> {
                 auditor: self.exact,
                 min_count: self.rules.hides_up_to().map_or(1, |m| m + 1),
                 signing_key: m.signing_key.clone(),
-                releases: self.report.has_release_history,
+                releases: self.report.previous_release.is_some(),
             },
         })
     }
