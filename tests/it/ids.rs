@@ -9,6 +9,17 @@ use polars::prelude::*;
 
 use crate::support::{build, example_copy, read, sharelog};
 
+/// Reads a Parquet file, changes it with `f`, and writes it back.
+fn rewrite_parquet(path: &Path, f: impl FnOnce(LazyFrame) -> LazyFrame) {
+    let df = ParquetReader::new(File::open(path).expect("open"))
+        .finish()
+        .expect("read");
+    let mut df = f(df.lazy()).collect().expect("changed");
+    ParquetWriter::new(File::create(path).expect("create"))
+        .finish(&mut df)
+        .expect("write");
+}
+
 /// Rewrites `owner_id` (and, where it is numeric, nothing else) as floats in every listing and
 /// the ledger of the example.
 fn owners_as_floats(root: &Path) {
@@ -45,17 +56,9 @@ fn owners_as_floats(root: &Path) {
     std::fs::write(&ndjson, out).expect("write");
 
     let parquet = root.join("data/exports/items/pellucid-2024-01.parquet");
-    let df = ParquetReader::new(File::open(&parquet).expect("open"))
-        .finish()
-        .expect("read");
-    let mut df = df
-        .lazy()
-        .with_column(col("owner_id").cast(DataType::Float64))
-        .collect()
-        .expect("cast");
-    ParquetWriter::new(File::create(&parquet).expect("create"))
-        .finish(&mut df)
-        .expect("write");
+    rewrite_parquet(&parquet, |lf| {
+        lf.with_column(col("owner_id").cast(DataType::Float64))
+    });
 }
 
 #[test]
@@ -112,17 +115,9 @@ fn a_float_id_that_is_no_whole_number_is_a_located_error() {
 fn an_id_column_of_another_type_is_refused() {
     let (_a, root) = example_copy();
     let parquet = root.join("data/exports/items/pellucid-2024-01.parquet");
-    let df = ParquetReader::new(File::open(&parquet).expect("open"))
-        .finish()
-        .expect("read");
-    let mut df = df
-        .lazy()
-        .with_column(col("owner_id").gt(lit(1500)).alias("owner_id"))
-        .collect()
-        .expect("cast");
-    ParquetWriter::new(File::create(&parquet).expect("create"))
-        .finish(&mut df)
-        .expect("write");
+    rewrite_parquet(&parquet, |lf| {
+        lf.with_column(col("owner_id").gt(lit(1500)).alias("owner_id"))
+    });
     let output = sharelog(&["check", "--root", root.to_str().expect("utf-8")]);
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
@@ -187,22 +182,14 @@ fn decimal_owner_ids_match_the_same_owners() {
     let (_a, root) = example_copy();
     let (_b, expected) = build(&root);
     let parquet = root.join("data/exports/items/pellucid-2024-01.parquet");
-    let df = ParquetReader::new(File::open(&parquet).expect("open"))
-        .finish()
-        .expect("read");
-    let mut df = df
-        .lazy()
-        .with_column(col("owner_id").cast(DataType::Decimal(38, 0)))
-        .with_column(
-            col("owner_id")
-                .cast(DataType::Decimal(20, 2))
-                .alias("score"),
-        )
-        .collect()
-        .expect("cast");
-    ParquetWriter::new(File::create(&parquet).expect("create"))
-        .finish(&mut df)
-        .expect("write");
+    rewrite_parquet(&parquet, |lf| {
+        lf.with_column(col("owner_id").cast(DataType::Decimal(38, 0)))
+            .with_column(
+                col("owner_id")
+                    .cast(DataType::Decimal(20, 2))
+                    .alias("score"),
+            )
+    });
     let (_c, got) = build(&root);
     for table in [
         "data/findings.csv",
@@ -237,23 +224,15 @@ fn float32_ids_and_late_floats_in_ndjson() {
 
     // A float32 id at 2^24 + 1 is stored as 2^24: a located error, not a match for owner 2^24.
     let parquet = root.join("data/exports/items/pellucid-2024-01.parquet");
-    let df = ParquetReader::new(File::open(&parquet).expect("open"))
-        .finish()
-        .expect("read");
-    let mut df = df
-        .lazy()
-        .with_column(
+    rewrite_parquet(&parquet, |lf| {
+        lf.with_column(
             when(col("item_id").eq(lit("pel-000001")))
                 .then(lit(16_777_217i64))
                 .otherwise(col("owner_id"))
                 .cast(DataType::Float32)
                 .alias("owner_id"),
         )
-        .collect()
-        .expect("cast");
-    ParquetWriter::new(File::create(&parquet).expect("create"))
-        .finish(&mut df)
-        .expect("write");
+    });
     let output = sharelog(&["check", "--root", root.to_str().expect("utf-8")]);
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
