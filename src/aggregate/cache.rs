@@ -5,7 +5,7 @@
 //! The key hashes: the cache format and sharelog's version; the listing's bytes and format; the
 //! ledger's bytes; the partner (its id and whether it trains AI decide which opt-outs cover it);
 //! the export's instant, the report's date and the content window; the category ids. An entry is
-//! the aggregate as Parquet followed by an HMAC-SHA256 of the entry's key and those bytes, and a
+//! the aggregate as JSON columns (parsed by serde, never by a Parquet reader) followed by an HMAC-SHA256 of the entry's key and those bytes, and a
 //! magic trailer. Entries are written to a temporary file of this process's own and renamed into
 //! place, so that two builds sharing a cache never see half an entry.
 //!
@@ -19,7 +19,7 @@
 //! a FIFO, a device or a link to one cannot hang the build or fill memory.
 
 use std::cell::Cell;
-use std::io::{Cursor, Read, Write};
+use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 
 use hmac::{Hmac, KeyInit, Mac};
@@ -30,7 +30,7 @@ use crate::error::{Error, Problem, Result};
 use crate::model::{CategoryId, Partner, Purpose, TableFile};
 
 /// The end of every entry: the format's name and version.
-const MAGIC: &[u8; 8] = b"SLCACHE3";
+const MAGIC: &[u8; 8] = b"SLCACHE4";
 
 /// The largest entry read: an aggregate has a row per category and year, a few kilobytes.
 pub(crate) const MAX_ENTRY_BYTES: u64 = 16 << 20;
@@ -313,8 +313,8 @@ fn read_entry(path: &Path, secret: &CacheSecret, expected: &[&str]) -> Option<Da
     entry_from_bytes(path, secret, &bytes, expected)
 }
 
-/// An entry's aggregate from its bytes: `None` unless the MAC verifies, the body is Parquet (a
-/// reader that panics on a damaged body counts as "not Parquet") and the columns are `expected`.
+/// An entry's aggregate from its bytes: `None` unless the MAC verifies, the body is a well-formed
+/// aggregate and its columns are `expected`.
 fn entry_from_bytes(
     path: &Path,
     secret: &CacheSecret,
@@ -322,16 +322,82 @@ fn entry_from_bytes(
     expected: &[&str],
 ) -> Option<DataFrame> {
     let body = verified_body(path, secret, bytes)?;
-    let df = std::panic::catch_unwind(|| ParquetReader::new(Cursor::new(body)).finish().ok())
-        .ok()
-        .flatten()?;
+    let df = decode(body)?;
     let names: Vec<&str> = df.get_column_names().iter().map(|n| n.as_str()).collect();
     (names == expected).then_some(df)
 }
 
+/// A column of an entry's body: its name, its type and its values (JSON, parsed by serde: no
+/// Parquet reader ever sees a cache body, so a damaged or hostile one cannot reach its panics
+/// or its allocations).
+#[derive(serde::Serialize, serde::Deserialize)]
+struct EntryColumn {
+    name: String,
+    #[serde(rename = "type")]
+    kind: String,
+    values: serde_json::Value,
+}
+
+/// The aggregate as the entry's body: its columns, in order. Only the types an aggregate has
+/// (text, Int32, UInt64) are written.
+fn encode(df: &DataFrame) -> Option<Vec<u8>> {
+    let columns = df
+        .columns()
+        .iter()
+        .map(|c| {
+            let (kind, values) = match c.dtype() {
+                DataType::String => (
+                    "str",
+                    serde_json::to_value(c.str().ok()?.iter().collect::<Vec<_>>()).ok()?,
+                ),
+                DataType::Int32 => ("i32", serde_json::to_value(c.i32().ok()?.to_vec()).ok()?),
+                DataType::UInt64 => ("u64", serde_json::to_value(c.u64().ok()?.to_vec()).ok()?),
+                _ => return None,
+            };
+            Some(EntryColumn {
+                name: c.name().to_string(),
+                kind: kind.to_owned(),
+                values,
+            })
+        })
+        .collect::<Option<Vec<_>>>()?;
+    serde_json::to_vec(&columns).ok()
+}
+
+/// The aggregate from an entry's body; `None` for anything [`encode`] would not write.
+fn decode(body: &[u8]) -> Option<DataFrame> {
+    let columns: Vec<EntryColumn> = serde_json::from_slice(body).ok()?;
+    let mut height = None;
+    let mut out = Vec::with_capacity(columns.len());
+    for c in columns {
+        let name = PlSmallStr::from(c.name.as_str());
+        let series = match c.kind.as_str() {
+            "str" => Series::new(
+                name,
+                serde_json::from_value::<Vec<Option<String>>>(c.values).ok()?,
+            ),
+            "i32" => Series::new(
+                name,
+                serde_json::from_value::<Vec<Option<i32>>>(c.values).ok()?,
+            ),
+            "u64" => Series::new(
+                name,
+                serde_json::from_value::<Vec<Option<u64>>>(c.values).ok()?,
+            ),
+            _ => return None,
+        };
+        // Every column of one frame has the same length.
+        if *height.get_or_insert(series.len()) != series.len() {
+            return None;
+        }
+        out.push(series.into_column());
+    }
+    DataFrame::new_infer_height(out).ok()
+}
+
 /// For the fuzz target `cache_entry`: reads `bytes` as the entry `name` under `key`, both as they
 /// are and, when `sign` is set, with a valid MAC appended (so that arbitrary bodies reach the
-/// Parquet reader). Returns whether an aggregate came out.
+/// body's decoder). Returns whether an aggregate came out.
 pub(crate) fn fuzz_entry(name: &str, key: &[u8], bytes: &[u8], sign: bool) -> bool {
     let secret = CacheSecret {
         bytes: key.to_vec(),
@@ -368,10 +434,8 @@ fn write_entry(
     df: &DataFrame,
 ) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
-    let mut body = Vec::new();
-    ParquetWriter::new(&mut body)
-        .finish(&mut df.clone())
-        .map_err(std::io::Error::other)?;
+    let mut body =
+        encode(df).ok_or_else(|| std::io::Error::other("an aggregate of other types"))?;
     let mut mac = mac(secret, path).ok_or_else(|| std::io::Error::other("entry name"))?;
     mac.update(&body);
     body.extend_from_slice(&mac.finalize().into_bytes());
