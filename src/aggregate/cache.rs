@@ -176,16 +176,7 @@ fn create_user_key(path: &Path) -> std::io::Result<()> {
 
 /// Whether `path` lies inside `dir` (both as they would be once resolved).
 fn inside(path: &Path, dir: &Path) -> bool {
-    let resolve = |p: &Path| {
-        std::fs::canonicalize(p).unwrap_or_else(|_| {
-            let n = crate::fs::normalize(p);
-            n.parent()
-                .and_then(|parent| std::fs::canonicalize(parent).ok())
-                .zip(n.file_name())
-                .map_or(n.clone(), |(parent, name)| parent.join(name))
-        })
-    };
-    resolve(path).starts_with(resolve(dir))
+    crate::fs::resolved(path).starts_with(crate::fs::resolved(dir))
 }
 
 /// Where entries live, and what was used.

@@ -121,6 +121,36 @@ pub(crate) struct Ctx<'a> {
 }
 
 impl Ctx<'_> {
+    /// An address from `file` that is published (`where_shown` says where): kept when it is an
+    /// absolute http(s) address, else left out with a located warning, so that older roots
+    /// still build.
+    pub(crate) fn web_address(
+        &self,
+        file: &str,
+        address: Option<Spanned<String>>,
+        key: &str,
+        where_shown: &str,
+        example: &str,
+    ) -> Option<String> {
+        let u = address?;
+        if crate::urls::is_web_address(&u.value) {
+            return Some(u.value);
+        }
+        self.warn(
+            at(
+                file,
+                &u,
+                key,
+                format!(
+                    "`{}` is not an http(s) address; it is left out of {where_shown}",
+                    u.value.escape_debug()
+                ),
+            )
+            .help(format!("write a full address such as {example}")),
+        );
+        None
+    }
+
     /// Records a warning: printed, and the build goes on.
     pub(crate) fn warn(&self, problem: Problem) {
         self.warnings.borrow_mut().push(problem);

@@ -116,24 +116,14 @@ pub(crate) fn load(ctx: &Ctx<'_>, problems: &mut Problems) -> Option<Vec<Partner
         }
         // Shown as links on the partner's page: one that is not an http(s) address is left out,
         // with a located warning (older roots still build).
-        let web = |u: Option<super::raw::Text>, key: &str| -> Option<String> {
-            let u = u?;
-            if crate::urls::is_web_address(&u.value) {
-                return Some(u.value);
-            }
-            ctx.warn(
-                super::at(
-                    FILE,
-                    &u,
-                    &format!("{}.{key}", p.id.value),
-                    format!(
-                        "`{}` is not an http(s) address; it is left out of the site",
-                        u.value.escape_debug()
-                    ),
-                )
-                .help("write a full address such as https://example.org/agreement.pdf"),
-            );
-            None
+        let web = |u: Option<super::raw::Text>, key: &str| {
+            ctx.web_address(
+                FILE,
+                u,
+                &format!("{}.{key}", p.id.value),
+                "the site",
+                "https://example.org/agreement.pdf",
+            )
         };
         let agreement_url = web(p.agreement.url.clone(), "agreement.url");
         let ai_act_summary_url = web(p.ai_act_summary_url.clone(), "ai_act_summary_url");

@@ -191,21 +191,14 @@ pub(crate) fn load(ctx: &Ctx<'_>, problems: &mut Problems) -> Option<ReportMeta>
     // Addresses are published in the data package and on pages: one that is not an http(s)
     // address (or, for the contact, an e-mail address) is left out, with a located warning, so
     // that older roots still build.
-    let web = |u: Option<super::raw::Text>, key: &str| -> Option<String> {
-        let u = u?;
-        if crate::urls::is_web_address(&u.value) {
-            return Some(u.value);
-        }
-        ctx.warn(
-            at(
-                FILE,
-                &u,
-                key,
-                format!("`{}` is not an http(s) address; it is left out of the site and the data package", u.value.escape_debug()),
-            )
-            .help("write a full address such as https://example.org/page"),
-        );
-        None
+    let web = |u: Option<super::raw::Text>, key: &str| {
+        ctx.web_address(
+            FILE,
+            u,
+            key,
+            "the site and the data package",
+            "https://example.org/page",
+        )
     };
     let license = raw.license.map(|l| License {
         id: l.id.value,
