@@ -663,3 +663,183 @@ fn display_count(cell: &str) -> String {
         Err(_) => "suppressed".to_owned(),
     }
 }
+
+/// The changes as the releases page shows them: every value as published, labels left to the
+/// template (so the page is in the report's language).
+#[derive(Debug, serde::Serialize)]
+pub(crate) struct ChangesView {
+    /// Nothing differs.
+    pub(crate) empty: bool,
+    exports: Vec<ExportChangeView>,
+    cells: Vec<CellChangeView>,
+    findings: Vec<FindingChangeView>,
+    tables: Vec<TableChangeView>,
+}
+
+/// `sign`: `added`, `removed` or `changed`.
+#[derive(Debug, serde::Serialize)]
+struct ExportChangeView {
+    sign: &'static str,
+    id: String,
+    partner: String,
+    exported_at: String,
+    old_items: String,
+    new_items: String,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct CellChangeView {
+    partner: String,
+    category: String,
+    year: String,
+    old: String,
+    new: String,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct FindingChangeView {
+    sign: &'static str,
+    severity: String,
+    place: String,
+    message: String,
+    /// For a changed finding: (`severity` | `count` | `response_date`, old, new).
+    fields: Vec<(&'static str, String, String)>,
+}
+
+#[derive(Debug, serde::Serialize)]
+struct TableChangeView {
+    name: String,
+    counts: (usize, usize, usize),
+    /// (sign, `key: column old → new, …`), at most [`MAX_LISTED`] of each sign.
+    lines: Vec<(&'static str, String)>,
+    /// (sign, how many more of that sign were left out).
+    more: Vec<(&'static str, usize)>,
+}
+
+impl Changes {
+    /// The view of the releases page, numbers written for `lang`.
+    pub(crate) fn view(&self, lang: &crate::i18n::Lang) -> ChangesView {
+        let count = |v: Option<CellValue>| match v {
+            None => "–".to_owned(),
+            Some((n, false)) => lang.number(n),
+            Some((0, true)) => lang.suppressed(),
+            Some((n, true)) => format!("≥{}", lang.number(n)),
+        };
+        let items = |s: &str| match s.parse::<u64>() {
+            Ok(n) => lang.number(n),
+            Err(_) => lang.suppressed(),
+        };
+        let mut exports = Vec::new();
+        for (sign, list) in [("added", &self.added), ("removed", &self.removed)] {
+            for (id, e) in list {
+                exports.push(ExportChangeView {
+                    sign,
+                    id: id.clone(),
+                    partner: e.partner.clone(),
+                    exported_at: e.exported_at.clone(),
+                    old_items: if sign == "added" {
+                        "–".to_owned()
+                    } else {
+                        items(&e.items)
+                    },
+                    new_items: if sign == "added" {
+                        items(&e.items)
+                    } else {
+                        "–".to_owned()
+                    },
+                });
+            }
+        }
+        for (id, a, b) in &self.changed {
+            exports.push(ExportChangeView {
+                sign: "changed",
+                id: id.clone(),
+                partner: b.partner.clone(),
+                exported_at: b.exported_at.clone(),
+                old_items: items(&a.items),
+                new_items: items(&b.items),
+            });
+        }
+        let cells = self
+            .cells
+            .iter()
+            .map(|((p, c, y), x, z)| CellChangeView {
+                partner: p.clone(),
+                category: c.clone(),
+                year: y.clone(),
+                old: count(*x),
+                new: count(*z),
+            })
+            .collect();
+        let place = |(id, partner, export, flag): &FindingKey| {
+            [id, partner, export, flag]
+                .iter()
+                .filter(|s| !s.is_empty())
+                .map(|s| s.as_str())
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let mut findings = Vec::new();
+        for (sign, list) in [("added", &self.new_findings), ("removed", &self.resolved)] {
+            for (key, (severity, _, message, _)) in list {
+                findings.push(FindingChangeView {
+                    sign,
+                    severity: severity.clone(),
+                    place: place(key),
+                    message: message.clone(),
+                    fields: Vec::new(),
+                });
+            }
+        }
+        for (key, a, b) in &self.changed_findings {
+            let mut fields = Vec::new();
+            for (name, x, y) in [
+                ("severity", &a.0, &b.0),
+                ("count", &a.1, &b.1),
+                ("response_date", &a.3, &b.3),
+            ] {
+                if x != y {
+                    fields.push((name, cell(x).to_owned(), cell(y).to_owned()));
+                }
+            }
+            findings.push(FindingChangeView {
+                sign: "changed",
+                severity: b.0.clone(),
+                place: place(key),
+                message: b.2.clone(),
+                fields,
+            });
+        }
+        let tables = self
+            .tables
+            .iter()
+            .map(|t| {
+                let mut lines = Vec::new();
+                let mut more = Vec::new();
+                for (sign, list) in [
+                    ("changed", &t.changed),
+                    ("added", &t.added),
+                    ("removed", &t.removed),
+                ] {
+                    lines.extend(list.iter().take(MAX_LISTED).map(|l| (sign, l.clone())));
+                    if list.len() > MAX_LISTED {
+                        more.push((sign, list.len() - MAX_LISTED));
+                    }
+                }
+                TableChangeView {
+                    name: t.name.clone(),
+                    counts: (t.changed.len(), t.added.len(), t.removed.len()),
+                    lines,
+                    more,
+                }
+            })
+            .collect();
+        ChangesView {
+            empty: self.is_empty(),
+            exports,
+            cells,
+            findings,
+            tables,
+        }
+    }
+}

@@ -69,9 +69,9 @@ pub struct RenderOptions {
     pub cache: Option<PathBuf>,
     /// The file with the cache's secret; `None`: `SHARELOG_CACHE_KEY`, else the per-user key.
     pub cache_key: Option<PathBuf>,
-    /// The release before this one (`build --previous`): its date and the SHA-256 of its
-    /// `SHA256SUMS`, written into `data/report.json`.
-    pub previous_release: Option<(String, String)>,
+    /// The site as published now (`build --previous`): carried forward as the release history,
+    /// with a page of what changed since.
+    pub previous: Option<PathBuf>,
 }
 
 /// What a build or check produced, for the summary line.
@@ -198,7 +198,15 @@ pub fn render_site_with(
         }
         (None, problems) => return Err(Error::invalid(problems)),
     };
-    report.previous_release = options.previous_release.clone();
+    let previous = options
+        .previous
+        .as_deref()
+        .map(releases::read)
+        .transpose()?;
+    if let Some(p) = &previous {
+        p.check_before(report.meta.published)?;
+        report.previous_release = Some(p.head());
+    }
     progress.stage(&format!(
         "counting {} export batches and the opt-outs",
         report.exports.len()
@@ -232,7 +240,7 @@ pub fn render_site_with(
         None => progress.stage("suppressing small counts and rendering the site"),
     }
     let publication = publish::publish(&report, &tables, options.unsuppressed);
-    let site = render::render(&report, &publication)?;
+    let site = render::render(&report, &publication, previous.as_ref())?;
     let gate = tables
         .findings
         .iter()
@@ -384,17 +392,9 @@ pub fn build(options: &BuildOptions) -> Result<Summary> {
         language: options.language.clone(),
         cache: options.cache.clone(),
         cache_key: options.cache_key.clone(),
-        previous_release: options
-            .previous
-            .as_deref()
-            .map(releases::head)
-            .transpose()?,
+        previous: options.previous.clone(),
     };
     let (mut site, summary) = render_site_with(&options.root, &render, &progress)?;
-    if let Some(previous) = &options.previous {
-        progress.stage("adding the release history");
-        releases::add(&mut site, previous, summary.published)?;
-    }
     if let Some(key) = &options.sign {
         progress.stage("signing data/SHA256SUMS");
         let sums = site

@@ -77,21 +77,6 @@ fn files(dir: &Path, previous: &Path) -> Result<BTreeMap<String, Vec<u8>>> {
     Ok(out)
 }
 
-/// The previous release's date and the SHA-256 of its `SHA256SUMS`: what the new release's
-/// `data/report.json` commits to.
-pub(crate) fn head(previous: &Path) -> Result<(String, String)> {
-    let read = |name: &str| {
-        crate::fs::read_regular(&previous.join("data").join(name), LARGEST_FILE, false)
-            .map_err(|e| problem(previous, format!("data/{name} cannot be read: {e}")))
-    };
-    let report: serde_json::Value = serde_json::from_slice(&read("report.json")?)
-        .map_err(|e| problem(previous, format!("data/report.json cannot be read: {e}")))?;
-    let date = report["published"]
-        .as_str()
-        .ok_or_else(|| problem(previous, "data/report.json has no `published` date"))?;
-    Ok((date.to_owned(), hex_sha256(&read("SHA256SUMS")?)))
-}
-
 /// The predecessor a release's `data/report.json` names, if any: (date, SHA256SUMS hash).
 fn named_predecessor(report: Option<&Vec<u8>>) -> Option<(String, String)> {
     let v: serde_json::Value = serde_json::from_slice(report?).ok()?;
@@ -102,8 +87,81 @@ fn named_predecessor(report: Option<&Vec<u8>>) -> Option<(String, String)> {
     ))
 }
 
-/// Adds the release history to `site`, whose own date is `published`.
-pub(crate) fn add(site: &mut Site, previous: &Path, published: chrono::NaiveDate) -> Result<()> {
+/// The site as published now, read and checked: what a new release carries forward.
+#[derive(Debug)]
+pub(crate) struct Previous {
+    dir: std::path::PathBuf,
+    /// Its date.
+    pub(crate) date: chrono::NaiveDate,
+    /// Its `data/` files (names without `data/`).
+    data: BTreeMap<String, Vec<u8>>,
+    /// The earlier releases it carries (paths under `releases/`), checked.
+    carried: BTreeMap<String, Vec<u8>>,
+    /// Every earlier release, oldest first, ending with the previous release itself.
+    history: History,
+}
+
+impl Previous {
+    /// The previous release's date and the SHA-256 of its `SHA256SUMS`: what the new release's
+    /// `data/report.json` commits to.
+    pub(crate) fn head(&self) -> (String, String) {
+        let last = self.history.releases.last();
+        (
+            self.date.to_string(),
+            last.map(|r| r.sums_sha256.clone()).unwrap_or_default(),
+        )
+    }
+
+    /// Every earlier release, newest first.
+    pub(crate) fn releases(&self) -> impl Iterator<Item = &Release> {
+        self.history.releases.iter().rev()
+    }
+
+    /// The previous release's published tables, for the diff.
+    pub(crate) fn side(&self) -> crate::diff::Side {
+        let tables = self
+            .data
+            .iter()
+            .filter(|(name, _)| !name.contains('/'))
+            .map(|(n, b)| (n.clone(), b.clone()))
+            .collect();
+        crate::diff::Side::from_files(format!("release of {}", self.date), tables)
+    }
+
+    /// A release dated `published` may follow this one only if it is later.
+    pub(crate) fn check_before(&self, published: chrono::NaiveDate) -> Result<()> {
+        if self.date >= published {
+            return Err(problem(
+                &self.dir,
+                format!(
+                    "was published {}, not before this release ({published})",
+                    self.date
+                ),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Adds the history to `site`: every earlier release's files and `releases/releases.json`.
+    pub(crate) fn carry(&self, site: &mut Site) -> Result<()> {
+        for (path, bytes) in &self.carried {
+            if path != "releases.json" && path != "index.html" {
+                site.files.insert(format!("releases/{path}"), bytes.clone());
+            }
+        }
+        for (path, bytes) in &self.data {
+            site.files
+                .insert(format!("releases/{}/data/{path}", self.date), bytes.clone());
+        }
+        let json = serde_json::to_vec_pretty(&self.history)
+            .map_err(|e| Error::Internal(format!("releases.json: {e}")))?;
+        site.files.insert("releases/releases.json".to_owned(), json);
+        Ok(())
+    }
+}
+
+/// Reads the site as published now (`build --previous DIR`) and checks the history it carries.
+pub(crate) fn read(previous: &Path) -> Result<Previous> {
     let data = files(&previous.join("data"), previous)?;
     let report: serde_json::Value = data
         .get("report.json")
@@ -119,16 +177,9 @@ pub(crate) fn add(site: &mut Site, previous: &Path, published: chrono::NaiveDate
         .as_str()
         .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
         .ok_or_else(|| problem(previous, "data/report.json has no `published` date"))?;
-    if date >= published {
-        return Err(problem(
-            previous,
-            format!("was published {date}, not before this release ({published})"),
-        ));
-    }
     let sums = data
         .get("SHA256SUMS")
         .ok_or_else(|| problem(previous, "has no data/SHA256SUMS"))?;
-
     // The history the previous site carries, checked before it is carried on.
     let carried = files(&previous.join("releases"), previous)?;
     let mut history = match carried.get("releases.json") {
@@ -231,6 +282,16 @@ pub(crate) fn add(site: &mut Site, previous: &Path, published: chrono::NaiveDate
             }
         }
         listed.insert(sums_path);
+        // Its signature, when it was signed: not in its SHA256SUMS (it signs that file), and
+        // carried only when it is one.
+        let signature = format!("{prefix}data/SHA256SUMS.minisig");
+        if carried.get(&signature).is_some_and(|b| {
+            b.len() < 4096
+                && std::str::from_utf8(b)
+                    .is_ok_and(|t| minisign::SignatureBox::from_string(t).is_ok())
+        }) {
+            listed.insert(signature);
+        }
     }
     if let Some(extra) = carried.keys().find(|p| !listed.contains(*p)) {
         return Err(problem(
@@ -238,40 +299,11 @@ pub(crate) fn add(site: &mut Site, previous: &Path, published: chrono::NaiveDate
             format!("releases/{extra} is in no release's SHA256SUMS: the history was changed"),
         ));
     }
-    for (path, bytes) in carried {
-        if path != "releases.json" && path != "index.html" {
-            site.files.insert(format!("releases/{path}"), bytes);
-        }
-    }
-    for (path, bytes) in &data {
-        site.files
-            .insert(format!("releases/{date}/data/{path}"), bytes.clone());
-    }
-    let json = serde_json::to_vec_pretty(&history)
-        .map_err(|e| Error::Internal(format!("releases.json: {e}")))?;
-    site.files.insert("releases/releases.json".to_owned(), json);
-
-    // What changed, from the published tables of both.
-    let old = crate::diff::Side::from_files(format!("release of {date}"), data);
-    let new = crate::diff::Side::from_site(format!("release of {published}"), site);
-    let changes = crate::diff::compare(&old, &new)?;
-    let markdown = crate::diff::render(&old, &new, &changes, crate::diff::Format::Markdown);
-    let html = crate::render::markdown::render(&markdown).html;
-    let list: String = history
-        .releases
-        .iter()
-        .rev()
-        .map(|r| {
-            format!(
-                "<li><a href=\"{}/data/\">{}</a>: <code>SHA256SUMS</code> SHA-256 <code>{}</code></li>\n",
-                r.published, r.published, r.sums_sha256
-            )
-        })
-        .collect();
-    let page = format!(
-        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n<title>Releases</title>\n<link rel=\"stylesheet\" href=\"../assets/style.css\">\n</head>\n<body>\n<main id=\"main\">\n<p><a href=\"../index.html\">Back to the report</a></p>\n<h1>Releases</h1>\n<p>This release is dated {published}. Earlier releases, newest first, with the SHA-256 of each one's <code>SHA256SUMS</code>; <a href=\"releases.json\">releases.json</a> chains them.</p>\n<ul>\n{list}</ul>\n<h2 id=\"changes\">What changed since the last release</h2>\n{html}\n</main>\n</body>\n</html>\n"
-    );
-    site.files
-        .insert("releases/index.html".to_owned(), page.into_bytes());
-    Ok(())
+    Ok(Previous {
+        dir: previous.to_owned(),
+        date,
+        data,
+        carried,
+        history,
+    })
 }

@@ -144,7 +144,14 @@ pub(crate) fn sitemap(report: &Report, site: &Site) -> String {
     let mut out = String::from(
         "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<urlset xmlns=\"http://www.sitemaps.org/schemas/sitemap/0.9\">\n",
     );
-    for path in site.files.keys().filter(|p| p.ends_with(".html")) {
+    // Earlier releases' pages are archives, not this release's pages.
+    let current = |p: &&String| !p.starts_with("releases/") || p.as_str() == "releases/index.html";
+    for path in site
+        .files
+        .keys()
+        .filter(|p| p.ends_with(".html"))
+        .filter(current)
+    {
         let page = path.trim_end_matches("index.html");
         out.push_str(&format!(
             "  <url><loc>{}</loc><lastmod>{lastmod}</lastmod></url>\n",

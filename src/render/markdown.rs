@@ -160,12 +160,72 @@ pub(crate) fn sanitise(html: &str) -> String {
         .then(|| value.into()),
         _ => Some(value.into()),
     });
-    builder.clean(html).to_string()
+    drop_rel_without_href(&builder.clean(html).to_string())
+}
+
+/// ammonia adds `rel` to every `<a>`, also to one whose unsafe `href` it removed, and an `<a>`
+/// with `rel` but no `href` is invalid HTML: such an anchor loses its `rel` too. `html` is
+/// ammonia's output, whose attribute values are always double-quoted.
+fn drop_rel_without_href(html: &str) -> String {
+    const REL: &str = " rel=\"noopener noreferrer\"";
+    let mut out = String::with_capacity(html.len());
+    let mut rest = html;
+    while let Some(at) = rest.find("<a ") {
+        out.push_str(&rest[..at]);
+        rest = &rest[at..];
+        // The tag's end: the first `>` outside a quoted value.
+        let mut quoted = false;
+        let end = rest
+            .char_indices()
+            .find(|&(_, c)| {
+                if c == '"' {
+                    quoted = !quoted;
+                }
+                c == '>' && !quoted
+            })
+            .map_or(rest.len(), |(i, _)| i + 1);
+        let tag = &rest[..end];
+        // Attribute names: the words before `=` outside quoted values.
+        let mut names = Vec::new();
+        let mut quoted = false;
+        let mut word = String::new();
+        for c in tag[3..].chars() {
+            match c {
+                '"' => quoted = !quoted,
+                '=' if !quoted => names.push(std::mem::take(&mut word)),
+                c if !quoted && c.is_whitespace() => word.clear(),
+                c if !quoted => word.push(c),
+                _ => {}
+            }
+        }
+        if names.iter().any(|n| n == "href") {
+            out.push_str(tag);
+        } else {
+            out.push_str(&tag.replacen(REL, "", 1));
+        }
+        rest = &rest[end..];
+    }
+    out.push_str(rest);
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn an_anchor_whose_address_was_removed_is_valid_html() {
+        let r = render("[bad](javascript:alert(1)) [ok](https://example.org/)");
+        assert!(r.html.contains("<a>bad</a>"), "{}", r.html);
+        assert!(
+            r.html
+                .contains(r#"<a href="https://example.org/" rel="noopener noreferrer">ok</a>"#),
+            "{}",
+            r.html
+        );
+        let raw = sanitise(r#"<a title="x>y href=" href="javascript:x">raw</a>"#);
+        assert!(raw.contains(r#"<a title="x&gt;y href=">raw</a>"#), "{raw}");
+    }
 
     #[test]
     fn adds_unique_heading_anchors() {

@@ -44,7 +44,11 @@ impl Site {
 
 /// Renders every page, chart and download of a publication: every count is shown as the
 /// publish stage decided it.
-pub(crate) fn render(report: &Report, publication: &Publication) -> Result<Site> {
+pub(crate) fn render(
+    report: &Report,
+    publication: &Publication,
+    previous: Option<&crate::releases::Previous>,
+) -> Result<Site> {
     let exact = publication.rules.is_auditor();
     let rules = &publication.rules;
     let t = &publication.tables;
@@ -163,6 +167,15 @@ pub(crate) fn render(report: &Report, publication: &Publication) -> Result<Site>
     site.add("data/datapackage.json", downloads::json(&package)?);
     let croissant = package::croissant(report, &docs, &site, publication);
     site.add("data/croissant.json", downloads::json(&croissant)?);
+    if let Some(previous) = previous {
+        // What changed since the last release, from the published tables of both.
+        let changes = crate::diff::compare(
+            &previous.side(),
+            &crate::diff::Side::from_site(String::new(), &site),
+        )?;
+        previous.carry(&mut site)?;
+        site.add("releases/index.html", pages.releases(previous, &changes)?);
+    }
     let sitemap = feeds::sitemap(report, &site);
     site.add("sitemap.xml", sitemap);
     if exact {

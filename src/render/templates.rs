@@ -10,7 +10,7 @@ use crate::error::{Error, Problem, Result};
 use crate::i18n::{Arg, Lang};
 
 /// The built-in templates, by name.
-const BUILT_IN: [(&str, &str); 11] = [
+const BUILT_IN: [(&str, &str); 12] = [
     ("base.html", include_str!("../../templates/base.html")),
     ("macros.html", include_str!("../../templates/macros.html")),
     ("index.html", include_str!("../../templates/index.html")),
@@ -33,6 +33,10 @@ const BUILT_IN: [(&str, &str); 11] = [
     (
         "corrections.html",
         include_str!("../../templates/corrections.html"),
+    ),
+    (
+        "releases.html",
+        include_str!("../../templates/releases.html"),
     ),
 ];
 

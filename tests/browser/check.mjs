@@ -17,10 +17,14 @@ const tags = ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa'];
 // order, one main landmark, all content in landmarks, a working skip link.
 const structure = ['page-has-heading-one', 'heading-order', 'landmark-one-main', 'region', 'skip-link'];
 
+// Earlier releases (releases/<date>/data/) are archives: the bytes that release published, pages
+// included, checked when it was built; their links to the rest of that site no longer resolve.
+const archive = /(^|\/)releases\/\d{4}-\d{2}-\d{2}$/;
+
 function pages(dir) {
   return fs.readdirSync(dir, { withFileTypes: true }).flatMap((e) => {
     const p = path.join(dir, e.name);
-    if (e.isDirectory()) return pages(p);
+    if (e.isDirectory()) return archive.test(p) ? [] : pages(p);
     return e.name.endsWith('.html') ? [p] : [];
   });
 }

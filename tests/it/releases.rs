@@ -124,7 +124,40 @@ fn three_releases_chain_their_checksums_and_say_what_changed() {
         page.contains("What changed since the last release"),
         "{page}"
     );
-    assert!(page.contains("~ export=alpha-1: items"), "{page}");
+    // The batch whose count changed, with its old and new count, and the changed cell of
+    // exports.csv, in the page's own table and list.
+    assert!(
+        page.contains("<th scope=\"row\"><code>alpha-1</code></th><td>Changed</td>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<td class=\"num\">212</td><td class=\"num\">222</td>"),
+        "{page}"
+    );
+    assert!(
+        page.contains("<code>export=alpha-1: items 212 → 222"),
+        "{page}"
+    );
+    // The page is in the report's language.
+    let german = dir.path().join("site3-de");
+    let output = sharelog(&[
+        "build",
+        "--quiet",
+        "--no-cache",
+        "--language",
+        "de",
+        "--root",
+        root.to_str().expect("utf-8"),
+        "--out",
+        german.to_str().expect("utf-8"),
+        "--previous",
+        sites[1].to_str().expect("utf-8"),
+    ]);
+    assert!(output.status.success(), "{output:?}");
+    let page = std::fs::read_to_string(german.join("releases/index.html")).expect("page");
+    assert!(page.contains("<html lang=\"de\""), "{page}");
+    assert!(page.contains("Was sich seit der letzten Fassung"), "{page}");
+    assert!(page.contains("<td>Geändert</td>"), "{page}");
 
     // A file put into the old site's releases/ by hand is not carried onto the site's origin.
     let planted = sites[2].join("releases/2024-01-15/data/evil.html");

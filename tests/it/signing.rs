@@ -120,3 +120,71 @@ fn a_key_that_is_not_the_published_one_is_refused() {
     assert_eq!(output.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&output.stderr).contains("is not a minisign secret key"));
 }
+
+/// A signed release carried by `--previous` keeps its signature, and a history that holds one
+/// is carried again: signed releases chain like unsigned ones.
+#[test]
+fn signed_releases_keep_their_signatures_through_the_history() {
+    let (dir, root) = fixture_copy("basic");
+    let (secret, public) = key_pair(5);
+    let key = dir.path().join("minisign.key");
+    std::fs::write(&key, secret).expect("write");
+    let report = root.join("report.yaml");
+    let text = std::fs::read_to_string(&report).expect("read");
+    let mut sites: Vec<std::path::PathBuf> = Vec::new();
+    for (i, date) in ["2024-01-15", "2024-02-15", "2024-03-15"]
+        .iter()
+        .enumerate()
+    {
+        let dated: String = text
+            .lines()
+            .map(|l| {
+                if l.starts_with("published:") {
+                    format!("published: {date}\n")
+                } else {
+                    format!("{l}\n")
+                }
+            })
+            .collect();
+        std::fs::write(&report, format!("{dated}signing_key: {public}\n")).expect("write");
+        let out = dir.path().join(format!("s{i}"));
+        let mut args = vec![
+            "build".to_owned(),
+            "--quiet".to_owned(),
+            "--no-cache".to_owned(),
+            "--root".to_owned(),
+            root.display().to_string(),
+            "--out".to_owned(),
+            out.display().to_string(),
+            "--sign".to_owned(),
+            key.display().to_string(),
+        ];
+        if let Some(previous) = sites.last() {
+            args.extend(["--previous".to_owned(), previous.display().to_string()]);
+        }
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let output = sharelog(&args);
+        assert!(
+            output.status.success(),
+            "{date}: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+        sites.push(out);
+    }
+    let public_key = minisign::PublicKey::from_base64(&public).expect("public key");
+    for date in ["2024-01-15", "2024-02-15"] {
+        let data = sites[2].join(format!("releases/{date}/data"));
+        let signature = std::fs::read_to_string(data.join("SHA256SUMS.minisig"))
+            .unwrap_or_else(|e| panic!("{date}'s signature is carried: {e}"));
+        let boxed = minisign::SignatureBox::from_string(&signature).expect("a signature");
+        minisign::verify(
+            &public_key,
+            &boxed,
+            std::io::Cursor::new(std::fs::read(data.join("SHA256SUMS")).expect("sums")),
+            true,
+            false,
+            false,
+        )
+        .expect("the carried signature verifies");
+    }
+}

@@ -9,6 +9,7 @@ mod findings;
 mod opt_outs;
 mod overview;
 mod partner;
+mod releases;
 
 use std::collections::BTreeMap;
 
