@@ -482,6 +482,19 @@ pub struct TableFile {
     pub display: String,
     /// Its format.
     pub format: TableFormat,
+    /// Hive partition values from the folders it lies in (`year=2023/part-0.parquet`): columns
+    /// the file does not hold, as text, percent-decoded; `None` for `__HIVE_DEFAULT_PARTITION__`.
+    pub hive: Vec<(String, Option<String>)>,
+}
+
+/// A table a manifest names: one file, or a folder or glob of part files (as warehouses and
+/// Spark write a batch), read in sorted order as one table.
+#[derive(Debug, Clone)]
+pub struct Parts {
+    /// What the manifest wrote, relative to the report root, for messages.
+    pub display: String,
+    /// The files, in sorted order; one for a single file.
+    pub files: Vec<TableFile>,
 }
 
 /// One declared aggregate row of a manifest's `counts`.
@@ -512,8 +525,8 @@ pub struct CountRow {
 pub enum DeclaredCounts {
     /// Written inline in the manifest (already checked).
     Inline(Vec<CountRow>),
-    /// A CSV or Parquet table with the same columns.
-    Table(TableFile),
+    /// A CSV or Parquet table with the same columns (a file, or a folder or glob of parts).
+    Table(Parts),
 }
 
 /// A file shipped to the partner.
@@ -545,8 +558,8 @@ pub struct Export {
     pub content_window: Option<(Option<NaiveDate>, Option<NaiveDate>)>,
     /// What the platform says it filtered out.
     pub filters: Filters,
-    /// The item listing, if any.
-    pub items: Option<TableFile>,
+    /// The item listing, if any: a file, or a folder or glob of part files.
+    pub items: Option<Parts>,
     /// The declared counts, if any.
     pub counts: Option<DeclaredCounts>,
     /// Files shipped.

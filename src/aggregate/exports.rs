@@ -76,8 +76,40 @@ pub(crate) fn declared_rows(
 ) -> std::result::Result<Option<Vec<CountRow>>, Vec<Problem>> {
     Ok(match counts {
         Some(DeclaredCounts::Inline(rows)) => Some(rows.clone()),
-        Some(DeclaredCounts::Table(table)) => {
-            Some(super::counts::read_count_table(table, categories)?)
+        Some(DeclaredCounts::Table(parts)) => {
+            // Each part is read and checked on its own (problems name the part); a cell may be
+            // in only one part.
+            let mut rows: Vec<CountRow> = Vec::new();
+            let mut from: std::collections::BTreeMap<(String, i32), &str> = Default::default();
+            let mut problems = Vec::new();
+            for table in &parts.files {
+                match super::counts::read_count_table(table, categories) {
+                    Ok(part) => {
+                        for row in part {
+                            let cell = (row.category.as_str().to_owned(), row.year);
+                            if let Some(other) = from.insert(cell, &table.display) {
+                                problems.push(
+                                    Problem::new(
+                                        &table.display,
+                                        format!(
+                                            "category `{}` and year {} are also in {other}",
+                                            row.category.as_str(),
+                                            row.year
+                                        ),
+                                    )
+                                    .help("write each cell in one part only"),
+                                );
+                            }
+                            rows.push(row);
+                        }
+                    }
+                    Err(more) => problems.extend(more),
+                }
+            }
+            if !problems.is_empty() {
+                return Err(problems);
+            }
+            Some(rows)
         }
         None => None,
     })
@@ -105,22 +137,36 @@ pub(crate) fn export_counts(
             now,
             window,
         };
-        let count = || listings::aggregate_listing(items, categories, &context);
-        let listed = match (cache, partner) {
-            (Some(cache), Some(partner)) => cache.aggregate(
-                items,
-                &cache::KeyParts {
-                    partner,
-                    exported_at: export.exported_at.timestamp_micros(),
-                    now,
-                    window,
-                    categories,
-                },
-                &listings::aggregate_columns(),
-                count,
-            )?,
-            _ => count()?,
-        };
+        // Each part is counted (and cached) on its own; every column of the aggregate is a sum
+        // over rows, so the listing's is the sum of its parts'.
+        let mut counted = Vec::with_capacity(items.files.len());
+        let mut problems = Vec::new();
+        for part in &items.files {
+            let count = || listings::aggregate_listing(part, categories, &context);
+            let listed = match (cache, partner) {
+                (Some(cache), Some(partner)) => cache.aggregate(
+                    part,
+                    &cache::KeyParts {
+                        partner,
+                        exported_at: export.exported_at.timestamp_micros(),
+                        now,
+                        window,
+                        categories,
+                    },
+                    &listings::aggregate_columns(),
+                    count,
+                ),
+                _ => count(),
+            };
+            match listed {
+                Ok(df) => counted.push(df),
+                Err(more) => problems.extend(more),
+            }
+        }
+        if !problems.is_empty() {
+            return Err(problems);
+        }
+        let listed = listings::sum_parts(counted).map_err(fail)?;
         let outside = listed
             .column(OUTSIDE_WINDOW)
             .and_then(|c| Ok(c.u64()?.sum().unwrap_or(0)))

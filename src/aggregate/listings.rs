@@ -291,6 +291,33 @@ fn aggregate_unguarded(
         .map_err(|e| vec![read_problem(table, &e)])
 }
 
+/// The aggregate of a listing written as parts: the parts' aggregates summed per category and
+/// year (a column null in every part, `opted_out` without a ledger, stays null).
+pub(crate) fn sum_parts(mut parts: Vec<DataFrame>) -> PolarsResult<DataFrame> {
+    if parts.len() == 1 {
+        return Ok(parts.remove(0));
+    }
+    let columns = aggregate_columns();
+    let frames: Vec<LazyFrame> = parts.into_iter().map(DataFrame::lazy).collect();
+    // SELECT category, year, sum(items), ... FROM parts GROUP BY category, year
+    concat(frames, UnionArgs::default())?
+        .group_by([col(CATEGORY), col(YEAR)])
+        .agg(
+            columns[2..]
+                .iter()
+                .map(|c| {
+                    when(col(*c).is_null().all(true))
+                        .then(lit(NULL).cast(DataType::UInt64))
+                        .otherwise(col(*c).sum().cast(DataType::UInt64))
+                        .alias(*c)
+                })
+                .collect::<Vec<_>>(),
+        )
+        .select(columns.iter().map(|c| col(*c)).collect::<Vec<_>>())
+        .sort([CATEGORY, YEAR], SortMultipleOptions::default())
+        .collect()
+}
+
 /// Marks the listing's rows whose owner is in `owners` with the boolean column `flag`, and gives
 /// the count of marked rows as an aggregate (null when there is no ledger, so no set).
 fn mark_owners(rows: LazyFrame, owners: Option<LazyFrame>, flag: &str) -> (LazyFrame, Expr) {

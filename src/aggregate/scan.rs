@@ -14,6 +14,27 @@ pub(crate) const MAX_ROW_PROBLEMS: u32 = 20;
 
 /// Scans a table file lazily; CSV columns are all read as text so that every check sees the raw value.
 pub(crate) fn scan(table: &TableFile) -> PolarsResult<LazyFrame> {
+    let mut lf = scan_file(table)?;
+    if table.hive.is_empty() {
+        return Ok(lf);
+    }
+    // Hive partition values (`year=2023/part-0.parquet`) are the columns the part does not hold.
+    let schema = lf.collect_schema()?;
+    let mut columns = Vec::new();
+    for (name, value) in &table.hive {
+        if schema.get(name).is_some() {
+            polars_bail!(ComputeError: "column `{name}` is both in the file and in {HIVE_CONFLICT} `{name}=…`");
+        }
+        let value = match value {
+            Some(v) => lit(v.as_str()),
+            None => lit(NULL).cast(DataType::String),
+        };
+        columns.push(value.alias(name.as_str()));
+    }
+    Ok(lf.with_columns(columns))
+}
+
+fn scan_file(table: &TableFile) -> PolarsResult<LazyFrame> {
     let path = PlRefPath::try_from_path(&table.path)?;
     match table.format {
         TableFormat::Csv => LazyCsvReader::new(path)
@@ -67,11 +88,18 @@ fn kind(table: &TableFile) -> &'static str {
     }
 }
 
+/// How [`scan`]'s error for a hive column the part also holds ends, so that its help says what to do.
+const HIVE_CONFLICT: &str = "the name of a folder it lies in";
+
 /// A problem naming the file for a polars error (polars' own messages do not name it).
 pub(crate) fn read_problem(table: &TableFile, e: &PolarsError) -> Problem {
     let kind = kind(table);
     let detail = e.to_string();
     let detail = detail.lines().next().unwrap_or("").trim().to_owned();
+    if detail.contains(HIVE_CONFLICT) {
+        return Problem::new(&table.display, detail.replace("computation failed: ", ""))
+            .help("write the column either in the part files or in the folder names (hive partitioning), not both");
+    }
     Problem::new(
         &table.display,
         format!("cannot be read as {kind}: {detail}"),

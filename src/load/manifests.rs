@@ -7,7 +7,7 @@ use super::raw::{RawCounts, RawExport};
 use super::{Ctx, at, yaml};
 use crate::error::{Problem, Problems};
 use crate::model::{
-    CategoryId, CountRow, DeclaredCounts, Export, ExportId, Filters, Partner, PartnerId,
+    CategoryId, CountRow, DeclaredCounts, Export, ExportId, Filters, Partner, PartnerId, Parts,
     ShippedFile, TableFile, TableFormat, is_slug,
 };
 use crate::time::parse_instant;
@@ -240,6 +240,10 @@ fn load_one(
     })
 }
 
+/// The table a manifest's `items` or `counts` names: one file, a folder of part files, or a glob
+/// of them (relative to the manifest's folder). Parts are read in sorted order; files and folders
+/// whose name starts with `.` or `_` (Spark's `_SUCCESS`, `.crc` files, `_temporary/`) are not
+/// parts; folder names `key=value` give each part's hive partition columns.
 fn table_file(
     ctx: &Ctx<'_>,
     file: &str,
@@ -248,43 +252,143 @@ fn table_file(
     written: &serde_saphyr::Spanned<String>,
     problems: &mut Problems,
     ndjson_allowed: bool,
-) -> Option<TableFile> {
-    let path = ctx.resolve_inside(file, key, base, written, problems)?;
-    let format =
-        TableFormat::from_path(&path).filter(|f| ndjson_allowed || *f != TableFormat::Ndjson);
-    let Some(format) = format else {
-        let allowed = if ndjson_allowed {
-            ".csv, .parquet or .ndjson"
-        } else {
-            ".csv or .parquet"
-        };
-        problems.push(
-            at(
-                file,
-                written,
-                key,
-                format!("`{}` is not a table sharelog reads", written.value),
-            )
-            .help(format!("use a file ending in {allowed}")),
-        );
-        return None;
+) -> Option<Parts> {
+    let allowed = if ndjson_allowed {
+        ".csv, .parquet or .ndjson"
+    } else {
+        ".csv or .parquet"
     };
-    if path.is_dir() {
+    let text = written.value.trim();
+    let here = |message: String| at(file, written, key, message);
+    let format_of = |path: &Path| {
+        TableFormat::from_path(path).filter(|f| ndjson_allowed || *f != TableFormat::Ndjson)
+    };
+    // A glob: the folder before its first wildcard is walked, and every file under it whose
+    // path (relative to the manifest's folder) matches is a part.
+    let (folder, matcher) = if text.contains(['*', '?', '[', '{']) {
+        let literal: Vec<&str> = text
+            .split('/')
+            .take_while(|c| !c.contains(['*', '?', '[', '{']))
+            .collect();
+        let matcher = match globset::GlobBuilder::new(text)
+            .literal_separator(true)
+            .build()
+        {
+            Ok(glob) => glob.compile_matcher(),
+            Err(e) => {
+                problems.push(
+                    here(format!("`{text}` is not a valid glob: {e}"))
+                        .help("write a path, a folder, or a glob such as `parts/*.parquet` or `parts/**/*.parquet`"),
+                );
+                return None;
+            }
+        };
+        let prefix = if literal.is_empty() {
+            ".".to_owned()
+        } else {
+            literal.join("/")
+        };
+        let spanned = serde_saphyr::Spanned::new(prefix, written.referenced, written.defined);
+        let folder = ctx.resolve_inside(file, key, base, &spanned, problems)?;
+        (folder, Some(matcher))
+    } else {
+        let path = ctx.resolve_inside(file, key, base, written, problems)?;
+        if !path.is_dir() {
+            let Some(format) = format_of(&path) else {
+                problems.push(
+                    here(format!("`{text}` is not a table sharelog reads")).help(format!(
+                        "use a file ending in {allowed}, or a folder of them"
+                    )),
+                );
+                return None;
+            };
+            return Some(Parts {
+                display: ctx.rel(&path),
+                files: vec![TableFile {
+                    display: ctx.rel(&path),
+                    path,
+                    format,
+                    hive: Vec::new(),
+                }],
+            });
+        }
+        (path, None)
+    };
+
+    let mut files = Vec::new();
+    let mut formats = std::collections::BTreeSet::new();
+    for path in ctx.walk(&folder, usize::MAX, problems) {
+        let Ok(rel) = path.strip_prefix(&folder) else {
+            continue;
+        };
+        let components: Vec<String> = rel
+            .components()
+            .map(|c| c.as_os_str().to_string_lossy().into_owned())
+            .collect();
+        if components
+            .iter()
+            .any(|c| c.starts_with('.') || c.starts_with('_'))
+        {
+            continue;
+        }
+        if let Some(m) = &matcher {
+            let from_manifest = path.strip_prefix(base).unwrap_or(&path);
+            if !m.is_match(from_manifest) {
+                continue;
+            }
+        }
+        let Some(format) = format_of(&path) else {
+            problems.push(
+                Problem::new(
+                    ctx.rel(&path),
+                    format!("is in the folder of parts `{text}` but is not a table sharelog reads"),
+                )
+                .help(format!(
+                    "every part ends in {allowed}; move other files out of the folder (names starting with `.` or `_` are skipped)"
+                )),
+            );
+            continue;
+        };
+        formats.insert(format!("{format:?}"));
+        let mut hive = Vec::new();
+        for folder_name in &components[..components.len().saturating_sub(1)] {
+            if let Some((k, v)) = folder_name.split_once('=')
+                && !k.is_empty()
+            {
+                let value = percent_encoding::percent_decode_str(v)
+                    .decode_utf8_lossy()
+                    .into_owned();
+                let value = (value != "__HIVE_DEFAULT_PARTITION__").then_some(value);
+                hive.push((k.to_owned(), value));
+            }
+        }
+        files.push(TableFile {
+            display: ctx.rel(&path),
+            path,
+            format,
+            hive,
+        });
+    }
+    if formats.len() > 1 {
         problems.push(
-            at(
-                file,
-                written,
-                key,
-                format!("`{}` is a folder, not a file", written.value),
-            )
-            .help("name one table file"),
+            here(format!(
+                "the parts of `{text}` are of {} formats",
+                formats.len()
+            ))
+            .help("write every part of one table in one format"),
         );
         return None;
     }
-    Some(TableFile {
-        display: ctx.rel(&path),
-        path,
-        format,
+    if files.is_empty() {
+        problems.push(here(format!("`{text}` names no table files")).help(format!(
+            "put the parts (ending in {allowed}) in the folder, or correct the path or glob"
+        )));
+        return None;
+    }
+    files.sort_by(|a, b| a.path.cmp(&b.path));
+    Some(Parts {
+        display: ctx.rel(&folder),
+        files,
     })
 }
 

@@ -175,6 +175,7 @@ pub(crate) fn find_ledger(ctx: &Ctx<'_>, problems: &mut Problems) -> Option<Tabl
                 display: ctx.rel(&path),
                 path,
                 format,
+                hive: Vec::new(),
             })
         })
         .collect();

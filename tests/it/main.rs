@@ -15,6 +15,7 @@ mod links;
 mod output;
 mod package;
 mod pages;
+mod parts;
 mod reference;
 mod releases;
 mod scopes;
