@@ -43,9 +43,34 @@ pub enum Command {
     Completions(CompletionsArgs),
     /// Print the man page (roff).
     Man,
+    /// The listing cache (`build --cache`).
+    #[command(subcommand)]
+    Cache(CacheCommand),
     /// Print a built-in catalogue of interface strings (en, de): the keys a report root's
     /// i18n/<language>.yaml may override, or must all give for another language.
     Catalogue(CatalogueArgs),
+}
+
+/// `sharelog cache …`.
+#[derive(Debug, Subcommand)]
+pub enum CacheCommand {
+    /// Remove the entries that no listing (or part file) of the report root uses: what its next
+    /// build reads is kept, entries of listings since changed or removed go.
+    Prune(PruneArgs),
+}
+
+/// Arguments of `sharelog cache prune`.
+#[derive(Debug, Args)]
+pub struct PruneArgs {
+    /// The report root (the folder holding report.yaml).
+    #[arg(long, default_value = ".")]
+    pub root: PathBuf,
+    /// The cache's folder.
+    #[arg(long, value_name = "DIR", default_value = ".sharelog-cache")]
+    pub cache: PathBuf,
+    /// Say what would be removed; remove nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 const DIFF_EXIT_CODES: &str = "\

@@ -8,6 +8,7 @@
 //! swaps the finished site into place.
 
 mod aggregate;
+pub use aggregate::Pruned;
 pub mod cli;
 pub mod diff;
 pub mod error;
@@ -214,11 +215,7 @@ pub fn render_site_with(
     let cache = match options.cache.as_deref() {
         Some(dir) => {
             match aggregate::cache::CacheSecret::resolve(options.cache_key.as_deref(), dir)? {
-                Some(secret) => Some(aggregate::cache::Cache::new(
-                    dir,
-                    report.ledger.as_ref(),
-                    secret,
-                )),
+                Some(secret) => Some(aggregate::cache::Cache::new(dir, secret)),
                 None => {
                     progress.stage(&format!(
                         "the listing cache is off: no key (set {} or --cache-key FILE; the per-user key in ~/.config/sharelog could not be made or read)",
@@ -432,6 +429,17 @@ pub fn check(root: &Path) -> Result<Summary> {
         files: 0,
         ..summary
     })
+}
+
+/// `sharelog cache prune`: removes from the cache in `cache` every entry a build of `root`
+/// would not read (entries of listings since changed or removed, or counted with opt-outs since
+/// changed). The root must load without problems.
+pub fn prune_cache(root: &Path, cache: &Path, dry_run: bool) -> Result<Pruned> {
+    let report = match load::load_partial(root, None) {
+        (Some(report), problems) if problems.is_empty() => report,
+        (_, problems) => return Err(Error::invalid(problems)),
+    };
+    aggregate::prune_cache(&report, cache, dry_run)
 }
 
 /// Refuses an output folder that is the root itself, holds the root, lies inside an input folder,

@@ -129,6 +129,22 @@ fn run(cli: &Cli) -> Result<i32, Error> {
             clap_complete::generate(args.shell, &mut cmd, "sharelog", &mut std::io::stdout());
             Ok(0)
         }
+        Command::Cache(sharelog::cli::CacheCommand::Prune(args)) => {
+            let pruned = sharelog::prune_cache(&args.root, &args.cache, args.dry_run)?;
+            eprintln!(
+                "{} {} entries ({} bytes) no listing of {} uses; kept {}",
+                if args.dry_run {
+                    "would remove"
+                } else {
+                    "removed"
+                },
+                pruned.removed,
+                pruned.bytes,
+                args.root.display(),
+                pruned.kept
+            );
+            Ok(0)
+        }
         Command::Catalogue(args) => {
             let text = sharelog::i18n::built_in_text(&args.language).unwrap_or_default();
             print!("{text}");

@@ -2,9 +2,16 @@
 //! key made of everything it depends on, so that a rebuild after one new export reads and joins
 //! only the new listing.
 //!
-//! The key hashes: the cache format and sharelog's version; the listing's bytes and format; the
-//! ledger's bytes; the partner (its id and whether it trains AI decide which opt-outs cover it);
-//! the export's instant, the report's date and the content window; the category ids. An entry is
+//! The key hashes: the cache format and sharelog's version; what the entry holds; the listing's
+//! (or part file's) bytes and format; the partner (its id and whether it trains AI decide which
+//! opt-outs cover it); the export's instant and content window; the category ids; and a
+//! fingerprint of the ledger rows the entry depends on ([`Ledger::fingerprint`]), not the whole
+//! ledger: the aggregate depends on the owners opted out for the partner at the export, and is
+//! kept when opt-outs are added or withdrawn after it (what happens between two exports); the
+//! count of items opted out at the report's date is a separate entry keyed by the owners opted
+//! out then, and when only it misses, only the listing's owner column is read again.
+//!
+//! [`Ledger::fingerprint`]: super::ledger::Ledger::fingerprint An entry is
 //! the aggregate as JSON columns (parsed by serde, never by a Parquet reader) followed by an HMAC-SHA256 of the entry's key and those bytes, and a
 //! magic trailer. Entries are written to a temporary file of this process's own and renamed into
 //! place, so that two builds sharing a cache never see half an entry.
@@ -30,7 +37,7 @@ use crate::error::{Error, Problem, Result};
 use crate::model::{CategoryId, Partner, Purpose, TableFile};
 
 /// The end of every entry: the format's name and version.
-const MAGIC: &[u8; 8] = b"SLCACHE4";
+const MAGIC: &[u8; 8] = b"SLCACHE5";
 
 /// The largest entry read: an aggregate has a row per category and year, a few kilobytes.
 pub(crate) const MAX_ENTRY_BYTES: u64 = 16 << 20;
@@ -185,8 +192,6 @@ pub(crate) struct Cache {
     dir: PathBuf,
     /// Authenticates entries.
     secret: CacheSecret,
-    /// The ledger's SHA-256 ("-" without a ledger): part of every key.
-    ledger: String,
     /// Listings read from the cache in this build.
     pub(crate) hits: Cell<usize>,
     /// Listings counted (and stored) in this build.
@@ -197,7 +202,8 @@ pub(crate) struct Cache {
 pub(crate) struct KeyParts<'a> {
     pub(crate) partner: &'a Partner,
     pub(crate) exported_at: i64,
-    pub(crate) now: i64,
+    /// The fingerprint of the ledger rows the entry depends on (`-` without a ledger).
+    pub(crate) ledger: &'a str,
     pub(crate) window: (Option<i64>, Option<i64>),
     pub(crate) categories: &'a [CategoryId],
 }
@@ -219,48 +225,18 @@ fn file_hash(path: &Path) -> Option<String> {
 
 impl Cache {
     /// A cache in `dir` (created when the first entry is written) for a report with this ledger.
-    pub(crate) fn new(dir: &Path, ledger: Option<&TableFile>, secret: CacheSecret) -> Self {
+    pub(crate) fn new(dir: &Path, secret: CacheSecret) -> Self {
         Cache {
             dir: dir.to_owned(),
             secret,
-            ledger: ledger
-                .and_then(|t| file_hash(&t.path))
-                .unwrap_or_else(|| "-".to_owned()),
             hits: Default::default(),
             misses: Default::default(),
         }
     }
 
     /// The entry's file for a listing, or `None` when the listing cannot be read (no caching).
-    fn entry(&self, listing: &TableFile, parts: &KeyParts<'_>) -> Option<PathBuf> {
-        let mut key = Sha256::new();
-        let mut line = |s: &str| {
-            key.update(s.as_bytes());
-            key.update(b"\n");
-        };
-        line(std::str::from_utf8(MAGIC).unwrap_or_default());
-        line(env!("CARGO_PKG_VERSION"));
-        line(&file_hash(&listing.path)?);
-        line(&format!("{:?}", listing.format));
-        line(&self.ledger);
-        line(parts.partner.id.as_str());
-        line(
-            &parts
-                .partner
-                .purposes
-                .contains(&Purpose::AiTraining)
-                .to_string(),
-        );
-        line(&parts.exported_at.to_string());
-        line(&parts.now.to_string());
-        line(&format!("{:?}", parts.window));
-        for c in parts.categories {
-            line(c.as_str());
-        }
-        Some(
-            self.dir
-                .join(format!("{}.slc", hex::encode(key.finalize()))),
-        )
+    fn entry(&self, what: &str, listing: &TableFile, parts: &KeyParts<'_>) -> Option<PathBuf> {
+        entry_path(&self.dir, what, listing, parts)
     }
 
     /// The cached aggregate of `listing`, if a sound entry exists; else `compute` it and store it.
@@ -271,7 +247,7 @@ impl Cache {
         expected: &[&str],
         compute: impl FnOnce() -> Result<DataFrame, E>,
     ) -> Result<DataFrame, E> {
-        let Some(entry) = self.entry(listing, parts) else {
+        let Some(entry) = self.entry("aggregate", listing, parts) else {
             return compute();
         };
         if let Some(df) = read_entry(&entry, &self.secret, expected) {
@@ -284,10 +260,71 @@ impl Cache {
         let _ = write_entry(&self.dir, &entry, &self.secret, &df);
         Ok(df)
     }
+
+    /// One count of a listing (`what` names it), stored like an aggregate.
+    pub(crate) fn count<E>(
+        &self,
+        what: &str,
+        listing: &TableFile,
+        parts: &KeyParts<'_>,
+        compute: impl FnOnce() -> Result<u64, E>,
+    ) -> Result<u64, E> {
+        let Some(entry) = self.entry(what, listing, parts) else {
+            return compute();
+        };
+        let read = read_entry(&entry, &self.secret, &[what])
+            .and_then(|df| df.column(what).ok()?.u64().ok()?.get(0));
+        if let Some(n) = read {
+            return Ok(n);
+        }
+        let n = compute()?;
+        if let Ok(df) = DataFrame::new_infer_height(vec![Column::new(what.into(), [n])]) {
+            let _ = write_entry(&self.dir, &entry, &self.secret, &df);
+        }
+        Ok(n)
+    }
 }
 
 /// The MAC of an entry: its file name (so that an entry copied under another listing's name does
 /// not verify) and its body.
+/// The file of the entry `what` (`aggregate`, or a count's name) of `listing` in `dir`; `None`
+/// when the listing cannot be read (no caching).
+pub(crate) fn entry_path(
+    dir: &Path,
+    what: &str,
+    listing: &TableFile,
+    parts: &KeyParts<'_>,
+) -> Option<PathBuf> {
+    let mut key = Sha256::new();
+    let mut line = |s: &str| {
+        key.update(s.as_bytes());
+        key.update(b"\n");
+    };
+    line(std::str::from_utf8(MAGIC).unwrap_or_default());
+    line(env!("CARGO_PKG_VERSION"));
+    line(what);
+    line(&file_hash(&listing.path)?);
+    line(&format!("{:?}", listing.format));
+    line(&format!("{:?}", listing.hive));
+    line(parts.ledger);
+    line(parts.partner.id.as_str());
+    line(
+        &parts
+            .partner
+            .purposes
+            .contains(&Purpose::AiTraining)
+            .to_string(),
+    );
+    line(&parts.exported_at.to_string());
+    line(&format!("{:?}", parts.window));
+    for c in parts.categories {
+        line(c.as_str());
+    }
+    // Aggregates end in `.slc`, counts in `.slo`.
+    let extension = if what == "aggregate" { "slc" } else { "slo" };
+    Some(dir.join(format!("{}.{extension}", hex::encode(key.finalize()))))
+}
+
 fn mac(secret: &CacheSecret, path: &Path) -> Option<HmacSha256> {
     let name = path.file_name()?.to_str()?;
     let mut mac = HmacSha256::new_from_slice(&secret.bytes).ok()?;

@@ -53,6 +53,49 @@ pub(crate) fn count_exports(
     problems.finish(out)
 }
 
+/// Every cache entry a build of `report` reads (its aggregates and counts opted out now, per
+/// listing and part file): what `sharelog cache prune` keeps.
+pub(crate) fn cache_entries(
+    report: &Report,
+    ledger: Option<&Ledger>,
+    dir: &std::path::Path,
+) -> Result<std::collections::BTreeSet<std::path::PathBuf>> {
+    let categories = report.meta.category_ids();
+    let now = report_now(report);
+    let mut out = std::collections::BTreeSet::new();
+    for export in &report.exports {
+        let (Some(items), Some(partner)) = (&export.items, report.partner(export.partner.as_str()))
+        else {
+            continue;
+        };
+        let exported_at = export.exported_at.timestamp_micros();
+        let fingerprint = |t: i64| match ledger {
+            Some(l) => l.fingerprint(partner, t).map_err(internal),
+            None => Ok("-".to_owned()),
+        };
+        let (at_export, at_now) = (fingerprint(exported_at)?, fingerprint(now)?);
+        for part in &items.files {
+            let key = |ledger| cache::KeyParts {
+                partner,
+                exported_at,
+                ledger,
+                window: window_micros(export),
+                categories: &categories,
+            };
+            out.extend(cache::entry_path(dir, "aggregate", part, &key(&at_export)));
+            if ledger.is_some() {
+                out.extend(cache::entry_path(
+                    dir,
+                    listings::OPTED_OUT_NOW,
+                    part,
+                    &key(&at_now),
+                ));
+            }
+        }
+    }
+    Ok(out)
+}
+
 /// The content window as `[from, to)` in UTC microseconds: from the first day's midnight to the
 /// midnight after the last day.
 pub(crate) fn window_micros(export: &Export) -> (Option<i64>, Option<i64>) {
@@ -138,28 +181,65 @@ pub(crate) fn export_counts(
             window,
         };
         // Each part is counted (and cached) on its own; every column of the aggregate is a sum
-        // over rows, so the listing's is the sum of its parts'.
+        // over rows, so the listing's is the sum of its parts'. The aggregate is keyed by the
+        // owners opted out at the export, the count opted out now by those opted out at the
+        // report's date: new opt-outs change the second only.
+        let fingerprint = |t: i64| match ledger {
+            Some((l, p)) => l.fingerprint(p, t).map_err(fail),
+            None => Ok("-".to_owned()),
+        };
+        let (at_export, at_now) = match cache {
+            Some(_) => (fingerprint(context.exported_at)?, fingerprint(now)?),
+            None => Default::default(),
+        };
         let mut counted = Vec::with_capacity(items.files.len());
+        let mut now_total = 0u64;
         let mut problems = Vec::new();
         for part in &items.files {
-            let count = || listings::aggregate_listing(part, categories, &context);
+            let mut now_from_full = None;
+            let mut count = || -> std::result::Result<DataFrame, Vec<Problem>> {
+                let mut df = listings::aggregate_listing(part, categories, &context)?;
+                now_from_full = df
+                    .column(listings::OPTED_OUT_NOW)
+                    .and_then(|c| Ok(c.u64()?.sum().unwrap_or(0)))
+                    .ok();
+                df.drop_in_place(listings::OPTED_OUT_NOW).map_err(fail)?;
+                Ok(df)
+            };
             let listed = match (cache, partner) {
-                (Some(cache), Some(partner)) => cache.aggregate(
-                    part,
-                    &cache::KeyParts {
+                (Some(cache), Some(partner)) => {
+                    let key = |ledger| cache::KeyParts {
                         partner,
-                        exported_at: export.exported_at.timestamp_micros(),
-                        now,
+                        exported_at: context.exported_at,
+                        ledger,
                         window,
                         categories,
-                    },
-                    &listings::aggregate_columns(),
-                    count,
-                ),
-                _ => count(),
+                    };
+                    let (key_export, key_now) = (key(&at_export), key(&at_now));
+                    cache
+                        .aggregate(part, &key_export, &listings::cached_columns(), count)
+                        .and_then(|df| {
+                            let now = || match now_from_full {
+                                // Counted with the aggregate just now.
+                                Some(n) => Ok(n),
+                                None => listings::opted_out_now(part, categories, &context),
+                            };
+                            let n = match ledger {
+                                None => 0,
+                                Some(_) => {
+                                    cache.count(listings::OPTED_OUT_NOW, part, &key_now, now)?
+                                }
+                            };
+                            Ok((df, n))
+                        })
+                }
+                _ => count().map(|df| (df, now_from_full.unwrap_or(0))),
             };
             match listed {
-                Ok(df) => counted.push(df),
+                Ok((df, n)) => {
+                    counted.push(df);
+                    now_total += n;
+                }
                 Err(more) => problems.extend(more),
             }
         }
@@ -175,11 +255,7 @@ pub(crate) fn export_counts(
             Some(rows) => compare_declared(&listed, rows).map_err(fail)?,
             None => None,
         };
-        opted_out_now = listed
-            .column(listings::OPTED_OUT_NOW)
-            .and_then(|c| Ok(c.u64()?.sum()))
-            .map_err(fail)?
-            .filter(|_| ledger.is_some());
+        opted_out_now = ledger.is_some().then_some(now_total);
         (listed.lazy(), Some((outside, true)), mismatch)
     } else {
         let rows = declared.unwrap_or_default();

@@ -291,13 +291,65 @@ fn aggregate_unguarded(
         .map_err(|e| vec![read_problem(table, &e)])
 }
 
+/// The columns of a listing's cached aggregate: [`aggregate_columns`] but `opted_out_now`, which
+/// depends on the ledger at the report's date and is cached on its own.
+pub(crate) fn cached_columns() -> Vec<&'static str> {
+    let mut out = aggregate_columns();
+    out.retain(|c| *c != OPTED_OUT_NOW);
+    out
+}
+
+/// Items of a listing whose owner is opted out for the partner at the report's date: what
+/// [`aggregate_listing`]'s `opted_out_now` sums, from the listing's owner column alone (for a
+/// listing whose aggregate came from the cache). 0 without a ledger.
+pub(crate) fn opted_out_now(
+    table: &TableFile,
+    categories: &[CategoryId],
+    context: &ListingContext,
+) -> Result<u64, Vec<Problem>> {
+    guarded(table, || {
+        let Some((ledger, partner)) = context.ledger else {
+            return Ok(0);
+        };
+        let fail = |e: PolarsError| vec![read_problem(table, &e)];
+        let mut lf = scan(table).map_err(fail)?;
+        let schema = lf.collect_schema().map_err(fail)?;
+        let checks = Checks::new(table, &schema, categories)?;
+        let listing_type = schema.get(OWNER_ID).cloned().unwrap_or(DataType::Null);
+        let key = ids::join_type(
+            &ids::key_type(&listing_type, checks.owner_kind),
+            &ledger.owner_type(),
+        );
+        let owners = ledger
+            .opted_out_kept(context.now, partner, &key)
+            .map_err(fail)?;
+        // SELECT count(*) FROM listing JOIN owners USING (owner_id)   (owners are distinct)
+        let df = lf
+            .select([ids::value(OWNER_ID, checks.owner_kind)
+                .cast(key.clone())
+                .alias(OWNER_ID)])
+            .join(
+                owners,
+                [col(OWNER_ID)],
+                [col(OWNER_ID)],
+                JoinArgs::new(JoinType::Inner),
+            )
+            .select([len().cast(DataType::UInt64).alias(ITEMS)])
+            .collect()
+            .map_err(fail)?;
+        df.column(ITEMS)
+            .and_then(|c| Ok(c.u64()?.get(0).unwrap_or(0)))
+            .map_err(fail)
+    })
+}
+
 /// The aggregate of a listing written as parts: the parts' aggregates summed per category and
 /// year (a column null in every part, `opted_out` without a ledger, stays null).
 pub(crate) fn sum_parts(mut parts: Vec<DataFrame>) -> PolarsResult<DataFrame> {
     if parts.len() == 1 {
         return Ok(parts.remove(0));
     }
-    let columns = aggregate_columns();
+    let columns = cached_columns();
     let frames: Vec<LazyFrame> = parts.into_iter().map(DataFrame::lazy).collect();
     // SELECT category, year, sum(items), ... FROM parts GROUP BY category, year
     concat(frames, UnionArgs::default())?

@@ -27,6 +27,62 @@ pub(crate) use self::tables::*;
 use crate::error::{Error, Result};
 use crate::model::Report;
 
+/// What `sharelog cache prune` did (or would do, with `dry_run`).
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Pruned {
+    /// Entries the report's next build reads.
+    pub kept: usize,
+    /// Entries removed.
+    pub removed: usize,
+    /// Their bytes.
+    pub bytes: u64,
+}
+
+/// Removes from the cache in `dir` every entry (and leftover temporary file) that a build of
+/// `report` would not read.
+pub(crate) fn prune_cache(report: &Report, dir: &std::path::Path, dry_run: bool) -> Result<Pruned> {
+    let ledger = match report
+        .ledger
+        .as_ref()
+        .map(|t| ledger::load(t, &report.partners))
+    {
+        Some(Ok(l)) => Some(l),
+        Some(Err(p)) => return Err(Error::invalid(p)),
+        None => None,
+    };
+    let used = exports::cache_entries(report, ledger.as_ref(), dir)?;
+    let mut pruned = Pruned::default();
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(pruned),
+        Err(e) => return Err(crate::fs::io_error(dir, e)),
+    };
+    for entry in entries {
+        let entry = entry.map_err(|e| crate::fs::io_error(dir, e))?;
+        let path = entry.path();
+        let name = entry.file_name().to_string_lossy().into_owned();
+        // Only what the cache writes: entries, and temporary files a killed build left.
+        let ours = name.ends_with(".slc")
+            || name.ends_with(".slo")
+            || (name.starts_with('.') && name.ends_with(".tmp"));
+        let regular = entry.file_type().is_ok_and(|t| t.is_file());
+        if !ours || !regular {
+            continue;
+        }
+        if used.contains(&path) {
+            pruned.kept += 1;
+            continue;
+        }
+        let bytes = entry.metadata().map_or(0, |m| m.len());
+        if !dry_run {
+            std::fs::remove_file(&path).map_err(|e| crate::fs::io_error(&path, e))?;
+        }
+        pruned.removed += 1;
+        pruned.bytes += bytes;
+    }
+    Ok(pruned)
+}
+
 /// Computes every table from the checked report.
 pub(crate) fn aggregate(report: &Report, cache: Option<&cache::Cache>) -> Result<Tables> {
     // A bad ledger and bad listings are reported together: the listings are still checked.

@@ -31,11 +31,17 @@ fn build_keyed(root: &Path, out: &Path, cache: Option<&Path>, key: &str) -> Stri
     stderr
 }
 
+/// The cache's aggregate entries (`.slc`), one per listing.
 fn entries(dir: &Path) -> Vec<std::path::PathBuf> {
+    entries_ending(dir, "slc")
+}
+
+/// The cache's entries that end in `extension` (`slo`: counts opted out at the report's date).
+fn entries_ending(dir: &Path, extension: &str) -> Vec<std::path::PathBuf> {
     let mut out: Vec<_> = std::fs::read_dir(dir)
         .map(|d| d.filter_map(|e| e.ok()).map(|e| e.path()).collect())
         .unwrap_or_default();
-    out.retain(|p| p.extension().is_some_and(|e| e == "slc"));
+    out.retain(|p| p.extension().is_some_and(|e| e == extension));
     out.sort();
     out
 }
@@ -89,39 +95,151 @@ fn the_site_is_byte_identical_with_and_without_the_cache_and_damage_is_not_trust
     );
 }
 
-#[test]
-fn a_changed_ledger_or_listing_is_counted_again() {
-    let (dir, root) = example_copy();
-    let cache = dir.path().join("cache");
-    build(&root, &dir.path().join("a"), Some(&cache));
-    let n = entries(&cache).len();
-    // Another opt-out in the ledger: every listing's join may change.
-    let ledger = std::fs::read_dir(root.join("data/opt-outs"))
-        .ok()
-        .and_then(|d| {
-            d.filter_map(|e| e.ok())
-                .map(|e| e.path())
-                .find(|p| p.file_stem().is_some_and(|s| s == "ledger"))
-        })
-        .expect("the fixture has a ledger");
-    let mut text = std::fs::read_to_string(&ledger).expect("a text ledger");
+/// Appends rows to the example's CSV ledger.
+fn append_ledger(root: &Path, rows: &[&str]) {
+    let ledger = root.join("data/opt-outs/ledger.csv");
+    let mut text = std::fs::read_to_string(&ledger).expect("a CSV ledger");
     if !text.ends_with('\n') {
         text.push('\n');
     }
-    let first_row = text.lines().nth(1).expect("a ledger row").to_owned();
-    text.push_str(&first_row.replacen(first_row.split(',').next().unwrap_or(""), "o-new-owner", 1));
-    text.push('\n');
+    for row in rows {
+        text.push_str(row);
+        text.push('\n');
+    }
     std::fs::write(&ledger, text).expect("write");
-    let again = build(&root, &dir.path().join("b"), Some(&cache));
-    assert!(
-        again.contains(&format!("(0 listings from the cache, {n} counted)")),
-        "{again}"
+}
+
+/// Issue 19: a report's life, step by step, each built with the cache and without it. Every
+/// site is the cold build's, byte for byte, and the cache counts again only the listings a step
+/// can change: opt-outs recorded after an export leave its aggregate valid (only the count opted
+/// out at the report's date is read again), a backdated opt-out or an earlier withdrawal
+/// recounts the exports it reaches, a corrected listing is counted again.
+#[test]
+fn every_step_of_a_reports_life_gives_the_cold_builds_site() {
+    let (dir, root) = example_copy();
+    let cache = dir.path().join("cache");
+    let mut step = 0;
+    let mut check = |what: &str, expect: &str| {
+        step += 1;
+        let warm = dir.path().join(format!("warm-{step}"));
+        let cold = dir.path().join(format!("cold-{step}"));
+        let log = build(&root, &warm, Some(&cache));
+        build(&root, &cold, None);
+        assert!(
+            contents(&warm) == contents(&cold),
+            "{what}: the site differs from a cold build"
+        );
+        assert!(log.contains(expect), "{what}: {log}");
+    };
+    check("the first build", "(0 listings from the cache, 3 counted)");
+    check(
+        "the same root again",
+        "(3 listings from the cache, 0 counted)",
     );
-    // Built without the cache, the changed root gives the same site.
-    build(&root, &dir.path().join("c"), None);
-    assert_eq!(
-        contents(&dir.path().join("b")),
-        contents(&dir.path().join("c"))
+
+    // A new export: its listing is the only one counted.
+    let exports = root.join("data/exports");
+    std::fs::copy(
+        exports.join("items/pellucid-2024-01.parquet"),
+        exports.join("items/pellucid-2024-06.parquet"),
+    )
+    .expect("copy");
+    let manifest = std::fs::read_to_string(exports.join("pellucid-2024-01.yaml")).expect("read");
+    std::fs::write(
+        exports.join("pellucid-2024-06.yaml"),
+        manifest
+            .replace("id: pellucid-2024-01", "id: pellucid-2024-06")
+            .replace(
+                "exported_at: 2024-01-22T08:00:00Z",
+                "exported_at: 2024-06-03T08:00:00Z",
+            )
+            .replace("pellucid-2024-01.parquet", "pellucid-2024-06.parquet"),
+    )
+    .expect("write");
+    check("a new export", "(3 listings from the cache, 1 counted)");
+
+    // New opt-outs after every export (owners of the listings among them), as arrive between
+    // two builds: every aggregate stays; the count opted out at the report's date changes.
+    let owner = std::fs::read_to_string(exports.join("items/pellucid-2023-01.csv"))
+        .expect("read")
+        .lines()
+        .nth(5)
+        .and_then(|l| l.split(',').nth(1).map(str::to_owned))
+        .expect("an owner");
+    append_ledger(
+        &root,
+        &[
+            &format!("{owner},2024-07-01T00:00:00Z,,,"),
+            "1348,2024-07-02T00:00:00Z,,gpc,",
+            "99999001,2024-07-03T00:00:00Z,,,ai-training",
+        ],
+    );
+    check(
+        "opt-outs after every export",
+        "(4 listings from the cache, 0 counted)",
+    );
+
+    // A backdated opt-out that covers one partner only: that partner's exports after its date.
+    append_ledger(&root, &["1348,2023-06-01T00:00:00Z,,,lumen-search"]);
+    check(
+        "a backdated opt-out for one partner",
+        "(3 listings from the cache, 1 counted)",
+    );
+
+    // A withdrawal after every export, then one before the later exports.
+    let ledger = root.join("data/opt-outs/ledger.csv");
+    let text = std::fs::read_to_string(&ledger).expect("read");
+    std::fs::write(
+        &ledger,
+        text.replace(
+            &format!("{owner},2024-07-01T00:00:00Z,,,"),
+            &format!("{owner},2024-07-01T00:00:00Z,2024-08-01T00:00:00Z,,"),
+        ),
+    )
+    .expect("write");
+    check(
+        "a withdrawal after every export",
+        "(4 listings from the cache, 0 counted)",
+    );
+    let text = std::fs::read_to_string(&ledger).expect("read");
+    let row = text
+        .lines()
+        .find(|l| {
+            let cells: Vec<&str> = l.split(',').collect();
+            cells.len() == 5
+                && cells[1].starts_with("2023-06")
+                && cells[2].is_empty()
+                && cells[4].is_empty()
+        })
+        .expect("an opt-out from June 2023 that stands")
+        .to_owned();
+    let cells: Vec<&str> = row.split(',').collect();
+    let withdrawn = [
+        cells[0],
+        cells[1],
+        "2024-01-01T00:00:00Z",
+        cells[3],
+        cells[4],
+    ]
+    .join(",");
+    std::fs::write(&ledger, text.replacen(&row, &withdrawn, 1)).expect("write");
+    // The three exports after 2024-01-01 see one owner fewer; pellucid-2023-01 does not.
+    check(
+        "a withdrawal before the later exports",
+        "(1 listings from the cache, 3 counted)",
+    );
+
+    // A correction to an old listing.
+    let listing = exports.join("items/pellucid-2023-01.csv");
+    let text = std::fs::read_to_string(&listing).expect("read");
+    std::fs::write(
+        &listing,
+        text.replacen(",text,2015-07-19,", ",photo,2015-07-19,", 1),
+    )
+    .expect("write");
+    check(
+        "a corrected listing",
+        "(3 listings from the cache, 1 counted)",
     );
 }
 
@@ -162,7 +280,13 @@ fn forged_entries_cannot_change_a_published_number() {
     build(&root, &out, Some(&cache));
     let listed = entries(&cache);
     assert!(!listed.is_empty());
-    for entry in &listed {
+    let counts = entries_ending(&cache, "slo");
+    assert_eq!(
+        counts.len(),
+        listed.len(),
+        "a count opted out now per listing"
+    );
+    for entry in listed.iter().chain(&counts) {
         forge(entry);
     }
     let stderr = build(&root, &out, Some(&cache));
@@ -278,4 +402,55 @@ fn a_cache_key_that_is_short_or_inside_the_cache_is_refused() {
         assert!(stderr.contains(message), "{stderr}");
     }
     assert!(!out.exists());
+}
+
+/// `sharelog cache prune` removes the entries no listing of the root uses, and only those.
+#[test]
+fn prune_keeps_what_the_next_build_reads() {
+    let (dir, root) = example_copy();
+    let cache = dir.path().join("cache");
+    build(&root, &dir.path().join("a"), Some(&cache));
+    let before = entries(&cache).len() + entries_ending(&cache, "slo").len();
+    // A corrected listing: its old aggregate and count are no longer read.
+    let listing = root.join("data/exports/items/pellucid-2023-01.csv");
+    let text = std::fs::read_to_string(&listing).expect("read");
+    std::fs::write(
+        &listing,
+        text.replacen(",text,2015-07-19,", ",photo,2015-07-19,", 1),
+    )
+    .expect("write");
+    build(&root, &dir.path().join("b"), Some(&cache));
+    std::fs::write(cache.join("notes.txt"), "not the cache's").expect("write");
+    let prune = |extra: &[&str]| {
+        let mut args = vec![
+            "cache",
+            "prune",
+            "--root",
+            root.to_str().expect("utf-8"),
+            "--cache",
+            cache.to_str().expect("utf-8"),
+        ];
+        args.extend_from_slice(extra);
+        let o = sharelog_with_env(&[], &args);
+        assert!(o.status.success(), "{o:?}");
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    let dry = prune(&["--dry-run"]);
+    assert!(dry.contains("would remove 2 entries"), "{dry}");
+    assert_eq!(
+        entries(&cache).len() + entries_ending(&cache, "slo").len(),
+        before + 2
+    );
+    let done = prune(&[]);
+    assert!(done.contains("removed 2 entries"), "{done}");
+    assert!(done.contains(&format!("kept {before}")), "{done}");
+    assert!(
+        cache.join("notes.txt").is_file(),
+        "only the cache's own files go"
+    );
+    let again = build(&root, &dir.path().join("c"), Some(&cache));
+    assert!(
+        again.contains("(3 listings from the cache, 0 counted)"),
+        "{again}"
+    );
 }

@@ -396,14 +396,34 @@ fn serve_shows_the_site_rebuilds_on_change_and_shows_build_errors() {
 }
 
 /// The sharelog command lines in `docs/ci.md`, as argument lists (up to a redirection or `||`).
+/// A recipe that builds its arguments in a Bash array (`args=(…)`, `args+=(…)`) is read with
+/// every argument it may add.
 fn documented_commands(doc: &str) -> Vec<Vec<String>> {
+    let mut array: Vec<String> = Vec::new();
+    let inner = |l: &str| -> Vec<String> {
+        let start = l.find('(').map_or(0, |i| i + 1);
+        let end = l.rfind(')').unwrap_or(l.len());
+        l.get(start..end)
+            .unwrap_or("")
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect()
+    };
     doc.lines()
         .map(|l| {
             l.trim()
                 .trim_start_matches("- ")
                 .trim_start_matches("run: ")
         })
-        .filter(|l| l.starts_with("sharelog "))
+        .filter_map(|l| {
+            if l.starts_with("args=(") {
+                array = inner(l);
+            } else if let Some(at) = l.find("args+=(") {
+                array.extend(inner(&l[at..]));
+            }
+            l.starts_with("sharelog ")
+                .then(|| l.replace(r#""${args[@]}""#, &array.join(" ")))
+        })
         .map(|l| {
             // A command substitution adds `--no-cache` when the run has no cache key.
             let l = l.replace(

@@ -105,8 +105,9 @@ bin_dir.mkdir()
   || { echo "unexpected: cargo $*" >&2; exit 2; }
 """)
 (bin_dir / "gh").write_text("""#!/bin/sh
-# gh pr comment N --body-file FILE
-[ "$1 $2" = "pr comment" ] && [ "$4" = --body-file ] && [ -f "$5" ] || { echo "unexpected: gh $*" >&2; exit 2; }
+# gh pr comment N --body-file FILE --edit-last --create-if-none
+[ "$1 $2" = "pr comment" ] && [ "$4" = --body-file ] && [ -f "$5" ] \
+  && [ "$6 $7" = "--edit-last --create-if-none" ] || { echo "unexpected: gh $*" >&2; exit 2; }
 cp "$5" "$COMMENTS/pr-$3.md"
 """)
 (bin_dir / "apt-get").write_text("#!/bin/sh\nexit 0\n")  # jq is installed by .ci/run
@@ -169,7 +170,7 @@ def shell(script, cwd, env):
 class Expr:
     """GitHub's expression syntax, as much as the recipe uses."""
 
-    token = re.compile(r"\s*(==|!=|&&|\|\||!|\(|\)|'[^']*'|[A-Za-z_][A-Za-z0-9_.\-]*)")
+    token = re.compile(r"\s*(==|!=|&&|\|\||!|\(|\)|,|'[^']*'|[A-Za-z_][A-Za-z0-9_.\-]*)")
 
     def __init__(self, text, context, status):
         self.tokens, pos = [], 0
@@ -231,7 +232,15 @@ class Expr:
             return t[1:-1]
         if self.peek() == "(":
             self.take()
-            assert self.take() == ")"
+            args = []
+            while self.peek() != ")":
+                args.append(self.or_())
+                if self.peek() == ",":
+                    self.take()
+            self.take()
+            if t == "hashFiles":  # '' when no file matches, as on the runner
+                files = [self.context["workspace"] / a for a in args]
+                return "h" if any(f.is_file() for f in files) else ""
             return {"always": True, "success": self.status == "success",
                     "failure": self.status == "failure", "cancelled": False}[t]
         v = self.context
@@ -256,14 +265,18 @@ def condition(step, context, status):
 
 
 class GitHub:
-    def __init__(self, event, ref, secrets, head, base_ref=None, number=None):
+    def __init__(self, event, ref, secrets, head, base_ref=None, number=None, fork=False):
         self.store = work / "gh-cache"       # the Actions cache, across runs
         self.store.mkdir(exist_ok=True)
         self.run_id = str(len(list(self.store.iterdir())) + 1) + event
         self.context = {
             "github": {"ref": ref, "event_name": event, "base_ref": base_ref or "",
                        "run_id": self.run_id, "token": "gh-token",
-                       "event": {"pull_request": {"number": number or ""}}},
+                       "repository": "platform/report",
+                       "event": {"pull_request": {
+                           "number": number or "",
+                           "head": {"repo": {"full_name": "someone/report" if fork
+                                             else "platform/report"}}}}},
             "vars": {"SHARELOG_GIT": "https://example.org/sharelog.git", "REPORT_URL": url},
             "secrets": secrets,
             "env": {},
@@ -301,7 +314,9 @@ class GitHub:
             if src.exists() and not (self.store / with_["key"]).exists():
                 shutil.copytree(src, self.store / with_["key"])
         elif name == "actions/upload-artifact":
-            shutil.copytree(ws / with_["path"], self.artifacts / with_["name"])
+            # A missing path is a warning (if-no-files-found: warn), not a failure.
+            if (ws / with_["path"]).exists():
+                shutil.copytree(ws / with_["path"], self.artifacts / with_["name"])
         elif name == "actions/upload-pages-artifact":
             self.pages = work / f"pages-{self.run_id}"
             shutil.copytree(ws / with_["path"], self.pages)
@@ -316,6 +331,7 @@ class GitHub:
     def job(self, name, spec):
         self.workspace = work / f"gh-ws-{self.run_id}" / "repo"
         self.workspace.parent.mkdir(exist_ok=True)
+        self.context["workspace"] = self.workspace
         status = "success"
         job_env = spec.get("env", {})
         self.context["env"] = {k: substitute(str(v), self.context) for k, v in job_env.items()}
@@ -356,10 +372,13 @@ class GitHub:
 secrets = {"SHARELOG_CACHE_KEY": cache_key, "SHARELOG_SIGN_KEY": sign_key}
 
 
-def check_release(site, releases):
+def check_release(site, releases, signed=True):
     """The live site: signed, its checksums hold, its chain verifies."""
     run(["sha256sum", "--quiet", "-c", "SHA256SUMS"], cwd=site / "data")
-    run(["minisign", "-Vm", str(site / "data/SHA256SUMS"), "-p", str(keys / "key.pub")])
+    if signed:
+        run(["minisign", "-Vm", str(site / "data/SHA256SUMS"), "-p", str(keys / "key.pub")])
+    else:
+        assert not (site / "data/SHA256SUMS.minisig").exists()
     history = site / "releases/releases.json"
     if not releases:
         assert not history.exists()
@@ -394,20 +413,25 @@ git("commit", "-q", "--allow-empty", "-am", "x2 held 6 minors' items")
 git("checkout", "-q", "main")
 for who, pr_secrets in (("member", secrets), ("fork", {})):
     pr = GitHub("pull_request", "refs/pull/7/merge", pr_secrets, "grow", base_ref="main",
-                number=7)
+                number=7, fork=who == "fork")
     assert pr.run() == {"report": "failure", "deploy": "skipped"}, pr.log
     built = pr.ran("Build the site; fail on new high-severity findings")
     assert built and built[0][3] == 4, (pr.log, getattr(pr, "output", ""))
     assert "sensitive-content-shared" in pr.output and "its response covers 4" in pr.output, pr.output
     for step in ("Keep the site for review, even when the gate failed",
-                 "What changed against the base branch", "Comment the diff on the pull request"):
+                 "What changed against the base branch"):
         assert pr.ran(step), (step, pr.log)
     assert not pr.ran("Prepare Pages"), pr.log
     assert (pr.artifacts / "site/index.html").is_file()
-    comment = (comments / "pr-7.md").read_text()
-    assert "sensitive" in comment and "count 4 → 6" in comment, comment
+    # Pull requests build unsigned: the signing key is the main branch's alone.
+    assert not (pr.artifacts / "site/data/SHA256SUMS.minisig").exists(), who
     assert (pr.ran("actions/cache/save@v4") != []) == (who == "member"), pr.log
-    (comments / "pr-7.md").unlink()
+    # A fork's token cannot comment: its diff is in the log instead.
+    assert (pr.ran("Comment the diff on the pull request") != []) == (who == "member"), pr.log
+    if who == "member":
+        comment = (comments / "pr-7.md").read_text()
+        assert "sensitive" in comment and "count 4 → 6" in comment, comment
+        (comments / "pr-7.md").unlink()
 
 # 3. main, second and third releases, each carrying the one published before it.
 for date, count, chain in (("2024-01-31", "100", ["2023-12-31"]),
@@ -420,8 +444,25 @@ for date, count, chain in (("2024-01-31", "100", ["2023-12-31"]),
     check_release(live, chain)
 page = (live / "releases/index.html").read_text()
 assert "What changed since the last release" in page and "export=x2: items 150 → 160" in page, page
+
+# A run on main without the signing key (a secret being rotated): unsigned, but the history is
+# carried all the same.
+set_published("2024-03-15")
+git("commit", "-q", "--allow-empty", "-am", "published 2024-03-15")
+gh = GitHub("push", "refs/heads/main", {"SHARELOG_CACHE_KEY": cache_key}, "main")
+assert gh.run() == {"report": "success", "deploy": "success"}, (gh.log, getattr(gh, "output", ""))
+check_release(live, ["2023-12-31", "2024-01-31", "2024-02-29"], signed=False)
+
+# The static host is down: the fetch fails and nothing is deployed (a first release is only
+# what a 404 says).
+gh = GitHub("push", "refs/heads/main", secrets, "main")
+gh.context["vars"]["REPORT_URL"] = "http://127.0.0.1:9/"
+assert gh.run() == {"report": "failure", "deploy": "skipped"}, gh.log
+assert gh.ran("Fetch the published release")[0][3] != 0, gh.log
+assert not gh.ran("Build the site; fail on new high-severity findings"), gh.log
 print(f"GitHub workflow: {sum(1 for _ in (work / 'gh-cache').iterdir())} cache entries, "
-      f"3 releases deployed and chained, the failed pull request commented")
+      f"4 releases deployed and chained (one unsigned), the failed pull request commented "
+      f"(a fork's not), an unreachable host stops the run")
 
 # ---------------------------------------------------------------------------------------------
 # GitLab CI: the same story.
@@ -435,7 +476,8 @@ jobs = {k: v for k, v in gitlab.items() if isinstance(v, dict) and "script" in v
 def rule_holds(job, env):
     rules = job.get("rules")
     if not rules:
-        return True
+        # GitLab's default: a job without rules runs in branch pipelines, not merge requests'.
+        return env.get("CI_PIPELINE_SOURCE") != "merge_request_event"
     for rule in rules:
         text = rule["if"]
         for name in re.findall(r"\$([A-Z_]+)", text):

@@ -66,6 +66,25 @@ pub(crate) struct Ledger {
     /// Sets of owners already collected by [`Ledger::opted_out_kept`], by (partner, instant,
     /// key type).
     kept: RefCell<BTreeMap<(String, i64, String), DataFrame>>,
+    /// Every row's owner hash, instants and scope, for [`Ledger::fingerprint`]: made on first use.
+    facts: std::cell::OnceCell<Facts>,
+}
+
+/// The rows as plain vectors: a 128-bit hash of the owner, `__from`, `__to` and `__scope`.
+#[derive(Debug, Clone)]
+struct Facts {
+    hash: Vec<(u64, u64)>,
+    from: Vec<i64>,
+    to: Vec<Option<i64>>,
+    scope: Vec<u32>,
+}
+
+/// SplitMix64's finaliser: a bijection of u64 that mixes every bit.
+fn mix(mut z: u64) -> u64 {
+    z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 /// Reads and checks the ledger; every bad row (up to a limit) is a located problem.
@@ -120,7 +139,90 @@ impl Ledger {
             events,
             partners,
             kept: RefCell::default(),
+            facts: std::cell::OnceCell::new(),
         })
+    }
+
+    fn facts(&self) -> PolarsResult<&Facts> {
+        if let Some(f) = self.facts.get() {
+            return Ok(f);
+        }
+        let owner = self.rows.column(OWNER_ID)?;
+        let hash: Vec<(u64, u64)> = if owner.dtype().is_integer() {
+            owner
+                .cast(&DataType::Int64)?
+                .i64()?
+                .iter()
+                .map(|v| {
+                    let x = v.map_or(u64::MAX, |v| v as u64);
+                    (mix(x), mix(x ^ 0x5bd1_e995_d1b5_4a32))
+                })
+                .collect()
+        } else {
+            owner
+                .cast(&DataType::String)?
+                .str()?
+                .iter()
+                .map(|v| {
+                    use std::hash::{Hash, Hasher};
+                    let one = |salt: u8| {
+                        let mut h = std::hash::DefaultHasher::new();
+                        salt.hash(&mut h);
+                        v.hash(&mut h);
+                        h.finish()
+                    };
+                    (one(1), one(2))
+                })
+                .collect()
+        };
+        let facts = Facts {
+            hash,
+            from: self
+                .rows
+                .column(FROM)?
+                .i64()?
+                .iter()
+                .map(|v| v.unwrap_or(i64::MAX))
+                .collect(),
+            to: self.rows.column(TO)?.i64()?.iter().collect(),
+            scope: self
+                .rows
+                .column(SCOPE_CODE)?
+                .u32()?
+                .iter()
+                .map(|v| v.unwrap_or(u32::MAX))
+                .collect(),
+        };
+        Ok(self.facts.get_or_init(|| facts))
+    }
+
+    /// A fingerprint of the rows active for `partner` at `t` (their owners, as a multiset, and
+    /// how they are typed): equal fingerprints mean the same owners opted out for the partner at
+    /// `t`, so a listing's join with them gives the same counts. Rows added or withdrawn after
+    /// `t`, or for other partners, leave it unchanged; a backdated row or an earlier withdrawal
+    /// changes it. Two 64-bit sums of independent hashes of each active row's owner, and the
+    /// count: order-independent, and computed in one pass over the rows.
+    pub(crate) fn fingerprint(&self, partner: &Partner, t: i64) -> PolarsResult<String> {
+        let facts = self.facts()?;
+        let mut codes = vec![0u32];
+        if let Some(i) = self.partners.iter().position(|p| p == partner.id.as_str()) {
+            codes.push(i as u32 + 2);
+        }
+        if partner.purposes.contains(&Purpose::AiTraining) {
+            codes.push(1);
+        }
+        let (mut a, mut b, mut n) = (0u64, 0u64, 0u64);
+        for i in 0..facts.hash.len() {
+            if facts.from[i] <= t
+                && facts.to[i].is_none_or(|to| to > t)
+                && codes.contains(&facts.scope[i])
+            {
+                a = a.wrapping_add(facts.hash[i].0);
+                b = b.wrapping_add(facts.hash[i].1);
+                n += 1;
+            }
+        }
+        Ok(format!("{}:{n}:{a:016x}{b:016x}", self.owner_type()))
     }
 
     /// Whether a row's scope covers `partner`: `all-third-parties`, the partner's own id, or
