@@ -113,8 +113,8 @@ type CellValue = (u64, bool);
 type Cells = BTreeMap<CellKey, CellValue>;
 /// A finding's key: (id, partner, export, flag).
 type FindingKey = (String, String, String, String);
-/// A finding's (severity, count, message, response date).
-type FindingValue = (String, String, String, String);
+/// A finding's (severity, count, message, response date, response).
+type FindingValue = (String, String, String, String, String);
 type Findings = BTreeMap<FindingKey, FindingValue>;
 
 /// Everything that differs.
@@ -263,6 +263,7 @@ fn findings(side: &Side) -> Result<Findings> {
                     get("count"),
                     get("message"),
                     get("response_date"),
+                    get("response"),
                 ),
             )
         })
@@ -451,7 +452,7 @@ pub fn render(old: &Side, new: &Side, c: &Changes, format: Format) -> String {
         let text = if md {
             markdown_text(text)
         } else {
-            text.to_owned()
+            plain_text(text)
         };
         let _ = writeln!(out, "{} {text}", if md { "-" } else { " " });
     };
@@ -460,7 +461,7 @@ pub fn render(old: &Side, new: &Side, c: &Changes, format: Format) -> String {
         if md {
             let _ = writeln!(out, "  - {}", markdown_text(text));
         } else {
-            let _ = writeln!(out, "    {text}");
+            let _ = writeln!(out, "    {}", plain_text(text));
         }
     };
     if md {
@@ -471,7 +472,12 @@ pub fn render(old: &Side, new: &Side, c: &Changes, format: Format) -> String {
             markdown_text(&new.label)
         );
     } else {
-        let _ = writeln!(out, "sharelog diff: {} -> {}", old.label, new.label);
+        let _ = writeln!(
+            out,
+            "sharelog diff: {} -> {}",
+            plain_text(&old.label),
+            plain_text(&new.label)
+        );
     }
     if c.is_empty() {
         let _ = writeln!(
@@ -541,18 +547,27 @@ pub fn render(old: &Side, new: &Side, c: &Changes, format: Format) -> String {
             out,
             "| partner | category | year | items |\n|---|---|---|---|"
         );
-        for ((p, cat, y), x, z) in &c.cells {
+        for ((p, cat, y), x, z) in c.cells.iter().take(MAX_LISTED) {
             let _ = writeln!(
                 out,
-                "| {} | {} | {y} | {} |",
+                "| {} | {} | {} | {} |",
                 markdown_text(p),
                 markdown_text(cat),
+                markdown_text(y),
                 change_text(*x, *z)
             );
         }
     } else {
-        for ((p, cat, y), x, z) in &c.cells {
+        for ((p, cat, y), x, z) in c.cells.iter().take(MAX_LISTED) {
             item(&mut out, &format!("{p} {cat} {y}: {}", change_text(*x, *z)));
+        }
+    }
+    if c.cells.len() > MAX_LISTED {
+        let more = format!("and {} more", c.cells.len() - MAX_LISTED);
+        if md {
+            let _ = writeln!(out, "\n{more}");
+        } else {
+            item(&mut out, &more);
         }
     }
     heading(
@@ -573,7 +588,7 @@ pub fn render(old: &Side, new: &Side, c: &Changes, format: Format) -> String {
             .join(" ")
     };
     for (sign, list) in [("+", &c.new_findings), ("−", &c.resolved)] {
-        for (key, (severity, _, message, _)) in list {
+        for (key, (severity, _, message, _, _)) in list {
             item(
                 &mut out,
                 &format!("{sign} {severity} {}: {message}", place(key)),
@@ -591,8 +606,11 @@ pub fn render(old: &Side, new: &Side, c: &Changes, format: Format) -> String {
         if a.3 != b.3 {
             what.push(format!("response {} → {}", cell(&a.3), cell(&b.3)));
         }
-        if what.is_empty() {
-            what.push("its sentence".to_owned());
+        if a.4 != b.4 {
+            what.push(format!("response text {} → {}", quoted(&a.4), quoted(&b.4)));
+        }
+        if a.2 != b.2 {
+            what.push(format!("sentence {} → {}", quoted(&a.2), quoted(&b.2)));
         }
         item(
             &mut out,
@@ -640,13 +658,15 @@ pub fn render(old: &Side, new: &Side, c: &Changes, format: Format) -> String {
 /// rest of a comment), a word joiner follows `@` (no mentions), and line breaks become spaces.
 pub fn markdown_text(text: &str) -> String {
     let mut out = String::with_capacity(text.len() + 8);
-    for c in text.chars() {
+    for c in plain_text(text).chars() {
         match c {
             '<' => out.push_str("&lt;"),
             '>' => out.push_str("&gt;"),
             '&' => out.push_str("&amp;"),
+            // A word joiner after `@` and `#`: no mention, and no issue reference (`#12`,
+            // `owner/repo#3`), which GitHub links in the rendered text, escaped or not.
             '@' => out.push_str("@\u{2060}"),
-            '\n' | '\r' => out.push(' '),
+            '#' => out.push_str("\\#\u{2060}"),
             c if c.is_ascii_punctuation() => {
                 out.push('\\');
                 out.push(c);
@@ -655,6 +675,34 @@ pub fn markdown_text(text: &str) -> String {
         }
     }
     out
+}
+
+/// Text from the reports as one line that shows what it says: line breaks become spaces, and
+/// control characters (a terminal's escape sequences) and the invisible characters that reorder
+/// or hide text (bidirectional overrides, zero-width marks) become U+FFFD.
+pub fn plain_text(text: &str) -> String {
+    text.chars()
+        .map(|c| match c {
+            '\n' | '\r' | '\t' => ' ',
+            c if c.is_control() => '\u{FFFD}',
+            '\u{200B}'..='\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}' => {
+                '\u{FFFD}'
+            }
+            c => c,
+        })
+        .collect()
+}
+
+/// A text cell in quotes, cut to 80 characters (`–` when empty).
+fn quoted(text: &str) -> String {
+    if text.is_empty() {
+        return "–".to_owned();
+    }
+    let mut out: String = text.chars().take(80).collect();
+    if text.chars().count() > 80 {
+        out.push('…');
+    }
+    format!("“{out}”")
 }
 
 fn display_count(cell: &str) -> String {
@@ -699,7 +747,10 @@ struct CellChangeView {
 #[derive(Debug, serde::Serialize)]
 struct FindingChangeView {
     sign: &'static str,
+    /// The slug (`high`), for the badge's class.
     severity: String,
+    /// The language's word for it.
+    severity_label: String,
     place: String,
     message: String,
     /// For a changed finding: (`severity` | `count` | `response_date`, old, new).
@@ -718,7 +769,11 @@ struct TableChangeView {
 
 impl Changes {
     /// The view of the releases page, numbers written for `lang`.
-    pub(crate) fn view(&self, lang: &crate::i18n::Lang) -> ChangesView {
+    pub(crate) fn view(
+        &self,
+        lang: &crate::i18n::Lang,
+        severity: &dyn Fn(&str) -> String,
+    ) -> ChangesView {
         let count = |v: Option<CellValue>| match v {
             None => "–".to_owned(),
             Some((n, false)) => lang.number(n),
@@ -781,10 +836,11 @@ impl Changes {
         };
         let mut findings = Vec::new();
         for (sign, list) in [("added", &self.new_findings), ("removed", &self.resolved)] {
-            for (key, (severity, _, message, _)) in list {
+            for (key, (slug, _, message, _, _)) in list {
                 findings.push(FindingChangeView {
                     sign,
-                    severity: severity.clone(),
+                    severity: slug.clone(),
+                    severity_label: severity(slug),
                     place: place(key),
                     message: message.clone(),
                     fields: Vec::new(),
@@ -802,9 +858,15 @@ impl Changes {
                     fields.push((name, cell(x).to_owned(), cell(y).to_owned()));
                 }
             }
+            for (name, x, y) in [("response", &a.4, &b.4), ("message", &a.2, &b.2)] {
+                if x != y {
+                    fields.push((name, quoted(x), quoted(y)));
+                }
+            }
             findings.push(FindingChangeView {
                 sign: "changed",
                 severity: b.0.clone(),
+                severity_label: severity(&b.0),
                 place: place(key),
                 message: b.2.clone(),
                 fields,

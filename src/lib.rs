@@ -73,6 +73,8 @@ pub struct RenderOptions {
     /// The site as published now (`build --previous`): carried forward as the release history,
     /// with a page of what changed since.
     pub previous: Option<PathBuf>,
+    /// The build will sign `data/SHA256SUMS` (`build --sign`).
+    pub sign: bool,
 }
 
 /// What a build or check produced, for the summary line.
@@ -206,8 +208,9 @@ pub fn render_site_with(
         .transpose()?;
     if let Some(p) = &previous {
         p.check_before(report.meta.published)?;
-        report.previous_release = Some(p.head());
+        report.previous_release = p.head(report.meta.published);
     }
+    report.signed = options.sign;
     progress.stage(&format!(
         "counting {} export batches and the opt-outs",
         report.exports.len()
@@ -390,6 +393,7 @@ pub fn build(options: &BuildOptions) -> Result<Summary> {
         cache: options.cache.clone(),
         cache_key: options.cache_key.clone(),
         previous: options.previous.clone(),
+        sign: options.sign.is_some(),
     };
     let (mut site, summary) = render_site_with(&options.root, &render, &progress)?;
     if let Some(key) = &options.sign {

@@ -76,6 +76,9 @@ pub struct Report {
     /// `SHA256SUMS`. Written into `data/report.json`, so that every release's signed checksums
     /// commit to its predecessor; pages link to the releases when it is set.
     pub previous_release: Option<(String, String)>,
+    /// This build signs `data/SHA256SUMS` (`build --sign`): the data page shows the signature
+    /// only then, and `data/report.json` says so (with `signing_key`, when report.yaml gives it).
+    pub signed: bool,
     /// Content pages, sorted by weight then path.
     pub pages: Vec<Page>,
     /// Template overrides from the root's `templates/` folder, by file name.

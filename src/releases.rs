@@ -93,48 +93,86 @@ pub(crate) struct Previous {
     dir: std::path::PathBuf,
     /// Its date.
     pub(crate) date: chrono::NaiveDate,
-    /// Its `data/` files (names without `data/`).
+    /// Its `data/` files that its `SHA256SUMS` lists, that file and its signature (names without
+    /// `data/`), each checked.
     data: BTreeMap<String, Vec<u8>>,
     /// The earlier releases it carries (paths under `releases/`), checked.
     carried: BTreeMap<String, Vec<u8>>,
-    /// Every earlier release, oldest first, ending with the previous release itself.
+    /// Every release before it, oldest first, checked.
     history: History,
+    /// Its own entry: what a later release adds to the history.
+    entry: Release,
 }
 
 impl Previous {
-    /// The previous release's date and the SHA-256 of its `SHA256SUMS`: what the new release's
-    /// `data/report.json` commits to.
-    pub(crate) fn head(&self) -> (String, String) {
-        let last = self.history.releases.last();
-        (
-            self.date.to_string(),
-            last.map(|r| r.sums_sha256.clone()).unwrap_or_default(),
-        )
+    /// Whether a release dated `published` republishes this one (the same date) rather than
+    /// following it: it then carries the same history and may not change the data.
+    pub(crate) fn republished_by(&self, published: chrono::NaiveDate) -> bool {
+        self.date == published
+    }
+
+    /// The release the new one names as its predecessor in `data/report.json` (date and the
+    /// SHA-256 of its `SHA256SUMS`): this one, or, when republished, the one before it.
+    pub(crate) fn head(&self, published: chrono::NaiveDate) -> Option<(String, String)> {
+        let last = if self.republished_by(published) {
+            self.history.releases.last()
+        } else {
+            Some(&self.entry)
+        };
+        last.map(|r| (r.published.clone(), r.sums_sha256.clone()))
+    }
+
+    /// The history a release dated `published` publishes, oldest first.
+    fn history_for(&self, published: chrono::NaiveDate) -> Vec<&Release> {
+        let mut out: Vec<&Release> = self.history.releases.iter().collect();
+        if !self.republished_by(published) {
+            out.push(&self.entry);
+        }
+        out
     }
 
     /// Every earlier release, newest first.
-    pub(crate) fn releases(&self) -> impl Iterator<Item = &Release> {
-        self.history.releases.iter().rev()
+    pub(crate) fn releases(&self, published: chrono::NaiveDate) -> Vec<&Release> {
+        let mut out = self.history_for(published);
+        out.reverse();
+        out
     }
 
-    /// The previous release's published tables, for the diff.
-    pub(crate) fn side(&self) -> crate::diff::Side {
-        let tables = self
-            .data
-            .iter()
+    /// The published tables of the release a release dated `published` follows, for "what
+    /// changed": `None` for a republished first release.
+    pub(crate) fn side(&self, published: chrono::NaiveDate) -> Option<crate::diff::Side> {
+        let (date, files): (&str, BTreeMap<String, Vec<u8>>) = if self.republished_by(published) {
+            let last = self.history.releases.last()?;
+            let prefix = format!("{}/data/", last.published);
+            let files = self
+                .carried
+                .iter()
+                .filter_map(|(name, bytes)| {
+                    Some((name.strip_prefix(&prefix)?.to_owned(), bytes.clone()))
+                })
+                .collect();
+            (&last.published, files)
+        } else {
+            (&self.entry.published, self.data.clone())
+        };
+        let tables = files
+            .into_iter()
             .filter(|(name, _)| !name.contains('/'))
-            .map(|(n, b)| (n.clone(), b.clone()))
             .collect();
-        crate::diff::Side::from_files(format!("release of {}", self.date), tables)
+        Some(crate::diff::Side::from_files(
+            format!("release of {date}"),
+            tables,
+        ))
     }
 
-    /// A release dated `published` may follow this one only if it is later.
+    /// A release dated `published` may follow this one, or republish it (the same date), but
+    /// not come before it.
     pub(crate) fn check_before(&self, published: chrono::NaiveDate) -> Result<()> {
-        if self.date >= published {
+        if self.date > published {
             return Err(problem(
                 &self.dir,
                 format!(
-                    "was published {}, not before this release ({published})",
+                    "was published {}, after this release ({published})",
                     self.date
                 ),
             ));
@@ -142,28 +180,152 @@ impl Previous {
         Ok(())
     }
 
+    /// A release that republishes this one (the same date) must publish the same data: a change
+    /// to published numbers is a new release, with its own date.
+    pub(crate) fn check_republished(
+        &self,
+        published: chrono::NaiveDate,
+        sums: Option<&Vec<u8>>,
+    ) -> Result<()> {
+        if self.republished_by(published) && sums != self.data.get("SHA256SUMS") {
+            return Err(Error::invalid(vec![
+                Problem::new(
+                    self.dir.display().to_string(),
+                    format!(
+                        "was published {published}, the date of this release, but this release's data differ from it"
+                    ),
+                )
+                .help("a release that changes published data needs its own date: set a later `published` in report.yaml (and say what changed in data/corrections.yaml); a rebuild with the same date may change pages only"),
+            ]));
+        }
+        Ok(())
+    }
+
     /// Adds the history to `site`: every earlier release's files and `releases/releases.json`.
-    pub(crate) fn carry(&self, site: &mut Site) -> Result<()> {
+    /// Nothing for a republished first release.
+    pub(crate) fn carry(&self, site: &mut Site, published: chrono::NaiveDate) -> Result<()> {
+        let releases: Vec<Release> = self.history_for(published).into_iter().cloned().collect();
+        if releases.is_empty() {
+            return Ok(());
+        }
         for (path, bytes) in &self.carried {
             if path != "releases.json" && path != "index.html" {
                 site.files.insert(format!("releases/{path}"), bytes.clone());
             }
         }
-        for (path, bytes) in &self.data {
-            site.files
-                .insert(format!("releases/{}/data/{path}", self.date), bytes.clone());
+        if !self.republished_by(published) {
+            for (path, bytes) in &self.data {
+                site.files
+                    .insert(format!("releases/{}/data/{path}", self.date), bytes.clone());
+            }
         }
-        let json = serde_json::to_vec_pretty(&self.history)
+        let history = History {
+            description: "Every earlier release of this report, oldest first: its date, where its data files are, the SHA-256 of its data/SHA256SUMS and of its predecessor's. Hash a SHA256SUMS you saved and follow the chain to check that the releases since are the ones published.".to_owned(),
+            releases,
+        };
+        let json = serde_json::to_vec_pretty(&history)
             .map_err(|e| Error::Internal(format!("releases.json: {e}")))?;
         site.files.insert("releases/releases.json".to_owned(), json);
         Ok(())
     }
 }
 
-/// Reads the site as published now (`build --previous DIR`) and checks the history it carries.
+/// Checks a release's signature file: it must be a minisign signature, and when the release's
+/// `report.json` names the key that signed it, one that verifies `sums` with that key. A
+/// release whose `report.json` says it was signed must have one.
+fn check_signature(
+    previous: &Path,
+    what: &str,
+    report: &serde_json::Value,
+    sums: &[u8],
+    signature: Option<&Vec<u8>>,
+) -> Result<()> {
+    let signed = report["signed"].as_bool().unwrap_or(false);
+    let Some(signature) = signature else {
+        if signed {
+            return Err(problem(
+                previous,
+                format!(
+                    "{what}: its data/report.json says it was signed, but its SHA256SUMS.minisig is missing"
+                ),
+            ));
+        }
+        return Ok(());
+    };
+    let text = std::str::from_utf8(signature)
+        .ok()
+        .filter(|_| signature.len() < 4096);
+    let boxed = text.and_then(|t| minisign::SignatureBox::from_string(t).ok());
+    let Some(boxed) = boxed else {
+        return Err(problem(
+            previous,
+            format!("{what}: SHA256SUMS.minisig is not a minisign signature"),
+        ));
+    };
+    if let Some(key) = report["signing_key"].as_str() {
+        let verified = minisign::PublicKey::from_base64(key)
+            .ok()
+            .is_some_and(|pk| {
+                minisign::verify(&pk, &boxed, std::io::Cursor::new(sums), true, false, false)
+                    .is_ok()
+            });
+        if !verified {
+            return Err(problem(
+                previous,
+                format!(
+                    "{what}: SHA256SUMS.minisig does not verify with the signing key its data/report.json names"
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The files a release's `SHA256SUMS` lists, checked against `files` (its `data/` files by
+/// name): every one present and matching, or a problem naming the first that is not.
+fn listed_files(
+    previous: &Path,
+    what: &str,
+    sums: &[u8],
+    files: &dyn Fn(&str) -> Option<Vec<u8>>,
+) -> Result<Vec<String>> {
+    let mut names = Vec::new();
+    for line in String::from_utf8_lossy(sums).lines() {
+        if line.starts_with('#') {
+            continue;
+        }
+        let Some((hash, name)) = line.split_once("  ") else {
+            return Err(problem(
+                previous,
+                format!("{what}: data/SHA256SUMS has a line that is not `HASH  NAME`"),
+            ));
+        };
+        match files(name) {
+            Some(bytes) if hex_sha256(&bytes) == hash => names.push(name.to_owned()),
+            Some(_) => {
+                return Err(problem(
+                    previous,
+                    format!(
+                        "{what}: data/{name} does not match its SHA-256 in data/SHA256SUMS: the site was changed after it was built"
+                    ),
+                ));
+            }
+            None => {
+                return Err(problem(
+                    previous,
+                    format!("{what}: data/{name}, which data/SHA256SUMS lists, is missing"),
+                ));
+            }
+        }
+    }
+    Ok(names)
+}
+
+/// Reads the site as published now (`build --previous DIR`) and checks it and the history it
+/// carries.
 pub(crate) fn read(previous: &Path) -> Result<Previous> {
-    let data = files(&previous.join("data"), previous)?;
-    let report: serde_json::Value = data
+    let all = files(&previous.join("data"), previous)?;
+    let report: serde_json::Value = all
         .get("report.json")
         .and_then(|b| serde_json::from_slice(b).ok())
         .filter(|v: &serde_json::Value| v["generator"]["name"] == "sharelog")
@@ -177,12 +339,39 @@ pub(crate) fn read(previous: &Path) -> Result<Previous> {
         .as_str()
         .and_then(|d| chrono::NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
         .ok_or_else(|| problem(previous, "data/report.json has no `published` date"))?;
-    let sums = data
+    let sums = all
         .get("SHA256SUMS")
-        .ok_or_else(|| problem(previous, "has no data/SHA256SUMS"))?;
+        .ok_or_else(|| problem(previous, "has no data/SHA256SUMS"))?
+        .clone();
+    if report["not_for_publication"] == true || sums.starts_with(b"#") {
+        return Err(problem(
+            previous,
+            "is an auditor's build (--unsuppressed): its exact counts are not for publication, and never part of the history",
+        ));
+    }
+    // Only what its SHA256SUMS lists (each file checked), that file, and its signature.
+    let what = format!("the release of {date}");
+    let names = listed_files(previous, &what, &sums, &|n| all.get(n).cloned())?;
+    check_signature(
+        previous,
+        &what,
+        &report,
+        &sums,
+        all.get("SHA256SUMS.minisig"),
+    )?;
+    let mut data: BTreeMap<String, Vec<u8>> = names
+        .into_iter()
+        .filter_map(|n| all.get(&n).map(|b| (n, b.clone())))
+        .collect();
+    data.insert("SHA256SUMS".to_owned(), sums.clone());
+    if let Some(signature) = all.get("SHA256SUMS.minisig") {
+        data.insert("SHA256SUMS.minisig".to_owned(), signature.clone());
+    }
+    let sums = &sums;
+
     // The history the previous site carries, checked before it is carried on.
     let carried = files(&previous.join("releases"), previous)?;
-    let mut history = match carried.get("releases.json") {
+    let history = match carried.get("releases.json") {
         Some(bytes) => serde_json::from_slice::<History>(bytes).map_err(|e| {
             problem(
                 previous,
@@ -261,8 +450,6 @@ pub(crate) fn read(previous: &Path) -> Result<Previous> {
         sums_sha256: hex_sha256(sums),
         previous_sums_sha256: before.map(str::to_owned),
     };
-    history.releases.push(entry);
-    history.description = "Every earlier release of this report, oldest first: its date, where its data files are, the SHA-256 of its data/SHA256SUMS and of its predecessor's. Hash a SHA256SUMS you saved and follow the chain to check that the releases since are the ones published.".to_owned();
 
     // Only what the checked history holds is carried: each release's SHA256SUMS and the files
     // it lists. Anything else in the old site's releases/ (a page or script put there by hand)
@@ -283,13 +470,22 @@ pub(crate) fn read(previous: &Path) -> Result<Previous> {
         }
         listed.insert(sums_path);
         // Its signature, when it was signed: not in its SHA256SUMS (it signs that file), and
-        // carried only when it is one.
+        // carried only when it verifies with the key its report.json names.
         let signature = format!("{prefix}data/SHA256SUMS.minisig");
-        if carried.get(&signature).is_some_and(|b| {
-            b.len() < 4096
-                && std::str::from_utf8(b)
-                    .is_ok_and(|t| minisign::SignatureBox::from_string(t).is_ok())
-        }) {
+        let report: serde_json::Value = carried
+            .get(&format!("{prefix}data/report.json"))
+            .and_then(|b| serde_json::from_slice(b).ok())
+            .unwrap_or_default();
+        if let Some(sums) = carried.get(&format!("{prefix}data/SHA256SUMS")) {
+            check_signature(
+                previous,
+                &format!("the release of {}", r.published),
+                &report,
+                sums,
+                carried.get(&signature),
+            )?;
+        }
+        if carried.contains_key(&signature) {
             listed.insert(signature);
         }
     }
@@ -305,5 +501,6 @@ pub(crate) fn read(previous: &Path) -> Result<Previous> {
         data,
         carried,
         history,
+        entry,
     })
 }

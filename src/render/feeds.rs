@@ -215,6 +215,16 @@ pub(crate) fn summary(
         },
         "generator": {"name": "sharelog", "version": env!("CARGO_PKG_VERSION")},
     });
+    // Whether this release is signed, and with which key: a later release carrying it checks
+    // that its signature is there and verifies.
+    if let Some(object) = json.as_object_mut()
+        && report.signed
+    {
+        object.insert("signed".to_owned(), serde_json::json!(true));
+        if let Some(key) = &report.meta.signing_key {
+            object.insert("signing_key".to_owned(), serde_json::json!(key));
+        }
+    }
     // Each release commits, through its signed checksums, to the one before it.
     if let (Some((date, sums)), Some(object)) = (&report.previous_release, json.as_object_mut()) {
         object.insert(

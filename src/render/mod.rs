@@ -167,15 +167,6 @@ pub(crate) fn render(
     site.add("data/datapackage.json", downloads::json(&package)?);
     let croissant = package::croissant(report, &docs, &site, publication);
     site.add("data/croissant.json", downloads::json(&croissant)?);
-    if let Some(previous) = previous {
-        // What changed since the last release, from the published tables of both.
-        let changes = crate::diff::compare(
-            &previous.side(),
-            &crate::diff::Side::from_site(String::new(), &site),
-        )?;
-        previous.carry(&mut site)?;
-        site.add("releases/index.html", pages.releases(previous, &changes)?);
-    }
     let sitemap = feeds::sitemap(report, &site);
     site.add("sitemap.xml", sitemap);
     if exact {
@@ -187,6 +178,33 @@ pub(crate) fn render(
         sums = format!("# {}\n{sums}", dictionary::NOT_FOR_PUBLICATION_TEXT);
     }
     site.add("data/SHA256SUMS", sums);
+    if let Some(previous) = previous {
+        // The release history, and what changed since the last release (from the published
+        // tables of both): after the checksums, whose hash the releases page shows.
+        let published = report.meta.published;
+        previous.check_republished(published, site.files.get("data/SHA256SUMS"))?;
+        previous.carry(&mut site, published)?;
+        if let Some(side) = previous.side(published) {
+            let changes =
+                crate::diff::compare(&side, &crate::diff::Side::from_site(String::new(), &site))?;
+            let sums = site
+                .files
+                .get("data/SHA256SUMS")
+                .map_or_else(String::new, |b| {
+                    use sha2::Digest;
+                    hex::encode(sha2::Sha256::digest(b))
+                });
+            site.add(
+                "releases/index.html",
+                pages.releases(previous, &changes, &sums)?,
+            );
+            let mut sitemap = feeds::sitemap(report, &site).into_bytes();
+            if exact {
+                mark_file("sitemap.xml", &mut sitemap);
+            }
+            site.add("sitemap.xml", sitemap);
+        }
+    }
     Ok(site)
 }
 
@@ -242,8 +260,15 @@ fn citation(report: &Report, rules: &crate::publish::Rules) -> String {
 /// Marks the files an auditor's build has not marked yet (stylesheet, charts, feed, sitemap,
 /// citation) with a comment; pages carry a banner and the tables a column.
 fn mark_not_for_publication(site: &mut Site) {
-    let text = dictionary::NOT_FOR_PUBLICATION_TEXT;
     for (path, bytes) in &mut site.files {
+        mark_file(path, bytes);
+    }
+}
+
+/// Marks one file of an auditor's build (see [`mark_not_for_publication`]).
+fn mark_file(path: &str, bytes: &mut Vec<u8>) {
+    let text = dictionary::NOT_FOR_PUBLICATION_TEXT;
+    {
         let comment = if path.ends_with(".css") {
             format!("/* {text} */\n")
         } else if path.ends_with(".cff") {
@@ -251,7 +276,7 @@ fn mark_not_for_publication(site: &mut Site) {
         } else if path.ends_with(".svg") || path.ends_with(".xml") {
             format!("<!-- {text} -->\n")
         } else {
-            continue;
+            return;
         };
         // After an XML declaration, which must come first.
         let at = if bytes.starts_with(b"<?xml") {

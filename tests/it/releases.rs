@@ -193,3 +193,116 @@ fn three_releases_chain_their_checksums_and_say_what_changed() {
     let output = refused_fourth();
     assert!(String::from_utf8_lossy(&output.stderr).contains("the history was changed"));
 }
+
+fn try_build(root: &Path, out: &Path, previous: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "build",
+        "--quiet",
+        "--no-cache",
+        "--root",
+        root.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+        "--previous",
+        previous.to_str().expect("utf-8"),
+    ];
+    args.extend_from_slice(extra);
+    sharelog(&args)
+}
+
+fn refused(output: &std::process::Output, says: &str) {
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(stderr.contains(says), "{stderr}");
+}
+
+/// The previous release itself is checked as its history is: every file its SHA256SUMS lists
+/// must be there and match, only those are carried, and an auditor's build is never a release.
+#[test]
+fn the_previous_release_is_checked_against_its_own_checksums() {
+    let (dir, root) = fixture_copy("basic");
+    let first = dir.path().join("first");
+    release(&root, "2024-01-15", 120);
+    build(&root, &first, None);
+    release(&root, "2024-02-15", 130);
+    let out = dir.path().join("out");
+    let attacked = |name: &str, attack: &dyn Fn(&Path)| {
+        let copy = dir.path().join(name);
+        crate::support::copy_tree(&first, &copy);
+        attack(&copy);
+        copy
+    };
+    let edited = attacked("edited", &|site| {
+        let f = site.join("data/exports.csv");
+        let text = std::fs::read_to_string(&f).expect("read");
+        std::fs::write(&f, text.replacen(',', ";", 1)).expect("write");
+    });
+    refused(
+        &try_build(&root, &out, &edited, &[]),
+        "data/exports.csv does not match its SHA-256 in data/SHA256SUMS",
+    );
+    let missing = attacked("missing", &|site| {
+        std::fs::remove_file(site.join("data/exports.parquet")).expect("remove");
+    });
+    refused(
+        &try_build(&root, &out, &missing, &[]),
+        "data/exports.parquet, which data/SHA256SUMS lists, is missing",
+    );
+    assert!(!out.exists(), "a refused build writes nothing");
+    // A file its SHA256SUMS does not list is not carried onto the site's origin.
+    let planted = attacked("planted", &|site| {
+        std::fs::write(site.join("data/evil.html"), "<script>alert(1)</script>").expect("write");
+    });
+    let output = try_build(&root, &out, &planted, &[]);
+    assert!(output.status.success(), "{output:?}");
+    assert!(out.join("releases/2024-01-15/data/exports.csv").is_file());
+    assert!(!out.join("releases/2024-01-15/data/evil.html").exists());
+    // An auditor's build (exact counts, not for publication) is never carried.
+    let auditor = dir.path().join("auditor");
+    release(&root, "2024-01-15", 120);
+    let output = sharelog(&[
+        "build",
+        "--quiet",
+        "--no-cache",
+        "--unsuppressed",
+        "--root",
+        root.to_str().expect("utf-8"),
+        "--out",
+        auditor.to_str().expect("utf-8"),
+    ]);
+    assert!(output.status.success(), "{output:?}");
+    release(&root, "2024-02-15", 130);
+    refused(
+        &try_build(&root, &dir.path().join("out2"), &auditor, &[]),
+        "is an auditor's build",
+    );
+}
+
+/// A rebuild with the release's own date (a typo fixed on a page) republishes it: the same
+/// history, no new release; one that changes published data is refused.
+#[test]
+fn a_rebuild_on_the_same_date_republishes_and_may_not_change_data() {
+    let (dir, root) = fixture_copy("basic");
+    let sites: Vec<_> = (1..=3).map(|i| dir.path().join(format!("s{i}"))).collect();
+    release(&root, "2024-01-15", 120);
+    build(&root, &sites[0], None);
+    release(&root, "2024-02-15", 130);
+    build(&root, &sites[1], Some(&sites[0]));
+    // The same date, pages only: the history is the one the site carries.
+    let output = try_build(&root, &sites[2], &sites[1], &[]);
+    assert!(output.status.success(), "{output:?}");
+    assert_eq!(
+        std::fs::read(sites[1].join("releases/releases.json")).expect("json"),
+        std::fs::read(sites[2].join("releases/releases.json")).expect("json")
+    );
+    assert_eq!(
+        std::fs::read(sites[1].join("data/SHA256SUMS")).expect("sums"),
+        std::fs::read(sites[2].join("data/SHA256SUMS")).expect("sums")
+    );
+    // The same date with other numbers: refused.
+    release(&root, "2024-02-15", 140);
+    refused(
+        &try_build(&root, &dir.path().join("s4"), &sites[1], &[]),
+        "this release's data differ from it",
+    );
+}

@@ -171,6 +171,47 @@ fn signed_releases_keep_their_signatures_through_the_history() {
         );
         sites.push(out);
     }
+    // A release whose signature was replaced, or removed, is not carried.
+    let refuse = |name: &str, change: &dyn Fn(&Path), says: &str| {
+        let copy = dir.path().join(name);
+        crate::support::copy_tree(&sites[1], &copy);
+        change(&copy.join("data/SHA256SUMS.minisig"));
+        let output = sharelog(&[
+            "build",
+            "--quiet",
+            "--no-cache",
+            "--root",
+            root.to_str().expect("utf-8"),
+            "--out",
+            dir.path()
+                .join(format!("{name}-out"))
+                .to_str()
+                .expect("utf-8"),
+            "--previous",
+            copy.to_str().expect("utf-8"),
+        ]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(1), "{name}: {stderr}");
+        assert!(stderr.contains(says), "{name}: {stderr}");
+    };
+    refuse(
+        "garbage",
+        &|f| std::fs::write(f, "garbage").expect("write"),
+        "SHA256SUMS.minisig is not a minisign signature",
+    );
+    refuse(
+        "other-file",
+        &|f| {
+            std::fs::copy(sites[0].join("data/SHA256SUMS.minisig"), f).expect("copy");
+        },
+        "does not verify with the signing key its data/report.json names",
+    );
+    refuse(
+        "removed",
+        &|f| std::fs::remove_file(f).expect("remove"),
+        "says it was signed, but its SHA256SUMS.minisig is missing",
+    );
+
     let public_key = minisign::PublicKey::from_base64(&public).expect("public key");
     for date in ["2024-01-15", "2024-02-15"] {
         let data = sites[2].join(format!("releases/{date}/data"));

@@ -487,8 +487,7 @@ fn the_documented_diff_step_passes_on_differences_and_fails_on_errors() {
 fn a_markdown_diff_shows_names_and_messages_as_text_only() {
     // Beta's name carries an image, a link, a mention and an HTML comment that would hide the
     // rest of a pull-request comment.
-    let hostile =
-        "Beta ![x](https://evil.example/x.png) [y](https://evil.example) @octo/team <!-- *";
+    let hostile = "Beta ![x](https://evil.example/x.png) [y](https://evil.example) @octo/team <!-- * org/repo#12 \u{202E}\\e[31m";
     let rename = |root: &Path| {
         let partners = root.join("data/partners.yaml");
         let text = std::fs::read_to_string(&partners).expect("read");
@@ -503,9 +502,44 @@ fn a_markdown_diff_shows_names_and_messages_as_text_only() {
     let (code, markdown) = diff(&old, &new, "markdown");
     assert_eq!(code, Some(1));
     assert!(markdown.contains("Beta"), "{markdown}");
-    for bad in ["![", "](", "<!--", "@octo", "<", " *"] {
+    for bad in [
+        "![", "](", "<!--", "@octo", "<", " *", "#12", "\u{202E}", "\u{1b}",
+    ] {
         assert!(!markdown.contains(bad), "`{bad}` in:\n{markdown}");
     }
+    // Plain text keeps names on one line, without a terminal's escape sequences.
+    let (_, text) = diff(&old, &new, "text");
+    assert!(text.contains("Beta"), "{text}");
+    for bad in ["\u{202E}", "\u{1b}"] {
+        assert!(!text.contains(bad), "`{bad:?}` in:\n{text}");
+    }
+}
+
+/// Issue 18: a response's text is part of what a diff reports.
+#[test]
+fn diff_reports_a_changed_response() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = |text: &str| {
+        let root = opted_out_root(&dir.path().join(text.len().to_string()), 212);
+        std::fs::write(
+            root.join("data/responses.yaml"),
+            format!("- finding: {{id: opted-out-content-shared, export: e}}\n  count: 212\n  date: 2023-12-01\n  response: {text}\n"),
+        )
+        .expect("write");
+        root
+    };
+    let (old, new) = (
+        root("We asked P to delete them."),
+        root("P confirmed it deleted all 212 items."),
+    );
+    let (code, text) = diff(&old, &new, "text");
+    assert_eq!(code, Some(1), "{text}");
+    assert!(
+        text.contains(
+            "response text “We asked P to delete them.” → “P confirmed it deleted all 212 items.”"
+        ),
+        "{text}"
+    );
 }
 
 /// A one-export root whose declared counts give `opted_out`.

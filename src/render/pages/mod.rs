@@ -243,7 +243,7 @@ impl Pages<'_> {
                 hides_any: self.hides_any,
                 auditor: self.exact,
                 min_count: self.rules.hides_up_to().map_or(1, |m| m + 1),
-                signing_key: m.signing_key.clone(),
+                signing_key: m.signing_key.clone().filter(|_| self.report.signed),
                 releases: self.report.previous_release.is_some(),
             },
         })
