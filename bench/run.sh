@@ -90,25 +90,37 @@ incremental() { # items
   # The cold build of 20 exports fills a fresh cache, as the first CI run would; the rebuild
   # after the 21st export arrives uses it, as CI does when it keeps .sharelog-cache between runs.
   # Three rounds; the medians.
+  [ -f "$held/ledger.parquet" ] || cp "$inc/data/opt-outs/ledger.parquet" "$held/ledger.parquet"
+  # Two cases: the 21st export alone (the ledger unchanged), and the realistic one: the 21st
+  # export and 1% new opt-outs in the ledger, dated between the 20th and the 21st export.
+  local case
+  for case in export export+opt-outs; do
   local colds=() agains=() nocaches=() t
   for _ in 1 2 3; do
+    cp "$held/ledger.parquet" "$inc/data/opt-outs/ledger.parquet"
     rm -rf "$work/cache-inc-$n"
     read -r t _ < <(build "$inc" "$work/out-inc-$n" "$work/cache-inc-$n")
     colds+=("$t")
     cp "$held/e00020.yaml" "$inc/data/exports/"
     cp "$held/e00020.parquet" "$inc/data/exports/items/"
+    if [ "$case" = export+opt-outs ]; then
+      "$bin/examples/gen" --items "$((n + n / 20))" --exports 21 --out "$inc" \
+        --append-opt-outs "$(( (n + n / 20) / 1000 ))" >/dev/null
+    fi
     read -r t _ < <(build "$inc" "$work/out-inc-$n" "$work/cache-inc-$n")
     agains+=("$t")
     read -r t _ < <(build "$inc" "$work/out-inc-$n-nocache")
     nocaches+=("$t")
     rm "$inc/data/exports/e00020.yaml" "$inc/data/exports/items/e00020.parquet"
   done
+  cp "$held/ledger.parquet" "$inc/data/opt-outs/ledger.parquet"
   local cold again nocache same
   cold=$(median3 "${colds[@]}") again=$(median3 "${agains[@]}") nocache=$(median3 "${nocaches[@]}")
   cmp -s <(cd "$work/out-inc-$n" && find . -type f | sort | xargs sha256sum) \
     <(cd "$work/out-inc-$n-nocache" && find . -type f | sort | xargs sha256sum) \
     && same="byte-identical to a build without the cache" || same="DIFFERS from a build without the cache"
-  echo "incremental, medians of 3: 20 exports ($n items) cold ${cold} s; after adding a 21st export ${again} s with the cache ($(awk -v a="$again" -v c="$cold" 'BEGIN { printf "%.0f", 100 * a / c }')% of cold), ${nocache} s without; ${same}"
+  echo "incremental ($case), medians of 3: 20 exports ($n items) cold ${cold} s; after adding the 21st export${case#export} ${again} s with the cache ($(awk -v a="$again" -v c="$cold" 'BEGIN { printf "%.0f", 100 * a / c }')% of cold), ${nocache} s without; ${same}"
+  done
 }
 incremental 1000000
 incremental 10000000

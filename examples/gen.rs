@@ -42,6 +42,11 @@ struct Args {
     /// Generator seed.
     #[arg(long, default_value_t = 1)]
     seed: u64,
+    /// Instead of writing a root: append this many opt-outs to the ledger of the root at --out
+    /// (written with the same --items and --exports), dated between its last two exports, as
+    /// arrive between two CI runs.
+    #[arg(long, value_name = "ROWS")]
+    append_opt_outs: Option<u64>,
 }
 
 #[path = "common/rng.rs"]
@@ -88,6 +93,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let every = (30 * DAY).min(1_450 * DAY / exports as i64).max(DAY / 24);
     let export_at = |e: u64| FIRST_EXPORT + e as i64 * every;
     let mut rng = Rng(args.seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    if let Some(rows) = args.append_opt_outs {
+        let path = root.join("data/opt-outs/ledger.parquet");
+        let old = ParquetReader::new(File::open(&path)?).finish()?;
+        let (from, to) = (export_at(exports.saturating_sub(2)), export_at(exports - 1));
+        let mut rng = Rng(rng.next() ^ old.height() as u64);
+        let new = opt_outs(&mut rng, rows, owners, from + 1, to)?;
+        let mut all = old.vstack(&new)?;
+        write_table(&mut all, &path, "parquet")?;
+        println!("appended {rows} opt-outs to {}", path.display());
+        return Ok(());
+    }
     let mut next_item = 0i64;
     for e in 0..exports {
         let n = args.items / exports + u64::from(e < args.items % exports);
@@ -109,7 +125,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             ),
         )?;
     }
-    let mut ledger = opt_outs(&mut rng, ledger_rows, owners, export_at(exports))?;
+    let mut ledger = opt_outs(
+        &mut rng,
+        ledger_rows,
+        owners,
+        FIRST_EXPORT,
+        export_at(exports),
+    )?;
     write_table(
         &mut ledger,
         &root.join("data/opt-outs/ledger.parquet"),
@@ -189,8 +211,14 @@ fn listing(
 
 /// The ledger: opt-outs spread over the exports' period, about one in six withdrawn; times as UTC
 /// datetimes, as a warehouse export writes them.
-fn opt_outs(rng: &mut Rng, rows: u64, owners: u64, end: i64) -> PolarsResult<DataFrame> {
-    let span = (end - FIRST_EXPORT).max(1) as u64;
+fn opt_outs(
+    rng: &mut Rng,
+    rows: u64,
+    owners: u64,
+    start: i64,
+    end: i64,
+) -> PolarsResult<DataFrame> {
+    let span = (end - start).max(1) as u64;
     let rows = rows as usize;
     let mut owner = Vec::with_capacity(rows);
     let mut at = Vec::with_capacity(rows);
@@ -199,7 +227,7 @@ fn opt_outs(rng: &mut Rng, rows: u64, owners: u64, end: i64) -> PolarsResult<Dat
     let mut scope = Vec::with_capacity(rows);
     for _ in 0..rows {
         owner.push(rng.below(owners) as i64);
-        let t = FIRST_EXPORT + rng.below(span) as i64;
+        let t = start + rng.below(span) as i64;
         at.push(t);
         withdrawn.push((rng.below(6) == 0).then(|| t + (1 + rng.below(200)) as i64 * DAY));
         signal.push(SIGNALS[rng.below(SIGNALS.len() as u64) as usize]);
