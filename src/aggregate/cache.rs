@@ -192,6 +192,9 @@ pub(crate) struct Cache {
     dir: PathBuf,
     /// Authenticates entries.
     secret: CacheSecret,
+    /// The SHA-256 of each listing (part) file, hashed once per build: every entry of a
+    /// listing is keyed by it.
+    hashes: std::cell::RefCell<std::collections::HashMap<PathBuf, Option<String>>>,
     /// Listings read from the cache in this build.
     pub(crate) hits: Cell<usize>,
     /// Listings counted (and stored) in this build.
@@ -229,6 +232,7 @@ impl Cache {
         Cache {
             dir: dir.to_owned(),
             secret,
+            hashes: Default::default(),
             hits: Default::default(),
             misses: Default::default(),
         }
@@ -236,7 +240,13 @@ impl Cache {
 
     /// The entry's file for a listing, or `None` when the listing cannot be read (no caching).
     fn entry(&self, what: &str, listing: &TableFile, parts: &KeyParts<'_>) -> Option<PathBuf> {
-        entry_path(&self.dir, what, listing, parts)
+        let hash = self
+            .hashes
+            .borrow_mut()
+            .entry(listing.path.clone())
+            .or_insert_with(|| file_hash(&listing.path))
+            .clone()?;
+        entry_path_hashed(&self.dir, what, listing, &hash, parts)
     }
 
     /// The cached aggregate of `listing`, if a sound entry exists; else `compute` it and store it.
@@ -295,6 +305,17 @@ pub(crate) fn entry_path(
     listing: &TableFile,
     parts: &KeyParts<'_>,
 ) -> Option<PathBuf> {
+    entry_path_hashed(dir, what, listing, &file_hash(&listing.path)?, parts)
+}
+
+/// [`entry_path`] for a listing whose SHA-256 is `hash`.
+fn entry_path_hashed(
+    dir: &Path,
+    what: &str,
+    listing: &TableFile,
+    hash: &str,
+    parts: &KeyParts<'_>,
+) -> Option<PathBuf> {
     let mut key = Sha256::new();
     let mut line = |s: &str| {
         key.update(s.as_bytes());
@@ -303,7 +324,7 @@ pub(crate) fn entry_path(
     line(std::str::from_utf8(MAGIC).unwrap_or_default());
     line(env!("CARGO_PKG_VERSION"));
     line(what);
-    line(&file_hash(&listing.path)?);
+    line(hash);
     line(&format!("{:?}", listing.format));
     line(&format!("{:?}", listing.hive));
     line(parts.ledger);
