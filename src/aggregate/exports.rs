@@ -36,6 +36,9 @@ pub(crate) fn count_exports(
     let mut problems = Problems::default();
     let mut out = Vec::new();
     let categories = report.meta.category_ids();
+    if let (Some(ledger), Some(_)) = (ledger, cache) {
+        prepare_fingerprints(report, ledger)?;
+    }
     for export in &report.exports {
         let partner = report.partner(export.partner.as_str());
         match export_counts(
@@ -53,6 +56,24 @@ pub(crate) fn count_exports(
     problems.finish(out)
 }
 
+/// The ledger fingerprints the cache keys of `report` need, per partner in one pass each.
+fn prepare_fingerprints(report: &Report, ledger: &Ledger) -> Result<()> {
+    let now = report_now(report);
+    for partner in &report.partners {
+        let instants: Vec<i64> = report
+            .exports
+            .iter()
+            .filter(|e| e.partner == partner.id && e.items.is_some())
+            .map(|e| e.exported_at.timestamp_micros())
+            .chain([now])
+            .collect();
+        ledger
+            .prepare_fingerprints(partner, &instants)
+            .map_err(internal)?;
+    }
+    Ok(())
+}
+
 /// Every cache entry a build of `report` reads (its aggregates and counts opted out now, per
 /// listing and part file): what `sharelog cache prune` keeps.
 pub(crate) fn cache_entries(
@@ -62,6 +83,9 @@ pub(crate) fn cache_entries(
 ) -> Result<std::collections::BTreeSet<std::path::PathBuf>> {
     let categories = report.meta.category_ids();
     let now = report_now(report);
+    if let Some(ledger) = ledger {
+        prepare_fingerprints(report, ledger)?;
+    }
     let mut out = std::collections::BTreeSet::new();
     for export in &report.exports {
         let (Some(items), Some(partner)) = (&export.items, report.partner(export.partner.as_str()))

@@ -68,6 +68,8 @@ pub(crate) struct Ledger {
     kept: RefCell<BTreeMap<(String, i64, String), DataFrame>>,
     /// Every row's owner hash, instants and scope, for [`Ledger::fingerprint`]: made on first use.
     facts: std::cell::OnceCell<Facts>,
+    /// Fingerprints computed by [`Ledger::prepare_fingerprints`], by (partner, instant).
+    fingerprints: RefCell<BTreeMap<(String, i64), String>>,
 }
 
 /// The rows as plain vectors: a 128-bit hash of the owner, `__from`, `__to` and `__scope`.
@@ -140,6 +142,7 @@ impl Ledger {
             partners,
             kept: RefCell::default(),
             facts: std::cell::OnceCell::new(),
+            fingerprints: RefCell::default(),
         })
     }
 
@@ -203,7 +206,31 @@ impl Ledger {
     /// changes it. Two 64-bit sums of independent hashes of each active row's owner, and the
     /// count: order-independent, and computed in one pass over the rows.
     pub(crate) fn fingerprint(&self, partner: &Partner, t: i64) -> PolarsResult<String> {
+        let key = (partner.id.to_string(), t);
+        if let Some(f) = self.fingerprints.borrow().get(&key) {
+            return Ok(f.clone());
+        }
+        self.prepare_fingerprints(partner, &[t])?;
+        Ok(self
+            .fingerprints
+            .borrow()
+            .get(&key)
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    /// Computes [`Ledger::fingerprint`] for `partner` at each of `instants` in one pass over the
+    /// rows: a row adds its owner's hash at the first instant at or after `opted_out_at` and
+    /// takes it away at the first at or after `withdrawn_at`; running sums give each instant's.
+    pub(crate) fn prepare_fingerprints(
+        &self,
+        partner: &Partner,
+        instants: &[i64],
+    ) -> PolarsResult<()> {
         let facts = self.facts()?;
+        let mut times: Vec<i64> = instants.to_vec();
+        times.sort_unstable();
+        times.dedup();
         let mut codes = vec![0u32];
         if let Some(i) = self.partners.iter().position(|p| p == partner.id.as_str()) {
             codes.push(i as u32 + 2);
@@ -211,18 +238,39 @@ impl Ledger {
         if partner.purposes.contains(&Purpose::AiTraining) {
             codes.push(1);
         }
-        let (mut a, mut b, mut n) = (0u64, 0u64, 0u64);
+        // (a, b, n) changes at each instant's index; one slot past the end for "never".
+        let mut delta = vec![(0u64, 0u64, 0i64); times.len() + 1];
         for i in 0..facts.hash.len() {
-            if facts.from[i] <= t
-                && facts.to[i].is_none_or(|to| to > t)
-                && codes.contains(&facts.scope[i])
-            {
-                a = a.wrapping_add(facts.hash[i].0);
-                b = b.wrapping_add(facts.hash[i].1);
-                n += 1;
+            if !codes.contains(&facts.scope[i]) {
+                continue;
             }
+            // Active at t when from <= t and (to is empty or to > t).
+            let on = times.partition_point(|&t| t < facts.from[i]);
+            let off = facts.to[i].map_or(times.len(), |to| times.partition_point(|&t| t < to));
+            if on >= off {
+                continue;
+            }
+            let (h1, h2) = facts.hash[i];
+            delta[on].0 = delta[on].0.wrapping_add(h1);
+            delta[on].1 = delta[on].1.wrapping_add(h2);
+            delta[on].2 += 1;
+            delta[off].0 = delta[off].0.wrapping_sub(h1);
+            delta[off].1 = delta[off].1.wrapping_sub(h2);
+            delta[off].2 -= 1;
         }
-        Ok(format!("{}:{n}:{a:016x}{b:016x}", self.owner_type()))
+        let owner_type = self.owner_type();
+        let (mut a, mut b, mut n) = (0u64, 0u64, 0i64);
+        let mut out = self.fingerprints.borrow_mut();
+        for (k, t) in times.iter().enumerate() {
+            a = a.wrapping_add(delta[k].0);
+            b = b.wrapping_add(delta[k].1);
+            n += delta[k].2;
+            out.insert(
+                (partner.id.to_string(), *t),
+                format!("{owner_type}:{n}:{a:016x}{b:016x}"),
+            );
+        }
+        Ok(())
     }
 
     /// Whether a row's scope covers `partner`: `all-third-parties`, the partner's own id, or
@@ -541,6 +589,84 @@ mod tests {
                         "case {case}, scopes {scopes:?}, by_filter {by_filter}"
                     );
                 }
+            }
+        }
+    }
+
+    /// The fingerprint at t, row by row: the active rows' owner hashes summed.
+    fn naive_fingerprint(
+        rows: &[(i64, i64, Option<i64>, u32)],
+        scopes: &[u32],
+        t: i64,
+    ) -> (u64, u64, u64) {
+        rows.iter()
+            .filter(|(_, from, to, scope)| {
+                scopes.contains(scope) && *from <= t && to.is_none_or(|to| to > t)
+            })
+            .fold((0, 0, 0), |(a, b, n), (owner, ..)| {
+                let x = *owner as u64;
+                (
+                    a.wrapping_add(mix(x)),
+                    b.wrapping_add(mix(x ^ 0x5bd1_e995_d1b5_4a32)),
+                    n + 1,
+                )
+            })
+    }
+
+    #[test]
+    fn fingerprints_in_one_pass_agree_with_summing_row_by_row() {
+        let mut rng = Rng(0xf1a9_e4_1234);
+        for case in 0..60 {
+            let rows: Vec<(i64, i64, Option<i64>, u32)> = (0..rng.below(40))
+                .map(|_| {
+                    let from = rng.below(30) as i64;
+                    let to = (rng.below(3) > 0).then(|| from + rng.below(10) as i64);
+                    (rng.below(8) as i64, from, to, rng.below(4) as u32)
+                })
+                .collect();
+            let df = df!(
+                OWNER_ID => rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+                FROM => rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+                TO => rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+                SCOPE_CODE => rows.iter().map(|r| r.3).collect::<Vec<_>>(),
+            )
+            .expect("frame");
+            let ledger = Ledger::new(df, vec!["a".into(), "b".into()]).expect("ledger");
+            let instants: Vec<i64> = (0..rng.below(12)).map(|_| rng.below(45) as i64).collect();
+            // Partner `a` (scope code 2), training AI (code 1) or not; code 0 covers all.
+            for ai in [false, true] {
+                let partner = Partner {
+                    id: crate::model::PartnerId("a".into()),
+                    name: "A".into(),
+                    country: None,
+                    purposes: vec![if ai {
+                        Purpose::AiTraining
+                    } else {
+                        Purpose::Research
+                    }],
+                    agreement_signed: chrono::NaiveDate::MIN,
+                    agreement_ends: None,
+                    agreement_url: None,
+                    honours_opt_out: crate::model::HonoursOptOut::Yes,
+                    deletion_deadline_days: None,
+                    legal_basis: Default::default(),
+                    ai_act_summary_url: None,
+                    description: None,
+                };
+                let scopes: Vec<u32> = if ai { vec![0, 1, 2] } else { vec![0, 2] };
+                ledger
+                    .prepare_fingerprints(&partner, &instants)
+                    .expect("prepare");
+                for &t in &instants {
+                    let (a, b, n) = naive_fingerprint(&rows, &scopes, t);
+                    let want = format!("{}:{n}:{a:016x}{b:016x}", ledger.owner_type());
+                    assert_eq!(
+                        ledger.fingerprint(&partner, t).expect("fingerprint"),
+                        want,
+                        "case {case}, ai {ai}, t {t}"
+                    );
+                }
+                ledger.fingerprints.borrow_mut().clear();
             }
         }
     }
