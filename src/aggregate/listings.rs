@@ -320,14 +320,25 @@ pub(crate) fn opted_out_now(
             &ids::key_type(&listing_type, checks.owner_kind),
             &ledger.owner_type(),
         );
+        let owner = ids::value(OWNER_ID, checks.owner_kind)
+            .cast(key.clone())
+            .alias(OWNER_ID);
+        if key == DataType::Int64 {
+            // Integer ids: one probe per item into the partner's set, made once per build.
+            let set = ledger.opted_out_ids(context.now, partner).map_err(fail)?;
+            let df = lf.select([owner]).collect().map_err(fail)?;
+            let ids = df
+                .column(OWNER_ID)
+                .and_then(|c| Ok(c.i64()?.clone()))
+                .map_err(fail)?;
+            return Ok(ids.iter().flatten().filter(|id| set.contains(id)).count() as u64);
+        }
         let owners = ledger
             .opted_out_kept(context.now, partner, &key)
             .map_err(fail)?;
         // SELECT count(*) FROM listing JOIN owners USING (owner_id)   (owners are distinct)
         let df = lf
-            .select([ids::value(OWNER_ID, checks.owner_kind)
-                .cast(key.clone())
-                .alias(OWNER_ID)])
+            .select([owner])
             .join(
                 owners,
                 [col(OWNER_ID)],

@@ -68,6 +68,8 @@ pub(crate) struct Ledger {
     kept: RefCell<BTreeMap<(String, i64, String), DataFrame>>,
     /// Every row's owner hash, instants and scope, for [`Ledger::fingerprint`]: made on first use.
     facts: std::cell::OnceCell<Facts>,
+    /// Integer owner ids opted out, by (partner, instant): see [`Ledger::opted_out_ids`].
+    id_sets: RefCell<BTreeMap<(String, i64), std::rc::Rc<PlHashSet<i64>>>>,
     /// Fingerprints computed by [`Ledger::prepare_fingerprints`], by (partner, instant).
     fingerprints: RefCell<BTreeMap<(String, i64), String>>,
 }
@@ -142,6 +144,7 @@ impl Ledger {
             partners,
             kept: RefCell::default(),
             facts: std::cell::OnceCell::new(),
+            id_sets: RefCell::default(),
             fingerprints: RefCell::default(),
         })
     }
@@ -331,6 +334,25 @@ impl Ledger {
         let df = self.opted_out_at(t, partner, key).collect()?;
         self.kept.borrow_mut().insert(k, df.clone());
         Ok(df.lazy())
+    }
+
+    /// [`Ledger::opted_out_at`] as a hash set of integer ids, made once per partner and instant:
+    /// counting a listing's items opted out is then one probe per item, without building a
+    /// join's hash table for every listing.
+    pub(crate) fn opted_out_ids(
+        &self,
+        t: i64,
+        partner: &Partner,
+    ) -> PolarsResult<std::rc::Rc<PlHashSet<i64>>> {
+        let k = (partner.id.to_string(), t);
+        if let Some(set) = self.id_sets.borrow().get(&k) {
+            return Ok(set.clone());
+        }
+        let df = self.opted_out_kept(t, partner, &DataType::Int64)?.collect()?;
+        let set: PlHashSet<i64> = df.column(OWNER_ID)?.i64()?.iter().flatten().collect();
+        let set = std::rc::Rc::new(set);
+        self.id_sets.borrow_mut().insert(k, set.clone());
+        Ok(set)
     }
 
     /// How many owners were opted out for `partner` at each of `instants`, in one query.
