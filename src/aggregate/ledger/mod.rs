@@ -69,10 +69,13 @@ pub(crate) struct Ledger {
     /// Every row's owner hash, instants and scope, for [`Ledger::fingerprint`]: made on first use.
     facts: std::cell::OnceCell<Facts>,
     /// Integer owner ids opted out, by (partner, instant): see [`Ledger::opted_out_ids`].
-    id_sets: RefCell<BTreeMap<(String, i64), std::rc::Rc<PlHashSet<i64>>>>,
+    id_sets: RefCell<BTreeMap<(String, i64), IdSet>>,
     /// Fingerprints computed by [`Ledger::prepare_fingerprints`], by (partner, instant).
     fingerprints: RefCell<BTreeMap<(String, i64), String>>,
 }
+
+/// A set of integer owner ids, shared by the listings that probe it.
+type IdSet = std::rc::Rc<PlHashSet<i64>>;
 
 /// The rows as plain vectors: a 128-bit hash of the owner, `__from`, `__to` and `__scope`.
 #[derive(Debug, Clone)]
@@ -343,7 +346,7 @@ impl Ledger {
         &self,
         t: i64,
         partner: &Partner,
-    ) -> PolarsResult<std::rc::Rc<PlHashSet<i64>>> {
+    ) -> PolarsResult<IdSet> {
         let k = (partner.id.to_string(), t);
         if let Some(set) = self.id_sets.borrow().get(&k) {
             return Ok(set.clone());
