@@ -331,7 +331,7 @@ pub(crate) fn opted_out_now(
                 .column(OWNER_ID)
                 .and_then(|c| Ok(c.i64()?.clone()))
                 .map_err(fail)?;
-            return Ok(ids.iter().flatten().filter(|id| set.contains(id)).count() as u64);
+            return Ok(ids.iter().flatten().filter(|id| set.contains(*id)).count() as u64);
         }
         let owners = ledger
             .opted_out_kept(context.now, partner, &key)

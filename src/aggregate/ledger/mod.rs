@@ -75,7 +75,49 @@ pub(crate) struct Ledger {
 }
 
 /// A set of integer owner ids, shared by the listings that probe it.
-type IdSet = std::rc::Rc<PlHashSet<i64>>;
+type IdSet = std::rc::Rc<Ids>;
+
+/// Integer owner ids: a bitmap over their range when it is at most [`Ids::MAX_BITS`] wide (one
+/// bit read per probe, and small enough to stay in the processor's cache), else a hash set.
+#[derive(Debug)]
+pub(crate) enum Ids {
+    Bits { min: i64, bits: Vec<u64> },
+    Hash(PlHashSet<i64>),
+}
+
+impl Ids {
+    const MAX_BITS: u64 = 1 << 27;
+
+    fn new(ids: &[i64]) -> Self {
+        let (Some(&min), Some(&max)) = (ids.iter().min(), ids.iter().max()) else {
+            return Ids::Hash(PlHashSet::default());
+        };
+        let width = max.abs_diff(min);
+        if width >= Self::MAX_BITS {
+            return Ids::Hash(ids.iter().copied().collect());
+        }
+        let mut bits = vec![0u64; (width / 64 + 1) as usize];
+        for &id in ids {
+            let at = id.abs_diff(min);
+            bits[(at / 64) as usize] |= 1 << (at % 64);
+        }
+        Ids::Bits { min, bits }
+    }
+
+    /// Whether `id` is in the set.
+    pub(crate) fn contains(&self, id: i64) -> bool {
+        match self {
+            Ids::Bits { min, bits } => {
+                id >= *min && {
+                    let at = id.abs_diff(*min);
+                    bits.get((at / 64) as usize)
+                        .is_some_and(|w| w & (1 << (at % 64)) != 0)
+                }
+            }
+            Ids::Hash(set) => set.contains(&id),
+        }
+    }
+}
 
 /// The rows as plain vectors: a 128-bit hash of the owner, `__from`, `__to` and `__scope`.
 #[derive(Debug, Clone)]
@@ -342,18 +384,16 @@ impl Ledger {
     /// [`Ledger::opted_out_at`] as a hash set of integer ids, made once per partner and instant:
     /// counting a listing's items opted out is then one probe per item, without building a
     /// join's hash table for every listing.
-    pub(crate) fn opted_out_ids(
-        &self,
-        t: i64,
-        partner: &Partner,
-    ) -> PolarsResult<IdSet> {
+    pub(crate) fn opted_out_ids(&self, t: i64, partner: &Partner) -> PolarsResult<IdSet> {
         let k = (partner.id.to_string(), t);
         if let Some(set) = self.id_sets.borrow().get(&k) {
             return Ok(set.clone());
         }
-        let df = self.opted_out_kept(t, partner, &DataType::Int64)?.collect()?;
-        let set: PlHashSet<i64> = df.column(OWNER_ID)?.i64()?.iter().flatten().collect();
-        let set = std::rc::Rc::new(set);
+        let df = self
+            .opted_out_kept(t, partner, &DataType::Int64)?
+            .collect()?;
+        let ids: Vec<i64> = df.column(OWNER_ID)?.i64()?.iter().flatten().collect();
+        let set = std::rc::Rc::new(Ids::new(&ids));
         self.id_sets.borrow_mut().insert(k, set.clone());
         Ok(set)
     }
@@ -693,6 +733,35 @@ mod tests {
                 }
                 ledger.fingerprints.borrow_mut().clear();
             }
+        }
+    }
+
+    #[test]
+    fn id_sets_as_bitmaps_or_hash_sets_hold_exactly_their_ids() {
+        let mut rng = Rng(0x1d5e_7000_0001);
+        for spread in [10u64, 1 << 20, 1 << 40] {
+            let ids: Vec<i64> = (0..500)
+                .map(|_| rng.below(spread) as i64 - (spread / 2) as i64)
+                .collect();
+            let set = Ids::new(&ids);
+            assert_eq!(
+                matches!(set, Ids::Bits { .. }),
+                spread < Ids::MAX_BITS,
+                "{spread}"
+            );
+            let want: std::collections::BTreeSet<i64> = ids.iter().copied().collect();
+            for _ in 0..2000 {
+                let probe = rng.below(spread + 20) as i64 - (spread / 2) as i64 - 10;
+                assert_eq!(
+                    set.contains(probe),
+                    want.contains(&probe),
+                    "{spread} {probe}"
+                );
+            }
+            for id in &ids {
+                assert!(set.contains(*id));
+            }
+            assert!(!set.contains(i64::MIN) && !set.contains(i64::MAX));
         }
     }
 }
