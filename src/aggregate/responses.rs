@@ -90,6 +90,20 @@ pub(crate) fn attach(findings: &mut [Finding], responses: &[Response]) -> Result
                     )
                     .help("keep one response per finding: edit the first one when the platform does more"),
                 ),
+                // A response covers what the platform answered, not more: a count above the
+                // finding's would let its growth pass the gate unseen. (The finding's count is
+                // not printed: it may be one the site suppresses, and CI logs are public.)
+                None if r.count > findings[*i].count => problems.push(
+                    problem(
+                        &r.spot,
+                        format!(
+                            "the response to the finding {} covers {} items, more than the finding counts",
+                            key_of(&findings[*i]),
+                            r.count
+                        ),
+                    )
+                    .help("write the finding's own count (the count its response answers): a larger one would hide growth from `--fail-on`"),
+                ),
                 None => answered[*i] = Some(r),
             },
             many => {

@@ -671,3 +671,23 @@ fn responses_that_name_no_finding_two_or_a_later_date_are_located_problems() {
     assert!(stderr.contains("data/responses.yaml:1:"), "{stderr}");
     assert!(stderr.contains("unknown field `colour`"), "{stderr}");
 }
+
+/// A response may not cover more than its finding counts: a count above it would let the
+/// finding grow past the gate unseen. The finding's own count is not printed (it may be hidden).
+#[test]
+fn a_response_covering_more_than_its_finding_is_a_located_problem() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = responded_root(dir.path(), 17, Some(RESPONSE));
+    let check = sharelog(&["check", "--root", root.to_str().expect("utf-8")]);
+    assert_eq!(check.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&check.stderr);
+    assert!(stderr.contains("data/responses.yaml:1:"), "{stderr}");
+    assert!(
+        stderr.contains("covers 20 items, more than the finding counts"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("17"),
+        "the finding's count is not printed: {stderr}"
+    );
+}
