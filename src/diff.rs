@@ -579,14 +579,6 @@ pub fn render(old: &Side, new: &Side, c: &Changes, format: Format) -> String {
             c.changed_findings.len()
         ),
     );
-    let place = |(id, partner, export, flag): &FindingKey| {
-        [id, partner, export, flag]
-            .iter()
-            .filter(|s| !s.is_empty())
-            .map(|s| s.as_str())
-            .collect::<Vec<_>>()
-            .join(" ")
-    };
     for (sign, list) in [("+", &c.new_findings), ("−", &c.resolved)] {
         for (key, (severity, _, message, _, _)) in list {
             item(
@@ -691,6 +683,16 @@ pub fn plain_text(text: &str) -> String {
             c => c,
         })
         .collect()
+}
+
+/// Where a finding is: its id, partner, export and flag, those it has.
+fn place((id, partner, export, flag): &FindingKey) -> String {
+    [id, partner, export, flag]
+        .iter()
+        .filter(|s| !s.is_empty())
+        .map(|s| s.as_str())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// A text cell in quotes, cut to 80 characters (`–` when empty).
@@ -826,14 +828,6 @@ impl Changes {
                 new: count(*z),
             })
             .collect();
-        let place = |(id, partner, export, flag): &FindingKey| {
-            [id, partner, export, flag]
-                .iter()
-                .filter(|s| !s.is_empty())
-                .map(|s| s.as_str())
-                .collect::<Vec<_>>()
-                .join(" ")
-        };
         let mut findings = Vec::new();
         for (sign, list) in [("added", &self.new_findings), ("removed", &self.resolved)] {
             for (key, (slug, _, message, _, _)) in list {

@@ -6,19 +6,7 @@ use std::path::Path;
 
 use polars::prelude::*;
 
-use crate::support::{copy_tree, repo, sharelog};
-
-/// A copy of the repository's example root.
-fn example_copy() -> (tempfile::TempDir, std::path::PathBuf) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let root = dir.path().join("root");
-    std::fs::create_dir_all(&root).expect("root");
-    std::fs::copy(repo().join("report.yaml"), root.join("report.yaml")).expect("report.yaml");
-    for folder in ["data", "content"] {
-        copy_tree(&repo().join(folder), &root.join(folder));
-    }
-    (dir, root)
-}
+use crate::support::{example_copy, sharelog};
 
 fn build(root: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
     let mut args = vec![
