@@ -439,6 +439,23 @@ pub fn check(root: &Path) -> Result<Summary> {
 /// would not read (entries of listings since changed or removed, or counted with opt-outs since
 /// changed). The root must load without problems.
 pub fn prune_cache(root: &Path, cache: &Path, dry_run: bool) -> Result<Pruned> {
+    // Never a folder of inputs: the root, or one inside it that the report reads.
+    let (root_real, cache_real) = (fs::resolved(root), fs::resolved(cache));
+    let inputs = ["data", "content", "templates", "i18n"];
+    if cache_real == root_real
+        || root_real.starts_with(&cache_real)
+        || inputs
+            .iter()
+            .any(|i| cache_real.starts_with(root_real.join(i)))
+    {
+        return Err(Error::invalid(vec![
+            Problem::new(
+                cache.display().to_string(),
+                "--cache is the report root or a folder of its inputs, not a cache",
+            )
+            .help("name the folder `build --cache` writes, e.g. --cache .sharelog-cache"),
+        ]));
+    }
     let report = match load::load_partial(root, None) {
         (Some(report), problems) if problems.is_empty() => report,
         (_, problems) => return Err(Error::invalid(problems)),

@@ -61,10 +61,23 @@ pub(crate) fn prune_cache(report: &Report, dir: &std::path::Path, dry_run: bool)
         let entry = entry.map_err(|e| crate::fs::io_error(dir, e))?;
         let path = entry.path();
         let name = entry.file_name().to_string_lossy().into_owned();
-        // Only what the cache writes: entries, and temporary files a killed build left.
-        let ours = name.ends_with(".slc")
-            || name.ends_with(".slo")
-            || (name.starts_with('.') && name.ends_with(".tmp"));
+        // Only what the cache writes: `<64 hex>.slc|.slo` entries, and the temporary files
+        // `.<entry>.<pid>.tmp` a killed build left.
+        let is_entry = |n: &str| {
+            n.len() == 68
+                && n[..64]
+                    .bytes()
+                    .all(|b| b.is_ascii_hexdigit() && !b.is_ascii_uppercase())
+                && (n.ends_with(".slc") || n.ends_with(".slo"))
+        };
+        let temporary = name
+            .strip_prefix('.')
+            .and_then(|n| n.strip_suffix(".tmp"))
+            .and_then(|n| n.rsplit_once('.'))
+            .is_some_and(|(e, pid)| {
+                is_entry(e) && !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit())
+            });
+        let ours = is_entry(&name) || temporary;
         let regular = entry.file_type().is_ok_and(|t| t.is_file());
         if !ours || !regular {
             continue;

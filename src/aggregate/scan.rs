@@ -40,8 +40,19 @@ fn scan_file(table: &TableFile) -> PolarsResult<LazyFrame> {
         TableFormat::Csv => LazyCsvReader::new(path)
             .with_has_header(true)
             .with_infer_schema_length(Some(0))
+            .with_glob(false)
             .finish(),
-        TableFormat::Parquet => LazyFrame::scan_parquet(path, ScanArgsParquet::default()),
+        // The path is one file, read as it is: no glob expansion of its name, and no columns
+        // from `key=value` folders it lies in (sharelog gives a part's hive columns itself, and
+        // only from folders under the manifest's).
+        TableFormat::Parquet => LazyFrame::scan_parquet(
+            path,
+            ScanArgsParquet {
+                hive_options: polars::io::HiveOptions::new_disabled(),
+                glob: false,
+                ..ScanArgsParquet::default()
+            },
+        ),
         // Every row decides the column types, so that an id written as a float (or as text)
         // far down the file is read as the README says, not refused by a guess from the first
         // rows.

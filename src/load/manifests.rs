@@ -288,9 +288,10 @@ fn table_file(
         } else {
             literal.join("/")
         };
-        let spanned = serde_saphyr::Spanned::new(prefix, written.referenced, written.defined);
+        let spanned =
+            serde_saphyr::Spanned::new(prefix.clone(), written.referenced, written.defined);
         let folder = ctx.resolve_inside(file, key, base, &spanned, problems)?;
-        (folder, Some(matcher))
+        (folder, Some((matcher, prefix)))
     } else {
         let path = ctx.resolve_inside(file, key, base, written, problems)?;
         if !path.is_dir() {
@@ -331,11 +332,20 @@ fn table_file(
         {
             continue;
         }
-        if let Some(m) = &matcher {
-            let from_manifest = path.strip_prefix(base).unwrap_or(&path);
-            if !m.is_match(from_manifest) {
-                continue;
-            }
+        // The path as the glob sees it: relative to the manifest's folder, spelt from the
+        // glob's own literal folder (whatever form --root was given in).
+        let literal = match &matcher {
+            Some((_, prefix)) if prefix != "." => Path::new(prefix).to_path_buf(),
+            _ => Path::new("").to_path_buf(),
+        };
+        if let Some((m, _)) = &matcher
+            && !m.is_match(literal.join(rel))
+        {
+            continue;
+        }
+        // A part of no rows written as an empty file (Spark writes them for empty partitions).
+        if std::fs::metadata(&path).is_ok_and(|m| m.len() == 0) {
+            continue;
         }
         let Some(format) = format_of(&path) else {
             problems.push(
@@ -350,8 +360,22 @@ fn table_file(
             continue;
         };
         formats.insert(format!("{format:?}"));
+        // Hive folders: those under the manifest's folder, the named folder's own included.
         let mut hive = Vec::new();
-        for folder_name in &components[..components.len().saturating_sub(1)] {
+        let written: Vec<String> = if matcher.is_some() {
+            literal
+                .join(rel)
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect()
+        } else {
+            Path::new(text)
+                .join(rel)
+                .components()
+                .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                .collect()
+        };
+        for folder_name in &written[..written.len().saturating_sub(1)] {
             if let Some((k, v)) = folder_name.split_once('=')
                 && !k.is_empty()
             {

@@ -420,7 +420,10 @@ fn prune_keeps_what_the_next_build_reads() {
     )
     .expect("write");
     build(&root, &dir.path().join("b"), Some(&cache));
-    std::fs::write(cache.join("notes.txt"), "not the cache's").expect("write");
+    // Files that only look like the cache's are not its own.
+    for name in ["notes.txt", "notes.slc", ".vimrc.tmp", ".important.slo.tmp"] {
+        std::fs::write(cache.join(name), "not the cache's").expect("write");
+    }
     let prune = |extra: &[&str]| {
         let mut args = vec![
             "cache",
@@ -439,15 +442,34 @@ fn prune_keeps_what_the_next_build_reads() {
     assert!(dry.contains("would remove 2 entries"), "{dry}");
     assert_eq!(
         entries(&cache).len() + entries_ending(&cache, "slo").len(),
-        before + 2
+        before + 2 + 1,
+        "the two stale entries, and notes.slc, are still there"
     );
     let done = prune(&[]);
     assert!(done.contains("removed 2 entries"), "{done}");
     assert!(done.contains(&format!("kept {before}")), "{done}");
-    assert!(
-        cache.join("notes.txt").is_file(),
-        "only the cache's own files go"
-    );
+    for name in ["notes.txt", "notes.slc", ".vimrc.tmp", ".important.slo.tmp"] {
+        assert!(
+            cache.join(name).is_file(),
+            "only the cache's own files go: {name}"
+        );
+    }
+    // The root, or a folder of its inputs, is never taken for a cache.
+    for folder in [root.clone(), root.join("data/exports/items")] {
+        let o = sharelog_with_env(
+            &[],
+            &[
+                "cache",
+                "prune",
+                "--root",
+                root.to_str().expect("utf-8"),
+                "--cache",
+                folder.to_str().expect("utf-8"),
+            ],
+        );
+        assert_eq!(o.status.code(), Some(1), "{o:?}");
+        assert!(String::from_utf8_lossy(&o.stderr).contains("not a cache"));
+    }
     let again = build(&root, &dir.path().join("c"), Some(&cache));
     assert!(
         again.contains("(3 listings from the cache, 0 counted)"),

@@ -105,25 +105,39 @@ fn split_example(root: &Path) -> std::path::PathBuf {
     std::fs::remove_file(exports.join("items/pellucid-2023-01.csv")).expect("remove");
     set_manifest(root, "pellucid-2023-01", "items", "items/pellucid-2023-01");
 
-    // 2. The Parquet listing: 16 parts named by a glob.
+    // 2. The Parquet listing: hive-partitioned by category as Spark's partitionBy writes it
+    //    (the column leaves the files), 4 parts per category, named by a `**` glob.
     let file = std::fs::File::open(exports.join("items/pellucid-2024-01.parquet")).expect("open");
     let df = ParquetReader::new(file).finish().expect("parquet");
-    let chunk = df.height().div_ceil(16);
-    std::fs::create_dir_all(exports.join("items/pellucid-2024-01-parts")).expect("mkdir");
-    for i in 0..16 {
-        let mut part = df.slice((i * chunk) as i64, chunk);
-        let out = std::fs::File::create(
-            exports.join(format!("items/pellucid-2024-01-parts/part-{i:05}.parquet")),
-        )
-        .expect("create");
-        ParquetWriter::new(out).finish(&mut part).expect("write");
+    let categories = df
+        .column("category")
+        .expect("category")
+        .unique_stable()
+        .expect("unique");
+    for c in categories.str().expect("text").iter().flatten() {
+        let rows = df
+            .clone()
+            .lazy()
+            .filter(col("category").eq(lit(c)))
+            .drop(by_name(["category"], true, false))
+            .collect()
+            .expect("filter");
+        let folder = exports.join(format!("items/pellucid-2024-01-parts/category={c}"));
+        std::fs::create_dir_all(&folder).expect("mkdir");
+        let chunk = rows.height().div_ceil(4).max(1);
+        for i in 0..4 {
+            let mut part = rows.slice((i * chunk) as i64, chunk);
+            let out = std::fs::File::create(folder.join(format!("part-{i:05}.snappy.parquet")))
+                .expect("create");
+            ParquetWriter::new(out).finish(&mut part).expect("write");
+        }
     }
     std::fs::remove_file(exports.join("items/pellucid-2024-01.parquet")).expect("remove");
     set_manifest(
         root,
         "pellucid-2024-01",
         "items",
-        "items/pellucid-2024-01-parts/part-*.parquet",
+        "\"items/pellucid-2024-01-parts/**/*.parquet\"",
     );
 
     // 3. A declared-count table, hive-partitioned by year.
@@ -166,11 +180,36 @@ fn the_same_items_as_one_file_and_as_part_files_give_the_same_site() {
     let parts = dir.path().join("parts");
     let output = build(&root, &parts, &["--no-cache"]);
     assert!(output.status.success(), "{output:?}");
+    // The same with --root relative to the working folder (globs match whatever form the root
+    // is given in), and with the root under a folder named like a hive partition, which must
+    // not give any listing a column.
+    let hived = dir.path().join("category=photo");
+    std::fs::create_dir_all(&hived).expect("mkdir");
+    std::fs::rename(&root, hived.join("root")).expect("move");
+    let relative = std::process::Command::new(env!("CARGO_BIN_EXE_sharelog"))
+        .current_dir(&hived)
+        .args([
+            "build",
+            "--quiet",
+            "--no-cache",
+            "--root",
+            "root",
+            "--out",
+            "../relative",
+        ])
+        .output()
+        .expect("runs");
+    assert!(relative.status.success(), "{relative:?}");
+    std::fs::rename(hived.join("root"), &root).expect("move back");
     let (a, b) = (site_files(&one), site_files(&parts));
     assert_eq!(a.keys().collect::<Vec<_>>(), b.keys().collect::<Vec<_>>());
     for (name, bytes) in &a {
         assert!(b[name] == *bytes, "{name} differs");
     }
+    assert!(
+        site_files(&dir.path().join("relative")) == b,
+        "relative root"
+    );
 
     // With the cache, each part is an entry: a new part is the only one counted.
     let cache = dir.path().join("cache");
@@ -280,4 +319,50 @@ fn a_column_in_both_the_part_and_its_folder_name_is_a_problem() {
         stderr.contains("data/exports/x1/category=text/part-0.csv: column `category` is both in the file and in the name of a folder"),
         "{stderr}"
     );
+}
+
+/// `items:` naming a partition folder itself: its `key=value` is the parts' column too.
+#[test]
+fn a_named_partition_folder_gives_its_column() {
+    let (dir, root) = crate::support::fixture_copy("findings");
+    let csv = std::fs::read_to_string(root.join("data/exports/x1.csv")).expect("csv");
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    let at = header
+        .iter()
+        .position(|h| *h == "category")
+        .expect("category");
+    let without = |cells: &[&str]| {
+        cells
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| *i != at)
+            .map(|(_, c)| *c)
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let mut text = format!("{}\n", without(&header));
+    let mut n = 0;
+    for line in lines {
+        let cells: Vec<&str> = line.split(',').collect();
+        if cells[at] == "text" {
+            text.push_str(&format!("{}\n", without(&cells)));
+            n += 1;
+        }
+    }
+    let folder = root.join("data/exports/x1/category=text");
+    std::fs::create_dir_all(&folder).expect("mkdir");
+    std::fs::write(folder.join("part-0.csv"), text).expect("write");
+    set_manifest(&root, "x1", "items", "x1/category=text");
+    let out = dir.path().join("site");
+    let output = build(&root, &out, &["--no-cache", "--unsuppressed"]);
+    assert!(output.status.success(), "{output:?}");
+    let shared = std::fs::read_to_string(out.join("data/shared-items.csv")).expect("csv");
+    let mut items = 0;
+    for line in shared.lines().filter(|l| l.contains(",x1,")) {
+        let cells: Vec<&str> = line.split(',').collect();
+        assert_eq!(cells[2], "text", "{line}");
+        items += cells[4].parse::<u64>().expect("items");
+    }
+    assert_eq!(items, n, "{shared}");
 }

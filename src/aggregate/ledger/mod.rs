@@ -199,15 +199,21 @@ impl Ledger {
             return Ok(f);
         }
         let owner = self.rows.column(OWNER_ID)?;
-        let hash: Vec<(u64, u64)> = if owner.dtype().is_integer() {
+        let pair = |x: u64| (mix(x), mix(x ^ 0x5bd1_e995_d1b5_4a32));
+        let hash: Vec<(u64, u64)> = if owner.dtype() == &DataType::UInt64 {
+            // Every u64 as itself: a cast to i64 would make ids of 2^63 and above null, and
+            // all alike.
+            owner
+                .u64()?
+                .iter()
+                .map(|v| v.map_or((0, 0), pair))
+                .collect()
+        } else if owner.dtype().is_integer() {
             owner
                 .cast(&DataType::Int64)?
                 .i64()?
                 .iter()
-                .map(|v| {
-                    let x = v.map_or(u64::MAX, |v| v as u64);
-                    (mix(x), mix(x ^ 0x5bd1_e995_d1b5_4a32))
-                })
+                .map(|v| v.map_or((0, 0), |v| pair(v as u64)))
                 .collect()
         } else {
             owner
@@ -763,5 +769,39 @@ mod tests {
             }
             assert!(!set.contains(i64::MIN) && !set.contains(i64::MAX));
         }
+    }
+
+    /// u64 owner ids of 2^63 and above are fingerprinted as themselves (a cast to i64 made them
+    /// all null and alike, so a corrected id went unnoticed by the cache).
+    #[test]
+    fn large_unsigned_owner_ids_change_the_fingerprint() {
+        let fingerprint = |owner: u64| {
+            let df = df!(
+                OWNER_ID => [owner, 7u64],
+                FROM => [0i64, 0],
+                TO => [None::<i64>, None],
+                SCOPE_CODE => [0u32, 0],
+            )
+            .expect("frame");
+            let ledger = Ledger::new(df, vec!["a".into()]).expect("ledger");
+            let partner = Partner {
+                id: crate::model::PartnerId("a".into()),
+                name: "A".into(),
+                country: None,
+                purposes: vec![Purpose::Research],
+                agreement_signed: chrono::NaiveDate::MIN,
+                agreement_ends: None,
+                agreement_url: None,
+                honours_opt_out: crate::model::HonoursOptOut::Yes,
+                deletion_deadline_days: None,
+                legal_basis: Default::default(),
+                ai_act_summary_url: None,
+                description: None,
+            };
+            ledger.fingerprint(&partner, 1).expect("fingerprint")
+        };
+        let big = (1u64 << 63) + 5;
+        assert_ne!(fingerprint(big), fingerprint(big + 1));
+        assert_eq!(fingerprint(big), fingerprint(big));
     }
 }
