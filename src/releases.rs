@@ -50,7 +50,7 @@ fn problem(previous: &Path, message: impl Into<String>) -> Error {
     ])
 }
 
-fn hex_sha256(bytes: &[u8]) -> String {
+pub(crate) fn hex_sha256(bytes: &[u8]) -> String {
     hex::encode(Sha256::digest(bytes))
 }
 
@@ -283,17 +283,14 @@ fn check_signature(
 
 /// The files a release's `SHA256SUMS` lists, checked against `files` (its `data/` files by
 /// name): every one present and matching, or a problem naming the first that is not.
-fn listed_files(
+fn listed_files<'a>(
     previous: &Path,
     what: &str,
     sums: &[u8],
-    files: &dyn Fn(&str) -> Option<Vec<u8>>,
+    files: &dyn Fn(&str) -> Option<&'a [u8]>,
 ) -> Result<Vec<String>> {
     let mut names = Vec::new();
     for line in String::from_utf8_lossy(sums).lines() {
-        if line.starts_with('#') {
-            continue;
-        }
         let Some((hash, name)) = line.split_once("  ") else {
             return Err(problem(
                 previous,
@@ -301,7 +298,7 @@ fn listed_files(
             ));
         };
         match files(name) {
-            Some(bytes) if hex_sha256(&bytes) == hash => names.push(name.to_owned()),
+            Some(bytes) if hex_sha256(bytes) == hash => names.push(name.to_owned()),
             Some(_) => {
                 return Err(problem(
                     previous,
@@ -351,7 +348,7 @@ pub(crate) fn read(previous: &Path) -> Result<Previous> {
     }
     // Only what its SHA256SUMS lists (each file checked), that file, and its signature.
     let what = format!("the release of {date}");
-    let names = listed_files(previous, &what, &sums, &|n| all.get(n).cloned())?;
+    let names = listed_files(previous, &what, &sums, &|n| all.get(n).map(Vec::as_slice))?;
     check_signature(
         previous,
         &what,
@@ -397,13 +394,12 @@ pub(crate) fn read(previous: &Path) -> Result<Previous> {
         // Every file its SHA256SUMS lists is the one listed, and its report.json is of the date
         // the entry says.
         let files_hold = sums.is_some_and(|sums| {
-            String::from_utf8_lossy(sums).lines().all(|line| {
-                line.split_once("  ").is_some_and(|(hash, name)| {
-                    carried
-                        .get(&format!("{prefix}data/{name}"))
-                        .is_some_and(|b| hex_sha256(b) == hash)
-                })
+            listed_files(previous, &r.published, sums, &|name| {
+                carried
+                    .get(&format!("{prefix}data/{name}"))
+                    .map(Vec::as_slice)
             })
+            .is_ok()
         });
         let report = carried.get(&format!("{prefix}data/report.json"));
         let dated = report

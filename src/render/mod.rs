@@ -190,10 +190,7 @@ pub(crate) fn render(
             let sums = site
                 .files
                 .get("data/SHA256SUMS")
-                .map_or_else(String::new, |b| {
-                    use sha2::Digest;
-                    hex::encode(sha2::Sha256::digest(b))
-                });
+                .map_or_else(String::new, |b| crate::releases::hex_sha256(b));
             site.add(
                 "releases/index.html",
                 pages.releases(previous, &changes, &sums)?,

@@ -39,6 +39,17 @@ fn site_files(out: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
+/// A CSV line's cells without the one at `at`, joined again: the column a hive folder holds.
+fn without_column(cells: &[&str], at: usize) -> String {
+    cells
+        .iter()
+        .enumerate()
+        .filter(|(i, _)| *i != at)
+        .map(|(_, c)| *c)
+        .collect::<Vec<_>>()
+        .join(",")
+}
+
 fn set_manifest(root: &Path, export: &str, key: &str, value: &str) {
     let manifest = root.join(format!("data/exports/{export}.yaml"));
     let text = std::fs::read_to_string(&manifest).expect("manifest");
@@ -68,15 +79,7 @@ fn split_example(root: &Path) -> std::path::PathBuf {
         .iter()
         .position(|h| *h == "category")
         .expect("category");
-    let keep = |cells: &[&str]| -> String {
-        cells
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| *i != at)
-            .map(|(_, c)| *c)
-            .collect::<Vec<_>>()
-            .join(",")
-    };
+    let keep = |cells: &[&str]| without_column(cells, at);
     let folder = exports.join("items/pellucid-2023-01");
     let mut parts: std::collections::BTreeMap<String, String> = Default::default();
     for (i, line) in lines.enumerate() {
@@ -145,15 +148,7 @@ fn split_example(root: &Path) -> std::path::PathBuf {
     let mut lines = counts.lines();
     let header: Vec<&str> = lines.next().expect("header").split(',').collect();
     let year_at = header.iter().position(|h| *h == "year").expect("year");
-    let without = |cells: &[&str]| {
-        cells
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| *i != year_at)
-            .map(|(_, c)| *c)
-            .collect::<Vec<_>>()
-            .join(",")
-    };
+    let without = |cells: &[&str]| without_column(cells, year_at);
     for line in lines {
         let cells: Vec<&str> = line.split(',').collect();
         let file = exports.join(format!(
@@ -332,15 +327,7 @@ fn a_named_partition_folder_gives_its_column() {
         .iter()
         .position(|h| *h == "category")
         .expect("category");
-    let without = |cells: &[&str]| {
-        cells
-            .iter()
-            .enumerate()
-            .filter(|(i, _)| *i != at)
-            .map(|(_, c)| *c)
-            .collect::<Vec<_>>()
-            .join(",")
-    };
+    let without = |cells: &[&str]| without_column(cells, at);
     let mut text = format!("{}\n", without(&header));
     let mut n = 0;
     for line in lines {

@@ -624,28 +624,58 @@ mod tests {
         owners.len() as u64
     }
 
+    /// A ledger row in the tests: (owner, from, to, scope code).
+    type Row = (i64, i64, Option<i64>, u32);
+
+    /// A small random ledger for partners `a` and `b`: few owners and few distinct times, so
+    /// that rows of one owner overlap, touch (withdrawn at the instant another opens), are empty
+    /// (withdrawn when made) and share instants with the probes.
+    fn random_ledger(rng: &mut Rng) -> (Vec<Row>, Ledger) {
+        let rows: Vec<Row> = (0..rng.below(40))
+            .map(|_| {
+                let from = rng.below(30) as i64;
+                let to = (rng.below(3) > 0).then(|| from + rng.below(10) as i64);
+                (rng.below(8) as i64, from, to, rng.below(4) as u32)
+            })
+            .collect();
+        let df = df!(
+            OWNER_ID => rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+            FROM => rows.iter().map(|r| r.1).collect::<Vec<_>>(),
+            TO => rows.iter().map(|r| r.2).collect::<Vec<_>>(),
+            SCOPE_CODE => rows.iter().map(|r| r.3).collect::<Vec<_>>(),
+        )
+        .expect("frame");
+        let ledger = Ledger::new(df, vec!["a".into(), "b".into()]).expect("ledger");
+        (rows, ledger)
+    }
+
+    /// Partner `a`, training AI or doing research.
+    fn partner_a(ai: bool) -> Partner {
+        Partner {
+            id: crate::model::PartnerId("a".into()),
+            name: "A".into(),
+            country: None,
+            purposes: vec![if ai {
+                Purpose::AiTraining
+            } else {
+                Purpose::Research
+            }],
+            agreement_signed: chrono::NaiveDate::MIN,
+            agreement_ends: None,
+            agreement_url: None,
+            honours_opt_out: crate::model::HonoursOptOut::Yes,
+            deletion_deadline_days: None,
+            legal_basis: Default::default(),
+            ai_act_summary_url: None,
+            description: None,
+        }
+    }
+
     #[test]
     fn counts_in_force_agree_with_counting_row_by_row_either_way() {
         let mut rng = Rng(0x5eed_1234_abcd);
         for case in 0..60 {
-            // Few owners and few distinct times, so that rows of one owner overlap, touch
-            // (withdrawn at the instant another opens), are empty (withdrawn when made) and
-            // share instants with the probes.
-            let rows: Vec<(i64, i64, Option<i64>, u32)> = (0..rng.below(40))
-                .map(|_| {
-                    let from = rng.below(30) as i64;
-                    let to = (rng.below(3) > 0).then(|| from + rng.below(10) as i64);
-                    (rng.below(8) as i64, from, to, rng.below(4) as u32)
-                })
-                .collect();
-            let df = df!(
-                OWNER_ID => rows.iter().map(|r| r.0).collect::<Vec<_>>(),
-                FROM => rows.iter().map(|r| r.1).collect::<Vec<_>>(),
-                TO => rows.iter().map(|r| r.2).collect::<Vec<_>>(),
-                SCOPE_CODE => rows.iter().map(|r| r.3).collect::<Vec<_>>(),
-            )
-            .expect("frame");
-            let ledger = Ledger::new(df, vec!["a".into(), "b".into()]).expect("ledger");
+            let (rows, ledger) = random_ledger(&mut rng);
             let instants: Vec<i64> = (0..rng.below(12)).map(|_| rng.below(45) as i64).collect();
             for scopes in [vec![0, 1, 2, 3], vec![0, 2], vec![0, 1, 3], vec![1]] {
                 let covered = scopes
@@ -688,42 +718,11 @@ mod tests {
     fn fingerprints_in_one_pass_agree_with_summing_row_by_row() {
         let mut rng = Rng(0x00f1_a9e4_1234);
         for case in 0..60 {
-            let rows: Vec<(i64, i64, Option<i64>, u32)> = (0..rng.below(40))
-                .map(|_| {
-                    let from = rng.below(30) as i64;
-                    let to = (rng.below(3) > 0).then(|| from + rng.below(10) as i64);
-                    (rng.below(8) as i64, from, to, rng.below(4) as u32)
-                })
-                .collect();
-            let df = df!(
-                OWNER_ID => rows.iter().map(|r| r.0).collect::<Vec<_>>(),
-                FROM => rows.iter().map(|r| r.1).collect::<Vec<_>>(),
-                TO => rows.iter().map(|r| r.2).collect::<Vec<_>>(),
-                SCOPE_CODE => rows.iter().map(|r| r.3).collect::<Vec<_>>(),
-            )
-            .expect("frame");
-            let ledger = Ledger::new(df, vec!["a".into(), "b".into()]).expect("ledger");
+            let (rows, ledger) = random_ledger(&mut rng);
             let instants: Vec<i64> = (0..rng.below(12)).map(|_| rng.below(45) as i64).collect();
             // Partner `a` (scope code 2), training AI (code 1) or not; code 0 covers all.
             for ai in [false, true] {
-                let partner = Partner {
-                    id: crate::model::PartnerId("a".into()),
-                    name: "A".into(),
-                    country: None,
-                    purposes: vec![if ai {
-                        Purpose::AiTraining
-                    } else {
-                        Purpose::Research
-                    }],
-                    agreement_signed: chrono::NaiveDate::MIN,
-                    agreement_ends: None,
-                    agreement_url: None,
-                    honours_opt_out: crate::model::HonoursOptOut::Yes,
-                    deletion_deadline_days: None,
-                    legal_basis: Default::default(),
-                    ai_act_summary_url: None,
-                    description: None,
-                };
+                let partner = partner_a(ai);
                 let scopes: Vec<u32> = if ai { vec![0, 1, 2] } else { vec![0, 2] };
                 ledger
                     .prepare_fingerprints(&partner, &instants)
@@ -784,20 +783,7 @@ mod tests {
             )
             .expect("frame");
             let ledger = Ledger::new(df, vec!["a".into()]).expect("ledger");
-            let partner = Partner {
-                id: crate::model::PartnerId("a".into()),
-                name: "A".into(),
-                country: None,
-                purposes: vec![Purpose::Research],
-                agreement_signed: chrono::NaiveDate::MIN,
-                agreement_ends: None,
-                agreement_url: None,
-                honours_opt_out: crate::model::HonoursOptOut::Yes,
-                deletion_deadline_days: None,
-                legal_basis: Default::default(),
-                ai_act_summary_url: None,
-                description: None,
-            };
+            let partner = partner_a(false);
             ledger.fingerprint(&partner, 1).expect("fingerprint")
         };
         let big = (1u64 << 63) + 5;
