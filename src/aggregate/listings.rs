@@ -13,7 +13,7 @@ use super::columns::{
     OWNER_ID, YEAR,
 };
 use super::ids::{self, IdKind};
-use super::ledger::Ledger;
+use super::ledger::{IdSet, Ledger};
 use super::scan::{
     BadRows, MAX_ROW_PROBLEMS, ROW, guarded, instant_expr, missing_columns, read_problem, scan,
     utc_year,
@@ -229,13 +229,15 @@ fn aggregate_unguarded(
     });
     let rows = lf.select(checks.normalised(key.as_ref()));
     let ledger = context.ledger.zip(key.as_ref());
-    let at_export =
-        ledger.map(|((l, partner), key)| l.opted_out_at(context.exported_at, partner, key));
-    // The owners opted out at the report's date are the same for every export of the partner.
-    let now = ledger
-        .map(|((l, partner), key)| l.opted_out_kept(context.now, partner, key))
-        .transpose()
-        .map_err(|e| vec![read_problem(table, &e)])?;
+    let owners = |t: i64| {
+        ledger
+            .map(|((l, partner), key)| Owners::of(l, partner, t, key))
+            .transpose()
+            .map_err(|e| vec![read_problem(table, &e)])
+    };
+    // The owners opted out at the report's date are the same for every export of the partner
+    // (kept by the ledger).
+    let (at_export, now) = (owners(context.exported_at)?, owners(context.now)?);
     let (rows, opted_out) = mark_owners(rows, at_export, OPTED);
     let (rows, opted_out_now) = mark_owners(rows, now, OPTED_NOW);
     let (from, to) = context.window;
@@ -323,10 +325,13 @@ pub(crate) fn opted_out_now(
         let owner = ids::value(OWNER_ID, checks.owner_kind)
             .cast(key.clone())
             .alias(OWNER_ID);
-        if key == DataType::Int64 {
+        if probes(&key) {
             // Integer ids: one probe per item into the partner's set, made once per build.
             let set = ledger.opted_out_ids(context.now, partner).map_err(fail)?;
-            let df = lf.select([owner]).collect().map_err(fail)?;
+            let df = lf
+                .select([owner.cast(DataType::Int64)])
+                .collect()
+                .map_err(fail)?;
             let ids = df
                 .column(OWNER_ID)
                 .and_then(|c| Ok(c.i64()?.clone()))
@@ -381,13 +386,56 @@ pub(crate) fn sum_parts(mut parts: Vec<DataFrame>) -> PolarsResult<DataFrame> {
         .collect()
 }
 
+/// Whether owners joined as `key` are matched by probing a set of integers ([`Owners::Ids`]):
+/// every integer type but `UInt64` holds its values as `Int64` too.
+fn probes(key: &DataType) -> bool {
+    key.is_integer() && *key != DataType::UInt64
+}
+
+/// The owners opted out for a partner at an instant, as the listing's rows are matched with them.
+enum Owners {
+    /// Integer ids: a set made once per (partner, instant) and probed once per item, without
+    /// building a join's hash table for every listing.
+    Ids(IdSet),
+    /// Other keys (text, `UInt64`): the distinct owners, joined.
+    Frame(Box<LazyFrame>),
+}
+
+impl Owners {
+    fn of(ledger: &Ledger, partner: &Partner, t: i64, key: &DataType) -> PolarsResult<Self> {
+        Ok(if probes(key) {
+            Owners::Ids(ledger.opted_out_ids(t, partner)?)
+        } else {
+            Owners::Frame(Box::new(ledger.opted_out_kept(t, partner, key)?))
+        })
+    }
+}
+
 /// Marks the listing's rows whose owner is in `owners` with the boolean column `flag`, and gives
 /// the count of marked rows as an aggregate (null when there is no ledger, so no set).
-fn mark_owners(rows: LazyFrame, owners: Option<LazyFrame>, flag: &str) -> (LazyFrame, Expr) {
+fn mark_owners(rows: LazyFrame, owners: Option<Owners>, flag: &str) -> (LazyFrame, Expr) {
+    let count = col(flag).sum().cast(DataType::UInt64);
     match owners {
+        // SELECT listing.*, owner_id IN (:owners) AS :flag FROM listing
+        Some(Owners::Ids(set)) => {
+            let probe = move |c: Column| -> PolarsResult<Column> {
+                let ids = c.i64()?;
+                let marked: BooleanChunked = ids
+                    .iter()
+                    .map(|v| v.is_some_and(|id| set.contains(id)))
+                    .collect();
+                Ok(marked.with_name(c.name().clone()).into_column())
+            };
+            let marked = col(OWNER_ID)
+                .cast(DataType::Int64)
+                .map(probe, |_: &Schema, f: &Field| {
+                    Ok(Field::new(f.name().clone(), DataType::Boolean))
+                });
+            (rows.with_column(marked.alias(flag)), count)
+        }
         // SELECT listing.*, owners.owner_id IS NOT NULL AS :flag
         // FROM listing LEFT JOIN owners USING (owner_id)
-        Some(owners) => (
+        Some(Owners::Frame(owners)) => (
             rows.join(
                 owners.with_column(lit(true).alias(flag)),
                 [col(OWNER_ID)],
@@ -395,7 +443,7 @@ fn mark_owners(rows: LazyFrame, owners: Option<LazyFrame>, flag: &str) -> (LazyF
                 JoinArgs::new(JoinType::Left),
             )
             .with_column(col(flag).fill_null(lit(false))),
-            col(flag).sum().cast(DataType::UInt64),
+            count,
         ),
         None => (rows, lit(NULL).cast(DataType::UInt64)),
     }

@@ -68,14 +68,15 @@ pub(crate) struct Ledger {
     kept: RefCell<BTreeMap<(String, i64, String), DataFrame>>,
     /// Every row's owner hash, instants and scope, for [`Ledger::fingerprint`]: made on first use.
     facts: std::cell::OnceCell<Facts>,
-    /// Integer owner ids opted out, by (partner, instant): see [`Ledger::opted_out_ids`].
-    id_sets: RefCell<BTreeMap<(String, i64), IdSet>>,
+    /// Integer owner ids opted out, by (partner, instant), least recently used first: see
+    /// [`Ledger::opted_out_ids`].
+    id_sets: RefCell<Vec<((String, i64), IdSet)>>,
     /// Fingerprints computed by [`Ledger::prepare_fingerprints`], by (partner, instant).
     fingerprints: RefCell<BTreeMap<(String, i64), String>>,
 }
 
 /// A set of integer owner ids, shared by the listings that probe it.
-type IdSet = std::rc::Rc<Ids>;
+pub(crate) type IdSet = std::sync::Arc<Ids>;
 
 /// Integer owner ids: a bitmap over their range when it is at most [`Ids::MAX_BITS`] wide (one
 /// bit read per probe, and small enough to stay in the processor's cache), else a hash set.
@@ -387,20 +388,30 @@ impl Ledger {
         Ok(df.lazy())
     }
 
-    /// [`Ledger::opted_out_at`] as a hash set of integer ids, made once per partner and instant:
-    /// counting a listing's items opted out is then one probe per item, without building a
-    /// join's hash table for every listing.
+    /// [`Ledger::opted_out_at`] as a set of integer ids: counting a listing's items opted out is
+    /// then one probe per item, without building a join's hash table for every listing. The
+    /// sets last used are kept (the report's date is the same instant for every export of a
+    /// partner, and the parts of an export share theirs); a hash set of a wide id range can be
+    /// large, so only a few.
     pub(crate) fn opted_out_ids(&self, t: i64, partner: &Partner) -> PolarsResult<IdSet> {
         let k = (partner.id.to_string(), t);
-        if let Some(set) = self.id_sets.borrow().get(&k) {
-            return Ok(set.clone());
+        let mut sets = self.id_sets.borrow_mut();
+        if let Some(at) = sets.iter().position(|(key, _)| *key == k) {
+            // Most recently used last.
+            let entry = sets.remove(at);
+            let set = entry.1.clone();
+            sets.push(entry);
+            return Ok(set);
         }
-        let df = self
-            .opted_out_kept(t, partner, &DataType::Int64)?
-            .collect()?;
+        let df = self.opted_out_at(t, partner, &DataType::Int64).collect()?;
         let ids: Vec<i64> = df.column(OWNER_ID)?.i64()?.iter().flatten().collect();
-        let set = std::rc::Rc::new(Ids::new(&ids));
-        self.id_sets.borrow_mut().insert(k, set.clone());
+        let set = std::sync::Arc::new(Ids::new(&ids));
+        // Each partner's set at the report's date and at the export being counted, and one more.
+        let capacity = 2 * self.partners.len() + 2;
+        if sets.len() >= capacity {
+            sets.remove(0);
+        }
+        sets.push((k, set.clone()));
         Ok(set)
     }
 
