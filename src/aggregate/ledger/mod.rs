@@ -66,8 +66,13 @@ pub(crate) struct Ledger {
     /// Sets of owners already collected by [`Ledger::opted_out_kept`], by (partner, instant,
     /// key type).
     kept: RefCell<BTreeMap<(String, i64, String), DataFrame>>,
-    /// Every row's owner hash, instants and scope, for [`Ledger::fingerprint`]: made on first use.
+    /// Every row's instants and scope: made on first use.
     facts: std::cell::OnceCell<Facts>,
+    /// Every row's owner as a 128-bit hash, for [`Ledger::fingerprint`]: made on first use.
+    hashes: std::cell::OnceCell<Vec<(u64, u64)>>,
+    /// Every row's owner as `Int64` (null where it is not an integer that fits), for
+    /// [`Ledger::opted_out_ids`]: made on first use.
+    ints: std::cell::OnceCell<Vec<Option<i64>>>,
     /// Integer owner ids opted out, by (partner, instant), least recently used first: see
     /// [`Ledger::opted_out_ids`].
     id_sets: RefCell<Vec<((String, i64), IdSet)>>,
@@ -120,13 +125,23 @@ impl Ids {
     }
 }
 
-/// The rows as plain vectors: a 128-bit hash of the owner, `__from`, `__to` and `__scope`.
+/// The rows as plain vectors: `__from`, `__to` and `__scope`.
 #[derive(Debug, Clone)]
 struct Facts {
-    hash: Vec<(u64, u64)>,
     from: Vec<i64>,
     to: Vec<Option<i64>>,
     scope: Vec<u32>,
+}
+
+impl Facts {
+    /// The rows active at `t` whose scope is one of `codes`.
+    fn active<'a>(&'a self, codes: &'a [u32], t: i64) -> impl Iterator<Item = usize> + 'a {
+        (0..self.scope.len()).filter(move |&i| {
+            codes.contains(&self.scope[i])
+                && self.from[i] <= t
+                && self.to[i].is_none_or(|to| to > t)
+        })
+    }
 }
 
 /// SplitMix64's finaliser: a bijection of u64 that mixes every bit.
@@ -190,6 +205,8 @@ impl Ledger {
             partners,
             kept: RefCell::default(),
             facts: std::cell::OnceCell::new(),
+            hashes: std::cell::OnceCell::new(),
+            ints: std::cell::OnceCell::new(),
             id_sets: RefCell::default(),
             fingerprints: RefCell::default(),
         })
@@ -198,6 +215,30 @@ impl Ledger {
     fn facts(&self) -> PolarsResult<&Facts> {
         if let Some(f) = self.facts.get() {
             return Ok(f);
+        }
+        let facts = Facts {
+            from: self
+                .rows
+                .column(FROM)?
+                .i64()?
+                .iter()
+                .map(|v| v.unwrap_or(i64::MAX))
+                .collect(),
+            to: self.rows.column(TO)?.i64()?.iter().collect(),
+            scope: self
+                .rows
+                .column(SCOPE_CODE)?
+                .u32()?
+                .iter()
+                .map(|v| v.unwrap_or(u32::MAX))
+                .collect(),
+        };
+        Ok(self.facts.get_or_init(|| facts))
+    }
+
+    fn hashes(&self) -> PolarsResult<&[(u64, u64)]> {
+        if let Some(h) = self.hashes.get() {
+            return Ok(h);
         }
         let owner = self.rows.column(OWNER_ID)?;
         let pair = |x: u64| (mix(x), mix(x ^ 0x5bd1_e995_d1b5_4a32));
@@ -233,25 +274,33 @@ impl Ledger {
                 })
                 .collect()
         };
-        let facts = Facts {
-            hash,
-            from: self
-                .rows
-                .column(FROM)?
-                .i64()?
-                .iter()
-                .map(|v| v.unwrap_or(i64::MAX))
-                .collect(),
-            to: self.rows.column(TO)?.i64()?.iter().collect(),
-            scope: self
-                .rows
-                .column(SCOPE_CODE)?
-                .u32()?
-                .iter()
-                .map(|v| v.unwrap_or(u32::MAX))
-                .collect(),
-        };
-        Ok(self.facts.get_or_init(|| facts))
+        Ok(self.hashes.get_or_init(|| hash))
+    }
+
+    fn ints(&self) -> PolarsResult<&[Option<i64>]> {
+        if let Some(v) = self.ints.get() {
+            return Ok(v);
+        }
+        let ints = self
+            .rows
+            .column(OWNER_ID)?
+            .cast(&DataType::Int64)?
+            .i64()?
+            .iter()
+            .collect();
+        Ok(self.ints.get_or_init(|| ints))
+    }
+
+    /// The scope codes that cover `partner` (see [`Ledger::covers`]).
+    fn codes(&self, partner: &Partner) -> Vec<u32> {
+        let mut codes = vec![0u32];
+        if let Some(i) = self.partners.iter().position(|p| p == partner.id.as_str()) {
+            codes.push(i as u32 + 2);
+        }
+        if partner.purposes.contains(&Purpose::AiTraining) {
+            codes.push(1);
+        }
+        codes
     }
 
     /// A fingerprint of the rows active for `partner` at `t` (their owners, as a multiset, and
@@ -283,19 +332,14 @@ impl Ledger {
         instants: &[i64],
     ) -> PolarsResult<()> {
         let facts = self.facts()?;
+        let hashes = self.hashes()?;
         let mut times: Vec<i64> = instants.to_vec();
         times.sort_unstable();
         times.dedup();
-        let mut codes = vec![0u32];
-        if let Some(i) = self.partners.iter().position(|p| p == partner.id.as_str()) {
-            codes.push(i as u32 + 2);
-        }
-        if partner.purposes.contains(&Purpose::AiTraining) {
-            codes.push(1);
-        }
+        let codes = self.codes(partner);
         // (a, b, n) changes at each instant's index; one slot past the end for "never".
         let mut delta = vec![(0u64, 0u64, 0i64); times.len() + 1];
-        for i in 0..facts.hash.len() {
+        for (i, &(h1, h2)) in hashes.iter().enumerate() {
             if !codes.contains(&facts.scope[i]) {
                 continue;
             }
@@ -305,7 +349,6 @@ impl Ledger {
             if on >= off {
                 continue;
             }
-            let (h1, h2) = facts.hash[i];
             delta[on].0 = delta[on].0.wrapping_add(h1);
             delta[on].1 = delta[on].1.wrapping_add(h2);
             delta[on].2 += 1;
@@ -403,8 +446,14 @@ impl Ledger {
             sets.push(entry);
             return Ok(set);
         }
-        let df = self.opted_out_at(t, partner, &DataType::Int64).collect()?;
-        let ids: Vec<i64> = df.column(OWNER_ID)?.i64()?.iter().flatten().collect();
+        // The owners of `opted_out_at`'s rows, in one pass over plain vectors.
+        let owners = self.ints()?;
+        let codes = self.codes(partner);
+        let ids: Vec<i64> = self
+            .facts()?
+            .active(&codes, t)
+            .filter_map(|i| owners[i])
+            .collect();
         let set = std::sync::Arc::new(Ids::new(&ids));
         // Each partner's set at the report's date and at the export being counted, and one more.
         let capacity = 2 * self.partners.len() + 2;
@@ -748,6 +797,38 @@ mod tests {
                     );
                 }
                 ledger.fingerprints.borrow_mut().clear();
+            }
+        }
+    }
+
+    #[test]
+    fn id_sets_hold_the_owners_of_the_ledger_query_at_each_instant() {
+        let mut rng = Rng(0x0bad_cafe_0042);
+        for case in 0..60 {
+            let (_, ledger) = random_ledger(&mut rng);
+            // More instants than the sets kept, asked for twice: evicted sets are made again,
+            // kept ones reused, and each must hold the query's owners. (Sets are kept by
+            // partner id, so one case asks for one partner.)
+            let partner = partner_a(case % 2 == 0);
+            let instants: Vec<i64> = (0..rng.below(16)).map(|_| rng.below(45) as i64).collect();
+            for round in 0..2 {
+                for &t in &instants {
+                    let want: Vec<i64> = ledger
+                        .opted_out_at(t, &partner, &DataType::Int64)
+                        .collect()
+                        .expect("query")
+                        .column(OWNER_ID)
+                        .expect("owner")
+                        .i64()
+                        .expect("i64")
+                        .into_no_null_iter()
+                        .collect();
+                    let set = ledger.opted_out_ids(t, &partner).expect("set");
+                    let got: Vec<i64> = (-1..10).filter(|&id| set.contains(id)).collect();
+                    let mut want = want;
+                    want.sort_unstable();
+                    assert_eq!(got, want, "case {case}, round {round}, t {t}");
+                }
             }
         }
     }
