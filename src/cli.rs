@@ -49,6 +49,9 @@ pub enum Command {
     /// Print a built-in catalogue of interface strings (en, de): the keys a report root's
     /// i18n/<language>.yaml may override, or must all give for another language.
     Catalogue(CatalogueArgs),
+    /// Write the JSON Schemas of the YAML inputs (report.yaml, partners, export manifests,
+    /// corrections, responses), for editors that check YAML as you type.
+    Schema(SchemaArgs),
 }
 
 /// `sharelog cache …`.
@@ -112,6 +115,14 @@ pub struct DiffArgs {
     /// Plain text, or Markdown for a pull-request comment.
     #[arg(long, value_enum, default_value = "text")]
     pub format: crate::diff::Format,
+}
+
+/// Arguments of `sharelog schema`.
+#[derive(Debug, Args)]
+pub struct SchemaArgs {
+    /// The folder to write the schemas into (created if needed).
+    #[arg(long, default_value = "schemas")]
+    pub out: PathBuf,
 }
 
 /// Arguments of `sharelog catalogue`.

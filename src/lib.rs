@@ -21,6 +21,7 @@ mod publish;
 mod releases;
 mod render;
 mod scaffold;
+pub mod schema;
 pub mod serve;
 pub mod sign;
 pub mod time;

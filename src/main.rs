@@ -145,6 +145,12 @@ fn run(cli: &Cli) -> Result<i32, Error> {
             );
             Ok(0)
         }
+        Command::Schema(args) => sharelog::schema::write_schemas(&args.out).map(|paths| {
+            for p in paths {
+                println!("wrote {}", p.display());
+            }
+            0
+        }),
         Command::Catalogue(args) => {
             let text = sharelog::i18n::built_in_text(&args.language).unwrap_or_default();
             print!("{text}");

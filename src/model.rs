@@ -300,7 +300,18 @@ pub struct Category {
 }
 
 /// What a partner uses the data for (SPEC `purposes`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, serde::Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    PartialOrd,
+    Ord,
+    Serialize,
+    serde::Deserialize,
+    schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum Purpose {
     /// Training AI models.
@@ -350,7 +361,9 @@ impl Purpose {
 }
 
 /// What the agreement says about opt-outs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum HonoursOptOut {
     /// The agreement binds the partner to honour opt-outs.
@@ -373,7 +386,9 @@ impl HonoursOptOut {
 }
 
 /// The platform's legal basis for sharing (W3C DPV terms).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, serde::Deserialize, schemars::JsonSchema,
+)]
 #[serde(rename_all = "kebab-case")]
 pub enum LegalBasis {
     /// Consent of the data subject.

@@ -20,7 +20,7 @@ const FILES: [(&str, &str); 4] = [
 
 /// Writes a new report root into `dir`, which must not exist or be empty. Returns the files
 /// written, relative to `dir`.
-pub fn new_root(dir: &Path) -> Result<Vec<&'static str>> {
+pub fn new_root(dir: &Path) -> Result<Vec<String>> {
     let display = dir.display().to_string();
     if dir.is_file() {
         return Err(Error::invalid(vec![
@@ -44,5 +44,13 @@ pub fn new_root(dir: &Path) -> Result<Vec<&'static str>> {
         }
         crate::fs::write(&path, text.as_bytes())?;
     }
-    Ok(FILES.iter().map(|(rel, _)| *rel).collect())
+    // The JSON Schemas the files' `yaml-language-server` lines name.
+    crate::schema::write_schemas(&dir.join("schemas"))?;
+    let mut written: Vec<String> = FILES.iter().map(|(rel, _)| (*rel).to_owned()).collect();
+    written.extend(
+        crate::schema::SCHEMAS
+            .iter()
+            .map(|s| format!("schemas/{}", s.file)),
+    );
+    Ok(written)
 }

@@ -10,11 +10,14 @@ use crate::model::Correction;
 const FILE: &str = "data/corrections.yaml";
 
 /// `data/corrections.yaml[]`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct RawCorrection {
+pub(crate) struct RawCorrection {
+    #[schemars(with = "String")]
     date: Text,
+    #[schemars(with = "String")]
     what: Text,
+    #[schemars(with = "String")]
     why: Text,
 }
 

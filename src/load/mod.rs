@@ -1,15 +1,15 @@
 //! Load stage: report root → checked [`Report`]. Reads every input, collects every problem.
 
 mod content;
-mod corrections;
+pub(crate) mod corrections;
 mod csv_table;
 pub(crate) mod deletions;
 mod manifests;
 mod opt_outs;
 mod partners;
-mod raw;
+pub(crate) mod raw;
 mod report;
-mod responses;
+pub(crate) mod responses;
 pub(crate) mod yaml;
 
 pub(crate) use manifests::check_count_row;

@@ -13,22 +13,30 @@ use crate::model::{Response, ResponseKey, Spot};
 pub(crate) const FILE: &str = "data/responses.yaml";
 
 /// `data/responses.yaml[].finding`: which finding the response answers.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct RawKey {
+pub(crate) struct RawKey {
+    #[schemars(with = "String")]
     id: Text,
+    #[schemars(with = "Option<String>")]
     partner: Option<Text>,
+    #[schemars(with = "Option<String>")]
     export: Option<Text>,
+    #[schemars(with = "Option<String>")]
     flag: Option<Text>,
 }
 
 /// `data/responses.yaml[]`.
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
-struct RawResponse {
+pub(crate) struct RawResponse {
+    #[schemars(with = "RawKey")]
     finding: serde_saphyr::Spanned<RawKey>,
+    #[schemars(with = "u64")]
     count: serde_saphyr::Spanned<u64>,
+    #[schemars(with = "String")]
     date: Text,
+    #[schemars(with = "String")]
     response: Text,
 }
 

@@ -45,7 +45,7 @@ pub(crate) fn parse<T: DeserializeOwned>(
 ) -> Result<T, Box<Problem>> {
     serde_saphyr::from_str_with_options::<T>(text, options()).map_err(|e| {
         let mut problem = Problem::new(file, message(&e)).help(
-            "fix the YAML at this position; see the input contract in the README for the expected keys",
+            "fix the YAML at this position; `sharelog schema` writes JSON Schemas that list every key, and editors check them as you type",
         );
         if let Some(loc) = e.location()
             && loc.line() > 0 {
