@@ -13,11 +13,14 @@ const FILE: &str = "data/corrections.yaml";
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawCorrection {
-    #[schemars(with = "String")]
+    /// When the correction was made (YYYY-MM-DD; not after `published`).
+    #[schemars(with = "crate::schema::types::Date")]
     date: Text,
-    #[schemars(with = "String")]
+    /// What was wrong and what it is now.
+    #[schemars(with = "crate::schema::types::Text")]
     what: Text,
-    #[schemars(with = "String")]
+    /// Why it was wrong.
+    #[schemars(with = "crate::schema::types::Text")]
     why: Text,
 }
 

@@ -19,28 +19,43 @@ pub(crate) type Text = Spanned<String>;
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawReport {
+    /// The report's title, shown on every page.
+    #[schemars(with = "crate::schema::types::Text")]
     pub(crate) title: String,
+    /// The platform whose users' data was shared.
     pub(crate) platform: RawPlatform,
+    /// The period the report covers.
     pub(crate) period: RawPeriod,
-    #[schemars(with = "String")]
+    /// The report's date (YYYY-MM-DD): the only "now" of the build; every as-of figure is at the end of this day, UTC.
+    #[schemars(with = "crate::schema::types::Date")]
     pub(crate) published: Text,
+    /// The address the site is published at (https://…): canonical links, the sitemap and feeds use it.
     #[serde(default)]
-    #[schemars(with = "Option<String>")]
+    #[schemars(with = "Option<crate::schema::types::Text>")]
     pub(crate) base_url: Option<Text>,
     /// The minisign public key that `SHA256SUMS.minisig` verifies with (shown on the data page).
+    /// The minisign public key that SHA256SUMS.minisig verifies with (shown on the data page).
     #[serde(default)]
-    #[schemars(with = "Option<String>")]
+    #[schemars(with = "Option<crate::schema::types::Text>")]
     pub(crate) signing_key: Option<Text>,
+    /// The report's language as a BCP 47 tag (en, de, en-GB); default en.
     #[serde(default)]
-    #[schemars(with = "Option<String>")]
+    #[schemars(with = "Option<crate::schema::types::Text>")]
     pub(crate) language: Option<Text>,
+    /// The content categories listings and counts may use; at least one.
+    #[schemars(length(min = 1))]
     pub(crate) categories: Vec<RawCategory>,
+    /// Small-count protection: min_count and bands.
     #[serde(default)]
     pub(crate) privacy: Option<RawPrivacy>,
+    /// What the data is, in a paragraph (datasheet, datapackage.json, croissant.json).
     #[serde(default)]
+    #[schemars(with = "Option<crate::schema::types::Text>")]
     pub(crate) description: Option<String>,
+    /// The license of the published data (an SPDX id).
     #[serde(default)]
     pub(crate) license: Option<RawLicense>,
+    /// Where the data comes from, for the open-data files.
     #[serde(default)]
     pub(crate) sources: Vec<RawSource>,
 }
@@ -49,12 +64,15 @@ pub(crate) struct RawReport {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawLicense {
-    #[schemars(with = "String")]
+    /// An SPDX license id, e.g. CC-BY-4.0.
+    #[schemars(with = "crate::schema::types::Text")]
     pub(crate) id: Text,
+    /// The license text's address.
     #[serde(default)]
-    #[schemars(with = "Option<String>")]
+    #[schemars(with = "Option<crate::schema::types::Text>")]
     pub(crate) url: Option<Text>,
     #[serde(default)]
+    #[schemars(with = "Option<crate::schema::types::Text>")]
     pub(crate) title: Option<String>,
 }
 
@@ -62,11 +80,14 @@ pub(crate) struct RawLicense {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawSource {
+    #[schemars(with = "crate::schema::types::Text")]
     pub(crate) title: String,
+    /// Where the source can be found.
     #[serde(default)]
-    #[schemars(with = "Option<String>")]
+    #[schemars(with = "Option<crate::schema::types::Text>")]
     pub(crate) url: Option<Text>,
     #[serde(default)]
+    #[schemars(with = "Option<crate::schema::types::Text>")]
     pub(crate) description: Option<String>,
 }
 
@@ -74,12 +95,15 @@ pub(crate) struct RawSource {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawPlatform {
+    #[schemars(with = "crate::schema::types::Text")]
     pub(crate) name: String,
+    /// The platform's address.
     #[serde(default)]
-    #[schemars(with = "Option<String>")]
+    #[schemars(with = "Option<crate::schema::types::Text>")]
     pub(crate) url: Option<Text>,
+    /// Where readers send questions (an e-mail address or a URL).
     #[serde(default)]
-    #[schemars(with = "Option<String>")]
+    #[schemars(with = "Option<crate::schema::types::Text>")]
     pub(crate) contact: Option<Text>,
 }
 
@@ -87,9 +111,11 @@ pub(crate) struct RawPlatform {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawPeriod {
-    #[schemars(with = "String")]
+    /// The first day covered (YYYY-MM-DD).
+    #[schemars(with = "crate::schema::types::Date")]
     pub(crate) from: Text,
-    #[schemars(with = "String")]
+    /// The last day covered (YYYY-MM-DD).
+    #[schemars(with = "crate::schema::types::Date")]
     pub(crate) to: Text,
 }
 
@@ -97,10 +123,14 @@ pub(crate) struct RawPeriod {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawCategory {
-    #[schemars(with = "String")]
+    /// The category's id as listings and counts write it (a slug: lowercase letters, digits, -).
+    #[schemars(with = "crate::schema::types::Text")]
     pub(crate) id: Text,
+    /// Its name on pages.
+    #[schemars(with = "crate::schema::types::Text")]
     pub(crate) label: String,
     #[serde(default)]
+    #[schemars(with = "Option<crate::schema::types::Text>")]
     pub(crate) description: Option<String>,
 }
 
@@ -108,9 +138,11 @@ pub(crate) struct RawCategory {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawPrivacy {
+    /// Counts from 1 to min_count - 1 are suppressed (default 10); 1 publishes every count; 2 is refused.
     #[serde(default)]
-    #[schemars(with = "Option<u64>")]
+    #[schemars(with = "Option<crate::schema::types::MinCount>")]
     pub(crate) min_count: Option<Spanned<u64>>,
+    /// Publish some tables as ranges (0-249, 250-499, …) instead of exact counts.
     #[serde(default)]
     pub(crate) bands: Option<RawBands>,
 }
@@ -119,9 +151,11 @@ pub(crate) struct RawPrivacy {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawBands {
-    #[schemars(with = "u64")]
+    /// The width of a band: at least min_count.
+    #[schemars(with = "crate::schema::types::Width")]
     pub(crate) width: Spanned<u64>,
-    #[schemars(with = "Vec<String>")]
+    /// The tables published as bands.
+    #[schemars(with = "Vec<crate::schema::types::BandTable>")]
     pub(crate) tables: Vec<Text>,
 }
 
@@ -129,23 +163,36 @@ pub(crate) struct RawBands {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawPartner {
-    #[schemars(with = "String")]
+    /// The partner's id, as manifests name it (a slug).
+    #[schemars(with = "crate::schema::types::Text")]
     pub(crate) id: Text,
+    /// The partner's name on pages.
+    #[schemars(with = "crate::schema::types::Text")]
     pub(crate) name: String,
+    /// Where the partner is established: an ISO 3166-1 alpha-2 code (GB, US, DE).
     #[serde(default)]
-    #[schemars(with = "Option<String>")]
+    #[schemars(with = "Option<crate::schema::types::Text>")]
     pub(crate) country: Option<Text>,
+    /// What the partner uses the data for; at least one.
+    #[schemars(length(min = 1))]
     pub(crate) purposes: Vec<Purpose>,
+    /// The data-sharing agreement.
     pub(crate) agreement: RawAgreement,
+    /// Whether the agreement binds the partner to honour users' opt-outs.
     pub(crate) honours_opt_out: HonoursOptOut,
+    /// Days the partner has to complete a deletion request; without it, no request is overdue.
     #[serde(default)]
+    #[schemars(with = "Option<crate::schema::types::Count>")]
     pub(crate) deletion_deadline_days: Option<u32>,
+    /// The platform's legal basis for sharing (default unknown).
     #[serde(default)]
     pub(crate) legal_basis: Option<LegalBasis>,
+    /// The partner's public summary of training content under the EU AI Act (Art. 53(1)(d)).
     #[serde(default)]
-    #[schemars(with = "Option<String>")]
+    #[schemars(with = "Option<crate::schema::types::Text>")]
     pub(crate) ai_act_summary_url: Option<Text>,
     #[serde(default)]
+    #[schemars(with = "Option<crate::schema::types::Text>")]
     pub(crate) description: Option<String>,
 }
 
@@ -153,38 +200,51 @@ pub(crate) struct RawPartner {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawAgreement {
-    #[schemars(with = "String")]
+    /// The day the agreement was signed (YYYY-MM-DD).
+    #[schemars(with = "crate::schema::types::Date")]
     pub(crate) signed: Text,
+    /// The day it ends, if it does.
     #[serde(default)]
-    #[schemars(with = "Option<String>")]
+    #[schemars(with = "Option<crate::schema::types::Date>")]
     pub(crate) ends: Option<Text>,
+    /// Where the agreement (or a summary) is published.
     #[serde(default)]
-    #[schemars(with = "Option<String>")]
+    #[schemars(with = "Option<crate::schema::types::Text>")]
     pub(crate) url: Option<Text>,
 }
 
 /// One manifest under `data/exports/`.
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
+#[schemars(extend("anyOf" = [{ "required": ["items"] }, { "required": ["counts"] }]))]
 pub(crate) struct RawExport {
-    #[schemars(with = "String")]
+    /// The export batch's id (a slug), unique in the report.
+    #[schemars(with = "crate::schema::types::Text")]
     pub(crate) id: Text,
-    #[schemars(with = "String")]
+    /// The id of the partner that received it (data/partners.yaml).
+    #[schemars(with = "crate::schema::types::Text")]
     pub(crate) partner: Text,
-    #[schemars(with = "String")]
+    /// When the batch was shipped: a date (midnight UTC) or an RFC 3339 datetime. Opt-outs in force at this instant decide `opted_out`.
+    #[schemars(with = "crate::schema::types::Instant")]
     pub(crate) exported_at: Text,
     #[serde(default)]
+    #[schemars(with = "Option<crate::schema::types::Text>")]
     pub(crate) description: Option<String>,
+    /// The creation dates the batch was meant to cover; items outside it are a finding.
     #[serde(default)]
     pub(crate) content_window: Option<RawWindow>,
+    /// What the batch claimed to exclude; shipped items with an excluded flag are a high finding.
     #[serde(default)]
     pub(crate) filters: Option<RawFilters>,
+    /// An item listing (.csv, .parquet or .ndjson; a folder or glob of part files), relative to this manifest's folder: one row per item with item_id, owner_id, category, created_at and the optional flags private, deleted, suspended, explicit, minor.
     #[serde(default)]
-    #[schemars(with = "Option<String>")]
+    #[schemars(with = "Option<crate::schema::types::Text>")]
     pub(crate) items: Option<Text>,
+    /// Declared counts: a list of {category, year, items, flags…} rows, or a CSV/Parquet table (path relative to this manifest's folder). With `items` too, the listing is the truth and differences are a finding.
     #[serde(default)]
-    #[schemars(with = "Option<CountsSchema>")]
+    #[schemars(with = "Option<crate::load::raw::CountsSchema>")]
     pub(crate) counts: Option<Spanned<RawCounts>>,
+    /// The files shipped, with their SHA-256: each one found under the root is hashed on every build.
     #[serde(default)]
     pub(crate) files: Option<Vec<RawFile>>,
 }
@@ -193,11 +253,13 @@ pub(crate) struct RawExport {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawWindow {
+    /// The first creation date covered (YYYY-MM-DD).
     #[serde(default)]
-    #[schemars(with = "Option<String>")]
+    #[schemars(with = "Option<crate::schema::types::Date>")]
     pub(crate) from: Option<Text>,
+    /// The last creation date covered (YYYY-MM-DD).
     #[serde(default)]
-    #[schemars(with = "Option<String>")]
+    #[schemars(with = "Option<crate::schema::types::Date>")]
     pub(crate) to: Option<Text>,
 }
 
@@ -205,15 +267,25 @@ pub(crate) struct RawWindow {
 #[derive(Debug, Default, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawFilters {
+    /// Claims to exclude private and suspended content.
     #[serde(default)]
+    #[schemars(with = "crate::schema::types::Flag")]
     pub(crate) public_only: bool,
+    /// Claims to exclude the content of owners opted out at export time.
     #[serde(default)]
+    #[schemars(with = "crate::schema::types::Flag")]
     pub(crate) exclude_opted_out: bool,
+    /// Claims to exclude deleted content.
     #[serde(default)]
+    #[schemars(with = "crate::schema::types::Flag")]
     pub(crate) exclude_deleted: bool,
+    /// Claims to exclude explicit content.
     #[serde(default)]
+    #[schemars(with = "crate::schema::types::Flag")]
     pub(crate) exclude_explicit: bool,
+    /// Claims to exclude content by minors.
     #[serde(default)]
+    #[schemars(with = "crate::schema::types::Flag")]
     pub(crate) exclude_minors: bool,
 }
 
@@ -221,11 +293,15 @@ pub(crate) struct RawFilters {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawFile {
-    #[schemars(with = "String")]
+    /// The shipped file, relative to this manifest's folder.
+    #[schemars(with = "crate::schema::types::Text")]
     pub(crate) path: Text,
-    #[schemars(with = "String")]
+    /// Its SHA-256, 64 hex digits.
+    #[schemars(with = "crate::schema::types::Sha256")]
     pub(crate) sha256: Text,
+    /// Its size in bytes.
     #[serde(default)]
+    #[schemars(with = "Option<crate::schema::types::Count>")]
     pub(crate) bytes: Option<u64>,
 }
 
@@ -280,21 +356,38 @@ impl<'de> Deserialize<'de> for RawCounts {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawCountRow {
-    #[schemars(with = "String")]
+    /// A category id of report.yaml.
+    #[schemars(with = "crate::schema::types::Text")]
     pub(crate) category: Text,
+    /// The UTC year the items were created in.
+    #[schemars(with = "crate::schema::types::Whole")]
     pub(crate) year: i32,
+    /// Items of this category and year in the batch.
+    #[schemars(with = "crate::schema::types::Count")]
     pub(crate) items: i64,
+    /// Of them, private items; left out: not declared (never 0).
     #[serde(default)]
+    #[schemars(with = "Option<crate::schema::types::Count>")]
     pub(crate) private: Option<i64>,
+    /// Of them, deleted items; left out: not declared.
     #[serde(default)]
+    #[schemars(with = "Option<crate::schema::types::Count>")]
     pub(crate) deleted: Option<i64>,
+    /// Of them, items of suspended blogs; left out: not declared.
     #[serde(default)]
+    #[schemars(with = "Option<crate::schema::types::Count>")]
     pub(crate) suspended: Option<i64>,
+    /// Of them, items flagged explicit; left out: not declared.
     #[serde(default)]
+    #[schemars(with = "Option<crate::schema::types::Count>")]
     pub(crate) explicit: Option<i64>,
+    /// Of them, items by minors; left out: not declared.
     #[serde(default)]
+    #[schemars(with = "Option<crate::schema::types::Count>")]
     pub(crate) minor: Option<i64>,
+    /// Of them, items whose owner was opted out at export time; left out: not declared.
     #[serde(default)]
+    #[schemars(with = "Option<crate::schema::types::Count>")]
     pub(crate) opted_out: Option<i64>,
 }
 
@@ -302,8 +395,10 @@ pub(crate) struct RawCountRow {
 #[derive(Debug, Deserialize, JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawFrontMatter {
+    #[schemars(with = "crate::schema::types::Text")]
     pub(crate) title: String,
     #[serde(default)]
+    #[schemars(with = "Option<crate::schema::types::Text>")]
     pub(crate) description: Option<String>,
     #[serde(default)]
     pub(crate) weight: Option<i64>,

@@ -16,13 +16,17 @@ pub(crate) const FILE: &str = "data/responses.yaml";
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawKey {
-    #[schemars(with = "String")]
+    /// The finding's id.
+    #[schemars(with = "crate::schema::types::FindingId")]
     id: Text,
-    #[schemars(with = "Option<String>")]
+    /// The finding's partner, when the id alone names several findings.
+    #[schemars(with = "Option<crate::schema::types::Text>")]
     partner: Option<Text>,
-    #[schemars(with = "Option<String>")]
+    /// The finding's export batch.
+    #[schemars(with = "Option<crate::schema::types::Text>")]
     export: Option<Text>,
-    #[schemars(with = "Option<String>")]
+    /// The finding's flag (sensitive-content-shared).
+    #[schemars(with = "Option<crate::schema::types::FlagName>")]
     flag: Option<Text>,
 }
 
@@ -30,13 +34,17 @@ pub(crate) struct RawKey {
 #[derive(Debug, Deserialize, schemars::JsonSchema)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawResponse {
+    /// Which finding the response answers: its id and any of partner, export and flag, until exactly one finding matches.
     #[schemars(with = "RawKey")]
     finding: serde_saphyr::Spanned<RawKey>,
-    #[schemars(with = "u64")]
+    /// The finding's count this response covers (not published): a larger count is new again.
+    #[schemars(with = "crate::schema::types::Count")]
     count: serde_saphyr::Spanned<u64>,
-    #[schemars(with = "String")]
+    /// When the platform acted (YYYY-MM-DD; not after `published`).
+    #[schemars(with = "crate::schema::types::Date")]
     date: Text,
-    #[schemars(with = "String")]
+    /// What the platform did (Markdown).
+    #[schemars(with = "crate::schema::types::Text")]
     response: Text,
 }
 
