@@ -194,7 +194,13 @@ pub fn render_site_with(
         (Some(report), problems) if problems.is_empty() => report,
         // Problems in the inputs: still check the listings and tables that did load, so that
         // one run lists every problem.
-        (Some(report), mut problems) => {
+        (Some(mut report), mut problems) => {
+            // Which finding a response answers depends on every input: with another of them
+            // broken, "matches no finding" would follow from the cause, not be one. (Problems
+            // in responses.yaml itself leave the other responses to be judged.)
+            if problems.iter().any(|p| p.file != load::responses::FILE) {
+                report.responses.clear();
+            }
             if let Err(Error::Invalid(more)) = aggregate::aggregate(&report, None) {
                 problems.extend(more);
             }
@@ -213,8 +219,12 @@ pub fn render_site_with(
     }
     report.signed = options.sign;
     progress.stage(&format!(
-        "counting {} export batches and the opt-outs",
-        report.exports.len()
+        "counting {} and the opt-outs",
+        counted(
+            report.exports.len() as u64,
+            "export batch",
+            "export batches"
+        )
     ));
     let cache = match options.cache.as_deref() {
         Some(dir) => {
@@ -345,6 +355,18 @@ pub const MAX_PROBLEMS_SHOWN: usize = 200;
 /// [`MAX_PROBLEMS_SHOWN`], each piece cut at `error::MAX_SHOWN` characters) and a last line, or
 /// the error.
 pub fn describe(e: &Error) -> String {
+    describe_ending(e, "; nothing was written")
+}
+
+/// `n` and the noun for it: `1 partner`, `2 partners`, `0 partners`.
+pub fn counted(n: impl Into<u64>, one: &str, many: &str) -> String {
+    let n = n.into();
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// [`describe`] with the last line ending in `ending` (`build` and `check` say that nothing was
+/// written; `diff` and `serve` write nothing anyway and say nothing more).
+pub fn describe_ending(e: &Error, ending: &str) -> String {
     match e {
         Error::Invalid(problems) => {
             // The first problems, in order: a file with a million bad columns must not print
@@ -356,14 +378,15 @@ pub fn describe(e: &Error) -> String {
                 .collect();
             let n = problems.len();
             if n > MAX_PROBLEMS_SHOWN {
+                let more = n - MAX_PROBLEMS_SHOWN;
                 out.push(format!(
-                    "error: {} more problems not listed\n  = help: fix the problems above and run `sharelog check` again to see the rest",
-                    n - MAX_PROBLEMS_SHOWN
+                    "error: {more} more {} not listed\n  = help: fix the problems above and run `sharelog check` again to see the rest",
+                    if more == 1 { "problem" } else { "problems" }
                 ));
             }
             out.push(format!(
-                "error: {n} problem{} found; nothing was written",
-                if n == 1 { "" } else { "s" }
+                "error: {} found{ending}",
+                counted(n as u64, "problem", "problems")
             ));
             out.join("\n")
         }

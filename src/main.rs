@@ -35,7 +35,7 @@ fn main() {
     match result {
         Ok(code) => process::exit(code),
         Err(e) => {
-            report(&e);
+            report(&e, &cli);
             process::exit(e.exit_code().code());
         }
     }
@@ -59,12 +59,10 @@ fn run(cli: &Cli) -> Result<i32, Error> {
             print_warnings(&s.warnings);
             if !args.quiet {
                 println!(
-                    "built {} files into {} ({} partners, {} exports, {} items; {})",
-                    s.files,
+                    "built {} into {} ({}; {})",
+                    sharelog::counted(s.files as u64, "file", "files"),
                     args.out.display(),
-                    s.partners,
-                    s.exports,
-                    s.items,
+                    totals(&s),
                     s.findings_line()
                 );
             }
@@ -73,10 +71,8 @@ fn run(cli: &Cli) -> Result<i32, Error> {
         Command::Check(args) => sharelog::check(&args.root).map(|s| {
             print_warnings(&s.warnings);
             println!(
-                "ok: {} partners, {} exports, {} items; {}; nothing was written",
-                s.partners,
-                s.exports,
-                s.items,
+                "ok: {}; {}; nothing was written",
+                totals(&s),
                 s.findings_line()
             );
             gate(&s, args.fail_on, args.fail_on_any, None).code()
@@ -108,7 +104,7 @@ fn run(cli: &Cli) -> Result<i32, Error> {
             // A side that cannot be read or built is exit code 3: 1 means "different" here.
             let side = |path: &std::path::Path| {
                 sharelog::diff::read_side(path).map_err(|e| {
-                    report(&e);
+                    report(&e, cli);
                     3
                 })
             };
@@ -226,6 +222,21 @@ fn print_warnings(warnings: &[String]) {
     }
 }
 
-fn report(e: &Error) {
-    eprintln!("{}", sharelog::describe(e));
+/// "1 partner, 2 exports, 3,690 items" for the summary lines of `build` and `check`.
+fn totals(s: &sharelog::Summary) -> String {
+    [
+        sharelog::counted(s.partners as u64, "partner", "partners"),
+        sharelog::counted(s.exports as u64, "export", "exports"),
+        sharelog::counted(s.items, "item", "items"),
+    ]
+    .join(", ")
+}
+
+fn report(e: &Error, cli: &Cli) {
+    // `diff` and `serve` never write a site: "nothing was written" would say nothing.
+    let ending = match cli.command {
+        Command::Diff(_) | Command::Serve(_) => "",
+        _ => "; nothing was written",
+    };
+    eprintln!("{}", sharelog::describe_ending(e, ending));
 }

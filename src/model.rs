@@ -76,6 +76,10 @@ pub struct Report {
     /// `SHA256SUMS`. Written into `data/report.json`, so that every release's signed checksums
     /// commit to its predecessor; pages link to the releases when it is set.
     pub previous_release: Option<(String, String)>,
+    /// Whether `data/partners.yaml` could be read: references to partner ids (the ledger's
+    /// partner scopes) are only checked against a partner list that loaded, so that a broken
+    /// file is one problem, not one per reference to it.
+    pub partners_read: bool,
     /// This build signs `data/SHA256SUMS` (`build --sign`): the data page shows the signature
     /// only then, and `data/report.json` says so (with `signing_key`, when report.yaml gives it).
     pub signed: bool,

@@ -86,6 +86,17 @@ pub(crate) mod types {
                      { "type": "string", "pattern": r"^\s*\+?(1|[3-9]|[1-9][0-9_]+)\s*$" } ] }
     );
     schema_type!(
+        /// An id: lowercase letters, digits and `-`, starting with a letter or digit.
+        Slug,
+        { "anyOf": [ { "type": "string", "pattern": "^[a-z0-9][a-z0-9-]*$" }, { "type": "integer", "minimum": 0 } ],
+          "examples": ["northwind-2023-q3"] }
+    );
+    schema_type!(
+        /// An ISO 3166-1 alpha-2 country code: two capital letters.
+        Country,
+        { "type": "string", "pattern": "^[A-Z]{2}$", "examples": ["US", "DE", "IE"] }
+    );
+    schema_type!(
         /// A SHA-256 digest: 64 hexadecimal digits, as `sha256sum` prints them.
         Sha256,
         { "type": "string", "pattern": "^[0-9a-fA-F]{64}$" }
@@ -138,7 +149,8 @@ fn schema_of<T: JsonSchema>(title: &str, describes: &str) -> String {
     schema.insert("title".into(), title.into());
     schema.insert(
         "description".into(),
-        format!("{describes} of a sharelog report root (see sharelog's README)").into(),
+        format!("{describes} of a sharelog report root: every key is in sharelog's docs/input.md")
+            .into(),
     );
     let mut text = serde_json::to_string_pretty(&schema).unwrap_or_default();
     text.push('\n');
@@ -410,6 +422,19 @@ mod tests {
                 "signed: 15.01.2024",
             ),
             ("data/partners.yaml", "name: Example AI Ltd", "name: 42"),
+            ("data/partners.yaml", "country: GB", "country: gb"),
+            ("data/partners.yaml", "country: GB", "country: GBR"),
+            (
+                "data/exports/first-export.yaml",
+                "id: first-export",
+                "id: First_Export",
+            ),
+            (
+                "data/exports/first-export.yaml",
+                "id: first-export",
+                "id: -5",
+            ),
+            ("report.yaml", "  - id: photo", "  - id: Photo"),
             (
                 "data/exports/first-export.yaml",
                 "id: first-export",

@@ -63,7 +63,7 @@ struct State {
 fn build(root: &Path) -> std::result::Result<Site, String> {
     crate::render_site(root)
         .map(|(site, _)| site)
-        .map_err(|e| crate::describe(&e))
+        .map_err(|e| crate::describe_ending(&e, ""))
 }
 
 fn rebuild(state: &Mutex<State>, root: &Path) {

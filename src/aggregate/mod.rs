@@ -44,7 +44,7 @@ pub(crate) fn prune_cache(report: &Report, dir: &std::path::Path, dry_run: bool)
     let ledger = match report
         .ledger
         .as_ref()
-        .map(|t| ledger::load(t, &report.partners))
+        .map(|t| ledger::load(t, &report.partners, report.partners_read))
     {
         Some(Ok(l)) => Some(l),
         Some(Err(p)) => return Err(Error::invalid(p)),
@@ -102,7 +102,7 @@ pub(crate) fn aggregate(report: &Report, cache: Option<&cache::Cache>) -> Result
     let (ledger, ledger_problems) = match report
         .ledger
         .as_ref()
-        .map(|t| ledger::load(t, &report.partners))
+        .map(|t| ledger::load(t, &report.partners, report.partners_read))
     {
         Some(Ok(l)) => (Some(l), Vec::new()),
         Some(Err(p)) => (None, p),

@@ -287,7 +287,10 @@ impl BadRows<'_> {
         (bad > listed).then(|| {
             Problem::new(
                 &self.table.display,
-                format!("{} more bad rows not listed", bad - listed),
+                format!(
+                    "{} more not listed",
+                    crate::counted(bad - listed, "bad row", "bad rows")
+                ),
             )
             .help("fix the rows above and run `sharelog check` again to see the rest")
         })

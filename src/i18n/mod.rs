@@ -456,8 +456,14 @@ impl Lang {
                 && let Some(end) = at.find('}')
                 && is_name(&at[1..end])
             {
-                out.push_str(&escape(&lookup(&at[1..end])?));
+                let value = lookup(&at[1..end])?;
+                out.push_str(&escape(&value));
                 rest = &at[end + 1..];
+                // A value that ends a sentence with its own full stop ("Orchard AI, Inc.")
+                // takes the place of the pattern's: no "Inc..".
+                if value.ends_with('.') && rest.starts_with('.') && !rest.starts_with("..") {
+                    rest = &rest[1..];
+                }
                 continue;
             }
             if c == b'['
@@ -662,6 +668,37 @@ mod tests {
             .f("finding.items", &[("n", 1200u64.into())])
             .unwrap_or_default();
         assert_eq!(de_many, "1.200 Beiträge");
+    }
+
+    #[test]
+    fn a_value_ending_in_a_full_stop_ends_the_sentence_once() {
+        for tag in ["en", "de"] {
+            let l = lang(tag);
+            let args = [
+                ("date", Arg::from("2024-06-30")),
+                ("owners", Arg::from(12u64)),
+                ("partner", Arg::from("Orchard AI, Inc.")),
+            ];
+            for text in [
+                l.f("partner.in_force_now", &args).unwrap_or_default(),
+                l.html("partner.in_force_now", &args).unwrap_or_default(),
+            ] {
+                assert!(text.contains("Orchard AI, Inc. "), "{tag}: {text}");
+                assert!(!text.contains("Inc.."), "{tag}: {text}");
+            }
+        }
+        // An ellipsis after a value stays.
+        let l = lang("en");
+        let mut out = String::new();
+        let filled = l.fill(
+            "k",
+            "{x}...",
+            &[("x", Arg::from("a."))],
+            &|s| s.to_owned(),
+            false,
+        );
+        out.push_str(&filled.unwrap_or_default());
+        assert_eq!(out, "a....");
     }
 
     #[test]

@@ -38,6 +38,18 @@ pub(crate) fn load(
     for path in ctx.walk(&dir, usize::MAX, problems) {
         let path = path.as_path();
         if path.extension().is_none_or(|e| e != "csv") {
+            // A table in another format would be skipped in silence, and its overdue requests
+            // with it.
+            let table = path.extension().is_some_and(|e| {
+                ["parquet", "ndjson", "jsonl", "json", "tsv", "xlsx", "txt"]
+                    .contains(&e.to_string_lossy().to_ascii_lowercase().as_str())
+            });
+            if table {
+                problems.push(
+                    Problem::new(ctx.rel(path), "is not read: deletion requests are read from CSV files only")
+                        .help("write the requests as CSV (request_id, partner, sent_at, items[, acknowledged_at, completed_at])"),
+                );
+            }
             continue;
         }
         let file = ctx.rel(path);

@@ -94,6 +94,7 @@ pub(crate) fn load_partial(root: &Path, language: Option<&str>) -> (Option<Repor
         corrections,
         responses,
         previous_release: None,
+        partners_read: partners_ok,
         signed: false,
         warnings: ctx
             .warnings

@@ -2,6 +2,8 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
+use std::path::Path;
+
 use super::{Ctx, csv_table};
 use crate::error::{Problem, Problems};
 use crate::model::{MonthlyOptOuts, ProtectionMonth, SIGNALS, TableFile, TableFormat, is_slug};
@@ -180,7 +182,27 @@ pub(crate) fn find_ledger(ctx: &Ctx<'_>, problems: &mut Problems) -> Option<Tabl
         })
         .collect();
     match found.as_slice() {
-        [] => None,
+        [] => {
+            // A ledger under a name sharelog does not read (`ledger.json`, `ledger.tsv`) must not
+            // be skipped in silence: without it, every opt-out finding would vanish.
+            let dir = ctx.root.join(LEDGER).parent().map(Path::to_path_buf);
+            let others = dir
+                .and_then(|d| std::fs::read_dir(d).ok())
+                .into_iter()
+                .flatten()
+                .flatten()
+                .map(|e| e.path())
+                .filter(|p| p.file_stem().is_some_and(|s| s == "ledger"));
+            let mut others: Vec<_> = others.collect();
+            others.sort();
+            for other in others {
+                problems.push(
+                    Problem::new(ctx.rel(&other), "is not read as the opt-out ledger: sharelog reads a ledger as .csv, .parquet, .ndjson or .jsonl")
+                        .help("write the ledger as data/opt-outs/ledger.csv, ledger.parquet, ledger.ndjson or ledger.jsonl"),
+                );
+            }
+            None
+        }
         [one] if one.path.is_dir() => {
             problems.push(
                 Problem::new(&one.display, "is a folder, not a file")

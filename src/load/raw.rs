@@ -124,7 +124,7 @@ pub(crate) struct RawPeriod {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawCategory {
     /// The category's id as listings and counts write it (a slug: lowercase letters, digits, -).
-    #[schemars(with = "crate::schema::types::Text")]
+    #[schemars(with = "crate::schema::types::Slug")]
     pub(crate) id: Text,
     /// Its name on pages.
     #[schemars(with = "crate::schema::types::Text")]
@@ -164,14 +164,14 @@ pub(crate) struct RawBands {
 #[serde(deny_unknown_fields)]
 pub(crate) struct RawPartner {
     /// The partner's id, as manifests name it (a slug).
-    #[schemars(with = "crate::schema::types::Text")]
+    #[schemars(with = "crate::schema::types::Slug")]
     pub(crate) id: Text,
     /// The partner's name on pages.
     #[schemars(with = "crate::schema::types::Text")]
     pub(crate) name: String,
     /// Where the partner is established: an ISO 3166-1 alpha-2 code (GB, US, DE).
     #[serde(default)]
-    #[schemars(with = "Option<crate::schema::types::Text>")]
+    #[schemars(with = "Option<crate::schema::types::Country>")]
     pub(crate) country: Option<Text>,
     /// What the partner uses the data for; at least one.
     #[schemars(length(min = 1))]
@@ -219,7 +219,7 @@ pub(crate) struct RawAgreement {
 #[schemars(extend("anyOf" = [{ "required": ["items"] }, { "required": ["counts"] }]))]
 pub(crate) struct RawExport {
     /// The export batch's id (a slug), unique in the report.
-    #[schemars(with = "crate::schema::types::Text")]
+    #[schemars(with = "crate::schema::types::Slug")]
     pub(crate) id: Text,
     /// The id of the partner that received it (data/partners.yaml).
     #[schemars(with = "crate::schema::types::Text")]

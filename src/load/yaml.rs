@@ -44,9 +44,13 @@ pub(crate) fn parse<T: DeserializeOwned>(
     line_offset: u64,
 ) -> Result<T, Box<Problem>> {
     serde_saphyr::from_str_with_options::<T>(text, options()).map_err(|e| {
-        let mut problem = Problem::new(file, message(&e)).help(
-            "fix the YAML at this position; `sharelog schema` writes JSON Schemas that list every key, and editors check them as you type",
-        );
+        // Front matter has no schema of its own; its four keys are quickly said.
+        let help = if file.ends_with(".md") {
+            "fix the front matter at this position; its keys are title, description, weight and nav (docs/input.md)"
+        } else {
+            "fix the YAML at this position; docs/input.md lists every key, and `sharelog schema` writes JSON Schemas that editors check as you type"
+        };
+        let mut problem = Problem::new(file, message(&e)).help(help);
         if let Some(loc) = e.location()
             && loc.line() > 0 {
                 problem = problem.at(loc.line() + line_offset, Some(loc.column()));

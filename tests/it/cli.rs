@@ -196,3 +196,111 @@ fn error_output_stays_short_whatever_the_input() {
     assert!(stderr.len() < 10_000, "{} bytes", stderr.len());
     assert!(stderr.contains("more characters)"), "{stderr}");
 }
+
+#[test]
+fn a_ledger_or_deletion_table_in_a_format_sharelog_does_not_read_is_a_problem_not_skipped() {
+    // Skipped in silence, either would make findings vanish (every opt-out finding, every
+    // overdue request) from a report that checks "ok".
+    let (_dir, root) = crate::support::example_copy();
+    let opt_outs = root.join("data/opt-outs");
+    std::fs::rename(opt_outs.join("ledger.csv"), opt_outs.join("ledger.json")).expect("rename");
+    let deletions = root.join("data/deletions");
+    std::fs::copy(
+        deletions.join("requests.csv"),
+        deletions.join("more-requests.parquet"),
+    )
+    .expect("copy");
+    let out = crate::support::sharelog(&["check", "--root", root.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("error: data/opt-outs/ledger.json: is not read as the opt-out ledger"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("error: data/deletions/more-requests.parquet: is not read: deletion requests are read from CSV files only"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.ends_with("2 problems found; nothing was written\n"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn summary_lines_count_in_the_singular_and_the_plural() {
+    // `sharelog new` writes one partner and one export.
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path().join("root");
+    let root_arg = root.to_str().expect("utf-8");
+    assert!(
+        crate::support::sharelog(&["new", root_arg])
+            .status
+            .success()
+    );
+    let out = crate::support::sharelog(&["check", "--root", root_arg]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("ok: 1 partner, 1 export, 3,690 items;")
+            || stdout.starts_with("ok: 1 partner, 1 export, 3690 items;"),
+        "{stdout}"
+    );
+    let site = dir.path().join("site");
+    let out = crate::support::sharelog(&[
+        "build",
+        "--root",
+        root_arg,
+        "--out",
+        site.to_str().expect("utf-8"),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("counting 1 export batch and the opt-outs"),
+        "{stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(stdout.contains("(1 partner, 1 export, "), "{stdout}");
+    // The example: many of each.
+    let out = crate::support::sharelog(&["check", "--root", env!("CARGO_MANIFEST_DIR")]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("ok: 4 partners, 6 exports, "),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn diff_and_serve_do_not_say_nothing_was_written() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let missing = dir.path().join("no-such-site");
+    let out = crate::support::sharelog(&[
+        "diff",
+        missing.to_str().expect("utf-8"),
+        env!("CARGO_MANIFEST_DIR"),
+    ]);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!stderr.contains("nothing was written"), "{stderr}");
+    assert!(!stderr.is_empty());
+}
+
+#[test]
+fn a_broken_partners_file_is_one_problem_not_one_per_ledger_row_or_response() {
+    // The example's ledger has rows scoped to one partner, and responses to findings: with
+    // partners.yaml unreadable, neither can be judged, and neither is reported.
+    let (_dir, root) = crate::support::example_copy();
+    let path = root.join("data/partners.yaml");
+    let text = std::fs::read_to_string(&path).expect("read");
+    std::fs::write(
+        &path,
+        text.replacen("honours_opt_out: \"yes\"", "honours_opt_out: true", 1),
+    )
+    .expect("write");
+    let out = crate::support::sharelog(&["check", "--root", root.to_str().expect("utf-8")]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.starts_with("error: data/partners.yaml:"), "{stderr}");
+    assert!(
+        stderr.ends_with("error: 1 problem found; nothing was written\n"),
+        "{stderr}"
+    );
+}

@@ -75,6 +75,7 @@ impl Checks {
         table: &TableFile,
         schema: &Schema,
         partners: &[Partner],
+        partners_read: bool,
     ) -> Result<Self, Vec<Problem>> {
         let mut problems = Vec::new();
         let located = |p: Problem| {
@@ -153,7 +154,11 @@ impl Checks {
             bad_to: raw_to.is_not_null().and(to.clone().is_null()),
             bad_order: to.clone().lt(from.clone()).fill_null(lit(false)),
             bad_signal: one_of(&signal, &signals).not(),
-            bad_scope: scope_code(&scope, &scopes).is_null(),
+            bad_scope: if partners_read {
+                scope_code(&scope, &scopes).is_null()
+            } else {
+                lit(false)
+            },
             from,
             to,
             signal,

@@ -153,16 +153,27 @@ fn mix(mut z: u64) -> u64 {
 }
 
 /// Reads and checks the ledger; every bad row (up to a limit) is a located problem.
-pub(crate) fn load(table: &TableFile, partners: &[Partner]) -> Result<Ledger, Vec<Problem>> {
-    super::scan::guarded(table, || load_unguarded(table, partners))
+///
+/// `partners_read`: whether `data/partners.yaml` loaded; if not, a scope is not checked against
+/// its partner ids (the broken file is the problem, not every row that names a partner).
+pub(crate) fn load(
+    table: &TableFile,
+    partners: &[Partner],
+    partners_read: bool,
+) -> Result<Ledger, Vec<Problem>> {
+    super::scan::guarded(table, || load_unguarded(table, partners, partners_read))
 }
 
-fn load_unguarded(table: &TableFile, partners: &[Partner]) -> Result<Ledger, Vec<Problem>> {
+fn load_unguarded(
+    table: &TableFile,
+    partners: &[Partner],
+    partners_read: bool,
+) -> Result<Ledger, Vec<Problem>> {
     let mut lf = scan(table).map_err(|e| vec![read_problem(table, &e)])?;
     let schema = lf
         .collect_schema()
         .map_err(|e| vec![read_problem(table, &e)])?;
-    let checks = Checks::new(table, &schema, partners)?;
+    let checks = Checks::new(table, &schema, partners, partners_read)?;
     // SELECT owner_id (by value), utc_micros(opted_out_at),
     //        utc_micros(withdrawn_at), signal, scope, scope_code(scope), <invalid>
     // FROM ledger
