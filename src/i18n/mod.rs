@@ -31,8 +31,10 @@ pub const BUILT_IN: [(&str, &str); 2] = [
     ("de", include_str!("de.yaml")),
 ];
 
-/// The CLDR plural categories a plural message may use.
-const PLURAL_CATEGORIES: [&str; 6] = ["zero", "one", "two", "few", "many", "other"];
+/// The CLDR plural categories a plural message may use, and sharelog's `unknown`: the form for
+/// a count that is not a number (suppressed, banded, not declared), whose `{n}` is then its
+/// wording ("a suppressed number of"); without it, `other` is used.
+const PLURAL_CATEGORIES: [&str; 7] = ["zero", "one", "two", "few", "many", "other", "unknown"];
 
 /// One string of a catalogue.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -378,7 +380,13 @@ impl Lang {
             Message::Plural(forms) => {
                 let category = match args.iter().find(|(name, _)| *name == "n") {
                     Some((_, Arg::N(n))) => self.plurals.category_for(*n),
-                    _ => PluralCategory::Other,
+                    Some((_, Arg::S(_))) => {
+                        return Ok(forms
+                            .get("unknown")
+                            .or_else(|| forms.get("other"))
+                            .map_or("", String::as_str));
+                    }
+                    None => PluralCategory::Other,
                 };
                 let name = match category {
                     PluralCategory::Zero => "zero",
@@ -534,6 +542,30 @@ impl Lang {
         }
     }
 
+    /// A count with its noun, for a sentence: `1 item`, `12 items`, `a suppressed number of
+    /// items` (`noun` is a key under `counted.`).
+    pub(crate) fn counted(&self, noun: &str, n: crate::publish::Count) -> String {
+        self.f(&format!("counted.{noun}"), &[("n", self.n_arg(n))])
+            .unwrap_or_else(|_| self.amount(n))
+    }
+
+    /// A count as the `{n}` of a plural message: the number when it is exact, else its wording
+    /// ("a suppressed number of"), which chooses the message's `unknown` form.
+    pub(crate) fn n_arg(&self, n: crate::publish::Count) -> Arg {
+        match n {
+            crate::publish::Count::Exact(n) => Arg::N(n),
+            other => Arg::S(self.amount(other)),
+        }
+    }
+
+    /// [`Lang::n_arg`] for a template: a number, or the wording as text.
+    pub(crate) fn n_value(&self, n: crate::publish::Count) -> serde_json::Value {
+        match self.n_arg(n) {
+            Arg::N(n) => n.into(),
+            Arg::S(s) => s.into(),
+        }
+    }
+
     /// How pages show a suppressed count.
     pub fn suppressed(&self) -> String {
         self.t("format.suppressed")
@@ -670,13 +702,145 @@ mod tests {
         assert_eq!(de_many, "1.200 Beiträge");
     }
 
+    /// Nouns that follow a count, per language: a plain string that puts one after a value
+    /// prints "1 items" for one.
+    const COUNTED_NOUNS: [(&str, &[&str]); 2] = [
+        (
+            "en",
+            &[
+                "items",
+                "owners",
+                "partners",
+                "exports",
+                "export batches",
+                "requests",
+                "files",
+            ],
+        ),
+        (
+            "de",
+            &[
+                "Beiträge",
+                "Urheber",
+                "Partner",
+                "Lieferungen",
+                "Löschersuchen",
+                "Dateien",
+            ],
+        ),
+    ];
+
+    #[test]
+    fn no_plain_string_puts_a_plural_noun_after_a_value() {
+        // A count with its noun goes through a plural message (chosen by `{n}`) or a `counted.*`
+        // phrase; `{n} items` in a plural message's `other` form is right.
+        for (tag, nouns) in COUNTED_NOUNS {
+            let cat = load(tag, None).unwrap_or_else(|p| panic!("{tag}: {p:?}"));
+            let mut bad = Vec::new();
+            for (key, message) in &cat.messages {
+                let Message::Text(text) = message else {
+                    continue;
+                };
+                // A band ("250–499 items") is a range, never one.
+                if key == "finding.items_band" {
+                    continue;
+                }
+                for noun in nouns {
+                    let mut rest = text.as_str();
+                    while let Some(i) = rest.find(&format!("}} {noun}")) {
+                        let tail = &rest[i + 2 + noun.len()..];
+                        // The whole word only ("Partnern" is another word).
+                        if !tail.starts_with(|c: char| c.is_alphanumeric()) {
+                            bad.push(format!("{key}: {text}"));
+                            break;
+                        }
+                        rest = tail;
+                    }
+                }
+            }
+            assert!(bad.is_empty(), "{tag}: {bad:#?}");
+        }
+    }
+
+    #[test]
+    fn every_plural_message_renders_for_0_1_many_and_an_unknown_count() {
+        for tag in ["en", "de"] {
+            let l = lang(tag);
+            let unknown = l.amount(crate::publish::Count::Hidden(
+                crate::publish::Hidden::Primary,
+            ));
+            for (key, message) in &l.catalogue.messages {
+                let Message::Plural(forms) = message else {
+                    continue;
+                };
+                // `{n}` chooses the form even where no form prints it.
+                let mut names: BTreeSet<String> =
+                    forms.values().flat_map(|f| placeholders(f)).collect();
+                names.insert("n".to_owned());
+                let mut texts = Vec::new();
+                for n in [Arg::N(0), Arg::N(1), Arg::N(1200), Arg::S(unknown.clone())] {
+                    let args: Vec<(&str, Arg)> = names
+                        .iter()
+                        .map(|name| {
+                            let value = if name == "n" {
+                                n.clone()
+                            } else {
+                                Arg::S(format!("<{name}>"))
+                            };
+                            (name.as_str(), value)
+                        })
+                        .collect();
+                    let text = l
+                        .f(key, &args)
+                        .unwrap_or_else(|e| panic!("{tag} {key}: {e}"));
+                    assert!(!text.contains('{'), "{tag} {key}: {text}");
+                    texts.push(text);
+                }
+                // One and many read differently in English (for German, nouns such as
+                // "Urheber" and "Partner" have one form).
+                if tag == "en" {
+                    assert_ne!(
+                        texts[1].replace('1', ""),
+                        texts[2].replace("1,200", ""),
+                        "{key}"
+                    );
+                    if forms.values().any(|f| f.contains("{n}")) {
+                        assert!(texts[3].contains(&unknown), "{key}: {}", texts[3]);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn counted_phrases_say_one_many_and_unknown() {
+        use crate::publish::{Count, Hidden};
+        let en = lang("en");
+        assert_eq!(en.counted("items", Count::Exact(1)), "1 item");
+        assert_eq!(en.counted("items", Count::Exact(0)), "0 items");
+        assert_eq!(
+            en.counted("export_batches", Count::Exact(1200)),
+            "1,200 export batches"
+        );
+        assert_eq!(
+            en.counted("owners", Count::Hidden(Hidden::Primary)),
+            "a suppressed number of owners"
+        );
+        let de = lang("de");
+        assert_eq!(de.counted("items", Count::Exact(1)), "1 Beitrag");
+        assert_eq!(
+            de.counted("export_batches", Count::Exact(2)),
+            "2 Lieferungen"
+        );
+    }
+
     #[test]
     fn a_value_ending_in_a_full_stop_ends_the_sentence_once() {
         for tag in ["en", "de"] {
             let l = lang(tag);
             let args = [
                 ("date", Arg::from("2024-06-30")),
-                ("owners", Arg::from(12u64)),
+                ("n", Arg::from(12u64)),
                 ("partner", Arg::from("Orchard AI, Inc.")),
             ];
             for text in [

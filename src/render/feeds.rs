@@ -66,7 +66,7 @@ pub(crate) fn feed(report: &Report, exports: &[ExportRow<Count>], lang: &Lang) -
                 summary = x(&lang.f(
                     "feed.export_summary",
                     &[
-                        ("items", lang.amount(e.items).into()),
+                        ("items", lang.counted("items", e.items).into()),
                         ("date", lang.instant_text(&e.exported_at).into()),
                         ("partner", partner.into()),
                     ]

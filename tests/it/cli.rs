@@ -304,3 +304,61 @@ fn a_broken_partners_file_is_one_problem_not_one_per_ledger_row_or_response() {
         "{stderr}"
     );
 }
+
+#[test]
+fn pages_of_a_root_with_one_partner_and_one_export_say_so_in_the_singular() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path().join("root");
+    let root_arg = root.to_str().expect("utf-8");
+    assert!(
+        crate::support::sharelog(&["new", root_arg])
+            .status
+            .success()
+    );
+    for language in ["en", "de"] {
+        let site = dir.path().join(format!("site-{language}"));
+        let out = crate::support::sharelog(&[
+            "build",
+            "--quiet",
+            "--root",
+            root_arg,
+            "--language",
+            language,
+            "--out",
+            site.to_str().expect("utf-8"),
+        ]);
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let about = std::fs::read_to_string(site.join("data/about.html")).expect("about");
+        let want = if language == "en" {
+            "The data covers 1 partner and 1 export batch sent from"
+        } else {
+            "Die Daten umfassen 1 Partner und 1 Lieferung aus der Zeit"
+        };
+        assert!(about.contains(want), "{language}: {about}");
+        for entry in walkdir::WalkDir::new(&site).into_iter().flatten() {
+            if entry.path().extension().is_none_or(|e| e != "html") {
+                continue;
+            }
+            let html = std::fs::read_to_string(entry.path()).expect("html");
+            for wrong in [
+                "1 partners",
+                "1 exports",
+                "1 export batches",
+                "1 items",
+                "1 owners",
+                "1 Lieferungen",
+                "1 Beiträge",
+            ] {
+                assert!(
+                    !html.contains(&format!(" {wrong}")) && !html.contains(&format!(">{wrong}")),
+                    "{}: {wrong}",
+                    entry.path().display()
+                );
+            }
+        }
+    }
+}

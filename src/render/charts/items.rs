@@ -95,7 +95,7 @@ pub(crate) fn overview_charts(
             "chart.per_category_top",
             &[
                 ("category", report.category_label(&cat).into()),
-                ("items", n.into()),
+                ("items", lang.counted("items", Count::Exact(n)).into()),
             ],
         )?);
     }
@@ -163,7 +163,7 @@ pub(crate) fn partner_chart(
             "chart.partner_summary",
             &[
                 ("partner", partner.name.as_str().into()),
-                ("items", lang.amount(total).into()),
+                ("items", lang.counted("items", total).into()),
             ],
         )?,
     };

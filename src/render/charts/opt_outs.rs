@@ -45,7 +45,7 @@ pub(crate) fn opt_out_chart(
         summary.push(' ');
         summary.push_str(&lang.f(
             "chart.opt_outs_last",
-            &[("month", last_month.into()), ("owners", active.into())],
+            &[("month", last_month.into()), ("n", active.into())],
         )?);
     }
     Ok(Some(Chart {

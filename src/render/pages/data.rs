@@ -262,9 +262,12 @@ impl Pages<'_> {
             .collect::<Result<_>>()?;
         let about = About {
             description: package::description(self.report, self.rules),
-            partners: l.number(self.report.partners.len() as u64),
-            exports: l.number(self.report.exports.len() as u64),
-            items: l.amount(self.t.total_items),
+            partners: l.counted("partners", Count::Exact(self.report.partners.len() as u64)),
+            exports: l.counted(
+                "export_batches",
+                Count::Exact(self.report.exports.len() as u64),
+            ),
+            items: l.counted("items", self.t.total_items),
             first_year: years.first().cloned(),
             last_year: years.last().cloned(),
             categories: m

@@ -26,7 +26,8 @@ struct ExportView {
     /// Where its counts come from: listing, declared counts or both.
     source: String,
     items: String,
-    opt_outs_in_force: Option<String>,
+    /// The `{n}` of its sentence: a number, or the wording of a count that is not one.
+    opt_outs_in_force: Option<serde_json::Value>,
     filters: Vec<FilterView>,
     files: Vec<FileView>,
 }
@@ -143,7 +144,7 @@ impl Pages<'_> {
                 source: l.t(source)?,
                 items: self.count(row.map_or(Count::NotDeclared, |r| r.items)),
                 // Shown in a sentence: "N owners had an opt-out covering …".
-                opt_outs_in_force: row.and_then(|r| r.opt_outs_in_force).map(|n| l.amount(n)),
+                opt_outs_in_force: row.and_then(|r| r.opt_outs_in_force).map(|n| l.n_value(n)),
                 filters,
                 files,
             },

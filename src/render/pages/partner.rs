@@ -32,9 +32,10 @@ struct PartnerView {
     description_html: Option<String>,
     items: String,
     exports: u64,
-    opt_outs_in_force: Option<String>,
-    items_opted_out_now: Option<String>,
-    /// `partners.deletion_items`.
+    /// The `{n}` of sentences: a number, or the wording of a count that is not one.
+    opt_outs_in_force: Option<serde_json::Value>,
+    items_opted_out_now: Option<serde_json::Value>,
+    /// `partners.deletion_items`, with its noun ("12 items").
     items_requested: String,
     /// Which opt-out scopes cover the partner.
     covered_by: Vec<String>,
@@ -94,12 +95,16 @@ impl Pages<'_> {
                     .description
                     .as_deref()
                     .map(|d| markdown::render(d).html),
-                items: l.amount(row.map_or(Count::NotDeclared, |r| r.items)),
+                // With its noun: "1 item", "12 items".
+                items: l.counted("items", row.map_or(Count::NotDeclared, |r| r.items)),
                 exports: row.map_or(0, |r| r.exports),
                 // Shown in sentences: "N owners had an opt-out …", "N items belong …".
-                opt_outs_in_force: row.and_then(|r| r.opt_outs_in_force).map(|n| l.amount(n)),
-                items_opted_out_now: row.and_then(|r| r.items_opted_out_now).map(|n| l.amount(n)),
-                items_requested: row.map_or_else(|| l.number(0), |r| l.amount(r.deletion_items)),
+                opt_outs_in_force: row.and_then(|r| r.opt_outs_in_force).map(|n| l.n_value(n)),
+                items_opted_out_now: row
+                    .and_then(|r| r.items_opted_out_now)
+                    .map(|n| l.n_value(n)),
+                items_requested: l
+                    .counted("items", row.map_or(Count::Exact(0), |r| r.deletion_items)),
                 covered_by,
             },
             has_ledger: self.report.ledger.is_some(),
