@@ -29,7 +29,7 @@ impl ExitCode {
 }
 
 /// One thing wrong with the input, located as precisely as the input allows.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Problem {
     /// The file, relative to the report root, with `/` separators.
     pub file: String,
@@ -43,6 +43,38 @@ pub struct Problem {
     pub message: String,
     /// What to do about it.
     pub help: Option<String>,
+    /// A line that sums up problems of its file not listed one by one ("N more bad rows not
+    /// listed"): printed after them.
+    pub summary: bool,
+}
+
+/// What problems sort by.
+type SortKey<'a> = (
+    &'a String,
+    bool,
+    Option<u64>,
+    Option<u64>,
+    &'a Option<String>,
+    &'a String,
+    &'a Option<String>,
+);
+
+/// Problems sort by file, then line and column; a file's summary line comes after its problems.
+impl Ord for Problem {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        fn key(p: &Problem) -> SortKey<'_> {
+            (
+                &p.file, p.summary, p.line, p.column, &p.key, &p.message, &p.help,
+            )
+        }
+        key(self).cmp(&key(other))
+    }
+}
+
+impl PartialOrd for Problem {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
 }
 
 impl Problem {
@@ -55,7 +87,14 @@ impl Problem {
             key: None,
             message: message.into(),
             help: None,
+            summary: false,
         }
+    }
+
+    /// Marks the problem as the summary of its file's problems not listed (sorted after them).
+    pub fn summary(mut self) -> Self {
+        self.summary = true;
+        self
     }
 
     /// Adds a line (and column) position.
@@ -216,17 +255,28 @@ mod tests {
             Problem::new("b.yaml", "x").at(3, None),
             Problem::new("a.yaml", "y").at(9, None),
             Problem::new("b.yaml", "z").at(1, None),
+            Problem::new("b.yaml", "7 more bad rows not listed").summary(),
+            Problem::new("b.yaml", "missing column").at(1, None),
+            Problem::new("a.yaml", "whole file"),
         ]);
         let Error::Invalid(problems) = err else {
             panic!("expected invalid");
         };
-        let order: Vec<_> = problems.iter().map(|p| (p.file.as_str(), p.line)).collect();
+        let order: Vec<_> = problems
+            .iter()
+            .map(|p| (p.file.as_str(), p.line, p.message.as_str()))
+            .collect();
+        // A file's own problems first (one without a line before the lines), its summary of
+        // problems not listed after them.
         assert_eq!(
             order,
             vec![
-                ("a.yaml", Some(9)),
-                ("b.yaml", Some(1)),
-                ("b.yaml", Some(3))
+                ("a.yaml", None, "whole file"),
+                ("a.yaml", Some(9), "y"),
+                ("b.yaml", Some(1), "missing column"),
+                ("b.yaml", Some(1), "z"),
+                ("b.yaml", Some(3), "x"),
+                ("b.yaml", None, "7 more bad rows not listed"),
             ]
         );
     }

@@ -293,6 +293,7 @@ impl BadRows<'_> {
                 ),
             )
             .help("fix the rows above and run `sharelog check` again to see the rest")
+            .summary()
         })
     }
 }
