@@ -230,14 +230,8 @@ fn a_ledger_or_deletion_table_in_a_format_sharelog_does_not_read_is_a_problem_no
 #[test]
 fn summary_lines_count_in_the_singular_and_the_plural() {
     // `sharelog new` writes one partner and one export.
-    let dir = tempfile::tempdir().expect("temp dir");
-    let root = dir.path().join("root");
+    let (dir, root) = crate::support::new_root();
     let root_arg = root.to_str().expect("utf-8");
-    assert!(
-        crate::support::sharelog(&["new", root_arg])
-            .status
-            .success()
-    );
     let out = crate::support::sharelog(&["check", "--root", root_arg]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -307,14 +301,8 @@ fn a_broken_partners_file_is_one_problem_not_one_per_ledger_row_or_response() {
 
 #[test]
 fn pages_of_a_root_with_one_partner_and_one_export_say_so_in_the_singular() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let root = dir.path().join("root");
+    let (dir, root) = crate::support::new_root();
     let root_arg = root.to_str().expect("utf-8");
-    assert!(
-        crate::support::sharelog(&["new", root_arg])
-            .status
-            .success()
-    );
     for language in ["en", "de"] {
         let site = dir.path().join(format!("site-{language}"));
         let out = crate::support::sharelog(&[

@@ -135,3 +135,16 @@ pub(crate) fn example_copy() -> (tempfile::TempDir, std::path::PathBuf) {
     std::fs::copy(repo().join("report.yaml"), root.join("report.yaml")).expect("copy");
     (dir, root)
 }
+
+/// A new root, as `sharelog new` writes it (one partner, one export), in a temporary folder.
+pub(crate) fn new_root() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path().join("root");
+    let out = sharelog(&["new", root.to_str().expect("utf-8")]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (dir, root)
+}
