@@ -500,10 +500,10 @@ pub fn render(old: &Side, new: &Side, c: &Changes, format: Format) -> String {
         item(
             &mut out,
             &format!(
-                "+ {id} ({}, {}): {} items",
+                "+ {id} ({}, {}): {}",
                 e.partner,
                 e.exported_at,
-                display_count(&e.items)
+                display_items(&e.items)
             ),
         );
     }
@@ -511,10 +511,10 @@ pub fn render(old: &Side, new: &Side, c: &Changes, format: Format) -> String {
         item(
             &mut out,
             &format!(
-                "− {id} ({}, {}): {} items",
+                "− {id} ({}, {}): {}",
                 e.partner,
                 e.exported_at,
-                display_count(&e.items)
+                display_items(&e.items)
             ),
         );
     }
@@ -522,9 +522,9 @@ pub fn render(old: &Side, new: &Side, c: &Changes, format: Format) -> String {
         let mut what = Vec::new();
         if a.items != b.items {
             what.push(format!(
-                "{} → {} items",
-                display_count(&a.items),
-                display_count(&b.items)
+                "{} → {}",
+                display_items(&a.items),
+                display_items(&b.items)
             ));
         }
         if a.exported_at != b.exported_at {
@@ -621,9 +621,9 @@ pub fn render(old: &Side, new: &Side, c: &Changes, format: Format) -> String {
             item(
                 &mut out,
                 &format!(
-                    "data/{}.csv: {} rows changed, {} added, {} removed",
+                    "data/{}.csv: {} changed, {} added, {} removed",
                     t.name,
-                    t.changed.len(),
+                    rows(t.changed.len()),
                     t.added.len(),
                     t.removed.len()
                 ),
@@ -707,11 +707,18 @@ fn quoted(text: &str) -> String {
     format!("“{out}”")
 }
 
-fn display_count(cell: &str) -> String {
+/// A published item count with its noun: `1 item`, `1,200 items`, `suppressed`.
+fn display_items(cell: &str) -> String {
     match cell.parse::<u64>() {
-        Ok(n) => thousands(n),
+        Ok(1) => "1 item".to_owned(),
+        Ok(n) => format!("{} items", thousands(n)),
         Err(_) => "suppressed".to_owned(),
     }
+}
+
+/// `n` rows, in the singular or the plural.
+fn rows(n: usize) -> String {
+    crate::counted(n as u64, "row", "rows")
 }
 
 /// The changes as the releases page shows them: every value as published, labels left to the

@@ -244,8 +244,8 @@ pub fn render_site_with(
     let tables = aggregate::aggregate(&report, cache.as_ref())?;
     match &cache {
         Some(c) => progress.stage(&format!(
-            "suppressing small counts and rendering the site ({} listings from the cache, {} counted)",
-            c.hits.get(),
+            "suppressing small counts and rendering the site ({} from the cache, {} counted)",
+            counted(c.hits.get() as u64, "listing", "listings"),
             c.misses.get()
         )),
         None => progress.stage("suppressing small counts and rendering the site"),

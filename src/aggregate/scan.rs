@@ -288,8 +288,9 @@ impl BadRows<'_> {
             Problem::new(
                 &self.table.display,
                 format!(
-                    "{} more not listed",
-                    crate::counted(bad - listed, "bad row", "bad rows")
+                    "{} more bad {} not listed",
+                    bad - listed,
+                    if bad - listed == 1 { "row" } else { "rows" }
                 ),
             )
             .help("fix the rows above and run `sharelog check` again to see the rest")

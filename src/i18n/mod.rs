@@ -464,7 +464,19 @@ impl Lang {
                 && let Some(end) = at.find('}')
                 && is_name(&at[1..end])
             {
-                let value = lookup(&at[1..end])?;
+                let mut value = lookup(&at[1..end])?;
+                // A sentence (a string that ends with a full stop) that starts with a count that
+                // is no number ("a suppressed number of items in 1 export batch.") starts with a
+                // capital; a phrase ("a suppressed number of items") does not.
+                if out.is_empty()
+                    && pattern.trim_end().ends_with('.')
+                    && self.starts_with_amount_wording(&value)
+                {
+                    let mut chars = value.chars();
+                    if let Some(first) = chars.next() {
+                        value = first.to_uppercase().chain(chars).collect();
+                    }
+                }
                 out.push_str(&escape(&value));
                 rest = &at[end + 1..];
                 // A value that ends a sentence with its own full stop ("Orchard AI, Inc.")
@@ -564,6 +576,18 @@ impl Lang {
             Arg::N(n) => n.into(),
             Arg::S(s) => s.into(),
         }
+    }
+
+    /// Whether `value` starts with the wording of a count that is no number ("a suppressed
+    /// number of", "an undeclared number of").
+    fn starts_with_amount_wording(&self, value: &str) -> bool {
+        ["format.suppressed_amount", "format.not_declared_amount"]
+            .iter()
+            .filter_map(|k| match self.catalogue.messages.get(*k) {
+                Some(Message::Text(t)) if !t.is_empty() => Some(t),
+                _ => None,
+            })
+            .any(|t| value.starts_with(t.as_str()))
     }
 
     /// How pages show a suppressed count.
@@ -797,19 +821,60 @@ mod tests {
                     texts.push(text);
                 }
                 // One and many read differently in English (for German, nouns such as
-                // "Urheber" and "Partner" have one form).
-                if tag == "en" {
+                // "Urheber" and "Partner" have one form; "a 1-day deadline" is an adjective).
+                if tag == "en" && key != "counted.deadline_days" {
                     assert_ne!(
                         texts[1].replace('1', ""),
                         texts[2].replace("1,200", ""),
                         "{key}"
                     );
                     if forms.values().any(|f| f.contains("{n}")) {
-                        assert!(texts[3].contains(&unknown), "{key}: {}", texts[3]);
+                        // (At a sentence's start, with a capital.)
+                        assert!(
+                            texts[3].to_lowercase().contains(&unknown.to_lowercase()),
+                            "{key}: {}",
+                            texts[3]
+                        );
                     }
                 }
             }
         }
+    }
+
+    #[test]
+    fn a_sentence_that_starts_with_a_suppressed_count_starts_with_a_capital() {
+        use crate::publish::{Count, Hidden};
+        for (tag, want) in [
+            ("en", "A suppressed number of items in 2 export batches."),
+            ("de", "Eine unterdrückte Anzahl Beiträge in 2 Lieferungen."),
+        ] {
+            let l = lang(tag);
+            let items = l.counted("items", Count::Hidden(Hidden::Secondary));
+            let text = l
+                .f(
+                    "partner.items_in_batches",
+                    &[("items", items.as_str().into()), ("n", 2u64.into())],
+                )
+                .unwrap_or_default();
+            assert_eq!(text, want);
+        }
+        // Mid-sentence, it stays as it is.
+        let l = lang("en");
+        let requested = l.counted("items", Count::Hidden(Hidden::Primary));
+        let text = l
+            .f(
+                "partner.opted_out_now",
+                &[
+                    ("partner", "P".into()),
+                    ("n", 3u64.into()),
+                    ("requested", requested.as_str().into()),
+                ],
+            )
+            .unwrap_or_default();
+        assert!(
+            text.contains("cover a suppressed number of items in all"),
+            "{text}"
+        );
     }
 
     #[test]

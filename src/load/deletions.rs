@@ -41,7 +41,7 @@ pub(crate) fn load(
             // A table in another format would be skipped in silence, and its overdue requests
             // with it.
             let table = path.extension().is_some_and(|e| {
-                ["parquet", "ndjson", "jsonl", "json", "tsv", "xlsx", "txt"]
+                ["parquet", "ndjson", "jsonl", "json", "tsv", "xlsx"]
                     .contains(&e.to_string_lossy().to_ascii_lowercase().as_str())
             });
             if table {

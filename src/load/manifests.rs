@@ -525,7 +525,10 @@ pub(crate) fn check_count_row(
         if n > row.items {
             out.push((
                 name,
-                format!("{name} is {n}, more than the cell's {} items", row.items),
+                format!(
+                    "{name} is {n}, more than the cell's {}",
+                    crate::counted(row.items, "item", "items")
+                ),
                 "a flag counts items of the cell, so it cannot exceed `items`".to_owned(),
             ));
         }

@@ -51,17 +51,19 @@ pub(crate) fn load_partial(root: &Path, language: Option<&str>) -> (Option<Repor
             );
         }
     }
+    let before = problems.len();
     let partners = partners::load(&ctx, &mut problems);
-    // References are only checked against files that could be read: a broken report.yaml or
-    // partners.yaml is one problem, not one per reference to it.
+    // References are only checked against files that could be read without a problem: a broken
+    // report.yaml or partners.yaml (even one bad entry, which is then left out) is one problem,
+    // not one per reference to it.
+    let partners_ok = partners.is_some() && problems.len() == before;
     let categories = meta.as_ref().map(ReportMeta::category_ids);
     let exports = manifests::load(
         &ctx,
-        partners.as_deref(),
+        partners.as_deref().filter(|_| partners_ok),
         categories.as_deref(),
         &mut problems,
     );
-    let partners_ok = partners.is_some();
     let partners = partners.unwrap_or_default();
     let opt_outs_monthly = opt_outs::load_monthly(&ctx, &mut problems);
     let protections_monthly = opt_outs::load_protections(&ctx, &mut problems);

@@ -192,7 +192,10 @@ pub(crate) fn find_ledger(ctx: &Ctx<'_>, problems: &mut Problems) -> Option<Tabl
                 .flatten()
                 .flatten()
                 .map(|e| e.path())
-                .filter(|p| p.file_stem().is_some_and(|s| s == "ledger"));
+                .filter(|p| {
+                    p.file_stem()
+                        .is_some_and(|s| s.to_string_lossy().eq_ignore_ascii_case("ledger"))
+                });
             let mut others: Vec<_> = others.collect();
             others.sort();
             for other in others {

@@ -181,7 +181,11 @@ fn message(report: &Report, lang: &Lang, f: &Finding, shown: &Shown) -> Result<S
                     ("n", n_of(count)),
                     ("partner", partner.into()),
                     ("items", items_text(lang, overdue_items)?.into()),
-                    ("days", u64::from(*days).into()),
+                    (
+                        "days",
+                        lang.f("counted.deadline_days", &[("n", u64::from(*days).into())])?
+                            .into(),
+                    ),
                     ("parts", parts.join(", ").into()),
                 ],
             )?

@@ -226,7 +226,7 @@ fn every_step_of_a_reports_life_gives_the_cold_builds_site() {
     // The three exports after 2024-01-01 see one owner fewer; pellucid-2023-01 does not.
     check(
         "a withdrawal before the later exports",
-        "(1 listings from the cache, 3 counted)",
+        "(1 listing from the cache, 3 counted)",
     );
 
     // A correction to an old listing.

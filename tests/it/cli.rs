@@ -204,6 +204,7 @@ fn a_ledger_or_deletion_table_in_a_format_sharelog_does_not_read_is_a_problem_no
     let (_dir, root) = crate::support::example_copy();
     let opt_outs = root.join("data/opt-outs");
     std::fs::rename(opt_outs.join("ledger.csv"), opt_outs.join("ledger.json")).expect("rename");
+    std::fs::write(opt_outs.join("Ledger.CSV"), "owner_id,opted_out_at\n").expect("write");
     let deletions = root.join("data/deletions");
     std::fs::copy(
         deletions.join("requests.csv"),
@@ -222,7 +223,11 @@ fn a_ledger_or_deletion_table_in_a_format_sharelog_does_not_read_is_a_problem_no
         "{stderr}"
     );
     assert!(
-        stderr.ends_with("2 problems found; nothing was written\n"),
+        stderr.contains("error: data/opt-outs/Ledger.CSV: is not read as the opt-out ledger"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.ends_with("3 problems found; nothing was written\n"),
         "{stderr}"
     );
 }
@@ -280,23 +285,26 @@ fn diff_and_serve_do_not_say_nothing_was_written() {
 #[test]
 fn a_broken_partners_file_is_one_problem_not_one_per_ledger_row_or_response() {
     // The example's ledger has rows scoped to one partner, and responses to findings: with
-    // partners.yaml unreadable, neither can be judged, and neither is reported.
-    let (_dir, root) = crate::support::example_copy();
-    let path = root.join("data/partners.yaml");
-    let text = std::fs::read_to_string(&path).expect("read");
-    std::fs::write(
-        &path,
-        text.replacen("honours_opt_out: \"yes\"", "honours_opt_out: true", 1),
-    )
-    .expect("write");
-    let out = crate::support::sharelog(&["check", "--root", root.to_str().expect("utf-8")]);
-    assert_eq!(out.status.code(), Some(1));
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.starts_with("error: data/partners.yaml:"), "{stderr}");
-    assert!(
-        stderr.ends_with("error: 1 problem found; nothing was written\n"),
-        "{stderr}"
-    );
+    // partners.yaml unreadable, or one entry of it bad (and left out), the manifests, deletion
+    // requests and ledger rows naming that partner are not reported.
+    for (from, to) in [
+        ("honours_opt_out: \"yes\"", "honours_opt_out: true"),
+        ("    signed: 2022-09-01", "    signed: 2022-13-01"),
+    ] {
+        let (_dir, root) = crate::support::example_copy();
+        let path = root.join("data/partners.yaml");
+        let text = std::fs::read_to_string(&path).expect("read");
+        assert!(text.contains(from), "{from}");
+        std::fs::write(&path, text.replacen(from, to, 1)).expect("write");
+        let out = crate::support::sharelog(&["check", "--root", root.to_str().expect("utf-8")]);
+        assert_eq!(out.status.code(), Some(1));
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(stderr.starts_with("error: data/partners.yaml:"), "{stderr}");
+        assert!(
+            stderr.ends_with("error: 1 problem found; nothing was written\n"),
+            "{to}: {stderr}"
+        );
+    }
 }
 
 #[test]

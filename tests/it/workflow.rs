@@ -584,7 +584,7 @@ fn diff_names_every_changed_number() {
         "{text}"
     );
     assert!(
-        text.contains("data/shared-items.csv: 1 rows changed"),
+        text.contains("data/shared-items.csv: 1 row changed"),
         "{text}"
     );
     let (code, markdown) = diff(&old, &new, "markdown");
