@@ -102,15 +102,39 @@ fn run(cli: &Cli) -> Result<i32, Error> {
         .map(|()| 0),
         Command::Diff(args) => {
             // A side that cannot be read or built is exit code 3: 1 means "different" here.
+            // The problems of both sides are one list, each file named with its side's folder
+            // (a root's problems name files relative to it, the same for OLD and NEW).
             let side = |path: &std::path::Path| {
-                sharelog::diff::read_side(path).map_err(|e| {
-                    report(&e, cli);
-                    3
+                sharelog::diff::read_side(path).map_err(|e| match e {
+                    Error::Invalid(problems) => problems
+                        .into_iter()
+                        .map(|mut p| {
+                            // A problem with the side itself already names it.
+                            if std::path::Path::new(&p.file) != path {
+                                p.file = path.join(&p.file).display().to_string();
+                            }
+                            p
+                        })
+                        .collect(),
+                    other => {
+                        report(&other, cli);
+                        Vec::new()
+                    }
                 })
             };
             let (old, new) = match (side(&args.old), side(&args.new)) {
                 (Ok(old), Ok(new)) => (old, new),
-                _ => return Ok(3),
+                (old, new) => {
+                    let problems: Vec<_> = [old.err(), new.err()]
+                        .into_iter()
+                        .flatten()
+                        .flatten()
+                        .collect();
+                    if !problems.is_empty() {
+                        report(&Error::invalid(problems), cli);
+                    }
+                    return Ok(3);
+                }
             };
             let changes = sharelog::diff::compare(&old, &new)?;
             print!(

@@ -78,6 +78,19 @@ fn message(e: &serde_saphyr::Error) -> String {
         "invalid f64" | "invalid f32" => "expected a number",
         other => other,
     };
+    // serde's "unknown variant `true`, expected one of yes, no, unknown" is jargon: say which
+    // values the key takes.
+    let plain;
+    let text = match text
+        .strip_prefix("unknown variant ")
+        .and_then(|rest| rest.split_once(", expected one of "))
+    {
+        Some((value, allowed)) => {
+            plain = format!("{value} is not one of the values this key takes: {allowed}");
+            plain.as_str()
+        }
+        None => text,
+    };
     let mut chars = text.chars();
     match chars.next() {
         Some(first) => first.to_lowercase().chain(chars).collect(),
@@ -88,6 +101,21 @@ fn message(e: &serde_saphyr::Error) -> String {
 #[cfg(test)]
 mod tests {
     use super::parse;
+
+    #[test]
+    fn an_unknown_value_is_named_with_the_values_the_key_takes() {
+        #[derive(Debug, serde::Deserialize)]
+        #[allow(dead_code)]
+        struct Partner {
+            honours_opt_out: crate::model::HonoursOptOut,
+        }
+        let problem =
+            parse::<Partner>("partners.yaml", "honours_opt_out: true\n", 0).expect_err("refused");
+        assert_eq!(
+            problem.message,
+            "`true` is not one of the values this key takes: yes, no, unknown"
+        );
+    }
 
     /// The classic "billion laughs": nine levels of ten aliases each would expand to 10^9 nodes.
     fn alias_bomb() -> String {

@@ -280,6 +280,34 @@ fn diff_and_serve_do_not_say_nothing_was_written() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(!stderr.contains("nothing was written"), "{stderr}");
     assert!(!stderr.is_empty());
+    // Both sides broken: one list, each problem named with its side, one total.
+    let (_dir, broken) = crate::support::example_copy();
+    let partners = broken.join("data/partners.yaml");
+    let text = std::fs::read_to_string(&partners).expect("read");
+    std::fs::write(
+        &partners,
+        text.replacen("    signed: 2022-09-01", "    signed: 2022-13-01", 1),
+    )
+    .expect("write");
+    let out = crate::support::sharelog(&[
+        "diff",
+        missing.to_str().expect("utf-8"),
+        broken.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains(&format!("error: {}: is neither", missing.display())),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(&format!(
+            "error: {}:",
+            broken.join("data/partners.yaml").display()
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.ends_with("error: 2 problems found\n"), "{stderr}");
 }
 
 #[test]
