@@ -68,8 +68,14 @@ fn build(root: &Path) -> std::result::Result<Site, String> {
 
 fn rebuild(state: &Mutex<State>, root: &Path) {
     let result = build(root);
+    // The first build is a build; each later one a rebuild.
+    let first = state.lock().map(|s| s.version == 0).unwrap_or(false);
+    let what = if first { "built" } else { "rebuilt" };
     match &result {
-        Ok(site) => eprintln!("rebuilt: {} files", site.files.len()),
+        Ok(site) => eprintln!(
+            "{what}: {}",
+            crate::counted(site.files.len() as u64, "file", "files")
+        ),
         Err(text) => eprintln!("build failed; the page shows why:\n{text}"),
     }
     if let Ok(mut s) = state.lock() {
@@ -311,6 +317,11 @@ pub fn serve(options: &ServeOptions, on_ready: impl FnOnce(std::net::SocketAddr)
                 .help("serve a report root; `sharelog new DIR` writes one"),
         ]));
     }
+    // Listen first: a port in use is said before a build the server could not show.
+    let (bind, port) = (options.bind, options.port);
+    let listener = std::net::TcpListener::bind((bind, port))
+        .and_then(|l| l.set_nonblocking(true).map(|()| l))
+        .map_err(|e| Error::Internal(format!("cannot listen on {bind}:{port}: {e}")))?;
     let state = Arc::new(Mutex::new(State {
         version: 0,
         build: Err(String::new()),
@@ -356,10 +367,8 @@ pub fn serve(options: &ServeOptions, on_ready: impl FnOnce(std::net::SocketAddr)
         .build()
         .map_err(|e| Error::Internal(format!("cannot start the server: {e}")))?;
     let hosts = Hosts::for_bind(options.bind);
-    let (bind, port) = (options.bind, options.port);
     let result = runtime.block_on(async move {
-        let listener = tokio::net::TcpListener::bind((bind, port))
-            .await
+        let listener = tokio::net::TcpListener::from_std(listener)
             .map_err(|e| Error::Internal(format!("cannot listen on {bind}:{port}: {e}")))?;
         let addr = listener
             .local_addr()

@@ -739,6 +739,10 @@ mod tests {
                 "export batches",
                 "requests",
                 "files",
+                "further counts",
+                "counts",
+                "values",
+                "months",
             ],
         ),
         (
@@ -750,6 +754,10 @@ mod tests {
                 "Lieferungen",
                 "Löschersuchen",
                 "Dateien",
+                "weitere Anzahlen",
+                "weitere Zahlen",
+                "Werte",
+                "Monate",
             ],
         ),
     ];

@@ -386,3 +386,20 @@ fn pages_of_a_root_with_one_partner_and_one_export_say_so_in_the_singular() {
         }
     }
 }
+
+#[test]
+fn serve_on_a_busy_port_says_so_before_building() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = taken.local_addr().expect("addr").port().to_string();
+    let out = crate::support::sharelog(&[
+        "serve",
+        "--root",
+        env!("CARGO_MANIFEST_DIR"),
+        "--port",
+        &port,
+    ]);
+    assert_eq!(out.status.code(), Some(3));
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("cannot listen on 127.0.0.1:"), "{stderr}");
+    assert!(!stderr.contains("built:"), "{stderr}");
+}
