@@ -479,6 +479,21 @@ impl Lang {
                 }
                 out.push_str(&escape(&value));
                 rest = &at[end + 1..];
+                // A range whose ends are the same ("from 2024 to 2024", "2024–2024") is said
+                // once: the words between its start and its end go with the end.
+                let end_name = match &at[1..end] {
+                    "from" => Some("{to}"),
+                    "first_year" => Some("{last_year}"),
+                    _ => None,
+                };
+                if let Some(end_name) = end_name
+                    && let Some(to_at) = rest.find(end_name)
+                    && to_at <= 12
+                    && !rest[..to_at].contains(['{', '}', '.', ',', ';', '('])
+                    && lookup(&end_name[1..end_name.len() - 1]).is_ok_and(|to| to == value)
+                {
+                    rest = &rest[to_at + end_name.len()..];
+                }
                 // A value that ends a sentence with its own full stop ("Orchard AI, Inc.")
                 // takes the place of the pattern's: no "Inc..".
                 if value.ends_with('.') && rest.starts_with('.') && !rest.starts_with("..") {
@@ -883,6 +898,50 @@ mod tests {
             text.contains("cover a suppressed number of items in all"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn a_range_whose_ends_are_the_same_is_said_once() {
+        let en = lang("en");
+        let same = [("from", Arg::from("2024")), ("to", Arg::from("2024"))];
+        let text = en
+            .fill(
+                "k",
+                "created from {from} to {to}, {from}–{to}.",
+                &same,
+                &|s| s.to_owned(),
+                false,
+            )
+            .unwrap_or_default();
+        assert_eq!(text, "created from 2024, 2024.");
+        let apart = [("from", Arg::from("2022")), ("to", Arg::from("2024"))];
+        let text = en
+            .fill(
+                "k",
+                "created from {from} to {to}, {from}–{to}.",
+                &apart,
+                &|s| s.to_owned(),
+                false,
+            )
+            .unwrap_or_default();
+        assert_eq!(text, "created from 2022 to 2024, 2022–2024.");
+        let de = lang("de");
+        let text = de
+            .f(
+                "about.composition_text",
+                &[
+                    ("partners", "1 Partner".into()),
+                    ("exports", "1 Lieferung".into()),
+                    ("from", "1. Januar 2024".into()),
+                    ("to", "1. Januar 2024".into()),
+                    ("items", "3 Beiträge".into()),
+                    ("first_year", "2023".into()),
+                    ("last_year", "2023".into()),
+                ],
+            )
+            .unwrap_or_default();
+        assert!(text.contains("aus der Zeit von 1. Januar 2024;"), "{text}");
+        assert!(text.contains("entstanden von 2023. "), "{text}");
     }
 
     #[test]
