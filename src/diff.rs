@@ -710,8 +710,7 @@ fn quoted(text: &str) -> String {
 /// A published item count with its noun: `1 item`, `1,200 items`, `suppressed`.
 fn display_items(cell: &str) -> String {
     match cell.parse::<u64>() {
-        Ok(1) => "1 item".to_owned(),
-        Ok(n) => format!("{} items", thousands(n)),
+        Ok(n) => format!("{} {}", thousands(n), crate::noun(n, "item", "items")),
         Err(_) => "suppressed".to_owned(),
     }
 }

@@ -361,7 +361,12 @@ pub fn describe(e: &Error) -> String {
 /// `n` and the noun for it: `1 partner`, `2 partners`, `0 partners`.
 pub fn counted(n: impl Into<u64>, one: &str, many: &str) -> String {
     let n = n.into();
-    format!("{n} {}", if n == 1 { one } else { many })
+    format!("{n} {}", noun(n, one, many))
+}
+
+/// The noun for `n` things, for messages in English: `one` for 1, else `many`.
+pub(crate) fn noun<'a>(n: u64, one: &'a str, many: &'a str) -> &'a str {
+    if n == 1 { one } else { many }
 }
 
 /// [`describe`] with the last line ending in `ending` (`build` and `check` say that nothing was
@@ -381,7 +386,7 @@ pub fn describe_ending(e: &Error, ending: &str) -> String {
                 let more = n - MAX_PROBLEMS_SHOWN;
                 out.push(format!(
                     "error: {more} more {} not listed\n  = help: fix the problems above and run `sharelog check` again to see the rest",
-                    if more == 1 { "problem" } else { "problems" }
+                    noun(more as u64, "problem", "problems")
                 ));
             }
             out.push(format!(

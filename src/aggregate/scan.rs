@@ -290,7 +290,7 @@ impl BadRows<'_> {
                 format!(
                     "{} more bad {} not listed",
                     bad - listed,
-                    if bad - listed == 1 { "row" } else { "rows" }
+                    crate::noun(bad - listed, "row", "rows")
                 ),
             )
             .help("fix the rows above and run `sharelog check` again to see the rest")

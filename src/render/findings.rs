@@ -183,7 +183,7 @@ fn message(report: &Report, lang: &Lang, f: &Finding, shown: &Shown) -> Result<S
                     ("items", items_text(lang, overdue_items)?.into()),
                     (
                         "days",
-                        lang.f("counted.deadline_days", &[("n", u64::from(*days).into())])?
+                        lang.counted("deadline_days", Count::Exact(u64::from(*days)))
                             .into(),
                     ),
                     ("parts", parts.join(", ").into()),

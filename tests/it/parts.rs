@@ -39,6 +39,15 @@ fn site_files(out: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
         .collect()
 }
 
+/// A CSV text's header and rows as cells, and where `column` is among them.
+fn cells_of<'a>(csv: &'a str, column: &str) -> (Vec<&'a str>, Vec<Vec<&'a str>>, usize) {
+    let mut lines = csv.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    let at = header.iter().position(|h| *h == column).expect(column);
+    let rows = lines.map(|line| line.split(',').collect()).collect();
+    (header, rows, at)
+}
+
 /// A CSV line's cells without the one at `at`, joined again: the column a hive folder holds.
 fn without_column(cells: &[&str], at: usize) -> String {
     cells
@@ -73,22 +82,16 @@ fn split_example(root: &Path) -> std::path::PathBuf {
     // 1. The CSV listing: hive-partitioned by category (the column leaves the file), 24 parts,
     //    with Spark's _SUCCESS and .crc files beside them.
     let csv = std::fs::read_to_string(exports.join("items/pellucid-2023-01.csv")).expect("csv");
-    let mut lines = csv.lines();
-    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
-    let at = header
-        .iter()
-        .position(|h| *h == "category")
-        .expect("category");
+    let (header, rows, at) = cells_of(&csv, "category");
     let keep = |cells: &[&str]| without_column(cells, at);
     let folder = exports.join("items/pellucid-2023-01");
     let mut parts: std::collections::BTreeMap<String, String> = Default::default();
-    for (i, line) in lines.enumerate() {
-        let cells: Vec<&str> = line.split(',').collect();
+    for (i, cells) in rows.iter().enumerate() {
         let path = format!("category={}/part-{:05}.csv", cells[at], i % 8);
         parts
             .entry(path)
             .or_insert_with(|| format!("{}\n", keep(&header)))
-            .push_str(&format!("{}\n", keep(&cells)));
+            .push_str(&format!("{}\n", keep(cells)));
     }
     assert!(parts.len() >= 16, "{}", parts.len());
     for (path, text) in &parts {
@@ -321,19 +324,13 @@ fn a_column_in_both_the_part_and_its_folder_name_is_a_problem() {
 fn a_named_partition_folder_gives_its_column() {
     let (dir, root) = crate::support::fixture_copy("findings");
     let csv = std::fs::read_to_string(root.join("data/exports/x1.csv")).expect("csv");
-    let mut lines = csv.lines();
-    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
-    let at = header
-        .iter()
-        .position(|h| *h == "category")
-        .expect("category");
+    let (header, rows, at) = cells_of(&csv, "category");
     let without = |cells: &[&str]| without_column(cells, at);
     let mut text = format!("{}\n", without(&header));
     let mut n = 0;
-    for line in lines {
-        let cells: Vec<&str> = line.split(',').collect();
+    for cells in &rows {
         if cells[at] == "text" {
-            text.push_str(&format!("{}\n", without(&cells)));
+            text.push_str(&format!("{}\n", without(cells)));
             n += 1;
         }
     }

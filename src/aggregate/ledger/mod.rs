@@ -302,7 +302,8 @@ impl Ledger {
         Ok(self.ints.get_or_init(|| ints))
     }
 
-    /// The scope codes that cover `partner` (see [`Ledger::covers`]).
+    /// The scope codes that cover `partner`: `all-third-parties` (0), the partner's own id
+    /// (2 + i), and `ai-training` (1) when the partner's purposes include AI training.
     fn codes(&self, partner: &Partner) -> Vec<u32> {
         let mut codes = vec![0u32];
         if let Some(i) = self.partners.iter().position(|p| p == partner.id.as_str()) {
@@ -385,15 +386,10 @@ impl Ledger {
     /// Whether a row's scope covers `partner`: `all-third-parties`, the partner's own id, or
     /// `ai-training` when the partner's purposes include AI training.
     fn covers(&self, partner: &Partner) -> Expr {
-        let code = col(SCOPE_CODE);
-        let mut e = code.clone().eq(lit(0u32));
-        if let Some(i) = self.partners.iter().position(|p| p == partner.id.as_str()) {
-            e = e.or(code.clone().eq(lit(i as u32 + 2)));
-        }
-        if partner.purposes.contains(&Purpose::AiTraining) {
-            e = e.or(code.eq(lit(1u32)));
-        }
-        e
+        // The codes of [`Ledger::codes`], the one place that decides coverage.
+        self.codes(partner)
+            .into_iter()
+            .fold(lit(false), |e, c| e.or(col(SCOPE_CODE).eq(lit(c))))
     }
 
     /// Rows active at `t`: `opted_out_at <= t AND (withdrawn_at IS NULL OR withdrawn_at > t)`.
