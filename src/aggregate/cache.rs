@@ -271,6 +271,40 @@ impl Cache {
         Ok(df)
     }
 
+    /// The file of an entry computed from several listings (`what` names it), keyed by the
+    /// aggregate entries of its inputs: it misses whenever one of them would. `None` when an
+    /// input cannot be read (no caching).
+    pub(crate) fn combined_entry(
+        &self,
+        what: &str,
+        inputs: &[(&TableFile, KeyParts<'_>)],
+    ) -> Option<PathBuf> {
+        let paths = inputs
+            .iter()
+            .map(|(listing, parts)| self.entry("aggregate", listing, parts))
+            .collect::<Option<Vec<_>>>()?;
+        Some(combined_path(&self.dir, what, &paths))
+    }
+
+    /// The small table stored at `entry` (from [`Cache::combined_entry`]), if a sound one with
+    /// the `expected` columns exists; else `compute` it and store it.
+    pub(crate) fn table<E>(
+        &self,
+        entry: Option<PathBuf>,
+        expected: &[&str],
+        compute: impl FnOnce() -> Result<DataFrame, E>,
+    ) -> Result<DataFrame, E> {
+        let Some(entry) = entry else {
+            return compute();
+        };
+        if let Some(df) = read_entry(&entry, &self.secret, expected) {
+            return Ok(df);
+        }
+        let df = compute()?;
+        let _ = write_entry(&self.dir, &entry, &self.secret, &df);
+        Ok(df)
+    }
+
     /// One count of a listing (`what` names it), stored like an aggregate.
     pub(crate) fn count<E>(
         &self,
@@ -344,6 +378,24 @@ fn entry_path_hashed(
     // Aggregates end in `.slc`, counts in `.slo`.
     let extension = if what == "aggregate" { "slc" } else { "slo" };
     Some(dir.join(format!("{}.{extension}", hex::encode(key.finalize()))))
+}
+
+/// The file of an entry computed from the listings whose aggregate entries are `inputs`.
+pub(crate) fn combined_path(dir: &Path, what: &str, inputs: &[PathBuf]) -> PathBuf {
+    let mut key = Sha256::new();
+    key.update(MAGIC);
+    key.update(env!("CARGO_PKG_VERSION").as_bytes());
+    key.update(b"\ncombined\n");
+    key.update(what.as_bytes());
+    for path in inputs {
+        key.update(b"\n");
+        key.update(
+            path.file_name()
+                .map(|n| n.as_encoded_bytes())
+                .unwrap_or_default(),
+        );
+    }
+    dir.join(format!("{}.slo", hex::encode(key.finalize())))
 }
 
 fn mac(secret: &CacheSecret, path: &Path) -> Option<HmacSha256> {

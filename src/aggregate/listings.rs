@@ -359,6 +359,51 @@ pub(crate) fn opted_out_now(
     })
 }
 
+/// How a listing's owners are matched: the type its `owner_id` is read as (see [`ids`]).
+pub(crate) fn owner_key_type(
+    table: &TableFile,
+    categories: &[CategoryId],
+) -> Result<DataType, Vec<Problem>> {
+    guarded(table, || {
+        let fail = |e: PolarsError| vec![read_problem(table, &e)];
+        let mut lf = scan(table).map_err(fail)?;
+        let schema = lf.collect_schema().map_err(fail)?;
+        let checks = Checks::new(table, &schema, categories)?;
+        let listing_type = schema.get(OWNER_ID).cloned().unwrap_or(DataType::Null);
+        Ok(ids::key_type(&listing_type, checks.owner_kind))
+    })
+}
+
+/// A listing's owner column as `key` (`owner_id`), one row per item, with `opted` (a boolean
+/// column of that name) marking the owners opted out for the partner at `exported_at` when the
+/// report has a ledger. For a listing whose rows were checked already (its aggregate counted).
+pub(crate) fn owner_rows(
+    table: &TableFile,
+    categories: &[CategoryId],
+    key: &DataType,
+    context: &ListingContext,
+    opted: &str,
+) -> Result<LazyFrame, Vec<Problem>> {
+    guarded(table, || {
+        let fail = |e: PolarsError| vec![read_problem(table, &e)];
+        let mut lf = scan(table).map_err(fail)?;
+        let schema = lf.collect_schema().map_err(fail)?;
+        let checks = Checks::new(table, &schema, categories)?;
+        let rows = lf.select([ids::value(OWNER_ID, checks.owner_kind)
+            .cast(key.clone())
+            .alias(OWNER_ID)]);
+        let owners = context
+            .ledger
+            .map(|(l, partner)| Owners::of(l, partner, context.exported_at, key))
+            .transpose()
+            .map_err(fail)?;
+        Ok(match owners {
+            Some(owners) => mark_owners(rows, Some(owners), opted).0,
+            None => rows,
+        })
+    })
+}
+
 /// The aggregate of a listing written as parts: the parts' aggregates summed per category and
 /// year (a column null in every part, `opted_out` without a ledger, stays null).
 pub(crate) fn sum_parts(mut parts: Vec<DataFrame>) -> PolarsResult<DataFrame> {

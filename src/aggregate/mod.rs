@@ -13,6 +13,7 @@ pub(crate) mod ids;
 mod ledger;
 mod listings;
 mod opt_outs;
+pub(crate) mod owners;
 mod responses;
 mod scan;
 mod tables;
@@ -50,7 +51,10 @@ pub(crate) fn prune_cache(report: &Report, dir: &std::path::Path, dry_run: bool)
         Some(Err(p)) => return Err(Error::invalid(p)),
         None => None,
     };
-    let used = exports::cache_entries(report, ledger.as_ref(), dir)?;
+    let mut used = exports::cache_entries(report, ledger.as_ref(), dir)?;
+    for partner in &report.partners {
+        used.extend(owners::cache_entry(report, partner, ledger.as_ref(), dir)?);
+    }
     let mut pruned = Pruned::default();
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
@@ -120,6 +124,15 @@ pub(crate) fn aggregate(report: &Report, cache: Option<&cache::Cache>) -> Result
     let shared = shared_items_frame(&counted)?;
     let mut exports = exports(report, &shared)?;
     let mut partners = partners(report, &exports)?;
+    let owners = owners::count(report, ledger.as_ref(), cache)?;
+    for (row, n) in exports.iter_mut().zip(&owners.exports) {
+        row.owners = n.map(|n| n.owners);
+        row.owners_opted_out = n.and_then(|n| n.opted_out);
+    }
+    for (row, n) in partners.iter_mut().zip(&owners.partners) {
+        row.owners = n.map(|n| n.owners);
+        row.owners_opted_out = n.and_then(|n| n.opted_out);
+    }
     let mut scopes = Vec::new();
     if let Some(ledger) = &ledger {
         in_force(report, ledger, &mut exports, &mut partners).map_err(internal)?;
@@ -294,6 +307,8 @@ fn exports(report: &Report, shared: &DataFrame) -> Result<Vec<ExportRow>> {
                 first_year,
                 last_year,
                 opt_outs_in_force: None,
+                owners: None,
+                owners_opted_out: None,
             })
         })
         .collect()
@@ -371,6 +386,8 @@ fn partners(report: &Report, exports: &[ExportRow]) -> Result<Vec<PartnerRow>> {
                     .collect::<Vec<_>>()
                     .join(";"),
                 legal_basis_dpv: p.legal_basis.dpv().map(str::to_owned),
+                owners: None,
+                owners_opted_out: None,
             })
         })
         .collect()

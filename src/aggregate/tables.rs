@@ -64,6 +64,11 @@ pub(crate) struct ExportRow<C = u64> {
     pub(crate) last_year: Option<i32>,
     /// Owners opted out for the partner at `exported_at` (empty without a ledger).
     pub(crate) opt_outs_in_force: Option<C>,
+    /// Distinct owners with items in the batch (empty without an item listing).
+    pub(crate) owners: Option<C>,
+    /// Of them, owners opted out for the partner at `exported_at` (empty without an item listing
+    /// or a ledger).
+    pub(crate) owners_opted_out: Option<C>,
 }
 
 /// One row of `data/partners.csv`.
@@ -95,6 +100,12 @@ pub(crate) struct PartnerRow<C = u64> {
     pub(crate) deletion_requests: u64,
     /// Items those requests asked it to delete.
     pub(crate) deletion_items: C,
+    /// Distinct owners with items in any batch it received (empty unless every batch has an
+    /// item listing).
+    pub(crate) owners: Option<C>,
+    /// Of them, owners opted out for it when a batch with their items was exported (empty
+    /// without a ledger, or as `owners`).
+    pub(crate) owners_opted_out: Option<C>,
 }
 
 /// One row of `data/opt-outs-monthly.csv`: the SPEC's columns, then new opt-outs per signal

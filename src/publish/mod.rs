@@ -296,6 +296,8 @@ fn map_counts(t: &Tables, by_table: &dyn Fn(&'static str, u64) -> Count) -> Tabl
                 first_year: r.first_year,
                 last_year: r.last_year,
                 opt_outs_in_force: r.opt_outs_in_force.map(s),
+                owners: r.owners.map(s),
+                owners_opted_out: r.owners_opted_out.map(s),
             })
             .collect(),
         partners: t
@@ -321,6 +323,8 @@ fn map_counts(t: &Tables, by_table: &dyn Fn(&'static str, u64) -> Count) -> Tabl
                 items_opted_out_now: r.items_opted_out_now.map(s),
                 deletion_requests: r.deletion_requests,
                 deletion_items: known_zero(r.deletion_requests, r.deletion_items),
+                owners: r.owners.map(s),
+                owners_opted_out: r.owners_opted_out.map(s),
             })
             .collect(),
         opt_outs_monthly: t

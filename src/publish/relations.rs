@@ -233,6 +233,7 @@ pub(super) fn relate(
         }
     }
     in_force(report, ids, cells);
+    owners(ids, cells);
     // Within a shared-items row: each flag, and the opted-out items, are at most its items.
     for r in &ids.shared_items {
         for (_, part) in r.flag_columns() {
@@ -321,6 +322,68 @@ fn in_force(report: &Report, ids: &Tables<Count>, cells: &mut Cells) {
                 if let Some(a) = active.get(m.as_str()) {
                     tight(cells, at_export, *a);
                 }
+            }
+        }
+    }
+}
+
+/// `part ≤ Σ parts`, recorded as an equality where it holds (every part must be a cell).
+fn tight_le_sum(cells: &mut Cells, part: Count, parts: &[Count]) {
+    tight_sum(cells, part, parts);
+}
+
+/// Distinct owners: at most the items they own; those opted out at an export at most the
+/// owners, the owners opted out then (`opt_outs_in_force`) and the export's opted-out items. A
+/// partner's owners are the union of its exports' owners: at least each export's, at most their
+/// sum. Every bound is recorded where it is tight.
+fn owners(ids: &Tables<Count>, cells: &mut Cells) {
+    let mut opted_items: BTreeMap<&str, Vec<Count>> = BTreeMap::new();
+    for r in &ids.shared_items {
+        opted_items
+            .entry(r.export.as_str())
+            .or_default()
+            .push(r.opted_out);
+    }
+    let per = |owners: Option<Count>, opted: Option<Count>, items: Count, cells: &mut Cells| {
+        let Some(owners) = owners else { return };
+        tight(cells, owners, items);
+        if let Some(opted) = opted {
+            tight(cells, opted, owners);
+        }
+    };
+    for e in &ids.exports {
+        per(e.owners, e.owners_opted_out, e.items, cells);
+        let Some(opted) = e.owners_opted_out else {
+            continue;
+        };
+        if let Some(force) = e.opt_outs_in_force {
+            tight(cells, opted, force);
+        }
+        if let Some(rows) = opted_items.get(e.export.as_str()) {
+            tight_le_sum(cells, opted, rows);
+        }
+    }
+    for p in &ids.partners {
+        per(p.owners, p.owners_opted_out, p.items, cells);
+        let mine: Vec<_> = ids
+            .exports
+            .iter()
+            .filter(|e| e.partner == p.partner)
+            .collect();
+        for (whole, of) in [
+            (p.owners, mine.iter().map(|e| e.owners).collect::<Vec<_>>()),
+            (
+                p.owners_opted_out,
+                mine.iter().map(|e| e.owners_opted_out).collect(),
+            ),
+        ] {
+            let (Some(whole), Some(of)) = (whole, of.into_iter().collect::<Option<Vec<_>>>())
+            else {
+                continue;
+            };
+            tight_le_sum(cells, whole, &of);
+            for e in &of {
+                tight(cells, *e, whole);
             }
         }
     }

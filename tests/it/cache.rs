@@ -283,8 +283,8 @@ fn forged_entries_cannot_change_a_published_number() {
     let counts = entries_ending(&cache, "slo");
     assert_eq!(
         counts.len(),
-        listed.len(),
-        "a count opted out now per listing"
+        listed.len() + 2,
+        "a count opted out now per listing, and the owners of each partner with listings (two in the example)"
     );
     for entry in listed.iter().chain(&counts) {
         forge(entry);
@@ -411,7 +411,8 @@ fn prune_keeps_what_the_next_build_reads() {
     let cache = dir.path().join("cache");
     build(&root, &dir.path().join("a"), Some(&cache));
     let before = entries(&cache).len() + entries_ending(&cache, "slo").len();
-    // A corrected listing: its old aggregate and count are no longer read.
+    // A corrected listing: its old aggregate and count, and its partner's owners, are no longer
+    // read.
     let listing = root.join("data/exports/items/pellucid-2023-01.csv");
     let text = std::fs::read_to_string(&listing).expect("read");
     std::fs::write(
@@ -439,14 +440,14 @@ fn prune_keeps_what_the_next_build_reads() {
         String::from_utf8_lossy(&o.stderr).into_owned()
     };
     let dry = prune(&["--dry-run"]);
-    assert!(dry.contains("would remove 2 entries"), "{dry}");
+    assert!(dry.contains("would remove 3 entries"), "{dry}");
     assert_eq!(
         entries(&cache).len() + entries_ending(&cache, "slo").len(),
-        before + 2 + 1,
-        "the two stale entries, and notes.slc, are still there"
+        before + 3 + 1,
+        "the three stale entries, and notes.slc, are still there"
     );
     let done = prune(&[]);
-    assert!(done.contains("removed 2 entries"), "{done}");
+    assert!(done.contains("removed 3 entries"), "{done}");
     assert!(done.contains(&format!("kept {before}")), "{done}");
     for name in ["notes.txt", "notes.slc", ".vimrc.tmp", ".important.slo.tmp"] {
         assert!(

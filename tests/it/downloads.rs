@@ -41,7 +41,9 @@ fn shared_items_has_the_spec_columns_in_order() {
     let exports = read(&out, "data/exports.csv");
     assert_eq!(
         exports.lines().next(),
-        Some("export,partner,exported_at,items,categories,first_year,last_year,opt_outs_in_force")
+        Some(
+            "export,partner,exported_at,items,categories,first_year,last_year,opt_outs_in_force,owners,owners_opted_out"
+        )
     );
     let monthly = read(&out, "data/opt-outs-monthly.csv");
     assert_eq!(

@@ -13,6 +13,7 @@ mod ids;
 mod invalid;
 mod links;
 mod output;
+mod owners;
 mod package;
 mod pages;
 mod parts;

@@ -24,7 +24,8 @@ Bounds of the unknowns
   reported: sharelog publishes zero (it never protects a banded zero).
 - Columns that can be empty because the figure does not exist (shared-items.opted_out, which a
   manifest's declared counts may leave out row by row; partners.items_opted_out_now without item
-  listings; exports/partners.opt_outs_in_force without an opt-out ledger; opt-outs-monthly.accounts)
+  listings; exports/partners.opt_outs_in_force without an opt-out ledger; exports/partners.owners
+  and owners_opted_out without item listings; opt-outs-monthly.accounts)
   are unknowns >= 0 (the per-signal columns of opt-outs-monthly are only read when some month has
   a signal figure; then every month has them, and an empty one is suppressed). Such a cell is reported
   only when it is pinned to a value >= 1: a cell that does not exist could be 0, so a pinned
@@ -55,6 +56,8 @@ import numpy as np
 from scipy.optimize import linprog
 from scipy.sparse import csr_matrix, vstack
 
+# Distinct owners (exports, partners): empty without an item listing (or, opted out, a ledger).
+OWNER_COLUMNS = ("owners", "owners_opted_out")
 FLAGS = ["private", "deleted", "suspended", "explicit", "minor"]
 SIGNALS = ["account_setting", "support_request", "robots_txt", "tdmrep", "gpc", "other"]
 # Findings whose `count` counts items (suppressed like any count of people's content).
@@ -253,11 +256,12 @@ class Site:
         return self.cell("shared-items.csv", r, key, column, optional=(column == "opted_out"))
 
     def export_cell(self, r, column):
-        return self.cell("exports.csv", r, [("export", r["export"])], column,
-                         optional=(column == "opt_outs_in_force" and not self.ledger))
+        optional = column in OWNER_COLUMNS or (column == "opt_outs_in_force" and not self.ledger)
+        return self.cell("exports.csv", r, [("export", r["export"])], column, optional=optional)
 
     def partner_cell(self, r, column):
-        optional = column == "items_opted_out_now" or (column == "opt_outs_in_force" and not self.ledger)
+        optional = (column == "items_opted_out_now" or column in OWNER_COLUMNS
+                    or (column == "opt_outs_in_force" and not self.ledger))
         return self.cell("partners.csv", r, [("partner", r["partner"])], column, optional=optional)
 
     def finding_key(self, f):
@@ -300,6 +304,47 @@ class Site:
             self.m.eq([self.export_cell(e, "items")], parts, f"exports[{e['export']}].items = sum of rows")
             if "opt_outs_in_force" in e:
                 self.export_cell(e, "opt_outs_in_force")
+            self.rel_owners(e, self.export_cell, f"exports[{e['export']}]")
+
+    def rel_owners(self, r, cell, label):
+        """owners (distinct) <= items; owners_opted_out <= owners; for an export, owners_opted_out
+        <= opt_outs_in_force (they are among the owners opted out then) and <= the opted-out items
+        of its rows (each owns at least one). Returns the terms (None where there is no column)."""
+        if "owners" not in r:
+            return None, None
+        owners = cell(r, "owners")
+        self.m.le([owners], [cell(r, "items")], f"{label}.owners <= items")
+        opted = None
+        if "owners_opted_out" in r:
+            opted = cell(r, "owners_opted_out")
+            self.m.le([opted], [owners], f"{label}.owners_opted_out <= owners")
+            if cell == self.export_cell:
+                if "opt_outs_in_force" in r:
+                    self.m.le([opted], [cell(r, "opt_outs_in_force")],
+                              f"{label}.owners_opted_out <= opt_outs_in_force")
+                rows = [self.si(x, "opted_out") for x in self.rows_of(r["export"])]
+                if rows and all(x is not None for x in rows):
+                    self.m.le([opted], rows, f"{label}.owners_opted_out <= opted-out items")
+        return owners, opted
+
+    def rel_partner_owners(self, p):
+        """A partner's owners are the union of its exports' owners: at least each export's, at
+        most their sum; the same for owners_opted_out."""
+        pid = p["partner"]
+        owners, opted = self.rel_owners(p, self.partner_cell, f"partners[{pid}]")
+        mine = [e for e in self.exports if e["partner"] == pid]
+        for column, whole in (("owners", owners), ("owners_opted_out", opted)):
+            if whole is None or not mine or any(column not in e for e in mine):
+                continue
+            # The partner's figure exists when it is published, or when every export's is (an
+            # export without a listing has none, and then neither has the partner).
+            published = lambda r: (r.get(column) or "").strip() != ""
+            if not (published(p) or all(published(e) for e in mine)):
+                continue
+            parts = [self.export_cell(e, column) for e in mine]
+            self.m.le([whole], parts, f"partners[{pid}].{column} <= sum of exports")
+            for e, part in zip(mine, parts):
+                self.m.le([part], [whole], f"exports[{e['export']}].{column} <= partners[{pid}].{column}")
 
     def rel_partners(self):
         """partners.items is the sum of its exports; the site's total (report.json) the sum of the
@@ -315,6 +360,7 @@ class Site:
                           f"partners[{pid}].items_opted_out_now <= items")
             if "opt_outs_in_force" in p:
                 self.partner_cell(p, "opt_outs_in_force")
+            self.rel_partner_owners(p)
             mine = [d for d in self.deletions if d["partner"] == pid]
             if "deletion_items" in p:
                 self.m.eq([self.partner_cell(p, "deletion_items")],

@@ -168,6 +168,18 @@ pub(crate) fn exports() -> TableDoc {
                 "owners whose opt-out covered this partner when the batch was exported",
             )
             .or_empty(NO_LEDGER),
+            count(
+                "owners",
+                "owners",
+                "distinct owners (accounts) with at least one item in the batch",
+            )
+            .or_empty("the batch has declared counts only, no item listing to count owners from"),
+            count(
+                "owners_opted_out",
+                "owners",
+                "of those owners, the ones whose opt-out covered this partner when the batch was exported: their items are counted in shared-items.opted_out",
+            )
+            .or_empty("no item listing, or no opt-out ledger (data/opt-outs/ledger.*) to count from"),
         ],
         primary_key: vec!["export"],
         foreign_keys: vec![("partner", "partners", "partner")],
@@ -260,6 +272,18 @@ pub(crate) fn partners() -> TableDoc {
                 "items",
                 "items those requests asked the partner to delete: the sum of deletions.items over the partner's months",
             ),
+            count(
+                "owners",
+                "owners",
+                "distinct owners (accounts) with at least one item in any batch the partner received: an owner in several batches counts once",
+            )
+            .or_empty("some batch of the partner has declared counts only, no item listing to count owners from"),
+            count(
+                "owners_opted_out",
+                "owners",
+                "of those owners, the ones whose opt-out covered this partner when a batch with their items was exported",
+            )
+            .or_empty("no item listing for every batch, or no opt-out ledger (data/opt-outs/ledger.*) to count from"),
         ],
         primary_key: vec!["partner"],
         foreign_keys: vec![],

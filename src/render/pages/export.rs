@@ -28,6 +28,10 @@ struct ExportView {
     items: String,
     /// The `{n}` of its sentence: a number, or the wording of a count that is not one.
     opt_outs_in_force: Option<serde_json::Value>,
+    /// Distinct owners, with their noun ("474 owners"), when the batch has an item listing.
+    owners: Option<String>,
+    /// The `{n}` of "N had an opt-out covering …", with a ledger.
+    owners_opted_out: Option<serde_json::Value>,
     filters: Vec<FilterView>,
     files: Vec<FileView>,
 }
@@ -145,6 +149,8 @@ impl Pages<'_> {
                 items: self.count(row.map_or(Count::NotDeclared, |r| r.items)),
                 // Shown in a sentence: "N owners had an opt-out covering …".
                 opt_outs_in_force: row.and_then(|r| r.opt_outs_in_force).map(|n| l.n_value(n)),
+                owners: row.and_then(|r| r.owners).map(|n| l.counted("owners", n)),
+                owners_opted_out: row.and_then(|r| r.owners_opted_out).map(|n| l.n_value(n)),
                 filters,
                 files,
             },

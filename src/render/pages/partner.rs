@@ -35,6 +35,10 @@ struct PartnerView {
     /// The `{n}` of sentences: a number, or the wording of a count that is not one.
     opt_outs_in_force: Option<serde_json::Value>,
     items_opted_out_now: Option<serde_json::Value>,
+    /// Distinct owners, with their noun, when every batch has an item listing.
+    owners: Option<String>,
+    /// The `{n}` of "Of them, N had an opt-out …", with a ledger.
+    owners_opted_out: Option<serde_json::Value>,
     /// `partners.deletion_items`, with its noun ("12 items").
     items_requested: String,
     /// Which opt-out scopes cover the partner.
@@ -103,6 +107,8 @@ impl Pages<'_> {
                 items_opted_out_now: row
                     .and_then(|r| r.items_opted_out_now)
                     .map(|n| l.n_value(n)),
+                owners: row.and_then(|r| r.owners).map(|n| l.counted("owners", n)),
+                owners_opted_out: row.and_then(|r| r.owners_opted_out).map(|n| l.n_value(n)),
                 items_requested: l
                     .counted("items", row.map_or(Count::Exact(0), |r| r.deletion_items)),
                 covered_by,

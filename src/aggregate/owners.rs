@@ -1,0 +1,311 @@
+//! Owners: how many distinct owners had items in each export and in everything a partner
+//! received, and how many of them were opted out for the partner when their items were exported.
+//!
+//! Distinct counts do not add up over part files, exports or partners, so they are counted from
+//! the listings' owner columns, per partner in one query: the pairs (owner, export) first, then
+//! their counts per export and the union over the partner's exports. The result is cached per
+//! partner, keyed by the aggregate entries of every listing it was counted from.
+
+use polars::prelude::*;
+
+use super::cache::{Cache, KeyParts};
+use super::columns::{EXPORT, OWNER_ID};
+use super::exports::window_micros;
+use super::ids;
+use super::ledger::Ledger;
+use super::listings::{self, ListingContext};
+use super::{internal, report_now};
+use crate::error::{Error, Result};
+use crate::model::{Export, Partner, Report};
+
+/// Distinct owners, and how many of them were opted out for the partner at the export.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct OwnerCount {
+    /// Owners with at least one item.
+    pub(crate) owners: u64,
+    /// Of them, owners with an opt-out covering the partner in force when (one of) their items
+    /// was exported; `None` without a ledger.
+    pub(crate) opted_out: Option<u64>,
+}
+
+/// [`OwnerCount`]s per export (in `report.exports` order) and per partner (in
+/// `report.partners` order); `None` where they cannot be counted: an export without an item
+/// listing, a partner with an export that has none.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct OwnerCounts {
+    pub(crate) exports: Vec<Option<OwnerCount>>,
+    pub(crate) partners: Vec<Option<OwnerCount>>,
+}
+
+/// The column of distinct owners.
+pub(crate) const OWNERS: &str = "owners";
+/// The column of distinct owners opted out at the export.
+pub(crate) const OWNERS_OPTED_OUT: &str = "owners_opted_out";
+const OPTED: &str = "__opted";
+const BATCH: &str = "__export";
+/// The cache entry's name, and the `export` of its row for the partner's union.
+const WHAT: &str = "owners";
+const UNION: &str = "";
+
+/// Counts the owners of every export and partner. Run after the listings were counted (and so
+/// checked): their rows are valid.
+pub(crate) fn count(
+    report: &Report,
+    ledger: Option<&Ledger>,
+    cache: Option<&Cache>,
+) -> Result<OwnerCounts> {
+    let mut out = OwnerCounts {
+        exports: vec![None; report.exports.len()],
+        partners: Vec::with_capacity(report.partners.len()),
+    };
+    for partner in &report.partners {
+        let mine: Vec<(usize, &Export)> = report
+            .exports
+            .iter()
+            .enumerate()
+            .filter(|(_, e)| e.partner == partner.id)
+            .collect();
+        let listed: Vec<(usize, &Export)> = mine
+            .iter()
+            .copied()
+            .filter(|(_, e)| e.items.is_some())
+            .collect();
+        if listed.is_empty() {
+            // No export at all: nobody's items were shared with it.
+            out.partners.push(mine.is_empty().then_some(OwnerCount {
+                owners: 0,
+                opted_out: ledger.map(|_| 0),
+            }));
+            continue;
+        }
+        let df = partner_table(report, partner, &listed, ledger, cache)?;
+        let rows = read_rows(&df).map_err(internal)?;
+        for (i, export) in &listed {
+            out.exports[*i] = Some(rows.iter().find(|(id, _)| id == export.id.as_str()).map_or(
+                OwnerCount {
+                    owners: 0,
+                    opted_out: ledger.map(|_| 0),
+                },
+                |r| r.1,
+            ));
+        }
+        let union = rows.iter().find(|(id, _)| id == UNION).map(|r| r.1);
+        // A batch with declared counts only has owners nobody can count.
+        out.partners
+            .push(union.filter(|_| listed.len() == mine.len()));
+    }
+    Ok(out)
+}
+
+/// The rows of a partner's table: (export id, or `""` for the union; counts).
+fn read_rows(df: &DataFrame) -> PolarsResult<Vec<(String, OwnerCount)>> {
+    let ids = df.column(EXPORT)?.str()?;
+    let owners = df.column(OWNERS)?.u64()?;
+    let opted = df.column(OWNERS_OPTED_OUT)?.u64()?;
+    Ok((0..df.height())
+        .map(|i| {
+            (
+                ids.get(i).unwrap_or_default().to_owned(),
+                OwnerCount {
+                    owners: owners.get(i).unwrap_or(0),
+                    opted_out: opted.get(i),
+                },
+            )
+        })
+        .collect())
+}
+
+/// The cache entries a partner's owner counts are read from (for `cache prune`).
+pub(crate) fn cache_entry(
+    report: &Report,
+    partner: &Partner,
+    ledger: Option<&Ledger>,
+    dir: &std::path::Path,
+) -> Result<Option<std::path::PathBuf>> {
+    let listed: Vec<&Export> = report
+        .exports
+        .iter()
+        .filter(|e| e.partner == partner.id && e.items.is_some())
+        .collect();
+    if listed.is_empty() {
+        return Ok(None);
+    }
+    let categories = report.meta.category_ids();
+    let fingerprints = fingerprints(&listed, partner, ledger)?;
+    let mut paths = Vec::new();
+    for (export, fingerprint) in listed.iter().zip(&fingerprints) {
+        for part in export.items.iter().flat_map(|i| &i.files) {
+            let key = key_parts(partner, export, fingerprint, &categories);
+            match super::cache::entry_path(dir, "aggregate", part, &key) {
+                Some(p) => paths.push(p),
+                None => return Ok(None),
+            }
+        }
+    }
+    Ok(Some(super::cache::combined_path(dir, WHAT, &paths)))
+}
+
+fn fingerprints(
+    listed: &[&Export],
+    partner: &Partner,
+    ledger: Option<&Ledger>,
+) -> Result<Vec<String>> {
+    listed
+        .iter()
+        .map(|e| match ledger {
+            Some(l) => l
+                .fingerprint(partner, e.exported_at.timestamp_micros())
+                .map_err(internal),
+            None => Ok("-".to_owned()),
+        })
+        .collect()
+}
+
+fn key_parts<'a>(
+    partner: &'a Partner,
+    export: &Export,
+    fingerprint: &'a str,
+    categories: &'a [crate::model::CategoryId],
+) -> KeyParts<'a> {
+    KeyParts {
+        partner,
+        exported_at: export.exported_at.timestamp_micros(),
+        ledger: fingerprint,
+        window: window_micros(export),
+        categories,
+    }
+}
+
+/// One partner's owner counts: a row per listed export and one (`export` empty) for the union.
+fn partner_table(
+    report: &Report,
+    partner: &Partner,
+    listed: &[(usize, &Export)],
+    ledger: Option<&Ledger>,
+    cache: Option<&Cache>,
+) -> Result<DataFrame> {
+    let categories = report.meta.category_ids();
+    let exports: Vec<&Export> = listed.iter().map(|(_, e)| *e).collect();
+    let entry = match cache {
+        Some(cache) => {
+            let fingerprints = fingerprints(&exports, partner, ledger)?;
+            let inputs: Vec<_> = exports
+                .iter()
+                .zip(&fingerprints)
+                .flat_map(|(export, fingerprint)| {
+                    let key = |part| (part, key_parts(partner, export, fingerprint, &categories));
+                    export.items.iter().flat_map(|i| &i.files).map(key)
+                })
+                .collect();
+            cache.combined_entry(WHAT, &inputs)
+        }
+        None => None,
+    };
+    let compute = || -> Result<DataFrame> {
+        let problems = |p| Error::invalid(p);
+        // Every part's owners are read as one key type: the ledger's and theirs joined.
+        let mut key = ledger.map(Ledger::owner_type);
+        for part in exports
+            .iter()
+            .flat_map(|e| e.items.iter().flat_map(|i| &i.files))
+        {
+            let own = listings::owner_key_type(part, &categories).map_err(problems)?;
+            key = Some(match key {
+                Some(k) => ids::join_type(&k, &own),
+                None => own,
+            });
+        }
+        let key = key.unwrap_or(DataType::String);
+        let mut frames = Vec::new();
+        for (j, export) in exports.iter().enumerate() {
+            let context = ListingContext {
+                ledger: ledger.map(|l| (l, partner)),
+                exported_at: export.exported_at.timestamp_micros(),
+                now: report_now(report),
+                window: window_micros(export),
+            };
+            for part in export.items.iter().flat_map(|i| &i.files) {
+                let rows = listings::owner_rows(part, &categories, &key, &context, OPTED)
+                    .map_err(problems)?;
+                let rows = if ledger.is_none() {
+                    rows.with_column(lit(false).alias(OPTED))
+                } else {
+                    rows
+                };
+                frames.push(rows.select([
+                    col(OWNER_ID),
+                    lit(j as u32).cast(DataType::UInt32).alias(BATCH),
+                    col(OPTED),
+                ]));
+            }
+        }
+        counts(frames, &exports, ledger.is_some()).map_err(internal)
+    };
+    match cache {
+        Some(cache) => cache.table(entry, &[EXPORT, OWNERS, OWNERS_OPTED_OUT], compute),
+        None => compute(),
+    }
+}
+
+/// The counts from every listed row's (owner, export index, opted out at that export).
+fn counts(frames: Vec<LazyFrame>, exports: &[&Export], ledger: bool) -> PolarsResult<DataFrame> {
+    // SELECT DISTINCT owner_id, __export, __opted FROM listings   (__opted is the owner's at
+    // that export: the same for every row of the pair)
+    let pairs = concat(frames, UnionArgs::default())?
+        .group_by([col(OWNER_ID), col(BATCH)])
+        .agg([col(OPTED).any(false).alias(OPTED)])
+        .collect()?;
+    // SELECT __export, count(*), count(*) FILTER (WHERE __opted) FROM pairs GROUP BY __export
+    let per_export = pairs
+        .clone()
+        .lazy()
+        .group_by([col(BATCH)])
+        .agg([
+            len().cast(DataType::UInt64).alias(OWNERS),
+            col(OPTED)
+                .sum()
+                .cast(DataType::UInt64)
+                .alias(OWNERS_OPTED_OUT),
+        ])
+        .sort([BATCH], SortMultipleOptions::default())
+        .collect()?;
+    // SELECT count(*), count(*) FILTER (WHERE opted) FROM (SELECT owner_id, bool_or(__opted)
+    // AS opted FROM pairs GROUP BY owner_id)
+    let union = pairs
+        .lazy()
+        .group_by([col(OWNER_ID)])
+        .agg([col(OPTED).any(false).alias(OPTED)])
+        .select([
+            len().cast(DataType::UInt64).alias(OWNERS),
+            col(OPTED)
+                .sum()
+                .cast(DataType::UInt64)
+                .alias(OWNERS_OPTED_OUT),
+        ])
+        .collect()?;
+    let batch = per_export.column(BATCH)?.u32()?;
+    let owners = per_export.column(OWNERS)?.u64()?;
+    let opted = per_export.column(OWNERS_OPTED_OUT)?.u64()?;
+    let mut ids = Vec::new();
+    let mut n_owners = Vec::new();
+    let mut n_opted = Vec::new();
+    for i in 0..per_export.height() {
+        let Some(export) = batch.get(i).and_then(|j| exports.get(j as usize)) else {
+            continue;
+        };
+        ids.push(export.id.to_string());
+        n_owners.push(owners.get(i).unwrap_or(0));
+        n_opted.push(opted.get(i).filter(|_| ledger));
+    }
+    ids.push(UNION.to_owned());
+    n_owners.push(union.column(OWNERS)?.u64()?.get(0).unwrap_or(0));
+    n_opted.push(
+        union
+            .column(OWNERS_OPTED_OUT)?
+            .u64()?
+            .get(0)
+            .filter(|_| ledger)
+            .or(ledger.then_some(0)),
+    );
+    df!(EXPORT => ids, OWNERS => n_owners, OWNERS_OPTED_OUT => n_opted)
+}
