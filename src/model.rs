@@ -664,6 +664,52 @@ pub struct DeletionRequest {
     pub acknowledged_at: Option<DateTime<Utc>>,
     /// When the partner confirmed the deletion.
     pub completed_at: Option<DateTime<Utc>>,
+    /// The export batch whose items it asks to delete, when the request names one.
+    pub export: Option<ExportId>,
+    /// Why the items are to be deleted, when the request says.
+    pub reason: Option<DeletionReason>,
+}
+
+/// Why a deletion request asks for items to be deleted (`reason` in `data/deletions/*.csv`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum DeletionReason {
+    /// The owners opted out.
+    OptOut,
+    /// The owners asked for their content to be deleted.
+    OwnerRequest,
+    /// The items should not have been shared: private, deleted, suspended, explicit or a minor's.
+    SensitiveContent,
+    /// A legal obligation (a court order, a regulator).
+    Legal,
+    /// Anything else.
+    Other,
+}
+
+impl DeletionReason {
+    /// Every reason, in the order tables list them.
+    pub const ALL: [DeletionReason; 5] = [
+        DeletionReason::OptOut,
+        DeletionReason::OwnerRequest,
+        DeletionReason::SensitiveContent,
+        DeletionReason::Legal,
+        DeletionReason::Other,
+    ];
+
+    /// The slug used in inputs and downloads.
+    pub fn slug(self) -> &'static str {
+        match self {
+            DeletionReason::OptOut => "opt-out",
+            DeletionReason::OwnerRequest => "owner-request",
+            DeletionReason::SensitiveContent => "sensitive-content",
+            DeletionReason::Legal => "legal",
+            DeletionReason::Other => "other",
+        }
+    }
+
+    /// The reason a slug names.
+    pub fn from_slug(text: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|r| r.slug() == text)
+    }
 }
 
 /// A narrative page from `content/`.

@@ -8,7 +8,7 @@
 use polars::prelude::*;
 use serde::Serialize;
 
-use super::columns::{ITEMS, PARTNER};
+use super::columns::{EXPORT, ITEMS, PARTNER};
 use super::scan::{MICROS_PER_DAY, utc_month};
 use crate::model::Report;
 
@@ -16,6 +16,8 @@ const SENT: &str = "__sent";
 const ACKNOWLEDGED: &str = "__acknowledged";
 const COMPLETED: &str = "__completed";
 const DEADLINE: &str = "__deadline";
+/// Per request: its reason's slug, empty when it gives none.
+const REASON: &str = "reason";
 /// Per request: completed, but after the deadline.
 pub(crate) const LATE: &str = "late";
 /// Per request: still open as of the report's date.
@@ -60,6 +62,8 @@ pub(crate) fn requests(report: &Report) -> PolarsResult<DataFrame> {
         ITEMS => r.iter().map(|d| d.items).collect::<Vec<u64>>(),
         ACKNOWLEDGED => r.iter().map(|d| d.acknowledged_at.map(|t| t.timestamp_micros())).collect::<Vec<_>>(),
         COMPLETED => r.iter().map(|d| d.completed_at.map(|t| t.timestamp_micros())).collect::<Vec<_>>(),
+        EXPORT => r.iter().map(|d| d.export.as_ref().map_or("", |e| e.as_str())).collect::<Vec<_>>(),
+        REASON => r.iter().map(|d| d.reason.map_or("", |x| x.slug())).collect::<Vec<_>>(),
     )?;
     let deadlines = df!(
         PARTNER => report.partners.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(),
@@ -97,8 +101,76 @@ pub(crate) fn requests(report: &Report) -> PolarsResult<DataFrame> {
             late.clone().alias(LATE),
             completed.not().alias(OPEN),
             late.or(open_past).alias(OVERDUE),
+            col(EXPORT),
+            col(REASON),
         ])
         .collect()
+}
+
+/// One row of `data/deletions-by-export.csv`: the requests to a partner that name the same
+/// export batch (or none) and give the same reason (or none).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub(crate) struct DeletionExportRow<C = u64> {
+    pub(crate) partner: String,
+    /// The export batch the requests name; empty for requests that name none.
+    pub(crate) export: String,
+    /// Their reason's slug; empty for requests that give none.
+    pub(crate) reason: String,
+    pub(crate) requests: u64,
+    pub(crate) requests_completed: u64,
+    pub(crate) requests_overdue: u64,
+    /// Items the requests asked to delete. Only the total: the items of completed or overdue
+    /// requests per group would be one more way to add up `deletions`' hidden months (their
+    /// request counts are given).
+    pub(crate) items: C,
+}
+
+/// `deletions-by-export`: one row per (partner, export named, reason given), sorted by them
+/// (requests that name no export, or give no reason, sort first).
+pub(crate) fn by_export(requests: &DataFrame) -> PolarsResult<Vec<DeletionExportRow>> {
+    let n = |flag: &str| {
+        col(flag)
+            .sum()
+            .cast(DataType::UInt64)
+            .alias(format!("requests_{flag}"))
+    };
+    // SELECT partner, export, reason, count(*), count(*) FILTER (WHERE completed),
+    //        count(*) FILTER (WHERE overdue), sum(items)
+    // FROM requests GROUP BY partner, export, reason ORDER BY partner, export, reason
+    let df = requests
+        .clone()
+        .lazy()
+        .group_by([col(PARTNER), col(EXPORT), col(REASON)])
+        .agg([
+            len().cast(DataType::UInt64).alias("requests"),
+            n(DONE),
+            n(OVERDUE),
+            col(ITEMS).sum().cast(DataType::UInt64).alias(ITEMS),
+        ])
+        .sort([PARTNER, EXPORT, REASON], SortMultipleOptions::default())
+        .collect()?;
+    let text = |c: &str| -> PolarsResult<StringChunked> { Ok(df.column(c)?.str()?.clone()) };
+    let (partner, export, reason) = (text(PARTNER)?, text(EXPORT)?, text(REASON)?);
+    let u = |c: &str| -> PolarsResult<UInt64Chunked> { Ok(df.column(c)?.u64()?.clone()) };
+    let cols = ["requests", "requests_completed", "requests_overdue", ITEMS]
+        .iter()
+        .map(|c| u(c))
+        .collect::<PolarsResult<Vec<_>>>()?;
+    Ok((0..df.height())
+        .map(|i| {
+            let v = |k: usize| cols[k].get(i).unwrap_or(0);
+            let s = |c: &StringChunked| c.get(i).unwrap_or_default().to_owned();
+            DeletionExportRow {
+                partner: s(&partner),
+                export: s(&export),
+                reason: s(&reason),
+                requests: v(0),
+                requests_completed: v(1),
+                requests_overdue: v(2),
+                items: v(3),
+            }
+        })
+        .collect())
 }
 
 /// `deletions`: one row per (partner, month sent), sorted by partner and month.

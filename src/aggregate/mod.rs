@@ -162,6 +162,7 @@ pub(crate) fn aggregate(report: &Report, cache: Option<&cache::Cache>) -> Result
         opt_outs_monthly(report, ledger.as_ref())?;
     let requests = deletions::requests(report).map_err(internal)?;
     let deletions = deletions::rows(&requests).map_err(internal)?;
+    let deletions_by_export = deletions::by_export(&requests).map_err(internal)?;
     for p in &mut partners {
         // A sum over the few (partner, month) rows polars already aggregated.
         let mine = deletions.iter().filter(|d| d.partner == p.partner);
@@ -194,6 +195,7 @@ pub(crate) fn aggregate(report: &Report, cache: Option<&cache::Cache>) -> Result
         scopes,
         protections,
         deletions,
+        deletions_by_export,
         findings,
     })
 }

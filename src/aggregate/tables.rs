@@ -3,7 +3,7 @@
 
 use serde::Serialize;
 
-use super::deletions::DeletionRow;
+use super::deletions::{DeletionExportRow, DeletionRow};
 use super::findings::Finding;
 
 /// A count as the tables hold it: `u64` as aggregated, the publish stage's `Count` once decided.
@@ -230,6 +230,8 @@ pub(crate) struct Tables<C: CountKind = u64> {
     pub(crate) protections: Vec<ProtectionRow<C>>,
     /// `deletions`: one row per (partner, month sent).
     pub(crate) deletions: Vec<DeletionRow<C>>,
+    /// `deletions-by-export`: one row per (partner, export named, reason given).
+    pub(crate) deletions_by_export: Vec<DeletionExportRow<C>>,
     /// Every finding, sorted as the SPEC says (raw; published by [`findings::publish`]).
     pub(crate) findings: Vec<Finding>,
     /// Items by (partner, year).

@@ -6,12 +6,12 @@ use chrono::{DateTime, NaiveDate, Utc};
 
 use super::{Ctx, csv_table};
 use crate::error::{Problem, Problems};
-use crate::model::{DeletionRequest, Partner, PartnerId};
+use crate::model::{DeletionReason, DeletionRequest, Export, ExportId, Partner, PartnerId};
 use crate::time::{format_instant, parse_instant};
 
 const DIR: &str = "data/deletions";
 const REQUIRED: [&str; 4] = ["request_id", "partner", "sent_at", "items"];
-const OPTIONAL: [&str; 2] = ["acknowledged_at", "completed_at"];
+const OPTIONAL: [&str; 4] = ["acknowledged_at", "completed_at", "export", "reason"];
 
 /// The end of the report's day: every event must happen before it (the build's only "now").
 pub(crate) fn end_of(published: NaiveDate) -> Option<DateTime<Utc>> {
@@ -25,6 +25,7 @@ pub(crate) fn end_of(published: NaiveDate) -> Option<DateTime<Utc>> {
 pub(crate) fn load(
     ctx: &Ctx<'_>,
     partners: Option<&[Partner]>,
+    exports: Option<&[Export]>,
     published: Option<NaiveDate>,
     problems: &mut Problems,
 ) -> Vec<DeletionRequest> {
@@ -47,7 +48,7 @@ pub(crate) fn load(
             if table {
                 problems.push(
                     Problem::new(ctx.rel(path), "is not read: deletion requests are read from CSV files only")
-                        .help("write the requests as CSV (request_id, partner, sent_at, items[, acknowledged_at, completed_at])"),
+                        .help("write the requests as CSV (request_id, partner, sent_at, items[, acknowledged_at, completed_at, export, reason])"),
                 );
             }
             continue;
@@ -85,6 +86,46 @@ pub(crate) fn load(
                     )),
                 );
             }
+            // The batch it is about: one of the partner's (a batch of another partner's is a
+            // mistake the report could not catch later).
+            let export = match row.get("export") {
+                "" => Ok(None),
+                id => match exports.map(|es| es.iter().find(|e| e.id.as_str() == id)) {
+                    Some(Some(e)) if e.partner.as_str() != partner => {
+                        problems.push(
+                            here("export", format!("export `{id}` went to `{}`, not `{partner}`", e.partner))
+                                .help("name an export batch of the partner the request was sent to, or leave the cell empty"),
+                        );
+                        Err(())
+                    }
+                    Some(None) => {
+                        let mine: Vec<_> = exports
+                            .unwrap_or_default()
+                            .iter()
+                            .filter(|e| e.partner.as_str() == partner)
+                            .map(|e| e.id.as_str())
+                            .collect();
+                        problems.push(
+                            here("export", format!("unknown export `{id}`")).help(if mine.is_empty() {
+                                "name the id of an export manifest in data/exports/, or leave the cell empty".to_owned()
+                            } else {
+                                format!("use one of the partner's exports: {}, or leave the cell empty", mine.join(", "))
+                            }),
+                        );
+                        Err(())
+                    }
+                    _ => Ok(Some(ExportId(id.to_owned()))),
+                },
+            };
+            let reason = match row.get("reason") {
+                "" => Ok(None),
+                text => DeletionReason::from_slug(text).map(Some).ok_or_else(|| {
+                    let known: Vec<_> = DeletionReason::ALL.iter().map(|r| r.slug()).collect();
+                    problems.push(here("reason", format!("unknown reason `{text}`")).help(
+                        format!("use one of: {}, or leave the cell empty", known.join(", ")),
+                    ));
+                }),
+            };
             let mut instant = |column: &str, required: bool| -> Result<Option<DateTime<Utc>>, ()> {
                 let text = row.get(column);
                 if text.is_empty() {
@@ -139,8 +180,21 @@ pub(crate) fn load(
                     );
                 }
             }
-            let (Ok(Some(sent_at)), Ok(acknowledged_at), Ok(completed_at), Ok(Some(items))) =
-                (sent_at, acknowledged_at, completed_at, items)
+            let (
+                Ok(Some(sent_at)),
+                Ok(acknowledged_at),
+                Ok(completed_at),
+                Ok(Some(items)),
+                Ok(export),
+                Ok(reason),
+            ) = (
+                sent_at,
+                acknowledged_at,
+                completed_at,
+                items,
+                export,
+                reason,
+            )
             else {
                 continue;
             };
@@ -151,6 +205,8 @@ pub(crate) fn load(
                 items,
                 acknowledged_at,
                 completed_at,
+                export,
+                reason,
             });
         }
     }

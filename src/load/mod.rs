@@ -58,12 +58,15 @@ pub(crate) fn load_partial(root: &Path, language: Option<&str>) -> (Option<Repor
     // not one per reference to it.
     let partners_ok = partners.is_some() && problems.len() == before;
     let categories = meta.as_ref().map(ReportMeta::category_ids);
+    let before = problems.len();
     let exports = manifests::load(
         &ctx,
         partners.as_deref().filter(|_| partners_ok),
         categories.as_deref(),
         &mut problems,
     );
+    // Deletion requests name export ids: only checked against manifests that all loaded.
+    let exports_ok = partners_ok && problems.len() == before;
     let partners = partners.unwrap_or_default();
     let opt_outs_monthly = opt_outs::load_monthly(&ctx, &mut problems);
     let protections_monthly = opt_outs::load_protections(&ctx, &mut problems);
@@ -71,6 +74,7 @@ pub(crate) fn load_partial(root: &Path, language: Option<&str>) -> (Option<Repor
     let deletions = deletions::load(
         &ctx,
         Some(partners.as_slice()).filter(|_| partners_ok),
+        Some(exports.as_slice()).filter(|_| exports_ok),
         meta.as_ref().map(|m| m.published),
         &mut problems,
     );

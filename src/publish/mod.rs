@@ -15,12 +15,12 @@ use std::cell::{Cell, RefCell};
 use serde::Serialize;
 
 use self::protect::{Cells, Protection};
-use crate::aggregate::deletions::DeletionRow;
-use crate::aggregate::findings::{Detail, Finding};
+use crate::aggregate::deletions::{DeletionExportRow, DeletionRow};
+use crate::aggregate::findings::{Detail, Finding, Kind};
 use crate::aggregate::{
     ExportRow, OptOutMonthRow, PartnerRow, ProtectionRow, ScopeRow, SharedItemRow, Tables, Total,
 };
-use crate::model::{Bands, Report};
+use crate::model::{Bands, DeletionReason, Report};
 
 /// Why a count is hidden.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -137,6 +137,11 @@ pub(crate) struct Shown {
     pub(crate) declared_total: Count,
     /// For deletion-overdue: the items in the overdue requests.
     pub(crate) overdue_items: Count,
+    /// For opted-out and sensitive content shared in a batch, when the report's deletion
+    /// requests name batches: the requests that name this batch with the matching reason
+    /// (`opt-out`, `sensitive-content`), their items, and how many of them are completed, as
+    /// published in `deletions-by-export` (no request: 0, an exact 0 and 0).
+    pub(crate) requested: Option<(u64, Count, u64)>,
 }
 
 /// Everything the site publishes, every count decided.
@@ -200,6 +205,7 @@ pub(crate) fn publish(report: &Report, t: &Tables, exact: bool) -> Publication {
                 .iter()
                 .find(|e| Some(e.export.as_str()) == f.export.as_deref())
                 .map_or(Count::NotDeclared, |e| e.items);
+            shown.requested = requested(report, &tables, f);
             shown
         })
         .collect();
@@ -210,6 +216,29 @@ pub(crate) fn publish(report: &Report, t: &Tables, exact: bool) -> Publication {
         protection,
         rules,
     }
+}
+
+/// The deletion requests that name a finding's batch with the reason that matches it, as
+/// published (see [`Shown::requested`]).
+fn requested(report: &Report, tables: &Tables<Count>, f: &Finding) -> Option<(u64, Count, u64)> {
+    let reason = match f.kind {
+        Kind::OptedOutContentShared => DeletionReason::OptOut,
+        Kind::SensitiveContentShared => DeletionReason::SensitiveContent,
+        _ => return None,
+    };
+    let export = f.export.as_deref()?;
+    if !report.deletions.iter().any(|d| d.export.is_some()) {
+        return None;
+    }
+    Some(
+        tables
+            .deletions_by_export
+            .iter()
+            .find(|d| d.partner == f.partner && d.export == export && d.reason == reason.slug())
+            .map_or((0, Count::Exact(0), 0), |d| {
+                (d.requests, d.items, d.requests_completed)
+            }),
+    )
 }
 
 /// The item numbers of the findings, through `s`: the count when it counts items (counts of
@@ -234,6 +263,7 @@ fn finding_numbers(t: &Tables, s: &dyn Fn(u64) -> Count) -> Vec<Shown> {
                 Detail::Deletion { items, .. } => s(*items),
                 _ => Count::NotDeclared,
             },
+            requested: None,
         })
         .collect()
 }
@@ -379,6 +409,19 @@ fn map_counts(t: &Tables, by_table: &dyn Fn(&'static str, u64) -> Count) -> Tabl
                 requests_completed_in_time: r.requests_completed_in_time,
                 requests_open_overdue: r.requests_open_overdue,
                 requests_open_in_time: r.requests_open_in_time,
+            })
+            .collect(),
+        deletions_by_export: t
+            .deletions_by_export
+            .iter()
+            .map(|r| DeletionExportRow {
+                partner: r.partner.clone(),
+                export: r.export.clone(),
+                reason: r.reason.clone(),
+                requests: r.requests,
+                requests_completed: r.requests_completed,
+                requests_overdue: r.requests_overdue,
+                items: d(r.items),
             })
             .collect(),
         // Findings keep their raw counts; their published numbers are `Publication::findings`.

@@ -212,6 +212,28 @@ pub(super) fn relate(
     // is in that state), and when every open request is overdue and no completed one is late,
     // items = items_completed + items_overdue. Rather than enumerate which request counts allow
     // what, every equality between one column and one or two others is recorded where it holds.
+    // `deletions-by-export` groups the same requests by batch and reason: per partner, its items
+    // add up to the same total as `deletions`' months, the partner's deletion_items.
+    for p in &ids.partners {
+        let months: Vec<_> = ids
+            .deletions
+            .iter()
+            .filter(|d| d.partner == p.partner)
+            .collect();
+        let groups: Vec<_> = ids
+            .deletions_by_export
+            .iter()
+            .filter(|d| d.partner == p.partner)
+            .collect();
+        let by_group = ids_of(groups.iter().map(|d| d.items).collect());
+        cells.relate(
+            ids_of(months.iter().map(|d| d.items).collect()),
+            by_group.clone(),
+        );
+        if let Some(total) = id(p.deletion_items) {
+            cells.sum(total, by_group);
+        }
+    }
     for d in &ids.deletions {
         let columns = [
             d.items,

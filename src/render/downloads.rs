@@ -373,6 +373,12 @@ pub(crate) fn add_downloads(
     add_table(site, dictionary::opt_out_scopes(), &t.scopes, o)?;
     add_table(site, dictionary::protections_monthly(), &t.protections, o)?;
     add_table(site, dictionary::deletions(), &t.deletions, o)?;
+    add_table(
+        site,
+        dictionary::deletions_by_export(),
+        &t.deletions_by_export,
+        o,
+    )?;
     add_table(site, dictionary::findings(), findings, o)?;
     Ok(())
 }

@@ -34,6 +34,34 @@ fn items_text(lang: &Lang, n: Count) -> Result<String> {
     }
 }
 
+/// " N deletion requests naming this batch for <reason> asked for …": what was asked to be
+/// deleted of a batch's opted-out or sensitive items (empty when the report's requests name no
+/// batch).
+fn requested_text(
+    lang: &Lang,
+    requested: Option<(u64, Count, u64)>,
+    reason: &str,
+) -> Result<String> {
+    let Some((requests, items, completed)) = requested else {
+        return Ok(String::new());
+    };
+    let reason = lang.t(&format!("finding.reason.{reason}"))?;
+    let text = if requests == 0 {
+        lang.f("finding.requested_none", &[("reason", reason.into())])?
+    } else {
+        lang.f(
+            "finding.requested",
+            &[
+                ("n", requests.into()),
+                ("reason", reason.into()),
+                ("items", items_text(lang, items)?.into()),
+                ("completed", completed.into()),
+            ],
+        )?
+    };
+    Ok(format!(" {text}"))
+}
+
 /// The value that chooses a sentence's plural form: the count, or none when it is suppressed
 /// (the "other" form, as for "a suppressed number of items … were").
 fn n_of(n: Count) -> Arg {
@@ -48,6 +76,7 @@ fn message(report: &Report, lang: &Lang, f: &Finding, shown: &Shown) -> Result<S
         listed_total,
         declared_total,
         overdue_items,
+        requested,
     } = *shown;
     let partner = report
         .partner(&f.partner)
@@ -86,18 +115,20 @@ fn message(report: &Report, lang: &Lang, f: &Finding, shown: &Shown) -> Result<S
                 s.push(' ');
                 s.push_str(&lang.t("finding.opted_out_claimed")?);
             }
+            s.push_str(&requested_text(lang, requested, "opt_out")?);
             s
         }
         Detail::Sensitive { claimed } => {
             let flag = f.flag.as_deref().unwrap_or("");
             let what = lang.t(&format!("finding.flag.{flag}"))?;
-            match claimed {
+            let s = match claimed {
                 Some(filter) => lang.f(
                     "finding.sensitive_claimed",
                     &common(vec![("what", what.into()), ("filter", (*filter).into())]),
                 )?,
                 None => lang.f("finding.sensitive", &common(vec![("what", what.into())]))?,
-            }
+            };
+            s + &requested_text(lang, requested, "sensitive")?
         }
         Detail::Mismatch { .. } => {
             // How the totals compare follows from the two when both are published; when either

@@ -146,6 +146,7 @@ pub(crate) fn render(
         ("opt-out-scopes", t.scopes.len()),
         ("protections-monthly", t.protections.len()),
         ("deletions", t.deletions.len()),
+        ("deletions-by-export", t.deletions_by_export.len()),
         ("findings", published_findings.len()),
     ]
     .into_iter()

@@ -445,3 +445,64 @@ fn text_a_spreadsheet_would_run_as_a_formula_is_written_as_text_in_csv() {
     let json = read(&out, "data/partners.json");
     assert!(json.contains(r#""name": "=HYPERLINK("#), "{json}");
 }
+
+/// `deletions-by-export` groups the same requests as `deletions`: per partner its requests and
+/// items add up to the partner's, and the findings about a batch's opted-out or sensitive items
+/// say what the requests naming it with the matching reason asked for.
+#[test]
+fn deletion_requests_by_export_and_reason_add_up_and_reach_the_findings() {
+    let (_dir, out) = build_exact(&crate::support::repo());
+    let groups = records_of(&out.join("data/deletions-by-export.csv"));
+    let partners = records_of(&out.join("data/partners.csv"));
+    let header = read(&out, "data/partners.csv");
+    let head: Vec<&str> = header.lines().next().expect("header").split(',').collect();
+    let at = |name: &str| head.iter().position(|h| *h == name).expect(name);
+    assert!(groups.iter().any(|g| !g[1].is_empty() && !g[2].is_empty()));
+    for p in &partners {
+        let mine: Vec<_> = groups.iter().filter(|g| g[0] == p[0]).collect();
+        let sum = |k: usize| -> u64 { mine.iter().map(|g| g[k].parse::<u64>().expect("n")).sum() };
+        assert_eq!(sum(3).to_string(), p[at("deletion_requests")], "{p:?}");
+        assert_eq!(sum(6).to_string(), p[at("deletion_items")], "{p:?}");
+    }
+    let findings = records_of(&out.join("data/findings.csv"));
+    let mut said = 0;
+    for f in findings
+        .iter()
+        .filter(|f| f[0] == "opted-out-content-shared" || f[0] == "sensitive-content-shared")
+    {
+        let reason = if f[0] == "opted-out-content-shared" {
+            "opt-out"
+        } else {
+            "sensitive-content"
+        };
+        let message = &f[6];
+        match groups
+            .iter()
+            .find(|g| g[0] == f[2] && g[1] == f[3] && g[2] == reason)
+        {
+            Some(g) => {
+                let items: u64 = g[6].parse().expect("items");
+                let text = format!("asked for {} items to be deleted", fmt_thousands(items));
+                assert!(message.contains(&text), "{message} lacks {text}");
+                said += 1;
+            }
+            None => assert!(
+                message.contains("No deletion request names this batch"),
+                "{message}"
+            ),
+        }
+    }
+    assert!(said >= 2, "the example's findings name requests");
+}
+
+fn fmt_thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}

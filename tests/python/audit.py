@@ -194,6 +194,8 @@ class Site:
         self.partners = t("partners.csv")
         self.findings = t("findings.csv")
         self.deletions = t("deletions.csv")
+        # Older sites (before deletion requests could name an export and a reason) have none.
+        self.by_export_deletions = t("deletions-by-export.csv")
         self.monthly = t("opt-outs-monthly.csv")
         self.scopes = t("opt-out-scopes.csv")
         self.totals = t("item-totals.csv")
@@ -267,6 +269,10 @@ class Site:
     def finding_key(self, f):
         return [(k, f.get(k, "")) for k in ("id", "partner", "export", "flag")]
 
+    def by_export_cell(self, r, column):
+        key = [(k, r[k]) for k in ("partner", "export", "reason")]
+        return self.cell("deletions-by-export.csv", r, key, column)
+
     def deletion_cell(self, r, column):
         return self.cell("deletions.csv", r, [("partner", r["partner"]), ("month", r["month"])], column)
 
@@ -279,6 +285,7 @@ class Site:
         self.rel_item_totals()
         self.rel_findings()
         self.rel_deletions()
+        self.rel_deletions_by_export()
         self.rel_opt_outs_monthly()
         self.rel_scopes()
         # Site-level protections take part in no relation; their hidden cells are only counted.
@@ -548,6 +555,16 @@ class Site:
                 self.m.eq([open_over], [], f"{lab} no open overdue requests")
             if open_overdue_n == open_n:
                 self.m.eq([open_over, done], [items], f"{lab} every open request overdue")
+
+    def rel_deletions_by_export(self):
+        """deletions-by-export.csv groups the same requests as deletions.csv by (export, reason):
+        per partner, its items add up to the same total as the months'."""
+        for pid in sorted({d["partner"] for d in self.by_export_deletions}):
+            groups = [d for d in self.by_export_deletions if d["partner"] == pid]
+            months = [d for d in self.deletions if d["partner"] == pid]
+            self.m.eq([self.by_export_cell(d, "items") for d in groups],
+                      [self.deletion_cell(d, "items") for d in months],
+                      f"deletions-by-export[{pid}] sum of items = deletions")
 
     def rel_opt_outs_monthly(self):
         """opt-outs-monthly: the signal columns split opted_out (when the source has signals).

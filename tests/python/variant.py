@@ -6,7 +6,8 @@ Usage: variant.py ROOT OUT --seed N [--deletions K] [--bands WIDTH] [--min-count
 Copies ROOT's report.yaml, data/, content/, templates/ and i18n/ to OUT (OUT must not exist, be
 empty, or be an earlier report root, which is replaced), then:
 
---deletions K   adds K deletion requests in data/deletions/variant.csv: random partners, item
+--deletions K   adds K deletion requests in data/deletions/variant.csv: random partners (half of
+                them naming one of the partner's export batches, most with a reason), item
                 counts from 0 and below min_count up to thousands, sent in a few months of the
                 report's period (so that a month holds several requests in different states),
                 acknowledged or not, completed or not (completing without acknowledging is
@@ -90,6 +91,12 @@ def add_deletions(out, report, rng, k):
     with open(partners_path, "w", encoding="utf-8") as f:
         yaml.safe_dump(partners, f, sort_keys=False, allow_unicode=True)
 
+    exports = {}
+    for manifest in sorted(glob.glob(os.path.join(out, "data", "exports", "**", "*.yaml"), recursive=True)):
+        with open(manifest, encoding="utf-8") as f:
+            m = yaml.safe_load(f) or {}
+        if isinstance(m, dict) and "id" in m and "partner" in m:
+            exports.setdefault(str(m["partner"]), []).append(str(m["id"]))
     published = as_date(report["published"])
     first = as_date(report["period"]["from"])
     last = min(as_date(report["period"]["to"]), published)
@@ -112,12 +119,17 @@ def add_deletions(out, report, rng, k):
             if day <= published:
                 done = stamp(rng, day)
         sent_text = sent.isoformat()  # a bare date: its midnight precedes every event that day
-        rows.append([f"V{i:04d}", rng.choice(partners)["id"], sent_text, item_count(rng, min_count), ack, done])
+        partner = rng.choice(partners)["id"]
+        # Half of the requests name one of the partner's batches; most give a reason.
+        mine = exports.get(partner, [])
+        export = rng.choice(mine) if mine and rng.random() < 0.5 else ""
+        reason = rng.choice(["", "opt-out", "opt-out", "owner-request", "sensitive-content", "legal", "other"])
+        rows.append([f"V{i:04d}", partner, sent_text, item_count(rng, min_count), ack, done, export, reason])
     folder = os.path.join(out, "data", "deletions")
     os.makedirs(folder, exist_ok=True)
     with open(os.path.join(folder, "variant.csv"), "w", newline="", encoding="utf-8") as f:
         w = csv.writer(f, lineterminator="\n")
-        w.writerow(["request_id", "partner", "sent_at", "items", "acknowledged_at", "completed_at"])
+        w.writerow(["request_id", "partner", "sent_at", "items", "acknowledged_at", "completed_at", "export", "reason"])
         w.writerows(rows)
     # Request ids must be unique across every file: make sure no existing file uses ours.
     for other in glob.glob(os.path.join(folder, "**", "*.csv"), recursive=True):

@@ -183,6 +183,7 @@ pub(crate) fn all() -> Vec<TableDoc> {
         opt_out_scopes(),
         protections_monthly(),
         deletions(),
+        deletions_by_export(),
         findings(),
         shipped_files(),
     ]

@@ -448,6 +448,46 @@ pub(crate) fn deletions() -> TableDoc {
     }
 }
 
+/// `data/deletions-by-export`.
+pub(crate) fn deletions_by_export() -> TableDoc {
+    let n = |name, what| tally(name, "requests", what);
+    let items = |name, what| count(name, "items", what);
+    TableDoc {
+        name: "deletions-by-export",
+        title: "Deletion requests to partners, by export batch and reason",
+        row: "one row per (partner, export batch the requests name, reason they give), sorted by them; the same requests as deletions, grouped another way; request counts are never suppressed",
+        columns: vec![
+            col("partner", Type::String, "partner id asked to delete"),
+            col(
+                "export",
+                Type::String,
+                "the export batch whose items the requests ask to delete",
+            )
+            .or_empty("the requests name no batch"),
+            col(
+                "reason",
+                Type::String,
+                "why: opt-out (the owners opted out), owner-request (the owners asked for deletion), sensitive-content (private, deleted, suspended, explicit or minors' items that should not have been shared), legal, other",
+            )
+            .or_empty("the requests give no reason"),
+            n("requests", "deletion requests sent"),
+            n("requests_completed", "requests the partner completed"),
+            n(
+                "requests_overdue",
+                "requests not completed within the deadline: completed late, or still open after it",
+            ),
+            items(
+                "items",
+                "items asked to be deleted (the items of completed or overdue requests are in deletions, by month)",
+            ),
+        ],
+        // (partner, export, reason) is unique, but export and reason may be empty, which a
+        // Table Schema primary key does not allow.
+        primary_key: vec![],
+        foreign_keys: vec![("partner", "partners", "partner")],
+    }
+}
+
 /// `data/findings`.
 pub(crate) fn findings() -> TableDoc {
     TableDoc {

@@ -9,6 +9,10 @@ struct ExportPage {
     rows: Vec<RowView>,
     /// Whether any row has an opted-out count (the column is shown only then).
     has_opted_out: bool,
+    /// Whether the report's deletion requests name batches (the section is shown only then).
+    names_batches: bool,
+    /// The requests that name this batch, per reason.
+    deletions: Vec<DeletionView>,
     findings: Vec<FindingView>,
 }
 
@@ -50,6 +54,16 @@ struct FileView {
     sha256: String,
     bytes: Option<String>,
     status: String,
+}
+
+/// The deletion requests that name the batch with one reason (a row of `deletions-by-export`).
+#[derive(Serialize)]
+struct DeletionView {
+    reason: String,
+    requests: String,
+    items: String,
+    completed: String,
+    overdue: String,
 }
 
 /// A row of the batch's `shared-items`.
@@ -96,6 +110,25 @@ impl Pages<'_> {
                 opted_out: self.count(r.opted_out),
             })
             .collect();
+        let deletions = self
+            .t
+            .deletions_by_export
+            .iter()
+            .filter(|d| d.partner == export.partner.as_str() && d.export == export.id.as_str())
+            .map(|d| {
+                let reason = match d.reason.as_str() {
+                    "" => "none",
+                    other => other,
+                };
+                Ok(DeletionView {
+                    reason: l.t(&format!("reason.{reason}"))?,
+                    requests: l.number(d.requests),
+                    items: self.count(d.items),
+                    completed: l.number(d.requests_completed),
+                    overdue: l.number(d.requests_overdue),
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
         let f = export.filters;
         let filters = [
             ("public_only", f.public_only),
@@ -155,6 +188,8 @@ impl Pages<'_> {
                 files,
             },
             has_opted_out: mine.iter().any(|r| r.opted_out != Count::NotDeclared),
+            names_batches: self.report.deletions.iter().any(|d| d.export.is_some()),
+            deletions,
             rows,
             findings: self.finding_list(root, |f| f.export == export.id.as_str())?,
         };
