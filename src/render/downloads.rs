@@ -6,6 +6,7 @@ use serde::Serialize;
 use super::Site;
 use super::dictionary::{self, TableDoc, Type};
 use super::findings::PublishedFinding;
+use super::workbook::{self, Written};
 use crate::aggregate::Tables;
 use crate::error::{Error, Result};
 use crate::model::Bands;
@@ -356,32 +357,49 @@ fn parquet_error(e: polars::error::PolarsError) -> Error {
     Error::Internal(format!("writing Parquet failed: {e}"))
 }
 
+/// Every table as `data/<name>.{csv,json,parquet}`, then all of them in `data/report.xlsx`
+/// and `data/report.sqlite` (tables in the data page's order, then the dictionary).
 pub(crate) fn add_downloads(
     site: &mut Site,
+    report: &crate::model::Report,
     t: &Tables<Count>,
     findings: &[PublishedFinding],
     totals: &[ItemTotalRow],
     files: &[ShippedFileRow],
     o: Output<'_>,
 ) -> Result<()> {
-    add_table(site, dictionary::shared_items(), &t.shared_items, o)?;
-    add_table(site, dictionary::item_totals(), totals, o)?;
-    add_table(site, dictionary::shipped_files(), files, o)?;
-    add_table(site, dictionary::exports(), &t.exports, o)?;
-    add_table(site, dictionary::partners(), &t.partners, o)?;
-    add_table(site, dictionary::opt_outs_monthly(), &t.opt_outs_monthly, o)?;
-    add_table(site, dictionary::opt_out_scopes(), &t.scopes, o)?;
-    add_table(site, dictionary::protections_monthly(), &t.protections, o)?;
-    add_table(site, dictionary::deletions(), &t.deletions, o)?;
-    add_table(
-        site,
-        dictionary::deletions_by_export(),
-        &t.deletions_by_export,
-        o,
-    )?;
-    add_table(site, dictionary::findings(), findings, o)?;
+    let mut written = vec![
+        add_table(site, dictionary::shared_items(), &t.shared_items, o)?,
+        add_table(site, dictionary::item_totals(), totals, o)?,
+        add_table(site, dictionary::shipped_files(), files, o)?,
+        add_table(site, dictionary::exports(), &t.exports, o)?,
+        add_table(site, dictionary::partners(), &t.partners, o)?,
+        add_table(site, dictionary::opt_outs_monthly(), &t.opt_outs_monthly, o)?,
+        add_table(site, dictionary::opt_out_scopes(), &t.scopes, o)?,
+        add_table(site, dictionary::protections_monthly(), &t.protections, o)?,
+        add_table(site, dictionary::deletions(), &t.deletions, o)?,
+        add_table(
+            site,
+            dictionary::deletions_by_export(),
+            &t.deletions_by_export,
+            o,
+        )?,
+        add_table(site, dictionary::findings(), findings, o)?,
+    ];
+    let order: Vec<&str> = dictionary::all().iter().map(|d| d.name).collect();
+    written.sort_by_key(|w| order.iter().position(|n| *n == w.doc.name));
+    site.add(
+        WORKBOOK,
+        workbook::xlsx(&written, &report.meta.title, report.meta.published)?,
+    );
+    site.add(DATABASE, workbook::sqlite(&written)?);
     Ok(())
 }
+
+/// The workbook with every table, under the site's root.
+pub(crate) const WORKBOOK: &str = "data/report.xlsx";
+/// The SQLite database with every table.
+pub(crate) const DATABASE: &str = "data/report.sqlite";
 
 /// How the tables are written: an auditor's build, or with some tables banded.
 #[derive(Clone, Copy)]
@@ -435,7 +453,7 @@ fn add_table<T: serde::Serialize>(
     doc: dictionary::TableDoc,
     rows: &[T],
     o: Output<'_>,
-) -> Result<()> {
+) -> Result<Written> {
     if o.bands(doc.name).is_some() {
         let doc = doc_for(doc, o);
         let rows = banded_rows(rows, &doc)?;
@@ -445,7 +463,7 @@ fn add_table<T: serde::Serialize>(
         );
         site.add(format!("data/{}.json", doc.name), json(&rows)?);
         site.add(format!("data/{}.parquet", doc.name), parquet(&rows, &doc)?);
-        return Ok(());
+        return written(&doc, &rows);
     }
     if o.exact() {
         let doc = doc_for(doc, o);
@@ -470,7 +488,7 @@ fn add_table<T: serde::Serialize>(
             format!("data/{}.parquet", doc.name),
             parquet(&marked, &doc)?,
         );
-        return Ok(());
+        return written(&doc, &marked);
     }
     site.add(
         format!("data/{}.csv", doc.name),
@@ -478,5 +496,17 @@ fn add_table<T: serde::Serialize>(
     );
     site.add(format!("data/{}.json", doc.name), json(rows)?);
     site.add(format!("data/{}.parquet", doc.name), parquet(rows, &doc)?);
-    Ok(())
+    written(&doc_for(doc, o), rows)
+}
+
+/// A table as written, its rows as JSON objects (for the workbook and the database).
+fn written<T: Serialize>(doc: &TableDoc, rows: &[T]) -> Result<Written> {
+    Ok(Written {
+        doc: doc.clone(),
+        rows: rows
+            .iter()
+            .map(serde_json::to_value)
+            .collect::<std::result::Result<_, _>>()
+            .map_err(|e| Error::Internal(format!("writing a table failed: {e}")))?,
+    })
 }

@@ -16,6 +16,7 @@ pub(crate) mod markdown;
 mod package;
 mod pages;
 mod templates;
+mod workbook;
 
 use std::collections::BTreeMap;
 
@@ -64,7 +65,15 @@ pub(crate) fn render(
     };
     let totals = downloads::item_totals(t);
     let files = downloads::shipped_files(report, &t.findings);
-    add_downloads(&mut site, t, &published_findings, &totals, &files, output)?;
+    add_downloads(
+        &mut site,
+        report,
+        t,
+        &published_findings,
+        &totals,
+        &files,
+        output,
+    )?;
     let docs: Vec<_> = dictionary::all()
         .into_iter()
         .map(|d| doc_for(d, output))

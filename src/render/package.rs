@@ -260,6 +260,37 @@ pub(crate) fn datapackage(
             })
         })
         .collect();
+    let mut resources = resources;
+    // Every table again, in one file each for spreadsheets and SQL tools: not tables themselves
+    // (a workbook has a sheet per table), so described as files with their checksums.
+    for (name, path, format, mediatype, what) in [
+        (
+            "report-workbook",
+            "report.xlsx",
+            "xlsx",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "Every table above as a sheet of one workbook (integers as numbers, dates as dates, UTC date-times), with the data dictionary as the sheet `dictionary`.",
+        ),
+        (
+            "report-database",
+            "report.sqlite",
+            "sqlite",
+            "application/vnd.sqlite3",
+            "Every table above as a table of one SQLite database (INTEGER and TEXT columns, empty cells NULL, primary keys as above), with the data dictionary as the tables `dictionary` and `tables`; opens in Datasette or any SQLite client.",
+        ),
+    ] {
+        let bytes = file(site, path);
+        resources.push(json!({
+            "name": name,
+            "path": path,
+            "title": what.split(',').next().unwrap_or(what),
+            "description": what,
+            "format": format,
+            "mediatype": mediatype,
+            "bytes": bytes.len(),
+            "hash": format!("sha256:{}", sha256(bytes)),
+        }));
+    }
     p.insert("resources".into(), Value::Array(resources));
     p.insert(
         "sharelog".into(),

@@ -270,6 +270,37 @@ fn an_auditors_build_marks_every_file_and_a_normal_build_none() {
         if path == ".sharelog-site" {
             continue;
         }
+        if path.ends_with(".sqlite") {
+            let db = rusqlite::Connection::open_in_memory().expect("sqlite");
+            let file = tempfile::NamedTempFile::new().expect("temporary file");
+            std::fs::write(file.path(), bytes).expect("write");
+            db.execute(
+                "ATTACH DATABASE ?1 AS site",
+                [file.path().to_str().expect("utf-8")],
+            )
+            .expect("attach");
+            let unmarked: i64 = db
+                .query_row(
+                    "SELECT count(*) FROM site.exports WHERE not_for_publication IS NULL",
+                    [],
+                    |r| r.get(0),
+                )
+                .expect("marked column");
+            assert_eq!(unmarked, 0, "{path}");
+            continue;
+        }
+        if path.ends_with(".xlsx") {
+            // Zipped XML: the marker is in its shared strings.
+            let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes.clone())).expect("zip");
+            let mut strings = String::new();
+            std::io::Read::read_to_string(
+                &mut zip.by_name("xl/sharedStrings.xml").expect("strings"),
+                &mut strings,
+            )
+            .expect("read");
+            assert!(strings.contains(mark), "{path} is not marked");
+            continue;
+        }
         if path.ends_with(".parquet") {
             use polars::prelude::SerReader;
             let df = polars::prelude::ParquetReader::new(std::io::Cursor::new(bytes.clone()))
@@ -505,4 +536,108 @@ fn fmt_thousands(n: u64) -> String {
         out.push(c);
     }
     out
+}
+
+/// `data/report.sqlite` holds every table with its CSV's rows (integers as integers, empty cells
+/// NULL, banded counts as their labels) and the dictionary; it and `data/report.xlsx` are listed
+/// with their checksums in SHA256SUMS and datapackage.json.
+#[test]
+fn the_database_and_workbook_hold_every_table_and_are_listed() {
+    let (_root_dir, root) = banded_root();
+    let (_dir, out) = build(&root);
+    let db = rusqlite::Connection::open_with_flags(
+        out.join("data/report.sqlite"),
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY,
+    )
+    .expect("open the database");
+    let package: serde_json::Value =
+        serde_json::from_str(&read(&out, "data/datapackage.json")).expect("json");
+    let resources = package["resources"].as_array().expect("resources");
+    let tables: Vec<&serde_json::Value> = resources
+        .iter()
+        .filter(|r| r.get("schema").is_some())
+        .collect();
+    assert!(tables.len() >= 10);
+    for table in &tables {
+        let name = table["name"].as_str().expect("name");
+        let csv = records_of(&out.join(format!("data/{name}.csv")));
+        let fields = table["schema"]["fields"].as_array().expect("fields");
+        let mut statement = db
+            .prepare(&format!("SELECT * FROM \"{name}\" ORDER BY rowid"))
+            .expect("select");
+        let rows: Vec<Vec<String>> = statement
+            .query_map([], |row| {
+                (0..fields.len())
+                    .map(|i| {
+                        Ok(match row.get_ref(i)? {
+                            rusqlite::types::ValueRef::Null => String::new(),
+                            rusqlite::types::ValueRef::Integer(n) => n.to_string(),
+                            rusqlite::types::ValueRef::Text(t) => {
+                                String::from_utf8_lossy(t).into_owned()
+                            }
+                            other => format!("{other:?}"),
+                        })
+                    })
+                    .collect()
+            })
+            .expect("query")
+            .map(|r| r.expect("row"))
+            .collect();
+        // CSV text that a spreadsheet would run as a formula has a leading apostrophe there.
+        let csv: Vec<Vec<String>> = csv
+            .into_iter()
+            .map(|r| {
+                r.into_iter()
+                    .map(|c| match c.strip_prefix('\'') {
+                        Some(rest) if rest.starts_with(['=', '+', '-', '@']) => rest.to_owned(),
+                        _ => c,
+                    })
+                    .collect()
+            })
+            .collect();
+        assert_eq!(rows, csv, "{name}");
+        for f in fields {
+            let column = f["name"].as_str().expect("name");
+            let declared: String = db
+                .query_row(
+                    &format!("SELECT type FROM pragma_table_info('{name}') WHERE name = ?1"),
+                    [column],
+                    |r| r.get(0),
+                )
+                .expect("column");
+            let want = if f["type"] == "integer" {
+                "INTEGER"
+            } else {
+                "TEXT"
+            };
+            assert_eq!(declared, want, "{name}.{column}");
+        }
+    }
+    // Banded counts are their labels, in a text column.
+    let band: String = db
+        .query_row(
+            "SELECT items FROM deletions WHERE items LIKE '%-%' LIMIT 1",
+            [],
+            |r| r.get(0),
+        )
+        .expect("a banded count");
+    assert!(band.contains('-'), "{band}");
+    let described: i64 = db
+        .query_row("SELECT count(*) FROM dictionary", [], |r| r.get(0))
+        .expect("dictionary");
+    let columns: usize = tables
+        .iter()
+        .map(|t| t["schema"]["fields"].as_array().map_or(0, Vec::len))
+        .sum();
+    assert_eq!(described as usize, columns);
+    let sums = read(&out, "data/SHA256SUMS");
+    for file in ["report.xlsx", "report.sqlite"] {
+        assert!(sums.contains(file), "{sums}");
+        assert!(
+            resources
+                .iter()
+                .any(|r| r["path"] == file && r["hash"].is_string()),
+            "{file} in datapackage.json"
+        );
+    }
 }

@@ -133,6 +133,11 @@ fn a_site_written_before_the_marker_is_still_replaced() {
     let out = dir.path().join("site");
     assert!(build_into(&root, &out).status.success());
     std::fs::remove_file(out.join(".sharelog-site")).expect("remove");
+    // Sites from before the marker had no workbook or database: files of those names in a
+    // folder without the marker are someone else's, and are refused.
+    for file in ["data/report.xlsx", "data/report.sqlite"] {
+        std::fs::remove_file(out.join(file)).expect("remove");
+    }
     let output = build_into(&root, &out);
     assert!(
         output.status.success(),
