@@ -18,6 +18,8 @@ mod load;
 pub mod model;
 pub mod progress;
 mod publish;
+
+pub use publish::HiddenShare;
 mod releases;
 mod render;
 mod scaffold;
@@ -101,6 +103,8 @@ pub struct Summary {
     pub published: chrono::NaiveDate,
     /// The minisign public key the report publishes, if any.
     pub signing_key: Option<String>,
+    /// Per published table, how many of its counts are hidden.
+    pub hidden: Vec<HiddenShare>,
 }
 
 /// A finding as the `--fail-on` gate sees it: its key, its count as published, and the count
@@ -163,6 +167,40 @@ impl Summary {
             .iter()
             .filter(|g| g.severity <= threshold && (any || g.new))
             .collect()
+    }
+
+    /// "hidden: 41 of 1,310 counts (4%): shared-items 30 of 400 (8%), …" — the tables with a
+    /// hidden count, most hidden first; `None` when nothing is hidden.
+    pub fn hidden_line(&self) -> Option<String> {
+        let hidden: usize = self.hidden.iter().map(|h| h.hidden).sum();
+        let counts: usize = self.hidden.iter().map(|h| h.counts).sum();
+        if hidden == 0 {
+            return None;
+        }
+        let mut tables: Vec<&HiddenShare> = self.hidden.iter().filter(|h| h.hidden > 0).collect();
+        tables.sort_by_key(|h| (std::cmp::Reverse(h.percent()), h.table));
+        let all = HiddenShare {
+            table: "",
+            counts,
+            hidden,
+        };
+        Some(format!(
+            "hidden: {} of {} ({}%): {}",
+            hidden,
+            counted(counts as u64, "count", "counts"),
+            all.percent(),
+            tables
+                .iter()
+                .map(|h| format!(
+                    "{} {} of {} ({}%)",
+                    h.table,
+                    h.hidden,
+                    h.counts,
+                    h.percent()
+                ))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ))
     }
 
     /// "2 high, 1 info" — the findings per severity, most serious first.
@@ -268,6 +306,7 @@ pub fn render_site_with(
         })
         .collect();
     let summary = Summary {
+        hidden: publish::hidden_shares(&publication),
         gate,
         title: report.meta.title.clone(),
         published: report.meta.published,

@@ -65,6 +65,9 @@ fn run(cli: &Cli) -> Result<i32, Error> {
                     totals(&s),
                     s.findings_line()
                 );
+                if let Some(line) = s.hidden_line() {
+                    println!("{line}");
+                }
             }
             gate(&s, args.fail_on, args.fail_on_any, Some(&args.out)).code()
         }),

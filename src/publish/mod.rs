@@ -161,6 +161,152 @@ pub(crate) struct Publication {
     pub(crate) hides_any: bool,
 }
 
+/// How many of a table's counts are hidden.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HiddenShare {
+    /// The table's name under `data/`.
+    pub table: &'static str,
+    /// Its counts that exist (not those the inputs do not give), exact, banded or hidden.
+    pub counts: usize,
+    /// Of them, hidden (small, or to protect a small or banded one).
+    pub hidden: usize,
+}
+
+impl HiddenShare {
+    /// The hidden share in whole percent, rounded up (so that any hidden count shows as at
+    /// least 1%).
+    pub fn percent(&self) -> usize {
+        (self.hidden * 100).div_ceil(self.counts.max(1))
+    }
+}
+
+/// Per published table (in the data page's order), how many of its counts are hidden; the
+/// counts of the platform's own records (requests, files, months) are never hidden and not
+/// counted.
+pub(crate) fn hidden_shares(p: &Publication) -> Vec<HiddenShare> {
+    let t = &p.tables;
+    let totals =
+        |v: &[crate::aggregate::Total<Count>]| v.iter().map(|x| x.items).collect::<Vec<_>>();
+    let mut item_totals = totals(&t.by_partner_category_year);
+    item_totals.extend(totals(&t.by_partner_year));
+    item_totals.extend(totals(&t.by_partner_category));
+    item_totals.extend(totals(&t.by_year));
+    item_totals.extend(totals(&t.by_category));
+    item_totals.push(t.total_items);
+    let tables: Vec<(&'static str, Vec<Count>)> = vec![
+        (
+            "shared-items",
+            t.shared_items
+                .iter()
+                .flat_map(|r| {
+                    std::iter::once(r.items).chain(r.flag_columns().into_iter().map(|(_, n)| n))
+                })
+                .collect(),
+        ),
+        ("item-totals", item_totals),
+        (
+            "exports",
+            t.exports
+                .iter()
+                .flat_map(|r| {
+                    [
+                        Some(r.items),
+                        r.opt_outs_in_force,
+                        r.owners,
+                        r.owners_opted_out,
+                    ]
+                    .into_iter()
+                    .flatten()
+                })
+                .collect(),
+        ),
+        (
+            "partners",
+            t.partners
+                .iter()
+                .flat_map(|r| {
+                    [
+                        Some(r.items),
+                        r.opt_outs_in_force,
+                        r.items_opted_out_now,
+                        Some(r.deletion_items),
+                        r.owners,
+                        r.owners_opted_out,
+                    ]
+                    .into_iter()
+                    .flatten()
+                })
+                .collect(),
+        ),
+        (
+            "opt-outs-monthly",
+            t.opt_outs_monthly
+                .iter()
+                .flat_map(|r| {
+                    [
+                        Some(r.opted_out),
+                        Some(r.withdrawn),
+                        Some(r.active),
+                        r.accounts,
+                    ]
+                    .into_iter()
+                    .chain(r.by_signal())
+                    .flatten()
+                })
+                .collect(),
+        ),
+        (
+            "opt-out-scopes",
+            t.scopes.iter().map(|r| r.active).collect(),
+        ),
+        (
+            "protections-monthly",
+            t.protections.iter().map(|r| r.accounts).collect(),
+        ),
+        (
+            "deletions",
+            t.deletions
+                .iter()
+                .flat_map(|r| {
+                    [
+                        r.items,
+                        r.items_acknowledged,
+                        r.items_completed,
+                        r.items_overdue,
+                    ]
+                })
+                .collect(),
+        ),
+        (
+            "deletions-by-export",
+            t.deletions_by_export.iter().map(|r| r.items).collect(),
+        ),
+        (
+            "findings",
+            t.findings
+                .iter()
+                .zip(&p.findings)
+                .filter(|(f, _)| f.kind.counts_items())
+                .map(|(_, shown)| shown.count)
+                .collect(),
+        ),
+    ];
+    tables
+        .into_iter()
+        .map(|(table, counts)| {
+            let counts: Vec<Count> = counts
+                .into_iter()
+                .filter(|c| *c != Count::NotDeclared)
+                .collect();
+            HiddenShare {
+                table,
+                counts: counts.len(),
+                hidden: counts.iter().filter(|c| c.is_hidden()).count(),
+            }
+        })
+        .collect()
+}
+
 /// Publishes every table: the only way from raw to published numbers. With `exact`, nothing is
 /// hidden or banded (the auditor's build).
 pub(crate) fn publish(report: &Report, t: &Tables, exact: bool) -> Publication {

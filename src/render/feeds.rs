@@ -189,6 +189,14 @@ pub(crate) fn summary(
         // What the publish stage did: counts hidden for being small, hidden so that those cannot
         // be worked out, and published as bands.
         "suppression": {"primary": p.primary, "secondary": p.secondary, "banded": p.banded},
+        // Per table, its counts (those the inputs give; not the platform's own records) and how
+        // many of them are hidden, with the share in whole percent, rounded up.
+        "hidden": crate::publish::hidden_shares(publication).iter().map(|h| serde_json::json!({
+            "table": h.table,
+            "counts": h.counts,
+            "hidden": h.hidden,
+            "percent": h.percent(),
+        })).collect::<Vec<_>>(),
         // The tables published in bands, and the bands' width.
         "bands": match rules {
             crate::publish::Rules::Public { bands: Some(b), .. } => {

@@ -398,3 +398,77 @@ fn with_min_count_one_and_bands_a_count_hidden_to_protect_a_band_is_labelled_so(
     let package = crate::support::read(&out, "data/datapackage.json");
     assert!(package.contains("hidden so that a banded count cannot be worked out"));
 }
+
+/// The hidden share per table (build summary, data page, report.json) counts exactly the empty
+/// cells of suppressed columns that are not empty for another reason.
+#[test]
+fn the_hidden_share_per_table_counts_the_hidden_cells() {
+    let root = crate::support::fixture("findings");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let out = dir.path().join("site");
+    let o = crate::support::sharelog(&[
+        "build",
+        "--root",
+        root.to_str().expect("utf-8"),
+        "--out",
+        out.to_str().expect("utf-8"),
+    ]);
+    assert!(o.status.success(), "{o:?}");
+    let stdout = String::from_utf8_lossy(&o.stdout);
+    let report: serde_json::Value =
+        serde_json::from_str(&crate::support::read(&out, "data/report.json")).expect("json");
+    let hidden = report["hidden"].as_array().expect("hidden");
+    let of = |table: &str| -> (u64, u64) {
+        let h = hidden
+            .iter()
+            .find(|h| h["table"] == table)
+            .unwrap_or_else(|| panic!("{table} in {hidden:?}"));
+        (
+            h["counts"].as_u64().expect("counts"),
+            h["hidden"].as_u64().expect("hidden"),
+        )
+    };
+    // shared-items: every count column, less the cells its row says are not declared.
+    let csv = crate::support::read(&out, "data/shared-items.csv");
+    let mut rows = csv::Reader::from_reader(csv.as_bytes());
+    let head: Vec<String> = rows
+        .headers()
+        .expect("header")
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    let columns = [
+        "items",
+        "private",
+        "deleted",
+        "suspended",
+        "explicit",
+        "minor",
+        "opted_out",
+    ];
+    let (mut counts, mut empty) = (0, 0);
+    for row in rows.records() {
+        let row = row.expect("row");
+        let get = |name: &str| &row[head.iter().position(|h| h == name).expect(name)];
+        let undeclared: Vec<&str> = get("not_declared").split(';').collect();
+        for c in columns.iter().filter(|c| !undeclared.contains(c)) {
+            counts += 1;
+            empty += u64::from(get(c).is_empty());
+        }
+    }
+    assert!(empty > 0, "the fixture hides some cells:\n{csv}");
+    assert_eq!(of("shared-items"), (counts, empty));
+    // The hidden counts of the tables are among those suppression hid (which also counts the
+    // numbers findings' sentences repeat, such as a mismatch's declared total).
+    let total: u64 = hidden
+        .iter()
+        .map(|h| h["hidden"].as_u64().unwrap_or(0))
+        .sum();
+    let s = &report["suppression"];
+    assert!(total > 0);
+    assert!(total <= s["primary"].as_u64().unwrap_or(0) + s["secondary"].as_u64().unwrap_or(0));
+    // The build says so, and the data page shows the table.
+    assert!(stdout.contains(&format!("hidden: {total} of ")), "{stdout}");
+    let page = crate::support::read(&out, "data/index.html");
+    assert!(page.contains("Hidden counts per table"), "data page");
+}

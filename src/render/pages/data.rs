@@ -8,6 +8,18 @@ struct DataView {
     tables: Vec<TableView>,
     /// The paragraphs of "About these numbers".
     about_numbers: Vec<String>,
+    /// Per table with counts, how many are hidden (empty in an auditor's build and when
+    /// nothing is hidden).
+    hidden: Vec<HiddenView>,
+}
+
+/// A table's hidden counts, formatted.
+#[derive(Serialize)]
+struct HiddenView {
+    table: &'static str,
+    counts: String,
+    hidden: String,
+    percent: String,
 }
 
 /// A table of the data dictionary.
@@ -208,9 +220,22 @@ impl Pages<'_> {
                 })
             })
             .collect::<Result<_>>()?;
+        let any_hidden = self.hidden.iter().any(|h| h.hidden > 0);
+        let hidden = self
+            .hidden
+            .iter()
+            .filter(|h| h.counts > 0 && any_hidden && !self.exact)
+            .map(|h| HiddenView {
+                table: h.table,
+                counts: l.number(h.counts as u64),
+                hidden: l.number(h.hidden as u64),
+                percent: format!("{}%", h.percent()),
+            })
+            .collect();
         let view = DataView {
             tables,
             about_numbers: self.about_numbers()?,
+            hidden,
         };
         self.render(
             "data.html",

@@ -45,6 +45,8 @@ pub(crate) struct Pages<'a> {
     pub(crate) files: &'a [super::downloads::ShippedFileRow],
     /// The report's language.
     pub(crate) lang: &'a Lang,
+    /// Per table, how many of its counts are hidden.
+    pub(crate) hidden: &'a [crate::publish::HiddenShare],
 }
 
 /// A link of the main navigation.
