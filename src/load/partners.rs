@@ -9,25 +9,75 @@ use crate::model::{Partner, PartnerId, is_slug};
 
 const FILE: &str = "data/partners.yaml";
 
+/// The file's top-level list entries as (lines before the entry, its text), when the file is a
+/// block list whose entries each start with `-` in the first column (what `new` writes and the
+/// docs show), with nothing but comments and blank lines before the first; `None` otherwise.
+fn entries(text: &str) -> Option<Vec<(u64, &str)>> {
+    let mut starts = Vec::new();
+    let mut offset = 0usize;
+    let mut preamble = true;
+    for (n, line) in text.split_inclusive('\n').enumerate() {
+        let body = line.trim_end();
+        if body == "-" || body.starts_with("- ") {
+            starts.push((n as u64, offset));
+            preamble = false;
+        } else if preamble && !(body.is_empty() || body.starts_with('#') || body == "---") {
+            return None;
+        }
+        offset += line.len();
+    }
+    if starts.len() < 2 {
+        return None;
+    }
+    let ends = starts.iter().skip(1).map(|s| s.1).chain([text.len()]);
+    Some(
+        starts
+            .iter()
+            .zip(ends)
+            .map(|((line, from), to)| (*line, &text[*from..to]))
+            .collect(),
+    )
+}
+
 /// Loads and checks the partner list.
 /// `None` when the file could not be read or parsed at all.
 pub(crate) fn load(ctx: &Ctx<'_>, problems: &mut Problems) -> Option<Vec<Partner>> {
     let text = ctx.read_text(&ctx.root.join(FILE), problems)?;
-    let raw: Vec<RawPartner> = match yaml::parse(FILE, &text, 0) {
-        Ok(raw) => raw,
-        Err(p) => {
-            problems.push(*p);
-            return None;
-        }
+    let mut read_whole = true;
+    // Each entry with its position in the list.
+    let raw: Vec<(usize, RawPartner)> = match yaml::parse::<Vec<RawPartner>>(FILE, &text, 0) {
+        Ok(raw) => raw.into_iter().enumerate().collect(),
+        Err(p) => match entries(&text) {
+            // One entry's mistake does not hide the others': each is read on its own, its
+            // problems reported, and the entries that read are checked as usual.
+            Some(chunks) => {
+                read_whole = false;
+                let mut raw = Vec::new();
+                for (i, (offset, chunk)) in chunks.into_iter().enumerate() {
+                    // Blank lines before the entry, so that every position in it (problems
+                    // found later too) is its line in the file.
+                    let padded = "\n".repeat(offset as usize) + chunk;
+                    match yaml::parse::<Vec<RawPartner>>(FILE, &padded, 0) {
+                        Ok(one) => raw.extend(one.into_iter().map(|p| (i, p))),
+                        Err(p) => problems.push(*p),
+                    }
+                }
+                raw
+            }
+            None => {
+                problems.push(*p);
+                return None;
+            }
+        },
     };
-    if raw.is_empty() {
+    if raw.is_empty() && read_whole {
         problems.push(Problem::new(FILE, "no partners").help(
             "list every partner that received data, e.g. `- {id: acme-ai, name: Acme AI Ltd, ...}`",
         ));
     }
     let mut seen = BTreeSet::new();
     let mut partners = Vec::new();
-    for (i, p) in raw.into_iter().enumerate() {
+    for (i, p) in raw {
         let key = |k: &str| format!("[{i}].{k}");
         if !is_slug(&p.id.value) {
             problems.push(
