@@ -132,6 +132,9 @@ pub struct ReportMeta {
     pub min_count: u64,
     /// Tables published in bands instead of exact counts (`privacy.bands`).
     pub bands: Option<Bands>,
+    /// `privacy.quarters`: months of opt-outs-monthly with a small flow are published as their
+    /// quarter.
+    pub quarters: bool,
     /// What the report's data is, for the datasheet and the Data Package.
     pub description: Option<String>,
     /// The licence the data is published under.

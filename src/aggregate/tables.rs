@@ -123,6 +123,9 @@ pub(crate) struct OptOutMonthRow<C = u64> {
     pub(crate) opted_out_tdmrep: Option<C>,
     pub(crate) opted_out_gpc: Option<C>,
     pub(crate) opted_out_other: Option<C>,
+    /// The months the row covers: 1, or its quarter's months when they are published as one
+    /// row (`privacy.quarters`); `month` is then the first of them.
+    pub(crate) months: u64,
 }
 
 impl<C: Copy> OptOutMonthRow<C> {
@@ -146,7 +149,14 @@ impl<C: Copy> OptOutMonthRow<C> {
             opted_out_tdmrep: None,
             opted_out_gpc: None,
             opted_out_other: None,
+            months: 1,
         }
+    }
+
+    /// The row as covering `months` months.
+    pub(crate) fn covering(mut self, months: u64) -> Self {
+        self.months = months;
+        self
     }
 
     /// New opt-outs per signal, in the order of [`crate::model::SIGNALS`].

@@ -145,6 +145,10 @@ pub(crate) struct RawPrivacy {
     /// Publish some tables as ranges (0-249, 250-499, …) instead of exact counts.
     #[serde(default)]
     pub(crate) bands: Option<RawBands>,
+    /// Publish the months of opt-outs-monthly whose new opt-outs or withdrawals would be hidden as
+    /// one row for their calendar quarter, so that the quarter's figures can be shown.
+    #[serde(default)]
+    pub(crate) quarters: bool,
 }
 
 /// `report.yaml: privacy.bands`.

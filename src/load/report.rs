@@ -244,6 +244,7 @@ pub(crate) fn load(ctx: &Ctx<'_>, problems: &mut Problems) -> Option<ReportMeta>
     }
     Some(ReportMeta {
         bands,
+        quarters: raw.privacy.as_ref().is_some_and(|p| p.quarters),
         description: raw.description,
         license,
         sources,

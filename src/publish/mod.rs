@@ -161,6 +161,83 @@ pub(crate) struct Publication {
     pub(crate) hides_any: bool,
 }
 
+/// `privacy.quarters`: the tables with every calendar quarter of `opt-outs-monthly` that has a
+/// month whose new opt-outs, withdrawals or new opt-outs by a signal are from 1 to
+/// `min_count − 1`, while the quarter's sum of that flow is not, published as one row: its flows summed, its `active` and `accounts` those
+/// at its last month's end. Rows still add up (`active` = the previous row's + opted out −
+/// withdrawn), so suppression treats a quarter like a month, and where three small months make
+/// a quarter that is not small, the quarter is shown instead of hiding them and a neighbour.
+fn by_quarter(t: &Tables, min_count: u64) -> Tables {
+    let small = |n: u64| n > 0 && n < min_count;
+    let quarter = |month: &str| -> String {
+        let number = crate::time::month_number(month).unwrap_or(0);
+        let (year, m) = (number.div_euclid(12), number.rem_euclid(12));
+        format!("{year}-Q{}", m / 3 + 1)
+    };
+    // Per quarter and flow (opted_out, withdrawn, each signal): whether a month is small, and
+    // the quarter's sum. A quarter is rolled up where that shows a flow a month would hide.
+    let flows = |r: &OptOutMonthRow| -> [Option<u64>; 8] {
+        let s = r.by_signal();
+        [
+            Some(r.opted_out),
+            Some(r.withdrawn),
+            s[0],
+            s[1],
+            s[2],
+            s[3],
+            s[4],
+            s[5],
+        ]
+    };
+    let mut per_quarter: std::collections::BTreeMap<String, [(bool, u64); 8]> = Default::default();
+    for r in &t.opt_outs_monthly {
+        let entry = per_quarter.entry(quarter(&r.month)).or_default();
+        for (slot, n) in entry.iter_mut().zip(flows(r)) {
+            let n = n.unwrap_or(0);
+            slot.0 |= small(n);
+            slot.1 += n;
+        }
+    }
+    let rolled: std::collections::BTreeSet<String> = per_quarter
+        .into_iter()
+        .filter(|(_, f)| {
+            f.iter()
+                .any(|(has_small, sum)| *has_small && *sum >= min_count)
+        })
+        .map(|(q, _)| q)
+        .collect();
+    let mut out: Vec<OptOutMonthRow> = Vec::new();
+    let mut last_quarter: Option<String> = None;
+    for r in &t.opt_outs_monthly {
+        let q = quarter(&r.month);
+        let merge = rolled.contains(&q) && last_quarter.as_deref() == Some(q.as_str());
+        last_quarter = Some(q);
+        match out.last_mut() {
+            Some(row) if merge => {
+                let add = |a: Option<u64>, b: Option<u64>| match (a, b) {
+                    (None, None) => None,
+                    (a, b) => Some(a.unwrap_or(0) + b.unwrap_or(0)),
+                };
+                let signals = row.by_signal();
+                *row = OptOutMonthRow::new(
+                    row.month.clone(),
+                    row.opted_out + r.opted_out,
+                    row.withdrawn + r.withdrawn,
+                    r.active,
+                    r.accounts,
+                )
+                .with_signals(std::array::from_fn(|i| add(signals[i], r.by_signal()[i])))
+                .covering(row.months + 1);
+            }
+            _ => out.push(r.clone()),
+        }
+    }
+    Tables {
+        opt_outs_monthly: out,
+        ..t.clone()
+    }
+}
+
 /// How many of a table's counts are hidden.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct HiddenShare {
@@ -310,6 +387,18 @@ pub(crate) fn hidden_shares(p: &Publication) -> Vec<HiddenShare> {
 /// Publishes every table: the only way from raw to published numbers. With `exact`, nothing is
 /// hidden or banded (the auditor's build).
 pub(crate) fn publish(report: &Report, t: &Tables, exact: bool) -> Publication {
+    let quarters;
+    let banded = report
+        .meta
+        .bands
+        .as_ref()
+        .is_some_and(|b| b.covers("opt-outs-monthly"));
+    let t = if report.meta.quarters && !exact && report.meta.min_count > 1 && !banded {
+        quarters = by_quarter(t, report.meta.min_count);
+        &quarters
+    } else {
+        t
+    };
     let rules = if exact {
         Rules::Auditor
     } else {
@@ -515,6 +604,7 @@ fn map_counts(t: &Tables, by_table: &dyn Fn(&'static str, u64) -> Count) -> Tabl
                     r.accounts.map(m),
                 )
                 .with_signals(r.by_signal().map(|n| n.map(m)))
+                .covering(r.months)
             })
             .collect(),
         opt_outs_source: t.opt_outs_source,

@@ -49,7 +49,7 @@ fn shared_items_has_the_spec_columns_in_order() {
     assert_eq!(
         monthly.lines().next(),
         Some(
-            "month,opted_out,withdrawn,active,accounts,opted_out_account_setting,opted_out_support_request,opted_out_robots_txt,opted_out_tdmrep,opted_out_gpc,opted_out_other"
+            "month,opted_out,withdrawn,active,accounts,opted_out_account_setting,opted_out_support_request,opted_out_robots_txt,opted_out_tdmrep,opted_out_gpc,opted_out_other,months"
         )
     );
 }
@@ -132,6 +132,7 @@ fn suppresses_counts_below_min_count_everywhere() {
                     "categories",
                     "exports",
                     "deletion_deadline_days",
+                    "months",
                 ]
                 .contains(&key.as_str())
                 {

@@ -279,13 +279,14 @@ fn the_ledger_join_and_the_monthly_table_follow_the_time_rules() {
     assert_eq!(
         records(&out.join("data/opt-outs-monthly.csv")),
         rows(&[
-            // month, opted_out, withdrawn, active, accounts, then new opt-outs per signal: the
-            // ledger has no signal column, so every opt-out is an account setting.
+            // month, opted_out, withdrawn, active, accounts, then new opt-outs per signal (the
+            // ledger has no signal column, so every opt-out is an account setting), and the
+            // months each row covers.
             &[
-                "2023-05", "4", "1", "2", "1000", "4", "0", "0", "0", "0", "0"
+                "2023-05", "4", "1", "2", "1000", "4", "0", "0", "0", "0", "0", "1"
             ],
             &[
-                "2023-06", "4", "1", "5", "1010", "4", "0", "0", "0", "0", "0"
+                "2023-06", "4", "1", "5", "1010", "4", "0", "0", "0", "0", "0", "1"
             ],
         ])
     );
@@ -304,8 +305,12 @@ fn the_monthly_table_is_computed_from_the_ledger_alone() {
     assert_eq!(
         monthly,
         rows(&[
-            &["2023-05", "4", "", "", "", "4", "0", "0", "0", "0", "0"],
-            &["2023-06", "4", "", "5", "", "4", "0", "0", "0", "0", "0"],
+            &[
+                "2023-05", "4", "", "", "", "4", "0", "0", "0", "0", "0", "1"
+            ],
+            &[
+                "2023-06", "4", "", "5", "", "4", "0", "0", "0", "0", "0", "1"
+            ],
         ])
     );
 }

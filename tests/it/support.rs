@@ -148,3 +148,10 @@ pub(crate) fn new_root() -> (tempfile::TempDir, PathBuf) {
     );
     (dir, root)
 }
+
+/// The 0-based month of a `YYYY-MM` text (January is 0).
+pub(crate) fn month_of(text: &str) -> u32 {
+    text.get(5..7)
+        .and_then(|m| m.parse::<u32>().ok())
+        .map_or(0, |m| m - 1)
+}

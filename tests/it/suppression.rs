@@ -472,3 +472,82 @@ fn the_hidden_share_per_table_counts_the_hidden_cells() {
     let page = crate::support::read(&out, "data/index.html");
     assert!(page.contains("Hidden counts per table"), "data page");
 }
+
+/// `privacy.quarters`: where a month's flow would be hidden and its quarter's is not small, the
+/// quarter is one row of opt-outs-monthly. The rows still cover every month once, the flows add
+/// up to the months', and fewer counts are hidden.
+#[test]
+fn quarters_show_what_hidden_months_would_not() {
+    let (_dir, root) = crate::support::example_copy();
+    let (_d1, monthly) = crate::support::build(&root);
+    let (_d2, exact) = crate::support::build_exact(&root);
+    let yaml = root.join("report.yaml");
+    let text = std::fs::read_to_string(&yaml).expect("report.yaml");
+    assert!(text.contains("privacy:\n"), "{text}");
+    std::fs::write(
+        &yaml,
+        text.replace("privacy:\n", "privacy:\n  quarters: true\n"),
+    )
+    .expect("write");
+    let (_d3, quarterly) = crate::support::build(&root);
+    let rows = |out: &std::path::Path| -> Vec<BTreeMap<String, String>> {
+        let csv = crate::support::read(out, "data/opt-outs-monthly.csv");
+        csv::Reader::from_reader(csv.as_bytes())
+            .deserialize()
+            .map(|r| r.expect("row"))
+            .collect()
+    };
+    let (months, quarters, truth) = (rows(&monthly), rows(&quarterly), rows(&exact));
+    assert!(quarters.len() < months.len(), "some quarter is one row");
+    let covered: u64 = quarters
+        .iter()
+        .map(|r| r["months"].parse::<u64>().expect("months"))
+        .sum();
+    assert_eq!(covered as usize, truth.len(), "every month once");
+    // Each row's flows are its months' sums, its active the last month's.
+    let mut at = 0;
+    for q in &quarters {
+        let n: usize = q["months"].parse().expect("months");
+        let span = &truth[at..at + n];
+        assert_eq!(q["month"], span[0]["month"]);
+        // A quarter's row starts with its first month (the series' first row may start later).
+        if n > 1 && at > 0 {
+            let first = crate::support::month_of(&span[0]["month"]);
+            assert_eq!(first % 3, 0, "{q:?}");
+        }
+        // Its months are one calendar quarter.
+        let quarter = |m: &str| (m[..4].to_owned(), crate::support::month_of(m) / 3);
+        assert!(
+            span.iter()
+                .all(|m| quarter(&m["month"]) == quarter(&span[0]["month"]))
+        );
+        for column in ["opted_out", "withdrawn"] {
+            if q[column].is_empty() {
+                continue;
+            }
+            let sum: u64 = span
+                .iter()
+                .map(|m| m[column].parse::<u64>().expect("n"))
+                .sum();
+            assert_eq!(q[column], sum.to_string(), "{column} of {q:?}");
+        }
+        if !q["active"].is_empty() {
+            assert_eq!(q["active"], span[n - 1]["active"]);
+        }
+        at += n;
+    }
+    let hidden = |rows: &[BTreeMap<String, String>]| -> usize {
+        rows.iter()
+            .flat_map(|r| ["opted_out", "withdrawn", "active"].map(|c| r[c].is_empty()))
+            .filter(|e| *e)
+            .count()
+    };
+    assert!(hidden(&months) > 0, "the example hides some monthly counts");
+    assert!(hidden(&quarters) < hidden(&months));
+    // The opt-outs page names the quarter's months.
+    let page = crate::support::read(&quarterly, "opt-outs/index.html");
+    assert!(
+        page.contains(" to "),
+        "a quarter's row is labelled with its months"
+    );
+}

@@ -5,7 +5,8 @@
 #   - exact builds: nothing is hidden, so every relation the audit uses is checked on the true
 #     numbers; a relation that fails there (audit exit 3) fails the run as well.
 # Roots: the example (MAIN), its test fixtures, and synthetic roots from GEN; each also as variants
-# with random deletion requests, with bands, and with a higher min_count (variant.py).
+# with random deletion requests (and opt-outs by quarter where months would be hidden), with
+# bands, and with a higher min_count (variant.py).
 #
 # Usage: audit_roots.sh SHARELOG_BINARY [WORK_DIR] [MAIN_ROOT] [GEN_BINARY]
 #   defaults: WORK_DIR=target/audit, MAIN_ROOT=. (the repository), GEN_BINARY=target/debug/examples/gen
@@ -57,7 +58,7 @@ for entry in "${BASE[@]}"; do
   name=${entry%%=*}; root=${entry#*=}
   ALL+=("$name=$root")
   seed=$((seed + 1))
-  "$PY" "$HERE/variant.py" "$root" "$ROOTS/$name+del" --seed $seed --deletions 40 --data-only || exit 3
+  "$PY" "$HERE/variant.py" "$root" "$ROOTS/$name+del" --seed $seed --deletions 40 --quarters --data-only || exit 3
   "$PY" "$HERE/variant.py" "$root" "$ROOTS/$name+bands" --seed $seed --deletions 40 --bands 250 --data-only || exit 3
   "$PY" "$HERE/variant.py" "$root" "$ROOTS/$name+mc25" --seed $seed --deletions 25 --min-count 25 --bands 100 --data-only || exit 3
   ALL+=("$name+del=$ROOTS/$name+del" "$name+bands=$ROOTS/$name+bands" "$name+mc25=$ROOTS/$name+mc25")

@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Makes a variant of a sharelog report root, for the attacker's audit (audit.py).
 
-Usage: variant.py ROOT OUT --seed N [--deletions K] [--bands WIDTH] [--min-count M] [--data-only]
+Usage: variant.py ROOT OUT --seed N [--deletions K] [--bands WIDTH] [--min-count M] [--quarters] [--data-only]
 
 Copies ROOT's report.yaml, data/, content/, templates/ and i18n/ to OUT (OUT must not exist, be
 empty, or be an earlier report root, which is replaced), then:
@@ -16,6 +16,7 @@ empty, or be an earlier report root, which is replaced), then:
 --bands WIDTH   publishes the deletions table in bands of WIDTH, and opt-outs-monthly (when the
                 root has opt-out data) and opt-out-scopes (when it has an opt-out ledger).
 --min-count M   sets privacy.min_count.
+--quarters      sets privacy.quarters (opt-outs-monthly by quarter where months would be hidden).
 --data-only     copies report.yaml, data/ and content/ only: templates and interface strings do
                 not change the downloads, and a root's templates may need a newer sharelog (the
                 example root's templates/ are the project's own).
@@ -149,6 +150,7 @@ def main():
     ap.add_argument("--bands", type=int, metavar="WIDTH")
     ap.add_argument("--min-count", type=int, metavar="M")
     ap.add_argument("--data-only", action="store_true")
+    ap.add_argument("--quarters", action="store_true")
     a = ap.parse_args()
     if a.deletions < 0 or (a.min_count is not None and a.min_count < 1):
         ap.error("--deletions must be >= 0 and --min-count >= 1")
@@ -177,7 +179,9 @@ def main():
         if ledger:
             tables.append("opt-out-scopes")
         privacy["bands"] = {"width": a.bands, "tables": tables}
-    if a.min_count is not None or a.bands is not None:  # else report.yaml stays as it was
+    if a.quarters:
+        privacy["quarters"] = True
+    if a.min_count is not None or a.bands is not None or a.quarters:  # else report.yaml stays as it was
         with open(os.path.join(a.out, "report.yaml"), "w", encoding="utf-8") as f:
             yaml.safe_dump(report, f, sort_keys=False, allow_unicode=True)
 

@@ -337,6 +337,11 @@ pub(crate) fn opt_outs_monthly() -> TableDoc {
                 "new opt-outs through Global Privacy Control",
             ),
             signal("opted_out_other", "new opt-outs through any other signal"),
+            col(
+                "months",
+                Type::Integer,
+                "months the row covers: 1, or the months of its calendar quarter when they are published as one row (privacy.quarters, where a month's figure would be hidden); month is then the quarter's first month, the flows are the quarter's and active and accounts are at its end",
+            ),
         ],
         primary_key: vec!["month"],
         foreign_keys: vec![],

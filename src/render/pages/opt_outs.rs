@@ -57,7 +57,22 @@ impl Pages<'_> {
                 .opt_outs_monthly
                 .iter()
                 .map(|r| MonthView {
-                    month: l.month(&r.month),
+                    month: match r.months {
+                        0 | 1 => l.month(&r.month),
+                        n => {
+                            let last = crate::time::month_number(&r.month)
+                                .map(|m| crate::time::month_text(m + n as i32 - 1))
+                                .unwrap_or_default();
+                            l.f(
+                                "format.range",
+                                &[
+                                    ("from", l.month(&r.month).into()),
+                                    ("to", l.month(&last).into()),
+                                ],
+                            )
+                            .unwrap_or_else(|_| l.month(&r.month))
+                        }
+                    },
                     opted_out: self.count(r.opted_out),
                     withdrawn: self.count(r.withdrawn),
                     active: self.count(r.active),
