@@ -91,7 +91,12 @@ pub(crate) fn load(
             let export = match row.get("export") {
                 "" => Ok(None),
                 id => match exports.map(|es| es.iter().find(|e| e.id.as_str() == id)) {
-                    Some(Some(e)) if e.partner.as_str() != partner => {
+                    // (A partner that is unknown is its own problem, reported above.)
+                    Some(Some(e))
+                        if e.partner.as_str() != partner
+                            && partners
+                                .is_none_or(|ps| ps.iter().any(|p| p.id.as_str() == partner)) =>
+                    {
                         problems.push(
                             here("export", format!("export `{id}` went to `{}`, not `{partner}`", e.partner))
                                 .help("name an export batch of the partner the request was sent to, or leave the cell empty"),
@@ -198,6 +203,25 @@ pub(crate) fn load(
             else {
                 continue;
             };
+            // A request about a batch cannot be sent before the batch left.
+            let batch = export
+                .as_ref()
+                .and_then(|id| exports?.iter().find(|e| e.id == *id));
+            if let Some(e) = batch.filter(|e| e.exported_at > sent_at) {
+                problems.push(
+                    here(
+                        "sent_at",
+                        format!(
+                            "{} is before export `{}` was exported ({})",
+                            format_instant(&sent_at),
+                            e.id,
+                            format_instant(&e.exported_at)
+                        ),
+                    )
+                    .help("correct sent_at or export: a request can only ask to delete items the partner already has"),
+                );
+                continue;
+            }
             out.push(DeletionRequest {
                 request_id: id,
                 partner: PartnerId(partner.to_owned()),

@@ -430,7 +430,7 @@ pub(crate) fn publish(report: &Report, t: &Tables, exact: bool) -> Publication {
         next.set(id + 1);
         protection.decide(id, n, banded.get(id).copied().flatten())
     };
-    let tables = map_counts(t, &|_, n| decide(n));
+    let tables = whole_groups(map_counts(t, &|_, n| decide(n)));
     let findings = finding_numbers(t, &decide)
         .into_iter()
         .zip(&tables.findings)
@@ -451,6 +451,42 @@ pub(crate) fn publish(report: &Report, t: &Tables, exact: bool) -> Publication {
         protection,
         rules,
     }
+}
+
+/// `deletions-by-export` groups the same requests as `deletions`, and both publish how many
+/// requests are in each state: a reader can match a group's requests with months' and read a
+/// hidden month from a group's items (or the reverse), which no sum shows. So where any item
+/// count of a partner's deletion rows or groups is hidden, every one of its groups' items is:
+/// hiding more than protection asked for never gives anything away.
+fn whole_groups(mut tables: Tables<Count>) -> Tables<Count> {
+    let hidden: std::collections::BTreeSet<String> = tables
+        .deletions
+        .iter()
+        .filter(|d| {
+            [
+                d.items,
+                d.items_acknowledged,
+                d.items_completed,
+                d.items_overdue,
+            ]
+            .iter()
+            .any(|c| c.is_hidden())
+        })
+        .map(|d| d.partner.clone())
+        .chain(
+            tables
+                .deletions_by_export
+                .iter()
+                .filter(|g| g.items.is_hidden())
+                .map(|g| g.partner.clone()),
+        )
+        .collect();
+    for g in &mut tables.deletions_by_export {
+        if hidden.contains(&g.partner) && !matches!(g.items, Count::Exact(0)) {
+            g.items = Count::Hidden(Hidden::Secondary);
+        }
+    }
+    tables
 }
 
 /// The deletion requests that name a finding's batch with the reason that matches it, as

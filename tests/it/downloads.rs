@@ -519,7 +519,7 @@ fn deletion_requests_by_export_and_reason_add_up_and_reach_the_findings() {
                 said += 1;
             }
             None => assert!(
-                message.contains("No deletion request names this batch"),
+                message.contains("No deletion request that names this batch gives"),
                 "{message}"
             ),
         }

@@ -551,3 +551,53 @@ fn quarters_show_what_hidden_months_would_not() {
         "a quarter's row is labelled with its months"
     );
 }
+
+/// Requests are counted by state in both `deletions` (by month) and `deletions-by-export` (by
+/// batch and reason), so a reader can match them: with a 4-item request next to a published
+/// 412-item one, a group of both (416) would give the 4 away. A partner with any hidden
+/// deletion item count has every group's items hidden.
+#[test]
+fn deletion_groups_do_not_give_a_hidden_month_away() {
+    let (_dir, root) = crate::support::example_copy();
+    let requests = root.join("data/deletions/requests.csv");
+    let mut text = std::fs::read_to_string(&requests).expect("requests");
+    text.push_str(
+        "DR-V-001,lumen-search,2024-09-10,4,2024-09-11,,lumen-2024-02,sensitive-content\n",
+    );
+    std::fs::write(&requests, text).expect("write");
+    let (_d, out) = crate::support::build(&root);
+    let read = |name: &str| -> Vec<BTreeMap<String, String>> {
+        let csv = crate::support::read(&out, &format!("data/{name}.csv"));
+        csv::Reader::from_reader(csv.as_bytes())
+            .deserialize()
+            .map(|r| r.expect("row"))
+            .collect()
+    };
+    let months = read("deletions");
+    let groups = read("deletions-by-export");
+    let mut checked = 0;
+    for partner in months.iter().map(|m| m["partner"].clone()) {
+        let hides = months.iter().filter(|m| m["partner"] == partner).any(|m| {
+            [
+                "items",
+                "items_acknowledged",
+                "items_completed",
+                "items_overdue",
+            ]
+            .iter()
+            .any(|c| m[*c].is_empty())
+        });
+        if hides {
+            checked += 1;
+            for g in groups.iter().filter(|g| g["partner"] == partner) {
+                assert!(g["items"].is_empty() || g["items"] == "0", "{g:?}");
+            }
+        }
+    }
+    assert!(checked > 0);
+    assert!(groups.iter().any(|g| {
+        g["partner"] == "lumen-search"
+            && g["reason"] == "sensitive-content"
+            && g["items"].is_empty()
+    }));
+}

@@ -36,14 +36,23 @@ def main(public: Path) -> int:
     data = public / "data"
     package = json.loads((data / "datapackage.json").read_text(encoding="utf-8"))
     problems = []
+    # The tables (the workbook and the database are files beside them).
+    tables = [r for r in package["resources"] if "schema" in r]
     with tempfile.TemporaryDirectory() as tmp:
-        csvs = [str(data / r["path"]) for r in package["resources"]]
+        # The workbook opens in Calc too, with a sheet per table and the dictionary.
+        subprocess.run(
+            ["soffice", "--headless", "--convert-to", "ods", "--outdir", tmp, str(data / "report.xlsx")],
+            check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300,
+        )
+        if not (Path(tmp) / "report.ods").is_file():
+            problems.append("report.xlsx: LibreOffice Calc could not open it")
+        csvs = [str(data / r["path"]) for r in tables]
         subprocess.run(
             ["soffice", "--headless", "--convert-to", "xlsx", "--infilter=" + FILTER,
              "--outdir", tmp, *csvs],
             check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, timeout=300,
         )
-        for r in package["resources"]:
+        for r in tables:
             name = r["name"]
             with open(data / r["path"], encoding="utf-8", newline="") as f:
                 rows = list(csv.reader(f))[1:]
