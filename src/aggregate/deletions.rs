@@ -107,6 +107,19 @@ pub(crate) fn requests(report: &Report) -> PolarsResult<DataFrame> {
         .collect()
 }
 
+/// `requests_<flag>`: how many requests of a group have the boolean `flag`.
+fn n(flag: &str) -> Expr {
+    col(flag)
+        .sum()
+        .cast(DataType::UInt64)
+        .alias(format!("requests_{flag}"))
+}
+
+/// A count column of an aggregated frame.
+fn counts(df: &DataFrame, name: &str) -> PolarsResult<UInt64Chunked> {
+    Ok(df.column(name)?.u64()?.clone())
+}
+
 /// One row of `data/deletions-by-export.csv`: the requests to a partner that name the same
 /// export batch (or none) and give the same reason (or none).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -128,12 +141,6 @@ pub(crate) struct DeletionExportRow<C = u64> {
 /// `deletions-by-export`: one row per (partner, export named, reason given), sorted by them
 /// (requests that name no export, or give no reason, sort first).
 pub(crate) fn by_export(requests: &DataFrame) -> PolarsResult<Vec<DeletionExportRow>> {
-    let n = |flag: &str| {
-        col(flag)
-            .sum()
-            .cast(DataType::UInt64)
-            .alias(format!("requests_{flag}"))
-    };
     // SELECT partner, export, reason, count(*), count(*) FILTER (WHERE completed),
     //        count(*) FILTER (WHERE overdue), sum(items)
     // FROM requests GROUP BY partner, export, reason ORDER BY partner, export, reason
@@ -151,7 +158,7 @@ pub(crate) fn by_export(requests: &DataFrame) -> PolarsResult<Vec<DeletionExport
         .collect()?;
     let text = |c: &str| -> PolarsResult<StringChunked> { Ok(df.column(c)?.str()?.clone()) };
     let (partner, export, reason) = (text(PARTNER)?, text(EXPORT)?, text(REASON)?);
-    let u = |c: &str| -> PolarsResult<UInt64Chunked> { Ok(df.column(c)?.u64()?.clone()) };
+    let u = |c: &str| counts(&df, c);
     let cols = ["requests", "requests_completed", "requests_overdue", ITEMS]
         .iter()
         .map(|c| u(c))
@@ -175,12 +182,6 @@ pub(crate) fn by_export(requests: &DataFrame) -> PolarsResult<Vec<DeletionExport
 
 /// `deletions`: one row per (partner, month sent), sorted by partner and month.
 pub(crate) fn rows(requests: &DataFrame) -> PolarsResult<Vec<DeletionRow>> {
-    let n = |flag: &str| {
-        col(flag)
-            .sum()
-            .cast(DataType::UInt64)
-            .alias(format!("requests_{flag}"))
-    };
     let items = |flag: &str| {
         col(ITEMS)
             .filter(col(flag))
@@ -214,7 +215,7 @@ pub(crate) fn rows(requests: &DataFrame) -> PolarsResult<Vec<DeletionRow>> {
         .collect()?;
     let partner = df.column(PARTNER)?.str()?;
     let month = df.column(super::ledger::MONTH_NO)?.i32()?;
-    let u = |c: &str| -> PolarsResult<UInt64Chunked> { Ok(df.column(c)?.u64()?.clone()) };
+    let u = |c: &str| counts(&df, c);
     let cols = [
         "requests",
         "requests_acknowledged",
@@ -288,7 +289,7 @@ pub(crate) fn overdue_by_partner(requests: &DataFrame) -> PolarsResult<Vec<Overd
         .sort([PARTNER], SortMultipleOptions::default())
         .collect()?;
     let partner = df.column(PARTNER)?.str()?;
-    let u = |c: &str| -> PolarsResult<UInt64Chunked> { Ok(df.column(c)?.u64()?.clone()) };
+    let u = |c: &str| counts(&df, c);
     let (n, items, late, open) = (u("requests")?, u(ITEMS)?, u(LATE)?, u(OPEN)?);
     Ok((0..df.height())
         .map(|i| Overdue {

@@ -155,3 +155,12 @@ pub(crate) fn month_of(text: &str) -> u32 {
         .and_then(|m| m.parse::<u32>().ok())
         .map_or(0, |m| m - 1)
 }
+
+/// The rows of `data/<name>.csv` of a built site, each a map from column to cell.
+pub(crate) fn csv_maps(out: &Path, name: &str) -> Vec<std::collections::BTreeMap<String, String>> {
+    let csv = read(out, &format!("data/{name}.csv"));
+    csv::Reader::from_reader(csv.as_bytes())
+        .deserialize()
+        .map(|r| r.expect("row"))
+        .collect()
+}

@@ -429,14 +429,6 @@ fn the_hidden_share_per_table_counts_the_hidden_cells() {
         )
     };
     // shared-items: every count column, less the cells its row says are not declared.
-    let csv = crate::support::read(&out, "data/shared-items.csv");
-    let mut rows = csv::Reader::from_reader(csv.as_bytes());
-    let head: Vec<String> = rows
-        .headers()
-        .expect("header")
-        .iter()
-        .map(str::to_owned)
-        .collect();
     let columns = [
         "items",
         "private",
@@ -447,16 +439,14 @@ fn the_hidden_share_per_table_counts_the_hidden_cells() {
         "opted_out",
     ];
     let (mut counts, mut empty) = (0, 0);
-    for row in rows.records() {
-        let row = row.expect("row");
-        let get = |name: &str| &row[head.iter().position(|h| h == name).expect(name)];
-        let undeclared: Vec<&str> = get("not_declared").split(';').collect();
+    for row in crate::support::csv_maps(&out, "shared-items") {
+        let undeclared: Vec<&str> = row["not_declared"].split(';').collect();
         for c in columns.iter().filter(|c| !undeclared.contains(c)) {
             counts += 1;
-            empty += u64::from(get(c).is_empty());
+            empty += u64::from(row[*c].is_empty());
         }
     }
-    assert!(empty > 0, "the fixture hides some cells:\n{csv}");
+    assert!(empty > 0, "the fixture hides some cells");
     assert_eq!(of("shared-items"), (counts, empty));
     // The hidden counts of the tables are among those suppression hid (which also counts the
     // numbers findings' sentences repeat, such as a mismatch's declared total).
@@ -490,13 +480,7 @@ fn quarters_show_what_hidden_months_would_not() {
     )
     .expect("write");
     let (_d3, quarterly) = crate::support::build(&root);
-    let rows = |out: &std::path::Path| -> Vec<BTreeMap<String, String>> {
-        let csv = crate::support::read(out, "data/opt-outs-monthly.csv");
-        csv::Reader::from_reader(csv.as_bytes())
-            .deserialize()
-            .map(|r| r.expect("row"))
-            .collect()
-    };
+    let rows = |out: &std::path::Path| crate::support::csv_maps(out, "opt-outs-monthly");
     let (months, quarters, truth) = (rows(&monthly), rows(&quarterly), rows(&exact));
     assert!(quarters.len() < months.len(), "some quarter is one row");
     let covered: u64 = quarters
@@ -566,15 +550,8 @@ fn deletion_groups_do_not_give_a_hidden_month_away() {
     );
     std::fs::write(&requests, text).expect("write");
     let (_d, out) = crate::support::build(&root);
-    let read = |name: &str| -> Vec<BTreeMap<String, String>> {
-        let csv = crate::support::read(&out, &format!("data/{name}.csv"));
-        csv::Reader::from_reader(csv.as_bytes())
-            .deserialize()
-            .map(|r| r.expect("row"))
-            .collect()
-    };
-    let months = read("deletions");
-    let groups = read("deletions-by-export");
+    let months = crate::support::csv_maps(&out, "deletions");
+    let groups = crate::support::csv_maps(&out, "deletions-by-export");
     let mut checked = 0;
     for partner in months.iter().map(|m| m["partner"].clone()) {
         let hides = months.iter().filter(|m| m["partner"] == partner).any(|m| {
