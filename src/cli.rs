@@ -49,9 +49,33 @@ pub enum Command {
     /// Print a built-in catalogue of interface strings (en, de): the keys a report root's
     /// i18n/<language>.yaml may override, or must all give for another language.
     Catalogue(CatalogueArgs),
+    /// Print the warehouse query (DuckDB or Spark SQL) that counts an export batch by the report's
+    /// own rules: its result is the batch's declared counts table.
+    Sql(SqlArgs),
     /// Write the JSON Schemas of the YAML inputs (report.yaml, partners, export manifests,
     /// corrections, responses), for editors that check YAML as you type.
     Schema(SchemaArgs),
+}
+
+/// `sharelog sql`.
+#[derive(Debug, Args)]
+pub struct SqlArgs {
+    /// The report root.
+    #[arg(long, default_value = ".")]
+    pub root: PathBuf,
+    /// The SQL dialect.
+    #[arg(long, value_enum, default_value = "duckdb")]
+    pub engine: crate::warehouse::Engine,
+    /// One export batch's id; without it, every batch at once (the items then need an `export`
+    /// column, and the result has `partner` and `export` first).
+    #[arg(long)]
+    pub export: Option<String>,
+    /// The table or view holding the items (the columns of an item listing).
+    #[arg(long, default_value = "items")]
+    pub items: String,
+    /// The table or view holding the opt-out ledger (owner_id, opted_out_at, withdrawn_at, scope).
+    #[arg(long, default_value = "ledger")]
+    pub ledger: String,
 }
 
 /// `sharelog cache …`.

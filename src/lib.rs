@@ -28,6 +28,7 @@ pub mod serve;
 pub mod sign;
 pub mod time;
 pub mod urls;
+pub mod warehouse;
 mod write;
 
 use std::collections::BTreeMap;

@@ -168,6 +168,17 @@ fn run(cli: &Cli) -> Result<i32, Error> {
             );
             Ok(0)
         }
+        Command::Sql(args) => sharelog::warehouse::sql(&sharelog::warehouse::SqlOptions {
+            root: &args.root,
+            engine: args.engine,
+            export: args.export.as_deref(),
+            items: &args.items,
+            ledger: &args.ledger,
+        })
+        .map(|text| {
+            print!("{text}");
+            0
+        }),
         Command::Schema(args) => sharelog::schema::write_schemas(&args.out).map(|paths| {
             for p in paths {
                 println!("wrote {}", p.display());
@@ -262,7 +273,7 @@ fn totals(s: &sharelog::Summary) -> String {
 fn report(e: &Error, cli: &Cli) {
     // `diff` and `serve` never write a site: "nothing was written" would say nothing.
     let ending = match cli.command {
-        Command::Diff(_) | Command::Serve(_) => "",
+        Command::Diff(_) | Command::Serve(_) | Command::Sql(_) => "",
         _ => "; nothing was written",
     };
     eprintln!("{}", sharelog::describe_ending(e, ending));

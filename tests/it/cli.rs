@@ -403,3 +403,60 @@ fn serve_on_a_busy_port_says_so_before_building() {
     assert!(stderr.contains("cannot listen on 127.0.0.1:"), "{stderr}");
     assert!(!stderr.contains("built:"), "{stderr}");
 }
+
+/// `sharelog sql` takes every parameter from the root: the export's UTC instant, its partner,
+/// and the opt-out scopes that cover it (AI training only for a partner that trains AI); no
+/// `opted_out` without a ledger; names that are not relation names and unknown exports are
+/// refused.
+#[test]
+fn sql_takes_its_parameters_from_the_report_root() {
+    let root = crate::support::repo();
+    let root = root.to_str().expect("utf-8");
+    let run = |args: &[&str]| {
+        let mut all = vec!["sql", "--root", root];
+        all.extend_from_slice(args);
+        crate::support::sharelog(&all)
+    };
+    let text = |o: &std::process::Output| String::from_utf8_lossy(&o.stdout).into_owned();
+    let ai = run(&["--export", "pellucid-2024-01"]);
+    assert!(ai.status.success(), "{ai:?}");
+    let ai = text(&ai);
+    assert!(ai.contains("'2024-01-22T08:00:00Z'"), "{ai}");
+    assert!(
+        ai.contains("IN ('all-third-parties', 'pellucid-ai', 'ai-training')"),
+        "{ai}"
+    );
+    assert!(ai.contains("count(o.owner_id) AS opted_out"), "{ai}");
+    let search = text(&run(&["--export", "lumen-2024-02", "--engine", "spark"]));
+    assert!(
+        search.contains("IN ('all-third-parties', 'lumen-search')"),
+        "{search}"
+    );
+    assert!(search.contains("count_if("), "{search}");
+    // Every export at once: one branch each, filtered by the items' export column.
+    let all = text(&run(&["--items", "wh.items"]));
+    assert_eq!(all.matches("UNION ALL").count(), 5, "{all}");
+    assert!(
+        all.contains("WHERE i.export = 'northwind-2022-q4'"),
+        "{all}"
+    );
+    assert!(all.contains("FROM wh.items AS i"), "{all}");
+    // Without a ledger there is no opted_out to count.
+    let basic = crate::support::fixture("basic");
+    let o = crate::support::sharelog(&["sql", "--root", basic.to_str().expect("utf-8")]);
+    assert!(o.status.success(), "{o:?}");
+    assert!(!text(&o).contains("opted_out"), "{}", text(&o));
+    for (args, message) in [
+        (&["--export", "nope"][..], "no export `nope`"),
+        (
+            &["--items", "items; DROP TABLE x"][..],
+            "is not a table or view name",
+        ),
+    ] {
+        let o = run(args);
+        assert_eq!(o.status.code(), Some(1), "{o:?}");
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert!(stderr.contains(message), "{stderr}");
+        assert!(!stderr.contains("nothing was written"), "{stderr}");
+    }
+}

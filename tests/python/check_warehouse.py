@@ -1,13 +1,14 @@
-"""Runs the DuckDB query of docs/warehouse.md on report roots and checks that declared counts made
-by it give the same report data as sharelog's own counting of the item listings.
+"""Runs the DuckDB query `sharelog sql` prints on report roots, unchanged, and checks that
+declared counts made by it give the same report data as sharelog's own counting of the item
+listings.
 
 Usage: python check_warehouse.py SHARELOG_BINARY ROOT [ROOT...]
 
 For each root: every manifest that names an item listing gets a twin root whose manifest
 declares the query's result instead (`counts: counts-<id>.csv`). Both roots are built with
 `--unsuppressed` (exact counts) and their `data/shared-items.csv` and the item columns of
-`data/exports.csv` must be identical. The query is read from docs/warehouse.md, so the documented
-SQL is the tested SQL.
+`data/exports.csv` must be identical. The query for every export at once (over one `items`
+relation with an `export` column) must give the same rows as the per-export queries.
 """
 
 import csv
@@ -25,9 +26,19 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "warehouse.md"
 FLAGS = ["private", "deleted", "suspended", "explicit", "minor"]
 
 
-def query() -> str:
-    blocks = re.findall(r"```sql\n(.*?)```", DOC.read_text(encoding="utf-8"), re.S)
-    return next(b for b in blocks if b.startswith("-- duckdb"))
+def query(binary: str, root: Path, export) -> str:
+    args = [binary, "sql", "--root", str(root), "--engine", "duckdb"]
+    if export is not None:
+        args += ["--export", export]
+    return subprocess.run(args, check=True, capture_output=True, text=True).stdout
+
+
+def run(con, sql: str) -> list:
+    """Every statement of `sql` as it is; the rows of the last."""
+    statements = [s for s in sql.split(";") if s.strip() and any(not l.startswith("--") for l in s.strip().splitlines())]
+    for s in statements[:-1]:
+        con.execute(s)
+    return con.execute(statements[-1]).fetchall()
 
 
 def reader(path: Path) -> str:
@@ -43,7 +54,7 @@ def columns(con, source: str) -> list:
     return [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {source}").fetchall()]
 
 
-def declare(root: Path, con, sql: str) -> int:
+def declare(binary: str, original: Path, root: Path, con) -> int:
     partners = {p["id"]: p for p in yaml.safe_load((root / "data/partners.yaml").read_text())}
     ledgers = [p for p in (root / "data/opt-outs").glob("ledger.*")] if (root / "data/opt-outs").is_dir() else []
     if ledgers:
@@ -55,6 +66,7 @@ def declare(root: Path, con, sql: str) -> int:
     else:
         con.execute("CREATE OR REPLACE VIEW ledger AS SELECT NULL AS owner_id, NULL AS opted_out_at, NULL AS withdrawn_at, NULL AS scope WHERE false")
     declared = 0
+    per_export = []
     for manifest in sorted((root / "data/exports").rglob("*.yaml")):
         text = manifest.read_text(encoding="utf-8")
         m = yaml.load(text, Loader=yaml.BaseLoader)
@@ -64,26 +76,18 @@ def declare(root: Path, con, sql: str) -> int:
         source = reader(listing)
         have = columns(con, source)
         flags = ", ".join(f if f in have else f"NULL AS {f}" for f in FLAGS)
-        con.execute(f"CREATE OR REPLACE VIEW items AS SELECT item_id, owner_id, category, created_at, {flags} FROM {source}")
-        partner = partners[m["partner"]]
-        params = {
-            "exported_at": str(m["exported_at"]),
-            "partner": m["partner"],
-            "trains_ai": "ai-training" in partner.get("purposes", []),
-        }
-        statements = [s for s in sql.split(";") if s.strip() and not s.strip().startswith("-- duckdb\nSET")]
-        con.execute("SET TimeZone = 'UTC'")
-        select = [s for s in statements if "SELECT" in s][-1]
-        rows = con.execute(select, params).fetchall()
+        view = f"SELECT item_id, owner_id, category, created_at, {flags} FROM {source}"
+        con.execute(f"CREATE OR REPLACE VIEW items AS {view}")
+        con.execute(f"CREATE OR REPLACE TABLE items_{len(per_export)} AS SELECT {m['id']!r} AS export, * FROM ({view})")
+        rows = run(con, query(binary, original, m["id"]))
+        per_export.append((m["partner"], m["id"], rows))
         out = manifest.parent / f"counts-{m['id']}.csv"
         with open(out, "w", newline="", encoding="utf-8") as f:
             w = csv.writer(f)
-            w.writerow(["category", "year", "items", *FLAGS, "opted_out"])
+            # Without a ledger the query has no opted_out: sharelog then says it is unknown.
+            w.writerow(["category", "year", "items", *FLAGS] + (["opted_out"] if ledgers else []))
             for r in rows:
-                r = list(r)
-                if not ledgers:
-                    r[-1] = ""
-                w.writerow(r)
+                w.writerow(list(r))
         # The manifest now declares the counts instead of naming the listing.
         kept, skipping = [], False
         for line in text.splitlines():
@@ -100,6 +104,15 @@ def declare(root: Path, con, sql: str) -> int:
         manifest.write_text("\n".join(kept) + "\n", encoding="utf-8")
         listing.unlink()
         declared += 1
+    # Every export at once, over one relation with an `export` column: the same rows. (Only the
+    # listed exports have items; the others' branches count nothing.)
+    if per_export:
+        con.execute("CREATE OR REPLACE VIEW items AS " + " UNION ALL BY NAME ".join(
+            f"SELECT * FROM items_{i}" for i in range(len(per_export))))
+        got = [tuple(r) for r in run(con, query(binary, original, None))]
+        want = sorted((p, e, *r) for p, e, rows in per_export for r in rows)
+        if got != want:
+            raise SystemExit(f"error: {original}: the query for every export differs from the per-export queries")
     return declared
 
 
@@ -115,7 +128,6 @@ def table(path: Path, keep) -> list:
 
 def main() -> int:
     binary, roots = sys.argv[1], [Path(r) for r in sys.argv[2:]]
-    sql = query()
     failures = 0
     for root in roots:
         with tempfile.TemporaryDirectory() as tmp:
@@ -123,7 +135,7 @@ def main() -> int:
             twin = tmp / "declared"
             shutil.copytree(root, twin)
             con = duckdb.connect()
-            n = declare(twin, con, sql)
+            n = declare(binary, root, twin, con)
             build(binary, root, tmp / "from-listings")
             build(binary, twin, tmp / "from-warehouse")
             shared = lambda r: [c for c in r if c != "not_for_publication"]
@@ -138,7 +150,7 @@ def main() -> int:
                         if x != y:
                             print(f"  listing:   {x}\n  warehouse: {y}", file=sys.stderr)
                             break
-            print(f"{root}: {n} listing(s) counted by DuckDB; shared-items and exports match sharelog's")
+            print(f"{root}: {n} listing(s) counted by DuckDB with `sharelog sql` (one export and all at once); shared-items and exports match sharelog's")
     return 1 if failures else 0
 
 

@@ -1,0 +1,215 @@
+//! `sharelog sql`: the warehouse query that counts an export batch by sharelog's own rules, with
+//! every parameter (the export's instant, its partner, whether the partner trains AI and so which
+//! opt-out scopes cover it) taken from the report root, so that nobody substitutes them by hand.
+//!
+//! The query reads two relations: the items (the columns of an item listing: `item_id, owner_id,
+//! category, created_at` and the five flag columns, `NULL` where the warehouse has none; for every
+//! export at once, also `export`) and the opt-out ledger (`owner_id, opted_out_at, withdrawn_at,
+//! scope`). Its result is a declared counts table (`category, year, items`, the flags and
+//! `opted_out`; `partner, export` first for every export at once).
+
+use std::path::Path;
+
+use crate::error::{Error, Problem, Result};
+use crate::model::{Export, Purpose, Report};
+
+/// The SQL dialect.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Engine {
+    /// DuckDB.
+    Duckdb,
+    /// Spark SQL (3.4 or later).
+    Spark,
+}
+
+/// What `sharelog sql` prints.
+#[derive(Debug, Clone)]
+pub struct SqlOptions<'a> {
+    /// The report root.
+    pub root: &'a Path,
+    /// The dialect.
+    pub engine: Engine,
+    /// One export's id; every export when `None`.
+    pub export: Option<&'a str>,
+    /// The relation that holds the items.
+    pub items: &'a str,
+    /// The relation that holds the ledger.
+    pub ledger: &'a str,
+}
+
+const FLAGS: [&str; 5] = ["private", "deleted", "suspended", "explicit", "minor"];
+
+/// A relation name the query may use as it is: `name` or `schema.name`, letters, digits and `_`.
+fn is_relation(name: &str) -> bool {
+    !name.is_empty()
+        && name.split('.').all(|part| {
+            let mut chars = part.chars();
+            chars
+                .next()
+                .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+                && chars.all(|c| c.is_ascii_alphanumeric() || c == '_')
+        })
+}
+
+/// A text literal.
+fn text(value: &str) -> String {
+    format!("'{}'", value.replace('\'', "''"))
+}
+
+/// The query for `options`.
+pub fn sql(options: &SqlOptions<'_>) -> Result<String> {
+    for (flag, name) in [("--items", options.items), ("--ledger", options.ledger)] {
+        if !is_relation(name) {
+            return Err(Error::invalid(vec![
+                Problem::new(flag, format!("`{name}` is not a table or view name"))
+                    .help("give a name such as items or warehouse.batch_items: letters, digits, `_`, and `.` between a schema and a name"),
+            ]));
+        }
+    }
+    let (report, problems) = crate::load::load_partial(options.root, None);
+    let report = match report {
+        Some(r) if problems.is_empty() => r,
+        _ => return Err(Error::invalid(problems)),
+    };
+    let exports: Vec<&Export> = match options.export {
+        Some(id) => match report.exports.iter().find(|e| e.id.as_str() == id) {
+            Some(e) => vec![e],
+            None => {
+                let known: Vec<&str> = report.exports.iter().map(|e| e.id.as_str()).collect();
+                return Err(Error::invalid(vec![
+                    Problem::new("--export", format!("no export `{id}` in the report root"))
+                        .help(format!("use one of: {}", known.join(", "))),
+                ]));
+            }
+        },
+        None => report.exports.iter().collect(),
+    };
+    let ledger = report.ledger.is_some();
+    let all = options.export.is_none();
+    let branches: Vec<String> = exports
+        .iter()
+        .map(|e| branch(&report, e, options, ledger, all))
+        .collect();
+    let mut out = String::new();
+    let d = options.engine;
+    out.push_str(match d {
+        Engine::Duckdb => "-- duckdb: sharelog sql\nSET TimeZone = 'UTC';\n",
+        Engine::Spark => "-- spark: sharelog sql (run with spark.sql.session.timeZone=UTC)\n",
+    });
+    let order = if all {
+        "partner, export, category, year"
+    } else {
+        "category, year"
+    };
+    if branches.is_empty() {
+        return Err(Error::invalid(vec![
+            Problem::new(
+                "data/exports",
+                "the report root has no export batch to count",
+            )
+            .help("add an export manifest first"),
+        ]));
+    }
+    out.push_str(&format!(
+        "SELECT * FROM (\n{}\n) AS counted\nORDER BY {order};\n",
+        branches.join("\nUNION ALL\n")
+    ));
+    Ok(out)
+}
+
+/// The counts of one export.
+fn branch(report: &Report, e: &Export, o: &SqlOptions<'_>, ledger: bool, all: bool) -> String {
+    let spark = o.engine == Engine::Spark;
+    let string = if spark { "STRING" } else { "VARCHAR" };
+    let instant = |expr: &str| {
+        if spark {
+            format!("to_timestamp({expr})")
+        } else {
+            format!("CAST({expr} AS TIMESTAMPTZ)")
+        }
+    };
+    let partner = report.partner(e.partner.as_str());
+    let trains_ai = partner.is_some_and(|p| p.purposes.contains(&Purpose::AiTraining));
+    let at = text(&crate::time::format_utc(&e.exported_at));
+    let count_if = |condition: String| {
+        if spark {
+            format!("count_if({condition})")
+        } else {
+            format!("count(*) FILTER (WHERE {condition})")
+        }
+    };
+    let mut select = Vec::new();
+    if all {
+        select.push(format!("{} AS partner", text(e.partner.as_str())));
+        select.push(format!("{} AS export", text(e.id.as_str())));
+    }
+    let year = format!("year({})", instant("i.created_at"));
+    select.push("i.category AS category".to_owned());
+    select.push(format!("{year} AS year"));
+    select.push("count(*) AS items".to_owned());
+    for f in FLAGS {
+        select.push(format!(
+            "{} AS {f}",
+            count_if(format!("coalesce(CAST(i.{f} AS BOOLEAN), false)"))
+        ));
+    }
+    let mut from = format!("FROM {} AS i", o.items);
+    if ledger {
+        select.push("count(o.owner_id) AS opted_out".to_owned());
+        // The owners opted out for the partner at the export: a row active at the instant whose
+        // scope covers the partner (every third party, AI training when it trains AI, or it).
+        let mut scopes = vec![text("all-third-parties"), text(e.partner.as_str())];
+        if trains_ai {
+            scopes.push(text("ai-training"));
+        }
+        from.push_str(&format!(
+            "\nLEFT JOIN (\n    SELECT DISTINCT CAST(owner_id AS {string}) AS owner_id\n    FROM {ledger}\n    WHERE {opted} <= {at_ts}\n      AND (withdrawn_at IS NULL OR CAST(withdrawn_at AS {string}) = '' OR {withdrawn} > {at_ts})\n      AND coalesce(nullif(CAST(scope AS {string}), ''), 'all-third-parties') IN ({scopes})\n) AS o ON CAST(i.owner_id AS {string}) = o.owner_id",
+            ledger = o.ledger,
+            opted = instant("opted_out_at"),
+            withdrawn = instant("withdrawn_at"),
+            at_ts = instant(&at),
+            scopes = scopes.join(", "),
+        ));
+    }
+    let filter = if all {
+        format!("\nWHERE i.export = {}", text(e.id.as_str()))
+    } else {
+        String::new()
+    };
+    let group = if spark {
+        format!("i.category, {year}")
+    } else {
+        "ALL".to_owned()
+    };
+    format!(
+        "-- {id}: partner {partner}, exported {exported}{ai}\nSELECT {select}\n{from}{filter}\nGROUP BY {group}",
+        id = e.id,
+        exported = crate::time::format_utc(&e.exported_at),
+        partner = e.partner,
+        ai = if trains_ai { ", trains AI" } else { "" },
+        select = select.join(",\n       "),
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::is_relation;
+
+    #[test]
+    fn relation_names_are_names_not_sql() {
+        for ok in ["items", "warehouse.batch_items", "_x1"] {
+            assert!(is_relation(ok), "{ok}");
+        }
+        for bad in [
+            "",
+            "items;DROP TABLE x",
+            "a b",
+            "1items",
+            "a..b",
+            "a.",
+            "\"items\"",
+        ] {
+            assert!(!is_relation(bad), "{bad}");
+        }
+    }
+}
