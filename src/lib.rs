@@ -170,8 +170,8 @@ impl Summary {
             .collect()
     }
 
-    /// "hidden: 41 of 1,310 counts (4%): shared-items 30 of 400 (8%), …" — the tables with a
-    /// hidden count, most hidden first; `None` when nothing is hidden.
+    /// "suppressed: 41 of 1,310 published count cells (4%): shared-items 30 of 400 (8%), …" —
+    /// the tables with a hidden count, most hidden first; `None` when nothing is hidden.
     pub fn hidden_line(&self) -> Option<String> {
         let hidden: usize = self.hidden.iter().map(|h| h.hidden).sum();
         let counts: usize = self.hidden.iter().map(|h| h.counts).sum();
@@ -185,18 +185,19 @@ impl Summary {
             counts,
             hidden,
         };
+        let n = |x: usize| render::format::thousands(x as u64);
         Some(format!(
-            "hidden: {} of {} ({}%): {}",
-            hidden,
-            counted(counts as u64, "count", "counts"),
+            "suppressed: {} of {} published count cells ({}%): {}",
+            n(hidden),
+            n(counts),
             all.percent(),
             tables
                 .iter()
                 .map(|h| format!(
                     "{} {} of {} ({}%)",
                     h.table,
-                    h.hidden,
-                    h.counts,
+                    n(h.hidden),
+                    n(h.counts),
                     h.percent()
                 ))
                 .collect::<Vec<_>>()

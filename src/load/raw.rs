@@ -145,9 +145,12 @@ pub(crate) struct RawPrivacy {
     /// Publish some tables as ranges (0-249, 250-499, …) instead of exact counts.
     #[serde(default)]
     pub(crate) bands: Option<RawBands>,
-    /// Publish the months of opt-outs-monthly whose new opt-outs or withdrawals would be hidden as
-    /// one row for their calendar quarter, so that the quarter's figures can be shown.
+    /// Publish a whole calendar quarter of opt-outs-monthly as one row where a month's new
+    /// opt-outs, withdrawals or new opt-outs by a signal would be hidden for being small and the
+    /// quarter's sum would not. Set it from a series' first edition: switching an existing
+    /// series to quarters lets a reader subtract an earlier edition's published months.
     #[serde(default)]
+    #[schemars(with = "crate::schema::types::Flag")]
     pub(crate) quarters: bool,
 }
 

@@ -163,7 +163,8 @@ pub(crate) struct Publication {
 
 /// `privacy.quarters`: the tables with every calendar quarter of `opt-outs-monthly` that has a
 /// month whose new opt-outs, withdrawals or new opt-outs by a signal are from 1 to
-/// `min_count − 1`, while the quarter's sum of that flow is not, published as one row: its flows summed, its `active` and `accounts` those
+/// `min_count − 1`, while the quarter's sum of that flow is not, published as one row (whole
+/// quarters only, all three months in the series): its flows summed, its `active` and `accounts` those
 /// at its last month's end. Rows still add up (`active` = the previous row's + opted out −
 /// withdrawn), so suppression treats a quarter like a month, and where three small months make
 /// a quarter that is not small, the quarter is shown instead of hiding them and a neighbour.
@@ -189,20 +190,26 @@ fn by_quarter(t: &Tables, min_count: u64) -> Tables {
             s[5],
         ]
     };
-    let mut per_quarter: std::collections::BTreeMap<String, [(bool, u64); 8]> = Default::default();
+    let mut per_quarter: std::collections::BTreeMap<String, (usize, [(bool, u64); 8])> =
+        Default::default();
     for r in &t.opt_outs_monthly {
-        let entry = per_quarter.entry(quarter(&r.month)).or_default();
+        let (months, entry) = per_quarter.entry(quarter(&r.month)).or_default();
+        *months += 1;
         for (slot, n) in entry.iter_mut().zip(flows(r)) {
             let n = n.unwrap_or(0);
             slot.0 |= small(n);
             slot.1 += n;
         }
     }
+    // Only whole quarters: a quarter the series has only part of (at its start or end) would
+    // be published as another sum in the edition that has all of it, and the difference would
+    // give the missing months away.
     let rolled: std::collections::BTreeSet<String> = per_quarter
         .into_iter()
-        .filter(|(_, f)| {
-            f.iter()
-                .any(|(has_small, sum)| *has_small && *sum >= min_count)
+        .filter(|(_, (months, f))| {
+            *months == 3
+                && f.iter()
+                    .any(|(has_small, sum)| *has_small && *sum >= min_count)
         })
         .map(|(q, _)| q)
         .collect();
@@ -456,8 +463,9 @@ pub(crate) fn publish(report: &Report, t: &Tables, exact: bool) -> Publication {
 /// `deletions-by-export` groups the same requests as `deletions`, and both publish how many
 /// requests are in each state: a reader can match a group's requests with months' and read a
 /// hidden month from a group's items (or the reverse), which no sum shows. So where any item
-/// count of a partner's deletion rows or groups is hidden, every one of its groups' items is:
-/// hiding more than protection asked for never gives anything away.
+/// count of a partner's deletion rows or groups is hidden, every one of its groups' items is
+/// (unless it has one group only, which is its published total): hiding more than protection
+/// asked for never gives anything away.
 fn whole_groups(mut tables: Tables<Count>) -> Tables<Count> {
     let hidden: std::collections::BTreeSet<String> = tables
         .deletions
@@ -481,8 +489,16 @@ fn whole_groups(mut tables: Tables<Count>) -> Tables<Count> {
                 .map(|g| g.partner.clone()),
         )
         .collect();
+    // A partner's only group is its published total again: nothing to match, nothing to hide.
+    let mut groups: std::collections::BTreeMap<String, usize> = Default::default();
+    for g in &tables.deletions_by_export {
+        *groups.entry(g.partner.clone()).or_default() += 1;
+    }
     for g in &mut tables.deletions_by_export {
-        if hidden.contains(&g.partner) && !matches!(g.items, Count::Exact(0)) {
+        if hidden.contains(&g.partner)
+            && groups.get(&g.partner).is_some_and(|n| *n > 1)
+            && !matches!(g.items, Count::Exact(0))
+        {
             g.items = Count::Hidden(Hidden::Secondary);
         }
     }

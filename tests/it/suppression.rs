@@ -458,7 +458,10 @@ fn the_hidden_share_per_table_counts_the_hidden_cells() {
     assert!(total > 0);
     assert!(total <= s["primary"].as_u64().unwrap_or(0) + s["secondary"].as_u64().unwrap_or(0));
     // The build says so, and the data page shows the table.
-    assert!(stdout.contains(&format!("hidden: {total} of ")), "{stdout}");
+    assert!(
+        stdout.contains(&format!("suppressed: {total} of ")),
+        "{stdout}"
+    );
     let page = crate::support::read(&out, "data/index.html");
     assert!(page.contains("Hidden counts per table"), "data page");
 }
@@ -520,9 +523,14 @@ fn quarters_show_what_hidden_months_would_not() {
         }
         at += n;
     }
+    // Hidden counts: every count column (the signal columns too).
     let hidden = |rows: &[BTreeMap<String, String>]| -> usize {
         rows.iter()
-            .flat_map(|r| ["opted_out", "withdrawn", "active"].map(|c| r[c].is_empty()))
+            .flat_map(|r| {
+                r.iter()
+                    .filter(|(c, _)| !["month", "months", "accounts"].contains(&c.as_str()))
+                    .map(|(_, v)| v.is_empty())
+            })
             .filter(|e| *e)
             .count()
     };

@@ -96,8 +96,12 @@ def add_deletions(out, report, rng, k):
     for manifest in sorted(glob.glob(os.path.join(out, "data", "exports", "**", "*.yaml"), recursive=True)):
         with open(manifest, encoding="utf-8") as f:
             m = yaml.safe_load(f) or {}
-        if isinstance(m, dict) and "id" in m and "partner" in m:
-            exports.setdefault(str(m["partner"]), []).append(str(m["id"]))
+        if isinstance(m, dict) and "id" in m and "partner" in m and "exported_at" in m:
+            at = m["exported_at"]
+            if isinstance(at, str) and "T" in at:
+                at = datetime.fromisoformat(at.replace("Z", "+00:00"))
+            day = as_date(at)
+            exports.setdefault(str(m["partner"]), []).append((day, str(m["id"])))
     published = as_date(report["published"])
     first = as_date(report["period"]["from"])
     last = min(as_date(report["period"]["to"]), published)
@@ -122,7 +126,8 @@ def add_deletions(out, report, rng, k):
         sent_text = sent.isoformat()  # a bare date: its midnight precedes every event that day
         partner = rng.choice(partners)["id"]
         # Half of the requests name one of the partner's batches; most give a reason.
-        mine = exports.get(partner, [])
+        # (Only a batch exported before the request was sent.)
+        mine = [e for day, e in exports.get(partner, []) if day < sent]
         export = rng.choice(mine) if mine and rng.random() < 0.5 else ""
         reason = rng.choice(["", "opt-out", "opt-out", "owner-request", "sensitive-content", "legal", "other"])
         rows.append([f"V{i:04d}", partner, sent_text, item_count(rng, min_count), ack, done, export, reason])

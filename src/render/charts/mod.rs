@@ -10,7 +10,7 @@ mod table;
 
 pub(crate) use deletions::deletion_chart;
 pub(crate) use items::{overview_charts, partner_chart};
-pub(crate) use opt_outs::{opt_out_chart, protection_chart, signal_chart};
+pub(crate) use opt_outs::{opt_out_chart, period_label, protection_chart, signal_chart};
 pub(crate) use table::year_range;
 
 use crate::publish::Count;

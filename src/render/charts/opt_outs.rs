@@ -2,7 +2,7 @@
 
 use super::table::*;
 use super::{Chart, Series};
-use crate::aggregate::Tables;
+use crate::aggregate::{OptOutMonthRow, Tables};
 use crate::error::Result;
 use crate::i18n::Lang;
 use crate::publish::{Count, Rules};
@@ -15,8 +15,7 @@ pub(crate) fn opt_out_chart(
     if t.opt_outs_monthly.is_empty() {
         return Ok(None);
     }
-    let months: Vec<String> = t.opt_outs_monthly.iter().map(|r| r.month.clone()).collect();
-    let month_labels = lang.months(&months);
+    let (months, month_labels) = periods(&t.opt_outs_monthly, lang);
     let bars = Series {
         name: lang.t("chart.new_opt_outs")?,
         values: t.opt_outs_monthly.iter().map(|r| r.opted_out).collect(),
@@ -35,8 +34,10 @@ pub(crate) fn opt_out_chart(
     let head = series_head(&lang.t("col.month")?, &series);
     let [bars, line] = series;
     let last = t.opt_outs_monthly.last();
-    let first_month = &month_labels[0];
-    let last_month = &month_labels[month_labels.len() - 1];
+    let first_month = &lang.month(&t.opt_outs_monthly[0].month);
+    let last_month = &last
+        .map(|r| lang.month(&last_month_of(r)))
+        .unwrap_or_default();
     let mut summary = lang.f(
         "chart.opt_outs_summary",
         &[("from", first_month.into()), ("to", last_month.into())],
@@ -88,8 +89,7 @@ pub(crate) fn signal_chart(
         return Ok(None);
     }
     let min = rules.hides_up_to().map_or(1, |m| m + 1);
-    let months: Vec<String> = rows.iter().map(|r| r.month.clone()).collect();
-    let month_labels = lang.months(&months);
+    let (months, month_labels) = periods(rows, lang);
     // Signals nobody used are left out of the legend; a suppressed value is not drawn.
     let series: Vec<Series> = crate::model::SIGNALS
         .iter()
@@ -138,8 +138,14 @@ pub(crate) fn signal_chart(
     let mut summary = lang.f(
         "chart.signals_summary",
         &[
-            ("from", month_labels[0].clone().into()),
-            ("to", month_labels[month_labels.len() - 1].clone().into()),
+            ("from", lang.month(&rows[0].month).into()),
+            (
+                "to",
+                rows.last()
+                    .map(|r| lang.month(&last_month_of(r)))
+                    .unwrap_or_default()
+                    .into(),
+            ),
             ("n", series.len().into()),
         ],
     )?;
@@ -257,4 +263,41 @@ pub(crate) fn protection_chart(
         source: "protections-monthly",
         drawn: true,
     }))
+}
+
+/// The last month a row covers: its month, or its quarter's last.
+pub(crate) fn last_month_of<C>(r: &OptOutMonthRow<C>) -> String {
+    crate::time::month_number(&r.month).map_or_else(
+        || r.month.clone(),
+        |m| crate::time::month_text(m + r.months.max(1) as i32 - 1),
+    )
+}
+
+/// A row's period for readers: its month ("July 2023"), or the months of its quarter ("July 2023
+/// to September 2023").
+pub(crate) fn period_label<C>(lang: &Lang, r: &OptOutMonthRow<C>) -> String {
+    if r.months <= 1 {
+        return lang.month(&r.month);
+    }
+    lang.f(
+        "format.range",
+        &[
+            ("from", lang.month(&r.month).into()),
+            ("to", lang.month(&last_month_of(r)).into()),
+        ],
+    )
+    .unwrap_or_else(|_| lang.month(&r.month))
+}
+
+/// The chart's categories (`2023-07`, or `2023-Q3` for a quarter's row) and the rows' periods.
+fn periods<C>(rows: &[OptOutMonthRow<C>], lang: &Lang) -> (Vec<String>, Vec<String>) {
+    rows.iter()
+        .map(|r| {
+            let axis = match (r.months, crate::time::month_number(&r.month)) {
+                (2.., Some(m)) => format!("{}-Q{}", m.div_euclid(12), m.rem_euclid(12) / 3 + 1),
+                _ => r.month.clone(),
+            };
+            (axis, period_label(lang, r))
+        })
+        .unzip()
 }

@@ -296,9 +296,13 @@ pub(crate) fn opt_outs_monthly() -> TableDoc {
     TableDoc {
         name: "opt-outs-monthly",
         title: "Opt-outs by month",
-        row: "one row per month, sorted by month",
+        row: "one row per month, sorted by month (or per whole quarter, where privacy.quarters merges its months: see months)",
         columns: vec![
-            col("month", Type::Yearmonth, "calendar month (UTC)"),
+            col(
+                "month",
+                Type::Yearmonth,
+                "calendar month (UTC); for a quarter's row, its first month",
+            ),
             count(
                 "opted_out",
                 "owners",

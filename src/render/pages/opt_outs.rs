@@ -12,6 +12,8 @@ struct OptOutsView<'a> {
     scopes: Vec<ScopeView>,
     /// Where the monthly figures come from.
     source: Option<String>,
+    /// Whether some row is a whole quarter (`privacy.quarters`).
+    has_quarters: bool,
     findings: Vec<FindingView>,
 }
 
@@ -57,22 +59,7 @@ impl Pages<'_> {
                 .opt_outs_monthly
                 .iter()
                 .map(|r| MonthView {
-                    month: match r.months {
-                        0 | 1 => l.month(&r.month),
-                        n => {
-                            let last = crate::time::month_number(&r.month)
-                                .map(|m| crate::time::month_text(m + n as i32 - 1))
-                                .unwrap_or_default();
-                            l.f(
-                                "format.range",
-                                &[
-                                    ("from", l.month(&r.month).into()),
-                                    ("to", l.month(&last).into()),
-                                ],
-                            )
-                            .unwrap_or_else(|_| l.month(&r.month))
-                        }
-                    },
+                    month: crate::render::charts::period_label(l, r),
                     opted_out: self.count(r.opted_out),
                     withdrawn: self.count(r.withdrawn),
                     active: self.count(r.active),
@@ -94,6 +81,7 @@ impl Pages<'_> {
                 })
                 .collect::<Result<_>>()?,
             source,
+            has_quarters: self.t.opt_outs_monthly.iter().any(|r| r.months > 1),
             findings: self.finding_list("../", |f| f.id == "opt-out-statistics-mismatch")?,
         };
         self.render(
