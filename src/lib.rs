@@ -308,7 +308,7 @@ pub fn render_site_with(
         })
         .collect();
     let summary = Summary {
-        hidden: publish::hidden_shares(&publication),
+        hidden: publication.hidden.clone(),
         gate,
         title: report.meta.title.clone(),
         published: report.meta.published,

@@ -359,48 +359,53 @@ pub(crate) fn opted_out_now(
     })
 }
 
-/// How a listing's owners are matched: the type its `owner_id` is read as (see [`ids`]).
-pub(crate) fn owner_key_type(
+/// A listing's owner column, scanned once: the scan, how its ids are read, and the type they
+/// are matched as on their own (see [`ids`]).
+pub(crate) struct OwnerColumn {
+    lf: LazyFrame,
+    kind: IdKind,
+    /// The key type of this listing's ids alone.
+    pub(crate) key: DataType,
+}
+
+/// The owner column of a listing whose rows were checked already (its aggregate counted).
+pub(crate) fn owner_column(
     table: &TableFile,
     categories: &[CategoryId],
-) -> Result<DataType, Vec<Problem>> {
+) -> Result<OwnerColumn, Vec<Problem>> {
     guarded(table, || {
         let fail = |e: PolarsError| vec![read_problem(table, &e)];
         let mut lf = scan(table).map_err(fail)?;
         let schema = lf.collect_schema().map_err(fail)?;
         let checks = Checks::new(table, &schema, categories)?;
         let listing_type = schema.get(OWNER_ID).cloned().unwrap_or(DataType::Null);
-        Ok(ids::key_type(&listing_type, checks.owner_kind))
+        Ok(OwnerColumn {
+            key: ids::key_type(&listing_type, checks.owner_kind),
+            kind: checks.owner_kind,
+            lf,
+        })
     })
 }
 
-/// A listing's owner column as `key` (`owner_id`), one row per item, with `opted` (a boolean
-/// column of that name) marking the owners opted out for the partner at `exported_at` when the
-/// report has a ledger. For a listing whose rows were checked already (its aggregate counted).
+/// The owner column as `key` (`owner_id`), one row per item, with `opted` (a boolean column of
+/// that name) marking the owners opted out for the partner at `exported_at` when the report has
+/// a ledger.
 pub(crate) fn owner_rows(
-    table: &TableFile,
-    categories: &[CategoryId],
+    column: OwnerColumn,
     key: &DataType,
     context: &ListingContext,
     opted: &str,
-) -> Result<LazyFrame, Vec<Problem>> {
-    guarded(table, || {
-        let fail = |e: PolarsError| vec![read_problem(table, &e)];
-        let mut lf = scan(table).map_err(fail)?;
-        let schema = lf.collect_schema().map_err(fail)?;
-        let checks = Checks::new(table, &schema, categories)?;
-        let rows = lf.select([ids::value(OWNER_ID, checks.owner_kind)
-            .cast(key.clone())
-            .alias(OWNER_ID)]);
-        let owners = context
-            .ledger
-            .map(|(l, partner)| Owners::of(l, partner, context.exported_at, key))
-            .transpose()
-            .map_err(fail)?;
-        Ok(match owners {
-            Some(owners) => mark_owners(rows, Some(owners), opted).0,
-            None => rows,
-        })
+) -> PolarsResult<LazyFrame> {
+    let rows = column.lf.select([ids::value(OWNER_ID, column.kind)
+        .cast(key.clone())
+        .alias(OWNER_ID)]);
+    let owners = context
+        .ledger
+        .map(|(l, partner)| Owners::of(l, partner, context.exported_at, key))
+        .transpose()?;
+    Ok(match owners {
+        Some(owners) => mark_owners(rows, Some(owners), opted).0,
+        None => rows,
     })
 }
 

@@ -202,42 +202,41 @@ fn partner_table(
         None => None,
     };
     let compute = || -> Result<DataFrame> {
-        let problems = |p| Error::invalid(p);
-        // Every part's owners are read as one key type: the ledger's and theirs joined.
+        // Each part's owner column, scanned once; every part's owners are read as one key
+        // type: the ledger's and theirs joined.
+        let mut columns = Vec::new();
         let mut key = ledger.map(Ledger::owner_type);
-        for part in exports
-            .iter()
-            .flat_map(|e| e.items.iter().flat_map(|i| &i.files))
-        {
-            let own = listings::owner_key_type(part, &categories).map_err(problems)?;
-            key = Some(match key {
-                Some(k) => ids::join_type(&k, &own),
-                None => own,
-            });
+        for (j, export) in exports.iter().enumerate() {
+            for part in export.items.iter().flat_map(|i| &i.files) {
+                let column = listings::owner_column(part, &categories).map_err(Error::invalid)?;
+                key = Some(match key {
+                    Some(k) => ids::join_type(&k, &column.key),
+                    None => column.key.clone(),
+                });
+                columns.push((j, column));
+            }
         }
         let key = key.unwrap_or(DataType::String);
         let mut frames = Vec::new();
-        for (j, export) in exports.iter().enumerate() {
+        for (j, column) in columns {
+            let export = exports[j];
             let context = ListingContext {
                 ledger: ledger.map(|l| (l, partner)),
                 exported_at: export.exported_at.timestamp_micros(),
                 now: report_now(report),
                 window: window_micros(export),
             };
-            for part in export.items.iter().flat_map(|i| &i.files) {
-                let rows = listings::owner_rows(part, &categories, &key, &context, OPTED)
-                    .map_err(problems)?;
-                let rows = if ledger.is_none() {
-                    rows.with_column(lit(false).alias(OPTED))
-                } else {
-                    rows
-                };
-                frames.push(rows.select([
-                    col(OWNER_ID),
-                    lit(j as u32).cast(DataType::UInt32).alias(BATCH),
-                    col(OPTED),
-                ]));
-            }
+            let rows = listings::owner_rows(column, &key, &context, OPTED).map_err(internal)?;
+            let rows = if ledger.is_none() {
+                rows.with_column(lit(false).alias(OPTED))
+            } else {
+                rows
+            };
+            frames.push(rows.select([
+                col(OWNER_ID),
+                lit(j as u32).cast(DataType::UInt32).alias(BATCH),
+                col(OPTED),
+            ]));
         }
         counts(frames, &exports, ledger.is_some()).map_err(internal)
     };

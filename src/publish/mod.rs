@@ -159,6 +159,8 @@ pub(crate) struct Publication {
     /// was hidden so that a banded one cannot be worked out. Labels that speak of suppression
     /// depend on it.
     pub(crate) hides_any: bool,
+    /// Per table, how many of its counts are hidden.
+    pub(crate) hidden: Vec<HiddenShare>,
 }
 
 /// `privacy.quarters`: the tables with every calendar quarter of `opt-outs-monthly` that has a
@@ -267,8 +269,7 @@ impl HiddenShare {
 /// Per published table (in the data page's order), how many of its counts are hidden; the
 /// counts of the platform's own records (requests, files, months) are never hidden and not
 /// counted.
-pub(crate) fn hidden_shares(p: &Publication) -> Vec<HiddenShare> {
-    let t = &p.tables;
+fn hidden_shares(t: &Tables<Count>, findings: &[Shown]) -> Vec<HiddenShare> {
     let totals =
         |v: &[crate::aggregate::Total<Count>]| v.iter().map(|x| x.items).collect::<Vec<_>>();
     let mut item_totals = totals(&t.by_partner_category_year);
@@ -369,7 +370,7 @@ pub(crate) fn hidden_shares(p: &Publication) -> Vec<HiddenShare> {
             "findings",
             t.findings
                 .iter()
-                .zip(&p.findings)
+                .zip(findings)
                 .filter(|(f, _)| f.kind.counts_items())
                 .map(|(_, shown)| shown.count)
                 .collect(),
@@ -438,7 +439,7 @@ pub(crate) fn publish(report: &Report, t: &Tables, exact: bool) -> Publication {
         protection.decide(id, n, banded.get(id).copied().flatten())
     };
     let tables = whole_groups(map_counts(t, &|_, n| decide(n)));
-    let findings = finding_numbers(t, &decide)
+    let findings: Vec<Shown> = finding_numbers(t, &decide)
         .into_iter()
         .zip(&tables.findings)
         .map(|(mut shown, f)| {
@@ -453,6 +454,7 @@ pub(crate) fn publish(report: &Report, t: &Tables, exact: bool) -> Publication {
         .collect();
     Publication {
         hides_any: rules.hides_up_to().is_some() || protection.secondary > 0,
+        hidden: hidden_shares(&tables, &findings),
         tables,
         findings,
         protection,

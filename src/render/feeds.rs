@@ -191,7 +191,7 @@ pub(crate) fn summary(
         "suppression": {"primary": p.primary, "secondary": p.secondary, "banded": p.banded},
         // Per table, its counts (those the inputs give; not the platform's own records) and how
         // many of them are hidden, with the share in whole percent, rounded up.
-        "hidden": crate::publish::hidden_shares(publication).iter().map(|h| serde_json::json!({
+        "hidden": publication.hidden.iter().map(|h| serde_json::json!({
             "table": h.table,
             "counts": h.counts,
             "hidden": h.hidden,

@@ -120,7 +120,7 @@ pub(crate) fn render(
         docs: &docs,
         files: &files,
         lang,
-        hidden: &crate::publish::hidden_shares(publication),
+        hidden: &publication.hidden,
     };
     site.add("index.html", pages.overview(&overview_charts)?);
     for ((partner, chart), deletions) in report
