@@ -47,6 +47,17 @@ struct Args {
     /// arrive between two CI runs.
     #[arg(long, value_name = "ROWS")]
     append_opt_outs: Option<u64>,
+    /// Every edge a warehouse query can get wrong: owner ids as text (`u123`); `created_at` as
+    /// text in four shapes (UTC with microseconds, an offset, a bare date, no offset) with items
+    /// on year and content-window boundaries; a content window that ends before some batches'
+    /// items; and ledger rows appended last (backdated) with instants exactly at each export
+    /// and at the end of the report's date, withdrawals exactly then, and empty scopes.
+    #[arg(long)]
+    edges: bool,
+    /// Write each listing as a folder of this many part files (`items/<id>/part-00000.<format>`,
+    /// as Spark writes a batch) instead of one file.
+    #[arg(long, value_name = "N")]
+    parts: Option<usize>,
 }
 
 #[path = "common/rng.rs"]
@@ -105,22 +116,55 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Ok(());
     }
     let mut next_item = 0i64;
+    // With --edges: per export, its instant and owners of some of its items, for ledger rows
+    // exactly on the boundaries.
+    let mut boundary_owners: Vec<(i64, Vec<i64>)> = Vec::new();
     for e in 0..exports {
         let n = args.items / exports + u64::from(e < args.items % exports);
         let at = export_at(e);
         let id = format!("e{e:05}");
         let mut df = listing(&mut rng, n, owners, at, &mut next_item)?;
-        let file = format!("{id}.{}", args.format);
-        write_table(
-            &mut df,
-            &root.join("data/exports/items").join(&file),
-            &args.format,
-        )?;
+        let mut window_to = String::new();
+        if args.edges {
+            let ids = df.column("owner_id")?.i64()?;
+            boundary_owners.push((at, (10..16).filter_map(|i| ids.get(i)).collect()));
+            df = edge_listing(df)?;
+            if e % 2 == 1 {
+                // A window that ends before most of the batch's items: they are outside it.
+                window_to = "\n  to: 2021-12-31".to_owned();
+            }
+        }
+        let items = match args.parts {
+            Some(k) if k > 1 => {
+                let folder = root.join("data/exports/items").join(&id);
+                std::fs::create_dir_all(&folder)?;
+                let height = df.height();
+                for p in 0..k {
+                    let (from, to) = (height * p / k, height * (p + 1) / k);
+                    let mut part = df.slice(from as i64, to - from);
+                    write_table(
+                        &mut part,
+                        &folder.join(format!("part-{p:05}.{}", args.format)),
+                        &args.format,
+                    )?;
+                }
+                format!("items/{id}")
+            }
+            _ => {
+                let file = format!("{id}.{}", args.format);
+                write_table(
+                    &mut df,
+                    &root.join("data/exports/items").join(&file),
+                    &args.format,
+                )?;
+                format!("items/{file}")
+            }
+        };
         let partner = PARTNERS[(e % PARTNERS.len() as u64) as usize].0;
         std::fs::write(
             root.join(format!("data/exports/{id}.yaml")),
             format!(
-                "id: {id}\npartner: {partner}\nexported_at: {}\ncontent_window:\n  from: 2014-01-01\nfilters:\n  public_only: true\nitems: items/{file}\n",
+                "id: {id}\npartner: {partner}\nexported_at: {}\ncontent_window:\n  from: 2014-01-01{window_to}\nfilters:\n  public_only: true\nitems: {items}\n",
                 rfc3339(at)
             ),
         )?;
@@ -132,6 +176,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         FIRST_EXPORT,
         export_at(exports),
     )?;
+    if args.edges {
+        ledger = edge_ledger(ledger, &boundary_owners)?;
+    }
     write_table(
         &mut ledger,
         &root.join("data/opt-outs/ledger.parquet"),
@@ -254,6 +301,117 @@ fn opt_outs(
         "signal",
         "scope",
     ])
+}
+
+/// The end of the report's date (published: 2026-01-31) in microseconds: the instant
+/// `items_opted_out_now` is counted at.
+const REPORT_END: i64 = 1_769_903_999_999_999;
+
+/// `owner_id` as text (`u123`), and `created_at` as text in four shapes, the first rows on the
+/// year and content-window boundaries.
+fn edge_listing(df: DataFrame) -> PolarsResult<DataFrame> {
+    let owners: Vec<Option<String>> = df
+        .column("owner_id")?
+        .i64()?
+        .iter()
+        .map(|o| o.map(|o| format!("u{o}")))
+        .collect();
+    let created = df.column("created_at")?.cast(&DataType::Int64)?;
+    let created = created.i64()?;
+    // Around 2014-01-01 (the window's start) and 2022-01-01 (a year's start), in several shapes.
+    const BOUNDARIES: [&str; 8] = [
+        "2013-12-31T23:59:59.999999Z",
+        "2014-01-01T00:00:00Z",
+        "2014-01-01T00:30:00+01:00",
+        "2021-12-31T23:59:59.999999Z",
+        "2022-01-01T00:00:00+01:00",
+        "2021-12-31T23:30:00-01:00",
+        "2022-01-01",
+        "2021-12-31T23:59:59",
+    ];
+    let text: Vec<Option<String>> = created
+        .iter()
+        .enumerate()
+        .map(|(i, t)| {
+            if let Some(b) = BOUNDARIES.get(i) {
+                return Some((*b).to_owned());
+            }
+            let t = chrono::DateTime::from_timestamp_micros(t?)?;
+            Some(match i % 4 {
+                0 => t.to_rfc3339_opts(chrono::SecondsFormat::Micros, true),
+                1 => t
+                    .with_timezone(&chrono::FixedOffset::east_opt(5 * 3600 + 1800)?)
+                    .format("%Y-%m-%dT%H:%M:%S%:z")
+                    .to_string(),
+                2 => t.format("%Y-%m-%d").to_string(),
+                _ => t.format("%Y-%m-%dT%H:%M:%S").to_string(),
+            })
+        })
+        .collect();
+    let mut df = df;
+    df.with_column(Column::new("owner_id".into(), owners))?;
+    df.with_column(Column::new("created_at".into(), text))?;
+    Ok(df)
+}
+
+/// The ledger with text owner ids and, appended last (recorded after rows dated later: backdated),
+/// rows exactly on each export's instant (active at it), withdrawn exactly then (not active),
+/// a microsecond after (not active), on the end of the report's date, and with an empty scope.
+fn edge_ledger(ledger: DataFrame, boundaries: &[(i64, Vec<i64>)]) -> PolarsResult<DataFrame> {
+    let utc = DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC));
+    let mut owner = Vec::new();
+    let mut at = Vec::new();
+    let mut withdrawn: Vec<Option<i64>> = Vec::new();
+    let mut scope: Vec<Option<&str>> = Vec::new();
+    let mut push = |o: i64, a: i64, w: Option<i64>, s: Option<&'static str>| {
+        owner.push(format!("u{o}"));
+        at.push(a);
+        withdrawn.push(w);
+        scope.push(s);
+    };
+    for (export_at, owners) in boundaries {
+        let o = |k: usize| owners.get(k).copied().unwrap_or(0);
+        push(o(0), *export_at, None, Some("all-third-parties"));
+        push(o(1), export_at - 30 * DAY, Some(*export_at), None);
+        push(o(2), export_at + 1, None, Some("ai-training"));
+        push(o(3), REPORT_END, None, None);
+        push(
+            o(4),
+            export_at - DAY,
+            Some(REPORT_END),
+            Some("all-third-parties"),
+        );
+        push(
+            o(5),
+            export_at - DAY,
+            Some(REPORT_END + 1),
+            Some("all-third-parties"),
+        );
+    }
+    let rows = owner.len();
+    let mut extra = df!(
+        "owner_id" => owner,
+        "signal" => vec!["other"; rows],
+        "scope" => scope,
+    )?;
+    extra.with_column(Column::new("opted_out_at".into(), at).cast(&utc)?)?;
+    extra.with_column(Column::new("withdrawn_at".into(), withdrawn).cast(&utc)?)?;
+    let extra = extra.select([
+        "owner_id",
+        "opted_out_at",
+        "withdrawn_at",
+        "signal",
+        "scope",
+    ])?;
+    let mut ledger = ledger;
+    let owners: Vec<Option<String>> = ledger
+        .column("owner_id")?
+        .i64()?
+        .iter()
+        .map(|o| o.map(|o| format!("u{o}")))
+        .collect();
+    ledger.with_column(Column::new("owner_id".into(), owners))?;
+    ledger.vstack(&extra)
 }
 
 fn write_table(df: &mut DataFrame, path: &Path, format: &str) -> PolarsResult<()> {

@@ -76,6 +76,11 @@ pub struct SqlArgs {
     /// The table or view holding the opt-out ledger (owner_id, opted_out_at, withdrawn_at, scope).
     #[arg(long, default_value = "ledger")]
     pub ledger: String,
+    /// Print the query for the figures beyond the counts instead (distinct owners, owners opted
+    /// out, items opted out at the report's date, items outside the content window): its result
+    /// is the table a manifest names as `figures:`.
+    #[arg(long)]
+    pub figures: bool,
 }
 
 /// `sharelog cache …`.

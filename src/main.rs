@@ -174,6 +174,7 @@ fn run(cli: &Cli) -> Result<i32, Error> {
             export: args.export.as_deref(),
             items: &args.items,
             ledger: &args.ledger,
+            figures: args.figures,
         })
         .map(|text| {
             print!("{text}");

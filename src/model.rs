@@ -554,6 +554,32 @@ pub enum DeclaredCounts {
     Table(Parts),
 }
 
+/// A manifest's `figures`: what a listing gives beyond the counts, counted elsewhere (by the
+/// query `sharelog sql --figures` prints).
+#[derive(Debug, Clone)]
+pub enum DeclaredFigures {
+    /// Written inline in the manifest: this batch's figures.
+    Inline(FigureRow),
+    /// A CSV or Parquet table (a file, or a folder or glob of parts) with a row for this batch
+    /// (and maybe for other batches and for partners: `export` empty).
+    Table(Parts),
+}
+
+/// Declared figures of one batch, or of everything a partner received. `None`: not declared.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct FigureRow {
+    /// Distinct owners with items in it.
+    pub owners: Option<u64>,
+    /// Of them, owners opted out for the partner when (a batch with) their items was exported.
+    pub owners_opted_out: Option<u64>,
+    /// Items whose owner is opted out for the partner at the end of the report's date.
+    pub items_opted_out_now: Option<u64>,
+    /// Items created outside the batch's content window.
+    pub outside_window: Option<u64>,
+    /// The report date `items_opted_out_now` was counted at (must be `published`).
+    pub as_of: Option<NaiveDate>,
+}
+
 /// A file shipped to the partner.
 #[derive(Debug, Clone, Serialize)]
 pub struct ShippedFile {
@@ -587,6 +613,9 @@ pub struct Export {
     pub items: Option<Parts>,
     /// The declared counts, if any.
     pub counts: Option<DeclaredCounts>,
+    /// Declared figures beyond the counts (owners, items opted out at the report's date, items
+    /// outside the content window), as a warehouse counts them (`figures:`).
+    pub figures: Option<DeclaredFigures>,
     /// Files shipped.
     pub files: Vec<ShippedFile>,
     /// The manifest's path relative to the root.

@@ -35,6 +35,9 @@ pub struct SqlOptions<'a> {
     pub items: &'a str,
     /// The relation that holds the ledger.
     pub ledger: &'a str,
+    /// The figures beyond the counts (owners, items opted out at the report's date, items
+    /// outside the content window) instead of the counts.
+    pub figures: bool,
 }
 
 const FLAGS: [&str; 5] = ["private", "deleted", "suspended", "explicit", "minor"];
@@ -86,22 +89,7 @@ pub fn sql(options: &SqlOptions<'_>) -> Result<String> {
     };
     let ledger = report.ledger.is_some();
     let all = options.export.is_none();
-    let branches: Vec<String> = exports
-        .iter()
-        .map(|e| branch(&report, e, options, ledger, all))
-        .collect();
-    let mut out = String::new();
-    let d = options.engine;
-    out.push_str(match d {
-        Engine::Duckdb => "-- duckdb: sharelog sql\nSET TimeZone = 'UTC';\n",
-        Engine::Spark => "-- spark: sharelog sql (run with spark.sql.session.timeZone=UTC)\n",
-    });
-    let order = if all {
-        "partner, export, category, year"
-    } else {
-        "category, year"
-    };
-    if branches.is_empty() {
+    if exports.is_empty() {
         return Err(Error::invalid(vec![
             Problem::new(
                 "data/exports",
@@ -110,6 +98,28 @@ pub fn sql(options: &SqlOptions<'_>) -> Result<String> {
             .help("add an export manifest first"),
         ]));
     }
+    let mut out = String::new();
+    let d = options.engine;
+    let what = if options.figures { " --figures" } else { "" };
+    out.push_str(&match d {
+        Engine::Duckdb => format!("-- duckdb: sharelog sql{what}\nSET TimeZone = 'UTC';\n"),
+        Engine::Spark => {
+            format!("-- spark: sharelog sql{what} (run with spark.sql.session.timeZone=UTC)\n")
+        }
+    });
+    if options.figures {
+        out.push_str(&figures(&report, &exports, options, ledger, all));
+        return Ok(out);
+    }
+    let branches: Vec<String> = exports
+        .iter()
+        .map(|e| branch(&report, e, options, ledger, all))
+        .collect();
+    let order = if all {
+        "partner, export, category, year"
+    } else {
+        "category, year"
+    };
     out.push_str(&format!(
         "SELECT * FROM (\n{}\n) AS counted\nORDER BY {order};\n",
         branches.join("\nUNION ALL\n")
@@ -117,19 +127,162 @@ pub fn sql(options: &SqlOptions<'_>) -> Result<String> {
     Ok(out)
 }
 
+/// An instant given as text (or a timestamp) as a timestamp of the dialect.
+fn instant(engine: Engine, expr: &str) -> String {
+    match engine {
+        Engine::Spark => format!("to_timestamp({expr})"),
+        Engine::Duckdb => format!("CAST({expr} AS TIMESTAMPTZ)"),
+    }
+}
+
+/// The text type of the dialect.
+fn string(engine: Engine) -> &'static str {
+    match engine {
+        Engine::Spark => "STRING",
+        Engine::Duckdb => "VARCHAR",
+    }
+}
+
+/// The opt-out scopes that cover the export's partner: every third party, the partner, and AI
+/// training when the partner trains AI.
+fn covering(report: &Report, e: &Export) -> Vec<String> {
+    let partner = report.partner(e.partner.as_str());
+    let trains_ai = partner.is_some_and(|p| p.purposes.contains(&Purpose::AiTraining));
+    let mut scopes = vec![text("all-third-parties"), text(e.partner.as_str())];
+    if trains_ai {
+        scopes.push(text("ai-training"));
+    }
+    scopes
+}
+
+/// `LEFT JOIN` of the owners opted out at `at` (a text literal) under one of `scopes`, as
+/// `alias`: a ledger row active at the instant (`opted_out_at <= at`, `withdrawn_at` empty or
+/// later) whose scope is one of them.
+fn opted_join(o: &SqlOptions<'_>, at: &str, scopes: &[String], alias: &str) -> String {
+    let string = string(o.engine);
+    format!(
+        "\nLEFT JOIN (\n    SELECT DISTINCT CAST(owner_id AS {string}) AS owner_id\n    FROM {ledger}\n    WHERE {opted} <= {at_ts}\n      AND (withdrawn_at IS NULL OR CAST(withdrawn_at AS {string}) = '' OR {withdrawn} > {at_ts})\n      AND coalesce(nullif(CAST(scope AS {string}), ''), 'all-third-parties') IN ({scopes})\n) AS {alias} ON CAST(i.owner_id AS {string}) = {alias}.owner_id",
+        ledger = o.ledger,
+        opted = instant(o.engine, "opted_out_at"),
+        withdrawn = instant(o.engine, "withdrawn_at"),
+        at_ts = instant(o.engine, at),
+        scopes = scopes.join(", "),
+    )
+}
+
+/// The figures query: per batch (and, for every batch at once, per partner with `export`
+/// empty) the distinct owners, those opted out at the export, the items opted out at the end of
+/// the report's date, the items outside the content window, and that date (`as_of`).
+fn figures(
+    report: &Report,
+    exports: &[&Export],
+    o: &SqlOptions<'_>,
+    ledger: bool,
+    all: bool,
+) -> String {
+    let spark = o.engine == Engine::Spark;
+    let string = string(o.engine);
+    let published = report.meta.published;
+    // The end of the report's date: the instant `items_opted_out_now` is counted at.
+    let now = text(&format!("{published}T23:59:59.999999Z"));
+    let branches: Vec<String> = exports
+        .iter()
+        .map(|e| {
+            let at = text(&crate::time::format_utc(&e.exported_at));
+            let scopes = covering(report, e);
+            let created = instant(o.engine, "i.created_at");
+            let (from, to) = window_bounds(e);
+            let mut outside = Vec::new();
+            if let Some(f) = from {
+                outside.push(format!("{created} < {}", instant(o.engine, &text(&f))));
+            }
+            if let Some(t) = to {
+                outside.push(format!("{created} >= {}", instant(o.engine, &text(&t))));
+            }
+            let outside = if outside.is_empty() {
+                "false".to_owned()
+            } else {
+                outside.join(" OR ")
+            };
+            let mut select = vec![
+                format!("{} AS partner", text(e.partner.as_str())),
+                format!("{} AS export", text(e.id.as_str())),
+                format!("CAST(i.owner_id AS {string}) AS owner_id"),
+            ];
+            let mut from_clause = format!("FROM {} AS i", o.items);
+            if ledger {
+                select.push("a.owner_id IS NOT NULL AS opted_then".to_owned());
+                select.push("n.owner_id IS NOT NULL AS opted_now".to_owned());
+                from_clause.push_str(&opted_join(o, &at, &scopes, "a"));
+                from_clause.push_str(&opted_join(o, &now, &scopes, "n"));
+            }
+            select.push(format!("({outside}) AS outside"));
+            let filter = if all {
+                format!("\nWHERE i.export = {}", text(e.id.as_str()))
+            } else {
+                String::new()
+            };
+            format!(
+                "-- {id}: partner {partner}, exported {exported}\nSELECT {select}\n{from_clause}{filter}",
+                id = e.id,
+                partner = e.partner,
+                exported = crate::time::format_utc(&e.exported_at),
+                select = select.join(",\n       "),
+            )
+        })
+        .collect();
+    let count_if = |c: &str| {
+        if spark {
+            format!("count_if({c})")
+        } else {
+            format!("count(*) FILTER (WHERE {c})")
+        }
+    };
+    let (opted_then, opted_now, as_of) = if ledger {
+        (
+            "count(DISTINCT CASE WHEN opted_then THEN owner_id END)".to_owned(),
+            count_if("opted_now"),
+            text(&published.to_string()),
+        )
+    } else {
+        (
+            "CAST(NULL AS BIGINT)".to_owned(),
+            "CAST(NULL AS BIGINT)".to_owned(),
+            format!("CAST(NULL AS {string})"),
+        )
+    };
+    let mut groups = vec![format!(
+        "SELECT partner, export, count(DISTINCT owner_id) AS owners, {opted_then} AS owners_opted_out, {opted_now} AS items_opted_out_now, {outside} AS outside_window, {as_of} AS as_of\nFROM flagged\nGROUP BY partner, export",
+        outside = count_if("outside"),
+    )];
+    if all {
+        // A partner's distinct owners are not the sum of its batches': a row of their own.
+        groups.push(format!(
+            "SELECT partner, '' AS export, count(DISTINCT owner_id) AS owners, {opted_then} AS owners_opted_out, {opted_now} AS items_opted_out_now, CAST(NULL AS BIGINT) AS outside_window, {as_of} AS as_of\nFROM flagged\nGROUP BY partner"
+        ));
+    }
+    format!(
+        "WITH flagged AS (\n{}\n)\nSELECT * FROM (\n{}\n) AS figures\nORDER BY partner, export;\n",
+        branches.join("\nUNION ALL\n"),
+        groups.join("\nUNION ALL\n"),
+    )
+}
+
+/// The content window as `[from, to)` instants in UTC (RFC 3339 text).
+fn window_bounds(e: &Export) -> (Option<String>, Option<String>) {
+    let day = |d: chrono::NaiveDate| format!("{d}T00:00:00Z");
+    match e.content_window {
+        Some((from, to)) => (from.map(day), to.and_then(|t| t.succ_opt()).map(day)),
+        None => (None, None),
+    }
+}
+
 /// The counts of one export.
 fn branch(report: &Report, e: &Export, o: &SqlOptions<'_>, ledger: bool, all: bool) -> String {
     let spark = o.engine == Engine::Spark;
-    let string = if spark { "STRING" } else { "VARCHAR" };
-    let instant = |expr: &str| {
-        if spark {
-            format!("to_timestamp({expr})")
-        } else {
-            format!("CAST({expr} AS TIMESTAMPTZ)")
-        }
-    };
-    let partner = report.partner(e.partner.as_str());
-    let trains_ai = partner.is_some_and(|p| p.purposes.contains(&Purpose::AiTraining));
+    let instant = |expr: &str| instant(o.engine, expr);
+    let scopes = covering(report, e);
+    let trains_ai = scopes.len() > 2;
     let at = text(&crate::time::format_utc(&e.exported_at));
     let count_if = |condition: String| {
         if spark {
@@ -158,18 +311,7 @@ fn branch(report: &Report, e: &Export, o: &SqlOptions<'_>, ledger: bool, all: bo
         select.push("count(o.owner_id) AS opted_out".to_owned());
         // The owners opted out for the partner at the export: a row active at the instant whose
         // scope covers the partner (every third party, AI training when it trains AI, or it).
-        let mut scopes = vec![text("all-third-parties"), text(e.partner.as_str())];
-        if trains_ai {
-            scopes.push(text("ai-training"));
-        }
-        from.push_str(&format!(
-            "\nLEFT JOIN (\n    SELECT DISTINCT CAST(owner_id AS {string}) AS owner_id\n    FROM {ledger}\n    WHERE {opted} <= {at_ts}\n      AND (withdrawn_at IS NULL OR CAST(withdrawn_at AS {string}) = '' OR {withdrawn} > {at_ts})\n      AND coalesce(nullif(CAST(scope AS {string}), ''), 'all-third-parties') IN ({scopes})\n) AS o ON CAST(i.owner_id AS {string}) = o.owner_id",
-            ledger = o.ledger,
-            opted = instant("opted_out_at"),
-            withdrawn = instant("withdrawn_at"),
-            at_ts = instant(&at),
-            scopes = scopes.join(", "),
-        ));
+        from.push_str(&opted_join(o, &at, &scopes, "o"));
     }
     let filter = if all {
         format!("\nWHERE i.export = {}", text(e.id.as_str()))

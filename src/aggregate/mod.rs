@@ -8,6 +8,7 @@ pub(crate) mod columns;
 mod counts;
 pub(crate) mod deletions;
 mod exports;
+mod figures;
 pub(crate) mod findings;
 pub(crate) mod ids;
 mod ledger;
@@ -112,19 +113,27 @@ pub(crate) fn aggregate(report: &Report, cache: Option<&cache::Cache>) -> Result
         Some(Err(p)) => (None, p),
         None => (None, Vec::new()),
     };
-    let counted = match count_exports(report, ledger.as_ref(), cache) {
-        Ok(c) if ledger_problems.is_empty() => c,
-        Ok(_) => return Err(Error::invalid(ledger_problems)),
-        Err(Error::Invalid(mut p)) => {
+    let (declared, mut problems) = match figures::read(report) {
+        Ok(d) => (d, ledger_problems),
+        Err(mut p) => {
             p.extend(ledger_problems);
-            return Err(Error::invalid(p));
+            (figures::Declared::default(), p)
+        }
+    };
+    let mut counted = match count_exports(report, ledger.as_ref(), cache) {
+        Ok(c) if problems.is_empty() => c,
+        Ok(_) => return Err(Error::invalid(problems)),
+        Err(Error::Invalid(p)) => {
+            problems.extend(p);
+            return Err(Error::invalid(problems));
         }
         Err(e) => return Err(e),
     };
+    let mut owners = owners::count(report, ledger.as_ref(), cache)?;
+    figures::apply(report, &declared, &mut counted, &mut owners).map_err(Error::invalid)?;
     let shared = shared_items_frame(&counted)?;
     let mut exports = exports(report, &shared)?;
     let mut partners = partners(report, &exports)?;
-    let owners = owners::count(report, ledger.as_ref(), cache)?;
     for (row, n) in exports.iter_mut().zip(&owners.exports) {
         row.owners = n.map(|n| n.owners);
         row.owners_opted_out = n.and_then(|n| n.opted_out);
@@ -137,7 +146,7 @@ pub(crate) fn aggregate(report: &Report, cache: Option<&cache::Cache>) -> Result
     if let Some(ledger) = &ledger {
         in_force(report, ledger, &mut exports, &mut partners).map_err(internal)?;
         for (row, partner) in partners.iter_mut().zip(&report.partners) {
-            // Only batches with an item listing can be joined; without any, the figure is unknown.
+            // Batches with an item listing, or declared figures; without any, it is unknown.
             let listed: Vec<u64> = report
                 .exports
                 .iter()

@@ -3,12 +3,12 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use super::raw::{RawCounts, RawExport};
+use super::raw::{RawCounts, RawExport, RawFigures};
 use super::{Ctx, at, yaml};
 use crate::error::{Problem, Problems};
 use crate::model::{
-    CategoryId, CountRow, DeclaredCounts, Export, ExportId, Filters, Partner, PartnerId, Parts,
-    ShippedFile, TableFile, TableFormat, is_slug,
+    CategoryId, CountRow, DeclaredCounts, DeclaredFigures, Export, ExportId, FigureRow, Filters,
+    Partner, PartnerId, Parts, ShippedFile, TableFile, TableFormat, is_slug,
 };
 use crate::time::parse_instant;
 
@@ -178,6 +178,45 @@ fn load_one(
                 .map(DeclaredCounts::Table)
         }
     });
+    let figures = raw
+        .figures
+        .as_ref()
+        .and_then(|figures| match &figures.value {
+            RawFigures::Inline(row) => {
+                let mut n = |name: &str, v: Option<i64>| -> Option<u64> {
+                    let v = v?;
+                    u64::try_from(v).ok().or_else(|| {
+                        problems.push(
+                            at(
+                                &file,
+                                figures,
+                                &format!("figures.{name}"),
+                                format!("{v} is negative"),
+                            )
+                            .help("figures are whole numbers, 0 or more"),
+                        );
+                        None
+                    })
+                };
+                let row = FigureRow {
+                    owners: n("owners", row.owners),
+                    owners_opted_out: n("owners_opted_out", row.owners_opted_out),
+                    items_opted_out_now: n("items_opted_out_now", row.items_opted_out_now),
+                    outside_window: n("outside_window", row.outside_window),
+                    as_of: row
+                        .as_of
+                        .as_ref()
+                        .and_then(|v| super::date(&file, v, "figures.as_of", problems)),
+                };
+                Some(DeclaredFigures::Inline(row))
+            }
+            RawFigures::Path(p) => {
+                let written =
+                    serde_saphyr::Spanned::new(p.clone(), figures.referenced, figures.defined);
+                table_file(ctx, &file, "figures", base, &written, problems, false)
+                    .map(DeclaredFigures::Table)
+            }
+        });
     if raw.items.is_none() && raw.counts.is_none() {
         problems.push(
             at(
@@ -235,6 +274,7 @@ fn load_one(
         filters,
         items,
         counts,
+        figures,
         files,
         manifest: file,
     })

@@ -7,7 +7,7 @@ use std::fmt;
 
 use schemars::JsonSchema;
 use serde::Deserialize;
-use serde::de::{self, SeqAccess, Visitor};
+use serde::de::{self, MapAccess, SeqAccess, Visitor};
 use serde_saphyr::Spanned;
 
 use crate::model::{HonoursOptOut, LegalBasis, Purpose};
@@ -251,6 +251,10 @@ pub(crate) struct RawExport {
     #[serde(default)]
     #[schemars(with = "Option<crate::load::raw::CountsSchema>")]
     pub(crate) counts: Option<Spanned<RawCounts>>,
+    /// Figures beyond the counts, as a warehouse counts them (the query `sharelog sql --figures` prints): {owners, owners_opted_out, items_opted_out_now, outside_window, as_of} inline, or a CSV/Parquet table with those columns (and `partner`, `export` when it holds rows of several batches; `export` empty for a partner's row), relative to this manifest's folder. With `items` too, they must equal what the listing gives.
+    #[serde(default)]
+    #[schemars(with = "Option<crate::load::raw::FiguresSchema>")]
+    pub(crate) figures: Option<Spanned<RawFigures>>,
     /// The files shipped, with their SHA-256: each one found under the root is hashed on every build.
     #[serde(default)]
     pub(crate) files: Option<Vec<RawFile>>,
@@ -357,6 +361,73 @@ impl<'de> Deserialize<'de> for RawCounts {
 
         deserializer.deserialize_any(CountsVisitor)
     }
+}
+
+/// `figures`: inline, or the path of a CSV/Parquet table (or a folder or glob of its parts).
+#[derive(JsonSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // only its schema is used: `RawFigures` reads the value
+pub(crate) enum FiguresSchema {
+    Inline(RawFigureRow),
+    Path(String),
+}
+
+/// `figures`: inline or a path to a table.
+#[derive(Debug)]
+pub(crate) enum RawFigures {
+    Inline(RawFigureRow),
+    Path(String),
+}
+
+impl<'de> Deserialize<'de> for RawFigures {
+    fn deserialize<D: de::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct FiguresVisitor;
+
+        impl<'de> Visitor<'de> for FiguresVisitor {
+            type Value = RawFigures;
+
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("{owners, owners_opted_out, items_opted_out_now, outside_window, as_of} or a path to a CSV/Parquet table")
+            }
+
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<RawFigures, E> {
+                Ok(RawFigures::Path(v.to_owned()))
+            }
+
+            fn visit_map<A: MapAccess<'de>>(self, map: A) -> Result<RawFigures, A::Error> {
+                RawFigureRow::deserialize(de::value::MapAccessDeserializer::new(map))
+                    .map(RawFigures::Inline)
+            }
+        }
+
+        deserializer.deserialize_any(FiguresVisitor)
+    }
+}
+
+/// `figures` written inline: this batch's.
+#[derive(Debug, Deserialize, JsonSchema)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct RawFigureRow {
+    /// Distinct owners with items in the batch; left out: not declared.
+    #[serde(default)]
+    #[schemars(with = "Option<crate::schema::types::Count>")]
+    pub(crate) owners: Option<i64>,
+    /// Of them, owners whose opt-out covered the partner at the export; left out: not declared.
+    #[serde(default)]
+    #[schemars(with = "Option<crate::schema::types::Count>")]
+    pub(crate) owners_opted_out: Option<i64>,
+    /// Items whose owner's opt-out covers the partner at the end of the report's date (needs `as_of`); left out: not declared.
+    #[serde(default)]
+    #[schemars(with = "Option<crate::schema::types::Count>")]
+    pub(crate) items_opted_out_now: Option<i64>,
+    /// Items created outside the content window; left out: not declared.
+    #[serde(default)]
+    #[schemars(with = "Option<crate::schema::types::Count>")]
+    pub(crate) outside_window: Option<i64>,
+    /// The report date (`published`) items_opted_out_now was counted at.
+    #[serde(default)]
+    #[schemars(with = "Option<crate::schema::types::Date>")]
+    pub(crate) as_of: Option<Text>,
 }
 
 /// `counts[]`.

@@ -5,6 +5,7 @@ mod cli;
 mod determinism;
 mod downloads;
 mod feeds;
+mod figures;
 mod findings;
 mod formats;
 mod fuzz_seeds;

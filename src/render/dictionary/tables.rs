@@ -173,7 +173,7 @@ pub(crate) fn exports() -> TableDoc {
                 "owners",
                 "distinct owners (accounts) with at least one item in the batch",
             )
-            .or_empty("the batch has declared counts only, no item listing to count owners from"),
+            .or_empty("the batch has declared counts only, no item listing to count owners from and no declared figures (manifest `figures`)"),
             count(
                 "owners_opted_out",
                 "owners",
@@ -247,7 +247,7 @@ pub(crate) fn partners() -> TableDoc {
             count(
                 "items_opted_out_now",
                 "items",
-                "items the partner received in item listings whose owner is opted out for it at the end of the report's date: what the opt-outs ask it to delete (batches with declared counts only cannot be counted)",
+                "items the partner received in item listings (or as declared figures, counted in a warehouse) whose owner is opted out for it at the end of the report's date: what the opt-outs ask it to delete (batches with declared counts and no figures are not in it)",
             )
             .or_empty(NO_LEDGER),
             col(
@@ -277,7 +277,7 @@ pub(crate) fn partners() -> TableDoc {
                 "owners",
                 "distinct owners (accounts) with at least one item in any batch the partner received: an owner in several batches counts once",
             )
-            .or_empty("some batch of the partner has declared counts only, no item listing to count owners from"),
+            .or_empty("some batch of the partner has declared counts only, and no declared figures give the partner's distinct owners"),
             count(
                 "owners_opted_out",
                 "owners",
