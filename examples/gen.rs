@@ -54,8 +54,9 @@ struct Args {
     /// and at the end of the report's date, withdrawals exactly then, and empty scopes.
     #[arg(long)]
     edges: bool,
-    /// Write each listing as a folder of this many part files (`items/<id>/part-00000.<format>`,
-    /// as Spark writes a batch) instead of one file.
+    /// Write each listing as a folder of this many part files
+    /// (`items/export=<id>/part-00000.<format>`, as Spark writes a table partitioned by batch)
+    /// instead of one file.
     #[arg(long, value_name = "N")]
     parts: Option<usize>,
 }
@@ -136,7 +137,9 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         }
         let items = match args.parts {
             Some(k) if k > 1 => {
-                let folder = root.join("data/exports/items").join(&id);
+                // Partitioned by batch, as Spark's `partitionBy("export")` writes it: engines
+                // read the batch id from the folder name and skip the other batches' files.
+                let folder = root.join("data/exports/items").join(format!("export={id}"));
                 std::fs::create_dir_all(&folder)?;
                 let height = df.height();
                 for p in 0..k {
@@ -148,7 +151,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                         &args.format,
                     )?;
                 }
-                format!("items/{id}")
+                format!("items/export={id}")
             }
             _ => {
                 let file = format!("{id}.{}", args.format);

@@ -238,12 +238,79 @@ fn partner_table(
                 col(OPTED),
             ]));
         }
-        counts(frames, &exports, ledger.is_some()).map_err(internal)
+        if key.is_integer() && key != DataType::UInt64 {
+            counts_of_integers(frames, &exports, ledger.is_some()).map_err(internal)
+        } else {
+            counts(frames, &exports, ledger.is_some()).map_err(internal)
+        }
     };
     match cache {
         Some(cache) => cache.table(entry, &[EXPORT, OWNERS, OWNERS_OPTED_OUT], compute),
         None => compute(),
     }
+}
+
+/// [`counts`] for integer owner ids, by sorting instead of hashing: per export, its owners (and
+/// those opted out) sorted and deduplicated; the partner's union merged from them. A hash table
+/// of (owner, export) pairs, grown to millions of groups, cost more than counting the items.
+fn counts_of_integers(
+    frames: Vec<LazyFrame>,
+    exports: &[&Export],
+    ledger: bool,
+) -> PolarsResult<DataFrame> {
+    let mut owners: Vec<Vec<i64>> = vec![Vec::new(); exports.len()];
+    let mut opted: Vec<Vec<i64>> = vec![Vec::new(); exports.len()];
+    for frame in frames {
+        let df = frame
+            .select([
+                col(OWNER_ID).cast(DataType::Int64),
+                col(BATCH),
+                col(OPTED).fill_null(lit(false)),
+            ])
+            .collect()?;
+        let ids = df.column(OWNER_ID)?.i64()?;
+        let batch = df.column(BATCH)?.u32()?;
+        let marked = df.column(OPTED)?.bool()?;
+        for ((id, j), m) in ids.iter().zip(batch.iter()).zip(marked.iter()) {
+            let (Some(id), Some(j)) = (id, j) else {
+                continue;
+            };
+            let j = j as usize;
+            if let Some(all) = owners.get_mut(j) {
+                all.push(id);
+                if m == Some(true) {
+                    opted[j].push(id);
+                }
+            }
+        }
+    }
+    let distinct = |v: &mut Vec<i64>| {
+        v.sort_unstable();
+        v.dedup();
+    };
+    owners.iter_mut().for_each(distinct);
+    opted.iter_mut().for_each(distinct);
+    let union = |sets: &[Vec<i64>]| -> u64 {
+        let mut all: Vec<i64> = sets.iter().flatten().copied().collect();
+        distinct(&mut all);
+        all.len() as u64
+    };
+    let mut ids = Vec::new();
+    let mut n_owners = Vec::new();
+    let mut n_opted = Vec::new();
+    for (j, export) in exports.iter().enumerate() {
+        // Only exports with rows, as the grouping gives them.
+        if owners[j].is_empty() {
+            continue;
+        }
+        ids.push(export.id.to_string());
+        n_owners.push(owners[j].len() as u64);
+        n_opted.push(ledger.then_some(opted[j].len() as u64));
+    }
+    ids.push(UNION.to_owned());
+    n_owners.push(union(&owners));
+    n_opted.push(ledger.then(|| union(&opted)));
+    df!(EXPORT => ids, OWNERS => n_owners, OWNERS_OPTED_OUT => n_opted)
 }
 
 /// The counts from every listed row's (owner, export index, opted out at that export).
