@@ -284,17 +284,8 @@ fn counts_of_integers(
             }
         }
     }
-    let distinct = |v: &mut Vec<i64>| {
-        v.sort_unstable();
-        v.dedup();
-    };
-    owners.iter_mut().for_each(distinct);
-    opted.iter_mut().for_each(distinct);
-    let union = |sets: &[Vec<i64>]| -> u64 {
-        let mut all: Vec<i64> = sets.iter().flatten().copied().collect();
-        distinct(&mut all);
-        all.len() as u64
-    };
+    let (per_export, union_all) = distinct_counts(&owners);
+    let (per_export_opted, union_opted) = distinct_counts(&opted);
     let mut ids = Vec::new();
     let mut n_owners = Vec::new();
     let mut n_opted = Vec::new();
@@ -304,13 +295,67 @@ fn counts_of_integers(
             continue;
         }
         ids.push(export.id.to_string());
-        n_owners.push(owners[j].len() as u64);
-        n_opted.push(ledger.then_some(opted[j].len() as u64));
+        n_owners.push(per_export[j]);
+        n_opted.push(ledger.then_some(per_export_opted[j]));
     }
     ids.push(UNION.to_owned());
-    n_owners.push(union(&owners));
-    n_opted.push(ledger.then(|| union(&opted)));
+    n_owners.push(union_all);
+    n_opted.push(ledger.then_some(union_opted));
     df!(EXPORT => ids, OWNERS => n_owners, OWNERS_OPTED_OUT => n_opted)
+}
+
+/// The distinct values of each list, and of all of them together. Over a narrow range of ids
+/// (what a platform's account ids are) with bitmaps, in one pass; else by sorting.
+fn distinct_counts(lists: &[Vec<i64>]) -> (Vec<u64>, u64) {
+    const MAX_BITS: u64 = 1 << 27;
+    let all = lists.iter().flatten();
+    let (Some(min), Some(max)) = (all.clone().min().copied(), all.max().copied()) else {
+        return (vec![0; lists.len()], 0);
+    };
+    let width = max.abs_diff(min);
+    if width < MAX_BITS {
+        let words = (width / 64 + 1) as usize;
+        let (mut one, mut every) = (vec![0u64; words], vec![0u64; words]);
+        let mut union = 0u64;
+        let per_list = lists
+            .iter()
+            .map(|list| {
+                let mut n = 0u64;
+                for &id in list {
+                    let at = id.abs_diff(min);
+                    let (w, bit) = ((at / 64) as usize, 1u64 << (at % 64));
+                    if one[w] & bit == 0 {
+                        one[w] |= bit;
+                        n += 1;
+                    }
+                    if every[w] & bit == 0 {
+                        every[w] |= bit;
+                        union += 1;
+                    }
+                }
+                // Cleared by the same ids, not by the whole bitmap.
+                for &id in list {
+                    let at = id.abs_diff(min);
+                    one[(at / 64) as usize] = 0;
+                }
+                n
+            })
+            .collect();
+        return (per_list, union);
+    }
+    let mut sorted: Vec<Vec<i64>> = lists.to_vec();
+    let per_list = sorted
+        .iter_mut()
+        .map(|v| {
+            v.sort_unstable();
+            v.dedup();
+            v.len() as u64
+        })
+        .collect();
+    let mut all: Vec<i64> = sorted.into_iter().flatten().collect();
+    all.sort_unstable();
+    all.dedup();
+    (per_list, all.len() as u64)
 }
 
 /// The counts from every listed row's (owner, export index, opted out at that export).
@@ -374,4 +419,36 @@ fn counts(frames: Vec<LazyFrame>, exports: &[&Export], ledger: bool) -> PolarsRe
             .or(ledger.then_some(0)),
     );
     df!(EXPORT => ids, OWNERS => n_owners, OWNERS_OPTED_OUT => n_opted)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::distinct_counts;
+
+    #[test]
+    fn distinct_counts_by_bitmap_and_by_sorting_agree_with_sets() {
+        let mut rng = crate::aggregate::TestRng(0xd157_1ac7);
+        // A narrow range (bitmaps) and one wider than any bitmap (sorting), with repeats,
+        // negative ids and empty lists.
+        for spread in [1_000u64, 1 << 40] {
+            let lists: Vec<Vec<i64>> = (0..6)
+                .map(|k| {
+                    (0..(k * 300) as u64)
+                        .map(|_| rng.below(spread) as i64 - (spread / 3) as i64)
+                        .collect()
+                })
+                .collect();
+            let want: Vec<u64> = lists
+                .iter()
+                .map(|l| l.iter().collect::<std::collections::BTreeSet<_>>().len() as u64)
+                .collect();
+            let union = lists
+                .iter()
+                .flatten()
+                .collect::<std::collections::BTreeSet<_>>()
+                .len() as u64;
+            assert_eq!(distinct_counts(&lists), (want, union), "spread {spread}");
+        }
+        assert_eq!(distinct_counts(&[vec![], vec![]]), (vec![0, 0], 0));
+    }
 }

@@ -91,6 +91,9 @@ pub(crate) enum Ids {
     Hash(PlHashSet<i64>),
 }
 
+/// How many bytes of owner sets a ledger keeps made (beyond the few it always keeps).
+const SETS_BYTES: usize = 64 << 20;
+
 impl Ids {
     const MAX_BITS: u64 = 1 << 27;
 
@@ -108,6 +111,14 @@ impl Ids {
             bits[(at / 64) as usize] |= 1 << (at % 64);
         }
         Ids::Bits { min, bits }
+    }
+
+    /// About how many bytes the set holds.
+    fn bytes(&self) -> usize {
+        match self {
+            Ids::Bits { bits, .. } => bits.len() * 8,
+            Ids::Hash(set) => set.capacity() * 16,
+        }
     }
 
     /// Whether `id` is in the set.
@@ -462,10 +473,13 @@ impl Ledger {
             .filter_map(|i| owners[i])
             .collect();
         let set = std::sync::Arc::new(Ids::new(&ids));
-        // Each partner's set at the report's date and at the export being counted, and one more.
-        let capacity = 2 * self.partners.len() + 2;
-        if sets.len() >= capacity {
-            sets.remove(0);
+        // At least each partner's set at the report's date and at the export being counted, and
+        // one more; beyond that as many as fit in SETS_BYTES, so that the owners pass, which asks
+        // for every export's set again after the counting, finds them made.
+        let floor = 2 * self.partners.len() + 2;
+        let mut held: usize = sets.iter().map(|(_, s)| s.bytes()).sum::<usize>() + set.bytes();
+        while sets.len() >= floor && held > SETS_BYTES {
+            held -= sets.remove(0).1.bytes();
         }
         sets.push((k, set.clone()));
         Ok(set)
