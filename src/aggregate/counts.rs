@@ -1,11 +1,9 @@
 //! Declared-count tables (CSV or Parquet with the `counts` columns of a manifest) → checked rows.
 
-use polars::prelude::*;
-
 use super::columns::{CATEGORY, FLAGS, ITEMS, OPTED_OUT, YEAR};
-use super::scan::{missing_columns, read_problem, scan};
+use super::scan::{TextCells, missing_columns, read_problem, scan};
 use crate::error::Problem;
-use crate::model::{CategoryId, CountRow, TableFile, TableFormat};
+use crate::model::{CategoryId, CountRow, TableFile};
 
 /// Reads a declared-count table (CSV or Parquet with the `counts` columns) into checked rows.
 pub(crate) fn read_count_table(
@@ -41,30 +39,12 @@ fn read_unguarded(
         .chain(optional.iter().copied())
         .filter(|c| schema.get(c).is_some())
         .collect();
-    let df = lf
-        .select(
-            present
-                .iter()
-                .map(|c| col(*c).cast(DataType::String))
-                .collect::<Vec<_>>(),
-        )
-        .collect()
-        .map_err(|e| vec![read_problem(table, &e)])?;
-    let cell = |name: &str, i: usize| -> Option<String> {
-        df.column(name)
-            .ok()?
-            .str()
-            .ok()?
-            .get(i)
-            .map(|s| s.trim().to_owned())
-    };
+    let cells = TextCells::read(table, lf, &present)?;
+    let cell = |name: &str, i: usize| cells.cell(name, i);
     let mut rows = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
-    for i in 0..df.height() {
-        let place = |p: Problem| match table.format {
-            TableFormat::Csv => p.at(i as u64 + 2, None),
-            _ => p.key(format!("row {}", i + 1)),
-        };
+    for i in 0..cells.height() {
+        let place = |p: Problem| cells.place(i, p);
         let mut number = |name: &str, required: bool| -> Option<u64> {
             match cell(name, i).filter(|s| !s.is_empty()) {
                 None if !required => Some(0),

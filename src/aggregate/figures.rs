@@ -16,9 +16,9 @@ use std::path::PathBuf;
 
 use polars::prelude::*;
 
-use super::scan::{guarded, read_problem, scan};
+use super::scan::{TextCells, guarded, read_problem, scan};
 use crate::error::Problem;
-use crate::model::{DeclaredFigures, FigureRow, Report, TableFile, TableFormat};
+use crate::model::{DeclaredFigures, FigureRow, Report, TableFile};
 
 /// The columns of a figures table.
 pub(crate) const PARTNER: &str = "partner";
@@ -211,29 +211,11 @@ fn read_table(
         .into_iter()
         .filter(|c| schema.get(c).is_some())
         .collect();
-    let df = lf
-        .select(
-            present
-                .iter()
-                .map(|c| col(*c).cast(DataType::String))
-                .collect::<Vec<_>>(),
-        )
-        .collect()
-        .map_err(|e| vec![read_problem(table, &e)])?;
-    let cell = |name: &str, i: usize| -> Option<String> {
-        df.column(name)
-            .ok()?
-            .str()
-            .ok()?
-            .get(i)
-            .map(|s| s.trim().to_owned())
-    };
+    let cells = TextCells::read(table, lf, &present)?;
+    let cell = |name: &str, i: usize| cells.cell(name, i);
     let mut rows = Vec::new();
-    for i in 0..df.height() {
-        let here = match table.format {
-            TableFormat::Csv => Problem::new(&table.display, "").at(i as u64 + 2, None),
-            _ => Problem::new(&table.display, "").key(format!("row {}", i + 1)),
-        };
+    for i in 0..cells.height() {
+        let here = cells.place(i, Problem::new(&table.display, ""));
         let mut bad = false;
         let mut number = |name: &str| -> Option<u64> {
             let text = cell(name, i).filter(|s| !s.is_empty())?;

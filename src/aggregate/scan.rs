@@ -208,6 +208,56 @@ pub(crate) fn utc_month(micros: Expr) -> Expr {
     utc_date_part(micros, |d| d.year() * 12 + d.month0() as i32)
 }
 
+/// A small table a manifest declares (counts, figures), read with every column as text.
+pub(crate) struct TextCells<'a> {
+    table: &'a TableFile,
+    df: DataFrame,
+}
+
+impl<'a> TextCells<'a> {
+    /// `columns` of `lf` (a scan of `table`), cast to text.
+    pub(crate) fn read(
+        table: &'a TableFile,
+        lf: LazyFrame,
+        columns: &[&str],
+    ) -> Result<Self, Vec<Problem>> {
+        let df = lf
+            .select(
+                columns
+                    .iter()
+                    .map(|c| col(*c).cast(DataType::String))
+                    .collect::<Vec<_>>(),
+            )
+            .collect()
+            .map_err(|e| vec![read_problem(table, &e)])?;
+        Ok(TextCells { table, df })
+    }
+
+    /// How many rows.
+    pub(crate) fn height(&self) -> usize {
+        self.df.height()
+    }
+
+    /// Row `i`'s cell of column `name`, without surrounding spaces; `None` when null or absent.
+    pub(crate) fn cell(&self, name: &str, i: usize) -> Option<String> {
+        self.df
+            .column(name)
+            .ok()?
+            .str()
+            .ok()?
+            .get(i)
+            .map(|s| s.trim().to_owned())
+    }
+
+    /// `p` located at row `i`: its line for CSV, its row number otherwise.
+    pub(crate) fn place(&self, i: usize, p: Problem) -> Problem {
+        match self.table.format {
+            TableFormat::Csv => p.at(i as u64 + 2, None),
+            _ => p.key(format!("row {}", i + 1)),
+        }
+    }
+}
+
 /// Days from 0001-01-01 (chrono's day 1) to 1970-01-01.
 const UNIX_EPOCH_FROM_CE: i64 = 719_163;
 
