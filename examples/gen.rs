@@ -128,7 +128,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut window_to = String::new();
         if args.edges {
             let ids = df.column("owner_id")?.i64()?;
-            boundary_owners.push((at, (10..16).filter_map(|i| ids.get(i)).collect()));
+            boundary_owners.push((at, (20..26).filter_map(|i| ids.get(i)).collect()));
             df = edge_listing(df)?;
             if e % 2 == 1 {
                 // A window that ends before most of the batch's items: they are outside it.
@@ -351,6 +351,15 @@ fn edge_listing(df: DataFrame) -> PolarsResult<DataFrame> {
             })
         })
         .collect();
+    // One owner written the ways spreadsheets and pandas write an integer: sharelog compares
+    // ids by value, so these are one owner (opted out in the ledger as `777777`).
+    const ONE_OWNER: [&str; 5] = ["777777", "0777777", "+777777", " 777777 ", "777777.0"];
+    let mut owners = owners;
+    for (k, form) in ONE_OWNER.iter().enumerate() {
+        if let Some(o) = owners.get_mut(BOUNDARIES.len() + k) {
+            *o = Some((*form).to_owned());
+        }
+    }
     let mut df = df;
     df.with_column(Column::new("owner_id".into(), owners))?;
     df.with_column(Column::new("created_at".into(), text))?;
@@ -391,6 +400,11 @@ fn edge_ledger(ledger: DataFrame, boundaries: &[(i64, Vec<i64>)]) -> PolarsResul
             Some("all-third-parties"),
         );
     }
+    // The owner whose id the listings write in several forms (see `edge_listing`).
+    owner.push("777777".to_owned());
+    at.push(FIRST_EXPORT - DAY);
+    withdrawn.push(None);
+    scope.push(Some("all-third-parties"));
     let rows = owner.len();
     let mut extra = df!(
         "owner_id" => owner,

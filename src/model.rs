@@ -559,7 +559,12 @@ pub enum DeclaredCounts {
 #[derive(Debug, Clone)]
 pub enum DeclaredFigures {
     /// Written inline in the manifest: this batch's figures.
-    Inline(FigureRow),
+    Inline {
+        /// The figures.
+        row: FigureRow,
+        /// The manifest's line of `figures`.
+        line: u64,
+    },
     /// A CSV or Parquet table (a file, or a folder or glob of parts) with a row for this batch
     /// (and maybe for other batches and for partners: `export` empty).
     Table(Parts),

@@ -143,6 +143,57 @@ fn string(engine: Engine) -> &'static str {
     }
 }
 
+/// `pattern` matches `text` (a regular expression; `[.]` for a dot, so that no dialect's string
+/// escapes matter).
+fn matches(engine: Engine, text: &str, pattern: &str) -> String {
+    match engine {
+        Engine::Spark => format!("({text} RLIKE '{pattern}')"),
+        Engine::Duckdb => format!("regexp_matches({text}, '{pattern}')"),
+    }
+}
+
+/// An owner id as sharelog compares it (see `ids::classify`): the text without surrounding
+/// spaces; a whole number written in decimal (`01549`, `+1549`, `1549.0`, what pandas and
+/// spreadsheets write) as its digits; a float in exponent notation (Spark's text for a large
+/// double) that holds an exact whole number as its digits. Empty text is no id (null).
+fn owner_key(engine: Engine, expr: &str) -> String {
+    let string = string(engine);
+    let t = format!("trim(CAST({expr} AS {string}))");
+    let magnitude = format!(
+        "regexp_replace(regexp_replace(regexp_replace({t}, '^[+-]', ''), '[.].*$', ''), '^0+', '')"
+    );
+    let whole = matches(engine, &t, "^[+-]?([0-9]+([.]0*)?|[.]0+)$");
+    let exponent = matches(
+        engine,
+        &t,
+        "^[+-]?([0-9]+[.]?[0-9]*|[.][0-9]+)[eE][+-]?[0-9]+$",
+    );
+    let double = format!("CAST({t} AS DOUBLE)");
+    format!(
+        "CASE WHEN {t} = '' THEN NULL \
+         WHEN {whole} THEN (CASE WHEN {magnitude} = '' THEN '0' WHEN {t} LIKE '-%' THEN concat('-', {magnitude}) ELSE {magnitude} END) \
+         WHEN {exponent} AND {double} = floor({double}) AND abs({double}) < 9007199254740992 THEN CAST(CAST({double} AS BIGINT) AS {string}) \
+         ELSE {t} END"
+    )
+}
+
+/// An expression that stops the query with `message` (DuckDB's `error`, Spark's `raise_error`).
+fn fail(engine: Engine, message: &str) -> String {
+    match engine {
+        Engine::Spark => format!("raise_error({})", text(message)),
+        Engine::Duckdb => format!("error({})", text(message)),
+    }
+}
+
+/// Rows sharelog refuses in a listing (no item id, owner id, category or creation time): the
+/// query stops on them instead of counting what sharelog would not.
+fn incomplete(engine: Engine) -> String {
+    let string = string(engine);
+    format!(
+        "i.item_id IS NULL OR i.owner_id IS NULL OR trim(CAST(i.owner_id AS {string})) = '' OR i.category IS NULL OR i.created_at IS NULL"
+    )
+}
+
 /// The opt-out scopes that cover the export's partner: every third party, the partner, and AI
 /// training when the partner trains AI.
 fn covering(report: &Report, e: &Export) -> Vec<String> {
@@ -161,7 +212,9 @@ fn covering(report: &Report, e: &Export) -> Vec<String> {
 fn opted_join(o: &SqlOptions<'_>, at: &str, scopes: &[String], alias: &str) -> String {
     let string = string(o.engine);
     format!(
-        "\nLEFT JOIN (\n    SELECT DISTINCT CAST(owner_id AS {string}) AS owner_id\n    FROM {ledger}\n    WHERE {opted} <= {at_ts}\n      AND (withdrawn_at IS NULL OR CAST(withdrawn_at AS {string}) = '' OR {withdrawn} > {at_ts})\n      AND coalesce(nullif(CAST(scope AS {string}), ''), 'all-third-parties') IN ({scopes})\n) AS {alias} ON CAST(i.owner_id AS {string}) = {alias}.owner_id",
+        "\nLEFT JOIN (\n    SELECT DISTINCT {ledger_key} AS owner_id\n    FROM {ledger}\n    WHERE {opted} <= {at_ts}\n      AND (withdrawn_at IS NULL OR CAST(withdrawn_at AS {string}) = '' OR {withdrawn} > {at_ts})\n      AND coalesce(nullif(CAST(scope AS {string}), ''), 'all-third-parties') IN ({scopes})\n) AS {alias} ON {item_key} = {alias}.owner_id",
+        ledger_key = owner_key(o.engine, "owner_id"),
+        item_key = owner_key(o.engine, "i.owner_id"),
         ledger = o.ledger,
         opted = instant(o.engine, "opted_out_at"),
         withdrawn = instant(o.engine, "withdrawn_at"),
@@ -207,7 +260,8 @@ fn figures(
             let mut select = vec![
                 format!("{} AS partner", text(e.partner.as_str())),
                 format!("{} AS export", text(e.id.as_str())),
-                format!("CAST(i.owner_id AS {string}) AS owner_id"),
+                format!("{} AS owner_id", owner_key(o.engine, "i.owner_id")),
+                format!("({}) AS incomplete", incomplete(o.engine)),
             ];
             let mut from_clause = format!("FROM {} AS i", o.items);
             if ledger {
@@ -251,14 +305,23 @@ fn figures(
             format!("CAST(NULL AS {string})"),
         )
     };
+    // A batch with a row sharelog would refuse stops the query.
+    let owners = format!(
+        "CASE WHEN {} > 0 THEN {} ELSE count(DISTINCT owner_id) END",
+        count_if("incomplete"),
+        fail(
+            o.engine,
+            "sharelog: some items have no item_id, owner_id, category or created_at, which sharelog refuses: fix them first"
+        )
+    );
     let mut groups = vec![format!(
-        "SELECT partner, export, count(DISTINCT owner_id) AS owners, {opted_then} AS owners_opted_out, {opted_now} AS items_opted_out_now, {outside} AS outside_window, {as_of} AS as_of\nFROM flagged\nGROUP BY partner, export",
+        "SELECT partner, export, {owners} AS owners, {opted_then} AS owners_opted_out, {opted_now} AS items_opted_out_now, {outside} AS outside_window, {as_of} AS as_of\nFROM flagged\nGROUP BY partner, export",
         outside = count_if("outside"),
     )];
     if all {
         // A partner's distinct owners are not the sum of its batches': a row of their own.
         groups.push(format!(
-            "SELECT partner, '' AS export, count(DISTINCT owner_id) AS owners, {opted_then} AS owners_opted_out, {opted_now} AS items_opted_out_now, CAST(NULL AS BIGINT) AS outside_window, {as_of} AS as_of\nFROM flagged\nGROUP BY partner"
+            "SELECT partner, '' AS export, {owners} AS owners, {opted_then} AS owners_opted_out, {opted_now} AS items_opted_out_now, CAST(NULL AS BIGINT) AS outside_window, {as_of} AS as_of\nFROM flagged\nGROUP BY partner"
         ));
     }
     format!(
@@ -299,7 +362,15 @@ fn branch(report: &Report, e: &Export, o: &SqlOptions<'_>, ledger: bool, all: bo
     let year = format!("year({})", instant("i.created_at"));
     select.push("i.category AS category".to_owned());
     select.push(format!("{year} AS year"));
-    select.push("count(*) AS items".to_owned());
+    // A batch with a row sharelog would refuse stops the query.
+    select.push(format!(
+        "CASE WHEN {} > 0 THEN {} ELSE count(*) END AS items",
+        count_if(incomplete(o.engine)),
+        fail(
+            o.engine,
+            &format!("sharelog: batch {} has items without item_id, owner_id, category or created_at, which sharelog refuses: fix them first", e.id)
+        )
+    ));
     for f in FLAGS {
         select.push(format!(
             "{} AS {f}",

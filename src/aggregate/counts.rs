@@ -1,33 +1,43 @@
 //! Declared-count tables (CSV or Parquet with the `counts` columns of a manifest) → checked rows.
 
-use super::columns::{CATEGORY, FLAGS, ITEMS, OPTED_OUT, YEAR};
+use super::columns::{CATEGORY, EXPORT, FLAGS, ITEMS, OPTED_OUT, PARTNER, YEAR};
 use super::scan::{TextCells, missing_columns, read_problem, scan};
 use crate::error::Problem;
 use crate::model::{CategoryId, CountRow, TableFile};
 
 /// Reads a declared-count table (CSV or Parquet with the `counts` columns) into checked rows.
+///
+/// A table may also have `partner` and `export` columns (what `sharelog sql` gives for every
+/// batch at once, or a folder `export=<id>/` of a table partitioned by batch): only the rows of
+/// `batch` (its id and partner) are read, and the table must have some.
 pub(crate) fn read_count_table(
     table: &TableFile,
     categories: &[CategoryId],
+    batch: (&str, &str),
 ) -> Result<Vec<CountRow>, Vec<Problem>> {
-    super::scan::guarded(table, || read_unguarded(table, categories))
+    super::scan::guarded(table, || read_unguarded(table, categories, batch))
 }
 
 fn read_unguarded(
     table: &TableFile,
     categories: &[CategoryId],
+    (id, partner): (&str, &str),
 ) -> Result<Vec<CountRow>, Vec<Problem>> {
     let mut lf = scan(table).map_err(|e| vec![read_problem(table, &e)])?;
     let schema = lf
         .collect_schema()
         .map_err(|e| vec![read_problem(table, &e)])?;
     let mut problems = missing_columns(table, &schema, &[CATEGORY, YEAR, ITEMS]);
-    let optional: Vec<&str> = FLAGS.iter().copied().chain([OPTED_OUT]).collect();
+    let optional: Vec<&str> = FLAGS
+        .iter()
+        .copied()
+        .chain([OPTED_OUT, PARTNER, EXPORT])
+        .collect();
     for name in schema.iter_names() {
         if ![CATEGORY, YEAR, ITEMS].contains(&name.as_str()) && !optional.contains(&name.as_str()) {
             problems.push(
                 Problem::new(&table.display, format!("unknown column `{name}`"))
-                    .help("count tables have category, year, items and optionally private, deleted, suspended, explicit, minor, opted_out"),
+                    .help("count tables have category, year, items and optionally private, deleted, suspended, explicit, minor, opted_out (and partner, export)"),
             );
         }
     }
@@ -43,8 +53,27 @@ fn read_unguarded(
     let cell = |name: &str, i: usize| cells.cell(name, i);
     let mut rows = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
+    let by_batch = present.contains(&EXPORT);
+    let mut mine = 0usize;
     for i in 0..cells.height() {
         let place = |p: Problem| cells.place(i, p);
+        if by_batch {
+            // Another batch's row of a table of several.
+            if cell(EXPORT, i).unwrap_or_default() != id {
+                continue;
+            }
+            mine += 1;
+            if let Some(p) = cell(PARTNER, i).filter(|p| !p.is_empty() && p != partner) {
+                problems.push(place(
+                    Problem::new(
+                        &table.display,
+                        format!("partner `{p}`, but export `{id}` went to `{partner}`"),
+                    )
+                    .help("count the batch again with the query `sharelog sql` prints"),
+                ));
+                continue;
+            }
+        }
         let mut number = |name: &str, required: bool| -> Option<u64> {
             match cell(name, i).filter(|s| !s.is_empty()) {
                 None if !required => Some(0),
@@ -140,6 +169,15 @@ fn read_unguarded(
             ));
         }
         rows.push(row);
+    }
+    if by_batch && mine == 0 && problems.is_empty() {
+        problems.push(
+            Problem::new(
+                &table.display,
+                format!("no row has export `{id}`, the batch whose manifest names the table"),
+            )
+            .help("count the batch with the query `sharelog sql` prints (its items must be in the items relation), or correct the export ids"),
+        );
     }
     if problems.is_empty() {
         Ok(rows)

@@ -139,9 +139,10 @@ pub(crate) fn window_micros(export: &Export) -> (Option<i64>, Option<i64>) {
 
 pub(crate) fn declared_rows(
     categories: &[CategoryId],
-    counts: Option<&DeclaredCounts>,
+    export: &Export,
 ) -> std::result::Result<Option<Vec<CountRow>>, Vec<Problem>> {
-    Ok(match counts {
+    let batch = (export.id.as_str(), export.partner.as_str());
+    Ok(match export.counts.as_ref() {
         Some(DeclaredCounts::Inline(rows)) => Some(rows.clone()),
         Some(DeclaredCounts::Table(parts)) => {
             // Each part is read and checked on its own (problems name the part); a cell may be
@@ -150,7 +151,7 @@ pub(crate) fn declared_rows(
             let mut from: std::collections::BTreeMap<(String, i32), &str> = Default::default();
             let mut problems = Vec::new();
             for table in &parts.files {
-                match super::counts::read_count_table(table, categories) {
+                match super::counts::read_count_table(table, categories, batch) {
                     Ok(part) => {
                         for row in part {
                             let cell = (row.category.as_str().to_owned(), row.year);
@@ -194,7 +195,7 @@ pub(crate) fn export_counts(
 ) -> std::result::Result<ExportCounts, Vec<Problem>> {
     let ledger = ledger.zip(partner);
     let fail = |e: PolarsError| vec![Problem::new(&export.manifest, e.to_string())];
-    let declared = declared_rows(categories, export.counts.as_ref())?;
+    let declared = declared_rows(categories, export)?;
     let window = window_micros(export);
     let mut opted_out_now = None;
     let (frame, outside_window, mismatch) = if let Some(items) = &export.items {

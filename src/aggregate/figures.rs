@@ -75,10 +75,12 @@ pub(crate) fn read(report: &Report) -> Result<Declared, Vec<Problem>> {
     for (i, export) in report.exports.iter().enumerate() {
         match &export.figures {
             None => {}
-            Some(DeclaredFigures::Inline(row)) => {
+            Some(DeclaredFigures::Inline { row, line }) => {
                 out.exports[i] = Some(Placed {
                     row: row.clone(),
-                    here: Problem::new(&export.manifest, "").key("figures"),
+                    here: Problem::new(&export.manifest, "")
+                        .at(*line, None)
+                        .key("figures"),
                 });
             }
             Some(DeclaredFigures::Table(parts)) => {
@@ -164,18 +166,44 @@ pub(crate) fn read(report: &Report) -> Result<Declared, Vec<Problem>> {
                         ));
                         continue;
                     };
-                    match &out.partners[i] {
-                        Some(other) if other.row != placed.row => {
-                            problems.push(placed.problem(
-                                format!("partner `{p}` has another row with other figures"),
-                                "write each partner's figures once, from one run of the query",
-                            ));
-                        }
-                        Some(_) => {}
-                        None => out.partners[i] = Some(placed),
+                    if placed.row.outside_window.is_some() {
+                        problems.push(placed.problem(
+                            format!(
+                                "partner `{p}`'s row gives outside_window, which only a batch has"
+                            ),
+                            "leave outside_window empty in a partner's row",
+                        ));
+                        continue;
                     }
+                    if out.partners[i].is_some() {
+                        problems.push(placed.problem(
+                            format!("partner `{p}` has a row already"),
+                            "write each partner's figures once, from one run of the query",
+                        ));
+                        continue;
+                    }
+                    out.partners[i] = Some(placed);
                 }
             }
+        }
+    }
+    // A manifest that names a table must find its batch's row there: a batch missing from the
+    // warehouse's items would otherwise leave its figures (and its partner's) quietly partial.
+    for (i, export) in report.exports.iter().enumerate() {
+        if let (Some(DeclaredFigures::Table(parts)), None) = (&export.figures, &out.exports[i])
+            && tables.values().all(|(t, _)| {
+                !parts.files.iter().any(|f| f.path == t.path)
+                    || problems.iter().all(|p| p.file != t.display)
+            })
+        {
+            problems.push(
+                Problem::new(
+                    &export.manifest,
+                    format!("its figures table `{}` has no row for export `{}`", parts.display, export.id),
+                )
+                .key("figures")
+                .help("count the batch with the query `sharelog sql --figures` prints (its items must be in the items relation), or remove `figures`"),
+            );
         }
     }
     if problems.is_empty() {
@@ -277,6 +305,25 @@ fn read_table(
     }
 }
 
+/// Items per year of a batch's shared-items rows.
+fn year_items(df: &DataFrame) -> Option<BTreeMap<i32, u64>> {
+    let years = df
+        .column(super::columns::YEAR)
+        .ok()?
+        .cast(&DataType::Int32)
+        .ok()?;
+    let items = df
+        .column(super::columns::ITEMS)
+        .ok()?
+        .cast(&DataType::UInt64)
+        .ok()?;
+    let mut out = BTreeMap::new();
+    for (y, n) in years.i32().ok()?.iter().zip(items.u64().ok()?.iter()) {
+        *out.entry(y?).or_insert(0) += n?;
+    }
+    Some(out)
+}
+
 /// The sum of a column of a batch's shared-items rows; `None` when it is missing or unknown.
 fn column_sum(df: &DataFrame, name: &str) -> Option<u64> {
     let c = df.column(name).ok()?.cast(&DataType::UInt64).ok()?;
@@ -296,6 +343,7 @@ pub(crate) fn apply(
     declared: &Declared,
     counted: &mut [super::exports::ExportCounts],
     owners: &mut super::owners::OwnerCounts,
+    ledger: bool,
 ) -> Result<(), Vec<Problem>> {
     use super::owners::OwnerCount;
     let mut problems = Vec::new();
@@ -322,6 +370,18 @@ pub(crate) fn apply(
         check_date(placed, &mut problems);
         let items = column_sum(&counted[i].frame, super::columns::ITEMS).unwrap_or(0);
         let opted = column_sum(&counted[i].frame, super::columns::OPTED_OUT);
+        if row.items_opted_out_now.is_some() && !ledger {
+            problems.push(placed.problem(
+                format!("{ITEMS_OPTED_OUT_NOW} is given, but the report root has no opt-out ledger"),
+                "add the ledger (data/opt-outs/ledger.*) it was counted from, or leave the figure empty",
+            ));
+        }
+        if row.owners_opted_out.is_some() && opted.is_none() {
+            problems.push(placed.problem(
+                format!("{OWNERS_OPTED_OUT} is given, but the batch's counts do not declare opted_out"),
+                "declare opted_out in the counts (the owners opted out are bounded by those items), or leave the figure empty",
+            ));
+        }
         let mut bound = |ok: bool, message: String| {
             if !ok {
                 problems.push(placed.problem(message, RECOUNT));
@@ -375,6 +435,41 @@ pub(crate) fn apply(
                     "{OUTSIDE_WINDOW}: {n} items, but the batch's manifest gives no content_window"
                 ),
             );
+            // The counts' years bound it: at least the items of years wholly outside the
+            // window, at most those of years not wholly inside it.
+            if let (Some((from, to)), Some(years)) =
+                (export.content_window, year_items(&counted[i].frame))
+            {
+                use chrono::Datelike;
+                let (mut least, mut most) = (0u64, 0u64);
+                for (year, n) in years {
+                    let outside = from.is_some_and(|f| year < f.year())
+                        || to.is_some_and(|t| year > t.year());
+                    let starts_inside = from
+                        .is_none_or(|f| f.year() < year || (f.year() == year && f.ordinal() == 1));
+                    let ends_inside = to.is_none_or(|t| {
+                        t.year() > year || (t.year() == year && (t.month(), t.day()) == (12, 31))
+                    });
+                    if outside {
+                        least += n;
+                    }
+                    if !(starts_inside && ends_inside) {
+                        most += n;
+                    }
+                }
+                bound(
+                    n >= least,
+                    format!(
+                        "{OUTSIDE_WINDOW}: {n}, but the counts have {least} items in years wholly outside the content window"
+                    ),
+                );
+                bound(
+                    n <= most,
+                    format!(
+                        "{OUTSIDE_WINDOW}: {n}, but the counts have only {most} items in years not wholly inside the content window"
+                    ),
+                );
+            }
         }
         if export.items.is_some() {
             // The listing is the truth: every declared figure must be its.
@@ -434,6 +529,20 @@ pub(crate) fn apply(
         };
         let row = &placed.row;
         check_date(placed, &mut problems);
+        // Its figures can only be checked against every batch's.
+        if let Some(i) = mine
+            .iter()
+            .find(|i| report.exports[**i].items.is_none() && declared.exports[**i].is_none())
+        {
+            problems.push(placed.problem(
+                format!(
+                    "partner `{}`'s row, but its batch `{}` has neither an item listing nor figures",
+                    partner.id, report.exports[*i].id
+                ),
+                "declare figures for every batch of the partner (the query `sharelog sql --figures` gives them all), or remove the partner's row",
+            ));
+            continue;
+        }
         let known: Vec<OwnerCount> = mine.iter().filter_map(|i| owners.exports[*i]).collect();
         let every = known.len() == mine.len();
         let mut bound = |ok: bool, message: String| {

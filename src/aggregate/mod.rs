@@ -130,7 +130,14 @@ pub(crate) fn aggregate(report: &Report, cache: Option<&cache::Cache>) -> Result
         Err(e) => return Err(e),
     };
     let mut owners = owners::count(report, ledger.as_ref(), cache)?;
-    figures::apply(report, &declared, &mut counted, &mut owners).map_err(Error::invalid)?;
+    figures::apply(
+        report,
+        &declared,
+        &mut counted,
+        &mut owners,
+        ledger.is_some(),
+    )
+    .map_err(Error::invalid)?;
     let shared = shared_items_frame(&counted)?;
     let mut exports = exports(report, &shared)?;
     let mut partners = partners(report, &exports)?;
@@ -146,15 +153,16 @@ pub(crate) fn aggregate(report: &Report, cache: Option<&cache::Cache>) -> Result
     if let Some(ledger) = &ledger {
         in_force(report, ledger, &mut exports, &mut partners).map_err(internal)?;
         for (row, partner) in partners.iter_mut().zip(&report.partners) {
-            // Batches with an item listing, or declared figures; without any, it is unknown.
-            let listed: Vec<u64> = report
+            // Known when every batch it received has an item listing or declared figures: a
+            // sum over some of them would be a lower bound shown as the figure.
+            row.items_opted_out_now = report
                 .exports
                 .iter()
                 .zip(&counted)
                 .filter(|(e, _)| e.partner == partner.id)
-                .filter_map(|(_, c)| c.opted_out_now)
-                .collect();
-            row.items_opted_out_now = (!listed.is_empty()).then(|| listed.iter().sum());
+                .map(|(_, c)| c.opted_out_now)
+                .sum::<Option<u64>>()
+                .filter(|_| row.exports > 0);
         }
         scopes = scope_rows(report, ledger).map_err(internal)?;
     }

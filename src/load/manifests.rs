@@ -208,7 +208,10 @@ fn load_one(
                         .as_ref()
                         .and_then(|v| super::date(&file, v, "figures.as_of", problems)),
                 };
-                Some(DeclaredFigures::Inline(row))
+                Some(DeclaredFigures::Inline {
+                    row,
+                    line: figures.referenced.line(),
+                })
             }
             RawFigures::Path(p) => {
                 let written =

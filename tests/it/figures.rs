@@ -141,7 +141,7 @@ fn a_partner_row_gives_the_owners_of_several_declared_batches() {
         "partner,export,owners,owners_opted_out,items_opted_out_now,outside_window,as_of\n";
     // x2 has no opted_out column: its owners opted out are unknown (empty), never 0.
     with(&format!(
-        "{header}beta,x2,40,,7,0,2023-12-31\nbeta,x3,35,5,9,0,2023-12-31\nbeta,,70,,16,,2023-12-31\n"
+        "{header}beta,x2,40,,7,50,2023-12-31\nbeta,x3,35,5,9,0,2023-12-31\nbeta,,70,,16,,2023-12-31\n"
     ));
     let (_o, out) = build_exact(&root);
     assert_eq!(row(&out, "exports", "export", "x2")["owners"], "40");
@@ -154,9 +154,34 @@ fn a_partner_row_gives_the_owners_of_several_declared_batches() {
     assert_eq!(beta["owners"], "70");
     assert_eq!(beta["owners_opted_out"], "");
     assert_eq!(beta["items_opted_out_now"], "16");
+    // A partner row while a batch has neither a listing nor figures cannot be checked.
+    std::fs::write(
+        exports.join("x4.yaml"),
+        "id: x4\npartner: beta\nexported_at: 2023-09-01\ncounts:\n  - {category: text, year: 2023, items: 5}\n",
+    )
+    .expect("x4");
+    let (code, stderr) = check(&root);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "partner `beta`'s row, but its batch `x4` has neither an item listing nor figures"
+        ),
+        "{stderr}"
+    );
+    // Without the partner's row, it builds; the items opted out now are unknown (x4 has no
+    // figure): a sum over the other batches would be shown as the whole.
+    with(&format!(
+        "{header}beta,x2,40,,7,50,2023-12-31\nbeta,x3,35,5,9,0,2023-12-31\n"
+    ));
+    let (_o, out) = build_exact(&root);
+    assert_eq!(
+        row(&out, "partners", "partner", "beta")["items_opted_out_now"],
+        ""
+    );
+    std::fs::remove_file(exports.join("x4.yaml")).expect("x4");
     // Without the partner's row, its distinct owners over two batches are unknown.
     with(&format!(
-        "{header}beta,x2,40,,7,0,2023-12-31\nbeta,x3,35,5,9,0,2023-12-31\n"
+        "{header}beta,x2,40,,7,50,2023-12-31\nbeta,x3,35,5,9,0,2023-12-31\n"
     ));
     let (_o, out) = build_exact(&root);
     assert_eq!(row(&out, "partners", "partner", "beta")["owners"], "");
@@ -170,34 +195,34 @@ fn a_partner_row_gives_the_owners_of_several_declared_batches() {
 fn declared_figures_are_checked_against_the_counts_the_date_and_the_listing() {
     let header =
         "partner,export,owners,owners_opted_out,items_opted_out_now,outside_window,as_of\n";
-    let cases: [(&str, &str, &str); 8] = [
+    let cases: Vec<(&str, &str, &str)> = vec![
         (
-            "beta,x2,40,,7,0,2023-11-30\n",
+            "beta,x2,40,,7,50,2023-11-30\n",
             "data/exports/figures.csv:2: as_of: counted at 2023-11-30, but the report's date (published) is 2023-12-31",
             "stale",
         ),
         (
-            "beta,x2,151,,7,0,2023-12-31\n",
+            "beta,x2,151,,7,50,2023-12-31\n",
             "data/exports/figures.csv:2: owners: 151 owners, but the batch holds 150 items",
             "more owners than items",
         ),
         (
-            "beta,x2,40,,151,0,2023-12-31\n",
+            "beta,x2,40,,151,50,2023-12-31\n",
             "data/exports/figures.csv:2: items_opted_out_now: 151 items, but the batch holds 150",
             "more opted out than items",
         ),
         (
-            "beta,x9,40,,7,0,2023-12-31\n",
+            "beta,x9,40,,7,50,2023-12-31\n",
             "data/exports/figures.csv:2: export `x9` is not in the report root",
             "unknown export",
         ),
         (
-            "acme,x2,40,,7,0,2023-12-31\n",
+            "acme,x2,40,,7,50,2023-12-31\n",
             "data/exports/figures.csv:2: partner `acme`, but export `x2` went to `beta`",
             "another partner",
         ),
         (
-            "beta,x2,forty,,7,0,2023-12-31\n",
+            "beta,x2,forty,,7,50,2023-12-31\n",
             "data/exports/figures.csv:2: owners: `forty` is not a count",
             "not a number",
         ),
@@ -205,6 +230,31 @@ fn declared_figures_are_checked_against_the_counts_the_date_and_the_listing() {
             "beta,x2,40,,7,151,2023-12-31\n",
             "data/exports/figures.csv:2: outside_window: 151 items, but the batch holds 150",
             "more outside than items",
+        ),
+        (
+            "beta,x2,40,,7,0,2023-12-31\n",
+            "data/exports/figures.csv:2: outside_window: 0, but the counts have 50 items in years wholly outside the content window",
+            "outside the window below the whole years",
+        ),
+        (
+            "beta,x2,40,3,7,50,2023-12-31\n",
+            "data/exports/figures.csv:2: owners_opted_out is given, but the batch's counts do not declare opted_out",
+            "owners opted out without opted-out items",
+        ),
+        (
+            "beta,x2,40,,7,50,2023-12-31\nbeta,,40,,7,,2023-12-31\nbeta,,40,,7,,2023-12-31\n",
+            "data/exports/figures.csv:4: partner `beta` has a row already",
+            "a partner twice",
+        ),
+        (
+            "beta,x2,40,,7,50,2023-12-31\nbeta,,40,,7,3,2023-12-31\n",
+            "data/exports/figures.csv:3: partner `beta`'s row gives outside_window, which only a batch has",
+            "a partner's window",
+        ),
+        (
+            "beta,,40,,7,,2023-12-31\n",
+            "data/exports/x2.yaml: figures: its figures table `data/exports/figures.csv` has no row for export `x2`",
+            "a batch missing from its table",
         ),
         (
             "beta,x2,40,,7,,\n",
@@ -302,4 +352,44 @@ fn the_figures_query_takes_its_parameters_from_the_root() {
         "{sql}"
     );
     assert!(sql.contains("count_if(opted_now)"), "{sql}");
+}
+
+#[test]
+fn a_count_table_of_every_batch_gives_each_manifest_its_rows() {
+    let (_d, root) = fixture_copy("findings");
+    let (_o, before) = build_exact(&root);
+    let exports = root.join("data/exports");
+    let x2 = std::fs::read_to_string(exports.join("x2.yaml")).expect("x2");
+    let head = x2.split("counts:").next().expect("head");
+    let tail = x2.split_once("files:").map(|(_, t)| t).expect("files");
+    std::fs::write(
+        exports.join("x2.yaml"),
+        format!("{head}counts: all.csv\nfiles:{tail}"),
+    )
+    .expect("x2");
+    let header = "partner,export,category,year,items,minor\n";
+    // x2's rows as the all-batches query writes them, among another batch's.
+    let write = |rows: &str| {
+        std::fs::write(exports.join("all.csv"), format!("{header}{rows}")).expect("all")
+    };
+    write("acme,x1,text,2023,5,0\nbeta,x2,text,2022,50,0\nbeta,x2,text,2023,100,4\n");
+    let (_w, after) = build_exact(&root);
+    assert_eq!(
+        read(&after, "data/shared-items.csv"),
+        read(&before, "data/shared-items.csv")
+    );
+    write("acme,x2,text,2022,50,0\nbeta,x2,text,2023,100,4\n");
+    let (code, stderr) = check(&root);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("data/exports/all.csv:2: partner `acme`, but export `x2` went to `beta`"),
+        "{stderr}"
+    );
+    write("acme,x1,text,2023,5,0\n");
+    let (code, stderr) = check(&root);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("data/exports/all.csv: no row has export `x2`"),
+        "{stderr}"
+    );
 }

@@ -8,8 +8,9 @@ For each root, every batch with an item listing is counted in the engine: its de
 (`sharelog sql --export ID`) and its figures (`sharelog sql --figures --export ID`), and every
 batch at once (`sharelog sql`, `sharelog sql --figures`, over one `items` relation with an
 `export` column), which must give the same rows as the batches one by one. A twin root then
-declares the results instead of naming the listings (`counts: counts-<id>.csv`,
-`figures: figures.csv`, with a row per partner whose batches all had listings), and both roots
+declares the results instead of naming the listings (`counts: counts-<id>.csv`, or for every
+other batch the table of every batch's counts, `counts-all.csv`; `figures: figures.csv`, with a
+row per partner whose batches all had listings), and both roots
 are built with `--unsuppressed` (exact counts). Every CSV table of the two sites' `data/` must be
 byte for byte the same, except `findings.csv`, where a finding's message says where a number came
 from ("as its declared counts say") and a `declared-count-mismatch` of a root that declares
@@ -228,6 +229,11 @@ def declare(engine, binary: str, original: Path, twin: Path) -> tuple:
     want = sorted([[p, e, *map(cell, r)] for p, e, rows in per_counts for r in rows])
     if got != want:
         raise SystemExit(f"error: {original}: the counts query for every batch differs from the per-batch queries")
+    # Every other batch declares its counts from this one table of every batch (with `partner`
+    # and `export` columns), the others from their own query's result.
+    header = ["partner", "export", "category", "year", "items", *FLAGS] + (["opted_out"] if ledgers else [])
+    counts_all = twin / "data/exports/counts-all.csv"
+    write_csv(counts_all, header, got)
     all_figures = engine.run(sql(binary, original, engine_name(engine), None, True))
     batch_rows = [r for r in all_figures if r[1] != ""]
     if [[cell(v) for v in r] for r in batch_rows] != sorted([cell(v) for v in r] for r in per_figures):
@@ -237,8 +243,9 @@ def declare(engine, binary: str, original: Path, twin: Path) -> tuple:
     partner_rows = [r for r in all_figures if r[1] == "" and all(partner_of.get(r[0], [False]))]
     figures_csv = twin / "data/exports/figures.csv"
     write_csv(figures_csv, FIGURES, batch_rows + partner_rows)
-    for manifest, m in manifests:
-        rewrite_manifest(manifest, f"counts-{m['id']}.csv", os.path.relpath(figures_csv, manifest.parent))
+    for k, (manifest, m) in enumerate(manifests):
+        counts = f"counts-{m['id']}.csv" if k % 2 == 0 else os.path.relpath(counts_all, manifest.parent)
+        rewrite_manifest(manifest, counts, os.path.relpath(figures_csv, manifest.parent))
         listing = manifest.parent / m["items"]
         shutil.rmtree(listing) if listing.is_dir() else listing.unlink()
     return len(manifests), len(partner_rows)

@@ -247,9 +247,9 @@ pub(crate) fn partners() -> TableDoc {
             count(
                 "items_opted_out_now",
                 "items",
-                "items the partner received in item listings (or as declared figures, counted in a warehouse) whose owner is opted out for it at the end of the report's date: what the opt-outs ask it to delete (batches with declared counts and no figures are not in it)",
+                "items the partner received whose owner is opted out for it at the end of the report's date, counted from item listings or declared figures (counted in a warehouse): what the opt-outs ask it to delete",
             )
-            .or_empty(NO_LEDGER),
+            .or_empty("no opt-out ledger (data/opt-outs/ledger.*), or some batch of the partner has declared counts without figures: a sum over the others would be a lower bound"),
             col(
                 "purposes_dpv",
                 Type::List,
