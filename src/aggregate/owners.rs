@@ -238,11 +238,17 @@ fn partner_table(
                 col(OPTED),
             ]));
         }
-        if key.is_integer() && key != DataType::UInt64 {
-            counts_of_integers(frames, &exports, ledger.is_some()).map_err(internal)
-        } else {
-            counts(frames, &exports, ledger.is_some()).map_err(internal)
+        // Integer ids, and text ids that are all integers' digits (CSV listings), by sorting
+        // integers; other text by grouping.
+        let integers = key.is_integer() && key != DataType::UInt64;
+        if integers || key == DataType::String {
+            if let Some(df) =
+                counts_of_integers(frames.clone(), &exports, ledger.is_some()).map_err(internal)?
+            {
+                return Ok(df);
+            }
         }
+        counts(frames, &exports, ledger.is_some()).map_err(internal)
     };
     match cache {
         Some(cache) => cache.table(entry, &[EXPORT, OWNERS, OWNERS_OPTED_OUT], compute),
@@ -253,22 +259,40 @@ fn partner_table(
 /// [`counts`] for integer owner ids, by sorting instead of hashing: per export, its owners (and
 /// those opted out) sorted and deduplicated; the partner's union merged from them. A hash table
 /// of (owner, export) pairs, grown to millions of groups, cost more than counting the items.
+/// `None` when an id is text that is no integer's digits (ids read as text are already in their
+/// compared form: `0123` is `123`).
 fn counts_of_integers(
     frames: Vec<LazyFrame>,
     exports: &[&Export],
     ledger: bool,
-) -> PolarsResult<DataFrame> {
+) -> PolarsResult<Option<DataFrame>> {
     let mut owners: Vec<Vec<i64>> = vec![Vec::new(); exports.len()];
     let mut opted: Vec<Vec<i64>> = vec![Vec::new(); exports.len()];
     for frame in frames {
         let df = frame
-            .select([
-                col(OWNER_ID).cast(DataType::Int64),
-                col(BATCH),
-                col(OPTED).fill_null(lit(false)),
-            ])
+            .select([col(OWNER_ID), col(BATCH), col(OPTED).fill_null(lit(false))])
             .collect()?;
-        let ids = df.column(OWNER_ID)?.i64()?;
+        let column = df.column(OWNER_ID)?;
+        let parsed;
+        let ids = if column.dtype() == &DataType::String {
+            // The digits of an integer, as it prints: else the ids are compared as text.
+            let text = column.str()?;
+            let mut out: Vec<Option<i64>> = Vec::with_capacity(text.len());
+            for v in text.iter() {
+                match v {
+                    None => out.push(None),
+                    Some(v) => match v.parse::<i64>().ok().filter(|n| n.to_string() == v) {
+                        Some(n) => out.push(Some(n)),
+                        None => return Ok(None),
+                    },
+                }
+            }
+            parsed = Int64Chunked::from_iter_options(OWNER_ID.into(), out.into_iter());
+            &parsed
+        } else {
+            parsed = column.cast(&DataType::Int64)?.i64()?.clone();
+            &parsed
+        };
         let batch = df.column(BATCH)?.u32()?;
         let marked = df.column(OPTED)?.bool()?;
         for ((id, j), m) in ids.iter().zip(batch.iter()).zip(marked.iter()) {
@@ -301,7 +325,7 @@ fn counts_of_integers(
     ids.push(UNION.to_owned());
     n_owners.push(union_all);
     n_opted.push(ledger.then_some(union_opted));
-    df!(EXPORT => ids, OWNERS => n_owners, OWNERS_OPTED_OUT => n_opted)
+    df!(EXPORT => ids, OWNERS => n_owners, OWNERS_OPTED_OUT => n_opted).map(Some)
 }
 
 /// The distinct values of each list, and of all of them together. Over a narrow range of ids
