@@ -241,12 +241,11 @@ fn partner_table(
         // Integer ids, and text ids that are all integers' digits (CSV listings), by sorting
         // integers; other text by grouping.
         let integers = key.is_integer() && key != DataType::UInt64;
-        if integers || key == DataType::String {
-            if let Some(df) =
+        if (integers || key == DataType::String)
+            && let Some(df) =
                 counts_of_integers(frames.clone(), &exports, ledger.is_some()).map_err(internal)?
-            {
-                return Ok(df);
-            }
+        {
+            return Ok(df);
         }
         counts(frames, &exports, ledger.is_some()).map_err(internal)
     };
