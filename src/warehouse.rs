@@ -107,6 +107,12 @@ pub fn sql(options: &SqlOptions<'_>) -> Result<String> {
             format!("-- spark: sharelog sql{what} (run with spark.sql.session.timeZone=UTC)\n")
         }
     });
+    if !all {
+        out.push_str(&format!(
+            "-- `{}` must hold this batch's items only: this query does not filter by batch\n",
+            options.items
+        ));
+    }
     if options.figures {
         out.push_str(&figures(&report, &exports, options, ledger, all));
         return Ok(out);

@@ -9,20 +9,23 @@ use crate::model::{CategoryId, CountRow, TableFile};
 ///
 /// A table may also have `partner` and `export` columns (what `sharelog sql` gives for every
 /// batch at once, or a folder `export=<id>/` of a table partitioned by batch): only the rows of
-/// `batch` (its id and partner) are read, and the table must have some.
+/// `batch` (its id and partner) are read, and every row must name a batch of `known`. Returns
+/// the rows and whether the table has an `export` column.
 pub(crate) fn read_count_table(
     table: &TableFile,
     categories: &[CategoryId],
     batch: (&str, &str),
-) -> Result<Vec<CountRow>, Vec<Problem>> {
-    super::scan::guarded(table, || read_unguarded(table, categories, batch))
+    known: &[&str],
+) -> Result<(Vec<CountRow>, bool), Vec<Problem>> {
+    super::scan::guarded(table, || read_unguarded(table, categories, batch, known))
 }
 
 fn read_unguarded(
     table: &TableFile,
     categories: &[CategoryId],
     (id, partner): (&str, &str),
-) -> Result<Vec<CountRow>, Vec<Problem>> {
+    known: &[&str],
+) -> Result<(Vec<CountRow>, bool), Vec<Problem>> {
     let mut lf = scan(table).map_err(|e| vec![read_problem(table, &e)])?;
     let schema = lf
         .collect_schema()
@@ -54,15 +57,30 @@ fn read_unguarded(
     let mut rows = Vec::new();
     let mut seen = std::collections::BTreeSet::new();
     let by_batch = present.contains(&EXPORT);
-    let mut mine = 0usize;
     for i in 0..cells.height() {
         let place = |p: Problem| cells.place(i, p);
         if by_batch {
-            // Another batch's row of a table of several.
-            if cell(EXPORT, i).unwrap_or_default() != id {
+            let export = cell(EXPORT, i).unwrap_or_default();
+            if !known.contains(&export.as_str()) {
+                problems.push(place(
+                    Problem::new(
+                        &table.display,
+                        if export.is_empty() {
+                            "export: missing".to_owned()
+                        } else {
+                            format!("export `{export}` is not in the report root")
+                        },
+                    )
+                    .help(
+                        "every row of a table of several batches names one of the report's batches",
+                    ),
+                ));
                 continue;
             }
-            mine += 1;
+            // Another batch's row of a table of several.
+            if export != id {
+                continue;
+            }
             if let Some(p) = cell(PARTNER, i).filter(|p| !p.is_empty() && p != partner) {
                 problems.push(place(
                     Problem::new(
@@ -170,17 +188,8 @@ fn read_unguarded(
         }
         rows.push(row);
     }
-    if by_batch && mine == 0 && problems.is_empty() {
-        problems.push(
-            Problem::new(
-                &table.display,
-                format!("no row has export `{id}`, the batch whose manifest names the table"),
-            )
-            .help("count the batch with the query `sharelog sql` prints (its items must be in the items relation), or correct the export ids"),
-        );
-    }
     if problems.is_empty() {
-        Ok(rows)
+        Ok((rows, by_batch))
     } else {
         Err(problems)
     }

@@ -39,6 +39,7 @@ pub(crate) fn count_exports(
     if let (Some(ledger), Some(_)) = (ledger, cache) {
         prepare_fingerprints(report, ledger)?;
     }
+    let known: Vec<&str> = report.exports.iter().map(|e| e.id.as_str()).collect();
     for export in &report.exports {
         let partner = report.partner(export.partner.as_str());
         match export_counts(
@@ -48,6 +49,7 @@ pub(crate) fn count_exports(
             ledger,
             report_now(report),
             cache,
+            &known,
         ) {
             Ok(c) => out.push(c),
             Err(p) => problems.extend(p),
@@ -140,6 +142,7 @@ pub(crate) fn window_micros(export: &Export) -> (Option<i64>, Option<i64>) {
 pub(crate) fn declared_rows(
     categories: &[CategoryId],
     export: &Export,
+    known: &[&str],
 ) -> std::result::Result<Option<Vec<CountRow>>, Vec<Problem>> {
     let batch = (export.id.as_str(), export.partner.as_str());
     Ok(match export.counts.as_ref() {
@@ -150,9 +153,11 @@ pub(crate) fn declared_rows(
             let mut rows: Vec<CountRow> = Vec::new();
             let mut from: std::collections::BTreeMap<(String, i32), &str> = Default::default();
             let mut problems = Vec::new();
+            let mut several = false;
             for table in &parts.files {
-                match super::counts::read_count_table(table, categories, batch) {
-                    Ok(part) => {
+                match super::counts::read_count_table(table, categories, batch, known) {
+                    Ok((part, by_batch)) => {
+                        several |= by_batch;
                         for row in part {
                             let cell = (row.category.as_str().to_owned(), row.year);
                             if let Some(other) = from.insert(cell, &table.display) {
@@ -174,6 +179,20 @@ pub(crate) fn declared_rows(
                     Err(more) => problems.extend(more),
                 }
             }
+            if problems.is_empty() && rows.is_empty() {
+                let message = if several {
+                    format!(
+                        "no row has export `{}`, the batch whose manifest names the table",
+                        export.id
+                    )
+                } else {
+                    "the table has no rows: it declares a batch of no items".to_owned()
+                };
+                problems.push(
+                    Problem::new(&parts.display, message)
+                        .help("count the batch with the query `sharelog sql` prints (its items must be in the items relation), or correct the export ids"),
+                );
+            }
             if !problems.is_empty() {
                 return Err(problems);
             }
@@ -192,10 +211,11 @@ pub(crate) fn export_counts(
     ledger: Option<&Ledger>,
     now: i64,
     cache: Option<&cache::Cache>,
+    known: &[&str],
 ) -> std::result::Result<ExportCounts, Vec<Problem>> {
     let ledger = ledger.zip(partner);
     let fail = |e: PolarsError| vec![Problem::new(&export.manifest, e.to_string())];
-    let declared = declared_rows(categories, export)?;
+    let declared = declared_rows(categories, export, known)?;
     let window = window_micros(export);
     let mut opted_out_now = None;
     let (frame, outside_window, mismatch) = if let Some(items) = &export.items {

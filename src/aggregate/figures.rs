@@ -562,6 +562,14 @@ pub(crate) fn apply(
                     o <= sum,
                     format!("{OWNERS}: {o}, more than the {sum} owners of its batches together"),
                 );
+            } else {
+                // Nothing would bound it.
+                bound(
+                    false,
+                    format!(
+                        "{OWNERS}: given for the partner, but some batch of it has no owners figure"
+                    ),
+                );
             }
         }
         if let Some(oo) = row.owners_opted_out {
@@ -583,6 +591,13 @@ pub(crate) fn apply(
                     oo <= sum,
                     format!("{OWNERS_OPTED_OUT}: {oo}, more than its batches' {sum} together"),
                 );
+            } else {
+                bound(
+                    false,
+                    format!(
+                        "{OWNERS_OPTED_OUT}: given for the partner, but some batch of it has no owners_opted_out figure"
+                    ),
+                );
             }
         }
         if let Some(n) = row.items_opted_out_now {
@@ -595,6 +610,13 @@ pub(crate) fn apply(
                 bound(
                     n == sum,
                     format!("{ITEMS_OPTED_OUT_NOW}: {n}, but its batches' add up to {sum}"),
+                );
+            } else {
+                bound(
+                    false,
+                    format!(
+                        "{ITEMS_OPTED_OUT_NOW}: given for the partner, but some batch of it has no such figure"
+                    ),
                 );
             }
         }

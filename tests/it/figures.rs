@@ -247,6 +247,11 @@ fn declared_figures_are_checked_against_the_counts_the_date_and_the_listing() {
             "a partner twice",
         ),
         (
+            "beta,x2,,,7,50,2023-12-31\nbeta,,999,,7,,2023-12-31\n",
+            "data/exports/figures.csv:3: owners: given for the partner, but some batch of it has no owners figure",
+            "a partner's owners unbounded",
+        ),
+        (
             "beta,x2,40,,7,50,2023-12-31\nbeta,,40,,7,3,2023-12-31\n",
             "data/exports/figures.csv:3: partner `beta`'s row gives outside_window, which only a batch has",
             "a partner's window",
@@ -392,4 +397,49 @@ fn a_count_table_of_every_batch_gives_each_manifest_its_rows() {
         stderr.contains("data/exports/all.csv: no row has export `x2`"),
         "{stderr}"
     );
+    // Every row names one of the report's batches.
+    write("beta,x2,text,2022,50,0\nbeta,x9,text,2023,100,4\nbeta,,text,2023,1,0\n");
+    let (code, stderr) = check(&root);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("data/exports/all.csv:3: export `x9` is not in the report root"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("data/exports/all.csv:4: export: missing"),
+        "{stderr}"
+    );
+    // As a folder of parts (Spark's output), a batch's rows may be in any part.
+    std::fs::remove_file(exports.join("all.csv")).expect("all");
+    std::fs::create_dir_all(exports.join("all")).expect("folder");
+    std::fs::write(
+        exports.join("all/part-0.csv"),
+        format!("{header}acme,x1,text,2023,5,0\n"),
+    )
+    .expect("part");
+    std::fs::write(
+        exports.join("all/part-1.csv"),
+        format!("{header}beta,x2,text,2022,50,0\nbeta,x2,text,2023,100,4\n"),
+    )
+    .expect("part");
+    std::fs::write(
+        exports.join("x2.yaml"),
+        format!("{head}counts: all\nfiles:{tail}"),
+    )
+    .expect("x2");
+    let (_w, parts) = build_exact(&root);
+    assert_eq!(
+        read(&parts, "data/shared-items.csv"),
+        read(&before, "data/shared-items.csv")
+    );
+    // A table of one batch with no rows declares a batch of no items: refused.
+    std::fs::write(exports.join("empty.csv"), "category,year,items\n").expect("empty");
+    std::fs::write(
+        exports.join("x2.yaml"),
+        format!("{head}counts: empty.csv\nfiles:{tail}"),
+    )
+    .expect("x2");
+    let (code, stderr) = check(&root);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(stderr.contains("the table has no rows"), "{stderr}");
 }
