@@ -196,7 +196,7 @@ fn fail(engine: Engine, message: &str) -> String {
 fn incomplete(engine: Engine) -> String {
     let string = string(engine);
     format!(
-        "i.item_id IS NULL OR i.owner_id IS NULL OR trim(CAST(i.owner_id AS {string})) = '' OR i.category IS NULL OR i.created_at IS NULL"
+        "i.item_id IS NULL OR trim(CAST(i.item_id AS {string})) = '' OR i.owner_id IS NULL OR trim(CAST(i.owner_id AS {string})) = '' OR i.category IS NULL OR i.created_at IS NULL OR trim(CAST(i.created_at AS {string})) = ''"
     )
 }
 
