@@ -14,6 +14,20 @@ Exit codes:
   3  I/O or internal error
   4  findings at or above --fail-on (build still writes the site)";
 
+const RECEIPT_EXIT_CODES: &str = "\
+Exit codes:
+  0  printed the receipt
+  1  no batch held any item of this owner (nothing printed), or the folder is not a receipts folder
+  2  usage error on the command line
+  3  I/O or internal error";
+
+const VERIFY_EXIT_CODES: &str = "\
+Exit codes:
+  0  the receipt verifies against the site's commitments
+  1  it does not (every failure is printed), or the site publishes no commitments
+  2  usage error on the command line
+  3  I/O error (the receipt or the site cannot be read)";
+
 /// sharelog builds a static-site transparency report about user data shared with AI companies.
 #[derive(Debug, Parser)]
 #[command(name = "sharelog", version, about, after_help = EXIT_CODES)]
@@ -52,6 +66,14 @@ pub enum Command {
     /// Print the warehouse query (DuckDB or Spark SQL) that counts an export batch by the report's
     /// own rules: its result is the batch's declared counts table.
     Sql(SqlArgs),
+    /// Print one owner's receipt (JSON) from the folder `build --receipts` wrote: per batch
+    /// that held their items, their record and the path to the published root.
+    #[command(after_help = RECEIPT_EXIT_CODES)]
+    Receipt(ReceiptArgs),
+    /// Check a receipt against a site's data/commitments.json: exit 0 and a summary when it
+    /// verifies, 1 and what failed when it does not.
+    #[command(after_help = VERIFY_EXIT_CODES)]
+    Verify(VerifyArgs),
     /// Write the JSON Schemas of the YAML inputs (report.yaml, partners, export manifests,
     /// corrections, responses), for editors that check YAML as you type.
     Schema(SchemaArgs),
@@ -223,6 +245,36 @@ pub struct BuildArgs {
     /// Count every listing afresh, without reading or writing the cache.
     #[arg(long, conflicts_with = "cache")]
     pub no_cache: bool,
+    /// A secret file (at least 16 bytes; keep it, another key gives other commitments): commit
+    /// to every listed batch's owners in data/commitments.json, with the verify/ page. Salts are
+    /// HMAC-SHA256 of each owner's id under this key. See docs/receipts.md.
+    #[arg(long, value_name = "FILE")]
+    pub receipt_key: Option<PathBuf>,
+    /// Write every owner's receipt to DIR (never under --out; replaced whole, only once the
+    /// site is written). `sharelog receipt` prints one owner's from it.
+    #[arg(long, value_name = "DIR", requires = "receipt_key")]
+    pub receipts: Option<PathBuf>,
+}
+
+/// Arguments of `sharelog receipt`.
+#[derive(Debug, Args)]
+pub struct ReceiptArgs {
+    /// The folder `build --receipts` wrote.
+    #[arg(long, value_name = "DIR")]
+    pub receipts: PathBuf,
+    /// The owner's id, as the listings hold it.
+    #[arg(long, value_name = "ID")]
+    pub owner: String,
+}
+
+/// Arguments of `sharelog verify`.
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The receipt (JSON, as `sharelog receipt` prints it).
+    pub receipt: PathBuf,
+    /// The published site (a folder holding data/commitments.json).
+    #[arg(long, value_name = "DIR")]
+    pub site: PathBuf,
 }
 
 /// Arguments of `sharelog check`.

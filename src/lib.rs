@@ -18,6 +18,7 @@ mod load;
 pub mod model;
 pub mod progress;
 mod publish;
+pub mod receipts;
 
 pub use publish::HiddenShare;
 mod releases;
@@ -61,6 +62,10 @@ pub struct BuildOptions {
     pub sign: Option<PathBuf>,
     /// The site as published now: carried forward as the release history.
     pub previous: Option<PathBuf>,
+    /// The receipt key: publish `data/commitments.json` and the `verify/` page.
+    pub receipt_key: Option<PathBuf>,
+    /// Where every owner's receipt goes (needs `receipt_key`; never under `out`).
+    pub receipts: Option<PathBuf>,
 }
 
 /// How a site is rendered in memory.
@@ -79,6 +84,10 @@ pub struct RenderOptions {
     pub previous: Option<PathBuf>,
     /// The build will sign `data/SHA256SUMS` (`build --sign`).
     pub sign: bool,
+    /// The receipt key: commit to every listed batch's owners (`data/commitments.json`).
+    pub receipt_key: Option<PathBuf>,
+    /// Write every owner's receipt to a staging folder beside this one (moved in by `build`).
+    pub receipts: Option<PathBuf>,
 }
 
 /// What a build or check produced, for the summary line.
@@ -106,6 +115,10 @@ pub struct Summary {
     pub signing_key: Option<String>,
     /// Per published table, how many of its counts are hidden.
     pub hidden: Vec<HiddenShare>,
+    /// The receipts written beside their folder, moved in once the site is.
+    pub(crate) receipts: Option<std::sync::Arc<receipts::Staged>>,
+    /// Batches committed to (`--receipt-key`), and of them owners.
+    pub committed: Option<(usize, u64)>,
 }
 
 /// A finding as the `--fail-on` gate sees it: its key, its count as published, and the count
@@ -290,7 +303,23 @@ pub fn render_site_with(
         )),
         None => progress.stage("suppressing small counts and rendering the site"),
     }
-    let publication = publish::publish(&report, &tables, options.unsuppressed);
+    let mut publication = publish::publish(&report, &tables, options.unsuppressed);
+    let mut staged = None;
+    if let Some(key) = &options.receipt_key {
+        progress.stage("committing to every owner's records (receipts)");
+        let key = receipts::Key::read(key)?;
+        let (commitments, s) =
+            receipts::commit(&report, &publication, &key, options.receipts.as_deref())?;
+        publication.commitments = Some(commitments);
+        staged = s.map(std::sync::Arc::new);
+    }
+    let committed = publication.commitments.as_ref().map(|c| {
+        let trees = c.exports.iter().filter(|e| e.committed);
+        (
+            trees.clone().count(),
+            trees.filter_map(|e| e.tree_size).sum(),
+        )
+    });
     let site = render::render(&report, &publication, previous.as_ref())?;
     let gate = tables
         .findings
@@ -309,6 +338,8 @@ pub fn render_site_with(
         .collect();
     let summary = Summary {
         hidden: publication.hidden.clone(),
+        receipts: staged,
+        committed,
         gate,
         title: report.meta.title.clone(),
         published: report.meta.published,
@@ -456,6 +487,9 @@ pub fn build(options: &BuildOptions) -> Result<Summary> {
             .help("keep the cache beside the site, e.g. --cache .sharelog-cache --out public"),
         ]));
     }
+    if let Some(dir) = &options.receipts {
+        check_receipts_dir(&options.root, &options.out, dir)?;
+    }
     let progress = Progress::new(options.quiet);
     let render = RenderOptions {
         unsuppressed: options.unsuppressed,
@@ -464,6 +498,8 @@ pub fn build(options: &BuildOptions) -> Result<Summary> {
         cache_key: options.cache_key.clone(),
         previous: options.previous.clone(),
         sign: options.sign.is_some(),
+        receipt_key: options.receipt_key.clone(),
+        receipts: options.receipts.clone(),
     };
     let (mut site, summary) = render_site_with(&options.root, &render, &progress)?;
     if let Some(key) = &options.sign {
@@ -492,8 +528,36 @@ pub fn build(options: &BuildOptions) -> Result<Summary> {
     }
     progress.stage(&format!("writing {} files", site.files.len()));
     write::write(&site, &options.out, &progress)?;
+    if let Some(staged) = &summary.receipts {
+        progress.stage("moving the receipts into place");
+        staged.install()?;
+    }
     progress.finish();
     Ok(summary)
+}
+
+/// Refuses a receipts folder under (or holding) `--out`, or among the report's inputs: receipts
+/// must never be published with the site or read as input.
+fn check_receipts_dir(root: &Path, out: &Path, dir: &Path) -> Result<()> {
+    let (dir_abs, out_abs, root_abs) = (fs::resolved(dir), fs::resolved(out), fs::resolved(root));
+    let inputs = ["data", "content", "templates", "i18n"];
+    let problem = if dir_abs.starts_with(&out_abs) || out_abs.starts_with(&dir_abs) {
+        Some("--receipts is inside --out (or holds it): receipts would be published with the site")
+    } else if root_abs.starts_with(&dir_abs)
+        || inputs.iter().any(|i| dir_abs.starts_with(root_abs.join(i)))
+    {
+        Some("--receipts is the report root or a folder of its inputs")
+    } else {
+        None
+    };
+    if let Some(why) = problem {
+        return Err(Error::invalid(vec![
+            Problem::new(dir.display().to_string(), why).help(
+                "keep the receipts in a private folder of their own, e.g. --receipts ../receipts",
+            ),
+        ]));
+    }
+    receipts::check_receipts_dir(dir)
 }
 
 /// `sharelog check`: everything `build` does except writing.

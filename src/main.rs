@@ -54,6 +54,8 @@ fn run(cli: &Cli) -> Result<i32, Error> {
             cache_key: args.cache_key.clone(),
             sign: args.sign.clone(),
             previous: args.previous.clone(),
+            receipt_key: args.receipt_key.clone(),
+            receipts: args.receipts.clone(),
         })
         .map(|s| {
             print_warnings(&s.warnings);
@@ -180,6 +182,39 @@ fn run(cli: &Cli) -> Result<i32, Error> {
             print!("{text}");
             0
         }),
+        Command::Receipt(args) => match sharelog::receipts::receipt(&args.receipts, &args.owner)? {
+            Some(r) => {
+                let text = serde_json::to_string_pretty(&r)
+                    .map_err(|e| Error::Internal(format!("the receipt: {e}")))?;
+                println!("{text}");
+                Ok(0)
+            }
+            None => {
+                eprintln!(
+                    "no receipt: no export batch with an item listing held any item of owner {}",
+                    args.owner
+                );
+                Ok(1)
+            }
+        },
+        Command::Verify(args) => {
+            match sharelog::receipts::verify::verify(&args.receipt, &args.site)? {
+                sharelog::receipts::verify::Outcome::Verified(lines) => {
+                    println!("verified: {}", args.receipt.display());
+                    for l in lines {
+                        println!("  {l}.");
+                    }
+                    Ok(0)
+                }
+                sharelog::receipts::verify::Outcome::Failed(lines) => {
+                    println!("NOT verified: {}", args.receipt.display());
+                    for l in lines {
+                        println!("  {l}");
+                    }
+                    Ok(1)
+                }
+            }
+        }
         Command::Schema(args) => sharelog::schema::write_schemas(&args.out).map(|paths| {
             for p in paths {
                 println!("wrote {}", p.display());
@@ -274,7 +309,11 @@ fn totals(s: &sharelog::Summary) -> String {
 fn report(e: &Error, cli: &Cli) {
     // `diff` and `serve` never write a site: "nothing was written" would say nothing.
     let ending = match cli.command {
-        Command::Diff(_) | Command::Serve(_) | Command::Sql(_) => "",
+        Command::Diff(_)
+        | Command::Serve(_)
+        | Command::Sql(_)
+        | Command::Receipt(_)
+        | Command::Verify(_) => "",
         _ => "; nothing was written",
     };
     eprintln!("{}", sharelog::describe_ending(e, ending));

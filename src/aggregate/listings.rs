@@ -409,6 +409,61 @@ pub(crate) fn owner_rows(
     })
 }
 
+/// The column of [`receipt_rows`] marking owners opted out at `exported_at`.
+pub(crate) const RECEIPT_OPTED: &str = "__opted";
+/// The column of [`receipt_rows`] marking owners opted out at the report's date.
+pub(crate) const RECEIPT_OPTED_NOW: &str = "__opted_now";
+
+/// One row per item of a listing whose rows were checked already, for receipts: `owner_id` as
+/// text in its compared form (an integer's digits), `category`, `year`, the flags, and whether
+/// the owner was opted out for the partner at `exported_at` ([`RECEIPT_OPTED`]) and at the
+/// report's date ([`RECEIPT_OPTED_NOW`]), null without a ledger. Owners are matched with the
+/// ledger as [`aggregate_listing`] matches them.
+pub(crate) fn receipt_rows(
+    table: &TableFile,
+    categories: &[CategoryId],
+    context: &ListingContext,
+) -> Result<LazyFrame, Vec<Problem>> {
+    guarded(table, || {
+        let fail = |e: PolarsError| vec![read_problem(table, &e)];
+        let mut lf = scan(table).map_err(fail)?;
+        let schema = lf.collect_schema().map_err(fail)?;
+        let checks = Checks::new(table, &schema, categories)?;
+        let listing_type = schema.get(OWNER_ID).cloned().unwrap_or(DataType::Null);
+        let own = ids::key_type(&listing_type, checks.owner_kind);
+        let key = match context.ledger {
+            Some((ledger, _)) => ids::join_type(&own, &ledger.owner_type()),
+            None => own,
+        };
+        let rows = lf.select(checks.normalised(Some(&key)));
+        let owners = |t: i64| {
+            context
+                .ledger
+                .map(|(l, partner)| Owners::of(l, partner, t, &key))
+                .transpose()
+                .map_err(fail)
+        };
+        let mut out = vec![
+            col(OWNER_ID).cast(DataType::String).alias(OWNER_ID),
+            col(CATEGORY).cast(DataType::String).alias(CATEGORY),
+            col(YEAR),
+        ];
+        out.extend(FLAGS.iter().map(|f| col(*f)));
+        let rows = if context.ledger.is_some() {
+            let (rows, _) = mark_owners(rows, owners(context.exported_at)?, OPTED);
+            let (rows, _) = mark_owners(rows, owners(context.now)?, OPTED_NOW);
+            out.push(col(OPTED).alias(RECEIPT_OPTED));
+            out.push(col(OPTED_NOW).alias(RECEIPT_OPTED_NOW));
+            rows
+        } else {
+            out.push(lit(NULL).cast(DataType::Boolean).alias(RECEIPT_OPTED));
+            out.push(lit(NULL).cast(DataType::Boolean).alias(RECEIPT_OPTED_NOW));
+            rows
+        };
+        Ok(rows.select(out))
+    })
+}
+
 /// The aggregate of a listing written as parts: the parts' aggregates summed per category and
 /// year (a column null in every part, `opted_out` without a ledger, stays null).
 pub(crate) fn sum_parts(mut parts: Vec<DataFrame>) -> PolarsResult<DataFrame> {

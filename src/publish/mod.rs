@@ -161,6 +161,9 @@ pub(crate) struct Publication {
     pub(crate) hides_any: bool,
     /// Per table, how many of its counts are hidden.
     pub(crate) hidden: Vec<HiddenShare>,
+    /// The receipts' commitments (`build --receipt-key`), published as `data/commitments.json`
+    /// with the `verify/` page.
+    pub(crate) commitments: Option<crate::receipts::Commitments>,
 }
 
 /// `privacy.quarters`: the tables with every calendar quarter of `opt-outs-monthly` that has a
@@ -459,6 +462,7 @@ pub(crate) fn publish(report: &Report, t: &Tables, exact: bool) -> Publication {
         findings,
         protection,
         rules,
+        commitments: None,
     }
 }
 

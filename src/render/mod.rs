@@ -30,6 +30,9 @@ use crate::i18n::Lang;
 use crate::model::Report;
 use crate::publish::Publication;
 
+/// The `verify/` page's script.
+const VERIFY_JS: &str = include_str!("../../templates/verify.js");
+
 /// The built site: output paths (with `/`) → bytes, in sorted order.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
 pub struct Site {
@@ -121,6 +124,7 @@ pub(crate) fn render(
         files: &files,
         lang,
         hidden: &publication.hidden,
+        commitments: publication.commitments.as_ref(),
     };
     site.add("index.html", pages.overview(&overview_charts)?);
     for ((partner, chart), deletions) in report
@@ -166,6 +170,11 @@ pub(crate) fn render(
         pages.about_data(&rows, !report.corrections.is_empty())?,
     );
     site.add("corrections/index.html", pages.corrections()?);
+    if let Some(c) = &publication.commitments {
+        site.add("data/commitments.json", downloads::json(c)?);
+        site.add("verify/index.html", pages.verify(c)?);
+        site.add("assets/verify.js", VERIFY_JS);
+    }
     site.add("CITATION.cff", citation(report, rules));
     for page in &report.pages {
         site.add(format!("{}/index.html", page.slug), pages.content(page)?);

@@ -10,7 +10,7 @@ use crate::error::{Error, Problem, Result};
 use crate::i18n::{Arg, Lang};
 
 /// The built-in templates, by name.
-const BUILT_IN: [(&str, &str); 12] = [
+const BUILT_IN: [(&str, &str); 13] = [
     ("base.html", include_str!("../../templates/base.html")),
     ("macros.html", include_str!("../../templates/macros.html")),
     ("index.html", include_str!("../../templates/index.html")),
@@ -38,6 +38,7 @@ const BUILT_IN: [(&str, &str); 12] = [
         "releases.html",
         include_str!("../../templates/releases.html"),
     ),
+    ("verify.html", include_str!("../../templates/verify.html")),
 ];
 
 const STYLESHEET: &str = include_str!("../../templates/style.css");

@@ -11,6 +11,9 @@ struct DataView {
     /// Per table with counts, how many are hidden (empty in an auditor's build and when
     /// nothing is hidden).
     hidden: Vec<HiddenView>,
+    /// The commitments section: its paragraphs, and the batches without a tree (empty without
+    /// commitments).
+    commitments: Vec<String>,
 }
 
 /// A table's hidden counts, formatted.
@@ -232,10 +235,35 @@ impl Pages<'_> {
                 percent: format!("{}%", h.percent()),
             })
             .collect();
+        let mut commitments = Vec::new();
+        if let Some(c) = self.commitments {
+            for key in ["promise", "promise_receipt", "promise_limits"] {
+                commitments.push(l.t(&format!("commitments.{key}"))?);
+            }
+            let without = c
+                .exports
+                .iter()
+                .filter(|e| !e.committed)
+                .map(|e| {
+                    Ok(format!(
+                        "{} ({})",
+                        e.export,
+                        self.commitment_reason(e.reason.as_deref())?
+                    ))
+                })
+                .collect::<Result<Vec<_>>>()?;
+            if !without.is_empty() {
+                commitments.push(l.f(
+                    "commitments.not_committed",
+                    &[("list", without.join(", ").into())],
+                )?);
+            }
+        }
         let view = DataView {
             tables,
             about_numbers: self.about_numbers()?,
             hidden,
+            commitments,
         };
         self.render(
             "data.html",

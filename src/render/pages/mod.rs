@@ -10,6 +10,7 @@ mod opt_outs;
 mod overview;
 mod partner;
 mod releases;
+mod verify;
 
 use std::collections::BTreeMap;
 
@@ -47,6 +48,8 @@ pub(crate) struct Pages<'a> {
     pub(crate) lang: &'a Lang,
     /// Per table, how many of its counts are hidden.
     pub(crate) hidden: &'a [crate::publish::HiddenShare],
+    /// The receipts' commitments, when the build makes them.
+    pub(crate) commitments: Option<&'a crate::receipts::Commitments>,
 }
 
 /// A link of the main navigation.

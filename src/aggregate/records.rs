@@ -1,0 +1,78 @@
+//! Per-owner records of every export with an item listing, for receipts: what the batch held
+//! of each owner's items, per category and year, with the flags, and whether the owner was
+//! opted out for the partner at the export and at the report's date.
+
+use polars::prelude::*;
+
+use super::columns::{CATEGORY, FLAGS, ITEMS, OWNER_ID, YEAR};
+use super::exports::window_micros;
+use super::ledger;
+use super::listings::{self, ListingContext, RECEIPT_OPTED, RECEIPT_OPTED_NOW};
+use super::{internal, report_now};
+use crate::error::{Error, Result};
+use crate::model::Report;
+
+/// Calls `each` with the index (in `report.exports`) of every export that has an item listing
+/// and its owner table: one row per (owner, category, year) with `items`, the flags' counts and
+/// the two opt-out marks, sorted by owner, category and year. Returns whether the report has a
+/// ledger (without one the marks are null). Run after a build's aggregation: the rows are valid.
+pub(crate) fn owner_records(
+    report: &Report,
+    mut each: impl FnMut(usize, DataFrame) -> Result<()>,
+) -> Result<bool> {
+    let ledger = match report
+        .ledger
+        .as_ref()
+        .map(|t| ledger::load(t, &report.partners, report.partners_read))
+    {
+        Some(Ok(l)) => Some(l),
+        Some(Err(p)) => return Err(Error::invalid(p)),
+        None => None,
+    };
+    let categories = report.meta.category_ids();
+    for (i, export) in report.exports.iter().enumerate() {
+        let Some(items) = &export.items else {
+            continue;
+        };
+        let partner = report.partner(export.partner.as_str());
+        let context = ListingContext {
+            ledger: ledger.as_ref().zip(partner),
+            exported_at: export.exported_at.timestamp_micros(),
+            now: report_now(report),
+            window: window_micros(export),
+        };
+        let frames = items
+            .files
+            .iter()
+            .map(|part| listings::receipt_rows(part, &categories, &context))
+            .collect::<std::result::Result<Vec<_>, _>>()
+            .map_err(Error::invalid)?;
+        if frames.is_empty() {
+            continue;
+        }
+        let mut aggs = vec![len().cast(DataType::UInt64).alias(ITEMS)];
+        aggs.extend(
+            FLAGS
+                .iter()
+                .map(|f| col(*f).sum().cast(DataType::UInt64).alias(*f)),
+        );
+        aggs.push(col(RECEIPT_OPTED).first().alias(RECEIPT_OPTED));
+        aggs.push(col(RECEIPT_OPTED_NOW).first().alias(RECEIPT_OPTED_NOW));
+        // SELECT owner_id, category, year, count(*) AS items, sum(private) AS private, ...,
+        //        first(__opted), first(__opted_now)
+        // FROM parts GROUP BY owner_id, category, year ORDER BY owner_id, category, year
+        let df = concat(frames, UnionArgs::default())
+            .and_then(|lf| {
+                lf.group_by([col(OWNER_ID), col(CATEGORY), col(YEAR)])
+                    .agg(aggs)
+                    .sort(
+                        [OWNER_ID, CATEGORY, YEAR],
+                        SortMultipleOptions::default().with_multithreaded(true),
+                    )
+                    .collect()
+            })
+            .map_err(internal)?;
+        each(i, df)?;
+    }
+    Ok(ledger.is_some())
+}

@@ -1,0 +1,743 @@
+//! Receipts: a public commitment per export batch, and a private proof for each owner that they
+//! are counted in it (issue 22).
+//!
+//! For every export with an item listing whose `items` and `owners` the site publishes exactly, a
+//! Merkle sum tree over its owners ([`tree`]): a leaf per owner is `SHA-256(0x00 ‖ record)` with
+//! the owner's sums (`items`, `owners` = 1, `owners_opted_out` = 0 or 1), where the record is the
+//! canonical JSON of what the batch held of theirs, salted with `HMAC-SHA256(key, owner id)`.
+//! `data/commitments.json` publishes each tree's root hash and sums, which equal the batch's
+//! published totals. `build --receipts DIR` stores the trees and the records outside the site;
+//! `sharelog receipt` assembles one owner's receipt from them and `sharelog verify` checks one
+//! against a site, as `verify/index.html` does in the browser.
+
+pub(crate) mod tree;
+pub mod verify;
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use hmac::{Hmac, KeyInit, Mac};
+use polars::prelude::*;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::error::{Error, Problem, Result};
+use crate::model::Report;
+use crate::publish::{Count, Publication};
+
+type HmacSha256 = Hmac<Sha256>;
+
+/// What `data/commitments.json` says its scheme is.
+pub const SCHEME: &str = "sharelog-commitments/1";
+/// A receipt's format.
+pub const RECEIPT: &str = "sharelog-receipt/1";
+/// The receipts folder's format.
+const FOLDER: &str = "sharelog-receipts/1";
+/// The receipts folder's index.
+const INDEX: &str = "receipts.json";
+/// The fewest bytes a receipt key may have.
+const MIN_KEY: usize = 16;
+/// The summed counts, in tree order; `owners_opted_out` only with a ledger.
+const SUMS: [&str; 3] = ["items", "owners", "owners_opted_out"];
+
+/// The secret the salts are derived from.
+pub struct Key(Vec<u8>);
+
+impl Key {
+    /// Reads a key file: its bytes, as they are (at least 16).
+    pub fn read(path: &Path) -> Result<Key> {
+        let bytes = std::fs::read(path).map_err(|e| crate::fs::io_error(path, e))?;
+        if bytes.len() < MIN_KEY {
+            return Err(Error::invalid(vec![
+                Problem::new(
+                    path.display().to_string(),
+                    format!(
+                        "the receipt key has {} bytes; it needs at least {MIN_KEY}",
+                        bytes.len()
+                    ),
+                )
+                .help("make one with `head -c 32 /dev/urandom > receipt.key`, keep it secret, and keep it: another key gives other commitments"),
+            ]));
+        }
+        Ok(Key(bytes))
+    }
+
+    fn mac(&self) -> Result<HmacSha256> {
+        HmacSha256::new_from_slice(&self.0)
+            .map_err(|e| Error::Internal(format!("the receipt key cannot key HMAC: {e}")))
+    }
+}
+
+/// `data/commitments.json`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Commitments {
+    /// [`SCHEME`].
+    pub scheme: String,
+    /// How leaves and nodes are hashed, in words.
+    pub hashing: String,
+    /// The report the commitments belong to.
+    pub report: ReportRef,
+    /// One per export batch, in the report's order.
+    pub exports: Vec<ExportCommitment>,
+}
+
+/// The report a commitment or receipt belongs to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ReportRef {
+    /// Its title.
+    pub title: String,
+    /// Its date (`YYYY-MM-DD`).
+    pub published: String,
+}
+
+/// One export batch's commitment, or why it has none.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportCommitment {
+    /// The batch.
+    pub export: String,
+    /// Its partner.
+    pub partner: String,
+    /// When it was exported (RFC 3339, UTC).
+    pub exported_at: String,
+    /// Whether a tree is committed to.
+    pub committed: bool,
+    /// Why not: `no-listing` (declared counts only: nobody's items can be listed) or `hidden`
+    /// (its items or owners are not published exactly, and a receipt's sums would tell them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Leaves (owners).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tree_size: Option<u64>,
+    /// The root hash, hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub root: Option<String>,
+    /// The summed counts, in the order nodes hold them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sums: Vec<String>,
+    /// The root's sums by name: the batch's published totals.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub totals: BTreeMap<String, u64>,
+}
+
+/// What a batch held of one owner's items: the leaf's preimage. Fields in sorted order, so that
+/// serialising it gives its canonical JSON (keys sorted, no spaces), as the browser's verifier
+/// rebuilds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Record {
+    /// Items per category and year.
+    pub cells: Vec<Cell>,
+    /// The batch.
+    pub export: String,
+    /// When it was exported.
+    pub exported_at: String,
+    /// The owner's items in it.
+    pub items: u64,
+    /// Whether an opt-out covering the partner was in force at the export (`null` without a
+    /// ledger).
+    pub opted_out_at_export: Option<bool>,
+    /// Whether one is in force at the end of the report's date.
+    pub opted_out_now: Option<bool>,
+    /// The owner's id, in its compared form (an integer's digits).
+    pub owner: String,
+    /// The partner.
+    pub partner: String,
+    /// `HMAC-SHA256(key, owner)`, hex: makes the leaf's hash impossible to guess.
+    pub salt: String,
+}
+
+/// One (category, year) of a record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Cell {
+    /// The category id.
+    pub category: String,
+    /// Of the items, deleted ones.
+    pub deleted: u64,
+    /// Explicit ones.
+    pub explicit: u64,
+    /// Items of this category and year.
+    pub items: u64,
+    /// Items of owners known to be minors.
+    pub minor: u64,
+    /// Private ones.
+    pub private: u64,
+    /// Suspended ones.
+    pub suspended: u64,
+    /// The UTC year the items were created.
+    pub year: i32,
+}
+
+impl Record {
+    /// The canonical JSON the leaf hashes.
+    pub fn canonical(&self) -> Result<Vec<u8>> {
+        serde_json::to_vec(self)
+            .map_err(|e| Error::Internal(format!("a record could not be written: {e}")))
+    }
+
+    /// The leaf's sums for the named counts; `None` for a name it has no value for.
+    fn sums(&self, names: &[String]) -> Option<Vec<u64>> {
+        names
+            .iter()
+            .map(|n| match n.as_str() {
+                "items" => Some(self.items),
+                "owners" => Some(1),
+                "owners_opted_out" => self.opted_out_at_export.map(u64::from),
+                _ => None,
+            })
+            .collect()
+    }
+}
+
+/// One owner's receipt: what `sharelog receipt` prints.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Receipt {
+    /// [`RECEIPT`].
+    pub receipt: String,
+    /// The owner.
+    pub owner: String,
+    /// The report.
+    pub report: ReportRef,
+    /// Per batch that held some of the owner's items.
+    pub exports: Vec<Entry>,
+}
+
+/// A receipt's entry for one batch.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Entry {
+    /// The batch.
+    pub export: String,
+    /// Whether the site commits to the batch (else there is nothing to check against).
+    pub committed: bool,
+    /// The leaf's place among the tree's leaves (sorted by hash).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub leaf_index: Option<u64>,
+    /// The tree's leaves.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tree_size: Option<u64>,
+    /// The summed counts, in order.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sums: Vec<String>,
+    /// What the batch held of the owner's items.
+    pub record: Record,
+    /// The sibling nodes from the leaf up (RFC 9162's audit path).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub path: Vec<PathNode>,
+}
+
+/// A sibling on a path.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PathNode {
+    /// Its hash, hex.
+    pub hash: String,
+    /// Its sums, in the entry's order.
+    pub sums: Vec<u64>,
+}
+
+/// A receipts folder being written beside its final place; moved there by [`Staged::install`]
+/// once the site is written, removed when dropped otherwise.
+#[derive(Debug)]
+pub(crate) struct Staged {
+    dir: PathBuf,
+    staging: PathBuf,
+    installed: AtomicBool,
+}
+
+impl Staged {
+    /// Moves the receipts into place, replacing an earlier receipts folder.
+    pub(crate) fn install(&self) -> Result<()> {
+        let old = sibling(&self.dir, "old");
+        if self.dir.exists() {
+            let _ = std::fs::remove_dir_all(&old);
+            std::fs::rename(&self.dir, &old).map_err(|e| crate::fs::io_error(&self.dir, e))?;
+        }
+        std::fs::rename(&self.staging, &self.dir).map_err(|e| crate::fs::io_error(&self.dir, e))?;
+        self.installed.store(true, Ordering::SeqCst);
+        let _ = std::fs::remove_dir_all(&old);
+        Ok(())
+    }
+}
+
+impl Drop for Staged {
+    fn drop(&mut self) {
+        if !self.installed.load(Ordering::SeqCst) {
+            let _ = std::fs::remove_dir_all(&self.staging);
+        }
+    }
+}
+
+/// `.NAME.WHAT-PID` beside `dir`.
+fn sibling(dir: &Path, what: &str) -> PathBuf {
+    let name = dir
+        .file_name()
+        .map_or_else(|| "receipts".into(), |n| n.to_string_lossy().into_owned());
+    dir.with_file_name(format!(".{name}.{what}-{}", std::process::id()))
+}
+
+/// Refuses a receipts folder that is not sharelog's to replace: a file, or a folder with
+/// anything in it but an earlier receipts folder (its index names [`FOLDER`]).
+pub(crate) fn check_receipts_dir(dir: &Path) -> Result<()> {
+    let refuse = |why: &str| {
+        Err(Error::invalid(vec![
+            Problem::new(dir.display().to_string(), why.to_owned())
+                .help("name a new folder, or one an earlier `build --receipts` wrote"),
+        ]))
+    };
+    match std::fs::symlink_metadata(dir) {
+        Err(_) => Ok(()),
+        Ok(m) if !m.is_dir() => refuse("--receipts is not a folder"),
+        Ok(_) => {
+            let empty = std::fs::read_dir(dir)
+                .map_err(|e| crate::fs::io_error(dir, e))?
+                .next()
+                .is_none();
+            let ours = std::fs::read(dir.join(INDEX))
+                .ok()
+                .and_then(|b| serde_json::from_slice::<Index>(&b).ok())
+                .is_some_and(|i| i.format == FOLDER);
+            if empty || ours {
+                Ok(())
+            } else {
+                refuse("--receipts holds files sharelog did not write; it would be replaced")
+            }
+        }
+    }
+}
+
+/// The receipts folder's index: the commitments, and how the owners are sharded.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Index {
+    format: String,
+    commitments: Commitments,
+}
+
+/// One line of an owner shard.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct Line {
+    owner: String,
+    export: String,
+    leaf: Option<u64>,
+    record: Record,
+}
+
+/// The shard of an owner: the first byte of `SHA-256(owner)`, hex.
+fn shard(owner: &str) -> String {
+    hex::encode(&Sha256::digest(owner.as_bytes())[..1])
+}
+
+/// The published counts a batch's tree sums: `items` and `owners` when both are exact (else no
+/// tree: `None`), and `owners_opted_out` when it is exact too.
+fn summed(row: &crate::aggregate::ExportRow<Count>) -> Option<Vec<(String, u64)>> {
+    let exact = |c: Option<Count>| match c {
+        Some(Count::Exact(n)) => Some(n),
+        _ => None,
+    };
+    let items = exact(Some(row.items))?;
+    let owners = exact(row.owners)?;
+    let mut out = vec![("items".to_owned(), items), ("owners".to_owned(), owners)];
+    if let Some(n) = exact(row.owners_opted_out) {
+        out.push((SUMS[2].to_owned(), n));
+    }
+    Some(out)
+}
+
+/// Builds every batch's tree, and writes the receipts to a staging folder beside `receipts`
+/// when given.
+pub(crate) fn commit(
+    report: &Report,
+    publication: &Publication,
+    key: &Key,
+    receipts: Option<&Path>,
+) -> Result<(Commitments, Option<Staged>)> {
+    let base_mac = key.mac()?;
+    let staged = match receipts {
+        Some(dir) => {
+            let staging = sibling(dir, "staging");
+            let _ = std::fs::remove_dir_all(&staging);
+            for sub in ["trees", "owners"] {
+                let d = staging.join(sub);
+                std::fs::create_dir_all(&d).map_err(|e| crate::fs::io_error(&d, e))?;
+            }
+            Some(Staged {
+                dir: dir.to_path_buf(),
+                staging,
+                installed: AtomicBool::new(false),
+            })
+        }
+        None => None,
+    };
+    let mut shards: BTreeMap<String, BufWriter<File>> = BTreeMap::new();
+    let mut exports: Vec<ExportCommitment> = report
+        .exports
+        .iter()
+        .map(|e| ExportCommitment {
+            export: e.id.to_string(),
+            partner: e.partner.to_string(),
+            exported_at: crate::time::format_utc(&e.exported_at),
+            committed: false,
+            reason: Some("no-listing".to_owned()),
+            tree_size: None,
+            root: None,
+            sums: Vec::new(),
+            totals: BTreeMap::new(),
+        })
+        .collect();
+    let rows = &publication.tables.exports;
+    crate::aggregate::owner_records(report, |i, df| {
+        let c = &mut exports[i];
+        let records = records_of(&df, c, &base_mac)?;
+        let published = rows.iter().find(|r| r.export == c.export).and_then(summed);
+        if let Some(published) = &published {
+            let names: Vec<String> = published.iter().map(|(n, _)| n.clone()).collect();
+            let width = tree::node_len(names.len());
+            let mut nodes = Vec::with_capacity(records.len() * width);
+            for (r, bytes) in &records {
+                let sums = r.sums(&names).ok_or_else(|| {
+                    Error::Internal(format!("a record of {} lacks a summed count", c.export))
+                })?;
+                nodes.extend(tree::leaf(bytes, &sums));
+            }
+            // Each record's place among the leaves sorted by hash.
+            let hash = |j: usize| &nodes[j * width..j * width + tree::HASH];
+            let mut order: Vec<usize> = (0..records.len()).collect();
+            order.sort_unstable_by(|a, b| hash(*a).cmp(hash(*b)));
+            let mut index = vec![0u64; records.len()];
+            for (k, j) in order.iter().enumerate() {
+                index[*j] = k as u64;
+            }
+            let built = tree::Tree::build(nodes, width).ok_or_else(|| {
+                Error::Internal(format!("the tree of {} could not be built", c.export))
+            })?;
+            let root = built.root();
+            let sums = tree::sums_of(root);
+            let totals: Vec<u64> = published.iter().map(|(_, n)| *n).collect();
+            if sums != totals {
+                return Err(Error::Internal(format!(
+                    "the owners' records of {} add up to {sums:?}, not the published {totals:?}",
+                    c.export
+                )));
+            }
+            c.committed = true;
+            c.reason = None;
+            c.tree_size = Some(built.size());
+            c.root = Some(hex::encode(&root[..tree::HASH]));
+            c.sums = names;
+            c.totals = published.iter().cloned().collect();
+            if let Some(s) = &staged {
+                let path = s.staging.join("trees").join(format!("{}.bin", c.export));
+                let mut f =
+                    BufWriter::new(File::create(&path).map_err(|e| crate::fs::io_error(&path, e))?);
+                for level in built.levels() {
+                    f.write_all(level)
+                        .map_err(|e| crate::fs::io_error(&path, e))?;
+                }
+                f.flush().map_err(|e| crate::fs::io_error(&path, e))?;
+                write_lines(s, &mut shards, c, &records, Some(&index))?;
+            }
+        } else {
+            c.reason = Some("hidden".to_owned());
+            if let Some(s) = &staged {
+                write_lines(s, &mut shards, c, &records, None)?;
+            }
+        }
+        Ok(())
+    })?;
+    let commitments = Commitments {
+        scheme: SCHEME.to_owned(),
+        hashing: "SHA-256. Leaf: SHA-256(0x00 || record), the record being the owner's canonical JSON (keys sorted, no spaces, UTF-8); its sums: items, owners = 1, owners_opted_out = 1 if opted_out_at_export. Node: SHA-256(0x01 || left || right), each child its 32-byte hash followed by its sums as 64-bit big-endian unsigned integers in the order of `sums`; a node's sums are its children's added. Leaves are sorted by hash; the tree's shape and audit paths are RFC 9162's (section 2.1).".to_owned(),
+        report: ReportRef {
+            title: report.meta.title.clone(),
+            published: report.meta.published.to_string(),
+        },
+        exports,
+    };
+    if let Some(s) = &staged {
+        for (name, mut w) in std::mem::take(&mut shards) {
+            let path = s.staging.join("owners").join(format!("{name}.jsonl"));
+            w.flush().map_err(|e| crate::fs::io_error(&path, e))?;
+        }
+        let index = Index {
+            format: FOLDER.to_owned(),
+            commitments: commitments.clone(),
+        };
+        let path = s.staging.join(INDEX);
+        let bytes = serde_json::to_vec_pretty(&index)
+            .map_err(|e| Error::Internal(format!("the receipts index: {e}")))?;
+        std::fs::write(&path, bytes).map_err(|e| crate::fs::io_error(&path, e))?;
+    }
+    Ok((commitments, staged))
+}
+
+/// The owners' records of one batch (and each record's canonical JSON), in the owner table's
+/// order.
+fn records_of(
+    df: &DataFrame,
+    c: &ExportCommitment,
+    mac: &HmacSha256,
+) -> Result<Vec<(Record, Vec<u8>)>> {
+    let fail = |e: PolarsError| Error::Internal(format!("the owners of {}: {e}", c.export));
+    let owners = df
+        .column("owner_id")
+        .and_then(|c| c.str().cloned())
+        .map_err(fail)?;
+    let categories = df
+        .column("category")
+        .and_then(|c| c.str().cloned())
+        .map_err(fail)?;
+    let years = df
+        .column("year")
+        .and_then(|c| c.cast(&DataType::Int32))
+        .and_then(|c| c.i32().cloned())
+        .map_err(fail)?;
+    let u = |name: &str| {
+        df.column(name)
+            .and_then(|c| c.cast(&DataType::UInt64))
+            .and_then(|c| c.u64().cloned())
+            .map_err(fail)
+    };
+    let items = u("items")?;
+    let flags = [
+        u("private")?,
+        u("deleted")?,
+        u("suspended")?,
+        u("explicit")?,
+        u("minor")?,
+    ];
+    let b = |name: &str| {
+        df.column(name)
+            .and_then(|c| c.bool().cloned())
+            .map_err(fail)
+    };
+    let opted = b(crate::aggregate::RECEIPT_OPTED)?;
+    let now = b(crate::aggregate::RECEIPT_OPTED_NOW)?;
+    let missing = || Error::Internal(format!("an owner row of {} has a null", c.export));
+    let mut out: Vec<(Record, Vec<u8>)> = Vec::new();
+    let mut current: Option<Record> = None;
+    for i in 0..df.height() {
+        let owner = owners.get(i).ok_or_else(missing)?;
+        let cell = Cell {
+            category: categories.get(i).ok_or_else(missing)?.to_owned(),
+            year: years.get(i).ok_or_else(missing)?,
+            items: items.get(i).ok_or_else(missing)?,
+            private: flags[0].get(i).unwrap_or(0),
+            deleted: flags[1].get(i).unwrap_or(0),
+            suspended: flags[2].get(i).unwrap_or(0),
+            explicit: flags[3].get(i).unwrap_or(0),
+            minor: flags[4].get(i).unwrap_or(0),
+        };
+        if current.as_ref().is_some_and(|r| r.owner != owner)
+            && let Some(r) = current.take()
+        {
+            let bytes = r.canonical()?;
+            out.push((r, bytes));
+        }
+        let record = match &mut current {
+            Some(r) => r,
+            None => {
+                let mut m = mac.clone();
+                m.update(owner.as_bytes());
+                let salt = hex::encode(m.finalize().into_bytes());
+                current.insert(Record {
+                    cells: Vec::new(),
+                    export: c.export.clone(),
+                    exported_at: c.exported_at.clone(),
+                    items: 0,
+                    opted_out_at_export: opted.get(i),
+                    opted_out_now: now.get(i),
+                    owner: owner.to_owned(),
+                    partner: c.partner.clone(),
+                    salt,
+                })
+            }
+        };
+        record.items = record
+            .items
+            .checked_add(cell.items)
+            .ok_or_else(|| Error::Internal("an owner's items overflow".into()))?;
+        record.cells.push(cell);
+    }
+    if let Some(r) = current.take() {
+        let bytes = r.canonical()?;
+        out.push((r, bytes));
+    }
+    Ok(out)
+}
+
+/// Appends a batch's records to the owner shards.
+fn write_lines(
+    s: &Staged,
+    shards: &mut BTreeMap<String, BufWriter<File>>,
+    c: &ExportCommitment,
+    records: &[(Record, Vec<u8>)],
+    index: Option<&[u64]>,
+) -> Result<()> {
+    for (j, (r, _)) in records.iter().enumerate() {
+        let name = shard(&r.owner);
+        let path = s.staging.join("owners").join(format!("{name}.jsonl"));
+        if !shards.contains_key(&name) {
+            let f = File::create(&path).map_err(|e| crate::fs::io_error(&path, e))?;
+            shards.insert(name.clone(), BufWriter::new(f));
+        }
+        let Some(w) = shards.get_mut(&name) else {
+            continue;
+        };
+        let line = Line {
+            owner: r.owner.clone(),
+            export: c.export.clone(),
+            leaf: index.and_then(|ix| ix.get(j).copied()),
+            record: r.clone(),
+        };
+        serde_json::to_writer(&mut *w, &line)
+            .map_err(|e| Error::Internal(format!("a receipt line: {e}")))?;
+        w.write_all(b"\n")
+            .map_err(|e| crate::fs::io_error(&path, e))?;
+    }
+    Ok(())
+}
+
+/// An owner id as receipts hold it: as listings compare ids (a number's digits).
+pub fn owner_key(id: &str) -> Option<String> {
+    use crate::aggregate::ids::{TextId, classify};
+    match classify(id) {
+        TextId::Text(t) => Some(t.to_owned()),
+        TextId::Whole(d) => Some(d.into_owned()),
+        TextId::NotWhole | TextId::Empty => None,
+    }
+}
+
+/// `sharelog receipt`: one owner's receipt from a receipts folder; `None` when no batch held any
+/// of the owner's items.
+pub fn receipt(dir: &Path, owner: &str) -> Result<Option<Receipt>> {
+    let index_path = dir.join(INDEX);
+    let bytes = std::fs::read(&index_path).map_err(|e| crate::fs::io_error(&index_path, e))?;
+    let index: Index = serde_json::from_slice(&bytes).map_err(|e| {
+        Error::invalid(vec![
+            Problem::new(
+                index_path.display().to_string(),
+                format!("not a receipts folder's index: {e}"),
+            )
+            .help("name the folder `build --receipts` wrote"),
+        ])
+    })?;
+    let Some(owner) = owner_key(owner) else {
+        return Err(Error::invalid(vec![
+            Problem::new(
+                "--owner",
+                "not an owner id: empty, or a number that is not whole",
+            )
+            .help("give the id as the listings hold it"),
+        ]));
+    };
+    let shard_path = dir.join("owners").join(format!("{}.jsonl", shard(&owner)));
+    let file = match File::open(&shard_path) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
+        Err(e) => return Err(crate::fs::io_error(&shard_path, e)),
+    };
+    let prefix = format!(
+        "{{\"owner\":{},",
+        serde_json::to_string(&owner).map_err(|e| Error::Internal(e.to_string()))?
+    );
+    let mut entries = Vec::new();
+    for (n, line) in BufReader::new(file).lines().enumerate() {
+        let line = line.map_err(|e| crate::fs::io_error(&shard_path, e))?;
+        if !line.starts_with(&prefix) {
+            continue;
+        }
+        let line: Line = serde_json::from_str(&line).map_err(|e| {
+            Error::invalid(vec![Problem::new(
+                format!("{}:{}", shard_path.display(), n + 1),
+                format!("not a receipt line: {e}"),
+            )])
+        })?;
+        let c = index
+            .commitments
+            .exports
+            .iter()
+            .find(|c| c.export == line.export)
+            .ok_or_else(|| {
+                Error::Internal(format!("{} names an unknown batch", shard_path.display()))
+            })?;
+        let (path, committed) = match (line.leaf, c.tree_size) {
+            (Some(leaf), Some(size)) if c.committed => (read_path(dir, c, leaf, size)?, true),
+            _ => (Vec::new(), false),
+        };
+        entries.push(Entry {
+            export: line.export,
+            committed,
+            leaf_index: line.leaf.filter(|_| committed),
+            tree_size: c.tree_size.filter(|_| committed),
+            sums: if committed {
+                c.sums.clone()
+            } else {
+                Vec::new()
+            },
+            record: line.record,
+            path,
+        });
+    }
+    if entries.is_empty() {
+        return Ok(None);
+    }
+    let order: Vec<&str> = index
+        .commitments
+        .exports
+        .iter()
+        .map(|c| c.export.as_str())
+        .collect();
+    entries.sort_by_key(|e| order.iter().position(|x| *x == e.export));
+    Ok(Some(Receipt {
+        receipt: RECEIPT.to_owned(),
+        owner,
+        report: index.commitments.report.clone(),
+        exports: entries,
+    }))
+}
+
+/// A leaf's audit path, read from the batch's stored levels.
+fn read_path(dir: &Path, c: &ExportCommitment, leaf: u64, size: u64) -> Result<Vec<PathNode>> {
+    let path = dir.join("trees").join(format!("{}.bin", c.export));
+    let mut f = File::open(&path).map_err(|e| crate::fs::io_error(&path, e))?;
+    let width = tree::node_len(c.sums.len());
+    let sizes = tree::level_sizes(size);
+    let mut starts = Vec::with_capacity(sizes.len());
+    let mut at = 0u64;
+    for n in &sizes {
+        starts.push(at);
+        at += n * width as u64;
+    }
+    let mut read = |level: usize, i: u64| -> Option<Vec<u8>> {
+        let mut buf = vec![0u8; width];
+        f.seek(SeekFrom::Start(starts.get(level)? + i * width as u64))
+            .ok()?;
+        f.read_exact(&mut buf).ok()?;
+        Some(buf)
+    };
+    let nodes = tree::path_from(size, width, leaf, &mut read).ok_or_else(|| {
+        Error::invalid(vec![
+            Problem::new(
+                path.display().to_string(),
+                "the stored tree is shorter than its index says",
+            )
+            .help("build the receipts again"),
+        ])
+    })?;
+    Ok(nodes
+        .iter()
+        .map(|n| PathNode {
+            hash: hex::encode(&n[..tree::HASH]),
+            sums: tree::sums_of(n),
+        })
+        .collect())
+}
