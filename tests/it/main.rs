@@ -18,6 +18,7 @@ mod owners;
 mod package;
 mod pages;
 mod parts;
+mod receipts;
 mod reference;
 mod releases;
 mod scopes;

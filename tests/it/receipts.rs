@@ -1,0 +1,597 @@
+//! Receipts (issue 22): every owner's receipt verifies against the site's commitments, receipts
+//! add up to the published totals, any change to a receipt makes it fail, nothing of a receipt
+//! reaches the site, and builds with one key are byte-identical while another key changes every
+//! root.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use sharelog::receipts::verify::{Outcome, check};
+use sharelog::receipts::{Commitments, Receipt, receipt};
+
+use crate::support::{contents, example_copy, fixture_copy, sharelog};
+
+/// Writes a key file of `byte` repeated.
+fn key(dir: &Path, name: &str, byte: u8) -> PathBuf {
+    let path = dir.join(name);
+    std::fs::write(&path, [byte; 32]).expect("key");
+    path
+}
+
+/// `sharelog build` with receipts; panics unless it succeeds.
+fn build(root: &Path, out: &Path, receipts: &Path, key: &Path, extra: &[&str]) {
+    let s = |p: &Path| p.to_str().expect("utf-8").to_owned();
+    let mut args = vec![
+        "build".to_owned(),
+        "-q".into(),
+        "--no-cache".into(),
+        "--root".into(),
+        s(root),
+        "--out".into(),
+        s(out),
+        "--receipt-key".into(),
+        s(key),
+        "--receipts".into(),
+        s(receipts),
+    ];
+    args.extend(extra.iter().map(|a| (*a).to_owned()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let run = sharelog(&args);
+    assert!(
+        run.status.success(),
+        "{}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+}
+
+fn commitments(site: &Path) -> Commitments {
+    serde_json::from_slice(&std::fs::read(site.join("data/commitments.json")).expect("read"))
+        .expect("commitments.json parses")
+}
+
+/// The published exact totals of `data/exports.json`: (export, column, value).
+fn published(site: &Path) -> Vec<(String, String, u64)> {
+    let rows: Vec<serde_json::Map<String, serde_json::Value>> =
+        serde_json::from_slice(&std::fs::read(site.join("data/exports.json")).expect("read"))
+            .expect("exports.json");
+    let mut out = Vec::new();
+    for row in rows {
+        for name in ["items", "owners", "owners_opted_out"] {
+            if let Some(n) = row.get(name).and_then(serde_json::Value::as_u64) {
+                out.push((
+                    row["export"].as_str().expect("id").to_owned(),
+                    name.to_owned(),
+                    n,
+                ));
+            }
+        }
+    }
+    out
+}
+
+/// Every owner with a receipt, from the folder's shards.
+fn owners(receipts: &Path) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for entry in std::fs::read_dir(receipts.join("owners")).expect("owners folder") {
+        let text = std::fs::read_to_string(entry.expect("entry").path()).expect("shard");
+        for line in text.lines() {
+            let v: serde_json::Value = serde_json::from_str(line).expect("line");
+            out.insert(v["owner"].as_str().expect("owner").to_owned());
+        }
+    }
+    out
+}
+
+/// Every receipt verifies, and per committed batch the receipts' records add up to its totals,
+/// which are the published ones. Returns the receipts.
+fn all_verify(site: &Path, receipts: &Path) -> Vec<Receipt> {
+    let c = commitments(site);
+    let shown = published(site);
+    let mut sums: BTreeMap<(String, &str), u64> = BTreeMap::new();
+    let mut all = Vec::new();
+    for owner in owners(receipts) {
+        let r = receipt(receipts, &owner)
+            .expect("receipt reads")
+            .expect("an owner in the shards has a receipt");
+        match check(&r, &c, Some(&shown)) {
+            Outcome::Verified(lines) => assert_eq!(lines.len(), r.exports.len()),
+            Outcome::Failed(why) => panic!("the receipt of {owner} fails: {why:?}"),
+        }
+        for e in r.exports.iter().filter(|e| e.committed) {
+            *sums.entry((e.export.clone(), "items")).or_default() += e.record.items;
+            *sums.entry((e.export.clone(), "owners")).or_default() += 1;
+            *sums
+                .entry((e.export.clone(), "owners_opted_out"))
+                .or_default() += u64::from(e.record.opted_out_at_export == Some(true));
+        }
+        all.push(r);
+    }
+    let committed: Vec<_> = c.exports.iter().filter(|e| e.committed).collect();
+    assert!(!committed.is_empty(), "some batch is committed to");
+    for e in committed {
+        for (name, total) in &e.totals {
+            assert_eq!(
+                sums.get(&(e.export.clone(), name.as_str())),
+                Some(total),
+                "{} {name}",
+                e.export
+            );
+            let published = shown
+                .iter()
+                .find(|(x, n, _)| *x == e.export && n == name)
+                .map(|r| r.2);
+            assert_eq!(published, Some(*total), "{} {name} is published", e.export);
+        }
+        assert_eq!(e.tree_size, e.totals.get("owners").copied());
+    }
+    all
+}
+
+#[test]
+fn every_receipt_of_the_example_verifies_and_adds_up_to_the_published_totals() {
+    let (dir, root) = example_copy();
+    let (site, receipts) = (dir.path().join("site"), dir.path().join("receipts"));
+    let k = key(dir.path(), "key", 7);
+    build(&root, &site, &receipts, &k, &[]);
+    let all = all_verify(&site, &receipts);
+    assert!(all.len() > 500, "{} receipts", all.len());
+    // Declared-counts batches have no tree, and say why.
+    let c = commitments(&site);
+    assert!(
+        c.exports
+            .iter()
+            .any(|e| !e.committed && e.reason.as_deref() == Some("no-listing"))
+    );
+    // The command line agrees, for one owner: `receipt` prints it, `verify` passes it.
+    let owner = &all[0].owner;
+    let printed = sharelog(&[
+        "receipt",
+        "--receipts",
+        receipts.to_str().expect("utf-8"),
+        "--owner",
+        owner,
+    ]);
+    assert!(printed.status.success());
+    let file = dir.path().join("receipt.json");
+    std::fs::write(&file, &printed.stdout).expect("write");
+    let verified = sharelog(&[
+        "verify",
+        file.to_str().expect("utf-8"),
+        "--site",
+        site.to_str().expect("utf-8"),
+    ]);
+    let text = String::from_utf8_lossy(&verified.stdout);
+    assert_eq!(verified.status.code(), Some(0), "{text}");
+    assert!(
+        text.contains("were in export") || text.contains("was in export"),
+        "{text}"
+    );
+    // An owner nobody's batch held: exit 1, nothing printed.
+    let none = sharelog(&[
+        "receipt",
+        "--receipts",
+        receipts.to_str().expect("utf-8"),
+        "--owner",
+        "no-such-owner",
+    ]);
+    assert_eq!(none.status.code(), Some(1));
+    assert!(none.stdout.is_empty());
+    // The data page explains the commitments; the verify page embeds them.
+    let data = std::fs::read_to_string(site.join("data/index.html")).expect("data page");
+    assert!(data.contains("id=\"commitments\""));
+    let page = std::fs::read_to_string(site.join("verify/index.html")).expect("verify page");
+    for e in c.exports.iter().filter_map(|e| e.root.as_ref()) {
+        assert!(page.contains(e.as_str()));
+    }
+}
+
+/// Every change to a receipt's numbers, ids, salt, index or siblings makes it fail.
+#[test]
+fn a_changed_receipt_fails() {
+    let (dir, root) = example_copy();
+    let (site, receipts) = (dir.path().join("site"), dir.path().join("receipts"));
+    let k = key(dir.path(), "key", 9);
+    build(&root, &site, &receipts, &k, &[]);
+    let c = commitments(&site);
+    let shown = published(&site);
+    // An owner with a committed entry of two cells at least and a path of two siblings.
+    let r = owners(&receipts)
+        .into_iter()
+        .filter_map(|o| receipt(&receipts, &o).expect("reads"))
+        .find(|r| {
+            r.exports
+                .iter()
+                .any(|e| e.committed && e.record.cells.len() > 1 && e.path.len() > 1)
+        })
+        .expect("such an owner");
+    assert!(matches!(check(&r, &c, Some(&shown)), Outcome::Verified(_)));
+    let at = r
+        .exports
+        .iter()
+        .position(|e| e.committed && e.record.cells.len() > 1)
+        .expect("entry");
+    type Change = Box<dyn Fn(&mut Receipt)>;
+    let changes: Vec<(&str, Change)> = vec![
+        ("items", Box::new(move |r| r.exports[at].record.items += 1)),
+        (
+            "a cell's items",
+            Box::new(move |r| {
+                r.exports[at].record.cells[0].items += 1;
+                r.exports[at].record.items += 1;
+            }),
+        ),
+        (
+            "two cells' items traded",
+            Box::new(move |r| {
+                let cells = &mut r.exports[at].record.cells;
+                let (a, b) = (cells[0].items, cells[1].items);
+                if a == b {
+                    cells[0].items += 1;
+                    cells[1].items -= 1;
+                } else {
+                    cells[0].items = b;
+                    cells[1].items = a;
+                }
+            }),
+        ),
+        (
+            "a flag",
+            Box::new(move |r| {
+                let cell = &mut r.exports[at].record.cells[0];
+                cell.private = if cell.private == 0 { 1 } else { 0 };
+            }),
+        ),
+        (
+            "a year",
+            Box::new(move |r| r.exports[at].record.cells[0].year -= 1),
+        ),
+        (
+            "a category",
+            Box::new(move |r| r.exports[at].record.cells[0].category.push('x')),
+        ),
+        (
+            "opted out at the export",
+            Box::new(move |r| {
+                let o = &mut r.exports[at].record.opted_out_at_export;
+                *o = o.map(|b| !b);
+            }),
+        ),
+        (
+            "opted out now",
+            Box::new(move |r| {
+                let o = &mut r.exports[at].record.opted_out_now;
+                *o = o.map(|b| !b);
+            }),
+        ),
+        (
+            "the owner",
+            Box::new(|r| {
+                r.owner.push('0');
+                for e in &mut r.exports {
+                    e.record.owner.push('0');
+                }
+            }),
+        ),
+        (
+            "the salt",
+            Box::new(move |r| {
+                let s = &mut r.exports[at].record.salt;
+                let first = if s.starts_with('0') { "1" } else { "0" };
+                s.replace_range(0..1, first);
+            }),
+        ),
+        (
+            "the batch",
+            Box::new(move |r| r.exports[at].record.export.push('x')),
+        ),
+        (
+            "a sibling's hash",
+            Box::new(move |r| {
+                let h = &mut r.exports[at].path[0].hash;
+                let last = if h.ends_with('0') { "1" } else { "0" };
+                h.replace_range(63..64, last);
+            }),
+        ),
+        (
+            "a sibling's sum",
+            Box::new(move |r| r.exports[at].path[0].sums[0] += 1),
+        ),
+        (
+            "a sibling's sums traded with a total",
+            Box::new(move |r| {
+                let p = &mut r.exports[at].path;
+                let n = p.len() - 1;
+                p[n].sums[0] += 1;
+                p[0].sums[0] = p[0].sums[0].saturating_sub(1);
+            }),
+        ),
+        (
+            "the top sibling's owners",
+            Box::new(move |r| {
+                let p = &mut r.exports[at].path;
+                let n = p.len() - 1;
+                p[n].sums[1] += 1;
+            }),
+        ),
+        (
+            "siblings swapped",
+            Box::new(move |r| r.exports[at].path.swap(0, 1)),
+        ),
+        (
+            "a sibling dropped",
+            Box::new(move |r| {
+                r.exports[at].path.remove(0);
+            }),
+        ),
+        (
+            "the leaf index",
+            Box::new(move |r| {
+                let e = &mut r.exports[at];
+                e.leaf_index = e.leaf_index.map(|i| if i == 0 { 1 } else { i - 1 });
+            }),
+        ),
+        (
+            "the tree size",
+            Box::new(move |r| r.exports[at].tree_size = r.exports[at].tree_size.map(|n| n + 1)),
+        ),
+        (
+            "not committed",
+            Box::new(move |r| {
+                let e = &mut r.exports[at];
+                e.committed = false;
+                e.path.clear();
+                e.leaf_index = None;
+            }),
+        ),
+        (
+            "the report's date",
+            Box::new(|r| r.report.published = "2024-10-01".to_owned()),
+        ),
+    ];
+    let cli_dir = dir.path().join("changed");
+    std::fs::create_dir_all(&cli_dir).expect("mkdir");
+    for (i, (what, change)) in changes.iter().enumerate() {
+        let mut changed = r.clone();
+        change(&mut changed);
+        assert_ne!(changed, r, "{what} changes nothing");
+        assert!(
+            matches!(check(&changed, &c, Some(&shown)), Outcome::Failed(_)),
+            "a receipt with {what} changed still verifies"
+        );
+        // And on the command line: exit 1.
+        let file = cli_dir.join(format!("{i}.json"));
+        std::fs::write(&file, serde_json::to_vec(&changed).expect("json")).expect("write");
+        let run = sharelog(&[
+            "verify",
+            file.to_str().expect("utf-8"),
+            "--site",
+            site.to_str().expect("utf-8"),
+        ]);
+        assert_eq!(run.status.code(), Some(1), "{what}");
+    }
+    // A site whose commitments were changed: its totals no longer match the exports table.
+    let mut tampered = c.clone();
+    if let Some(e) = tampered.exports.iter_mut().find(|e| e.committed)
+        && let Some(n) = e.totals.get_mut("items")
+    {
+        *n += 1;
+    }
+    assert!(matches!(
+        check(&r, &tampered, Some(&shown)),
+        Outcome::Failed(_)
+    ));
+}
+
+/// Writes a listing of text owner ids (distinctive, so that a search of the site finds any) and
+/// integer ones, as two part files, with a ledger; `small` adds a batch of 2 owners, below
+/// `min_count`.
+fn generated_root(dir: &Path) -> PathBuf {
+    let (tmp, root) = fixture_copy("basic");
+    let root_here = dir.join("root");
+    crate::support::copy_tree(&root, &root_here);
+    drop(tmp);
+    let data = root_here.join("data");
+    std::fs::remove_dir_all(data.join("exports")).expect("clear exports");
+    std::fs::remove_file(data.join("opt-outs/monthly.csv")).expect("no monthly file");
+    std::fs::create_dir_all(data.join("exports/a1")).expect("mkdir");
+    let id = |o: u32| {
+        if o.is_multiple_of(3) {
+            (5_000_000 + o).to_string()
+        } else {
+            format!("acct-{o:04}-qz")
+        }
+    };
+    let mut seed = 0x2545_f491_u64;
+    let mut next = |n: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % n
+    };
+    let categories = ["text", "photo"];
+    for part in 0..2 {
+        let mut text = String::from("item_id,owner_id,category,created_at,private,explicit\n");
+        for i in 0..400u64 {
+            let owner = next(90) as u32;
+            text.push_str(&format!(
+                "{},{},{},20{}-03-0{}T10:00:00Z,{},{}\n",
+                part * 1000 + i,
+                id(owner),
+                categories[next(2) as usize],
+                18 + next(5),
+                1 + next(8),
+                next(5) == 0,
+                next(7) == 0
+            ));
+        }
+        std::fs::write(data.join(format!("exports/a1/part-{part}.csv")), text).expect("part");
+    }
+    let mut small = String::from("item_id,owner_id,category,created_at\n");
+    for i in 0..4 {
+        small.push_str(&format!("{},{},text,2021-05-01\n", 9000 + i, id(1 + i % 2)));
+    }
+    std::fs::write(data.join("exports/small.csv"), small).expect("small");
+    for (name, partner, at, items) in [
+        ("alpha-1", "alpha-ai", "2023-04-01", "a1/"),
+        ("alpha-2", "alpha-ai", "2023-09-01", "small.csv"),
+    ] {
+        std::fs::write(
+            data.join(format!("exports/{name}.yaml")),
+            format!("id: {name}\npartner: {partner}\nexported_at: {at}\nitems: {items}\n"),
+        )
+        .expect("manifest");
+    }
+    let mut ledger = String::from("owner_id,opted_out_at,withdrawn_at,scope\n");
+    for o in 0..90u32 {
+        match o % 5 {
+            0 => ledger.push_str(&format!("{},2023-02-01,,all-third-parties\n", id(o))),
+            1 => ledger.push_str(&format!("{},2023-06-01,,alpha-ai\n", id(o))),
+            2 if o.is_multiple_of(2) => {
+                ledger.push_str(&format!("{},2023-01-01,2023-05-01,ai-training\n", id(o)))
+            }
+            _ => {}
+        }
+    }
+    std::fs::write(data.join("opt-outs/ledger.csv"), ledger).expect("ledger");
+    root_here
+}
+
+/// Nothing of any receipt reaches the site: no owner id, salt, leaf or sibling hash, record;
+/// a batch below `min_count` has no tree.
+#[test]
+fn no_receipt_content_reaches_the_site() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = generated_root(dir.path());
+    let (site, receipts) = (dir.path().join("site"), dir.path().join("receipts"));
+    let k = key(dir.path(), "key", 3);
+    build(&root, &site, &receipts, &k, &[]);
+    let all = all_verify(&site, &receipts);
+    let c = commitments(&site);
+    let small = c
+        .exports
+        .iter()
+        .find(|e| e.export == "alpha-2")
+        .expect("alpha-2");
+    assert!(!small.committed);
+    assert_eq!(small.reason.as_deref(), Some("hidden"));
+    // Opt-outs at the export and now both occur.
+    let records: Vec<_> = all
+        .iter()
+        .flat_map(|r| &r.exports)
+        .map(|e| &e.record)
+        .collect();
+    assert!(records.iter().any(|r| r.opted_out_at_export == Some(true)));
+    assert!(records.iter().any(|r| r.opted_out_at_export == Some(false)));
+    assert!(
+        records
+            .iter()
+            .any(|r| r.opted_out_now == Some(true) && r.opted_out_at_export == Some(false))
+    );
+    let mut secrets: BTreeSet<String> = BTreeSet::new();
+    for r in &all {
+        if r.owner.starts_with("acct-") {
+            secrets.insert(r.owner.clone());
+        }
+        for e in &r.exports {
+            secrets.insert(e.record.salt.clone());
+            secrets.insert(String::from_utf8(e.record.canonical().expect("json")).expect("utf-8"));
+            for p in &e.path {
+                secrets.insert(p.hash.clone());
+            }
+        }
+    }
+    assert!(secrets.iter().any(|s| s.starts_with("acct-")));
+    for (path, bytes) in contents(&site) {
+        let text = String::from_utf8_lossy(&bytes);
+        for s in &secrets {
+            assert!(!text.contains(s.as_str()), "{path} holds {s}");
+        }
+    }
+    // An auditor's build commits to the small batch too: nothing is hidden.
+    let (site2, receipts2) = (dir.path().join("site2"), dir.path().join("receipts2"));
+    build(&root, &site2, &receipts2, &k, &["--unsuppressed"]);
+    assert!(commitments(&site2).exports.iter().all(|e| e.committed));
+    all_verify(&site2, &receipts2);
+}
+
+/// Two builds with one key give the same commitments and receipts, byte for byte; another key
+/// gives other roots. A bad key, a receipts folder in the site, or a folder that is not a
+/// receipts folder is refused, and a failed build leaves the receipts as they were.
+#[test]
+fn one_key_is_deterministic_another_changes_every_root_and_bad_setups_are_refused() {
+    let (dir, root) = example_copy();
+    let d = dir.path();
+    let (k1, k2) = (key(d, "k1", 1), key(d, "k2", 2));
+    build(&root, &d.join("s1"), &d.join("r1"), &k1, &[]);
+    build(&root, &d.join("s2"), &d.join("r2"), &k1, &[]);
+    build(&root, &d.join("s3"), &d.join("r3"), &k2, &[]);
+    assert_eq!(contents(&d.join("s1")), contents(&d.join("s2")));
+    assert_eq!(contents(&d.join("r1")), contents(&d.join("r2")));
+    let (c1, c3) = (commitments(&d.join("s1")), commitments(&d.join("s3")));
+    for (a, b) in c1.exports.iter().zip(&c3.exports) {
+        assert_eq!(a.totals, b.totals);
+        if a.committed {
+            assert_ne!(a.root, b.root, "{}", a.export);
+        }
+    }
+    let s = |p: PathBuf| p.to_str().expect("utf-8").to_owned();
+    let run = |args: &[String]| {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        sharelog(&args)
+    };
+    let base = |out: &str, receipts: PathBuf, key: PathBuf| {
+        vec![
+            "build".to_owned(),
+            "-q".into(),
+            "--no-cache".into(),
+            "--root".into(),
+            s(root.clone()),
+            "--out".into(),
+            s(d.join(out)),
+            "--receipt-key".into(),
+            s(key),
+            "--receipts".into(),
+            s(receipts),
+        ]
+    };
+    // --receipts without a key: a usage error.
+    let no_key = sharelog(&[
+        "build",
+        "--root",
+        &s(root.clone()),
+        "--out",
+        &s(d.join("x")),
+        "--receipts",
+        &s(d.join("r9")),
+    ]);
+    assert_eq!(no_key.status.code(), Some(2));
+    // A key too short.
+    std::fs::write(d.join("short"), b"0123456789").expect("short key");
+    let short = run(&base("s4", d.join("r4"), d.join("short")));
+    assert_eq!(short.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&short.stderr).contains("needs at least 16"));
+    // Receipts inside the site.
+    let inside = run(&base("s1", d.join("s1/receipts"), k1.clone()));
+    assert_eq!(inside.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&inside.stderr).contains("--receipts is inside --out"));
+    // A folder of other files.
+    std::fs::create_dir_all(d.join("mine")).expect("mkdir");
+    std::fs::write(d.join("mine/notes.txt"), "mine").expect("write");
+    let foreign = run(&base("s5", d.join("mine"), k1.clone()));
+    assert_eq!(foreign.status.code(), Some(1));
+    assert!(d.join("mine/notes.txt").exists());
+    // A build that fails keeps the receipts and the site as they were.
+    let before = contents(&d.join("r1"));
+    std::fs::write(root.join("report.yaml"), "title: [broken").expect("break");
+    let failed = run(&base("s1", d.join("r1"), k1.clone()));
+    assert_eq!(failed.status.code(), Some(1));
+    assert_eq!(contents(&d.join("r1")), before);
+    assert!(
+        std::fs::read_dir(d).expect("list").all(|e| !e
+            .expect("entry")
+            .file_name()
+            .to_string_lossy()
+            .contains("staging")),
+        "no staging folder is left behind"
+    );
+}
