@@ -16,8 +16,9 @@ Exit codes:
 
 const RECEIPT_EXIT_CODES: &str = "\
 Exit codes:
-  0  printed the receipt
-  1  no batch held any item of this owner (nothing printed), or the folder is not a receipts folder
+  0  printed the receipt (of every owner given)
+  1  no batch held any item of an owner given (named on stderr; the others are printed), or the
+     folder is not a receipts folder
   2  usage error on the command line
   3  I/O or internal error";
 
@@ -262,9 +263,10 @@ pub struct ReceiptArgs {
     /// The folder `build --receipts` wrote.
     #[arg(long, value_name = "DIR")]
     pub receipts: PathBuf,
-    /// The owner's id, as the listings hold it.
-    #[arg(long, value_name = "ID")]
-    pub owner: String,
+    /// The owner's id, as the listings hold it. Repeat it for several owners: their receipts
+    /// are printed one per line (JSON Lines), in the order given.
+    #[arg(long, value_name = "ID", required = true)]
+    pub owner: Vec<String>,
 }
 
 /// Arguments of `sharelog verify`.

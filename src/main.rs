@@ -182,21 +182,29 @@ fn run(cli: &Cli) -> Result<i32, Error> {
             print!("{text}");
             0
         }),
-        Command::Receipt(args) => match sharelog::receipts::receipt(&args.receipts, &args.owner)? {
-            Some(r) => {
-                let text = serde_json::to_string_pretty(&r)
-                    .map_err(|e| Error::Internal(format!("the receipt: {e}")))?;
-                println!("{text}");
-                Ok(0)
+        Command::Receipt(args) => {
+            let mut missing = 0;
+            for owner in &args.owner {
+                match sharelog::receipts::receipt(&args.receipts, owner)? {
+                    Some(r) => {
+                        let text = if args.owner.len() == 1 {
+                            serde_json::to_string_pretty(&r)
+                        } else {
+                            serde_json::to_string(&r)
+                        }
+                        .map_err(|e| Error::Internal(format!("the receipt: {e}")))?;
+                        println!("{text}");
+                    }
+                    None => {
+                        missing += 1;
+                        eprintln!(
+                            "no receipt: no export batch with an item listing held any item of owner {owner}"
+                        );
+                    }
+                }
             }
-            None => {
-                eprintln!(
-                    "no receipt: no export batch with an item listing held any item of owner {}",
-                    args.owner
-                );
-                Ok(1)
-            }
-        },
+            Ok(if missing > 0 { 1 } else { 0 })
+        }
         Command::Verify(args) => {
             match sharelog::receipts::verify::verify(&args.receipt, &args.site)? {
                 sharelog::receipts::verify::Outcome::Verified(lines) => {

@@ -1,6 +1,7 @@
 //! `sharelog verify`: a receipt checked against a site's `data/commitments.json`, as the
 //! `verify/` page checks it in the browser.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 
 use super::{Commitments, Entry, RECEIPT, Receipt, tree};
@@ -51,7 +52,30 @@ pub fn verify(receipt: &Path, site: &Path) -> Result<Outcome> {
         }
     };
     let published = published_exports(site);
-    Ok(check(&receipt, &commitments, published.as_deref()))
+    let names = partner_names(site);
+    Ok(check_named(
+        &receipt,
+        &commitments,
+        published.as_deref(),
+        &names,
+    ))
+}
+
+/// Partner names by id, from the site's `data/partners.json` (empty when it has none).
+fn partner_names(site: &Path) -> BTreeMap<String, String> {
+    let Ok(bytes) = std::fs::read(site.join("data").join("partners.json")) else {
+        return BTreeMap::new();
+    };
+    let rows: Vec<serde_json::Map<String, serde_json::Value>> =
+        serde_json::from_slice(&bytes).unwrap_or_default();
+    rows.iter()
+        .filter_map(|r| {
+            Some((
+                r.get("partner")?.as_str()?.to_owned(),
+                r.get("name")?.as_str()?.to_owned(),
+            ))
+        })
+        .collect()
 }
 
 /// The published `exports` table's totals, where the site has `data/exports.json`: (export,
@@ -79,6 +103,16 @@ pub fn check(
     receipt: &Receipt,
     commitments: &Commitments,
     published: Option<&[(String, String, u64)]>,
+) -> Outcome {
+    check_named(receipt, commitments, published, &BTreeMap::new())
+}
+
+/// [`check`], naming partners by `names` (id → name) in the summary.
+pub fn check_named(
+    receipt: &Receipt,
+    commitments: &Commitments,
+    published: Option<&[(String, String, u64)]>,
+    names: &BTreeMap<String, String>,
 ) -> Outcome {
     let mut failed = Vec::new();
     if receipt.receipt != RECEIPT {
@@ -126,7 +160,7 @@ pub fn check(
             failed.push(format!("the receipt names {} twice", entry.export));
             continue;
         }
-        match check_entry(&receipt.owner, entry, commitments) {
+        match check_entry(&receipt.owner, entry, commitments, names) {
             Ok(line) => lines.push(line),
             Err(why) => failed.extend(why.into_iter().map(|w| format!("{}: {w}", entry.export))),
         }
@@ -151,6 +185,7 @@ fn check_entry(
     owner: &str,
     entry: &Entry,
     commitments: &Commitments,
+    names: &BTreeMap<String, String>,
 ) -> std::result::Result<String, Vec<String>> {
     let mut why = Vec::new();
     let r = &entry.record;
@@ -211,10 +246,11 @@ fn check_entry(
         }
     }
     let sentence = format!(
-        "{} of your posts were in export {}, sent to {} on {}; you were counted as opted out: {} (at the export), {} (now)",
+        "{} of your posts {} in export {}, sent to {} on {}; you were counted as opted out: {} (at the export), {} (now)",
         r.items,
+        if r.items == 1 { "was" } else { "were" },
         c.export,
-        c.partner,
+        names.get(&c.partner).unwrap_or(&c.partner),
         crate::time::display_instant(&c.exported_at),
         yes_no(r.opted_out_at_export),
         yes_no(r.opted_out_now),
