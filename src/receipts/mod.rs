@@ -318,17 +318,127 @@ pub(crate) fn check_receipts_dir(dir: &Path) -> Result<()> {
 #[serde(deny_unknown_fields)]
 struct Index {
     format: String,
+    /// The category ids the owner lines number.
+    categories: Vec<String>,
     commitments: Commitments,
 }
 
-/// One line of an owner shard.
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct Line {
-    owner: String,
-    export: String,
+/// One line of an owner shard, for one (owner, batch), tab-separated: the owner id (as a JSON
+/// string), the batch's index in the commitments, the leaf's index (`-` without a tree), the
+/// salt, the two opt-out marks (`t`, `f` or `-` each), and the cells
+/// (`category index,year,items,private,deleted,suspended,explicit,minor`, `;`-separated). The
+/// record is rebuilt from it and the commitments.
+fn line_text(
+    out: &mut String,
+    batch: usize,
     leaf: Option<u64>,
-    record: Record,
+    r: &Record,
+    categories: &[String],
+) -> Result<()> {
+    use std::fmt::Write as _;
+    let mark = |b: Option<bool>| match b {
+        Some(true) => 't',
+        Some(false) => 'f',
+        None => '-',
+    };
+    let owner = serde_json::to_string(&r.owner)
+        .map_err(|e| Error::Internal(format!("an owner id: {e}")))?;
+    let leaf = leaf.map_or_else(|| "-".to_owned(), |l| l.to_string());
+    let _ = write!(
+        out,
+        "{owner}\t{batch}\t{leaf}\t{}\t{}{}\t",
+        r.salt,
+        mark(r.opted_out_at_export),
+        mark(r.opted_out_now)
+    );
+    for (k, c) in r.cells.iter().enumerate() {
+        let category = categories
+            .iter()
+            .position(|x| *x == c.category)
+            .ok_or_else(|| Error::Internal(format!("unknown category {}", c.category)))?;
+        let _ = write!(
+            out,
+            "{}{category},{},{},{},{},{},{},{}",
+            if k > 0 { ";" } else { "" },
+            c.year,
+            c.items,
+            c.private,
+            c.deleted,
+            c.suspended,
+            c.explicit,
+            c.minor
+        );
+    }
+    out.push('\n');
+    Ok(())
+}
+
+/// A line of an owner shard read back: (batch index, leaf, record); `None` when it is not one.
+fn parse_line(
+    line: &str,
+    owner: &str,
+    categories: &[String],
+    commitments: &Commitments,
+) -> Option<(usize, Option<u64>, Record)> {
+    let mut f = line.split('\t');
+    let (_, batch, leaf, salt, marks, cells) = (
+        f.next()?,
+        f.next()?,
+        f.next()?,
+        f.next()?,
+        f.next()?,
+        f.next()?,
+    );
+    if f.next().is_some() {
+        return None;
+    }
+    let batch: usize = batch.parse().ok()?;
+    let c = commitments.exports.get(batch)?;
+    let leaf = match leaf {
+        "-" => None,
+        l => Some(l.parse().ok()?),
+    };
+    let mark = |b: u8| match b {
+        b't' => Some(Some(true)),
+        b'f' => Some(Some(false)),
+        b'-' => Some(None),
+        _ => None,
+    };
+    let marks = marks.as_bytes();
+    if marks.len() != 2 {
+        return None;
+    }
+    let mut record = Record {
+        cells: Vec::new(),
+        export: c.export.clone(),
+        exported_at: c.exported_at.clone(),
+        items: 0,
+        opted_out_at_export: mark(marks[0])?,
+        opted_out_now: mark(marks[1])?,
+        owner: owner.to_owned(),
+        partner: c.partner.clone(),
+        salt: salt.to_owned(),
+    };
+    for cell in cells.split(';') {
+        let n: Vec<&str> = cell.split(',').collect();
+        if n.len() != 8 {
+            return None;
+        }
+        let u = |i: usize| n[i].parse::<u64>().ok();
+        let cell = Cell {
+            category: categories.get(n[0].parse::<usize>().ok()?)?.clone(),
+            year: n[1].parse().ok()?,
+            items: u(2)?,
+            private: u(3)?,
+            deleted: u(4)?,
+            suspended: u(5)?,
+            explicit: u(6)?,
+            minor: u(7)?,
+        };
+        record.items = record.items.checked_add(cell.items)?;
+        record.cells.push(cell);
+    }
+    Some((batch, leaf, record))
 }
 
 /// The shard of an owner: the first byte of `SHA-256(owner)`, hex.
@@ -394,6 +504,12 @@ pub(crate) fn commit(
         })
         .collect();
     let rows = &publication.tables.exports;
+    let categories: Vec<String> = report
+        .meta
+        .category_ids()
+        .iter()
+        .map(|c| c.as_str().to_owned())
+        .collect();
     crate::aggregate::owner_records(report, |i, df| {
         let c = &mut exports[i];
         let records = records_of(&df, c, &base_mac)?;
@@ -401,12 +517,17 @@ pub(crate) fn commit(
         if let Some(published) = &published {
             let names: Vec<String> = published.iter().map(|(n, _)| n.clone()).collect();
             let width = tree::node_len(names.len());
+            use rayon::prelude::*;
+            let leaves: Vec<Option<Vec<u8>>> = records
+                .par_iter()
+                .map(|(r, bytes)| r.sums(&names).map(|sums| tree::leaf(bytes, &sums)))
+                .collect();
             let mut nodes = Vec::with_capacity(records.len() * width);
-            for (r, bytes) in &records {
-                let sums = r.sums(&names).ok_or_else(|| {
+            for leaf in leaves {
+                let leaf = leaf.ok_or_else(|| {
                     Error::Internal(format!("a record of {} lacks a summed count", c.export))
                 })?;
-                nodes.extend(tree::leaf(bytes, &sums));
+                nodes.extend(leaf);
             }
             // Each record's place among the leaves sorted by hash.
             let hash = |j: usize| &nodes[j * width..j * width + tree::HASH];
@@ -443,12 +564,12 @@ pub(crate) fn commit(
                         .map_err(|e| crate::fs::io_error(&path, e))?;
                 }
                 f.flush().map_err(|e| crate::fs::io_error(&path, e))?;
-                write_lines(s, &mut shards, c, &records, Some(&index))?;
+                write_lines(s, &mut shards, i, &records, Some(&index), &categories)?;
             }
         } else {
             c.reason = Some("hidden".to_owned());
             if let Some(s) = &staged {
-                write_lines(s, &mut shards, c, &records, None)?;
+                write_lines(s, &mut shards, i, &records, None, &categories)?;
             }
         }
         Ok(())
@@ -464,11 +585,12 @@ pub(crate) fn commit(
     };
     if let Some(s) = &staged {
         for (name, mut w) in std::mem::take(&mut shards) {
-            let path = s.staging.join("owners").join(format!("{name}.jsonl"));
+            let path = s.staging.join("owners").join(format!("{name}.tsv"));
             w.flush().map_err(|e| crate::fs::io_error(&path, e))?;
         }
         let index = Index {
             format: FOLDER.to_owned(),
+            categories: categories.clone(),
             commitments: commitments.clone(),
         };
         let path = s.staging.join(INDEX);
@@ -539,8 +661,7 @@ fn records_of(
         if current.as_ref().is_some_and(|r| r.owner != owner)
             && let Some(r) = current.take()
         {
-            let bytes = r.canonical()?;
-            out.push((r, bytes));
+            out.push((r, Vec::new()));
         }
         let record = match &mut current {
             Some(r) => r,
@@ -568,9 +689,13 @@ fn records_of(
         record.cells.push(cell);
     }
     if let Some(r) = current.take() {
-        let bytes = r.canonical()?;
-        out.push((r, bytes));
+        out.push((r, Vec::new()));
     }
+    use rayon::prelude::*;
+    out.par_iter_mut().try_for_each(|(r, bytes)| {
+        *bytes = r.canonical()?;
+        Ok::<(), Error>(())
+    })?;
     Ok(out)
 }
 
@@ -578,29 +703,31 @@ fn records_of(
 fn write_lines(
     s: &Staged,
     shards: &mut BTreeMap<String, BufWriter<File>>,
-    c: &ExportCommitment,
+    batch: usize,
     records: &[(Record, Vec<u8>)],
     index: Option<&[u64]>,
+    categories: &[String],
 ) -> Result<()> {
+    let mut line = String::new();
     for (j, (r, _)) in records.iter().enumerate() {
         let name = shard(&r.owner);
-        let path = s.staging.join("owners").join(format!("{name}.jsonl"));
+        let path = s.staging.join("owners").join(format!("{name}.tsv"));
         if !shards.contains_key(&name) {
             let f = File::create(&path).map_err(|e| crate::fs::io_error(&path, e))?;
-            shards.insert(name.clone(), BufWriter::new(f));
+            shards.insert(name.clone(), BufWriter::with_capacity(1 << 16, f));
         }
         let Some(w) = shards.get_mut(&name) else {
             continue;
         };
-        let line = Line {
-            owner: r.owner.clone(),
-            export: c.export.clone(),
-            leaf: index.and_then(|ix| ix.get(j).copied()),
-            record: r.clone(),
-        };
-        serde_json::to_writer(&mut *w, &line)
-            .map_err(|e| Error::Internal(format!("a receipt line: {e}")))?;
-        w.write_all(b"\n")
+        line.clear();
+        line_text(
+            &mut line,
+            batch,
+            index.and_then(|ix| ix.get(j).copied()),
+            r,
+            categories,
+        )?;
+        w.write_all(line.as_bytes())
             .map_err(|e| crate::fs::io_error(&path, e))?;
     }
     Ok(())
@@ -639,14 +766,14 @@ pub fn receipt(dir: &Path, owner: &str) -> Result<Option<Receipt>> {
             .help("give the id as the listings hold it"),
         ]));
     };
-    let shard_path = dir.join("owners").join(format!("{}.jsonl", shard(&owner)));
+    let shard_path = dir.join("owners").join(format!("{}.tsv", shard(&owner)));
     let file = match File::open(&shard_path) {
         Ok(f) => f,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
         Err(e) => return Err(crate::fs::io_error(&shard_path, e)),
     };
     let prefix = format!(
-        "{{\"owner\":{},",
+        "{}\t",
         serde_json::to_string(&owner).map_err(|e| Error::Internal(e.to_string()))?
     );
     let mut entries = Vec::new();
@@ -655,35 +782,33 @@ pub fn receipt(dir: &Path, owner: &str) -> Result<Option<Receipt>> {
         if !line.starts_with(&prefix) {
             continue;
         }
-        let line: Line = serde_json::from_str(&line).map_err(|e| {
-            Error::invalid(vec![Problem::new(
-                format!("{}:{}", shard_path.display(), n + 1),
-                format!("not a receipt line: {e}"),
-            )])
-        })?;
-        let c = index
-            .commitments
-            .exports
-            .iter()
-            .find(|c| c.export == line.export)
-            .ok_or_else(|| {
-                Error::Internal(format!("{} names an unknown batch", shard_path.display()))
-            })?;
-        let (path, committed) = match (line.leaf, c.tree_size) {
+        let Some((batch, leaf, record)) =
+            parse_line(&line, &owner, &index.categories, &index.commitments)
+        else {
+            return Err(Error::invalid(vec![
+                Problem::new(
+                    format!("{}:{}", shard_path.display(), n + 1),
+                    "not a line of a receipts folder",
+                )
+                .help("build the receipts again"),
+            ]));
+        };
+        let c = &index.commitments.exports[batch];
+        let (path, committed) = match (leaf, c.tree_size) {
             (Some(leaf), Some(size)) if c.committed => (read_path(dir, c, leaf, size)?, true),
             _ => (Vec::new(), false),
         };
         entries.push(Entry {
-            export: line.export,
+            export: c.export.clone(),
             committed,
-            leaf_index: line.leaf.filter(|_| committed),
+            leaf_index: leaf.filter(|_| committed),
             tree_size: c.tree_size.filter(|_| committed),
             sums: if committed {
                 c.sums.clone()
             } else {
                 Vec::new()
             },
-            record: line.record,
+            record,
             path,
         });
     }

@@ -96,13 +96,25 @@ impl Tree {
             if n <= 1 {
                 break;
             }
+            // Parents of 1,024 pairs per task, in order.
+            use rayon::prelude::*;
+            let blocks: Vec<Option<Vec<u8>>> = below
+                .par_chunks(2 * width * 1024)
+                .map(|block| {
+                    let mut next = Vec::with_capacity(block.len().div_ceil(2));
+                    for pair in block.chunks(2 * width) {
+                        if pair.len() == 2 * width {
+                            parent_into(&pair[..width], &pair[width..], &mut next)?;
+                        } else {
+                            next.extend_from_slice(pair);
+                        }
+                    }
+                    Some(next)
+                })
+                .collect();
             let mut next = Vec::with_capacity(n.div_ceil(2) * width);
-            for pair in below.chunks(2 * width) {
-                if pair.len() == 2 * width {
-                    parent_into(&pair[..width], &pair[width..], &mut next)?;
-                } else {
-                    next.extend_from_slice(pair);
-                }
+            for block in blocks {
+                next.extend(block?);
             }
             levels.push(next);
         }

@@ -22,7 +22,7 @@ function owners(dir) {
   const out = new Set();
   for (const f of fs.readdirSync(path.join(dir, 'owners')).sort()) {
     for (const line of fs.readFileSync(path.join(dir, 'owners', f), 'utf8').split('\n')) {
-      if (line) out.add(JSON.parse(line).owner);
+      if (line) out.add(JSON.parse(line.split('\t')[0]));
     }
   }
   return [...out].sort();
