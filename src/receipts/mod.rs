@@ -300,10 +300,15 @@ pub(crate) fn check_receipts_dir(dir: &Path) -> Result<()> {
                 .map_err(|e| crate::fs::io_error(dir, e))?
                 .next()
                 .is_none();
+            // Any version's folder: its index names the format.
             let ours = std::fs::read(dir.join(INDEX))
                 .ok()
-                .and_then(|b| serde_json::from_slice::<Index>(&b).ok())
-                .is_some_and(|i| i.format == FOLDER);
+                .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
+                .is_some_and(|i| {
+                    i.get("format")
+                        .and_then(serde_json::Value::as_str)
+                        .is_some_and(|f| f.starts_with("sharelog-receipts/"))
+                });
             if empty || ours {
                 Ok(())
             } else {
