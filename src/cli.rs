@@ -17,17 +17,20 @@ Exit codes:
 const RECEIPT_EXIT_CODES: &str = "\
 Exit codes:
   0  printed the receipt (of every owner given)
-  1  no batch held any item of an owner given (named on stderr; the others are printed), or the
-     folder is not a receipts folder
+  1  no batch held any item of an owner given (named on stderr; the others are printed); the
+     folder is not a receipts folder of this version; or it was changed or damaged, so that a
+     receipt would not verify against the folder's own commitments (nothing is printed for it)
   2  usage error on the command line
   3  I/O or internal error";
 
 const VERIFY_EXIT_CODES: &str = "\
 Exit codes:
   0  the receipt verifies against the site's commitments
-  1  it does not (every failure is printed), or the site publishes no commitments
+  1  it does not (every failure is printed); the site publishes no commitments; the site commits
+     to none of the receipt's batches, so nothing was checked; or the receipt is not a regular
+     file of at most 64 MiB
   2  usage error on the command line
-  3  I/O error (the receipt or the site cannot be read)";
+  3  I/O error (the receipt or the site cannot be read, or --site is not a folder)";
 
 /// sharelog builds a static-site transparency report about user data shared with AI companies.
 #[derive(Debug, Parser)]

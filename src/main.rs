@@ -206,16 +206,33 @@ fn run(cli: &Cli) -> Result<i32, Error> {
             Ok(if missing > 0 { 1 } else { 0 })
         }
         Command::Verify(args) => {
+            use sharelog::receipts::verify::printable;
             match sharelog::receipts::verify::verify(&args.receipt, &args.site)? {
                 sharelog::receipts::verify::Outcome::Verified(lines) => {
-                    println!("verified: {}", args.receipt.display());
+                    println!(
+                        "verified: {}",
+                        printable(&args.receipt.display().to_string())
+                    );
                     for l in lines {
                         println!("  {l}.");
                     }
                     Ok(0)
                 }
+                sharelog::receipts::verify::Outcome::Unchecked(lines) => {
+                    println!(
+                        "nothing checked: {}: the site commits to none of its export batches, so it proves nothing",
+                        printable(&args.receipt.display().to_string())
+                    );
+                    for l in lines {
+                        println!("  {l}.");
+                    }
+                    Ok(1)
+                }
                 sharelog::receipts::verify::Outcome::Failed(lines) => {
-                    println!("NOT verified: {}", args.receipt.display());
+                    println!(
+                        "NOT verified: {}",
+                        printable(&args.receipt.display().to_string())
+                    );
                     for l in lines {
                         println!("  {l}");
                     }

@@ -16,13 +16,14 @@
     });
   }
 
-  function show(ok, lines) {
+  // state: 'ok' (verified), 'unchecked' (nothing to check against) or 'failed'.
+  function show(state, lines) {
     out.textContent = '';
     var p = document.createElement('p');
     var strong = document.createElement('strong');
-    strong.textContent = ok ? msg.js_verified : msg.js_failed;
+    strong.textContent = state === 'ok' ? msg.js_verified : state === 'unchecked' ? msg.js_unchecked : msg.js_failed;
     p.appendChild(strong);
-    p.className = ok ? 'verify-ok' : 'verify-failed';
+    p.className = 'verify-' + state;
     out.appendChild(p);
     if (lines.length) {
       var ul = document.createElement('ul');
@@ -41,6 +42,133 @@
   }
   form.hidden = false;
 
+  // A strict JSON reader, so that the page accepts exactly what `sharelog verify` accepts: no
+  // duplicate keys, numbers only as integers (digits, a minus sign at most) of at most 2^53 - 1,
+  // strings without lone surrogates. Throws on anything else.
+  var MAX = 9007199254740991;
+  function strictParse(text) {
+    var at = 0;
+    var ws = /[ \t\n\r]*/y;
+    var str = /"(?:[^"\\\u0000-\u001f]|\\(?:["\\\/bfnrt]|u[0-9a-fA-F]{4}))*"/y;
+    var num = /-?(?:0|[1-9][0-9]*)(?![0-9.eE])/y;
+    var lone = /[\ud800-\udbff](?![\udc00-\udfff])|(?:^|[^\ud800-\udbff])[\udc00-\udfff]/;
+    function skip() { ws.lastIndex = at; ws.exec(text); at = ws.lastIndex; }
+    function fail() { throw new Error('not strict JSON at ' + at); }
+    function token(re) {
+      re.lastIndex = at;
+      var m = re.exec(text);
+      if (!m) fail();
+      at = re.lastIndex;
+      return m[0];
+    }
+    function value() {
+      skip();
+      var c = text[at];
+      if (c === '{') {
+        at++;
+        var obj = Object.create(null);
+        skip();
+        if (text[at] === '}') { at++; return obj; }
+        for (;;) {
+          skip();
+          var k = JSON.parse(token(str));
+          if (lone.test(k) || Object.prototype.hasOwnProperty.call(obj, k)) fail();
+          skip();
+          if (text[at++] !== ':') fail();
+          obj[k] = value();
+          skip();
+          c = text[at++];
+          if (c === '}') return obj;
+          if (c !== ',') fail();
+        }
+      }
+      if (c === '[') {
+        at++;
+        var arr = [];
+        skip();
+        if (text[at] === ']') { at++; return arr; }
+        for (;;) {
+          arr.push(value());
+          skip();
+          c = text[at++];
+          if (c === ']') return arr;
+          if (c !== ',') fail();
+        }
+      }
+      if (c === '"') {
+        var s = JSON.parse(token(str));
+        if (lone.test(s)) fail();
+        return s;
+      }
+      if (text.startsWith('true', at)) { at += 4; return true; }
+      if (text.startsWith('false', at)) { at += 5; return false; }
+      if (text.startsWith('null', at)) { at += 4; return null; }
+      var t = token(num);
+      if (t === '-0') fail();
+      var n = Number(t);
+      if (!Number.isSafeInteger(n)) fail();
+      return n;
+    }
+    var v = value();
+    skip();
+    if (at !== text.length) fail();
+    return v;
+  }
+
+  // Whether `o` is an object with exactly the keys `required`, and perhaps some of `optional`.
+  function shape(o, required, optional) {
+    if (o === null || typeof o !== 'object' || Array.isArray(o)) return false;
+    var keys = Object.keys(o);
+    return required.every(function (k) { return keys.indexOf(k) >= 0; }) &&
+      keys.every(function (k) { return required.indexOf(k) >= 0 || (optional || []).indexOf(k) >= 0; });
+  }
+  function isStr(s) { return typeof s === 'string'; }
+  function isMark(b) { return b === null || typeof b === 'boolean'; }
+  function isYear(y) { return Number.isSafeInteger(y) && y >= -2147483648 && y <= 2147483647; }
+  var CELL = ['category', 'deleted', 'explicit', 'items', 'minor', 'private', 'suspended', 'year'];
+  var FLAGS = ['private', 'deleted', 'suspended', 'explicit', 'minor'];
+  var RECORD = ['cells', 'export', 'exported_at', 'items', 'opted_out_at_export', 'opted_out_now', 'owner', 'partner', 'salt'];
+
+  // Every field of the receipt has the type `sharelog verify` reads it as (else: not a receipt).
+  function wellTyped(receipt) {
+    if (!shape(receipt, ['receipt', 'owner', 'report', 'exports']) || !isStr(receipt.receipt) ||
+        !isStr(receipt.owner) || !shape(receipt.report, ['title', 'published']) ||
+        !isStr(receipt.report.title) || !isStr(receipt.report.published) || !Array.isArray(receipt.exports)) {
+      return false;
+    }
+    return receipt.exports.every(function (e) {
+      if (!shape(e, ['export', 'committed', 'record'], ['leaf_index', 'tree_size', 'sums', 'path']) ||
+          !isStr(e.export) || typeof e.committed !== 'boolean' ||
+          !(e.leaf_index === undefined || e.leaf_index === null || isCount(e.leaf_index)) ||
+          !(e.tree_size === undefined || e.tree_size === null || isCount(e.tree_size)) ||
+          !(e.sums === undefined || (Array.isArray(e.sums) && e.sums.every(isStr))) ||
+          !(e.path === undefined || (Array.isArray(e.path) && e.path.every(function (p) {
+            return shape(p, ['hash', 'sums']) && isStr(p.hash) && Array.isArray(p.sums) && p.sums.every(isCount);
+          })))) {
+        return false;
+      }
+      var r = e.record;
+      return shape(r, RECORD) && Array.isArray(r.cells) && isStr(r.export) && isStr(r.exported_at) &&
+        isCount(r.items) && isMark(r.opted_out_at_export) && isMark(r.opted_out_now) && isStr(r.owner) &&
+        isStr(r.partner) && isStr(r.salt) && r.cells.every(function (c) {
+          return shape(c, CELL) && isStr(c.category) && isYear(c.year) && isCount(c.items) &&
+            FLAGS.every(function (f) { return isCount(c[f]); });
+        });
+    });
+  }
+
+  // How many leaves each sibling on the path of leaf `index` covers, from the leaf up.
+  function siblingSizes(index, size) {
+    var out = [];
+    var lo = 0, n = size;
+    while (n > 1) {
+      var k = 1;
+      while (k * 2 < n) k *= 2;
+      if (index < lo + k) { out.push(n - k); n = k; } else { out.push(k); lo += k; n -= k; }
+    }
+    return out.reverse();
+  }
+
   // The record's canonical JSON: keys sorted, no spaces (as serde_json writes sharelog's record).
   function canonical(v) {
     if (Array.isArray(v)) return '[' + v.map(canonical).join(',') + ']';
@@ -53,7 +181,7 @@
   }
 
   function isCount(n) {
-    return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0;
+    return typeof n === 'number' && Number.isSafeInteger(n) && n >= 0 && n <= MAX;
   }
 
   function sha256(parts) {
@@ -137,42 +265,57 @@
   function checkEntry(receipt, entry) {
     var c = commitments.exports.find(function (e) { return e.export === entry.export; });
     var r = entry.record;
-    var fail = function (key) { return Promise.resolve({ ok: false, line: fill(msg[key], { export: String(entry.export) }) }); };
-    if (!c || !r || typeof r !== 'object' || !Array.isArray(r.cells)) return fail('js_record');
+    var fail = function (key, more) {
+      var values = { export: entry.export };
+      Object.keys(more || {}).forEach(function (k) { values[k] = more[k]; });
+      return Promise.resolve({ ok: false, line: fill(msg[key], values) });
+    };
+    if (!c) return fail('js_no_batch');
     var total = 0;
-    var cellsOk = r.cells.every(function (cell) {
-      if (!cell || !isCount(cell.items)) return false;
+    var field = null;
+    r.cells.forEach(function (cell) {
       total += cell.items;
-      return ['private', 'deleted', 'suspended', 'explicit', 'minor'].every(function (f) {
-        return isCount(cell[f]) && cell[f] <= cell.items;
-      });
+      if (cell.items === 0 || FLAGS.some(function (f) { return cell[f] > cell.items; })) field = field || 'cells';
     });
-    if (!cellsOk || !isCount(r.items) || r.items !== total || r.items === 0 || r.export !== entry.export ||
-        r.owner !== receipt.owner || r.partner !== c.partner || r.exported_at !== c.exported_at ||
-        typeof r.salt !== 'string' || !/^[0-9a-f]{64}$/.test(r.salt)) {
-      return fail('js_record');
-    }
+    if (r.export !== entry.export) field = 'export';
+    else if (r.owner !== receipt.owner) field = 'owner';
+    else if (r.partner !== c.partner) field = 'partner';
+    else if (r.exported_at !== c.exported_at) field = 'exported_at';
+    else if (!/^[0-9a-f]{64}$/.test(r.salt)) field = 'salt';
+    else if (r.items !== total || r.items === 0) field = 'items';
+    if (field) return fail('js_record', { field: field });
     var info = msg.exports[c.export] || { partner: c.partner, date: c.exported_at };
-    var line = fill(msg.js_entry, {
-      items: r.items, export: c.export, partner: info.partner, date: info.date,
-      at_export: yesNo(r.opted_out_at_export), now: yesNo(r.opted_out_now)
+    var opted = r.opted_out_at_export === null && r.opted_out_now === null ? msg.js_opted_unknown
+      : fill(msg.js_opted, { at_export: yesNo(r.opted_out_at_export), now: yesNo(r.opted_out_now), report_date: msg.report_date });
+    var line = fill(r.items === 1 ? msg.js_entry_one : msg.js_entry, {
+      items: r.items, export: c.export, partner: info.partner, date: info.date, opted: opted
     });
     if (!entry.committed) {
-      if (c.committed) return fail('js_mismatch');
-      return Promise.resolve({ ok: true, line: line + ' ' + fill(msg.js_not_checked, { export: c.export }) });
+      if (c.committed) return fail('js_no_path');
+      if ((entry.leaf_index !== undefined && entry.leaf_index !== null) || (entry.path && entry.path.length)) {
+        return fail('js_path_without_tree');
+      }
+      return Promise.resolve({ ok: true, checked: false, line: line + ' ' + fill(msg.js_not_checked, { export: c.export }) });
     }
-    if (!c.committed || JSON.stringify(entry.sums) !== JSON.stringify(c.sums) ||
-        entry.tree_size !== c.tree_size || !Array.isArray(entry.path)) {
+    if (!c.committed) return fail('js_not_committed');
+    if (JSON.stringify(entry.sums || []) !== JSON.stringify(c.sums) || entry.tree_size !== c.tree_size ||
+        !isCount(entry.leaf_index) || !Array.isArray(entry.path)) {
       return fail('js_mismatch');
     }
     var sums = recordSums(r, c.sums);
     if (!sums) return fail('js_mismatch');
+    var sizes = siblingSizes(entry.leaf_index, c.tree_size);
+    var at = function (name) { return c.sums.indexOf(name); };
     var path = [];
     for (var i = 0; i < entry.path.length; i++) {
       var p = entry.path[i];
-      var h = p && fromHex(p.hash);
-      if (!h || !Array.isArray(p.sums) || p.sums.length !== c.sums.length || !p.sums.every(isCount)) {
-        return fail('js_mismatch');
+      var h = fromHex(p.hash);
+      if (!h || p.sums.length !== c.sums.length) return fail('js_mismatch');
+      var owners = at('owners') >= 0 ? p.sums[at('owners')] : null;
+      if (owners !== null && ((i < sizes.length && owners !== sizes[i]) ||
+          (at('items') >= 0 && p.sums[at('items')] < owners) ||
+          (at('owners_opted_out') >= 0 && p.sums[at('owners_opted_out')] > owners))) {
+        return fail('js_impossible', { sibling: i + 1 });
       }
       path.push({ hash: h, sums: p.sums.map(function (s) { return BigInt(s); }) });
     }
@@ -180,42 +323,76 @@
     return sha256([new Uint8Array([0]), bytes])
       .then(function (h) { return rootFromPath({ hash: h, sums: sums }, entry.leaf_index, c.tree_size, path); })
       .then(function (root) {
+        if (root === null || hex(root.hash) !== c.root) return { ok: false, line: fill(msg.js_mismatch, { export: c.export }) };
         var totals = c.sums.map(function (n) { return BigInt(c.totals[n]); });
-        var ok = root !== null && hex(root.hash) === c.root &&
-          root.sums.every(function (s, i) { return s === totals[i]; });
-        return ok ? { ok: true, line: line } : { ok: false, line: fill(msg.js_mismatch, { export: c.export }) };
+        if (!root.sums.every(function (s, i) { return s === totals[i]; })) {
+          return { ok: false, line: fill(msg.js_totals, { export: c.export }) };
+        }
+        return { ok: true, checked: true, line: line };
       }, function () { return { ok: false, line: fill(msg.js_mismatch, { export: c.export }) }; });
+  }
+
+  // What is wrong with the embedded commitments themselves (as `sharelog verify` checks them).
+  function commitmentProblems() {
+    var out = [];
+    commitments.exports.forEach(function (c) {
+      if (!c.committed) return;
+      var keys = Object.keys(c.totals || {}).sort();
+      if (c.sums[0] !== 'items' || c.sums[1] !== 'owners' || JSON.stringify(c.sums.slice().sort()) !== JSON.stringify(keys) ||
+          c.tree_size !== c.totals.owners || !/^[0-9a-f]{64}$/.test(c.root)) {
+        out.push(fill(msg.js_bad_commitment, { export: c.export }));
+      }
+    });
+    return out;
   }
 
   function check(text) {
     var receipt;
-    try { receipt = JSON.parse(text); } catch (e) { receipt = null; }
-    if (!receipt || receipt.receipt !== 'sharelog-receipt/1' || !Array.isArray(receipt.exports) ||
-        receipt.exports.length === 0 || typeof receipt.owner !== 'string') {
-      show(false, [msg.js_bad_file]);
+    try { receipt = strictParse(text.replace(/^\ufeff/, '')); } catch (e) { receipt = null; }
+    if (!receipt || !wellTyped(receipt)) {
+      show('failed', [msg.js_bad_file]);
       return Promise.resolve();
     }
-    if (!receipt.report || receipt.report.title !== commitments.report.title ||
+    if (receipt.receipt !== 'sharelog-receipt/1' || receipt.exports.length === 0) {
+      show('failed', [msg.js_bad_file]);
+      return Promise.resolve();
+    }
+    if (receipt.report.title !== commitments.report.title ||
         receipt.report.published !== commitments.report.published) {
-      show(false, [msg.js_other_report]);
+      show('failed', [msg.js_other_report]);
       return Promise.resolve();
     }
-    var seen = {};
+    var bad = commitmentProblems();
+    if (bad.length) {
+      show('failed', bad);
+      return Promise.resolve();
+    }
+    var seen = Object.create(null);
     var twice = receipt.exports.some(function (e) { var d = seen[e.export]; seen[e.export] = true; return d; });
     if (twice) {
-      show(false, [msg.js_bad_file]);
+      show('failed', [msg.js_bad_file]);
       return Promise.resolve();
     }
     return Promise.all(receipt.exports.map(function (e) { return checkEntry(receipt, e); }))
       .then(function (results) {
         var ok = results.every(function (r) { return r.ok; });
-        show(ok, results.filter(function (r) { return r.ok === ok; }).map(function (r) { return r.line; }));
+        var checked = results.some(function (r) { return r.checked; });
+        show(!ok ? 'failed' : checked ? 'ok' : 'unchecked',
+          results.filter(function (r) { return r.ok === ok; }).map(function (r) { return r.line; }));
       });
   }
 
   input.addEventListener('change', function () {
     var file = input.files && input.files[0];
     if (!file) return;
-    file.text().then(check).catch(function () { show(false, [msg.js_bad_file]); });
+    // As `sharelog verify` reads a receipt: at most 64 MiB of UTF-8 (a byte order mark ignored).
+    if (file.size > 64 * 1024 * 1024) {
+      show('failed', [msg.js_bad_file]);
+      return;
+    }
+    file.arrayBuffer()
+      .then(function (b) { return new TextDecoder('utf-8', { fatal: true }).decode(b); })
+      .then(check)
+      .catch(function () { show('failed', [msg.js_bad_file]); });
   });
 }());

@@ -140,9 +140,11 @@ pub struct Record {
     /// The owner's items in it.
     pub items: u64,
     /// Whether an opt-out covering the partner was in force at the export (`null` without a
-    /// ledger).
+    /// ledger). Required, `null` or not: the leaf hashes it.
+    #[serde(deserialize_with = "Option::deserialize")]
     pub opted_out_at_export: Option<bool>,
     /// Whether one is in force at the end of the report's date.
+    #[serde(deserialize_with = "Option::deserialize")]
     pub opted_out_now: Option<bool>,
     /// The owner's id, in its compared form (an integer's digits).
     pub owner: String,
@@ -283,25 +285,91 @@ fn sibling(dir: &Path, what: &str) -> PathBuf {
     dir.with_file_name(format!(".{name}.{what}-{}", std::process::id()))
 }
 
+/// Creates a folder only its owner can read (the receipts hold every owner's id and salt).
+fn private_dir(path: &Path) -> Result<()> {
+    let mut b = std::fs::DirBuilder::new();
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::DirBuilderExt;
+        b.mode(0o700);
+    }
+    b.create(path).map_err(|e| crate::fs::io_error(path, e))
+}
+
+/// Creates a file only its owner can read.
+fn create_private(path: &Path) -> Result<File> {
+    let mut o = std::fs::OpenOptions::new();
+    o.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        o.mode(0o600);
+    }
+    o.open(path).map_err(|e| crate::fs::io_error(path, e))
+}
+
+/// Opens a regular file (not a pipe, device or folder, which could block or never end).
+pub(crate) fn open_regular(path: &Path) -> Result<File> {
+    match std::fs::metadata(path) {
+        Ok(m) if m.is_file() => File::open(path).map_err(|e| crate::fs::io_error(path, e)),
+        Ok(_) => Err(Error::invalid(vec![
+            Problem::new(path.display().to_string(), "not a regular file")
+                .help("name a file (not a folder, pipe or device)"),
+        ])),
+        Err(e) => Err(crate::fs::io_error(path, e)),
+    }
+}
+
+/// Reads a regular file of at most `cap` bytes.
+pub(crate) fn read_regular(path: &Path, cap: u64) -> Result<Vec<u8>> {
+    let f = open_regular(path)?;
+    let mut bytes = Vec::new();
+    f.take(cap + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| crate::fs::io_error(path, e))?;
+    if bytes.len() as u64 > cap {
+        return Err(Error::invalid(vec![
+            Problem::new(
+                path.display().to_string(),
+                format!("larger than {} MiB: not a file sharelog wrote", cap >> 20),
+            )
+            .help("name the receipt or site sharelog wrote"),
+        ]));
+    }
+    Ok(bytes)
+}
+
 /// Refuses a receipts folder that is not sharelog's to replace: a file, or a folder with
-/// anything in it but an earlier receipts folder (its index names [`FOLDER`]).
+/// anything in it but what `build --receipts` writes (an index naming any version of the folder
+/// format, `owners/*.tsv` and `trees/*.bin`), so that replacing it loses nothing else.
 pub(crate) fn check_receipts_dir(dir: &Path) -> Result<()> {
-    let refuse = |why: &str| {
+    let refuse = |why: String| {
         Err(Error::invalid(vec![
-            Problem::new(dir.display().to_string(), why.to_owned())
-                .help("name a new folder, or one an earlier `build --receipts` wrote"),
+            Problem::new(dir.display().to_string(), why)
+                .help("name a new folder, or one an earlier `build --receipts` wrote and nothing else added to"),
         ]))
     };
     match std::fs::symlink_metadata(dir) {
         Err(_) => Ok(()),
-        Ok(m) if !m.is_dir() => refuse("--receipts is not a folder"),
+        Ok(m) if !m.is_dir() => refuse("--receipts is not a folder".to_owned()),
         Ok(_) => {
-            let empty = std::fs::read_dir(dir)
-                .map_err(|e| crate::fs::io_error(dir, e))?
-                .next()
-                .is_none();
+            let names = |d: &Path| -> Result<Vec<(String, std::fs::FileType)>> {
+                let mut out = Vec::new();
+                for e in std::fs::read_dir(d).map_err(|e| crate::fs::io_error(d, e))? {
+                    let e = e.map_err(|e| crate::fs::io_error(d, e))?;
+                    let t = e
+                        .file_type()
+                        .map_err(|err| crate::fs::io_error(&e.path(), err))?;
+                    out.push((e.file_name().to_string_lossy().into_owned(), t));
+                }
+                Ok(out)
+            };
+            let top = names(dir)?;
+            if top.is_empty() {
+                return Ok(());
+            }
             // Any version's folder: its index names the format.
-            let ours = std::fs::read(dir.join(INDEX))
+            let ours = read_regular(&dir.join(INDEX), 1 << 30)
                 .ok()
                 .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
                 .is_some_and(|i| {
@@ -309,11 +377,30 @@ pub(crate) fn check_receipts_dir(dir: &Path) -> Result<()> {
                         .and_then(serde_json::Value::as_str)
                         .is_some_and(|f| f.starts_with("sharelog-receipts/"))
                 });
-            if empty || ours {
-                Ok(())
-            } else {
-                refuse("--receipts holds files sharelog did not write; it would be replaced")
+            if !ours {
+                return refuse(
+                    "--receipts holds files sharelog did not write (no receipts.json of a receipts folder); it would be replaced".to_owned(),
+                );
             }
+            for (name, t) in top {
+                let stray = match name.as_str() {
+                    INDEX if t.is_file() => None,
+                    "owners" | "trees" if t.is_dir() => {
+                        let ext = if name == "owners" { ".tsv" } else { ".bin" };
+                        names(&dir.join(&name))?
+                            .into_iter()
+                            .find(|(n, t)| !(t.is_file() && n.ends_with(ext)))
+                            .map(|(n, _)| format!("{name}/{n}"))
+                    }
+                    _ => Some(name),
+                };
+                if let Some(stray) = stray {
+                    return refuse(format!(
+                        "--receipts holds {stray:?}, which sharelog did not write there; replacing the folder would delete it"
+                    ));
+                }
+            }
+            Ok(())
         }
     }
 }
@@ -480,9 +567,12 @@ pub(crate) fn commit(
         Some(dir) => {
             let staging = sibling(dir, "staging");
             let _ = std::fs::remove_dir_all(&staging);
-            for sub in ["trees", "owners"] {
-                let d = staging.join(sub);
-                std::fs::create_dir_all(&d).map_err(|e| crate::fs::io_error(&d, e))?;
+            for d in [
+                staging.clone(),
+                staging.join("trees"),
+                staging.join("owners"),
+            ] {
+                private_dir(&d)?;
             }
             Some(Staged {
                 dir: dir.to_path_buf(),
@@ -527,22 +617,24 @@ pub(crate) fn commit(
                 .par_iter()
                 .map(|(r, bytes)| r.sums(&names).map(|sums| tree::leaf(bytes, &sums)))
                 .collect();
-            let mut nodes = Vec::with_capacity(records.len() * width);
-            for leaf in leaves {
-                let leaf = leaf.ok_or_else(|| {
+            let leaves = leaves
+                .into_iter()
+                .collect::<Option<Vec<Vec<u8>>>>()
+                .ok_or_else(|| {
                     Error::Internal(format!("a record of {} lacks a summed count", c.export))
                 })?;
-                nodes.extend(leaf);
-            }
-            // Each record's place among the leaves sorted by hash.
-            let hash = |j: usize| &nodes[j * width..j * width + tree::HASH];
+            // Each record's place among the leaves sorted by hash (hashes are distinct: each
+            // record names its owner, and salts differ).
             let mut order: Vec<usize> = (0..records.len()).collect();
-            order.sort_unstable_by(|a, b| hash(*a).cmp(hash(*b)));
+            order.par_sort_unstable_by(|a, b| leaves[*a].cmp(&leaves[*b]));
             let mut index = vec![0u64; records.len()];
+            let mut nodes = Vec::with_capacity(records.len() * width);
             for (k, j) in order.iter().enumerate() {
                 index[*j] = k as u64;
+                nodes.extend_from_slice(&leaves[*j]);
             }
-            let built = tree::Tree::build(nodes, width).ok_or_else(|| {
+            drop(leaves);
+            let built = tree::Tree::from_sorted(nodes, width).ok_or_else(|| {
                 Error::Internal(format!("the tree of {} could not be built", c.export))
             })?;
             let root = built.root();
@@ -562,8 +654,7 @@ pub(crate) fn commit(
             c.totals = published.iter().cloned().collect();
             if let Some(s) = &staged {
                 let path = s.staging.join("trees").join(format!("{}.bin", c.export));
-                let mut f =
-                    BufWriter::new(File::create(&path).map_err(|e| crate::fs::io_error(&path, e))?);
+                let mut f = BufWriter::new(create_private(&path)?);
                 for level in built.levels() {
                     f.write_all(level)
                         .map_err(|e| crate::fs::io_error(&path, e))?;
@@ -601,7 +692,9 @@ pub(crate) fn commit(
         let path = s.staging.join(INDEX);
         let bytes = serde_json::to_vec_pretty(&index)
             .map_err(|e| Error::Internal(format!("the receipts index: {e}")))?;
-        std::fs::write(&path, bytes).map_err(|e| crate::fs::io_error(&path, e))?;
+        let mut f = create_private(&path)?;
+        f.write_all(&bytes)
+            .map_err(|e| crate::fs::io_error(&path, e))?;
     }
     Ok((commitments, staged))
 }
@@ -671,9 +764,7 @@ fn records_of(
         let record = match &mut current {
             Some(r) => r,
             None => {
-                let mut m = mac.clone();
-                m.update(owner.as_bytes());
-                let salt = hex::encode(m.finalize().into_bytes());
+                // The salt is derived below, in parallel.
                 current.insert(Record {
                     cells: Vec::new(),
                     export: c.export.clone(),
@@ -683,7 +774,7 @@ fn records_of(
                     opted_out_now: now.get(i),
                     owner: owner.to_owned(),
                     partner: c.partner.clone(),
-                    salt,
+                    salt: String::new(),
                 })
             }
         };
@@ -698,13 +789,17 @@ fn records_of(
     }
     use rayon::prelude::*;
     out.par_iter_mut().try_for_each(|(r, bytes)| {
+        let mut m = mac.clone();
+        m.update(r.owner.as_bytes());
+        r.salt = hex::encode(m.finalize().into_bytes());
         *bytes = r.canonical()?;
         Ok::<(), Error>(())
     })?;
     Ok(out)
 }
 
-/// Appends a batch's records to the owner shards.
+/// Appends a batch's records to the owner shards (the lines written in parallel, appended in
+/// the records' order).
 fn write_lines(
     s: &Staged,
     shards: &mut BTreeMap<String, BufWriter<File>>,
@@ -713,27 +808,32 @@ fn write_lines(
     index: Option<&[u64]>,
     categories: &[String],
 ) -> Result<()> {
-    let mut line = String::new();
-    for (j, (r, _)) in records.iter().enumerate() {
-        let name = shard(&r.owner);
-        let path = s.staging.join("owners").join(format!("{name}.tsv"));
-        if !shards.contains_key(&name) {
-            let f = File::create(&path).map_err(|e| crate::fs::io_error(&path, e))?;
-            shards.insert(name.clone(), BufWriter::with_capacity(1 << 16, f));
-        }
-        let Some(w) = shards.get_mut(&name) else {
-            continue;
+    use rayon::prelude::*;
+    let lines: Vec<(String, String)> = records
+        .par_iter()
+        .enumerate()
+        .map(|(j, (r, _))| {
+            let mut line = String::with_capacity(128);
+            line_text(
+                &mut line,
+                batch,
+                index.and_then(|ix| ix.get(j).copied()),
+                r,
+                categories,
+            )?;
+            Ok((shard(&r.owner), line))
+        })
+        .collect::<Result<_>>()?;
+    for (name, line) in lines {
+        let path = || s.staging.join("owners").join(format!("{name}.tsv"));
+        let w = match shards.entry(name.clone()) {
+            std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
+            std::collections::btree_map::Entry::Vacant(v) => {
+                v.insert(BufWriter::with_capacity(1 << 16, create_private(&path())?))
+            }
         };
-        line.clear();
-        line_text(
-            &mut line,
-            batch,
-            index.and_then(|ix| ix.get(j).copied()),
-            r,
-            categories,
-        )?;
         w.write_all(line.as_bytes())
-            .map_err(|e| crate::fs::io_error(&path, e))?;
+            .map_err(|e| crate::fs::io_error(&path(), e))?;
     }
     Ok(())
 }
@@ -752,7 +852,7 @@ pub fn owner_key(id: &str) -> Option<String> {
 /// of the owner's items.
 pub fn receipt(dir: &Path, owner: &str) -> Result<Option<Receipt>> {
     let index_path = dir.join(INDEX);
-    let bytes = std::fs::read(&index_path).map_err(|e| crate::fs::io_error(&index_path, e))?;
+    let bytes = read_regular(&index_path, 1 << 30)?;
     let index: Index = serde_json::from_slice(&bytes).map_err(|e| {
         Error::invalid(vec![
             Problem::new(
@@ -762,6 +862,18 @@ pub fn receipt(dir: &Path, owner: &str) -> Result<Option<Receipt>> {
             .help("name the folder `build --receipts` wrote"),
         ])
     })?;
+    if index.format != FOLDER {
+        return Err(Error::invalid(vec![
+            Problem::new(
+                index_path.display().to_string(),
+                format!(
+                    "a receipts folder of the format {:?}; this sharelog reads {FOLDER:?}",
+                    index.format
+                ),
+            )
+            .help("print receipts with the sharelog that built them, or build them again"),
+        ]));
+    }
     let Some(owner) = owner_key(owner) else {
         return Err(Error::invalid(vec![
             Problem::new(
@@ -772,10 +884,12 @@ pub fn receipt(dir: &Path, owner: &str) -> Result<Option<Receipt>> {
         ]));
     };
     let shard_path = dir.join("owners").join(format!("{}.tsv", shard(&owner)));
-    let file = match File::open(&shard_path) {
+    let file = match open_regular(&shard_path) {
         Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(crate::fs::io_error(&shard_path, e)),
+        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(None);
+        }
+        Err(e) => return Err(e),
     };
     let prefix = format!(
         "{}\t",
@@ -827,18 +941,33 @@ pub fn receipt(dir: &Path, owner: &str) -> Result<Option<Receipt>> {
         .map(|c| c.export.as_str())
         .collect();
     entries.sort_by_key(|e| order.iter().position(|x| *x == e.export));
-    Ok(Some(Receipt {
+    let receipt = Receipt {
         receipt: RECEIPT.to_owned(),
         owner,
         report: index.commitments.report.clone(),
         exports: entries,
-    }))
+    };
+    // Never hand out a receipt that fails: a changed or damaged folder is found here.
+    if let verify::Outcome::Failed(why) = verify::check(&receipt, &index.commitments, None) {
+        return Err(Error::invalid(vec![
+            Problem::new(
+                dir.display().to_string(),
+                format!(
+                    "the receipt it gives {:?} does not verify against its own commitments: {}",
+                    receipt.owner,
+                    why.join("; ")
+                ),
+            )
+            .help("the folder was changed or damaged: build the receipts again"),
+        ]));
+    }
+    Ok(Some(receipt))
 }
 
 /// A leaf's audit path, read from the batch's stored levels.
 fn read_path(dir: &Path, c: &ExportCommitment, leaf: u64, size: u64) -> Result<Vec<PathNode>> {
     let path = dir.join("trees").join(format!("{}.bin", c.export));
-    let mut f = File::open(&path).map_err(|e| crate::fs::io_error(&path, e))?;
+    let mut f = open_regular(&path)?;
     let width = tree::node_len(c.sums.len());
     let sizes = tree::level_sizes(size);
     let mut starts = Vec::with_capacity(sizes.len());

@@ -81,14 +81,28 @@ pub(crate) struct Tree {
 impl Tree {
     /// Builds the tree over `leaves` (nodes of `width` bytes, concatenated), which it sorts by
     /// hash first. `None` when a sum overflows. At least one leaf.
-    pub(crate) fn build(mut leaves: Vec<u8>, width: usize) -> Option<Tree> {
+    #[cfg(test)]
+    pub(crate) fn build(leaves: Vec<u8>, width: usize) -> Option<Tree> {
         if width < HASH || leaves.is_empty() || !leaves.len().is_multiple_of(width) {
             return None;
         }
         let mut nodes: Vec<&[u8]> = leaves.chunks_exact(width).collect();
         nodes.sort_unstable();
-        let sorted: Vec<u8> = nodes.concat();
-        leaves = sorted;
+        Tree::from_sorted(nodes.concat(), width)
+    }
+
+    /// Builds the tree over `leaves` already sorted by hash (nodes of `width` bytes,
+    /// concatenated). `None` when a sum overflows, or the leaves are not whole nodes.
+    pub(crate) fn from_sorted(leaves: Vec<u8>, width: usize) -> Option<Tree> {
+        if width < HASH || leaves.is_empty() || !leaves.len().is_multiple_of(width) {
+            return None;
+        }
+        debug_assert!(
+            leaves
+                .chunks_exact(width)
+                .zip(leaves.chunks_exact(width).skip(1))
+                .all(|(a, b)| a <= b)
+        );
         let mut levels = vec![leaves];
         loop {
             let below = levels.last()?;
@@ -189,6 +203,31 @@ pub(crate) fn level_sizes(size: u64) -> Vec<u64> {
     out
 }
 
+/// How many leaves each sibling on the audit path of leaf `index` covers, from the leaf up: the
+/// `owners` sum each sibling must carry (every leaf counts one owner). Empty when `index` is not
+/// below `size`.
+pub(crate) fn sibling_sizes(index: u64, size: u64) -> Vec<u64> {
+    let mut out = Vec::new();
+    if index >= size {
+        return out;
+    }
+    let (mut lo, mut n) = (0u64, size);
+    while n > 1 {
+        // RFC 9162: the left subtree holds the largest power of two below n.
+        let k = n.next_power_of_two() / 2;
+        if index < lo + k {
+            out.push(n - k);
+            n = k;
+        } else {
+            out.push(k);
+            lo += k;
+            n -= k;
+        }
+    }
+    out.reverse();
+    out
+}
+
 /// Why a path does not lead to a root.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) enum PathError {
@@ -268,6 +307,8 @@ mod tests {
             assert_eq!(level_sizes(n).len(), tree.levels().len());
             for i in 0..n {
                 let path = tree.path(i);
+                let owners: Vec<u64> = path.iter().map(|p| sums_of(p)[1]).collect();
+                assert_eq!(owners, sibling_sizes(i, n), "n = {n}, leaf {i}");
                 let root = root_from_path(sorted[i as usize], i, n, &path).unwrap();
                 assert_eq!(root, tree.root(), "n = {n}, leaf {i}");
                 // Another index, a missing or an extra sibling: not the root.

@@ -1,6 +1,9 @@
 // The verify/ page in headless Chromium (issue 22): every owner's receipt, as `sharelog receipt`
 // prints it, verifies on the page; receipts with a number, an id, the salt, the leaf index or a
-// sibling changed fail on the page and with `sharelog verify` alike. Exits 1 on any mismatch.
+// sibling changed fail on the page and with `sharelog verify` alike; files the command line
+// reads strictly (a count written 2.0, a duplicate key, an extra field, uppercase hex, ...) fail
+// on the page too, and a receipt of batches without a tree is "nothing checked" in both. Exits 1
+// on any mismatch.
 //
 // Usage: node tests/browser/verify.mjs SHARELOG SITE RECEIPTS_DIR [SITE RECEIPTS_DIR ...]
 // Needs playwright-core (npm) and Chromium at /usr/bin/chromium (or $CHROMIUM).
@@ -68,7 +71,7 @@ for (let i = 0; i < pairs.length; i += 2) {
     await page.evaluate(() => { document.getElementById('verify-result').textContent = ''; });
     await page.setInputFiles('#receipt-file', { name: `${name}-${n}.json`, mimeType: 'application/json', buffer: Buffer.from(text) });
     const p = await page.waitForSelector('#verify-result p');
-    return (await p.getAttribute('class')) === 'verify-ok' ? 'ok' : 'failed';
+    return ((await p.getAttribute('class')) || '').replace(/^verify-/, '');
   }
   // The page's verdicts on many receipts in one round trip: each is given to the file input as a
   // chosen file (a DataTransfer) and its change event, as a reader's choice would.
@@ -87,7 +90,7 @@ for (let i = 0; i < pairs.length; i += 2) {
           await new Promise((r) => setTimeout(r, 1));
         }
         const p = out.querySelector('p');
-        verdicts.push(p ? (p.className === 'verify-ok' ? 'ok' : 'failed') : 'nothing');
+        verdicts.push(p ? p.className.replace(/^verify-/, '') : 'nothing');
       }
       return verdicts;
     }, texts);
@@ -96,6 +99,12 @@ for (let i = 0; i < pairs.length; i += 2) {
     const file = path.join(tmp, 'receipt.json');
     fs.writeFileSync(file, text);
     return spawnSync(sharelog, ['verify', file, '--site', site]).status;
+  }
+  function onCliOut(text) {
+    const file = path.join(tmp, 'receipt.json');
+    fs.writeFileSync(file, text);
+    const run = spawnSync(sharelog, ['verify', file, '--site', site], { encoding: 'utf8' });
+    return { status: run.status, stdout: run.stdout };
   }
   const all = owners(receipts);
   // Every owner's receipt from `sharelog receipt`, 400 owners a run (one receipt a line).
@@ -145,6 +154,55 @@ for (let i = 0; i < pairs.length; i += 2) {
         failures += 1;
       } else {
         rejected += 1;
+      }
+    }
+  }
+  // The page reads a receipt file exactly as strictly as `sharelog verify` does.
+  const base = printed.map((t) => JSON.parse(t)).find((r) => r.exports.some((e) => e.committed && e.path.length > 0));
+  if (base) {
+    const good = JSON.stringify(base, null, 2);
+    const at = base.exports.findIndex((e) => e.committed && e.path.length > 0);
+    const items = `"items": ${base.exports[at].record.items}`;
+    const owner = `"owner": ${JSON.stringify(base.owner)}`;
+    const hash = base.exports[at].path[0].hash;
+    const salt = base.exports[at].record.salt;
+    const edit = (f) => { const r = JSON.parse(good); f(r); return JSON.stringify(r, null, 2); };
+    const variants = [
+      ['a byte order mark', '\ufeff' + good, 'ok'],
+      ['a count written 2.0', good.replace(items, items + '.0'), 'failed'],
+      ['a count with an exponent', good.replace(items, items + 'e0'), 'failed'],
+      ['a duplicate key', good.replace(owner, owner + ',\n  ' + owner), 'failed'],
+      ['an extra field', good.replace('{', '{\n  "note": "x",'), 'failed'],
+      ['an uppercase sibling hash', good.replace(hash, hash.toUpperCase()), 'failed'],
+      ['an uppercase salt', good.replace(salt, salt.toUpperCase()), 'failed'],
+      ['no opted_out_now', edit((r) => { delete r.exports[at].record.opted_out_now; }), 'failed'],
+      ['a count above 2^53 - 1', good.replace(items, '"items": 9007199254740993'), 'failed'],
+      ['committed as a string', edit((r) => { r.exports[at].committed = 'true'; }), 'failed'],
+      ['a lone surrogate in the owner', good.split(JSON.stringify(base.owner)).join('"\\ud800"'), 'failed'],
+    ];
+    const commitments = JSON.parse(fs.readFileSync(path.join(site, 'data/commitments.json'), 'utf8'));
+    const bare = commitments.exports.find((c) => !c.committed);
+    if (bare) {
+      variants.push(['only a batch without a tree', edit((r) => {
+        const e = r.exports[at];
+        r.exports = [{ export: bare.export, committed: false, record: Object.assign(e.record, {
+          export: bare.export, partner: bare.partner, exported_at: bare.exported_at }) }];
+      }), 'unchecked']);
+    }
+    for (const [what, text, want] of variants) {
+      if (text === good && want !== 'ok') {
+        console.error(`${site}: the variant "${what}" changes nothing`);
+        failures += 1;
+        continue;
+      }
+      const pageVerdict = await onPage(text, 'variant');
+      const cli = onCliOut(text);
+      const cliVerdict = cli.status === 0 ? 'ok' : cli.stdout.startsWith('nothing checked') ? 'unchecked' : 'failed';
+      if (pageVerdict !== want || cliVerdict !== want || (want !== 'ok' && cli.status !== 1)) {
+        console.error(`${site}: a receipt with ${what}: page ${pageVerdict}, sharelog verify ${cliVerdict} (exit ${cli.status}); expected ${want}`);
+        failures += 1;
+      } else {
+        rejected += want === 'ok' ? 0 : 1;
       }
     }
   }

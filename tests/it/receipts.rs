@@ -11,6 +11,16 @@ use sharelog::receipts::{Commitments, Receipt, receipt};
 
 use crate::support::{contents, example_copy, fixture_copy, sharelog};
 
+/// `sharelog verify FILE --site SITE`.
+fn verify_cli(file: &Path, site: &Path) -> std::process::Output {
+    sharelog(&[
+        "verify",
+        file.to_str().expect("utf-8"),
+        "--site",
+        site.to_str().expect("utf-8"),
+    ])
+}
+
 /// Writes a key file of `byte` repeated.
 fn key(dir: &Path, name: &str, byte: u8) -> PathBuf {
     let path = dir.join(name);
@@ -96,6 +106,11 @@ fn all_verify(site: &Path, receipts: &Path) -> Vec<Receipt> {
             .expect("an owner in the shards has a receipt");
         match check(&r, &c, Some(&shown)) {
             Outcome::Verified(lines) => assert_eq!(lines.len(), r.exports.len()),
+            // Only an owner whose batches all have no tree has nothing to check.
+            Outcome::Unchecked(lines) => {
+                assert_eq!(lines.len(), r.exports.len());
+                assert!(r.exports.iter().all(|e| !e.committed), "{owner}");
+            }
             Outcome::Failed(why) => panic!("the receipt of {owner} fails: {why:?}"),
         }
         for e in r.exports.iter().filter(|e| e.committed) {
@@ -595,4 +610,310 @@ fn one_key_is_deterministic_another_changes_every_root_and_bad_setups_are_refuse
             .contains("staging")),
         "no staging folder is left behind"
     );
+}
+
+/// Runs sharelog with a time limit: a command that would block on a pipe fails the test
+/// instead of hanging it.
+fn sharelog_within(args: &[&str], secs: u64) -> std::process::Output {
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_sharelog"))
+        .args(args)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("runs");
+    let start = std::time::Instant::now();
+    while child.try_wait().expect("wait").is_none() {
+        if start.elapsed().as_secs() > secs {
+            let _ = child.kill();
+            panic!("sharelog {args:?} did not finish in {secs} s");
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    child.wait_with_output().expect("output")
+}
+
+/// What an attacker or a careless platform can hand to `verify` and `receipt`, and what the
+/// verifier makes of it: a receipt of unchecked batches proves nothing, and says so; the
+/// receipt file is read strictly (as the page reads it); nothing blocks, nothing reaches the
+/// terminal as a control sequence; a damaged receipts folder hands out nothing; a receipts
+/// folder with someone else's files is not replaced; the folder is private.
+#[test]
+fn hostile_receipts_sites_and_folders() {
+    let (dir, root) = example_copy();
+    let d = dir.path();
+    let (site, receipts) = (d.join("site"), d.join("receipts"));
+    let k = key(d, "key", 5);
+    build(&root, &site, &receipts, &k, &[]);
+    let c = commitments(&site);
+    let shown = published(&site);
+    let good = owners(&receipts)
+        .into_iter()
+        .filter_map(|o| receipt(&receipts, &o).expect("reads"))
+        .find(|r| r.exports.iter().any(|e| e.committed && e.path.len() > 1))
+        .expect("an owner with a path");
+    let write = |name: &str, bytes: &[u8]| {
+        let p = d.join(name);
+        std::fs::write(&p, bytes).expect("write");
+        p
+    };
+    let good_text = serde_json::to_string_pretty(&good).expect("json");
+    let ok = verify_cli(&write("good.json", good_text.as_bytes()), &site);
+    let out = String::from_utf8_lossy(&ok.stdout).into_owned();
+    assert_eq!(ok.status.code(), Some(0), "{out}");
+    // The opt-out state names the report's date, and says once when there is no ledger.
+    assert!(
+        out.contains(&format!("on {} (the report's date)", c.report.published))
+            || out.matches("not known").count() == good.exports.len(),
+        "{out}"
+    );
+
+    // 1. Only batches without a tree: nothing was checked, exit 1, never "verified".
+    let hidden = c
+        .exports
+        .iter()
+        .find(|e| !e.committed)
+        .expect("a batch without a tree");
+    let mut forged = good.clone();
+    let mut entry = forged.exports[0].clone();
+    entry.export = hidden.export.clone();
+    entry.committed = false;
+    entry.leaf_index = None;
+    entry.tree_size = None;
+    entry.sums.clear();
+    entry.path.clear();
+    entry.record.export = hidden.export.clone();
+    entry.record.partner = hidden.partner.clone();
+    entry.record.exported_at = hidden.exported_at.clone();
+    forged.exports = vec![entry.clone()];
+    assert!(matches!(
+        check(&forged, &c, Some(&shown)),
+        Outcome::Unchecked(_)
+    ));
+    let run = verify_cli(
+        &write(
+            "unchecked.json",
+            &serde_json::to_vec(&forged).expect("json"),
+        ),
+        &site,
+    );
+    let text = String::from_utf8_lossy(&run.stdout);
+    assert_eq!(run.status.code(), Some(1), "{text}");
+    assert!(text.starts_with("nothing checked"), "{text}");
+    // Beside checked batches it verifies, and its line says it was not checked.
+    let mut mixed = good.clone();
+    mixed.exports.push(entry);
+    match check(&mixed, &c, Some(&shown)) {
+        Outcome::Verified(lines) => {
+            assert!(lines.last().is_some_and(|l| l.contains("Not checked")));
+        }
+        other => panic!("{other:?}"),
+    }
+
+    // 2. The file is read as strictly as the page reads it.
+    let owner = serde_json::to_string(&good.owner).expect("json");
+    let items = format!("\"items\": {}", good.exports[0].record.items);
+    let hash = &good
+        .exports
+        .iter()
+        .find(|e| !e.path.is_empty())
+        .expect("a path")
+        .path[0]
+        .hash;
+    let salt = &good.exports[0].record.salt;
+    let variants: Vec<(&str, String, i32)> = vec![
+        ("a byte order mark", format!("\u{feff}{good_text}"), 0),
+        (
+            "a count written 2.0",
+            good_text.replacen(&items, &format!("{items}.0"), 1),
+            1,
+        ),
+        (
+            "a count written with an exponent",
+            good_text.replacen(&items, &format!("{items}e0"), 1),
+            1,
+        ),
+        (
+            "a duplicate key",
+            good_text.replacen(
+                &format!("\"owner\": {owner}"),
+                &format!("\"owner\": {owner},\n  \"owner\": {owner}"),
+                1,
+            ),
+            1,
+        ),
+        (
+            "an extra field",
+            good_text.replacen("{", "{\n  \"note\": \"x\",", 1),
+            1,
+        ),
+        (
+            "an uppercase sibling hash",
+            good_text.replacen(hash.as_str(), &hash.to_uppercase(), 1),
+            1,
+        ),
+        (
+            "an uppercase salt",
+            good_text.replacen(salt.as_str(), &salt.to_uppercase(), 1),
+            1,
+        ),
+        (
+            "no opted_out_now",
+            {
+                let mut v: serde_json::Value = serde_json::from_str(&good_text).expect("json");
+                v["exports"][0]["record"]
+                    .as_object_mut()
+                    .expect("record")
+                    .remove("opted_out_now");
+                serde_json::to_string(&v).expect("json")
+            },
+            1,
+        ),
+        (
+            "a count above 2^53 - 1",
+            good_text.replacen(&items, "\"items\": 9007199254740993", 1),
+            1,
+        ),
+    ];
+    for (i, (what, text, code)) in variants.iter().enumerate() {
+        assert_ne!(*text, good_text, "{what} changes nothing");
+        let run = verify_cli(&write(&format!("v{i}.json"), text.as_bytes()), &site);
+        assert_eq!(
+            run.status.code(),
+            Some(*code),
+            "{what}: {}",
+            String::from_utf8_lossy(&run.stdout)
+        );
+    }
+
+    // 3. Receipt text never reaches the terminal as control sequences.
+    let mut evil = good.clone();
+    evil.report.title = "\u{1b}]0;pwned\u{7}\u{1b}[2J\u{202e}".to_owned();
+    evil.exports[0].export = "\u{1b}[31mred".to_owned();
+    let run = verify_cli(
+        &write("evil.json", &serde_json::to_vec(&evil).expect("json")),
+        &site,
+    );
+    assert_eq!(run.status.code(), Some(1));
+    let text = String::from_utf8_lossy(&run.stdout);
+    assert!(text.contains("\\u{1b}"), "{text}");
+    assert!(
+        !text
+            .chars()
+            .any(|ch| (ch.is_control() && ch != '\n') || ch == '\u{202e}'),
+        "{text:?}"
+    );
+
+    // 4. Pipes, devices and folders are refused without blocking; a missing site is an I/O
+    //    error; an unreadable exports table fails instead of skipping the comparison.
+    let site_arg = site.to_str().expect("utf-8");
+    #[cfg(unix)]
+    {
+        let fifo = d.join("fifo.json");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .expect("mkfifo");
+        assert!(made.success());
+        let run = sharelog_within(
+            &["verify", fifo.to_str().expect("utf-8"), "--site", site_arg],
+            30,
+        );
+        assert_eq!(run.status.code(), Some(1));
+        assert!(String::from_utf8_lossy(&run.stderr).contains("not a regular file"));
+        let run = sharelog_within(&["verify", "/dev/zero", "--site", site_arg], 30);
+        assert_eq!(run.status.code(), Some(1));
+    }
+    let good_file = d.join("good.json");
+    let run = verify_cli(&good_file, &d.join("no-such-site"));
+    assert_eq!(run.status.code(), Some(3));
+    let broken = d.join("broken-site");
+    crate::support::copy_tree(&site, &broken);
+    std::fs::write(broken.join("data/exports.json"), "{ not json").expect("write");
+    let run = verify_cli(&good_file, &broken);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&run.stdout).contains("exports.json"));
+
+    // 5. A damaged folder hands out no receipt: a changed tree, a newer format.
+    let print = |dir: &Path| {
+        sharelog_within(
+            &[
+                "receipt",
+                "--receipts",
+                dir.to_str().expect("utf-8"),
+                "--owner",
+                &good.owner,
+            ],
+            60,
+        )
+    };
+    assert_eq!(print(&receipts).status.code(), Some(0));
+    let damaged = d.join("damaged");
+    crate::support::copy_tree(&receipts, &damaged);
+    let batch = &good
+        .exports
+        .iter()
+        .find(|e| e.path.len() > 1)
+        .expect("a path")
+        .export;
+    let tree_file = damaged.join(format!("trees/{batch}.bin"));
+    let mut bytes = std::fs::read(&tree_file).expect("tree");
+    for b in bytes.iter_mut() {
+        *b ^= 0x55;
+    }
+    std::fs::write(&tree_file, bytes).expect("write");
+    let run = print(&damaged);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(run.stdout.is_empty());
+    assert!(String::from_utf8_lossy(&run.stderr).contains("build the receipts again"));
+    let newer = d.join("newer");
+    crate::support::copy_tree(&receipts, &newer);
+    let index = std::fs::read_to_string(newer.join("receipts.json")).expect("index");
+    std::fs::write(
+        newer.join("receipts.json"),
+        index.replace("sharelog-receipts/1", "sharelog-receipts/2"),
+    )
+    .expect("write");
+    let run = print(&newer);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(run.stdout.is_empty());
+
+    // 6. A receipts folder holding anything sharelog did not write there is not replaced.
+    for stray in ["notes.txt", "owners/keep.txt", "trees/sub/x.bin"] {
+        let folder = d.join(format!("stray-{}", stray.replace('/', "-")));
+        crate::support::copy_tree(&receipts, &folder);
+        let path = folder.join(stray);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&path, "mine").expect("write");
+        let run = sharelog(&[
+            "build",
+            "-q",
+            "--no-cache",
+            "--root",
+            root.to_str().expect("utf-8"),
+            "--out",
+            d.join("s-stray").to_str().expect("utf-8"),
+            "--receipt-key",
+            k.to_str().expect("utf-8"),
+            "--receipts",
+            folder.to_str().expect("utf-8"),
+        ]);
+        assert_eq!(run.status.code(), Some(1), "{stray}");
+        assert!(path.exists(), "{stray} was deleted");
+    }
+
+    // 7. Only the folder's owner can read it.
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mode = |p: &Path| std::fs::metadata(p).expect("meta").permissions().mode() & 0o077;
+        assert_eq!(mode(&receipts), 0);
+        assert_eq!(mode(&receipts.join("receipts.json")), 0);
+        let shard = std::fs::read_dir(receipts.join("owners"))
+            .expect("owners")
+            .next()
+            .expect("a shard")
+            .expect("entry")
+            .path();
+        assert_eq!(mode(&shard), 0);
+    }
 }

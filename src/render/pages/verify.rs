@@ -73,15 +73,30 @@ impl Pages<'_> {
                     ("date", "{date}".into()),
                     ("at_export", "{at_export}".into()),
                     ("now", "{now}".into()),
+                    ("opted", "{opted}".into()),
+                    ("report_date", "{report_date}".into()),
+                    ("field", "{field}".into()),
+                    ("sibling", "{sibling}".into()),
                 ],
             )
         };
         let mut messages = serde_json::Map::new();
         for name in [
             "js_verified",
+            "js_unchecked",
             "js_failed",
             "js_entry",
+            "js_entry_one",
+            "js_opted",
+            "js_opted_unknown",
             "js_not_checked",
+            "js_no_batch",
+            "js_no_path",
+            "js_path_without_tree",
+            "js_not_committed",
+            "js_impossible",
+            "js_totals",
+            "js_bad_commitment",
             "js_yes",
             "js_no",
             "js_unknown",
@@ -94,6 +109,10 @@ impl Pages<'_> {
             messages.insert(name.to_owned(), keep(name)?.into());
         }
         messages.insert("exports".to_owned(), exports.into());
+        messages.insert(
+            "report_date".to_owned(),
+            l.date(self.report.meta.published).into(),
+        );
         let view = VerifyView {
             rows,
             commitments_json: script_json(c)?,
