@@ -625,8 +625,21 @@ pub(crate) fn commit(
                 })?;
             // Each record's place among the leaves sorted by hash (hashes are distinct: each
             // record names its owner, and salts differ).
-            let mut order: Vec<usize> = (0..records.len()).collect();
-            order.par_sort_unstable_by(|a, b| leaves[*a].cmp(&leaves[*b]));
+            // Sorted on the hash's first 8 bytes, the whole node only where those tie.
+            let prefix = |l: &[u8]| {
+                let mut b = [0u8; 8];
+                b.copy_from_slice(&l[..8]);
+                u64::from_be_bytes(b)
+            };
+            let mut keyed: Vec<(u64, usize)> = leaves
+                .par_iter()
+                .enumerate()
+                .map(|(j, l)| (prefix(l), j))
+                .collect();
+            keyed.par_sort_unstable_by(|a, b| {
+                a.0.cmp(&b.0).then_with(|| leaves[a.1].cmp(&leaves[b.1]))
+            });
+            let order: Vec<usize> = keyed.into_iter().map(|(_, j)| j).collect();
             let mut index = vec![0u64; records.len()];
             let mut nodes = Vec::with_capacity(records.len() * width);
             for (k, j) in order.iter().enumerate() {
@@ -742,60 +755,64 @@ fn records_of(
     let opted = b(crate::aggregate::RECEIPT_OPTED)?;
     let now = b(crate::aggregate::RECEIPT_OPTED_NOW)?;
     let missing = || Error::Internal(format!("an owner row of {} has a null", c.export));
-    let mut out: Vec<(Record, Vec<u8>)> = Vec::new();
-    let mut current: Option<Record> = None;
-    for i in 0..df.height() {
-        let owner = owners.get(i).ok_or_else(missing)?;
-        let cell = Cell {
-            category: categories.get(i).ok_or_else(missing)?.to_owned(),
-            year: years.get(i).ok_or_else(missing)?,
-            items: items.get(i).ok_or_else(missing)?,
-            private: flags[0].get(i).unwrap_or(0),
-            deleted: flags[1].get(i).unwrap_or(0),
-            suspended: flags[2].get(i).unwrap_or(0),
-            explicit: flags[3].get(i).unwrap_or(0),
-            minor: flags[4].get(i).unwrap_or(0),
-        };
-        if current.as_ref().is_some_and(|r| r.owner != owner)
-            && let Some(r) = current.take()
-        {
-            out.push((r, Vec::new()));
-        }
-        let record = match &mut current {
-            Some(r) => r,
-            None => {
-                // The salt is derived below, in parallel.
-                current.insert(Record {
-                    cells: Vec::new(),
-                    export: c.export.clone(),
-                    exported_at: c.exported_at.clone(),
-                    items: 0,
-                    opted_out_at_export: opted.get(i),
-                    opted_out_now: now.get(i),
-                    owner: owner.to_owned(),
-                    partner: c.partner.clone(),
-                    salt: String::new(),
-                })
+    // One chunk per column, so that reading row i is an index.
+    let owners = owners.rechunk();
+    let categories = categories.rechunk();
+    let years = years.rechunk();
+    let items = items.rechunk();
+    let flags: Vec<_> = flags.iter().map(|f| f.rechunk()).collect();
+    let (opted, now) = (opted.rechunk(), now.rechunk());
+    // Rows are sorted by owner: each owner's rows are one run.
+    let mut runs: Vec<(usize, usize)> = Vec::new();
+    let mut last: Option<&str> = None;
+    for (i, owner) in owners.iter().enumerate() {
+        let owner = owner.ok_or_else(missing)?;
+        if last != Some(owner) {
+            if let Some(run) = runs.last_mut() {
+                run.1 = i;
             }
-        };
-        record.items = record
-            .items
-            .checked_add(cell.items)
-            .ok_or_else(|| Error::Internal("an owner's items overflow".into()))?;
-        record.cells.push(cell);
-    }
-    if let Some(r) = current.take() {
-        out.push((r, Vec::new()));
+            runs.push((i, df.height()));
+            last = Some(owner);
+        }
     }
     use rayon::prelude::*;
-    out.par_iter_mut().try_for_each(|(r, bytes)| {
-        let mut m = mac.clone();
-        m.update(r.owner.as_bytes());
-        r.salt = hex::encode(m.finalize().into_bytes());
-        *bytes = r.canonical()?;
-        Ok::<(), Error>(())
-    })?;
-    Ok(out)
+    runs.par_iter()
+        .map(|&(start, end)| {
+            let owner = owners.get(start).ok_or_else(missing)?;
+            let mut m = mac.clone();
+            m.update(owner.as_bytes());
+            let mut record = Record {
+                cells: Vec::with_capacity(end - start),
+                export: c.export.clone(),
+                exported_at: c.exported_at.clone(),
+                items: 0,
+                opted_out_at_export: opted.get(start),
+                opted_out_now: now.get(start),
+                owner: owner.to_owned(),
+                partner: c.partner.clone(),
+                salt: hex::encode(m.finalize().into_bytes()),
+            };
+            for i in start..end {
+                let cell = Cell {
+                    category: categories.get(i).ok_or_else(missing)?.to_owned(),
+                    year: years.get(i).ok_or_else(missing)?,
+                    items: items.get(i).ok_or_else(missing)?,
+                    private: flags[0].get(i).unwrap_or(0),
+                    deleted: flags[1].get(i).unwrap_or(0),
+                    suspended: flags[2].get(i).unwrap_or(0),
+                    explicit: flags[3].get(i).unwrap_or(0),
+                    minor: flags[4].get(i).unwrap_or(0),
+                };
+                record.items = record
+                    .items
+                    .checked_add(cell.items)
+                    .ok_or_else(|| Error::Internal("an owner's items overflow".into()))?;
+                record.cells.push(cell);
+            }
+            let bytes = record.canonical()?;
+            Ok((record, bytes))
+        })
+        .collect()
 }
 
 /// Appends a batch's records to the owner shards (the lines written in parallel, appended in
