@@ -185,7 +185,19 @@ fn run(cli: &Cli) -> Result<i32, Error> {
         Command::Receipt(args) => {
             let mut missing = 0;
             for owner in &args.owner {
-                match sharelog::receipts::receipt(&args.receipts, owner)? {
+                // A receipt that fails its folder's own check is reported, and the other owners'
+                // are still printed; an I/O error stops.
+                let found = match sharelog::receipts::receipt(&args.receipts, owner) {
+                    Err(Error::Invalid(problems)) if args.owner.len() > 1 => {
+                        for p in problems {
+                            eprintln!("error: {p}");
+                        }
+                        missing += 1;
+                        continue;
+                    }
+                    other => other?,
+                };
+                match found {
                     Some(r) => {
                         let text = if args.owner.len() == 1 {
                             serde_json::to_string_pretty(&r)
@@ -208,13 +220,21 @@ fn run(cli: &Cli) -> Result<i32, Error> {
         Command::Verify(args) => {
             use sharelog::receipts::verify::printable;
             match sharelog::receipts::verify::verify(&args.receipt, &args.site)? {
-                sharelog::receipts::verify::Outcome::Verified(lines) => {
+                sharelog::receipts::verify::Outcome::Verified { checked, unchecked } => {
                     println!(
                         "verified: {}",
                         printable(&args.receipt.display().to_string())
                     );
-                    for l in lines {
+                    for l in checked {
                         println!("  {l}.");
+                    }
+                    if !unchecked.is_empty() {
+                        println!(
+                            "not checked (the site publishes no tree for these batches, so nothing about them is proven):"
+                        );
+                        for l in unchecked {
+                            println!("  {l}.");
+                        }
                     }
                     Ok(0)
                 }

@@ -16,8 +16,9 @@
     });
   }
 
-  // state: 'ok' (verified), 'unchecked' (nothing to check against) or 'failed'.
-  function show(state, lines) {
+  // state: 'ok' (verified), 'unchecked' (nothing to check against) or 'failed'; `unchecked`:
+  // the lines of batches without a tree, shown apart under their own heading.
+  function show(state, lines, unchecked, fileName) {
     out.textContent = '';
     var p = document.createElement('p');
     var strong = document.createElement('strong');
@@ -25,14 +26,26 @@
     p.appendChild(strong);
     p.className = 'verify-' + state;
     out.appendChild(p);
-    if (lines.length) {
+    if (fileName) {
+      var f = document.createElement('p');
+      f.textContent = fill(msg.js_file, { file: fileName });
+      out.appendChild(f);
+    }
+    function list(items) {
       var ul = document.createElement('ul');
-      lines.forEach(function (l) {
+      items.forEach(function (l) {
         var li = document.createElement('li');
         li.textContent = l;
         ul.appendChild(li);
       });
       out.appendChild(ul);
+    }
+    if (lines.length) list(lines);
+    if (unchecked && unchecked.length) {
+      var h = document.createElement('p');
+      h.textContent = msg.js_unchecked_heading;
+      out.appendChild(h);
+      list(unchecked);
     }
   }
 
@@ -271,6 +284,7 @@
       return Promise.resolve({ ok: false, line: fill(msg[key], values) });
     };
     if (!c) return fail('js_no_batch');
+    if (c.reason === 'no-listing') return fail('js_declared_only');
     var total = 0;
     var field = null;
     r.cells.forEach(function (cell) {
@@ -283,34 +297,37 @@
     else if (r.exported_at !== c.exported_at) field = 'exported_at';
     else if (!/^[0-9a-f]{64}$/.test(r.salt)) field = 'salt';
     else if (r.items !== total || r.items === 0) field = 'items';
-    if (field) return fail('js_record', { field: field });
+    if (field) return fail('js_record', { field: msg['js_field_' + field] || field });
     var info = msg.exports[c.export] || { partner: c.partner, date: c.exported_at };
     var opted = r.opted_out_at_export === null && r.opted_out_now === null ? msg.js_opted_unknown
       : fill(msg.js_opted, { at_export: yesNo(r.opted_out_at_export), now: yesNo(r.opted_out_now), report_date: msg.report_date });
+    var given = function (v) { return v !== undefined && v !== null; };
     var line = fill(r.items === 1 ? msg.js_entry_one : msg.js_entry, {
       items: r.items, export: c.export, partner: info.partner, date: info.date, opted: opted
     });
     if (!entry.committed) {
       if (c.committed) return fail('js_no_path');
-      if ((entry.leaf_index !== undefined && entry.leaf_index !== null) || (entry.path && entry.path.length)) {
+      if (given(entry.leaf_index) || given(entry.tree_size) || (entry.sums && entry.sums.length) ||
+          (entry.path && entry.path.length)) {
         return fail('js_path_without_tree');
       }
-      return Promise.resolve({ ok: true, checked: false, line: line + ' ' + fill(msg.js_not_checked, { export: c.export }) });
+      return Promise.resolve({ ok: true, checked: false, line: line + ' ' + fill(msg.js_not_checked, { export: c.export, reason: info.reason || '' }) });
     }
     if (!c.committed) return fail('js_not_committed');
+    var steps = entry.path || [];
     if (JSON.stringify(entry.sums || []) !== JSON.stringify(c.sums) || entry.tree_size !== c.tree_size ||
-        !isCount(entry.leaf_index) || !Array.isArray(entry.path)) {
-      return fail('js_mismatch');
+        !isCount(entry.leaf_index)) {
+      return fail('js_shape');
     }
     var sums = recordSums(r, c.sums);
-    if (!sums) return fail('js_mismatch');
+    if (!sums) return fail('js_shape');
     var sizes = siblingSizes(entry.leaf_index, c.tree_size);
     var at = function (name) { return c.sums.indexOf(name); };
     var path = [];
-    for (var i = 0; i < entry.path.length; i++) {
-      var p = entry.path[i];
+    for (var i = 0; i < steps.length; i++) {
+      var p = steps[i];
       var h = fromHex(p.hash);
-      if (!h || p.sums.length !== c.sums.length) return fail('js_mismatch');
+      if (!h || p.sums.length !== c.sums.length) return fail('js_shape');
       var owners = at('owners') >= 0 ? p.sums[at('owners')] : null;
       if (owners !== null && ((i < sizes.length && owners !== sizes[i]) ||
           (at('items') >= 0 && p.sums[at('items')] < owners) ||
@@ -346,53 +363,66 @@
     return out;
   }
 
-  function check(text) {
+  // Each chosen file's check has a number; only the latest one's result is shown, so that a
+  // slow check of an earlier file never overwrites a later one's.
+  var latest = 0;
+
+  function check(text, name, token) {
+    var say = function (state, lines, unchecked) {
+      if (token === latest) show(state, lines, unchecked, name);
+    };
     var receipt;
-    try { receipt = strictParse(text.replace(/^\ufeff/, '')); } catch (e) { receipt = null; }
+    try { receipt = strictParse(text); } catch (e) { receipt = null; }
     if (!receipt || !wellTyped(receipt)) {
-      show('failed', [msg.js_bad_file]);
+      say('failed', [msg.js_bad_file]);
       return Promise.resolve();
     }
     if (receipt.receipt !== 'sharelog-receipt/1' || receipt.exports.length === 0) {
-      show('failed', [msg.js_bad_file]);
+      say('failed', [msg.js_bad_file]);
       return Promise.resolve();
     }
     if (receipt.report.title !== commitments.report.title ||
         receipt.report.published !== commitments.report.published) {
-      show('failed', [msg.js_other_report]);
+      say('failed', [msg.js_other_report]);
       return Promise.resolve();
     }
     var bad = commitmentProblems();
     if (bad.length) {
-      show('failed', bad);
+      say('failed', bad);
       return Promise.resolve();
     }
     var seen = Object.create(null);
     var twice = receipt.exports.some(function (e) { var d = seen[e.export]; seen[e.export] = true; return d; });
     if (twice) {
-      show('failed', [msg.js_bad_file]);
+      say('failed', [msg.js_bad_file]);
       return Promise.resolve();
     }
     return Promise.all(receipt.exports.map(function (e) { return checkEntry(receipt, e); }))
       .then(function (results) {
         var ok = results.every(function (r) { return r.ok; });
         var checked = results.some(function (r) { return r.checked; });
-        show(!ok ? 'failed' : checked ? 'ok' : 'unchecked',
-          results.filter(function (r) { return r.ok === ok; }).map(function (r) { return r.line; }));
+        var lines = function (f) { return results.filter(f).map(function (r) { return r.line; }); };
+        if (!ok) say('failed', lines(function (r) { return !r.ok; }));
+        else if (!checked) say('unchecked', lines(function () { return true; }));
+        else say('ok', lines(function (r) { return r.checked; }), lines(function (r) { return !r.checked; }));
       });
   }
 
   input.addEventListener('change', function () {
     var file = input.files && input.files[0];
     if (!file) return;
-    // As `sharelog verify` reads a receipt: at most 64 MiB of UTF-8 (a byte order mark ignored).
+    latest += 1;
+    var token = latest;
+    out.textContent = '';
+    // As `sharelog verify` reads a receipt: at most 64 MiB of UTF-8, one leading byte order mark
+    // ignored.
     if (file.size > 64 * 1024 * 1024) {
-      show('failed', [msg.js_bad_file]);
+      show('failed', [msg.js_bad_file], [], file.name);
       return;
     }
     file.arrayBuffer()
-      .then(function (b) { return new TextDecoder('utf-8', { fatal: true }).decode(b); })
-      .then(check)
-      .catch(function () { show('failed', [msg.js_bad_file]); });
+      .then(function (b) { return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(b); })
+      .then(function (text) { return check(text.replace(/^\ufeff/, ''), file.name, token); })
+      .catch(function () { if (token === latest) show('failed', [msg.js_bad_file], [], file.name); });
   });
 }());

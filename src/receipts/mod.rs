@@ -349,6 +349,16 @@ pub(crate) fn check_receipts_dir(dir: &Path) -> Result<()> {
                 .help("name a new folder, or one an earlier `build --receipts` wrote and nothing else added to"),
         ]))
     };
+    // The folder is replaced by renaming: it needs a name of its own (not `.`, `..` or `/`).
+    if !matches!(
+        dir.components().next_back(),
+        Some(std::path::Component::Normal(_))
+    ) {
+        return refuse(
+            "--receipts must name a folder (not `.`, `..` or the root): it is replaced whole"
+                .to_owned(),
+        );
+    }
     match std::fs::symlink_metadata(dir) {
         Err(_) => Ok(()),
         Ok(m) if !m.is_dir() => refuse("--receipts is not a folder".to_owned()),
@@ -368,30 +378,50 @@ pub(crate) fn check_receipts_dir(dir: &Path) -> Result<()> {
             if top.is_empty() {
                 return Ok(());
             }
-            // Any version's folder: its index names the format.
-            let ours = read_regular(&dir.join(INDEX), 1 << 30)
+            // Any version's folder: its index names the format, and the batches its trees are of.
+            let index = read_regular(&dir.join(INDEX), 1 << 30)
                 .ok()
                 .and_then(|b| serde_json::from_slice::<serde_json::Value>(&b).ok())
-                .is_some_and(|i| {
+                .filter(|i| {
                     i.get("format")
                         .and_then(serde_json::Value::as_str)
                         .is_some_and(|f| f.starts_with("sharelog-receipts/"))
                 });
-            if !ours {
+            let Some(index) = index else {
                 return refuse(
                     "--receipts holds files sharelog did not write (no receipts.json of a receipts folder); it would be replaced".to_owned(),
                 );
-            }
+            };
+            let batches: Vec<String> = index
+                .pointer("/commitments/exports")
+                .and_then(serde_json::Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .filter_map(|e| e.get("export")?.as_str().map(|x| format!("{x}.bin")))
+                        .collect()
+                })
+                .unwrap_or_default();
+            let is_shard = |n: &str| {
+                n.len() == 6
+                    && n.ends_with(".tsv")
+                    && n.bytes()
+                        .take(2)
+                        .all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+            };
             for (name, t) in top {
                 let stray = match name.as_str() {
                     INDEX if t.is_file() => None,
-                    "owners" | "trees" if t.is_dir() => {
-                        let ext = if name == "owners" { ".tsv" } else { ".bin" };
-                        names(&dir.join(&name))?
-                            .into_iter()
-                            .find(|(n, t)| !(t.is_file() && n.ends_with(ext)))
-                            .map(|(n, _)| format!("{name}/{n}"))
-                    }
+                    "owners" | "trees" if t.is_dir() => names(&dir.join(&name))?
+                        .into_iter()
+                        .find(|(n, t)| {
+                            let ours = if name == "owners" {
+                                is_shard(n)
+                            } else {
+                                batches.contains(n)
+                            };
+                            !(t.is_file() && ours)
+                        })
+                        .map(|(n, _)| format!("{name}/{n}")),
                     _ => Some(name),
                 };
                 if let Some(stray) = stray {

@@ -11,8 +11,14 @@ use crate::error::Result;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Outcome {
     /// Every entry checks out, and at least one was checked against a commitment: one sentence
-    /// per batch (a batch the site commits to nothing for says it was not checked).
-    Verified(Vec<String>),
+    /// per checked batch, and apart, one per batch the site publishes no tree for (its sentence
+    /// says why it was not checked: nothing about it is proven).
+    Verified {
+        /// The checked batches.
+        checked: Vec<String>,
+        /// The batches without a tree.
+        unchecked: Vec<String>,
+    },
     /// Nothing is wrong, but the site commits to none of the receipt's batches: nothing was
     /// checked, and the receipt proves nothing.
     Unchecked(Vec<String>),
@@ -57,7 +63,7 @@ pub fn verify(receipt: &Path, site: &Path) -> Result<Outcome> {
             if source.kind() == std::io::ErrorKind::NotFound =>
         {
             return Ok(Outcome::Failed(vec![printable(&format!(
-                "{} publishes no commitments (no data/commitments.json): it was built without --receipt-key",
+                "{} has no data/commitments.json: it is not a sharelog site, or it was built without --receipt-key",
                 site.display()
             ))]));
         }
@@ -93,8 +99,12 @@ pub fn verify(receipt: &Path, site: &Path) -> Result<Outcome> {
 pub fn printable(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
-        let bidi = matches!(c, '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}');
-        if c.is_control() || bidi {
+        // Unicode's format characters (Cf: direction marks and overrides, invisible joiners and
+        // separators, the byte order mark) and the line and paragraph separators.
+        let invisible = matches!(c,
+            '\u{ad}' | '\u{61c}' | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}'
+            | '\u{2060}'..='\u{206f}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}');
+        if c.is_control() || invisible {
             out.extend(c.escape_unicode());
         } else {
             out.push(c);
@@ -192,31 +202,29 @@ pub fn check_named(
         failed.push("the receipt names no export batch".to_owned());
     }
     failed.extend(check_commitments(commitments, published));
-    let mut lines = Vec::new();
-    let mut checked = 0;
-    for (k, entry) in receipt.exports.iter().enumerate() {
-        if receipt.exports[..k]
-            .iter()
-            .any(|e| e.export == entry.export)
-        {
+    let (mut checked, mut unchecked) = (Vec::new(), Vec::new());
+    let mut seen = std::collections::BTreeSet::new();
+    for entry in &receipt.exports {
+        if !seen.insert(entry.export.as_str()) {
             failed.push(format!("the receipt names {:?} twice", entry.export));
             continue;
         }
         match check_entry(&receipt.owner, entry, commitments, names) {
-            Ok((line, was_checked)) => {
-                checked += usize::from(was_checked);
-                lines.push(line);
-            }
-            Err(why) => failed.extend(why.into_iter().map(|w| format!("{}: {w}", entry.export))),
+            Ok((line, true)) => checked.push(line),
+            Ok((line, false)) => unchecked.push(line),
+            Err(why) => failed.extend(why.into_iter().map(|w| format!("{:?}: {w}", entry.export))),
         }
     }
     let all = |v: Vec<String>| v.iter().map(|l| printable(l)).collect();
     if !failed.is_empty() {
         Outcome::Failed(all(failed))
-    } else if checked == 0 {
-        Outcome::Unchecked(all(lines))
+    } else if checked.is_empty() {
+        Outcome::Unchecked(all(unchecked))
     } else {
-        Outcome::Verified(all(lines))
+        Outcome::Verified {
+            checked: all(checked),
+            unchecked: all(unchecked),
+        }
     }
 }
 
@@ -296,7 +304,7 @@ fn opted_out(r: &super::Record, report_date: &str) -> String {
         "whether you had opted out is not known: the report has no opt-out ledger".to_owned()
     } else {
         format!(
-            "you were counted as opted out: {} at the export, {} on {report_date} (the report's date)",
+            "counted as opted out at the export: {}; on {report_date} (the report's date): {}",
             word(r.opted_out_at_export),
             word(r.opted_out_now)
         )
@@ -384,23 +392,35 @@ fn check_entry(
         if r.items == 1 { "was" } else { "were" },
         c.export,
         names.get(&c.partner).unwrap_or(&c.partner),
-        crate::time::display_instant(&c.exported_at),
+        crate::time::display_instant(&c.exported_at)
+            .replace('T', " ")
+            .replace(":00Z", " UTC")
+            .replace('Z', " UTC"),
         opted_out(r, &commitments.report.published),
     );
     if !entry.committed {
         if c.committed {
             why.push("the site commits to this batch, but the receipt has no path".to_owned());
         }
-        if entry.leaf_index.is_some() || !entry.path.is_empty() {
-            why.push("the receipt says the batch has no tree, yet gives a leaf or path".to_owned());
+        if entry.leaf_index.is_some()
+            || entry.tree_size.is_some()
+            || !entry.sums.is_empty()
+            || !entry.path.is_empty()
+        {
+            why.push(
+                "the receipt says the batch has no tree, yet gives a leaf index, tree size, sums or path"
+                    .to_owned(),
+            );
+        }
+        if c.reason.as_deref() == Some("no-listing") {
+            why.push("the batch has declared counts only: it holds no owner's records, so no receipt lists it".to_owned());
         }
         return if why.is_empty() {
             Ok((
                 format!(
-                    "{sentence}. Not checked: the site publishes no commitment for this batch ({})",
+                    "{sentence}. Not checked: the site publishes no tree for this batch ({})",
                     match c.reason.as_deref() {
                         Some("hidden") => "its totals are hidden, and a receipt would tell them",
-                        Some("no-listing") => "it has declared counts only",
                         _ => "no reason given",
                     }
                 ),
@@ -460,12 +480,14 @@ fn check_entry(
                 .is_some_and(|(x, o)| x > o);
         if impossible {
             why.push(format!(
-                "sibling {}'s sums {:?} are impossible for a subtree of {} owners",
+                "sibling {}'s sums {:?} are impossible for a subtree of {}",
                 k + 1,
                 p.sums,
-                sizes
-                    .get(k)
-                    .map_or_else(|| "no".to_owned(), |n| n.to_string())
+                match sizes.get(k) {
+                    Some(1) => "1 owner".to_owned(),
+                    Some(n) => format!("{n} owners"),
+                    None => "no owners".to_owned(),
+                }
             ));
         }
         let mut node = hex::decode(&p.hash).unwrap_or_default();
@@ -611,7 +633,7 @@ mod tests {
     fn sibling_sums_must_fit_their_subtrees_and_a_tree_its_owners() {
         // Honest: a sibling of one owner, then one of two.
         let (r, c) = forged([[5, 1], [3, 2]], 4);
-        assert!(matches!(check(&r, &c, None), Outcome::Verified(_)));
+        assert!(matches!(check(&r, &c, None), Outcome::Verified { .. }));
         // Two owners claimed by a single leaf; one owner claimed by a subtree of two.
         let (r, c) = forged([[5, 2], [3, 1]], 4);
         match check(&r, &c, None) {
@@ -641,5 +663,9 @@ mod tests {
         assert_eq!(printable("a\u{1b}[2Jb"), "a\\u{1b}[2Jb");
         assert_eq!(printable("x\u{202e}y\r"), "x\\u{202e}y\\u{d}");
         assert_eq!(printable("Zoë 1 of 2"), "Zoë 1 of 2");
+        assert_eq!(
+            printable("a\u{61c}\u{2028}\u{feff}"),
+            "a\\u{61c}\\u{2028}\\u{feff}"
+        );
     }
 }

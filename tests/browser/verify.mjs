@@ -141,7 +141,7 @@ for (let i = 0; i < pairs.length; i += 2) {
     const run = { stdout: text };
     // Tampered copies, for the first owners with a committed entry with a path.
     const receipt = JSON.parse(run.stdout);
-    const at = receipt.exports.findIndex((e) => e.committed && e.path.length > 0);
+    const at = receipt.exports.findIndex((e) => e.committed && (e.path || []).length > 0);
     if (at < 0 || tampered >= 5) continue;
     tampered += 1;
     for (const [what, change] of Object.entries(changes)) {
@@ -158,10 +158,10 @@ for (let i = 0; i < pairs.length; i += 2) {
     }
   }
   // The page reads a receipt file exactly as strictly as `sharelog verify` does.
-  const base = printed.map((t) => JSON.parse(t)).find((r) => r.exports.some((e) => e.committed && e.path.length > 0));
+  const base = printed.map((t) => JSON.parse(t)).find((r) => r.exports.some((e) => e.committed && (e.path || []).length > 0));
   if (base) {
     const good = JSON.stringify(base, null, 2);
-    const at = base.exports.findIndex((e) => e.committed && e.path.length > 0);
+    const at = base.exports.findIndex((e) => e.committed && (e.path || []).length > 0);
     const items = `"items": ${base.exports[at].record.items}`;
     const owner = `"owner": ${JSON.stringify(base.owner)}`;
     const hash = base.exports[at].path[0].hash;
@@ -169,6 +169,7 @@ for (let i = 0; i < pairs.length; i += 2) {
     const edit = (f) => { const r = JSON.parse(good); f(r); return JSON.stringify(r, null, 2); };
     const variants = [
       ['a byte order mark', '\ufeff' + good, 'ok'],
+      ['two byte order marks', '\ufeff\ufeff' + good, 'failed'],
       ['a count written 2.0', good.replace(items, items + '.0'), 'failed'],
       ['a count with an exponent', good.replace(items, items + 'e0'), 'failed'],
       ['a duplicate key', good.replace(owner, owner + ',\n  ' + owner), 'failed'],
@@ -182,12 +183,15 @@ for (let i = 0; i < pairs.length; i += 2) {
     ];
     const commitments = JSON.parse(fs.readFileSync(path.join(site, 'data/commitments.json'), 'utf8'));
     const bare = commitments.exports.find((c) => !c.committed);
-    if (bare) {
-      variants.push(['only a batch without a tree', edit((r) => {
-        const e = r.exports[at];
-        r.exports = [{ export: bare.export, committed: false, record: Object.assign(e.record, {
-          export: bare.export, partner: bare.partner, exported_at: bare.exported_at }) }];
-      }), 'unchecked']);
+    const only = (extra) => edit((r) => {
+      const e = r.exports[at];
+      const entry = Object.assign({ export: bare.export, committed: false, record: Object.assign(e.record, {
+        export: bare.export, partner: bare.partner, exported_at: bare.exported_at }) }, extra);
+      r.exports = [entry];
+    });
+    if (bare && bare.reason === 'no-listing') {
+      // Declared counts hold no owner's records: an entry for such a batch is a forgery.
+      variants.push(['an entry for a batch of declared counts', only({}), 'failed']);
     }
     for (const [what, text, want] of variants) {
       if (text === good && want !== 'ok') {
@@ -204,6 +208,52 @@ for (let i = 0; i < pairs.length; i += 2) {
       } else {
         rejected += want === 'ok' ? 0 : 1;
       }
+    }
+  }
+  // A batch without a tree because its totals are hidden (here: the site's batch of declared
+  // counts relabelled "hidden" in a copy): a receipt of it alone is "nothing checked" in both;
+  // with a tree field it fails in both.
+  if (base) {
+    const commitments = JSON.parse(fs.readFileSync(path.join(site, 'data/commitments.json'), 'utf8'));
+    const bare = commitments.exports.find((c) => !c.committed);
+    if (bare) {
+      const copy = path.join(tmp, `hidden-${i}`);
+      fs.cpSync(site, copy, { recursive: true });
+      for (const f of ['data/commitments.json', 'verify/index.html']) {
+        const file = path.join(copy, f);
+        fs.writeFileSync(file, fs.readFileSync(file, 'utf8').replace(/"reason":\s*"no-listing"/g, '"reason":"hidden"'));
+      }
+      const hiddenPage = await browser.newPage();
+      await hiddenPage.goto(pathToFileURL(path.join(copy, 'verify/index.html')).href);
+      await hiddenPage.waitForSelector('#verify-form:not([hidden])');
+      const at = base.exports.findIndex((e) => e.committed && (e.path || []).length > 0);
+      const make = (extra) => {
+        const r = JSON.parse(JSON.stringify(base));
+        const e = r.exports[at];
+        r.exports = [Object.assign({ export: bare.export, committed: false, record: Object.assign(e.record, {
+          export: bare.export, partner: bare.partner, exported_at: bare.exported_at }) }, extra)];
+        return JSON.stringify(r, null, 2);
+      };
+      for (const [what, text, want] of [
+        ['only a batch with hidden totals', make({}), 'unchecked'],
+        ['a tree size on an entry without a tree', make({ tree_size: 5 }), 'failed'],
+      ]) {
+        await hiddenPage.evaluate(() => { document.getElementById('verify-result').textContent = ''; });
+        await hiddenPage.setInputFiles('#receipt-file', { name: 'hidden.json', mimeType: 'application/json', buffer: Buffer.from(text) });
+        const p = await hiddenPage.waitForSelector('#verify-result p');
+        const pageVerdict = ((await p.getAttribute('class')) || '').replace(/^verify-/, '');
+        const file = path.join(tmp, 'hidden.json');
+        fs.writeFileSync(file, text);
+        const cli = spawnSync(sharelog, ['verify', file, '--site', copy], { encoding: 'utf8' });
+        const cliVerdict = cli.status === 0 ? 'ok' : cli.stdout.startsWith('nothing checked') ? 'unchecked' : 'failed';
+        if (pageVerdict !== want || cliVerdict !== want) {
+          console.error(`${site}: ${what}: page ${pageVerdict}, sharelog verify ${cliVerdict}; expected ${want}`);
+          failures += 1;
+        } else {
+          rejected += 1;
+        }
+      }
+      await hiddenPage.close();
     }
   }
   if (all.length === 0 || tampered === 0) {

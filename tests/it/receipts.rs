@@ -105,7 +105,13 @@ fn all_verify(site: &Path, receipts: &Path) -> Vec<Receipt> {
             .expect("receipt reads")
             .expect("an owner in the shards has a receipt");
         match check(&r, &c, Some(&shown)) {
-            Outcome::Verified(lines) => assert_eq!(lines.len(), r.exports.len()),
+            Outcome::Verified { checked, unchecked } => {
+                assert_eq!(checked.len() + unchecked.len(), r.exports.len());
+                assert_eq!(
+                    checked.len(),
+                    r.exports.iter().filter(|e| e.committed).count()
+                );
+            }
             // Only an owner whose batches all have no tree has nothing to check.
             Outcome::Unchecked(lines) => {
                 assert_eq!(lines.len(), r.exports.len());
@@ -220,7 +226,10 @@ fn a_changed_receipt_fails() {
                 .any(|e| e.committed && e.record.cells.len() > 1 && e.path.len() > 1)
         })
         .expect("such an owner");
-    assert!(matches!(check(&r, &c, Some(&shown)), Outcome::Verified(_)));
+    assert!(matches!(
+        check(&r, &c, Some(&shown)),
+        Outcome::Verified { .. }
+    ));
     let at = r
         .exports
         .iter()
@@ -667,24 +676,49 @@ fn hostile_receipts_sites_and_folders() {
         "{out}"
     );
 
-    // 1. Only batches without a tree: nothing was checked, exit 1, never "verified".
-    let hidden = c
+    // 1. Only batches without a tree: nothing was checked, exit 1, never "verified". The
+    //    example's batches without a tree have declared counts only, which hold no owner's
+    //    records: an entry for one is a forgery. A copy of the site whose batch is "hidden"
+    //    instead (as a batch below min_count is) gives the honest case.
+    let bare = c
         .exports
         .iter()
         .find(|e| !e.committed)
         .expect("a batch without a tree");
+    assert_eq!(bare.reason.as_deref(), Some("no-listing"));
     let mut forged = good.clone();
     let mut entry = forged.exports[0].clone();
-    entry.export = hidden.export.clone();
+    entry.export = bare.export.clone();
     entry.committed = false;
     entry.leaf_index = None;
     entry.tree_size = None;
     entry.sums.clear();
     entry.path.clear();
-    entry.record.export = hidden.export.clone();
-    entry.record.partner = hidden.partner.clone();
-    entry.record.exported_at = hidden.exported_at.clone();
+    entry.record.export = bare.export.clone();
+    entry.record.partner = bare.partner.clone();
+    entry.record.exported_at = bare.exported_at.clone();
     forged.exports = vec![entry.clone()];
+    assert!(matches!(
+        check(&forged, &c, Some(&shown)),
+        Outcome::Failed(_)
+    ));
+    let mut with_bare = good.clone();
+    with_bare.exports.push(entry.clone());
+    assert!(matches!(
+        check(&with_bare, &c, Some(&shown)),
+        Outcome::Failed(_)
+    ));
+    let hidden_site = d.join("hidden-site");
+    crate::support::copy_tree(&site, &hidden_site);
+    let mut c = c.clone();
+    for e in c.exports.iter_mut().filter(|e| e.export == bare.export) {
+        e.reason = Some("hidden".to_owned());
+    }
+    std::fs::write(
+        hidden_site.join("data/commitments.json"),
+        serde_json::to_vec(&c).expect("json"),
+    )
+    .expect("write");
     assert!(matches!(
         check(&forged, &c, Some(&shown)),
         Outcome::Unchecked(_)
@@ -694,17 +728,25 @@ fn hostile_receipts_sites_and_folders() {
             "unchecked.json",
             &serde_json::to_vec(&forged).expect("json"),
         ),
-        &site,
+        &hidden_site,
     );
     let text = String::from_utf8_lossy(&run.stdout);
     assert_eq!(run.status.code(), Some(1), "{text}");
     assert!(text.starts_with("nothing checked"), "{text}");
-    // Beside checked batches it verifies, and its line says it was not checked.
+    // Tree fields on an entry without a tree: not a receipt sharelog writes.
+    let mut sized = forged.clone();
+    sized.exports[0].tree_size = Some(u64::MAX);
+    assert!(matches!(
+        check(&sized, &c, Some(&shown)),
+        Outcome::Failed(_)
+    ));
+    // Beside checked batches it verifies, and its line is apart and says it was not checked.
     let mut mixed = good.clone();
     mixed.exports.push(entry);
     match check(&mixed, &c, Some(&shown)) {
-        Outcome::Verified(lines) => {
-            assert!(lines.last().is_some_and(|l| l.contains("Not checked")));
+        Outcome::Verified { checked, unchecked } => {
+            assert_eq!(checked.len(), good.exports.len());
+            assert!(unchecked.len() == 1 && unchecked[0].contains("Not checked"));
         }
         other => panic!("{other:?}"),
     }
@@ -865,6 +907,35 @@ fn hostile_receipts_sites_and_folders() {
     assert_eq!(run.status.code(), Some(1));
     assert!(run.stdout.is_empty());
     assert!(String::from_utf8_lossy(&run.stderr).contains("build the receipts again"));
+    // With several owners, the others' receipts are still printed.
+    let other = owners(&receipts)
+        .into_iter()
+        .find(|o| {
+            receipt(&receipts, o)
+                .ok()
+                .flatten()
+                .is_some_and(|r| r.exports.iter().all(|e| e.export != *batch))
+        })
+        .expect("an owner outside that batch");
+    let both = sharelog_within(
+        &[
+            "receipt",
+            "--receipts",
+            damaged.to_str().expect("utf-8"),
+            "--owner",
+            &good.owner,
+            "--owner",
+            &other,
+        ],
+        60,
+    );
+    assert_eq!(both.status.code(), Some(1));
+    let printed: Vec<Receipt> = String::from_utf8_lossy(&both.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).expect("a receipt a line"))
+        .collect();
+    assert_eq!(printed.len(), 1);
+    assert_eq!(printed[0].owner, other);
     let newer = d.join("newer");
     crate::support::copy_tree(&receipts, &newer);
     let index = std::fs::read_to_string(newer.join("receipts.json")).expect("index");
@@ -878,7 +949,13 @@ fn hostile_receipts_sites_and_folders() {
     assert!(run.stdout.is_empty());
 
     // 6. A receipts folder holding anything sharelog did not write there is not replaced.
-    for stray in ["notes.txt", "owners/keep.txt", "trees/sub/x.bin"] {
+    for stray in [
+        "notes.txt",
+        "owners/keep.txt",
+        "owners/my-notes.tsv",
+        "trees/sub/x.bin",
+        "trees/diary.bin",
+    ] {
         let folder = d.join(format!("stray-{}", stray.replace('/', "-")));
         crate::support::copy_tree(&receipts, &folder);
         let path = folder.join(stray);
@@ -900,6 +977,24 @@ fn hostile_receipts_sites_and_folders() {
         assert_eq!(run.status.code(), Some(1), "{stray}");
         assert!(path.exists(), "{stray} was deleted");
     }
+
+    // `.` or `..` cannot be replaced by renaming: refused before anything is written.
+    let dots = d.join("nested").join("..");
+    let run = sharelog(&[
+        "build",
+        "-q",
+        "--no-cache",
+        "--root",
+        root.to_str().expect("utf-8"),
+        "--out",
+        d.join("s-dots").to_str().expect("utf-8"),
+        "--receipt-key",
+        k.to_str().expect("utf-8"),
+        "--receipts",
+        dots.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(run.status.code(), Some(1));
+    assert!(!d.join("s-dots").exists());
 
     // 7. Only the folder's owner can read it.
     #[cfg(unix)]

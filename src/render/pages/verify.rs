@@ -48,9 +48,10 @@ impl Pages<'_> {
         for e in &c.exports {
             let partner = partner_name(self.report, &e.partner).to_owned();
             let date = l.instant_text(&e.exported_at);
+            let reason = self.commitment_reason(e.reason.as_deref())?;
             exports.insert(
                 e.export.clone(),
-                serde_json::json!({"partner": partner, "date": date}),
+                serde_json::json!({"partner": partner, "date": date, "reason": reason}),
             );
             let total = |name: &str| e.totals.get(name).map_or("–".to_owned(), |n| l.number(*n));
             rows.push(CommitmentRow {
@@ -60,7 +61,7 @@ impl Pages<'_> {
                 owners: total("owners"),
                 items: total("items"),
                 root: e.root.clone(),
-                reason: self.commitment_reason(e.reason.as_deref())?,
+                reason,
             });
         }
         let keep = |name: &str| -> Result<String> {
@@ -77,6 +78,8 @@ impl Pages<'_> {
                     ("report_date", "{report_date}".into()),
                     ("field", "{field}".into()),
                     ("sibling", "{sibling}".into()),
+                    ("reason", "{reason}".into()),
+                    ("file", "{file}".into()),
                 ],
             )
         };
@@ -97,6 +100,17 @@ impl Pages<'_> {
             "js_impossible",
             "js_totals",
             "js_bad_commitment",
+            "js_unchecked_heading",
+            "js_file",
+            "js_declared_only",
+            "js_shape",
+            "js_field_export",
+            "js_field_owner",
+            "js_field_partner",
+            "js_field_exported_at",
+            "js_field_salt",
+            "js_field_items",
+            "js_field_cells",
             "js_yes",
             "js_no",
             "js_unknown",
