@@ -19,9 +19,10 @@ Exit codes:
   0  printed the receipt (of every owner given)
   1  no batch held any item of an owner given (named on stderr; the others are printed); the
      folder is not a receipts folder of this version; or it was changed or damaged, so that a
-     receipt would not verify against the folder's own commitments (nothing is printed for it)
+     receipt would not verify against the folder's own commitments (nothing is printed for it;
+     with several owners, the others' receipts are still printed)
   2  usage error on the command line
-  3  I/O or internal error";
+  3  I/O or internal error (with several owners, the others' receipts are still printed)";
 
 const VERIFY_EXIT_CODES: &str = "\
 Exit codes:

@@ -184,15 +184,22 @@ fn run(cli: &Cli) -> Result<i32, Error> {
         }),
         Command::Receipt(args) => {
             let mut missing = 0;
+            let mut io = false;
             for owner in &args.owner {
-                // A receipt that fails its folder's own check is reported, and the other owners'
-                // are still printed; an I/O error stops.
+                // With several owners, an owner whose receipt fails (its folder's own check, or a
+                // file that cannot be read) is reported and the others' are still printed; the
+                // exit code is the worst (3 for an I/O error, else 1).
                 let found = match sharelog::receipts::receipt(&args.receipts, owner) {
                     Err(Error::Invalid(problems)) if args.owner.len() > 1 => {
                         for p in problems {
-                            eprintln!("error: {p}");
+                            eprintln!("{p}");
                         }
                         missing += 1;
+                        continue;
+                    }
+                    Err(e) if args.owner.len() > 1 => {
+                        eprintln!("error: {e}");
+                        io = true;
                         continue;
                     }
                     other => other?,
@@ -215,7 +222,13 @@ fn run(cli: &Cli) -> Result<i32, Error> {
                     }
                 }
             }
-            Ok(if missing > 0 { 1 } else { 0 })
+            Ok(if io {
+                3
+            } else if missing > 0 {
+                1
+            } else {
+                0
+            })
         }
         Command::Verify(args) => {
             use sharelog::receipts::verify::printable;

@@ -284,7 +284,7 @@
       return Promise.resolve({ ok: false, line: fill(msg[key], values) });
     };
     if (!c) return fail('js_no_batch');
-    if (c.reason === 'no-listing') return fail('js_declared_only');
+    if (c.reason === 'no-listing' || c.reason === 'empty') return fail('js_declared_only');
     var total = 0;
     var field = null;
     r.cells.forEach(function (cell) {

@@ -107,8 +107,9 @@ pub struct ExportCommitment {
     pub exported_at: String,
     /// Whether a tree is committed to.
     pub committed: bool,
-    /// Why not: `no-listing` (declared counts only: nobody's items can be listed) or `hidden`
-    /// (its items or owners are not published exactly, and a receipt's sums would tell them).
+    /// Why not: `no-listing` (declared counts only: nobody's items can be listed), `empty` (its
+    /// listing has no item) or `hidden` (its items or owners are not published exactly, and a
+    /// receipt's sums would tell them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
     /// Leaves (owners).
@@ -349,11 +350,16 @@ pub(crate) fn check_receipts_dir(dir: &Path) -> Result<()> {
                 .help("name a new folder, or one an earlier `build --receipts` wrote and nothing else added to"),
         ]))
     };
-    // The folder is replaced by renaming: it needs a name of its own (not `.`, `..` or `/`).
-    if !matches!(
-        dir.components().next_back(),
-        Some(std::path::Component::Normal(_))
-    ) {
+    // The folder is replaced by renaming: it needs a name of its own (not `.`, `..` or `/`,
+    // nor `dir/.`, whose last component Rust's `components` drops).
+    let text = dir.to_string_lossy();
+    let last = text.trim_end_matches('/').rsplit('/').next().unwrap_or("");
+    if matches!(last, "" | "." | "..")
+        || !matches!(
+            dir.components().next_back(),
+            Some(std::path::Component::Normal(_))
+        )
+    {
         return refuse(
             "--receipts must name a folder (not `.`, `..` or the root): it is replaced whole"
                 .to_owned(),
@@ -639,7 +645,10 @@ pub(crate) fn commit(
         let c = &mut exports[i];
         let records = records_of(&df, c, &base_mac)?;
         let published = rows.iter().find(|r| r.export == c.export).and_then(summed);
-        if let Some(published) = &published {
+        if records.is_empty() {
+            // An empty listing: no owner, nothing to commit to.
+            c.reason = Some("empty".to_owned());
+        } else if let Some(published) = &published {
             let names: Vec<String> = published.iter().map(|(n, _)| n.clone()).collect();
             let width = tree::node_len(names.len());
             use rayon::prelude::*;

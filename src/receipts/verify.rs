@@ -102,8 +102,12 @@ pub fn printable(s: &str) -> String {
         // Unicode's format characters (Cf: direction marks and overrides, invisible joiners and
         // separators, the byte order mark) and the line and paragraph separators.
         let invisible = matches!(c,
-            '\u{ad}' | '\u{61c}' | '\u{180e}' | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}'
-            | '\u{2060}'..='\u{206f}' | '\u{feff}' | '\u{fff9}'..='\u{fffb}');
+            '\u{ad}' | '\u{34f}' | '\u{600}'..='\u{605}' | '\u{61c}' | '\u{6dd}' | '\u{70f}'
+            | '\u{8e2}' | '\u{115f}' | '\u{1160}' | '\u{17b4}' | '\u{17b5}'
+            | '\u{180b}'..='\u{180f}' | '\u{200b}'..='\u{200f}' | '\u{2028}'..='\u{202e}'
+            | '\u{2060}'..='\u{206f}' | '\u{2800}' | '\u{3164}' | '\u{fe00}'..='\u{fe0f}'
+            | '\u{feff}' | '\u{ffa0}' | '\u{fff9}'..='\u{fffb}' | '\u{110bd}' | '\u{110cd}'
+            | '\u{1d173}'..='\u{1d17a}' | '\u{e0000}'..='\u{e0fff}');
         if c.is_control() || invisible {
             out.extend(c.escape_unicode());
         } else {
@@ -412,8 +416,10 @@ fn check_entry(
                     .to_owned(),
             );
         }
-        if c.reason.as_deref() == Some("no-listing") {
-            why.push("the batch has declared counts only: it holds no owner's records, so no receipt lists it".to_owned());
+        match c.reason.as_deref() {
+            Some("no-listing") => why.push("the batch has declared counts only: it holds no owner's records, so no receipt lists it".to_owned()),
+            Some("empty") => why.push("the batch's listing is empty: it holds no owner's records, so no receipt lists it".to_owned()),
+            _ => {}
         }
         return if why.is_empty() {
             Ok((
@@ -667,5 +673,6 @@ mod tests {
             printable("a\u{61c}\u{2028}\u{feff}"),
             "a\\u{61c}\\u{2028}\\u{feff}"
         );
+        assert_eq!(printable("x\u{e0041}\u{3164}"), "x\\u{e0041}\\u{3164}");
     }
 }

@@ -456,9 +456,15 @@ fn generated_root(dir: &Path) -> PathBuf {
         small.push_str(&format!("{},{},text,2021-05-01\n", 9000 + i, id(1 + i % 2)));
     }
     std::fs::write(data.join("exports/small.csv"), small).expect("small");
+    std::fs::write(
+        data.join("exports/empty.csv"),
+        "item_id,owner_id,category,created_at\n",
+    )
+    .expect("empty");
     for (name, partner, at, items) in [
         ("alpha-1", "alpha-ai", "2023-04-01", "a1/"),
         ("alpha-2", "alpha-ai", "2023-09-01", "small.csv"),
+        ("alpha-3", "alpha-ai", "2023-10-01", "empty.csv"),
     ] {
         std::fs::write(
             data.join(format!("exports/{name}.yaml")),
@@ -499,6 +505,14 @@ fn no_receipt_content_reaches_the_site() {
         .expect("alpha-2");
     assert!(!small.committed);
     assert_eq!(small.reason.as_deref(), Some("hidden"));
+    // A listing without items: no owner, no tree.
+    let empty = c
+        .exports
+        .iter()
+        .find(|e| e.export == "alpha-3")
+        .expect("alpha-3");
+    assert!(!empty.committed);
+    assert_eq!(empty.reason.as_deref(), Some("empty"));
     // Opt-outs at the export and now both occur.
     let records: Vec<_> = all
         .iter()
@@ -535,7 +549,12 @@ fn no_receipt_content_reaches_the_site() {
     // An auditor's build commits to the small batch too: nothing is hidden.
     let (site2, receipts2) = (dir.path().join("site2"), dir.path().join("receipts2"));
     build(&root, &site2, &receipts2, &k, &["--unsuppressed"]);
-    assert!(commitments(&site2).exports.iter().all(|e| e.committed));
+    assert!(
+        commitments(&site2)
+            .exports
+            .iter()
+            .all(|e| e.committed || e.reason.as_deref() == Some("empty"))
+    );
     all_verify(&site2, &receipts2);
 }
 
@@ -936,6 +955,23 @@ fn hostile_receipts_sites_and_folders() {
         .collect();
     assert_eq!(printed.len(), 1);
     assert_eq!(printed[0].owner, other);
+    // A tree that cannot be read at all: exit 3, and the other owner still printed.
+    std::fs::remove_file(&tree_file).expect("remove");
+    let both = sharelog_within(
+        &[
+            "receipt",
+            "--receipts",
+            damaged.to_str().expect("utf-8"),
+            "--owner",
+            &good.owner,
+            "--owner",
+            &other,
+        ],
+        60,
+    );
+    assert_eq!(both.status.code(), Some(3));
+    assert_eq!(String::from_utf8_lossy(&both.stdout).lines().count(), 1);
+    assert!(!String::from_utf8_lossy(&both.stderr).contains("error: error:"));
     let newer = d.join("newer");
     crate::support::copy_tree(&receipts, &newer);
     let index = std::fs::read_to_string(newer.join("receipts.json")).expect("index");
@@ -979,22 +1015,23 @@ fn hostile_receipts_sites_and_folders() {
     }
 
     // `.` or `..` cannot be replaced by renaming: refused before anything is written.
-    let dots = d.join("nested").join("..");
-    let run = sharelog(&[
-        "build",
-        "-q",
-        "--no-cache",
-        "--root",
-        root.to_str().expect("utf-8"),
-        "--out",
-        d.join("s-dots").to_str().expect("utf-8"),
-        "--receipt-key",
-        k.to_str().expect("utf-8"),
-        "--receipts",
-        dots.to_str().expect("utf-8"),
-    ]);
-    assert_eq!(run.status.code(), Some(1));
-    assert!(!d.join("s-dots").exists());
+    for dots in [d.join("nested").join(".."), d.join("nested2/.")] {
+        let run = sharelog(&[
+            "build",
+            "-q",
+            "--no-cache",
+            "--root",
+            root.to_str().expect("utf-8"),
+            "--out",
+            d.join("s-dots").to_str().expect("utf-8"),
+            "--receipt-key",
+            k.to_str().expect("utf-8"),
+            "--receipts",
+            dots.to_str().expect("utf-8"),
+        ]);
+        assert_eq!(run.status.code(), Some(1), "{}", dots.display());
+        assert!(!d.join("s-dots").exists());
+    }
 
     // 7. Only the folder's owner can read it.
     #[cfg(unix)]

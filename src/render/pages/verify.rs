@@ -36,6 +36,7 @@ impl Pages<'_> {
     pub(crate) fn commitment_reason(&self, reason: Option<&str>) -> Result<String> {
         self.lang.t(match reason {
             Some("hidden") => "commitments.reason_hidden",
+            Some("empty") => "commitments.reason_empty",
             _ => "commitments.reason_no_listing",
         })
     }
@@ -49,10 +50,12 @@ impl Pages<'_> {
             let partner = partner_name(self.report, &e.partner).to_owned();
             let date = l.instant_text(&e.exported_at);
             let reason = self.commitment_reason(e.reason.as_deref())?;
-            exports.insert(
-                e.export.clone(),
-                serde_json::json!({"partner": partner, "date": date, "reason": reason}),
-            );
+            let info = if e.committed {
+                serde_json::json!({"partner": partner, "date": date})
+            } else {
+                serde_json::json!({"partner": partner, "date": date, "reason": reason})
+            };
+            exports.insert(e.export.clone(), info);
             let total = |name: &str| e.totals.get(name).map_or("–".to_owned(), |n| l.number(*n));
             rows.push(CommitmentRow {
                 export: e.export.clone(),
