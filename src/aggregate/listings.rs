@@ -443,8 +443,14 @@ pub(crate) fn receipt_rows(
                 .transpose()
                 .map_err(fail)
         };
+        // Integer keys stay integers (a receipt writes their digits); others are text.
+        let owner_type = if key.is_integer() && key != DataType::UInt64 {
+            DataType::Int64
+        } else {
+            DataType::String
+        };
         let mut out = vec![
-            col(OWNER_ID).cast(DataType::String).alias(OWNER_ID),
+            col(OWNER_ID).cast(owner_type).alias(OWNER_ID),
             col(CATEGORY).cast(DataType::String).alias(CATEGORY),
             col(YEAR),
         ];

@@ -41,12 +41,24 @@ pub(crate) fn owner_records(
             now: report_now(report),
             window: window_micros(export),
         };
-        let frames = items
+        let mut frames = items
             .files
             .iter()
             .map(|part| listings::receipt_rows(part, &categories, &context))
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(Error::invalid)?;
+        // Parts whose ids are not all integers are grouped as text.
+        let mut types = Vec::with_capacity(frames.len());
+        for f in &mut frames {
+            let schema = f.collect_schema().map_err(internal)?;
+            types.push(schema.get(OWNER_ID).cloned());
+        }
+        if types.iter().any(|t| *t != Some(DataType::Int64)) {
+            frames = frames
+                .into_iter()
+                .map(|f| f.with_column(col(OWNER_ID).cast(DataType::String)))
+                .collect();
+        }
         if frames.is_empty() {
             continue;
         }

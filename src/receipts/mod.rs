@@ -759,10 +759,18 @@ fn records_of(
     mac: &HmacSha256,
 ) -> Result<Vec<(Record, Vec<u8>)>> {
     let fail = |e: PolarsError| Error::Internal(format!("the owners of {}: {e}", c.export));
-    let owners = df
-        .column("owner_id")
-        .and_then(|c| c.str().cloned())
-        .map_err(fail)?;
+    // Integer ids stay integers (grouped and sorted as such); a record holds their digits.
+    let column = df.column("owner_id").map_err(fail)?;
+    let (ints, texts) = if column.dtype().is_integer() {
+        let ints = column
+            .cast(&DataType::Int64)
+            .and_then(|c| c.i64().cloned())
+            .map_err(fail)?;
+        (Some(ints.rechunk().into_owned()), None)
+    } else {
+        let texts = column.str().cloned().map_err(fail)?;
+        (None, Some(texts.rechunk().into_owned()))
+    };
     let categories = df
         .column("category")
         .and_then(|c| c.str().cloned())
@@ -795,7 +803,6 @@ fn records_of(
     let now = b(crate::aggregate::RECEIPT_OPTED_NOW)?;
     let missing = || Error::Internal(format!("an owner row of {} has a null", c.export));
     // One chunk per column, so that reading row i is an index.
-    let owners = owners.rechunk();
     let categories = categories.rechunk();
     let years = years.rechunk();
     let items = items.rechunk();
@@ -803,21 +810,42 @@ fn records_of(
     let (opted, now) = (opted.rechunk(), now.rechunk());
     // Rows are sorted by owner: each owner's rows are one run.
     let mut runs: Vec<(usize, usize)> = Vec::new();
-    let mut last: Option<&str> = None;
-    for (i, owner) in owners.iter().enumerate() {
-        let owner = owner.ok_or_else(missing)?;
-        if last != Some(owner) {
-            if let Some(run) = runs.last_mut() {
-                run.1 = i;
+    let mut start = |i: usize| {
+        if let Some(run) = runs.last_mut() {
+            run.1 = i;
+        }
+        runs.push((i, df.height()));
+    };
+    if let Some(ints) = &ints {
+        let mut last = None;
+        for (i, owner) in ints.iter().enumerate() {
+            let owner = owner.ok_or_else(missing)?;
+            if last != Some(owner) {
+                start(i);
+                last = Some(owner);
             }
-            runs.push((i, df.height()));
-            last = Some(owner);
+        }
+    } else if let Some(texts) = &texts {
+        let mut last = None;
+        for (i, owner) in texts.iter().enumerate() {
+            let owner = owner.ok_or_else(missing)?;
+            if last != Some(owner) {
+                start(i);
+                last = Some(owner);
+            }
         }
     }
+    let owner_at = |i: usize| -> Option<String> {
+        match (&ints, &texts) {
+            (Some(ints), _) => ints.get(i).map(|n| n.to_string()),
+            (_, Some(texts)) => texts.get(i).map(str::to_owned),
+            _ => None,
+        }
+    };
     use rayon::prelude::*;
     runs.par_iter()
         .map(|&(start, end)| {
-            let owner = owners.get(start).ok_or_else(missing)?;
+            let owner = owner_at(start).ok_or_else(missing)?;
             let mut m = mac.clone();
             m.update(owner.as_bytes());
             let mut record = Record {
@@ -827,7 +855,7 @@ fn records_of(
                 items: 0,
                 opted_out_at_export: opted.get(start),
                 opted_out_now: now.get(start),
-                owner: owner.to_owned(),
+                owner,
                 partner: c.partner.clone(),
                 salt: hex::encode(m.finalize().into_bytes()),
             };
