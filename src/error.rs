@@ -182,6 +182,11 @@ impl Error {
         }
     }
 
+    /// Whether this is an I/O error for a path that does not exist.
+    pub fn is_not_found(&self) -> bool {
+        matches!(self, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
+    }
+
     /// Builds an `Invalid` error from problems, sorted by file, line and column.
     pub fn invalid(mut problems: Vec<Problem>) -> Self {
         problems.sort();

@@ -231,44 +231,35 @@ fn run(cli: &Cli) -> Result<i32, Error> {
             })
         }
         Command::Verify(args) => {
-            use sharelog::receipts::verify::printable;
+            use sharelog::receipts::verify::{Outcome, printable};
+            let name = printable(&args.receipt.display().to_string());
+            let print = |lines: &[String], end: &str| {
+                for l in lines {
+                    println!("  {l}{end}");
+                }
+            };
             match sharelog::receipts::verify::verify(&args.receipt, &args.site)? {
-                sharelog::receipts::verify::Outcome::Verified { checked, unchecked } => {
-                    println!(
-                        "verified: {}",
-                        printable(&args.receipt.display().to_string())
-                    );
-                    for l in checked {
-                        println!("  {l}.");
-                    }
+                Outcome::Verified { checked, unchecked } => {
+                    println!("verified: {name}");
+                    print(&checked, ".");
                     if !unchecked.is_empty() {
                         println!(
                             "not checked (the site publishes no tree for these batches, so nothing about them is proven):"
                         );
-                        for l in unchecked {
-                            println!("  {l}.");
-                        }
+                        print(&unchecked, ".");
                     }
                     Ok(0)
                 }
-                sharelog::receipts::verify::Outcome::Unchecked(lines) => {
+                Outcome::Unchecked(lines) => {
                     println!(
-                        "nothing checked: {}: the site commits to none of its export batches, so it proves nothing",
-                        printable(&args.receipt.display().to_string())
+                        "nothing checked: {name}: the site commits to none of its export batches, so it proves nothing"
                     );
-                    for l in lines {
-                        println!("  {l}.");
-                    }
+                    print(&lines, ".");
                     Ok(1)
                 }
-                sharelog::receipts::verify::Outcome::Failed(lines) => {
-                    println!(
-                        "NOT verified: {}",
-                        printable(&args.receipt.display().to_string())
-                    );
-                    for l in lines {
-                        println!("  {l}");
-                    }
+                Outcome::Failed(lines) => {
+                    println!("NOT verified: {name}");
+                    print(&lines, "");
                     Ok(1)
                 }
             }

@@ -48,12 +48,12 @@ pub(crate) fn owner_records(
             .collect::<std::result::Result<Vec<_>, _>>()
             .map_err(Error::invalid)?;
         // Parts whose ids are not all integers are grouped as text.
-        let mut types = Vec::with_capacity(frames.len());
+        let mut integers = true;
         for f in &mut frames {
             let schema = f.collect_schema().map_err(internal)?;
-            types.push(schema.get(OWNER_ID).cloned());
+            integers &= schema.get(OWNER_ID) == Some(&DataType::Int64);
         }
-        if types.iter().any(|t| *t != Some(DataType::Int64)) {
+        if !integers {
             frames = frames
                 .into_iter()
                 .map(|f| f.with_column(col(OWNER_ID).cast(DataType::String)))

@@ -761,15 +761,15 @@ fn records_of(
     let fail = |e: PolarsError| Error::Internal(format!("the owners of {}: {e}", c.export));
     // Integer ids stay integers (grouped and sorted as such); a record holds their digits.
     let column = df.column("owner_id").map_err(fail)?;
-    let (ints, texts) = if column.dtype().is_integer() {
+    let owners = if column.dtype().is_integer() {
         let ints = column
             .cast(&DataType::Int64)
             .and_then(|c| c.i64().cloned())
             .map_err(fail)?;
-        (Some(ints.rechunk().into_owned()), None)
+        OwnerIds::Integer(ints.rechunk().into_owned())
     } else {
         let texts = column.str().cloned().map_err(fail)?;
-        (None, Some(texts.rechunk().into_owned()))
+        OwnerIds::Text(texts.rechunk().into_owned())
     };
     let categories = df
         .column("category")
@@ -809,38 +809,14 @@ fn records_of(
     let flags: Vec<_> = flags.iter().map(|f| f.rechunk()).collect();
     let (opted, now) = (opted.rechunk(), now.rechunk());
     // Rows are sorted by owner: each owner's rows are one run.
-    let mut runs: Vec<(usize, usize)> = Vec::new();
-    let mut start = |i: usize| {
-        if let Some(run) = runs.last_mut() {
-            run.1 = i;
-        }
-        runs.push((i, df.height()));
-    };
-    if let Some(ints) = &ints {
-        let mut last = None;
-        for (i, owner) in ints.iter().enumerate() {
-            let owner = owner.ok_or_else(missing)?;
-            if last != Some(owner) {
-                start(i);
-                last = Some(owner);
-            }
-        }
-    } else if let Some(texts) = &texts {
-        let mut last = None;
-        for (i, owner) in texts.iter().enumerate() {
-            let owner = owner.ok_or_else(missing)?;
-            if last != Some(owner) {
-                start(i);
-                last = Some(owner);
-            }
-        }
+    let runs = match &owners {
+        OwnerIds::Integer(ints) => runs(ints.iter(), df.height()),
+        OwnerIds::Text(texts) => runs(texts.iter(), df.height()),
     }
-    let owner_at = |i: usize| -> Option<String> {
-        match (&ints, &texts) {
-            (Some(ints), _) => ints.get(i).map(|n| n.to_string()),
-            (_, Some(texts)) => texts.get(i).map(str::to_owned),
-            _ => None,
-        }
+    .ok_or_else(missing)?;
+    let owner_at = |i: usize| match &owners {
+        OwnerIds::Integer(ints) => ints.get(i).map(|n| n.to_string()),
+        OwnerIds::Text(texts) => texts.get(i).map(str::to_owned),
     };
     use rayon::prelude::*;
     runs.par_iter()
@@ -880,6 +856,32 @@ fn records_of(
             Ok((record, bytes))
         })
         .collect()
+}
+
+/// A batch's owner column, in one chunk: integer ids stay integers.
+enum OwnerIds {
+    Integer(Int64Chunked),
+    Text(StringChunked),
+}
+
+/// The runs of equal values of a sorted column, as (start, end) row ranges; `None` at a null.
+fn runs<T: PartialEq>(
+    values: impl Iterator<Item = Option<T>>,
+    height: usize,
+) -> Option<Vec<(usize, usize)>> {
+    let mut out: Vec<(usize, usize)> = Vec::new();
+    let mut last = None;
+    for (i, value) in values.enumerate() {
+        let value = value?;
+        if last.as_ref() != Some(&value) {
+            if let Some(run) = out.last_mut() {
+                run.1 = i;
+            }
+            out.push((i, height));
+            last = Some(value);
+        }
+    }
+    Some(out)
 }
 
 /// Appends a batch's records to the owner shards (the lines written in parallel, appended in
@@ -970,9 +972,7 @@ pub fn receipt(dir: &Path, owner: &str) -> Result<Option<Receipt>> {
     let shard_path = dir.join("owners").join(format!("{}.tsv", shard(&owner)));
     let file = match open_regular(&shard_path) {
         Ok(f) => f,
-        Err(Error::Io { source, .. }) if source.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(None);
-        }
+        Err(e) if e.is_not_found() => return Ok(None),
         Err(e) => return Err(e),
     };
     let prefix = format!(

@@ -59,9 +59,7 @@ pub fn verify(receipt: &Path, site: &Path) -> Result<Outcome> {
                 ))]));
             }
         },
-        Err(crate::error::Error::Io { source, .. })
-            if source.kind() == std::io::ErrorKind::NotFound =>
-        {
+        Err(e) if e.is_not_found() => {
             return Ok(Outcome::Failed(vec![printable(&format!(
                 "{} has no data/commitments.json: it is not a sharelog site, or it was built without --receipt-key",
                 site.display()
@@ -142,11 +140,7 @@ fn published_exports(site: &Path) -> std::result::Result<Option<Shown>, String> 
     let path = site.join("data").join("exports.json");
     let bytes = match super::read_regular(&path, MAX_SITE_FILE) {
         Ok(b) => b,
-        Err(crate::error::Error::Io { source, .. })
-            if source.kind() == std::io::ErrorKind::NotFound =>
-        {
-            return Ok(None);
-        }
+        Err(e) if e.is_not_found() => return Ok(None),
         Err(e) => return Err(format!("{} cannot be read: {e}", path.display())),
     };
     let rows: Vec<serde_json::Map<String, serde_json::Value>> = serde_json::from_slice(&bytes)

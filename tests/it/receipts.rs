@@ -936,18 +936,21 @@ fn hostile_receipts_sites_and_folders() {
                 .is_some_and(|r| r.exports.iter().all(|e| e.export != *batch))
         })
         .expect("an owner outside that batch");
-    let both = sharelog_within(
-        &[
-            "receipt",
-            "--receipts",
-            damaged.to_str().expect("utf-8"),
-            "--owner",
-            &good.owner,
-            "--owner",
-            &other,
-        ],
-        60,
-    );
+    let print_both = || {
+        sharelog_within(
+            &[
+                "receipt",
+                "--receipts",
+                damaged.to_str().expect("utf-8"),
+                "--owner",
+                &good.owner,
+                "--owner",
+                &other,
+            ],
+            60,
+        )
+    };
+    let both = print_both();
     assert_eq!(both.status.code(), Some(1));
     let printed: Vec<Receipt> = String::from_utf8_lossy(&both.stdout)
         .lines()
@@ -957,18 +960,7 @@ fn hostile_receipts_sites_and_folders() {
     assert_eq!(printed[0].owner, other);
     // A tree that cannot be read at all: exit 3, and the other owner still printed.
     std::fs::remove_file(&tree_file).expect("remove");
-    let both = sharelog_within(
-        &[
-            "receipt",
-            "--receipts",
-            damaged.to_str().expect("utf-8"),
-            "--owner",
-            &good.owner,
-            "--owner",
-            &other,
-        ],
-        60,
-    );
+    let both = print_both();
     assert_eq!(both.status.code(), Some(3));
     assert_eq!(String::from_utf8_lossy(&both.stdout).lines().count(), 1);
     assert!(!String::from_utf8_lossy(&both.stderr).contains("error: error:"));
