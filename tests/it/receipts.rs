@@ -976,6 +976,23 @@ fn hostile_receipts_sites_and_folders() {
     assert_eq!(run.status.code(), Some(1));
     assert!(run.stdout.is_empty());
 
+    // `build --receipts DIR` of the example into `out` (under the temporary folder).
+    let build_into = |receipts: &Path, out: &str| {
+        sharelog(&[
+            "build",
+            "-q",
+            "--no-cache",
+            "--root",
+            root.to_str().expect("utf-8"),
+            "--out",
+            d.join(out).to_str().expect("utf-8"),
+            "--receipt-key",
+            k.to_str().expect("utf-8"),
+            "--receipts",
+            receipts.to_str().expect("utf-8"),
+        ])
+    };
+
     // 6. A receipts folder holding anything sharelog did not write there is not replaced.
     for stray in [
         "notes.txt",
@@ -989,38 +1006,14 @@ fn hostile_receipts_sites_and_folders() {
         let path = folder.join(stray);
         std::fs::create_dir_all(path.parent().expect("parent")).expect("mkdir");
         std::fs::write(&path, "mine").expect("write");
-        let run = sharelog(&[
-            "build",
-            "-q",
-            "--no-cache",
-            "--root",
-            root.to_str().expect("utf-8"),
-            "--out",
-            d.join("s-stray").to_str().expect("utf-8"),
-            "--receipt-key",
-            k.to_str().expect("utf-8"),
-            "--receipts",
-            folder.to_str().expect("utf-8"),
-        ]);
+        let run = build_into(&folder, "s-stray");
         assert_eq!(run.status.code(), Some(1), "{stray}");
         assert!(path.exists(), "{stray} was deleted");
     }
 
     // `.` or `..` cannot be replaced by renaming: refused before anything is written.
     for dots in [d.join("nested").join(".."), d.join("nested2/.")] {
-        let run = sharelog(&[
-            "build",
-            "-q",
-            "--no-cache",
-            "--root",
-            root.to_str().expect("utf-8"),
-            "--out",
-            d.join("s-dots").to_str().expect("utf-8"),
-            "--receipt-key",
-            k.to_str().expect("utf-8"),
-            "--receipts",
-            dots.to_str().expect("utf-8"),
-        ]);
+        let run = build_into(&dots, "s-dots");
         assert_eq!(run.status.code(), Some(1), "{}", dots.display());
         assert!(!d.join("s-dots").exists());
     }
