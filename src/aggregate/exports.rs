@@ -267,7 +267,7 @@ pub(crate) fn export_counts(
                             let now = || match now_from_full {
                                 // Counted with the aggregate just now.
                                 Some(n) => Ok(n),
-                                None => listings::opted_out_now(part, categories, &context),
+                                None => listings::opted_out_now(part, &context),
                             };
                             let n = match ledger {
                                 None => 0,

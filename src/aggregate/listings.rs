@@ -15,8 +15,8 @@ use super::columns::{
 use super::ids::{self, IdKind};
 use super::ledger::{IdSet, Ledger};
 use super::scan::{
-    BadRows, MAX_ROW_PROBLEMS, ROW, guarded, instant_expr, missing_columns, read_problem, scan,
-    utc_year,
+    BadRows, MAX_ROW_PROBLEMS, ROW, guarded, instant_expr, missing_columns, read_problem,
+    scan_listing, utc_year,
 };
 use crate::error::Problem;
 use crate::model::{CategoryId, Partner, TableFile};
@@ -212,7 +212,7 @@ fn aggregate_unguarded(
     categories: &[CategoryId],
     context: &ListingContext,
 ) -> Result<DataFrame, Vec<Problem>> {
-    let mut lf = scan(table).map_err(|e| vec![read_problem(table, &e)])?;
+    let mut lf = scan_listing(table, None).map_err(|e| vec![read_problem(table, &e)])?;
     let schema = lf
         .collect_schema()
         .map_err(|e| vec![read_problem(table, &e)])?;
@@ -306,7 +306,6 @@ pub(crate) fn cached_columns() -> Vec<&'static str> {
 /// listing whose aggregate came from the cache). 0 without a ledger.
 pub(crate) fn opted_out_now(
     table: &TableFile,
-    categories: &[CategoryId],
     context: &ListingContext,
 ) -> Result<u64, Vec<Problem>> {
     guarded(table, || {
@@ -314,17 +313,9 @@ pub(crate) fn opted_out_now(
             return Ok(0);
         };
         let fail = |e: PolarsError| vec![read_problem(table, &e)];
-        let mut lf = scan(table).map_err(fail)?;
-        let schema = lf.collect_schema().map_err(fail)?;
-        let checks = Checks::new(table, &schema, categories)?;
-        let listing_type = schema.get(OWNER_ID).cloned().unwrap_or(DataType::Null);
-        let key = ids::join_type(
-            &ids::key_type(&listing_type, checks.owner_kind),
-            &ledger.owner_type(),
-        );
-        let owner = ids::value(OWNER_ID, checks.owner_kind)
-            .cast(key.clone())
-            .alias(OWNER_ID);
+        let (lf, listing_type, kind) = owner_scan(table)?;
+        let key = ids::join_type(&ids::key_type(&listing_type, kind), &ledger.owner_type());
+        let owner = ids::value(OWNER_ID, kind).cast(key.clone()).alias(OWNER_ID);
         if probes(&key) {
             // Integer ids: one probe per item into the partner's set, made once per build.
             let set = ledger.opted_out_ids(context.now, partner).map_err(fail)?;
@@ -359,6 +350,29 @@ pub(crate) fn opted_out_now(
     })
 }
 
+/// A listing's owner column alone, of a listing whose rows were checked already: the scan, the
+/// column's type and how its ids are read.
+fn owner_scan(table: &TableFile) -> Result<(LazyFrame, DataType, IdKind), Vec<Problem>> {
+    let fail = |e: PolarsError| vec![read_problem(table, &e)];
+    let mut lf = scan_listing(table, Some(&[OWNER_ID])).map_err(fail)?;
+    let schema = lf.collect_schema().map_err(fail)?;
+    let dtype = schema.get(OWNER_ID).cloned().unwrap_or(DataType::Null);
+    match IdKind::of(&dtype) {
+        Some(kind) => Ok((lf, dtype, kind)),
+        // Not reached for a checked listing.
+        None => Err(vec![
+            Problem::new(
+                &table.display,
+                format!(
+                    "column `{OWNER_ID}` has type {dtype}, not {}",
+                    ids::ID_TYPES
+                ),
+            )
+            .help(format!("write `{OWNER_ID}` as {}", ids::ID_TYPES)),
+        ]),
+    }
+}
+
 /// A listing's owner column, scanned once: the scan, how its ids are read, and the type they
 /// are matched as on their own (see [`ids`]).
 pub(crate) struct OwnerColumn {
@@ -369,19 +383,12 @@ pub(crate) struct OwnerColumn {
 }
 
 /// The owner column of a listing whose rows were checked already (its aggregate counted).
-pub(crate) fn owner_column(
-    table: &TableFile,
-    categories: &[CategoryId],
-) -> Result<OwnerColumn, Vec<Problem>> {
+pub(crate) fn owner_column(table: &TableFile) -> Result<OwnerColumn, Vec<Problem>> {
     guarded(table, || {
-        let fail = |e: PolarsError| vec![read_problem(table, &e)];
-        let mut lf = scan(table).map_err(fail)?;
-        let schema = lf.collect_schema().map_err(fail)?;
-        let checks = Checks::new(table, &schema, categories)?;
-        let listing_type = schema.get(OWNER_ID).cloned().unwrap_or(DataType::Null);
+        let (lf, listing_type, kind) = owner_scan(table)?;
         Ok(OwnerColumn {
-            key: ids::key_type(&listing_type, checks.owner_kind),
-            kind: checks.owner_kind,
+            key: ids::key_type(&listing_type, kind),
+            kind,
             lf,
         })
     })
@@ -426,7 +433,7 @@ pub(crate) fn receipt_rows(
 ) -> Result<LazyFrame, Vec<Problem>> {
     guarded(table, || {
         let fail = |e: PolarsError| vec![read_problem(table, &e)];
-        let mut lf = scan(table).map_err(fail)?;
+        let mut lf = scan_listing(table, None).map_err(fail)?;
         let schema = lf.collect_schema().map_err(fail)?;
         let checks = Checks::new(table, &schema, categories)?;
         let listing_type = schema.get(OWNER_ID).cloned().unwrap_or(DataType::Null);
@@ -567,7 +574,7 @@ fn row_problems(
     categories: &[CategoryId],
     bad_rows: u64,
 ) -> Vec<Problem> {
-    let result = scan(table).and_then(|mut lf| {
+    let result = scan_listing(table, None).and_then(|mut lf| {
         let schema = lf.collect_schema()?;
         let mut bad = vec![
             checks.unknown_category.clone(),

@@ -208,7 +208,7 @@ fn partner_table(
         let mut key = ledger.map(Ledger::owner_type);
         for (j, export) in exports.iter().enumerate() {
             for part in export.items.iter().flat_map(|i| &i.files) {
-                let column = listings::owner_column(part, &categories).map_err(Error::invalid)?;
+                let column = listings::owner_column(part).map_err(Error::invalid)?;
                 key = Some(match key {
                     Some(k) => ids::join_type(&k, &column.key),
                     None => column.key.clone(),
