@@ -18,11 +18,13 @@ pub fn parse_date(text: &str) -> Option<NaiveDate> {
 /// fractional seconds, a space instead of `T`, and a datetime without offset (read as UTC).
 pub fn parse_instant(text: &str) -> Option<DateTime<Utc>> {
     let text = text.trim();
-    if let Ok(dt) = DateTime::parse_from_rfc3339(text) {
-        return Some(dt.with_timezone(&Utc));
-    }
+    // An offset without its colon first: RFC 3339 refuses it, so trying that first would
+    // parse every such text twice.
     if let Some(dt) = with_offset_colon(text) {
         return Some(dt);
+    }
+    if let Ok(dt) = DateTime::parse_from_rfc3339(text) {
+        return Some(dt.with_timezone(&Utc));
     }
     parse_slow(text)
 }

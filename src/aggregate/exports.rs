@@ -7,6 +7,7 @@ use super::cache;
 use super::columns::*;
 use super::ledger::Ledger;
 use super::listings::{self, ListingContext};
+use super::scan::KeptOwners;
 use super::scan::MICROS_PER_DAY;
 use super::{SharedItemRow, internal, report_now};
 use crate::error::{Problem, Problems, Result};
@@ -32,6 +33,7 @@ pub(crate) fn count_exports(
     report: &Report,
     ledger: Option<&Ledger>,
     cache: Option<&cache::Cache>,
+    kept: Option<&KeptOwners>,
 ) -> Result<Vec<ExportCounts>> {
     let mut problems = Problems::default();
     let mut out = Vec::new();
@@ -42,15 +44,15 @@ pub(crate) fn count_exports(
     let known: Vec<&str> = report.exports.iter().map(|e| e.id.as_str()).collect();
     for export in &report.exports {
         let partner = report.partner(export.partner.as_str());
-        match export_counts(
-            &categories,
-            export,
-            partner,
+        let with = Counting {
+            categories: &categories,
             ledger,
-            report_now(report),
+            now: report_now(report),
             cache,
-            &known,
-        ) {
+            known: &known,
+            kept,
+        };
+        match export_counts(export, partner, &with) {
             Ok(c) => out.push(c),
             Err(p) => problems.extend(p),
         }
@@ -202,17 +204,34 @@ pub(crate) fn declared_rows(
     })
 }
 
+/// What every export of a build is counted with.
+pub(crate) struct Counting<'a> {
+    pub(crate) categories: &'a [CategoryId],
+    pub(crate) ledger: Option<&'a Ledger>,
+    /// The end of the report's date (UTC microseconds).
+    pub(crate) now: i64,
+    pub(crate) cache: Option<&'a cache::Cache>,
+    /// Every export's id, for declared counts that name exports.
+    pub(crate) known: &'a [&'a str],
+    /// Where CSV listings keep their owner columns for the owners pass.
+    pub(crate) kept: Option<&'a KeptOwners>,
+}
+
 /// Counts of one export: from its item listing when it has one (the truth, joined with the
 /// ledger), else its declared counts.
 pub(crate) fn export_counts(
-    categories: &[CategoryId],
     export: &Export,
     partner: Option<&crate::model::Partner>,
-    ledger: Option<&Ledger>,
-    now: i64,
-    cache: Option<&cache::Cache>,
-    known: &[&str],
+    with: &Counting,
 ) -> std::result::Result<ExportCounts, Vec<Problem>> {
+    let Counting {
+        categories,
+        ledger,
+        now,
+        cache,
+        known,
+        kept,
+    } = *with;
     let ledger = ledger.zip(partner);
     let fail = |e: PolarsError| vec![Problem::new(&export.manifest, e.to_string())];
     let declared = declared_rows(categories, export, known)?;
@@ -224,6 +243,7 @@ pub(crate) fn export_counts(
             exported_at: export.exported_at.timestamp_micros(),
             now,
             window,
+            kept,
         };
         // Each part is counted (and cached) on its own; every column of the aggregate is a sum
         // over rows, so the listing's is the sum of its parts'. The aggregate is keyed by the

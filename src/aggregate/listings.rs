@@ -15,8 +15,8 @@ use super::columns::{
 use super::ids::{self, IdKind};
 use super::ledger::{IdSet, Ledger};
 use super::scan::{
-    BadRows, MAX_ROW_PROBLEMS, ROW, guarded, instant_expr, missing_columns, read_problem,
-    scan_listing, utc_year,
+    BadRows, KeptOwners, MAX_ROW_PROBLEMS, ROW, guarded, in_slices, instant_expr, missing_columns,
+    read_problem, scan_listing, utc_year,
 };
 use crate::error::Problem;
 use crate::model::{CategoryId, Partner, TableFile};
@@ -30,10 +30,47 @@ pub(crate) const OPTED_OUT_NOW: &str = "opted_out_now";
 const TRUE_WORDS: [&str; 4] = ["true", "1", "TRUE", "True"];
 const FALSE_WORDS: [&str; 5] = ["false", "0", "FALSE", "False", ""];
 
-fn any_eq(e: Expr, words: &[&str]) -> Expr {
-    words
-        .iter()
-        .fold(lit(false), |acc, w| acc.or(e.clone().eq(lit(*w))))
+/// A text flag as a code, in one pass over the column (comparing the column with each word
+/// took nine): [`FLAG_TRUE`] for a word that means true, [`FLAG_FALSE`] for one that means false,
+/// [`FLAG_NEITHER`] for any other text; null stays null.
+fn flag_codes(c: Column) -> PolarsResult<Column> {
+    let codes = |text: &StringChunked| -> UInt32Chunked {
+        text.iter()
+            .map(|v| {
+                v.map(|v| {
+                    if TRUE_WORDS.contains(&v) {
+                        FLAG_TRUE
+                    } else if FALSE_WORDS.contains(&v) {
+                        FLAG_FALSE
+                    } else {
+                        FLAG_NEITHER
+                    }
+                })
+            })
+            .collect()
+    };
+    let out = in_slices(c.str()?, codes)?;
+    Ok(out.with_name(c.name().clone()).into_column())
+}
+
+const FLAG_FALSE: u32 = 0;
+const FLAG_TRUE: u32 = 1;
+const FLAG_NEITHER: u32 = 2;
+
+/// True where a category is one of `known`, in one pass over the column; null stays null.
+fn known_category(e: Expr, known: &[CategoryId]) -> Expr {
+    let known: std::sync::Arc<[String]> = known.iter().map(|c| c.as_str().to_owned()).collect();
+    e.map(
+        move |c: Column| {
+            let out: BooleanChunked = c
+                .str()?
+                .iter()
+                .map(|v| v.map(|v| known.iter().any(|k| k == v)))
+                .collect();
+            Ok(out.with_name(c.name().clone()).into_column())
+        },
+        |_: &Schema, f: &Field| Ok(Field::new(f.name().clone(), DataType::Boolean)),
+    )
 }
 
 /// (value, invalid) from "the value means true" and "the value means false": a value that is
@@ -54,11 +91,16 @@ fn flag_exprs(name: &str, dtype: Option<&DataType>) -> Option<(Expr, Expr)> {
     match dtype {
         None | Some(DataType::Null) => Some((lit(false), lit(false))),
         Some(DataType::Boolean) => Some((c.fill_null(lit(false)), lit(false))),
-        Some(DataType::String) => Some(flag_from(
-            c.clone(),
-            any_eq(c.clone(), &TRUE_WORDS),
-            any_eq(c, &FALSE_WORDS),
-        )),
+        Some(DataType::String) => {
+            let code = c.clone().map(flag_codes, |_: &Schema, f: &Field| {
+                Ok(Field::new(f.name().clone(), DataType::UInt32))
+            });
+            Some(flag_from(
+                c,
+                code.clone().eq(lit(FLAG_TRUE)),
+                code.eq(lit(FLAG_FALSE)),
+            ))
+        }
         Some(dt) if dt.is_integer() => {
             Some(flag_from(c.clone(), c.clone().eq(lit(1)), c.eq(lit(0))))
         }
@@ -131,9 +173,7 @@ impl Checks {
             return Err(problems);
         };
         let category = col(CATEGORY);
-        let known = categories.iter().fold(lit(false), |acc, c| {
-            acc.or(category.clone().eq(lit(c.as_str())))
-        });
+        let known = known_category(category.clone(), categories);
         Ok(Checks {
             unknown_category: known.fill_null(lit(false)).not(),
             category,
@@ -187,6 +227,8 @@ pub(crate) struct ListingContext<'a> {
     pub(crate) now: i64,
     /// The content window as `[from, to)` in UTC microseconds.
     pub(crate) window: (Option<i64>, Option<i64>),
+    /// Where a listing read whole keeps its owner column for the owners pass.
+    pub(crate) kept: Option<&'a KeptOwners>,
 }
 
 /// The columns of [`aggregate_listing`]'s frame, in order.
@@ -212,7 +254,8 @@ fn aggregate_unguarded(
     categories: &[CategoryId],
     context: &ListingContext,
 ) -> Result<DataFrame, Vec<Problem>> {
-    let mut lf = scan_listing(table, None).map_err(|e| vec![read_problem(table, &e)])?;
+    let mut lf =
+        scan_listing(table, None, context.kept).map_err(|e| vec![read_problem(table, &e)])?;
     let schema = lf
         .collect_schema()
         .map_err(|e| vec![read_problem(table, &e)])?;
@@ -267,7 +310,6 @@ fn aggregate_unguarded(
         .with_column(col(INVALID).or(checks.unknown_category.clone()))
         .collect()
         .map_err(|e| vec![read_problem(table, &e)])?;
-
     let invalid = grouped
         .column(INVALID)
         .and_then(|c| c.bool().map(|b| b.sum().unwrap_or(0)))
@@ -313,7 +355,7 @@ pub(crate) fn opted_out_now(
             return Ok(0);
         };
         let fail = |e: PolarsError| vec![read_problem(table, &e)];
-        let (lf, listing_type, kind) = owner_scan(table)?;
+        let (lf, listing_type, kind) = owner_scan(table, None)?;
         let key = ids::join_type(&ids::key_type(&listing_type, kind), &ledger.owner_type());
         let owner = ids::value(OWNER_ID, kind).cast(key.clone()).alias(OWNER_ID);
         if probes(&key) {
@@ -352,9 +394,12 @@ pub(crate) fn opted_out_now(
 
 /// A listing's owner column alone, of a listing whose rows were checked already: the scan, the
 /// column's type and how its ids are read.
-fn owner_scan(table: &TableFile) -> Result<(LazyFrame, DataType, IdKind), Vec<Problem>> {
+fn owner_scan(
+    table: &TableFile,
+    kept: Option<&KeptOwners>,
+) -> Result<(LazyFrame, DataType, IdKind), Vec<Problem>> {
     let fail = |e: PolarsError| vec![read_problem(table, &e)];
-    let mut lf = scan_listing(table, Some(&[OWNER_ID])).map_err(fail)?;
+    let mut lf = scan_listing(table, Some(&[OWNER_ID]), kept).map_err(fail)?;
     let schema = lf.collect_schema().map_err(fail)?;
     let dtype = schema.get(OWNER_ID).cloned().unwrap_or(DataType::Null);
     match IdKind::of(&dtype) {
@@ -383,9 +428,12 @@ pub(crate) struct OwnerColumn {
 }
 
 /// The owner column of a listing whose rows were checked already (its aggregate counted).
-pub(crate) fn owner_column(table: &TableFile) -> Result<OwnerColumn, Vec<Problem>> {
+pub(crate) fn owner_column(
+    table: &TableFile,
+    kept: Option<&KeptOwners>,
+) -> Result<OwnerColumn, Vec<Problem>> {
     guarded(table, || {
-        let (lf, listing_type, kind) = owner_scan(table)?;
+        let (lf, listing_type, kind) = owner_scan(table, kept)?;
         Ok(OwnerColumn {
             key: ids::key_type(&listing_type, kind),
             kind,
@@ -433,7 +481,7 @@ pub(crate) fn receipt_rows(
 ) -> Result<LazyFrame, Vec<Problem>> {
     guarded(table, || {
         let fail = |e: PolarsError| vec![read_problem(table, &e)];
-        let mut lf = scan_listing(table, None).map_err(fail)?;
+        let mut lf = scan_listing(table, None, None).map_err(fail)?;
         let schema = lf.collect_schema().map_err(fail)?;
         let checks = Checks::new(table, &schema, categories)?;
         let listing_type = schema.get(OWNER_ID).cloned().unwrap_or(DataType::Null);
@@ -574,7 +622,7 @@ fn row_problems(
     categories: &[CategoryId],
     bad_rows: u64,
 ) -> Vec<Problem> {
-    let result = scan_listing(table, None).and_then(|mut lf| {
+    let result = scan_listing(table, None, None).and_then(|mut lf| {
         let schema = lf.collect_schema()?;
         let mut bad = vec![
             checks.unknown_category.clone(),

@@ -123,7 +123,9 @@ pub(crate) fn aggregate(report: &Report, cache: Option<&cache::Cache>) -> Result
             (figures::Declared::default(), p)
         }
     };
-    let mut counted = match count_exports(report, ledger.as_ref(), cache) {
+    // CSV listings keep their owner columns from the counting for the owners pass.
+    let kept = scan::KeptOwners::default();
+    let mut counted = match count_exports(report, ledger.as_ref(), cache, Some(&kept)) {
         Ok(c) if problems.is_empty() => c,
         Ok(_) => return Err(Error::invalid(problems)),
         Err(Error::Invalid(p)) => {
@@ -132,7 +134,8 @@ pub(crate) fn aggregate(report: &Report, cache: Option<&cache::Cache>) -> Result
         }
         Err(e) => return Err(e),
     };
-    let mut owners = owners::count(report, ledger.as_ref(), cache)?;
+    let mut owners = owners::count(report, ledger.as_ref(), cache, Some(&kept))?;
+    drop(kept);
     figures::apply(
         report,
         &declared,

@@ -14,6 +14,7 @@ use super::exports::window_micros;
 use super::ids;
 use super::ledger::Ledger;
 use super::listings::{self, ListingContext};
+use super::scan::KeptOwners;
 use super::{internal, report_now};
 use crate::error::{Error, Result};
 use crate::model::{Export, Partner, Report};
@@ -53,6 +54,7 @@ pub(crate) fn count(
     report: &Report,
     ledger: Option<&Ledger>,
     cache: Option<&Cache>,
+    kept: Option<&KeptOwners>,
 ) -> Result<OwnerCounts> {
     let mut out = OwnerCounts {
         exports: vec![None; report.exports.len()],
@@ -78,7 +80,7 @@ pub(crate) fn count(
             }));
             continue;
         }
-        let df = partner_table(report, partner, &listed, ledger, cache)?;
+        let df = partner_table(report, partner, &listed, ledger, cache, kept)?;
         let rows = read_rows(&df).map_err(internal)?;
         for (i, export) in &listed {
             out.exports[*i] = Some(rows.iter().find(|(id, _)| id == export.id.as_str()).map_or(
@@ -183,6 +185,7 @@ fn partner_table(
     listed: &[(usize, &Export)],
     ledger: Option<&Ledger>,
     cache: Option<&Cache>,
+    kept: Option<&KeptOwners>,
 ) -> Result<DataFrame> {
     let categories = report.meta.category_ids();
     let exports: Vec<&Export> = listed.iter().map(|(_, e)| *e).collect();
@@ -208,7 +211,7 @@ fn partner_table(
         let mut key = ledger.map(Ledger::owner_type);
         for (j, export) in exports.iter().enumerate() {
             for part in export.items.iter().flat_map(|i| &i.files) {
-                let column = listings::owner_column(part).map_err(Error::invalid)?;
+                let column = listings::owner_column(part, kept).map_err(Error::invalid)?;
                 key = Some(match key {
                     Some(k) => ids::join_type(&k, &column.key),
                     None => column.key.clone(),
@@ -225,6 +228,7 @@ fn partner_table(
                 exported_at: export.exported_at.timestamp_micros(),
                 now: report_now(report),
                 window: window_micros(export),
+                kept: None,
             };
             let rows = listings::owner_rows(column, &key, &context, OPTED).map_err(internal)?;
             let rows = if ledger.is_none() {

@@ -40,6 +40,7 @@ pub(crate) fn owner_records(
             exported_at: export.exported_at.timestamp_micros(),
             now: report_now(report),
             window: window_micros(export),
+            kept: None,
         };
         let mut frames = items
             .files

@@ -31,10 +31,22 @@ const SNIFF_ROWS: usize = 100;
 /// an integer (`+0012`) is that integer, so this reads every id the way the text does. Any
 /// other value (`12.0`, ` 12 `, `ab`, beyond 2^63) fails that read, and the file is read as
 /// text. Whatever fails to read this way is scanned as [`scan`] does, so errors read the same.
-pub(crate) fn scan_listing(table: &TableFile, columns: Option<&[&str]>) -> PolarsResult<LazyFrame> {
+///
+/// With `kept`, a file read whole keeps its owner column there, and a later read of the owner
+/// column alone takes it from there instead of parsing the file again.
+pub(crate) fn scan_listing(
+    table: &TableFile,
+    columns: Option<&[&str]>,
+    kept: Option<&KeptOwners>,
+) -> PolarsResult<LazyFrame> {
     let small = std::fs::metadata(&table.path).is_ok_and(|m| m.len() <= READ_WHOLE_MAX);
     if table.format != TableFormat::Csv || !small {
         return scan(table);
+    }
+    if columns == Some(&[OWNER_ID])
+        && let Some(column) = kept.and_then(|k| k.take(table))
+    {
+        return with_hive(DataFrame::new(column.len(), vec![column])?.lazy(), table);
     }
     let read = |rows: Option<usize>, ids: &[&str], columns: Option<&[&str]>| {
         let overwrite = (!ids.is_empty()).then(|| {
@@ -66,8 +78,42 @@ pub(crate) fn scan_listing(table: &TableFile, columns: Option<&[&str]>) -> Polar
         read(None, &[], columns)
     };
     match std::panic::catch_unwind(whole) {
-        Ok(Ok(df)) => with_hive(df.lazy(), table),
+        Ok(Ok(df)) => {
+            if let (None, Some(kept), Ok(owners)) = (columns, kept, df.column(OWNER_ID)) {
+                kept.keep(table, owners);
+            }
+            with_hive(df.lazy(), table)
+        }
         _ => scan(table),
+    }
+}
+
+/// Owner columns of CSV listings read whole for their counts, kept for the owners pass (which
+/// would parse each file a second time for them), up to [`KEPT_MAX`] bytes in all; one build's.
+#[derive(Default)]
+pub(crate) struct KeptOwners(
+    std::sync::Mutex<(std::collections::HashMap<std::path::PathBuf, Column>, usize)>,
+);
+
+/// How much [`KeptOwners`] holds at most: 10M integer ids are 80 MB.
+const KEPT_MAX: usize = 256 << 20;
+
+impl KeptOwners {
+    fn keep(&self, table: &TableFile, owners: &Column) {
+        let size = owners.as_materialized_series().estimated_size();
+        if let Ok(mut kept) = self.0.lock()
+            && kept.1 + size <= KEPT_MAX
+        {
+            kept.1 += size;
+            kept.0.insert(table.path.clone(), owners.clone());
+        }
+    }
+
+    fn take(&self, table: &TableFile) -> Option<Column> {
+        let mut kept = self.0.lock().ok()?;
+        let column = kept.0.remove(&table.path)?;
+        kept.1 -= column.as_materialized_series().estimated_size();
+        Some(column)
     }
 }
 
@@ -240,15 +286,43 @@ pub(crate) fn instant_expr(name: &str, dtype: &DataType) -> Option<Expr> {
 pub(crate) const MICROS_PER_DAY: i64 = 86_400_000_000;
 
 fn micros_from_text(c: Column) -> PolarsResult<Column> {
-    let out: Int64Chunked = c
-        .str()?
-        .iter()
-        .map(|v| {
-            v.and_then(crate::time::parse_instant)
-                .map(|d| d.timestamp_micros())
+    let micros = |text: &StringChunked| -> Int64Chunked {
+        text.iter()
+            .map(|v| {
+                v.and_then(crate::time::parse_instant)
+                    .map(|d| d.timestamp_micros())
+            })
+            .collect()
+    };
+    let out = in_slices(c.str()?, micros)?;
+    Ok(out.with_name(c.name().clone()).into_column())
+}
+
+/// `f` over slices of `text` on every core, the results in order: for the per-row parsing of a
+/// whole column (a CSV listing's every `created_at`), which one expression would run on one.
+pub(crate) fn in_slices<T: PolarsNumericType>(
+    text: &StringChunked,
+    f: impl Fn(&StringChunked) -> ChunkedArray<T> + Sync,
+) -> PolarsResult<ChunkedArray<T>>
+where
+    ChunkedArray<T>: Send,
+{
+    use rayon::prelude::*;
+    const SLICE: usize = 1 << 16;
+    let n = text.len();
+    let slices = n.div_ceil(SLICE).clamp(1, rayon::current_num_threads() * 4);
+    let mut parts: Vec<ChunkedArray<T>> = (0..slices)
+        .into_par_iter()
+        .map(|i| {
+            let (from, to) = (n * i / slices, n * (i + 1) / slices);
+            f(&text.slice(from as i64, to - from))
         })
         .collect();
-    Ok(out.with_name(c.name().clone()).into_column())
+    let mut out = parts.remove(0);
+    for part in &parts {
+        out.append(part)?;
+    }
+    Ok(out)
 }
 
 fn micros_from_epoch(c: Column, unit: TimeUnit) -> PolarsResult<Column> {
@@ -477,7 +551,7 @@ mod tests {
                 lf.and_then(LazyFrame::collect)
                     .unwrap_or_else(|e| panic!("{case:?}: {e}"))
             };
-            let df = read(scan_listing(&table, None));
+            let df = read(scan_listing(&table, None, None));
             let reference = read(scan(&table));
             let owners = df.column(OWNER_ID).unwrap_or_else(|e| panic!("{e}"));
             let raw = reference
