@@ -298,8 +298,12 @@ pub fn render_site_with(
     match &cache {
         Some(c) => progress.stage(&format!(
             "suppressing small counts and rendering the site ({} from the cache, {} counted)",
-            counted(c.hits.get() as u64, "listing", "listings"),
-            c.misses.get()
+            counted(
+                c.hits.load(std::sync::atomic::Ordering::Relaxed) as u64,
+                "listing",
+                "listings"
+            ),
+            c.misses.load(std::sync::atomic::Ordering::Relaxed)
         )),
         None => progress.stage("suppressing small counts and rendering the site"),
     }

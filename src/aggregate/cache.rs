@@ -25,9 +25,9 @@
 //! following links and read only when they are regular files of at most [`MAX_ENTRY_BYTES`], so
 //! a FIFO, a device or a link to one cannot hang the build or fill memory.
 
-use std::cell::Cell;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use hmac::{Hmac, KeyInit, Mac};
 use polars::prelude::*;
@@ -194,11 +194,11 @@ pub(crate) struct Cache {
     secret: CacheSecret,
     /// The SHA-256 of each listing (part) file, hashed once per build: every entry of a
     /// listing is keyed by it.
-    hashes: std::cell::RefCell<std::collections::HashMap<PathBuf, Option<String>>>,
+    hashes: std::sync::Mutex<std::collections::HashMap<PathBuf, Option<String>>>,
     /// Listings read from the cache in this build.
-    pub(crate) hits: Cell<usize>,
+    pub(crate) hits: AtomicUsize,
     /// Listings counted (and stored) in this build.
-    pub(crate) misses: Cell<usize>,
+    pub(crate) misses: AtomicUsize,
 }
 
 /// What else a listing's aggregate depends on.
@@ -242,7 +242,8 @@ impl Cache {
     fn entry(&self, what: &str, listing: &TableFile, parts: &KeyParts<'_>) -> Option<PathBuf> {
         let hash = self
             .hashes
-            .borrow_mut()
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
             .entry(listing.path.clone())
             .or_insert_with(|| file_hash(&listing.path))
             .clone()?;
@@ -261,11 +262,11 @@ impl Cache {
             return compute();
         };
         if let Some(df) = read_entry(&entry, &self.secret, expected) {
-            self.hits.set(self.hits.get() + 1);
+            self.hits.fetch_add(1, Ordering::Relaxed);
             return Ok(df);
         }
         let df = compute()?;
-        self.misses.set(self.misses.get() + 1);
+        self.misses.fetch_add(1, Ordering::Relaxed);
         // A cache that cannot be written only costs time: the build goes on without it.
         let _ = write_entry(&self.dir, &entry, &self.secret, &df);
         Ok(df)

@@ -11,7 +11,7 @@ use super::scan::KeptOwners;
 use super::scan::MICROS_PER_DAY;
 use super::{SharedItemRow, internal, report_now};
 use crate::error::{Problem, Problems, Result};
-use crate::model::{CategoryId, CountRow, DeclaredCounts, Export, Report};
+use crate::model::{CategoryId, CountRow, DeclaredCounts, Export, Report, TableFormat};
 
 /// What counting one export found besides its shared-items rows.
 #[derive(Debug, Clone)]
@@ -42,17 +42,32 @@ pub(crate) fn count_exports(
         prepare_fingerprints(report, ledger)?;
     }
     let known: Vec<&str> = report.exports.iter().map(|e| e.id.as_str()).collect();
-    for export in &report.exports {
-        let partner = report.partner(export.partner.as_str());
-        let with = Counting {
-            categories: &categories,
-            ledger,
-            now: report_now(report),
-            cache,
-            known: &known,
-            kept,
-        };
-        match export_counts(export, partner, &with) {
+    let with = Counting {
+        categories: &categories,
+        ledger,
+        now: report_now(report),
+        cache,
+        known: &known,
+        kept,
+    };
+    // A CSV listing is read whole on every core already: one at a time, beside the others.
+    let whole_reads = std::sync::Mutex::new(());
+    let counted = super::in_order_on_threads(report.exports.len(), |i| {
+        let export = &report.exports[i];
+        let csv = export
+            .items
+            .iter()
+            .flat_map(|i| &i.files)
+            .any(|f| f.format == TableFormat::Csv);
+        let _one = csv.then(|| {
+            whole_reads
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+        });
+        export_counts(export, report.partner(export.partner.as_str()), &with)
+    });
+    for result in counted {
+        match result {
             Ok(c) => out.push(c),
             Err(p) => problems.extend(p),
         }

@@ -224,6 +224,47 @@ pub(crate) fn aggregate(report: &Report, cache: Option<&cache::Cache>) -> Result
 }
 
 /// A small deterministic generator (xorshift) for the unit tests, so that failures reproduce.
+/// `f(0)`, …, `f(n - 1)` on up to [`COUNTING_THREADS`] threads at once, the results in order.
+/// Exports (and partners' owners) are counted side by side: one listing's query leaves cores
+/// idle (its per-row checks and ledger probes each run on one), and the results do not depend
+/// on the order they finish.
+pub(crate) fn in_order_on_threads<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    // As many as rayon's threads (the cores, or `RAYON_NUM_THREADS`).
+    let threads = rayon::current_num_threads()
+        .clamp(1, COUNTING_THREADS)
+        .min(n);
+    if threads <= 1 {
+        return (0..n).map(f).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut out: Vec<(usize, T)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut mine = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        if i >= n {
+                            return mine;
+                        }
+                        mine.push((i, f(i)));
+                    }
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
+    });
+    out.sort_by_key(|(i, _)| *i);
+    out.into_iter().map(|(_, t)| t).collect()
+}
+
+/// How many exports are counted at once at most: each holds one listing's rows (a CSV file
+/// read whole) while it is counted.
+const COUNTING_THREADS: usize = 4;
+
 #[cfg(test)]
 pub(crate) struct TestRng(pub(crate) u64);
 

@@ -60,7 +60,7 @@ pub(crate) fn count(
         exports: vec![None; report.exports.len()],
         partners: Vec::with_capacity(report.partners.len()),
     };
-    for partner in &report.partners {
+    let exports_of = |partner: &Partner| {
         let mine: Vec<(usize, &Export)> = report
             .exports
             .iter()
@@ -72,15 +72,26 @@ pub(crate) fn count(
             .copied()
             .filter(|(_, e)| e.items.is_some())
             .collect();
-        if listed.is_empty() {
+        (mine, listed)
+    };
+    // Each partner's table, side by side; used in the partners' order.
+    let tables = super::in_order_on_threads(report.partners.len(), |p| {
+        let partner = &report.partners[p];
+        let (_, listed) = exports_of(partner);
+        (!listed.is_empty())
+            .then(|| partner_table(report, partner, &listed, ledger, cache, kept))
+            .transpose()
+    });
+    for (partner, table) in report.partners.iter().zip(tables) {
+        let (mine, listed) = exports_of(partner);
+        let Some(df) = table? else {
             // No export at all: nobody's items were shared with it.
             out.partners.push(mine.is_empty().then_some(OwnerCount {
                 owners: 0,
                 opted_out: ledger.map(|_| 0),
             }));
             continue;
-        }
-        let df = partner_table(report, partner, &listed, ledger, cache, kept)?;
+        };
         let rows = read_rows(&df).map_err(internal)?;
         for (i, export) in &listed {
             out.exports[*i] = Some(rows.iter().find(|(id, _)| id == export.id.as_str()).map_or(

@@ -12,8 +12,8 @@
 
 mod checks;
 
-use std::cell::RefCell;
 use std::collections::BTreeMap;
+use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
 
 use polars::prelude::*;
 
@@ -54,7 +54,7 @@ const SCOPE_CODE: &str = "__scope";
 /// The checked ledger: `owner_id` (as the file types it: an integer type or text), `__from` and
 /// `__to` (UTC microseconds; `__to` null while the opt-out stands), `signal` and `scope` (defaults
 /// filled in) and `__scope` (the scope's code).
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub(crate) struct Ledger {
     rows: DataFrame,
     /// Every row's opening (+1 at `opted_out_at`) and closing (-1 at `withdrawn_at`) as
@@ -65,22 +65,28 @@ pub(crate) struct Ledger {
     partners: Vec<String>,
     /// Sets of owners already collected by [`Ledger::opted_out_kept`], by (partner, instant,
     /// key type).
-    kept: RefCell<BTreeMap<(String, i64, String), DataFrame>>,
+    kept: Mutex<BTreeMap<(String, i64, String), DataFrame>>,
     /// Every row's instants and scope: made on first use.
-    facts: std::cell::OnceCell<Facts>,
+    facts: OnceLock<Facts>,
     /// Every row's owner as a 128-bit hash, for [`Ledger::fingerprint`]: made on first use.
-    hashes: std::cell::OnceCell<Vec<(u64, u64)>>,
+    hashes: OnceLock<Vec<(u64, u64)>>,
     /// Every row's owner as `Int64` (null where it is not an integer that fits), for
     /// [`Ledger::opted_out_ids`]: made on first use.
-    ints: std::cell::OnceCell<Vec<Option<i64>>>,
+    ints: OnceLock<Vec<Option<i64>>>,
     /// Integer owner ids opted out, by (partner, instant), least recently used first: see
     /// [`Ledger::opted_out_ids`].
-    id_sets: RefCell<Vec<((String, i64), IdSet)>>,
+    id_sets: Mutex<Vec<((String, i64), IdSet)>>,
     /// Fingerprints computed by [`Ledger::prepare_fingerprints`], by (partner, instant).
-    fingerprints: RefCell<BTreeMap<(String, i64), String>>,
+    fingerprints: Mutex<BTreeMap<(String, i64), String>>,
 }
 
 /// A set of integer owner ids, shared by the listings that probe it.
+/// A lock of the ledger's memos: what they hold is whole at every step (a poisoned lock's
+/// value is still a valid memo).
+fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
 pub(crate) type IdSet = std::sync::Arc<Ids>;
 
 /// Integer owner ids: a bitmap over their range when it is at most [`Ids::MAX_BITS`] wide (one
@@ -225,12 +231,12 @@ impl Ledger {
             rows,
             events,
             partners,
-            kept: RefCell::default(),
-            facts: std::cell::OnceCell::new(),
-            hashes: std::cell::OnceCell::new(),
-            ints: std::cell::OnceCell::new(),
-            id_sets: RefCell::default(),
-            fingerprints: RefCell::default(),
+            kept: Mutex::default(),
+            facts: OnceLock::new(),
+            hashes: OnceLock::new(),
+            ints: OnceLock::new(),
+            id_sets: Mutex::default(),
+            fingerprints: Mutex::default(),
         })
     }
 
@@ -334,13 +340,11 @@ impl Ledger {
     /// count: order-independent, and computed in one pass over the rows.
     pub(crate) fn fingerprint(&self, partner: &Partner, t: i64) -> PolarsResult<String> {
         let key = (partner.id.to_string(), t);
-        if let Some(f) = self.fingerprints.borrow().get(&key) {
+        if let Some(f) = lock(&self.fingerprints).get(&key) {
             return Ok(f.clone());
         }
         self.prepare_fingerprints(partner, &[t])?;
-        Ok(self
-            .fingerprints
-            .borrow()
+        Ok(lock(&self.fingerprints)
             .get(&key)
             .cloned()
             .unwrap_or_default())
@@ -381,7 +385,7 @@ impl Ledger {
         }
         let owner_type = self.owner_type();
         let (mut a, mut b, mut n) = (0u64, 0u64, 0i64);
-        let mut out = self.fingerprints.borrow_mut();
+        let mut out = lock(&self.fingerprints);
         for (k, t) in times.iter().enumerate() {
             a = a.wrapping_add(delta[k].0);
             b = b.wrapping_add(delta[k].1);
@@ -441,11 +445,11 @@ impl Ledger {
         key: &DataType,
     ) -> PolarsResult<LazyFrame> {
         let k = (partner.id.to_string(), t, key.to_string());
-        if let Some(df) = self.kept.borrow().get(&k) {
+        if let Some(df) = lock(&self.kept).get(&k) {
             return Ok(df.clone().lazy());
         }
         let df = self.opted_out_at(t, partner, key).collect()?;
-        self.kept.borrow_mut().insert(k, df.clone());
+        lock(&self.kept).insert(k, df.clone());
         Ok(df.lazy())
     }
 
@@ -456,7 +460,7 @@ impl Ledger {
     /// large, so only a few.
     pub(crate) fn opted_out_ids(&self, t: i64, partner: &Partner) -> PolarsResult<IdSet> {
         let k = (partner.id.to_string(), t);
-        let mut sets = self.id_sets.borrow_mut();
+        let mut sets = lock(&self.id_sets);
         if let Some(at) = sets.iter().position(|(key, _)| *key == k) {
             // Most recently used last.
             let entry = sets.remove(at);
@@ -817,7 +821,7 @@ mod tests {
                         "case {case}, ai {ai}, t {t}"
                     );
                 }
-                ledger.fingerprints.borrow_mut().clear();
+                lock(&ledger.fingerprints).clear();
             }
         }
     }
