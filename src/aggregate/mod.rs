@@ -223,7 +223,6 @@ pub(crate) fn aggregate(report: &Report, cache: Option<&cache::Cache>) -> Result
     })
 }
 
-/// A small deterministic generator (xorshift) for the unit tests, so that failures reproduce.
 /// `f(0)`, …, `f(n - 1)` on up to [`COUNTING_THREADS`] threads at once, the results in order.
 /// Exports (and partners' owners) are counted side by side: one listing's query leaves cores
 /// idle (its per-row checks and ledger probes each run on one), and the results do not depend
@@ -261,10 +260,12 @@ pub(crate) fn in_order_on_threads<T: Send>(n: usize, f: impl Fn(usize) -> T + Sy
     out.into_iter().map(|(_, t)| t).collect()
 }
 
-/// How many exports are counted at once at most: each holds one listing's rows (a CSV file
-/// read whole) while it is counted.
-const COUNTING_THREADS: usize = 4;
+/// How many exports are counted at once at most: each holds one listing's rows while it is
+/// counted, so memory grows with it (at 100M items in 20 Parquet exports, two at once peak at
+/// 2.68 GiB against 2.42 GiB one at a time: bench/RESULTS.md).
+const COUNTING_THREADS: usize = 2;
 
+/// A small deterministic generator (xorshift) for the unit tests, so that failures reproduce.
 #[cfg(test)]
 pub(crate) struct TestRng(pub(crate) u64);
 
