@@ -240,10 +240,7 @@ impl Cache {
 
     /// The entry's file for a listing, or `None` when the listing cannot be read (no caching).
     fn entry(&self, what: &str, listing: &TableFile, parts: &KeyParts<'_>) -> Option<PathBuf> {
-        let hash = self
-            .hashes
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
+        let hash = super::lock(&self.hashes)
             .entry(listing.path.clone())
             .or_insert_with(|| file_hash(&listing.path))
             .clone()?;

@@ -59,11 +59,7 @@ pub(crate) fn count_exports(
             .iter()
             .flat_map(|i| &i.files)
             .any(|f| f.format == TableFormat::Csv);
-        let _one = csv.then(|| {
-            whole_reads
-                .lock()
-                .unwrap_or_else(std::sync::PoisonError::into_inner)
-        });
+        let _one = csv.then(|| super::lock(&whole_reads));
         export_counts(export, report.partner(export.partner.as_str()), &with)
     });
     for result in counted {

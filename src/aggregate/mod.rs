@@ -260,6 +260,12 @@ pub(crate) fn in_order_on_threads<T: Send>(n: usize, f: impl Fn(usize) -> T + Sy
     out.into_iter().map(|(_, t)| t).collect()
 }
 
+/// A lock whose value stays valid if a thread panicked holding it (the build's memos and
+/// counters: each step leaves them whole).
+pub(crate) fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
 /// How many exports are counted at once at most: each holds one listing's rows while it is
 /// counted, so memory grows with it (at 100M items in 20 Parquet exports, two at once peak at
 /// 2.68 GiB against 2.42 GiB one at a time: bench/RESULTS.md).

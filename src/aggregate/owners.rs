@@ -60,30 +60,34 @@ pub(crate) fn count(
         exports: vec![None; report.exports.len()],
         partners: Vec::with_capacity(report.partners.len()),
     };
-    let exports_of = |partner: &Partner| {
-        let mine: Vec<(usize, &Export)> = report
-            .exports
-            .iter()
-            .enumerate()
-            .filter(|(_, e)| e.partner == partner.id)
-            .collect();
-        let listed: Vec<(usize, &Export)> = mine
-            .iter()
-            .copied()
-            .filter(|(_, e)| e.items.is_some())
-            .collect();
-        (mine, listed)
-    };
+    // Each partner's exports, and those of them with a listing.
+    type Exports<'a> = Vec<(usize, &'a Export)>;
+    let groups: Vec<(Exports, Exports)> = report
+        .partners
+        .iter()
+        .map(|partner| {
+            let mine: Exports = report
+                .exports
+                .iter()
+                .enumerate()
+                .filter(|(_, e)| e.partner == partner.id)
+                .collect();
+            let listed = mine
+                .iter()
+                .copied()
+                .filter(|(_, e)| e.items.is_some())
+                .collect();
+            (mine, listed)
+        })
+        .collect();
     // Each partner's table, side by side; used in the partners' order.
     let tables = super::in_order_on_threads(report.partners.len(), |p| {
-        let partner = &report.partners[p];
-        let (_, listed) = exports_of(partner);
+        let listed = &groups[p].1;
         (!listed.is_empty())
-            .then(|| partner_table(report, partner, &listed, ledger, cache, kept))
+            .then(|| partner_table(report, &report.partners[p], listed, ledger, cache, kept))
             .transpose()
     });
-    for (partner, table) in report.partners.iter().zip(tables) {
-        let (mine, listed) = exports_of(partner);
+    for ((mine, listed), table) in groups.iter().zip(tables) {
         let Some(df) = table? else {
             // No export at all: nobody's items were shared with it.
             out.partners.push(mine.is_empty().then_some(OwnerCount {
@@ -93,7 +97,7 @@ pub(crate) fn count(
             continue;
         };
         let rows = read_rows(&df).map_err(internal)?;
-        for (i, export) in &listed {
+        for (i, export) in listed {
             out.exports[*i] = Some(rows.iter().find(|(id, _)| id == export.id.as_str()).map_or(
                 OwnerCount {
                     owners: 0,

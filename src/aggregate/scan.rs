@@ -39,8 +39,9 @@ pub(crate) fn scan_listing(
     columns: Option<&[&str]>,
     kept: Option<&KeptOwners>,
 ) -> PolarsResult<LazyFrame> {
-    let small = std::fs::metadata(&table.path).is_ok_and(|m| m.len() <= READ_WHOLE_MAX);
-    if table.format != TableFormat::Csv || !small {
+    if table.format != TableFormat::Csv
+        || !std::fs::metadata(&table.path).is_ok_and(|m| m.len() <= READ_WHOLE_MAX)
+    {
         return scan(table);
     }
     if columns == Some(&[OWNER_ID])
@@ -100,21 +101,27 @@ const KEPT_MAX: usize = 256 << 20;
 
 impl KeptOwners {
     fn keep(&self, table: &TableFile, owners: &Column) {
-        let size = owners.as_materialized_series().estimated_size();
-        if let Ok(mut kept) = self.0.lock()
-            && kept.1 + size <= KEPT_MAX
-        {
-            kept.1 += size;
+        let mut kept = super::lock(&self.0);
+        // A file named by two manifests is read again for the second: its column once.
+        if let Some(old) = kept.0.remove(&table.path) {
+            kept.1 -= size(&old);
+        }
+        if kept.1 + size(owners) <= KEPT_MAX {
+            kept.1 += size(owners);
             kept.0.insert(table.path.clone(), owners.clone());
         }
     }
 
     fn take(&self, table: &TableFile) -> Option<Column> {
-        let mut kept = self.0.lock().ok()?;
+        let mut kept = super::lock(&self.0);
         let column = kept.0.remove(&table.path)?;
-        kept.1 -= column.as_materialized_series().estimated_size();
+        kept.1 -= size(&column);
         Some(column)
     }
+}
+
+fn size(column: &Column) -> usize {
+    column.as_materialized_series().estimated_size()
 }
 
 /// Whether every cell of a text column is empty or an integer of at most 18 digits (which

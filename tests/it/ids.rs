@@ -127,21 +127,31 @@ fn an_id_column_of_another_type_is_refused() {
     );
 }
 
+/// A CSV text with the id in cell `column` of each row from row `from` on (0 is the first
+/// after the header) written as `spellings` show, in turn, quoted: `{}` is the id.
+fn respell(csv: &str, column: usize, from: usize, spellings: &[&str]) -> String {
+    let mut lines = csv.lines();
+    let mut out = format!("{}\n", lines.next().expect("header"));
+    for (i, line) in lines.enumerate() {
+        let mut cells: Vec<String> = line.split(',').map(str::to_owned).collect();
+        if i >= from {
+            let id = &cells[column];
+            cells[column] = format!("\"{}\"", spellings[i % spellings.len()].replace("{}", id));
+        }
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    }
+    out
+}
+
 #[test]
 fn integers_spelt_as_spreadsheets_write_them_match_too() {
     let (_a, root) = example_copy();
     let (_b, expected) = build(&root);
     let ledger = root.join("data/opt-outs/ledger.csv");
     let text = std::fs::read_to_string(&ledger).expect("ledger");
-    let mut lines = text.lines();
-    let mut out = format!("{}\n", lines.next().expect("header"));
     let spellings = [" {} ", "+{}", "0{}", "{}.", "{}.00", " +00{}.0 "];
-    for (i, line) in lines.enumerate() {
-        let (owner, rest) = line.split_once(',').expect("a row");
-        let spelt = spellings[i % spellings.len()].replace("{}", owner);
-        out.push_str(&format!("\"{spelt}\",{rest}\n"));
-    }
-    std::fs::write(&ledger, out).expect("write");
+    std::fs::write(&ledger, respell(&text, 0, 0, &spellings)).expect("write");
     let (_c, got) = build(&root);
     for table in [
         "data/findings.csv",
@@ -258,21 +268,8 @@ fn csv_listing_ids_read_as_integers_or_as_text_give_the_same_report() {
     ];
     // From the first row, and from the 300th (after the rows read to choose how to read ids).
     for first_spelt in [0, 300] {
-        let mut lines = original.lines();
-        let mut out = format!("{}\n", lines.next().expect("header"));
-        for (i, line) in lines.enumerate() {
-            let cells: Vec<&str> = line.split(',').collect();
-            let owner = if i < first_spelt {
-                cells[1].to_owned()
-            } else {
-                format!(
-                    "\"{}\"",
-                    spellings[i % spellings.len()].replace("{}", cells[1])
-                )
-            };
-            out.push_str(&format!("{},{owner},{}\n", cells[0], cells[2..].join(",")));
-        }
-        std::fs::write(&listing, out).expect("write");
+        let spelt = respell(&original, 1, first_spelt, &spellings);
+        std::fs::write(&listing, spelt).expect("write");
         let (_c, got) = build(&root);
         for table in tables {
             assert!(

@@ -498,19 +498,12 @@ fn no_receipt_content_reaches_the_site() {
     build(&root, &site, &receipts, &k, &[]);
     let all = all_verify(&site, &receipts);
     let c = commitments(&site);
-    let small = c
-        .exports
-        .iter()
-        .find(|e| e.export == "alpha-2")
-        .expect("alpha-2");
+    let batch = |id: &str| c.exports.iter().find(|e| e.export == id).expect(id);
+    let small = batch("alpha-2");
     assert!(!small.committed);
     assert_eq!(small.reason.as_deref(), Some("hidden"));
     // A listing without items: no owner, no tree.
-    let empty = c
-        .exports
-        .iter()
-        .find(|e| e.export == "alpha-3")
-        .expect("alpha-3");
+    let empty = batch("alpha-3");
     assert!(!empty.committed);
     assert_eq!(empty.reason.as_deref(), Some("empty"));
     // Opt-outs at the export and now both occur.

@@ -13,12 +13,13 @@
 mod checks;
 
 use std::collections::BTreeMap;
-use std::sync::{Mutex, MutexGuard, OnceLock, PoisonError};
+use std::sync::{Mutex, OnceLock};
 
 use polars::prelude::*;
 
 use self::checks::{Checks, row_problems, scope_code};
 use super::columns::{OPTED_OUT_AT, OWNER_ID, WITHDRAWN_AT};
+use super::lock;
 use super::scan::{BadRows, MAX_ROW_PROBLEMS, ROW, instant_expr, read_problem, scan, utc_month};
 use crate::error::Problem;
 use crate::model::{Partner, Purpose, TableFile};
@@ -81,12 +82,6 @@ pub(crate) struct Ledger {
 }
 
 /// A set of integer owner ids, shared by the listings that probe it.
-/// A lock of the ledger's memos: what they hold is whole at every step (a poisoned lock's
-/// value is still a valid memo).
-fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
 pub(crate) type IdSet = std::sync::Arc<Ids>;
 
 /// Integer owner ids: a bitmap over their range when it is at most [`Ids::MAX_BITS`] wide (one
