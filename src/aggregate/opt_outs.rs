@@ -65,28 +65,6 @@ pub(crate) fn scope_rows(report: &Report, ledger: &Ledger) -> PolarsResult<Vec<S
     Ok(rows)
 }
 
-/// New opt-outs per month number and signal (in the order of [`crate::model::SIGNALS`]), from
-/// the ledger.
-pub(crate) fn signals_by_month(
-    ledger: &Ledger,
-) -> PolarsResult<std::collections::BTreeMap<i32, [Option<u64>; 6]>> {
-    let df = ledger.monthly_by_signal()?;
-    let month = df.column(ledger::MONTH_NO)?.i32()?;
-    let signal = df.column(ledger::SIGNAL)?.str()?;
-    let n = df.column(OPTED_OUT)?.u64()?;
-    let mut out = std::collections::BTreeMap::new();
-    for i in 0..df.height() {
-        let (Some(m), Some(s)) = (month.get(i), signal.get(i)) else {
-            continue;
-        };
-        let slot: &mut [Option<u64>; 6] = out.entry(m).or_insert([Some(0); 6]);
-        if let Some(k) = crate::model::SIGNALS.iter().position(|x| *x == s) {
-            slot[k] = Some(n.get(i).unwrap_or(0));
-        }
-    }
-    Ok(out)
-}
-
 /// The opt-out table, where it came from, and the months where `monthly.csv` and the ledger
 /// disagree.
 type MonthlyResult = (Vec<OptOutMonthRow>, OptOutSource, Vec<String>);
@@ -111,7 +89,7 @@ pub(crate) fn opt_outs_monthly(report: &Report, ledger: Option<&Ledger>) -> Resu
             .collect())
     };
     let ledger_months = months_of(&events).map_err(internal)?;
-    let signals = signals_by_month(ledger).map_err(internal)?;
+    let signals = ledger.signals_by_month().map_err(internal)?;
     let table_months: Vec<i32> = table
         .iter()
         .filter_map(|r| crate::time::month_number(&r.month))

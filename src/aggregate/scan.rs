@@ -408,7 +408,7 @@ impl<'a> TextCells<'a> {
 }
 
 /// Days from 0001-01-01 (chrono's day 1) to 1970-01-01.
-const UNIX_EPOCH_FROM_CE: i64 = 719_163;
+pub(crate) const UNIX_EPOCH_FROM_CE: i64 = 719_163;
 
 /// `part` of the UTC date of each instant (null beyond chrono's range). The date comes from its
 /// day number (chrono's constant-time conversion), not through a datetime per value, which

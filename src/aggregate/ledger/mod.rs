@@ -11,6 +11,7 @@
 //! the rule every use of the ledger follows.
 
 mod checks;
+mod timeline;
 
 use std::collections::BTreeMap;
 use std::sync::{Mutex, OnceLock};
@@ -20,7 +21,7 @@ use polars::prelude::*;
 use self::checks::{Checks, row_problems, scope_code};
 use super::columns::{OPTED_OUT_AT, OWNER_ID, WITHDRAWN_AT};
 use super::lock;
-use super::scan::{BadRows, MAX_ROW_PROBLEMS, ROW, instant_expr, read_problem, scan, utc_month};
+use super::scan::{BadRows, MAX_ROW_PROBLEMS, ROW, instant_expr, read_problem, scan};
 use crate::error::Problem;
 use crate::model::{Partner, Purpose, TableFile};
 
@@ -37,9 +38,6 @@ pub(crate) const AI_TRAINING: &str = "ai-training";
 const FROM: &str = "__from";
 const TO: &str = "__to";
 const INVALID: &str = "__invalid";
-const DELTA: &str = "__delta";
-const LEVEL: &str = "__level";
-const TIME: &str = "__time";
 /// The month number column of [`Ledger::monthly`]: `year * 12 + month - 1`.
 pub(crate) const MONTH_NO: &str = "__month";
 /// Change in the number of opted-out owners within a month, in [`Ledger::monthly`].
@@ -58,10 +56,8 @@ const SCOPE_CODE: &str = "__scope";
 #[derive(Debug)]
 pub(crate) struct Ledger {
     rows: DataFrame,
-    /// Every row's opening (+1 at `opted_out_at`) and closing (-1 at `withdrawn_at`) as
-    /// `owner_id`, `__time`, `__delta`, `__scope`, sorted by owner, time and delta: sorted once,
-    /// and every subset (a filter keeps the order) is still sorted.
-    events: DataFrame,
+    /// The rows grouped by owner: made on first use.
+    groups: OnceLock<timeline::Groups>,
     /// The partner ids in the order of their scope codes (code 2 + i).
     partners: Vec<String>,
     /// Sets of owners already collected by [`Ledger::opted_out_kept`], by (partner, instant,
@@ -221,10 +217,9 @@ fn load_unguarded(
 impl Ledger {
     /// The ledger of checked rows; `partners` are the ids in the order of their scope codes.
     fn new(rows: DataFrame, partners: Vec<String>) -> PolarsResult<Self> {
-        let events = events(rows.clone().lazy())?.collect()?;
         Ok(Ledger {
             rows,
-            events,
+            groups: OnceLock::new(),
             partners,
             kept: Mutex::default(),
             facts: OnceLock::new(),
@@ -257,6 +252,14 @@ impl Ledger {
                 .collect(),
         };
         Ok(self.facts.get_or_init(|| facts))
+    }
+
+    fn groups(&self) -> PolarsResult<&timeline::Groups> {
+        if let Some(g) = self.groups.get() {
+            return Ok(g);
+        }
+        let groups = timeline::Groups::new(self.rows.column(OWNER_ID)?, self.facts()?)?;
+        Ok(self.groups.get_or_init(|| groups))
     }
 
     fn hashes(&self) -> PolarsResult<&[(u64, u64)]> {
@@ -484,211 +487,130 @@ impl Ledger {
         Ok(set)
     }
 
-    /// How many owners were opted out for `partner` at each of `instants`, in one query.
+    /// How many owners were opted out for `partner` at each of `instants`, in one pass: each
+    /// owner's crossings are added at the first instant at or after them, and running sums give
+    /// each instant's count.
     pub(crate) fn in_force(&self, partner: &Partner, instants: &[i64]) -> PolarsResult<Vec<u64>> {
-        let changes = crossings(self.events.clone().lazy().filter(self.covers(partner)));
-        count_at(changes, instants, PROBES_BY_FILTER)
+        let codes = self.codes(partner);
+        let mut times = instants.to_vec();
+        times.sort_unstable();
+        times.dedup();
+        let slots = times.len() + 1;
+        let delta = self.groups()?.crossings(
+            |scope| codes.contains(&scope),
+            || vec![0i64; slots],
+            |acc, t, change| acc[times.partition_point(|&x| x < t)] += change,
+            |mut a, b| {
+                a.iter_mut().zip(b).for_each(|(a, b)| *a += b);
+                a
+            },
+        );
+        let mut level = 0i64;
+        let at: Vec<i64> = delta[..times.len()]
+            .iter()
+            .map(|d| {
+                level += d;
+                level
+            })
+            .collect();
+        Ok(instants
+            .iter()
+            .map(|t| at[times.partition_point(|x| x < t)].max(0) as u64)
+            .collect())
     }
 
     /// Owners opted out at `t` per scope, sorted by scope: an owner with opt-outs of two scopes
     /// counts under each.
     pub(crate) fn active_by_scope(&self, t: i64) -> PolarsResult<Vec<(String, u64)>> {
         // SELECT scope, count(DISTINCT owner_id) FROM ledger WHERE <active at :t> GROUP BY scope
-        let df = self
-            .rows
-            .clone()
-            .lazy()
-            .filter(Self::active(t))
-            .group_by([col(SCOPE)])
-            .agg([col(OWNER_ID).n_unique().cast(DataType::UInt64).alias("n")])
-            .sort([SCOPE], SortMultipleOptions::default())
-            .collect()?;
-        let scope = df.column(SCOPE)?.str()?;
-        let n = df.column("n")?.u64()?;
-        Ok((0..df.height())
-            .map(|i| {
-                (
-                    scope.get(i).unwrap_or_default().to_owned(),
-                    n.get(i).unwrap_or(0),
-                )
-            })
-            .collect())
+        let scope = self.rows.column(SCOPE)?.str()?;
+        let (by_code, by_text) = self
+            .groups()?
+            .active_by_scope(t, |r| scope.get(r).unwrap_or_default());
+        // A code is its scope's text (each text has one code: the first that matches it).
+        let text = |code: u32| match code {
+            0 => ALL_THIRD_PARTIES,
+            1 => AI_TRAINING,
+            c => self.partners.get(c as usize - 2).map_or("", |p| p.as_str()),
+        };
+        let mut out: BTreeMap<String, u64> = by_text
+            .into_iter()
+            .map(|(scope, n)| (scope.to_owned(), n))
+            .collect();
+        for (code, n) in by_code {
+            *out.entry(text(code).to_owned()).or_default() += n;
+        }
+        Ok(out.into_iter().collect())
     }
 
-    /// New opt-outs per month and signal: `__month`, `signal`, `opted_out`.
-    pub(crate) fn monthly_by_signal(&self) -> PolarsResult<DataFrame> {
-        // SELECT month(opted_out_at), signal, count(*) GROUP BY 1, 2 ORDER BY 1, 2
-        self.rows
-            .clone()
-            .lazy()
-            .group_by([utc_month(col(FROM)).alias(MONTH_NO), col(SIGNAL)])
-            .agg([len()
-                .cast(DataType::UInt64)
-                .alias(super::columns::OPTED_OUT)])
-            .sort([MONTH_NO, SIGNAL], SortMultipleOptions::default())
-            .collect()
+    /// New opt-outs per month number and signal (in the order of [`SIGNALS`]); a month without
+    /// any is absent.
+    pub(crate) fn signals_by_month(&self) -> PolarsResult<BTreeMap<i32, [Option<u64>; 6]>> {
+        // SELECT month(opted_out_at), signal, count(*) GROUP BY 1, 2
+        let facts = self.facts()?;
+        let signal = self.rows.column(SIGNAL)?.str()?;
+        let mut out: BTreeMap<i32, [Option<u64>; 6]> = BTreeMap::new();
+        for (r, s) in signal.iter().enumerate() {
+            let Some(m) = timeline::month_of(facts.from[r]) else {
+                continue;
+            };
+            let slot = out.entry(m).or_insert([Some(0); 6]);
+            if let Some(k) = s.and_then(|s| SIGNALS.iter().position(|x| *x == s)) {
+                slot[k] = slot[k].map(|n| n + 1);
+            }
+        }
+        Ok(out)
     }
 
     /// Per month with any event: new opt-outs, withdrawals, and the change in the number of
     /// distinct owners opted out (so that a running sum gives the owners opted out at month end).
-    /// Columns: `__month` (see [`utc_month`]), `opted_out`, `withdrawn` (UInt64), `__change` (Int64).
+    /// Columns: `__month` (see [`super::scan::utc_month`]), `opted_out`, `withdrawn` (UInt64), `__change` (Int64).
     pub(crate) fn monthly(&self) -> PolarsResult<DataFrame> {
-        let rows = self.rows.clone().lazy();
+        let facts = self.facts()?;
         // SELECT month(time), sum(change) FROM crossings(ledger) GROUP BY month(time)
-        let crossings = crossings(self.events.clone().lazy())
-            .group_by([utc_month(col(TIME)).alias(MONTH_NO)])
-            .agg([col(CHANGE).sum()]);
-        // SELECT month(opted_out_at), count(*) GROUP BY 1; the same for withdrawn_at
-        let count_by_month = |c: &str, name: &str| {
-            rows.clone()
-                .filter(col(c).is_not_null())
-                .group_by([utc_month(col(c)).alias(MONTH_NO)])
-                .agg([len().cast(DataType::UInt64).alias(name)])
-        };
-        let opened = count_by_month(FROM, super::columns::OPTED_OUT);
-        let closed = count_by_month(TO, super::columns::WITHDRAWN);
-        let full = JoinArgs::new(JoinType::Full).with_coalesce(JoinCoalesce::CoalesceColumns);
-        crossings
-            .join(opened, [col(MONTH_NO)], [col(MONTH_NO)], full.clone())
-            .join(closed, [col(MONTH_NO)], [col(MONTH_NO)], full)
-            .select([
-                col(MONTH_NO),
-                col(super::columns::OPTED_OUT).fill_null(lit(0u64)),
-                col(super::columns::WITHDRAWN).fill_null(lit(0u64)),
-                col(CHANGE).fill_null(lit(0i64)),
-            ])
-            .sort([MONTH_NO], SortMultipleOptions::default())
-            .collect()
-    }
-}
-
-/// Up to this many instants, [`count_at`] sums the changes up to each instant in one pass each;
-/// beyond it, it sorts the changes by time once.
-const PROBES_BY_FILTER: usize = 32;
-
-/// The number of owners opted out at each of `instants`: the sum of the `changes` (from
-/// [`crossings`]) at or before it. A row that opens at t is active at t; one withdrawn at t is not.
-fn count_at(changes: LazyFrame, instants: &[i64], by_filter: usize) -> PolarsResult<Vec<u64>> {
-    if instants.is_empty() {
-        return Ok(Vec::new());
-    }
-    let column = |df: &DataFrame, name: &str| -> PolarsResult<Vec<u64>> {
-        Ok(df
-            .column(name)?
-            .cast(&DataType::UInt64)?
-            .u64()?
-            .iter()
-            .map(|v| v.unwrap_or(0))
-            .collect())
-    };
-    if instants.len() <= by_filter {
-        // SELECT sum(change) FILTER (WHERE time <= :t1), sum(change) FILTER (WHERE time <= :t2), …
-        let sums: Vec<Expr> = instants
-            .iter()
-            .enumerate()
-            .map(|(i, &t)| {
-                col(CHANGE)
-                    .filter(col(TIME).lt_eq(lit(t)))
-                    .sum()
-                    .alias(format!("{LEVEL}{i}"))
-            })
+        let changes: PlHashMap<i32, i64> = self.groups()?.crossings(
+            |_| true,
+            PlHashMap::default,
+            |acc, t, change| {
+                if let Some(m) = timeline::month_of(t) {
+                    *acc.entry(m).or_default() += change;
+                }
+            },
+            |mut a, b| {
+                b.into_iter()
+                    .for_each(|(m, c)| *a.entry(m).or_default() += c);
+                a
+            },
+        );
+        let mut by: BTreeMap<i32, (u64, u64, i64)> = changes
+            .into_iter()
+            .map(|(m, change)| (m, (0, 0, change)))
             .collect();
-        let df = changes.select(sums).collect()?;
-        let mut out = Vec::with_capacity(instants.len());
-        for i in 0..instants.len() {
-            out.extend(column(&df, &format!("{LEVEL}{i}"))?);
+        // SELECT month(opted_out_at), count(*) GROUP BY 1; the same for withdrawn_at
+        for &from in &facts.from {
+            if let Some(m) = timeline::month_of(from) {
+                by.entry(m).or_insert((0, 0, 0)).0 += 1;
+            }
         }
-        return Ok(out);
+        for to in facts.to.iter().flatten() {
+            if let Some(m) = timeline::month_of(*to) {
+                by.entry(m).or_insert((0, 0, 0)).1 += 1;
+            }
+        }
+        df!(
+            MONTH_NO => by.keys().copied().collect::<Vec<i32>>(),
+            super::columns::OPTED_OUT => by.values().map(|v| v.0).collect::<Vec<u64>>(),
+            super::columns::WITHDRAWN => by.values().map(|v| v.1).collect::<Vec<u64>>(),
+            CHANGE => by.values().map(|v| v.2).collect::<Vec<i64>>(),
+        )
     }
-    const PROBE: &str = "__probe";
-    let probes = DataFrame::new(
-        instants.len(),
-        vec![
-            Column::new(TIME.into(), instants),
-            Column::new(CHANGE.into(), vec![0i64; instants.len()]),
-            Column::new(
-                PROBE.into(),
-                (0..instants.len() as IdxSize).collect::<Vec<_>>(),
-            ),
-        ],
-    )?
-    .lazy();
-    // Each instant is a probe sorted after every change at the same time; the running sum of
-    // the changes up to it is the number of owners opted out then.
-    // SELECT sum(change) OVER (ORDER BY time, probe IS NOT NULL) FROM changes UNION ALL probes
-    // WHERE probe IS NOT NULL ORDER BY probe
-    let df = concat(
-        [
-            changes.with_column(lit(NULL).cast(IDX_DTYPE).alias(PROBE)),
-            probes,
-        ],
-        UnionArgs::default(),
-    )?
-    .sort_by_exprs(
-        [col(TIME), col(PROBE).is_not_null()],
-        SortMultipleOptions::default(),
-    )
-    .with_column(col(CHANGE).cum_sum(false).alias(LEVEL))
-    .filter(col(PROBE).is_not_null())
-    .sort([PROBE], SortMultipleOptions::default())
-    .collect()?;
-    column(&df, LEVEL)
-}
-
-/// The ledger's events: each row opens (+1) at `opted_out_at` and closes (-1) at `withdrawn_at`.
-fn events(rows: LazyFrame) -> PolarsResult<LazyFrame> {
-    // SELECT owner_id, time, delta, scope FROM (opens UNION ALL closes)
-    // ORDER BY owner_id, time, delta
-    let opens = rows.clone().select([
-        col(OWNER_ID),
-        col(FROM).alias(TIME),
-        lit(1i64).alias(DELTA),
-        col(SCOPE_CODE),
-    ]);
-    let closes = rows.filter(col(TO).is_not_null()).select([
-        col(OWNER_ID),
-        col(TO).alias(TIME),
-        lit(-1i64).alias(DELTA),
-        col(SCOPE_CODE),
-    ]);
-    Ok(concat([opens, closes], UnionArgs::default())?
-        .sort([OWNER_ID, TIME, DELTA], SortMultipleOptions::default()))
-}
-
-/// The times at which the number of distinct owners opted out by the rows behind `events` (sorted
-/// as [`events`] sorts them) changes, and by how much: `__time` (UTC microseconds) and `__change`
-/// (+1 or -1; several may share a time).
-///
-/// Per owner, the running level says how many of their opt-outs stand; the owner is opted out
-/// while it is above zero, so only crossings of zero change the number of opted-out owners.
-fn crossings(events: LazyFrame) -> LazyFrame {
-    // Sorted by owner, an owner's level is the running sum minus the running sum just before the
-    // owner's first event (a window sum over each owner, without hashing owners):
-    // level = sum(delta) OVER (PARTITION BY owner_id ORDER BY time, delta)
-    let first = col(OWNER_ID)
-        .neq(col(OWNER_ID).shift(lit(1)))
-        .fill_null(lit(true));
-    let running = col(DELTA).cum_sum(false);
-    let base = when(first)
-        .then(running.clone() - col(DELTA))
-        .otherwise(lit(NULL).cast(DataType::Int64))
-        .fill_null_with_strategy(FillNullStrategy::Forward(None));
-    let before = col(LEVEL) - col(DELTA);
-    // SELECT time, (level > 0) - (level - delta > 0) AS change WHERE change <> 0
-    events
-        .with_column((running - base).alias(LEVEL))
-        .select([
-            col(TIME),
-            (col(LEVEL).gt(lit(0)).cast(DataType::Int64) - before.gt(lit(0)).cast(DataType::Int64))
-                .alias(CHANGE),
-        ])
-        .filter(col(CHANGE).neq(lit(0i64)))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::aggregate::TestRng as Rng;
+    use crate::aggregate::scan::MICROS_PER_DAY;
 
     /// Owners opted out at `t` by rows whose scope is in `scopes`, counted row by row.
     fn naive(rows: &[(i64, i64, Option<i64>, u32)], scopes: &[u32], t: i64) -> u64 {
@@ -718,15 +640,140 @@ mod tests {
                 (rng.below(8) as i64, from, to, rng.below(4) as u32)
             })
             .collect();
+        let ledger = ledger_of(&rows, 1);
+        (rows, ledger)
+    }
+
+    /// The scope texts of the test ledgers' codes 0 to 3, and of code 4: a scope without a code
+    /// (as when `partners.yaml` did not load).
+    const SCOPE_TEXTS: [&str; 5] = [ALL_THIRD_PARTIES, AI_TRAINING, "a", "b", "zz"];
+
+    /// The ledger of `rows` for partners `a` and `b`, its instants multiplied by `scale`; signals
+    /// by owner and row.
+    fn ledger_of(rows: &[Row], scale: i64) -> Ledger {
         let df = df!(
             OWNER_ID => rows.iter().map(|r| r.0).collect::<Vec<_>>(),
-            FROM => rows.iter().map(|r| r.1).collect::<Vec<_>>(),
-            TO => rows.iter().map(|r| r.2).collect::<Vec<_>>(),
-            SCOPE_CODE => rows.iter().map(|r| r.3).collect::<Vec<_>>(),
+            FROM => rows.iter().map(|r| r.1 * scale).collect::<Vec<_>>(),
+            TO => rows.iter().map(|r| r.2.map(|t| t * scale)).collect::<Vec<_>>(),
+            SCOPE_CODE => rows.iter().map(|r| (r.3 < 4).then_some(r.3)).collect::<Vec<_>>(),
+            SCOPE => rows.iter().map(|r| SCOPE_TEXTS[r.3 as usize]).collect::<Vec<_>>(),
+            SIGNAL => rows
+                .iter()
+                .enumerate()
+                .map(|(i, r)| SIGNALS[(i + r.0 as usize) % SIGNALS.len()])
+                .collect::<Vec<_>>(),
         )
         .expect("frame");
-        let ledger = Ledger::new(df, vec!["a".into(), "b".into()]).expect("ledger");
-        (rows, ledger)
+        Ledger::new(df, vec!["a".into(), "b".into()]).expect("ledger")
+    }
+
+    /// Monthly statistics and owners per scope, against counting row by row: rows of one owner
+    /// overlap and touch across month ends (instants 9 days apart), scopes include one without a
+    /// code.
+    #[test]
+    fn monthly_figures_and_scopes_agree_with_counting_row_by_row() {
+        const DAY: i64 = MICROS_PER_DAY;
+        let mut rng = Rng(0x3017_4a11_5c09);
+        for case in 0..150 {
+            let mut rows: Vec<Row> = (0..rng.below(40))
+                .map(|_| {
+                    let from = rng.below(30) as i64 - 8;
+                    let to = (rng.below(3) > 0).then(|| from + rng.below(10) as i64);
+                    (rng.below(8) as i64, from, to, rng.below(5) as u32)
+                })
+                .collect();
+            let ledger = ledger_of(&rows, 9 * DAY);
+            rows.iter_mut().for_each(|r| {
+                r.1 *= 9 * DAY;
+                r.2 = r.2.map(|t| t * 9 * DAY);
+            });
+            let all: Vec<u32> = (0..5).collect();
+            // Owners opted out at t by any row, and the month of an instant.
+            let level = |t: i64| naive(&rows, &all, t) as i64;
+            let month = |t: i64| timeline::month_of(t).expect("month");
+            let mut want: BTreeMap<i32, (u64, u64, i64)> = BTreeMap::new();
+            for r in &rows {
+                want.entry(month(r.1)).or_default().0 += 1;
+                if let Some(to) = r.2 {
+                    want.entry(month(to)).or_default().1 += 1;
+                }
+                // A month where the number of owners moves at an instant (and back) is listed.
+                for t in [Some(r.1), r.2].into_iter().flatten() {
+                    if level(t) != level(t - 1) {
+                        want.entry(month(t)).or_default();
+                    }
+                }
+            }
+            // The change over a month: the level at its end, less the level at the end of the
+            // month before.
+            for (m, v) in want.iter_mut() {
+                let end = |m: i32| {
+                    let (y, m0) = (m.div_euclid(12), m.rem_euclid(12) as u32);
+                    chrono::NaiveDate::from_ymd_opt(y, m0 + 1, 1)
+                        .and_then(|d| d.checked_add_months(chrono::Months::new(1)))
+                        .and_then(|d| d.and_hms_opt(0, 0, 0))
+                        .map(|d| d.and_utc().timestamp_micros() - 1)
+                        .expect("month end")
+                };
+                v.2 = level(end(*m)) - level(end(*m - 1));
+            }
+            let df = ledger.monthly().expect("monthly");
+            let column = |name: &str| -> Vec<i64> {
+                df.column(name)
+                    .and_then(|c| c.cast(&DataType::Int64))
+                    .expect("column")
+                    .i64()
+                    .expect("i64")
+                    .into_no_null_iter()
+                    .collect()
+            };
+            let got: Vec<(i64, i64, i64, i64)> = (0..df.height())
+                .map(|i| {
+                    (
+                        column(MONTH_NO)[i],
+                        column(super::super::columns::OPTED_OUT)[i],
+                        column(super::super::columns::WITHDRAWN)[i],
+                        column(CHANGE)[i],
+                    )
+                })
+                .collect();
+            let want_rows: Vec<(i64, i64, i64, i64)> = want
+                .iter()
+                .map(|(m, v)| (i64::from(*m), v.0 as i64, v.1 as i64, v.2))
+                .collect();
+            assert_eq!(got, want_rows, "case {case}, monthly");
+            // New opt-outs per month and signal.
+            let mut signals: BTreeMap<i32, [Option<u64>; 6]> = BTreeMap::new();
+            for (i, r) in rows.iter().enumerate() {
+                let k = (i + r.0 as usize) % SIGNALS.len();
+                let slot = signals.entry(month(r.1)).or_insert([Some(0); 6]);
+                slot[k] = slot[k].map(|n| n + 1);
+            }
+            assert_eq!(
+                ledger.signals_by_month().expect("signals"),
+                signals,
+                "case {case}"
+            );
+            // Owners per scope at a few instants.
+            for t in [-100 * DAY, 0, 40 * DAY, 9 * DAY * 20, 9 * DAY * 20 - 1] {
+                let want: Vec<(String, u64)> = (0..5)
+                    .map(|code| {
+                        (
+                            SCOPE_TEXTS[code].to_owned(),
+                            naive(&rows, &[code as u32], t),
+                        )
+                    })
+                    .filter(|(_, n)| *n > 0)
+                    .collect::<BTreeMap<_, _>>()
+                    .into_iter()
+                    .collect();
+                assert_eq!(
+                    ledger.active_by_scope(t).expect("scopes"),
+                    want,
+                    "case {case}, t {t}"
+                );
+            }
+        }
     }
 
     /// Partner `a`, training AI or doing research.
@@ -752,24 +799,17 @@ mod tests {
     }
 
     #[test]
-    fn counts_in_force_agree_with_counting_row_by_row_either_way() {
+    fn counts_in_force_agree_with_counting_row_by_row() {
         let mut rng = Rng(0x5eed_1234_abcd);
-        for case in 0..60 {
+        for case in 0..200 {
             let (rows, ledger) = random_ledger(&mut rng);
             let instants: Vec<i64> = (0..rng.below(12)).map(|_| rng.below(45) as i64).collect();
-            for scopes in [vec![0, 1, 2, 3], vec![0, 2], vec![0, 1, 3], vec![1]] {
-                let covered = scopes
-                    .iter()
-                    .fold(lit(false), |e, &s| e.or(col(SCOPE_CODE).eq(lit(s))));
-                let changes = crossings(ledger.events.clone().lazy().filter(covered));
+            // Partner `a` (scope code 2), training AI (code 1) or not; code 0 covers all.
+            for ai in [false, true] {
+                let scopes: Vec<u32> = if ai { vec![0, 1, 2] } else { vec![0, 2] };
                 let want: Vec<u64> = instants.iter().map(|&t| naive(&rows, &scopes, t)).collect();
-                for by_filter in [0, usize::MAX] {
-                    let got = count_at(changes.clone(), &instants, by_filter).expect("count");
-                    assert_eq!(
-                        got, want,
-                        "case {case}, scopes {scopes:?}, by_filter {by_filter}"
-                    );
-                }
+                let got = ledger.in_force(&partner_a(ai), &instants).expect("count");
+                assert_eq!(got, want, "case {case}, ai {ai}, instants {instants:?}");
             }
         }
     }
