@@ -89,8 +89,8 @@ fn prepare_fingerprints(report: &Report, ledger: &Ledger) -> Result<()> {
     Ok(())
 }
 
-/// Every cache entry a build of `report` reads (its aggregates and counts opted out now, per
-/// listing and part file): what `sharelog cache prune` keeps.
+/// Every cache entry a build of `report` reads (its aggregates, counts opted out now and owner
+/// tallies, per listing and part file): what `sharelog cache prune` keeps.
 pub(crate) fn cache_entries(
     report: &Report,
     ledger: Option<&Ledger>,
@@ -122,6 +122,7 @@ pub(crate) fn cache_entries(
                 categories: &categories,
             };
             out.extend(cache::entry_path(dir, "aggregate", part, &key(&at_export)));
+            out.extend(cache::tallies_entry_path(dir, part));
             if ledger.is_some() {
                 out.extend(cache::entry_path(
                     dir,
@@ -295,10 +296,22 @@ pub(crate) fn export_counts(
                     cache
                         .aggregate(part, &key_export, &listings::cached_columns(), count)
                         .and_then(|df| {
-                            let now = || match now_from_full {
+                            let now = || match (now_from_full, ledger) {
                                 // Counted with the aggregate just now.
-                                Some(n) => Ok(n),
-                                None => listings::opted_out_now(part, &context),
+                                (Some(n), _) => Ok(n),
+                                // The listing's owner tallies (cached whatever the ledger
+                                // holds) probed with the owners opted out now.
+                                (None, Some((l, p))) if listings::ledger_probes(l) => {
+                                    let tallies = cache
+                                        .tallies(part, || listings::owner_tallies(part, kept))?;
+                                    match tallies {
+                                        Some(t) => {
+                                            Ok(t.items_in(&*l.opted_out_ids(now, p).map_err(fail)?))
+                                        }
+                                        None => listings::opted_out_now(part, &context),
+                                    }
+                                }
+                                (None, _) => listings::opted_out_now(part, &context),
                             };
                             let n = match ledger {
                                 None => 0,

@@ -18,6 +18,7 @@ use super::scan::{
     BadRows, KeptOwners, MAX_ROW_PROBLEMS, ROW, guarded, in_slices, instant_expr, missing_columns,
     read_problem, scan_listing, utc_year,
 };
+use super::tallies::Tallies;
 use crate::error::Problem;
 use crate::model::{CategoryId, Partner, TableFile};
 
@@ -390,6 +391,38 @@ pub(crate) fn opted_out_now(
             .and_then(|c| Ok(c.u64()?.get(0).unwrap_or(0)))
             .map_err(fail)
     })
+}
+
+/// The owner tallies of a listing whose rows were checked already (see [`super::tallies`]):
+/// `None` when its owner ids are not integers that fit `Int64`.
+pub(crate) fn owner_tallies(
+    table: &TableFile,
+    kept: Option<&KeptOwners>,
+) -> Result<Option<Tallies>, Vec<Problem>> {
+    guarded(table, || {
+        let fail = |e: PolarsError| vec![read_problem(table, &e)];
+        let (lf, listing_type, kind) = owner_scan(table, kept)?;
+        if !probes(&ids::key_type(&listing_type, kind)) {
+            return Ok(None);
+        }
+        let df = lf
+            .select([ids::value(OWNER_ID, kind)
+                .cast(DataType::Int64)
+                .alias(OWNER_ID)])
+            .collect()
+            .map_err(fail)?;
+        let ids = df
+            .column(OWNER_ID)
+            .and_then(|c| Ok(c.i64()?.clone()))
+            .map_err(fail)?;
+        Ok(Some(Tallies::of(&ids)))
+    })
+}
+
+/// Whether listings whose ids fit `Int64` are matched with `ledger`'s owners by probing its
+/// sets of integers (what [`Tallies`] need): when the ledger's ids fit `Int64` too.
+pub(crate) fn ledger_probes(ledger: &Ledger) -> bool {
+    probes(&ledger.owner_type())
 }
 
 /// A listing's owner column alone, of a listing whose rows were checked already: the scan, the

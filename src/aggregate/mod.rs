@@ -19,6 +19,7 @@ mod records;
 mod responses;
 mod scan;
 mod tables;
+mod tallies;
 
 use polars::prelude::*;
 

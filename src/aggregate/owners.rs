@@ -12,9 +12,10 @@ use super::cache::{Cache, KeyParts};
 use super::columns::{EXPORT, OWNER_ID};
 use super::exports::window_micros;
 use super::ids;
-use super::ledger::Ledger;
+use super::ledger::{IdSet, Ledger};
 use super::listings::{self, ListingContext};
 use super::scan::KeptOwners;
+use super::tallies::{Tallies, union_counts};
 use super::{internal, report_now};
 use crate::error::{Error, Result};
 use crate::model::{Export, Partner, Report};
@@ -220,6 +221,9 @@ fn partner_table(
         None => None,
     };
     let compute = || -> Result<DataFrame> {
+        if let Some(df) = counts_from_tallies(&exports, partner, ledger, cache, kept)? {
+            return Ok(df);
+        }
         // Each part's owner column, scanned once; every part's owners are read as one key
         // type: the ledger's and theirs joined.
         let mut columns = Vec::new();
@@ -272,6 +276,74 @@ fn partner_table(
         Some(cache) => cache.table(entry, &[EXPORT, OWNERS, OWNERS_OPTED_OUT], compute),
         None => compute(),
     }
+}
+
+/// [`counts`] from each part's owner tallies (cached per part, whatever the ledger holds; see
+/// [`super::tallies`]): per export, its parts' owners merged, and those opted out at the export
+/// probed in the ledger's set; the partner's union merged from all of them. `None` when a part's
+/// owner ids (or the ledger's) do not fit `Int64`.
+fn counts_from_tallies(
+    exports: &[&Export],
+    partner: &Partner,
+    ledger: Option<&Ledger>,
+    cache: Option<&Cache>,
+    kept: Option<&KeptOwners>,
+) -> Result<Option<DataFrame>> {
+    if ledger.is_some_and(|l| !listings::ledger_probes(l)) {
+        return Ok(None);
+    }
+    // (export index, the part's tallies)
+    let mut lists: Vec<(usize, Tallies)> = Vec::new();
+    for (j, export) in exports.iter().enumerate() {
+        for part in export.items.iter().flat_map(|i| &i.files) {
+            let compute = || listings::owner_tallies(part, kept);
+            let tallies = match cache {
+                Some(cache) => cache.tallies(part, compute),
+                None => compute(),
+            }
+            .map_err(Error::invalid)?;
+            match tallies {
+                Some(t) => lists.push((j, t)),
+                None => return Ok(None),
+            }
+        }
+    }
+    let sets: Vec<Option<IdSet>> = exports
+        .iter()
+        .map(|e| {
+            ledger
+                .map(|l| l.opted_out_ids(e.exported_at.timestamp_micros(), partner))
+                .transpose()
+        })
+        .collect::<PolarsResult<_>>()
+        .map_err(internal)?;
+    // Whether the id of the k-th list of `of` was opted out at that list's export.
+    let marked = |of: &[&(usize, Tallies)], k: usize, id: i64| {
+        sets[of[k].0].as_ref().is_some_and(|s| s.contains(id))
+    };
+    let counted = |of: &[&(usize, Tallies)]| {
+        let tallies: Vec<&Tallies> = of.iter().map(|(_, t)| t).collect();
+        union_counts(&tallies, |k, id| marked(of, k, id))
+    };
+    let (mut ids, mut n_owners, mut n_opted) = (Vec::new(), Vec::new(), Vec::new());
+    for (j, export) in exports.iter().enumerate() {
+        let parts: Vec<&(usize, Tallies)> = lists.iter().filter(|(e, _)| *e == j).collect();
+        let (owners, opted) = counted(&parts);
+        // Only exports with rows, as the grouping gives them.
+        if owners == 0 {
+            continue;
+        }
+        ids.push(export.id.to_string());
+        n_owners.push(owners);
+        n_opted.push(ledger.map(|_| opted));
+    }
+    let (owners, opted) = counted(&lists.iter().collect::<Vec<_>>());
+    ids.push(UNION.to_owned());
+    n_owners.push(owners);
+    n_opted.push(ledger.map(|_| opted));
+    df!(EXPORT => ids, OWNERS => n_owners, OWNERS_OPTED_OUT => n_opted)
+        .map(Some)
+        .map_err(internal)
 }
 
 /// [`counts`] for integer owner ids, by sorting instead of hashing: per export, its owners (and

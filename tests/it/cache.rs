@@ -95,10 +95,9 @@ fn the_site_is_byte_identical_with_and_without_the_cache_and_damage_is_not_trust
     );
 }
 
-/// Appends rows to the example's CSV ledger.
-fn append_ledger(root: &Path, rows: &[&str]) {
-    let ledger = root.join("data/opt-outs/ledger.csv");
-    let mut text = std::fs::read_to_string(&ledger).expect("a CSV ledger");
+/// Appends rows to a CSV ledger.
+fn append_ledger(ledger: &Path, rows: &[&str]) {
+    let mut text = std::fs::read_to_string(ledger).expect("a CSV ledger");
     if !text.ends_with('\n') {
         text.push('\n');
     }
@@ -106,7 +105,50 @@ fn append_ledger(root: &Path, rows: &[&str]) {
         text.push_str(row);
         text.push('\n');
     }
-    std::fs::write(&ledger, text).expect("write");
+    std::fs::write(ledger, text).expect("write");
+}
+
+/// Writes the CSV ledger `csv` (owner_id,opted_out_at,withdrawn_at,signal,scope) as the root's
+/// ledger: as it is, or as Parquet with integer owner ids (matched by probing integer sets, and
+/// counted opted out now from the listings' owner tallies), the other ledger removed.
+fn install_ledger(csv: &Path, root: &Path, parquet: bool) {
+    use polars::prelude::*;
+    let dir = root.join("data/opt-outs");
+    let _ = std::fs::remove_file(dir.join("ledger.csv"));
+    let _ = std::fs::remove_file(dir.join("ledger.parquet"));
+    let text = std::fs::read_to_string(csv).expect("read");
+    if !parquet {
+        std::fs::write(dir.join("ledger.csv"), text).expect("write");
+        return;
+    }
+    let rows: Vec<Vec<&str>> = text
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').collect())
+        .collect();
+    let cell = |i: usize| -> Vec<Option<String>> {
+        rows.iter()
+            .map(|r| r.get(i).filter(|c| !c.is_empty()).map(|c| (*c).to_owned()))
+            .collect()
+    };
+    let mut df = df!(
+        "owner_id" => rows.iter().map(|r| r[0].parse::<i64>().expect("an integer id")).collect::<Vec<_>>(),
+        "opted_out_at" => cell(1),
+        "withdrawn_at" => cell(2),
+        "signal" => cell(3),
+        "scope" => cell(4),
+    )
+    .expect("ledger frame");
+    ParquetWriter::new(std::fs::File::create(dir.join("ledger.parquet")).expect("create"))
+        .finish(&mut df)
+        .expect("parquet");
+}
+
+/// The cache's owner tallies entries (`.slo` entries whose body is a tally list).
+fn tallies_entries(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = entries_ending(dir, "slo");
+    out.retain(|p| std::fs::read(p).is_ok_and(|b| b.starts_with(b"SLTALLY1")));
+    out
 }
 
 /// Issue 19: a report's life, step by step, each built with the cache and without it. Every
@@ -116,10 +158,25 @@ fn append_ledger(root: &Path, rows: &[&str]) {
 /// recounts the exports it reaches, a corrected listing is counted again.
 #[test]
 fn every_step_of_a_reports_life_gives_the_cold_builds_site() {
+    a_reports_life(false);
+}
+
+/// The same life with a Parquet ledger of integer owner ids: the items opted out at the report's
+/// date come from the listings' owner tallies whenever the ledger changes.
+#[test]
+fn every_step_of_a_reports_life_gives_the_cold_builds_site_with_owner_tallies() {
+    a_reports_life(true);
+}
+
+fn a_reports_life(parquet: bool) {
     let (dir, root) = example_copy();
     let cache = dir.path().join("cache");
+    // The ledger is edited as CSV outside the root and installed before each build.
+    let ledger = dir.path().join("ledger.csv");
+    std::fs::rename(root.join("data/opt-outs/ledger.csv"), &ledger).expect("move");
     let mut step = 0;
     let mut check = |what: &str, expect: &str| {
+        install_ledger(&ledger, &root, parquet);
         step += 1;
         let warm = dir.path().join(format!("warm-{step}"));
         let cold = dir.path().join(format!("cold-{step}"));
@@ -130,6 +187,14 @@ fn every_step_of_a_reports_life_gives_the_cold_builds_site() {
             "{what}: the site differs from a cold build"
         );
         assert!(log.contains(expect), "{what}: {log}");
+        // A tally list per listing file (four once the new export's is counted) with integer
+        // ids; none is needed with text ones.
+        let tallies = tallies_entries(&cache).len();
+        if parquet {
+            assert!(tallies >= 3, "{what}: {tallies} tally lists");
+        } else {
+            assert_eq!(tallies, 0, "{what}");
+        }
     };
     check("the first build", "(0 listings from the cache, 3 counted)");
     check(
@@ -167,7 +232,7 @@ fn every_step_of_a_reports_life_gives_the_cold_builds_site() {
         .and_then(|l| l.split(',').nth(1).map(str::to_owned))
         .expect("an owner");
     append_ledger(
-        &root,
+        &ledger,
         &[
             &format!("{owner},2024-07-01T00:00:00Z,,,"),
             "1348,2024-07-02T00:00:00Z,,gpc,",
@@ -180,14 +245,13 @@ fn every_step_of_a_reports_life_gives_the_cold_builds_site() {
     );
 
     // A backdated opt-out that covers one partner only: that partner's exports after its date.
-    append_ledger(&root, &["1348,2023-06-01T00:00:00Z,,,lumen-search"]);
+    append_ledger(&ledger, &["1348,2023-06-01T00:00:00Z,,,lumen-search"]);
     check(
         "a backdated opt-out for one partner",
         "(3 listings from the cache, 1 counted)",
     );
 
     // A withdrawal after every export, then one before the later exports.
-    let ledger = root.join("data/opt-outs/ledger.csv");
     let text = std::fs::read_to_string(&ledger).expect("read");
     std::fs::write(
         &ledger,
@@ -243,13 +307,50 @@ fn every_step_of_a_reports_life_gives_the_cold_builds_site() {
     );
 }
 
+/// A tally list's body as the cache writes it: the format, the number of owners, then per owner
+/// the varint of the step from the id before (the first id zigzagged) and of its items.
+fn tally_body(owners: &[(i64, u64)]) -> Vec<u8> {
+    fn varint(out: &mut Vec<u8>, mut v: u64) {
+        while v >= 0x80 {
+            out.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+    }
+    let mut out = b"SLTALLY1".to_vec();
+    varint(&mut out, owners.len() as u64);
+    let mut last = None;
+    for &(id, items) in owners {
+        varint(
+            &mut out,
+            match last {
+                None => ((id << 1) ^ (id >> 63)) as u64,
+                Some(last) => (id - last) as u64,
+            },
+        );
+        varint(&mut out, items);
+        last = Some(id);
+    }
+    out
+}
+
 /// What an attacker who can write to the cache (a pull request's CI run, say) does: zero every
-/// flag column and `opted_out` in each entry's aggregate, recompute the entry's old checksum
-/// (SHA-256 of the body) into its trailer and keep the magic.
+/// flag column and `opted_out` in each entry's aggregate (and give every tally list one owner
+/// of a million items), recompute the entry's old checksum (SHA-256 of the body) into its
+/// trailer and keep the magic.
 fn forge(entry: &Path) {
     let bytes = std::fs::read(entry).expect("entry");
     let body = &bytes[..bytes.len() - 40];
     let magic = &bytes[bytes.len() - 8..];
+    if body.starts_with(b"SLTALLY1") {
+        let mut forged = tally_body(&[(1549, 1_000_000)]);
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(&forged);
+        forged.extend_from_slice(&digest);
+        forged.extend_from_slice(magic);
+        std::fs::write(entry, forged).expect("write");
+        return;
+    }
     let mut columns: Vec<serde_json::Value> =
         serde_json::from_slice(body).expect("an entry's body is its columns as JSON");
     for column in &mut columns {
@@ -272,23 +373,46 @@ fn forge(entry: &Path) {
 
 #[test]
 fn forged_entries_cannot_change_a_published_number() {
+    forged_entries(false);
+}
+
+/// The same with a Parquet ledger of integer ids: the owner tallies are forged too, and an opt-out
+/// added after the forgery makes the count opted out now read them.
+#[test]
+fn forged_owner_tallies_cannot_change_a_published_number() {
+    forged_entries(true);
+}
+
+fn forged_entries(parquet: bool) {
     let (dir, root) = example_copy();
+    let ledger = dir.path().join("ledger.csv");
+    std::fs::rename(root.join("data/opt-outs/ledger.csv"), &ledger).expect("move");
+    install_ledger(&ledger, &root, parquet);
     let cache = dir.path().join("cache");
     let cold = dir.path().join("cold");
     let out = dir.path().join("site");
-    build(&root, &cold, None);
     build(&root, &out, Some(&cache));
     let listed = entries(&cache);
     assert!(!listed.is_empty());
     let counts = entries_ending(&cache, "slo");
     assert_eq!(
         counts.len(),
-        listed.len() + 2,
-        "a count opted out now per listing, and the owners of each partner with listings (two in the example)"
+        listed.len() + 2 + if parquet { listed.len() } else { 0 },
+        "a count opted out now per listing, the owners of each partner with listings (two in the \
+         example), and with integer ids a tally list per listing"
+    );
+    assert_eq!(
+        tallies_entries(&cache).len(),
+        if parquet { listed.len() } else { 0 }
     );
     for entry in listed.iter().chain(&counts) {
         forge(entry);
     }
+    // Owner 1549, whom every forged tally list credits with a million items, opts out after
+    // every export.
+    append_ledger(&ledger, &["1549,2024-07-01T00:00:00Z,,,"]);
+    install_ledger(&ledger, &root, parquet);
+    build(&root, &cold, None);
     let stderr = build(&root, &out, Some(&cache));
     assert!(stderr.contains("0 listings from the cache"), "{stderr}");
     assert!(
@@ -317,6 +441,70 @@ fn forged_entries_cannot_change_a_published_number() {
     let stderr = build_keyed(&root, &out, Some(&cache), "another key of the same length");
     assert!(stderr.contains("0 listings from the cache"), "{stderr}");
     assert!(contents(&out) == contents(&cold));
+
+    // The aggregates sound, every other entry forged, and a new opt-out after every export: the
+    // counts opted out now miss, and the forged tally lists are not what they are counted from.
+    build(&root, &out, Some(&cache));
+    for entry in entries_ending(&cache, "slo") {
+        forge(&entry);
+    }
+    append_ledger(&ledger, &["1564,2024-07-02T00:00:00Z,,,"]);
+    install_ledger(&ledger, &root, parquet);
+    build(&root, &cold, None);
+    let stderr = build(&root, &out, Some(&cache));
+    assert!(
+        stderr.contains(&format!(
+            "({} listings from the cache, 0 counted)",
+            listed.len()
+        )),
+        "{stderr}"
+    );
+    assert!(contents(&out) == contents(&cold));
+}
+
+/// A tally list that verifies under the cache's key is what the items opted out now are counted
+/// from when the ledger changes (the listings are not read again): one rewritten here with the
+/// key, crediting an owner with a million items, shows in the published counts. Only the key's
+/// holder can write such an entry (the forgeries above, without the key, change nothing).
+#[test]
+fn new_opt_outs_are_counted_from_the_owner_tallies() {
+    use hmac::{Hmac, KeyInit, Mac};
+    let (dir, root) = example_copy();
+    let ledger = dir.path().join("ledger.csv");
+    std::fs::rename(root.join("data/opt-outs/ledger.csv"), &ledger).expect("move");
+    install_ledger(&ledger, &root, true);
+    let cache = dir.path().join("cache");
+    let (cold, out) = (dir.path().join("cold"), dir.path().join("site"));
+    build(&root, &out, Some(&cache));
+    let tallies = tallies_entries(&cache);
+    assert!(!tallies.is_empty());
+    for entry in &tallies {
+        let bytes = std::fs::read(entry).expect("entry");
+        let magic = &bytes[bytes.len() - 8..];
+        let name = entry.file_name().and_then(|n| n.to_str()).expect("name");
+        let mut body = tally_body(&[(1549, 1_000_000)]);
+        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(KEY.as_bytes()).expect("key");
+        mac.update(magic);
+        mac.update(name.as_bytes());
+        mac.update(b"\n");
+        mac.update(&body);
+        body.extend_from_slice(&mac.finalize().into_bytes());
+        body.extend_from_slice(magic);
+        std::fs::write(entry, body).expect("write");
+    }
+    append_ledger(&ledger, &["1549,2024-07-01T00:00:00Z,,,"]);
+    install_ledger(&ledger, &root, true);
+    build(&root, &cold, None);
+    let stderr = build(&root, &out, Some(&cache));
+    let n = entries(&cache).len();
+    assert!(
+        stderr.contains(&format!("({n} listings from the cache, 0 counted)")),
+        "{stderr}"
+    );
+    let partners =
+        |site: &Path| std::fs::read_to_string(site.join("data/partners.csv")).expect("read");
+    assert_ne!(partners(&out), partners(&cold));
+    assert!(partners(&out).contains("100000"), "{}", partners(&out));
 }
 
 #[cfg(unix)]

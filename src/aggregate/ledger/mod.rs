@@ -17,6 +17,7 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, OnceLock};
 
 use polars::prelude::*;
+use rayon::prelude::*;
 
 use self::checks::{Checks, row_problems, scope_code};
 use super::columns::{OPTED_OUT_AT, OWNER_ID, WITHDRAWN_AT};
@@ -142,13 +143,9 @@ struct Facts {
 }
 
 impl Facts {
-    /// The rows active at `t` whose scope is one of `codes`.
-    fn active<'a>(&'a self, codes: &'a [u32], t: i64) -> impl Iterator<Item = usize> + 'a {
-        (0..self.scope.len()).filter(move |&i| {
-            codes.contains(&self.scope[i])
-                && self.from[i] <= t
-                && self.to[i].is_none_or(|to| to > t)
-        })
+    /// Whether row `i` is active at `t` and its scope is one of `codes`.
+    fn active(&self, i: usize, codes: &[u32], t: i64) -> bool {
+        codes.contains(&self.scope[i]) && self.from[i] <= t && self.to[i].is_none_or(|to| to > t)
     }
 }
 
@@ -362,25 +359,45 @@ impl Ledger {
         times.sort_unstable();
         times.dedup();
         let codes = self.codes(partner);
-        // (a, b, n) changes at each instant's index; one slot past the end for "never".
-        let mut delta = vec![(0u64, 0u64, 0i64); times.len() + 1];
-        for (i, &(h1, h2)) in hashes.iter().enumerate() {
-            if !codes.contains(&facts.scope[i]) {
-                continue;
-            }
-            // Active at t when from <= t and (to is empty or to > t).
-            let on = times.partition_point(|&t| t < facts.from[i]);
-            let off = facts.to[i].map_or(times.len(), |to| times.partition_point(|&t| t < to));
-            if on >= off {
-                continue;
-            }
-            delta[on].0 = delta[on].0.wrapping_add(h1);
-            delta[on].1 = delta[on].1.wrapping_add(h2);
-            delta[on].2 += 1;
-            delta[off].0 = delta[off].0.wrapping_sub(h1);
-            delta[off].1 = delta[off].1.wrapping_sub(h2);
-            delta[off].2 -= 1;
-        }
+        // (a, b, n) changes at each instant's index; one slot past the end for "never". Rows
+        // in slices on every core, their changes summed (wrapping sums: in any order).
+        let slots = times.len() + 1;
+        let delta = (0..hashes.len())
+            .into_par_iter()
+            .with_min_len(1 << 16)
+            .fold(
+                || vec![(0u64, 0u64, 0i64); slots],
+                |mut delta, i| {
+                    let (h1, h2) = hashes[i];
+                    if !codes.contains(&facts.scope[i]) {
+                        return delta;
+                    }
+                    // Active at t when from <= t and (to is empty or to > t).
+                    let on = times.partition_point(|&t| t < facts.from[i]);
+                    let off =
+                        facts.to[i].map_or(times.len(), |to| times.partition_point(|&t| t < to));
+                    if on < off {
+                        delta[on].0 = delta[on].0.wrapping_add(h1);
+                        delta[on].1 = delta[on].1.wrapping_add(h2);
+                        delta[on].2 += 1;
+                        delta[off].0 = delta[off].0.wrapping_sub(h1);
+                        delta[off].1 = delta[off].1.wrapping_sub(h2);
+                        delta[off].2 -= 1;
+                    }
+                    delta
+                },
+            )
+            .reduce(
+                || vec![(0u64, 0u64, 0i64); slots],
+                |mut a, b| {
+                    for (x, y) in a.iter_mut().zip(b) {
+                        x.0 = x.0.wrapping_add(y.0);
+                        x.1 = x.1.wrapping_add(y.1);
+                        x.2 += y.2;
+                    }
+                    a
+                },
+            );
         let owner_type = self.owner_type();
         let (mut a, mut b, mut n) = (0u64, 0u64, 0i64);
         let mut out = lock(&self.fingerprints);
@@ -469,9 +486,11 @@ impl Ledger {
         // The owners of `opted_out_at`'s rows, in one pass over plain vectors.
         let owners = self.ints()?;
         let codes = self.codes(partner);
-        let ids: Vec<i64> = self
-            .facts()?
-            .active(&codes, t)
+        let facts = self.facts()?;
+        let ids: Vec<i64> = (0..owners.len())
+            .into_par_iter()
+            .with_min_len(1 << 16)
+            .filter(|&i| facts.active(i, &codes, t))
             .filter_map(|i| owners[i])
             .collect();
         let set = std::sync::Arc::new(Ids::new(&ids));
@@ -548,18 +567,54 @@ impl Ledger {
     pub(crate) fn signals_by_month(&self) -> PolarsResult<BTreeMap<i32, [Option<u64>; 6]>> {
         // SELECT month(opted_out_at), signal, count(*) GROUP BY 1, 2
         let facts = self.facts()?;
-        let signal = self.rows.column(SIGNAL)?.str()?;
-        let mut out: BTreeMap<i32, [Option<u64>; 6]> = BTreeMap::new();
-        for (r, s) in signal.iter().enumerate() {
-            let Some(m) = timeline::month_of(facts.from[r]) else {
-                continue;
-            };
-            let slot = out.entry(m).or_insert([Some(0); 6]);
-            if let Some(k) = s.and_then(|s| SIGNALS.iter().position(|x| *x == s)) {
-                slot[k] = slot[k].map(|n| n + 1);
-            }
-        }
-        Ok(out)
+        // Each row's signal as its index in SIGNALS (6 for any other), by polars.
+        let code =
+            SIGNALS
+                .iter()
+                .enumerate()
+                .rev()
+                .fold(lit(SIGNALS.len() as u32), |other, (i, s)| {
+                    when(col(SIGNAL).eq(lit(*s)))
+                        .then(lit(i as u32))
+                        .otherwise(other)
+                });
+        let df = self
+            .rows
+            .clone()
+            .lazy()
+            .select([code.cast(DataType::UInt32).alias(SIGNAL)])
+            .collect()?;
+        let codes: Vec<u32> = df
+            .column(SIGNAL)?
+            .u32()?
+            .iter()
+            .map(|c| c.unwrap_or(6))
+            .collect();
+        let counts = facts
+            .from
+            .par_iter()
+            .zip(codes.par_iter())
+            .fold(
+                PlHashMap::default,
+                |mut acc: PlHashMap<i32, [u64; 7]>, (&from, &code)| {
+                    if let Some(m) = timeline::month_of(from) {
+                        acc.entry(m).or_default()[code.min(6) as usize] += 1;
+                    }
+                    acc
+                },
+            )
+            .reduce(PlHashMap::default, |mut a, b| {
+                for (m, n) in b {
+                    let slot = a.entry(m).or_default();
+                    slot.iter_mut().zip(n).for_each(|(s, n)| *s += n);
+                }
+                a
+            });
+        // A month with opt-outs of other signals only is listed with zeros.
+        Ok(counts
+            .into_iter()
+            .map(|(m, n)| (m, std::array::from_fn(|k| Some(n[k]))))
+            .collect())
     }
 
     /// Per month with any event: new opt-outs, withdrawals, and the change in the number of
@@ -587,15 +642,34 @@ impl Ledger {
             .map(|(m, change)| (m, (0, 0, change)))
             .collect();
         // SELECT month(opted_out_at), count(*) GROUP BY 1; the same for withdrawn_at
-        for &from in &facts.from {
-            if let Some(m) = timeline::month_of(from) {
-                by.entry(m).or_insert((0, 0, 0)).0 += 1;
-            }
-        }
-        for to in facts.to.iter().flatten() {
-            if let Some(m) = timeline::month_of(*to) {
-                by.entry(m).or_insert((0, 0, 0)).1 += 1;
-            }
+        let opened = facts
+            .from
+            .par_iter()
+            .zip(facts.to.par_iter())
+            .fold(
+                PlHashMap::default,
+                |mut acc: PlHashMap<i32, (u64, u64)>, (&from, to)| {
+                    if let Some(m) = timeline::month_of(from) {
+                        acc.entry(m).or_default().0 += 1;
+                    }
+                    if let Some(m) = to.and_then(timeline::month_of) {
+                        acc.entry(m).or_default().1 += 1;
+                    }
+                    acc
+                },
+            )
+            .reduce(PlHashMap::default, |mut a, b| {
+                for (m, (o, w)) in b {
+                    let slot = a.entry(m).or_default();
+                    slot.0 += o;
+                    slot.1 += w;
+                }
+                a
+            });
+        for (m, (o, w)) in opened {
+            let slot = by.entry(m).or_insert((0, 0, 0));
+            slot.0 += o;
+            slot.1 += w;
         }
         df!(
             MONTH_NO => by.keys().copied().collect::<Vec<i32>>(),

@@ -36,26 +36,10 @@ impl Groups {
     /// Groups the rows of `facts` by the values of `owner` (equal values, whatever their type,
     /// are one owner).
     pub(super) fn new(owner: &Column, facts: &Facts) -> PolarsResult<Self> {
-        let owner = owner.as_materialized_series();
-        let order = owner.arg_sort(SortOptions::default().with_multithreaded(true));
-        let sorted = owner.take(&order)?;
-        let n = sorted.len();
-        let mut starts = vec![0];
-        if n > 1 {
-            let same = sorted
-                .slice(1, n - 1)
-                .equal_missing(&sorted.slice(0, n - 1))?;
-            starts.extend(
-                same.iter()
-                    .enumerate()
-                    .filter(|(_, same)| *same != Some(true))
-                    .map(|(i, _)| i + 1),
-            );
-        }
-        if n > 0 {
-            starts.push(n);
-        }
-        let row: Vec<IdxSize> = order.into_no_null_iter().collect();
+        let (row, starts) = match integer_keys(owner)? {
+            Some(keys) => by_integer(&keys),
+            None => by_value(owner)?,
+        };
         Ok(Groups {
             from: row.iter().map(|&r| facts.from[r as usize]).collect(),
             to: row.iter().map(|&r| facts.to[r as usize]).collect(),
@@ -67,6 +51,18 @@ impl Groups {
 
     fn len(&self) -> usize {
         self.starts.len() - 1
+    }
+
+    /// Each owner's rows, in ledger order: owners in any order.
+    #[cfg(test)]
+    fn owners(&self) -> Vec<Vec<IdxSize>> {
+        (0..self.len())
+            .map(|g| {
+                let mut rows = self.row[self.starts[g]..self.starts[g + 1]].to_vec();
+                rows.sort_unstable();
+                rows
+            })
+            .collect()
     }
 
     /// Folds every owner's crossings (time, +1 or -1) of the rows whose scope code `covers`
@@ -174,6 +170,102 @@ impl Groups {
     }
 }
 
+/// Row indices and group starts (see [`Groups`]) from the rows' keys.
+type Grouping = (Vec<IdxSize>, Vec<usize>);
+
+/// Integer owner ids as `i64` keys that order and compare as the ids do (`UInt64` with its top
+/// bit flipped); `None` for text ids, or any missing one.
+fn integer_keys(owner: &Column) -> PolarsResult<Option<Vec<i64>>> {
+    if owner.null_count() > 0 || !owner.dtype().is_integer() {
+        return Ok(None);
+    }
+    Ok(Some(if owner.dtype() == &DataType::UInt64 {
+        owner
+            .u64()?
+            .into_no_null_iter()
+            .map(|v| (v ^ (1 << 63)) as i64)
+            .collect()
+    } else {
+        owner
+            .cast(&DataType::Int64)?
+            .i64()?
+            .into_no_null_iter()
+            .collect()
+    }))
+}
+
+/// Groups rows by integer keys: by counting over the keys' range when it is narrow (what
+/// account ids are), else by sorting (key, row) pairs.
+fn by_integer(keys: &[i64]) -> Grouping {
+    let n = keys.len();
+    let (Some(&min), Some(&max)) = (keys.iter().min(), keys.iter().max()) else {
+        return (Vec::new(), vec![0]);
+    };
+    let width = max.abs_diff(min);
+    let mut starts = vec![0];
+    if width <= 4 * n as u64 + 1024 {
+        // Rows per key; then each key's first place (and each group's end); then each row put
+        // in its key's next place.
+        let mut place = vec![0 as IdxSize; width as usize + 1];
+        for &k in keys {
+            place[k.abs_diff(min) as usize] += 1;
+        }
+        let mut sum: IdxSize = 0;
+        for p in place.iter_mut() {
+            let rows = *p;
+            *p = sum;
+            if rows > 0 {
+                sum += rows;
+                starts.push(sum as usize);
+            }
+        }
+        let mut row = vec![0 as IdxSize; n];
+        for (r, &k) in keys.iter().enumerate() {
+            let slot = &mut place[k.abs_diff(min) as usize];
+            row[*slot as usize] = r as IdxSize;
+            *slot += 1;
+        }
+        return (row, starts);
+    }
+    let mut pairs: Vec<(i64, IdxSize)> = keys
+        .iter()
+        .enumerate()
+        .map(|(r, &k)| (k, r as IdxSize))
+        .collect();
+    pairs.par_sort_unstable();
+    for i in 1..n {
+        if pairs[i].0 != pairs[i - 1].0 {
+            starts.push(i);
+        }
+    }
+    starts.push(n);
+    (pairs.into_iter().map(|(_, r)| r).collect(), starts)
+}
+
+/// Groups rows by any values (text ids): sorted by polars, equal neighbours one owner.
+fn by_value(owner: &Column) -> PolarsResult<Grouping> {
+    let owner = owner.as_materialized_series();
+    let order = owner.arg_sort(SortOptions::default().with_multithreaded(true));
+    let sorted = owner.take(&order)?;
+    let n = sorted.len();
+    let mut starts = vec![0];
+    if n > 1 {
+        let same = sorted
+            .slice(1, n - 1)
+            .equal_missing(&sorted.slice(0, n - 1))?;
+        starts.extend(
+            same.iter()
+                .enumerate()
+                .filter(|(_, same)| *same != Some(true))
+                .map(|(i, _)| i + 1),
+        );
+    }
+    if n > 0 {
+        starts.push(n);
+    }
+    Ok((order.into_no_null_iter().collect(), starts))
+}
+
 /// The UTC month number (`year * 12 + month - 1`) of UTC microseconds, as `scan::utc_month`
 /// computes it with chrono (`None` outside chrono's dates), by integer arithmetic alone (Howard
 /// Hinnant's `civil_from_days`): the ledger's monthly statistics ask for millions of them.
@@ -205,6 +297,64 @@ mod tests {
     use super::*;
     use crate::aggregate::TestRng as Rng;
     use crate::aggregate::scan::utc_month;
+
+    /// Grouping by counting (narrow ids), by sorting integer keys (wide ones, `UInt64` past
+    /// 2^63) and by polars' sort of text gives the same owners with the same rows.
+    #[test]
+    fn owners_grouped_three_ways_hold_the_same_rows() {
+        let mut rng = Rng(0x6d0_7e55_0002);
+        for case in 0..150 {
+            let pool: Vec<u64> = (0..8)
+                .map(|_| match case % 3 {
+                    0 => rng.below(5),
+                    1 => rng.below(1 << 40),
+                    _ => rng.below(1000) + (rng.below(2) << 63),
+                })
+                .collect();
+            let ids: Vec<u64> = (0..rng.below(50))
+                .map(|_| pool[rng.below(8) as usize])
+                .collect();
+            let n = ids.len();
+            let facts = Facts {
+                from: vec![0; n],
+                to: vec![None; n],
+                scope: vec![0; n],
+            };
+            let grouped = |c: Column| {
+                let mut g = Groups::new(&c, &facts).expect("groups").owners();
+                g.sort();
+                g
+            };
+            let mut want: Vec<Vec<IdxSize>> = Vec::new();
+            for v in pool.iter().collect::<std::collections::BTreeSet<_>>() {
+                let rows: Vec<IdxSize> = (0..n)
+                    .filter(|&r| ids[r] == *v)
+                    .map(|r| r as IdxSize)
+                    .collect();
+                if !rows.is_empty() {
+                    want.push(rows);
+                }
+            }
+            want.sort();
+            let as_i64: Vec<i64> = ids.iter().map(|&v| v as i64).collect();
+            let as_text: Vec<String> = ids.iter().map(|v| v.to_string()).collect();
+            assert_eq!(
+                grouped(Column::new("o".into(), ids.clone())),
+                want,
+                "case {case}"
+            );
+            assert_eq!(
+                grouped(Column::new("o".into(), as_i64)),
+                want,
+                "case {case}"
+            );
+            assert_eq!(
+                grouped(Column::new("o".into(), as_text)),
+                want,
+                "case {case}"
+            );
+        }
+    }
 
     #[test]
     fn months_by_arithmetic_agree_with_the_month_expression() {
