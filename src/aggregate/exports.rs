@@ -41,6 +41,13 @@ pub(crate) fn count_exports(
     if let (Some(ledger), Some(_)) = (ledger, cache) {
         prepare_fingerprints(report, ledger)?;
     }
+    if let Some(ledger) = ledger.filter(|l| listings::ledger_probes(l)) {
+        // Every partner's owners opted out at the report's date, made in one pass: each
+        // listing's items are probed in them.
+        let now = report_now(report);
+        let wanted: Vec<_> = report.partners.iter().map(|p| (p, now)).collect();
+        ledger.opted_out_sets(&wanted).map_err(internal)?;
+    }
     let known: Vec<&str> = report.exports.iter().map(|e| e.id.as_str()).collect();
     let with = Counting {
         categories: &categories,
@@ -71,22 +78,29 @@ pub(crate) fn count_exports(
     problems.finish(out)
 }
 
-/// The ledger fingerprints the cache keys of `report` need, per partner in one pass each.
+/// The ledger fingerprints the cache keys of `report` need, for every partner in one pass.
 fn prepare_fingerprints(report: &Report, ledger: &Ledger) -> Result<()> {
     let now = report_now(report);
-    for partner in &report.partners {
-        let instants: Vec<i64> = report
-            .exports
-            .iter()
-            .filter(|e| e.partner == partner.id && e.items.is_some())
-            .map(|e| e.exported_at.timestamp_micros())
-            .chain([now])
-            .collect();
-        ledger
-            .prepare_fingerprints(partner, &instants)
-            .map_err(internal)?;
-    }
-    Ok(())
+    let instants: Vec<Vec<i64>> = report
+        .partners
+        .iter()
+        .map(|partner| {
+            report
+                .exports
+                .iter()
+                .filter(|e| e.partner == partner.id && e.items.is_some())
+                .map(|e| e.exported_at.timestamp_micros())
+                .chain([now])
+                .collect()
+        })
+        .collect();
+    let wanted: Vec<_> = report
+        .partners
+        .iter()
+        .zip(&instants)
+        .map(|(p, t)| (p, t.as_slice()))
+        .collect();
+    ledger.prepare_fingerprints_all(&wanted).map_err(internal)
 }
 
 /// Every cache entry a build of `report` reads (its aggregates, counts opted out now and owner

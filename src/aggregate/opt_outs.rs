@@ -18,18 +18,34 @@ pub(crate) fn in_force(
     partners: &mut [PartnerRow],
 ) -> PolarsResult<()> {
     let now = report_now(report);
-    for (row, partner) in partners.iter_mut().zip(&report.partners) {
-        // One query per partner: its exports' instants, then the report's date.
-        let mine: Vec<usize> = (0..report.exports.len())
-            .filter(|&i| report.exports[i].partner == partner.id)
-            .collect();
-        let mut instants: Vec<i64> = mine
-            .iter()
-            .map(|&i| report.exports[i].exported_at.timestamp_micros())
-            .collect();
-        instants.push(now);
-        let counts = ledger.in_force(partner, &instants)?;
-        for (&i, &n) in mine.iter().zip(&counts) {
+    // Each partner's exports, and their instants then the report's date: one pass for all.
+    let mine: Vec<Vec<usize>> = report
+        .partners
+        .iter()
+        .map(|partner| {
+            (0..report.exports.len())
+                .filter(|&i| report.exports[i].partner == partner.id)
+                .collect()
+        })
+        .collect();
+    let instants: Vec<Vec<i64>> = mine
+        .iter()
+        .map(|mine| {
+            mine.iter()
+                .map(|&i| report.exports[i].exported_at.timestamp_micros())
+                .chain([now])
+                .collect()
+        })
+        .collect();
+    let wanted: Vec<_> = report
+        .partners
+        .iter()
+        .zip(&instants)
+        .map(|(p, t)| (p, t.as_slice()))
+        .collect();
+    let counts = ledger.in_force_all(&wanted)?;
+    for ((row, mine), counts) in partners.iter_mut().zip(&mine).zip(&counts) {
+        for (&i, &n) in mine.iter().zip(counts) {
             exports[i].opt_outs_in_force = Some(n);
         }
         row.opt_outs_in_force = counts.last().copied();

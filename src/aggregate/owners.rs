@@ -308,15 +308,20 @@ fn counts_from_tallies(
             }
         }
     }
-    let sets: Vec<Option<IdSet>> = exports
+    // Every export's set made in one pass over the ledger.
+    let wanted: Vec<(&Partner, i64)> = exports
         .iter()
-        .map(|e| {
-            ledger
-                .map(|l| l.opted_out_ids(e.exported_at.timestamp_micros(), partner))
-                .transpose()
-        })
-        .collect::<PolarsResult<_>>()
-        .map_err(internal)?;
+        .map(|e| (partner, e.exported_at.timestamp_micros()))
+        .collect();
+    let sets: Vec<Option<IdSet>> = match ledger {
+        Some(l) => l
+            .opted_out_sets(&wanted)
+            .map_err(internal)?
+            .into_iter()
+            .map(Some)
+            .collect(),
+        None => vec![None; exports.len()],
+    };
     // Whether the id of the k-th list of `of` was opted out at that list's export.
     let marked = |of: &[&(usize, Tallies)], k: usize, id: i64| {
         sets[of[k].0].as_ref().is_some_and(|s| s.contains(id))

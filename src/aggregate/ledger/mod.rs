@@ -94,6 +94,9 @@ const SETS_BYTES: usize = 64 << 20;
 
 impl Ids {
     const MAX_BITS: u64 = 1 << 27;
+    /// Up to this width of the ledger's ids, a set is made as a bitmap directly, a bitmap per
+    /// slice of rows on each core (2 MiB each at most).
+    const DIRECT_BITS: u64 = 1 << 24;
 
     fn new(ids: &[i64]) -> Self {
         let (Some(&min), Some(&max)) = (ids.iter().min(), ids.iter().max()) else {
@@ -345,70 +348,92 @@ impl Ledger {
             .unwrap_or_default())
     }
 
-    /// Computes [`Ledger::fingerprint`] for `partner` at each of `instants` in one pass over the
-    /// rows: a row adds its owner's hash at the first instant at or after `opted_out_at` and
-    /// takes it away at the first at or after `withdrawn_at`; running sums give each instant's.
+    /// Computes [`Ledger::fingerprint`] for `partner` at each of `instants`: see
+    /// [`Ledger::prepare_fingerprints_all`].
     pub(crate) fn prepare_fingerprints(
         &self,
         partner: &Partner,
         instants: &[i64],
     ) -> PolarsResult<()> {
+        self.prepare_fingerprints_all(&[(partner, instants)])
+    }
+
+    /// Computes [`Ledger::fingerprint`] for each partner at each of its instants in one pass over
+    /// the rows: a row adds its owner's hash at the first instant at or after `opted_out_at` and
+    /// takes it away at the first at or after `withdrawn_at`; running sums give each instant's.
+    pub(crate) fn prepare_fingerprints_all(
+        &self,
+        wanted: &[(&Partner, &[i64])],
+    ) -> PolarsResult<()> {
         let facts = self.facts()?;
         let hashes = self.hashes()?;
-        let mut times: Vec<i64> = instants.to_vec();
-        times.sort_unstable();
-        times.dedup();
-        let codes = self.codes(partner);
-        // (a, b, n) changes at each instant's index; one slot past the end for "never". Rows
-        // in slices on every core, their changes summed (wrapping sums: in any order).
-        let slots = times.len() + 1;
+        let times: Vec<Vec<i64>> = wanted
+            .iter()
+            .map(|(_, instants)| {
+                let mut times = instants.to_vec();
+                times.sort_unstable();
+                times.dedup();
+                times
+            })
+            .collect();
+        let codes: Vec<Vec<u32>> = wanted.iter().map(|(p, _)| self.codes(p)).collect();
+        // Per partner, (a, b, n) changes at each instant's index; one slot past the end for
+        // "never". Rows in slices on every core, their changes summed (wrapping sums: in any
+        // order).
+        let empty = || {
+            times
+                .iter()
+                .map(|t| vec![(0u64, 0u64, 0i64); t.len() + 1])
+                .collect::<Vec<_>>()
+        };
         let delta = (0..hashes.len())
             .into_par_iter()
             .with_min_len(1 << 16)
-            .fold(
-                || vec![(0u64, 0u64, 0i64); slots],
-                |mut delta, i| {
-                    let (h1, h2) = hashes[i];
-                    if !codes.contains(&facts.scope[i]) {
-                        return delta;
+            .fold(empty, |mut delta, i| {
+                let (h1, h2) = hashes[i];
+                for (k, times) in times.iter().enumerate() {
+                    if !codes[k].contains(&facts.scope[i]) {
+                        continue;
                     }
                     // Active at t when from <= t and (to is empty or to > t).
                     let on = times.partition_point(|&t| t < facts.from[i]);
                     let off =
                         facts.to[i].map_or(times.len(), |to| times.partition_point(|&t| t < to));
                     if on < off {
-                        delta[on].0 = delta[on].0.wrapping_add(h1);
-                        delta[on].1 = delta[on].1.wrapping_add(h2);
-                        delta[on].2 += 1;
-                        delta[off].0 = delta[off].0.wrapping_sub(h1);
-                        delta[off].1 = delta[off].1.wrapping_sub(h2);
-                        delta[off].2 -= 1;
+                        let d = &mut delta[k];
+                        d[on].0 = d[on].0.wrapping_add(h1);
+                        d[on].1 = d[on].1.wrapping_add(h2);
+                        d[on].2 += 1;
+                        d[off].0 = d[off].0.wrapping_sub(h1);
+                        d[off].1 = d[off].1.wrapping_sub(h2);
+                        d[off].2 -= 1;
                     }
-                    delta
-                },
-            )
-            .reduce(
-                || vec![(0u64, 0u64, 0i64); slots],
-                |mut a, b| {
+                }
+                delta
+            })
+            .reduce(empty, |mut a, b| {
+                for (a, b) in a.iter_mut().zip(b) {
                     for (x, y) in a.iter_mut().zip(b) {
                         x.0 = x.0.wrapping_add(y.0);
                         x.1 = x.1.wrapping_add(y.1);
                         x.2 += y.2;
                     }
-                    a
-                },
-            );
+                }
+                a
+            });
         let owner_type = self.owner_type();
-        let (mut a, mut b, mut n) = (0u64, 0u64, 0i64);
         let mut out = lock(&self.fingerprints);
-        for (k, t) in times.iter().enumerate() {
-            a = a.wrapping_add(delta[k].0);
-            b = b.wrapping_add(delta[k].1);
-            n += delta[k].2;
-            out.insert(
-                (partner.id.to_string(), *t),
-                format!("{owner_type}:{n}:{a:016x}{b:016x}"),
-            );
+        for (((partner, _), times), delta) in wanted.iter().zip(&times).zip(&delta) {
+            let (mut a, mut b, mut n) = (0u64, 0u64, 0i64);
+            for (k, t) in times.iter().enumerate() {
+                a = a.wrapping_add(delta[k].0);
+                b = b.wrapping_add(delta[k].1);
+                n += delta[k].2;
+                out.insert(
+                    (partner.id.to_string(), *t),
+                    format!("{owner_type}:{n}:{a:016x}{b:016x}"),
+                );
+            }
         }
         Ok(())
     }
@@ -474,67 +499,173 @@ impl Ledger {
     /// partner, and the parts of an export share theirs); a hash set of a wide id range can be
     /// large, so only a few.
     pub(crate) fn opted_out_ids(&self, t: i64, partner: &Partner) -> PolarsResult<IdSet> {
-        let k = (partner.id.to_string(), t);
-        let mut sets = lock(&self.id_sets);
-        if let Some(at) = sets.iter().position(|(key, _)| *key == k) {
-            // Most recently used last.
-            let entry = sets.remove(at);
-            let set = entry.1.clone();
-            sets.push(entry);
-            return Ok(set);
-        }
-        // The owners of `opted_out_at`'s rows, in one pass over plain vectors.
-        let owners = self.ints()?;
-        let codes = self.codes(partner);
-        let facts = self.facts()?;
-        let ids: Vec<i64> = (0..owners.len())
-            .into_par_iter()
-            .with_min_len(1 << 16)
-            .filter(|&i| facts.active(i, &codes, t))
-            .filter_map(|i| owners[i])
-            .collect();
-        let set = std::sync::Arc::new(Ids::new(&ids));
-        // At least each partner's set at the report's date and at the export being counted, and
-        // one more; beyond that as many as fit in SETS_BYTES, so that the owners pass, which asks
-        // for every export's set again after the counting, finds them made.
-        let floor = 2 * self.partners.len() + 2;
-        let mut held: usize = sets.iter().map(|(_, s)| s.bytes()).sum::<usize>() + set.bytes();
-        while sets.len() >= floor && held > SETS_BYTES {
-            held -= sets.remove(0).1.bytes();
-        }
-        sets.push((k, set.clone()));
-        Ok(set)
+        let mut sets = self.opted_out_sets(&[(partner, t)])?;
+        sets.pop()
+            .ok_or_else(|| PolarsError::ComputeError("no set made".into()))
     }
 
-    /// How many owners were opted out for `partner` at each of `instants`, in one pass: each
-    /// owner's crossings are added at the first instant at or after them, and running sums give
-    /// each instant's count.
+    /// [`Ledger::opted_out_ids`] for several (partner, instant) pairs: the sets not kept are made
+    /// together, in one pass over the rows.
+    pub(crate) fn opted_out_sets(&self, wanted: &[(&Partner, i64)]) -> PolarsResult<Vec<IdSet>> {
+        let key = |(p, t): &(&Partner, i64)| (p.id.to_string(), *t);
+        let mut sets = lock(&self.id_sets);
+        let mut missing: Vec<(String, i64)> = Vec::new();
+        let mut codes: Vec<(Vec<u32>, i64)> = Vec::new();
+        for w in wanted {
+            let k = key(w);
+            if !sets.iter().any(|(have, _)| *have == k) && !missing.contains(&k) {
+                codes.push((self.codes(w.0), w.1));
+                missing.push(k);
+            }
+        }
+        if !missing.is_empty() {
+            let made = self.make_sets(&codes)?;
+            // At least each partner's set at the report's date and at the export being counted,
+            // and one more; beyond that as many as fit in SETS_BYTES, so that the owners pass,
+            // which asks for every export's set again after the counting, finds them made.
+            let floor = (2 * self.partners.len() + 2).max(missing.len());
+            for (k, set) in missing.into_iter().zip(made) {
+                let mut held: usize =
+                    sets.iter().map(|(_, s)| s.bytes()).sum::<usize>() + set.bytes();
+                while sets.len() >= floor && held > SETS_BYTES {
+                    held -= sets.remove(0).1.bytes();
+                }
+                sets.push((k, std::sync::Arc::new(set)));
+            }
+        }
+        let mut out = Vec::with_capacity(wanted.len());
+        for w in wanted {
+            let k = key(w);
+            let at = sets
+                .iter()
+                .position(|(have, _)| *have == k)
+                .ok_or_else(|| PolarsError::ComputeError("an owner set was not kept".into()))?;
+            // Most recently used last.
+            let entry = sets.remove(at);
+            out.push(entry.1.clone());
+            sets.push(entry);
+        }
+        Ok(out)
+    }
+
+    /// The owners of `opted_out_at`'s rows for each (codes, instant), in one pass over plain
+    /// vectors: straight into bitmaps over the ledger's id range when it is narrow (slices of
+    /// rows on every core, their bitmaps joined), else collected and made into sets.
+    fn make_sets(&self, wanted: &[(Vec<u32>, i64)]) -> PolarsResult<Vec<Ids>> {
+        let owners = self.ints()?;
+        let facts = self.facts()?;
+        let range = owners
+            .iter()
+            .flatten()
+            .fold(None, |r: Option<(i64, i64)>, &id| {
+                Some(r.map_or((id, id), |(lo, hi)| (lo.min(id), hi.max(id))))
+            });
+        let rows = || {
+            (0..owners.len())
+                .into_par_iter()
+                .with_min_len((owners.len() / rayon::current_num_threads()).max(1 << 16))
+        };
+        match range {
+            Some((min, max)) if max.abs_diff(min) < Ids::DIRECT_BITS => {
+                let words = (max.abs_diff(min) / 64 + 1) as usize;
+                let empty = || vec![vec![0u64; words]; wanted.len()];
+                let bits = rows()
+                    .fold(empty, |mut bits, i| {
+                        if let Some(id) = owners[i] {
+                            let at = id.abs_diff(min);
+                            let (w, bit) = ((at / 64) as usize, 1u64 << (at % 64));
+                            for (k, (codes, t)) in wanted.iter().enumerate() {
+                                if facts.active(i, codes, *t) {
+                                    bits[k][w] |= bit;
+                                }
+                            }
+                        }
+                        bits
+                    })
+                    .reduce(empty, |mut a, b| {
+                        for (a, b) in a.iter_mut().zip(b) {
+                            a.iter_mut().zip(b).for_each(|(a, b)| *a |= b);
+                        }
+                        a
+                    });
+                Ok(bits
+                    .into_iter()
+                    .map(|bits| Ids::Bits { min, bits })
+                    .collect())
+            }
+            _ => Ok(wanted
+                .iter()
+                .map(|(codes, t)| {
+                    let ids: Vec<i64> = rows()
+                        .filter(|&i| facts.active(i, codes, *t))
+                        .filter_map(|i| owners[i])
+                        .collect();
+                    Ids::new(&ids)
+                })
+                .collect()),
+        }
+    }
+
+    /// How many owners were opted out for `partner` at each of `instants`: see
+    /// [`Ledger::in_force_all`].
+    #[cfg(test)]
     pub(crate) fn in_force(&self, partner: &Partner, instants: &[i64]) -> PolarsResult<Vec<u64>> {
-        let codes = self.codes(partner);
-        let mut times = instants.to_vec();
-        times.sort_unstable();
-        times.dedup();
-        let slots = times.len() + 1;
+        let mut all = self.in_force_all(&[(partner, instants)])?;
+        Ok(all.pop().unwrap_or_default())
+    }
+
+    /// How many owners were opted out for each partner at each of its instants, in one pass
+    /// over the rows: each owner's crossings for the partner are added at the first instant at
+    /// or after them, and running sums give each instant's count.
+    pub(crate) fn in_force_all(
+        &self,
+        wanted: &[(&Partner, &[i64])],
+    ) -> PolarsResult<Vec<Vec<u64>>> {
+        let codes: Vec<Vec<u32>> = wanted.iter().map(|(p, _)| self.codes(p)).collect();
+        let times: Vec<Vec<i64>> = wanted
+            .iter()
+            .map(|(_, instants)| {
+                let mut times = instants.to_vec();
+                times.sort_unstable();
+                times.dedup();
+                times
+            })
+            .collect();
         let delta = self.groups()?.crossings(
-            |scope| codes.contains(&scope),
-            || vec![0i64; slots],
-            |acc, t, change| acc[times.partition_point(|&x| x < t)] += change,
+            wanted.len(),
+            |k, scope| codes[k].contains(&scope),
+            || {
+                times
+                    .iter()
+                    .map(|t| vec![0i64; t.len() + 1])
+                    .collect::<Vec<_>>()
+            },
+            |acc, k, t, change| acc[k][times[k].partition_point(|&x| x < t)] += change,
             |mut a, b| {
-                a.iter_mut().zip(b).for_each(|(a, b)| *a += b);
+                for (a, b) in a.iter_mut().zip(b) {
+                    a.iter_mut().zip(b).for_each(|(a, b)| *a += b);
+                }
                 a
             },
         );
-        let mut level = 0i64;
-        let at: Vec<i64> = delta[..times.len()]
+        Ok(wanted
             .iter()
-            .map(|d| {
-                level += d;
-                level
+            .zip(&times)
+            .zip(&delta)
+            .map(|(((_, instants), times), delta)| {
+                let mut level = 0i64;
+                let at: Vec<i64> = delta[..times.len()]
+                    .iter()
+                    .map(|d| {
+                        level += d;
+                        level
+                    })
+                    .collect();
+                instants
+                    .iter()
+                    .map(|t| at[times.partition_point(|x| x < t)].max(0) as u64)
+                    .collect()
             })
-            .collect();
-        Ok(instants
-            .iter()
-            .map(|t| at[times.partition_point(|x| x < t)].max(0) as u64)
             .collect())
     }
 
@@ -624,9 +755,10 @@ impl Ledger {
         let facts = self.facts()?;
         // SELECT month(time), sum(change) FROM crossings(ledger) GROUP BY month(time)
         let changes: PlHashMap<i32, i64> = self.groups()?.crossings(
-            |_| true,
+            1,
+            |_, _| true,
             PlHashMap::default,
-            |acc, t, change| {
+            |acc, _, t, change| {
                 if let Some(m) = timeline::month_of(t) {
                     *acc.entry(m).or_default() += change;
                 }
@@ -963,6 +1095,49 @@ mod tests {
                     want.sort_unstable();
                     assert_eq!(got, want, "case {case}, round {round}, t {t}");
                 }
+            }
+        }
+    }
+
+    /// Sets made together in one pass (bitmaps over a narrow id range, hash sets over a wide one)
+    /// hold the owners of the ledger query, as sets made one at a time do.
+    #[test]
+    fn id_sets_made_together_hold_the_owners_of_the_ledger_query() {
+        let mut rng = Rng(0x0bad_cafe_0043);
+        for case in 0..80 {
+            let (mut rows, _) = random_ledger(&mut rng);
+            // Odd cases: ids 2^40 apart, wider than any bitmap.
+            let spread = if case % 2 == 1 { 1i64 << 40 } else { 1 };
+            rows.iter_mut().for_each(|r| r.0 *= spread);
+            let ledger = ledger_of(&rows, 1);
+            // Two partners (sets are kept by partner id): `a` training AI, `b` not.
+            let a = partner_a(true);
+            let b = Partner {
+                id: crate::model::PartnerId("b".into()),
+                ..partner_a(false)
+            };
+            let wanted: Vec<(&Partner, i64)> = (0..rng.below(8))
+                .map(|i| (if i % 2 == 0 { &a } else { &b }, rng.below(45) as i64))
+                .collect();
+            let sets = ledger.opted_out_sets(&wanted).expect("sets");
+            assert_eq!(sets.len(), wanted.len());
+            for ((partner, t), set) in wanted.iter().zip(&sets) {
+                let mut want: Vec<i64> = ledger
+                    .opted_out_at(*t, partner, &DataType::Int64)
+                    .collect()
+                    .expect("query")
+                    .column(OWNER_ID)
+                    .expect("owner")
+                    .i64()
+                    .expect("i64")
+                    .into_no_null_iter()
+                    .collect();
+                want.sort_unstable();
+                let got: Vec<i64> = (-1..10)
+                    .map(|i| i * spread)
+                    .filter(|&id| set.contains(id))
+                    .collect();
+                assert_eq!(got, want, "case {case}, t {t}");
             }
         }
     }

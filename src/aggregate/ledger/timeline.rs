@@ -65,14 +65,16 @@ impl Groups {
             .collect()
     }
 
-    /// Folds every owner's crossings (time, +1 or -1) of the rows whose scope code `covers`
-    /// accepts into an `A`, in parallel: `add` takes one crossing, `merge` joins two partial
-    /// results.
+    /// Folds every owner's crossings (time, +1 or -1) into an `A`, in parallel, for each of
+    /// `sets` sets of rows (row r is in set k when `covers(k, scope code of r)`): `add` takes
+    /// one crossing of a set, `merge` joins two partial results. One pass over the rows for
+    /// all the sets.
     pub(super) fn crossings<A: Send>(
         &self,
-        covers: impl Fn(u32) -> bool + Sync,
+        sets: usize,
+        covers: impl Fn(usize, u32) -> bool + Sync,
         init: impl Fn() -> A + Sync + Send,
-        add: impl Fn(&mut A, i64, i64) + Sync + Send,
+        add: impl Fn(&mut A, usize, i64, i64) + Sync + Send,
         merge: impl Fn(A, A) -> A + Sync + Send,
     ) -> A {
         (0..self.len())
@@ -82,35 +84,39 @@ impl Groups {
                 || (init(), Vec::new()),
                 |(mut acc, mut events), g| {
                     let rows = self.starts[g]..self.starts[g + 1];
-                    if rows.len() == 1 {
-                        // One row: crossings at its opening and closing, if it covers and is
-                        // not withdrawn when made.
-                        let r = rows.start;
-                        if covers(self.scope[r]) && self.to[r].is_none_or(|to| to > self.from[r]) {
-                            add(&mut acc, self.from[r], 1);
-                            if let Some(to) = self.to[r] {
-                                add(&mut acc, to, -1);
+                    for k in 0..sets {
+                        if rows.len() == 1 {
+                            // One row: crossings at its opening and closing, if it covers and
+                            // is not withdrawn when made.
+                            let r = rows.start;
+                            if covers(k, self.scope[r])
+                                && self.to[r].is_none_or(|to| to > self.from[r])
+                            {
+                                add(&mut acc, k, self.from[r], 1);
+                                if let Some(to) = self.to[r] {
+                                    add(&mut acc, k, to, -1);
+                                }
+                            }
+                            continue;
+                        }
+                        events.clear();
+                        for r in rows.clone() {
+                            if covers(k, self.scope[r]) {
+                                events.push((self.from[r], 1i64));
+                                if let Some(to) = self.to[r] {
+                                    events.push((to, -1));
+                                }
                             }
                         }
-                        return (acc, events);
-                    }
-                    events.clear();
-                    for r in rows {
-                        if covers(self.scope[r]) {
-                            events.push((self.from[r], 1i64));
-                            if let Some(to) = self.to[r] {
-                                events.push((to, -1));
+                        events.sort_unstable();
+                        let mut level = 0i64;
+                        for &(t, delta) in &events {
+                            let before = level;
+                            level += delta;
+                            let change = i64::from(level > 0) - i64::from(before > 0);
+                            if change != 0 {
+                                add(&mut acc, k, t, change);
                             }
-                        }
-                    }
-                    events.sort_unstable();
-                    let mut level = 0i64;
-                    for &(t, delta) in &events {
-                        let before = level;
-                        level += delta;
-                        let change = i64::from(level > 0) - i64::from(before > 0);
-                        if change != 0 {
-                            add(&mut acc, t, change);
                         }
                     }
                     (acc, events)
