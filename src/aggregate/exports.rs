@@ -81,24 +81,19 @@ pub(crate) fn count_exports(
 /// The ledger fingerprints the cache keys of `report` need, for every partner in one pass.
 fn prepare_fingerprints(report: &Report, ledger: &Ledger) -> Result<()> {
     let now = report_now(report);
-    let instants: Vec<Vec<i64>> = report
+    let wanted: Vec<_> = report
         .partners
         .iter()
         .map(|partner| {
-            report
+            let instants = report
                 .exports
                 .iter()
                 .filter(|e| e.partner == partner.id && e.items.is_some())
                 .map(|e| e.exported_at.timestamp_micros())
                 .chain([now])
-                .collect()
+                .collect();
+            (partner, instants)
         })
-        .collect();
-    let wanted: Vec<_> = report
-        .partners
-        .iter()
-        .zip(&instants)
-        .map(|(p, t)| (p, t.as_slice()))
         .collect();
     ledger.prepare_fingerprints_all(&wanted).map_err(internal)
 }

@@ -362,14 +362,7 @@ pub(crate) fn opted_out_now(
         if probes(&key) {
             // Integer ids: one probe per item into the partner's set, made once per build.
             let set = ledger.opted_out_ids(context.now, partner).map_err(fail)?;
-            let df = lf
-                .select([owner.cast(DataType::Int64)])
-                .collect()
-                .map_err(fail)?;
-            let ids = df
-                .column(OWNER_ID)
-                .and_then(|c| Ok(c.i64()?.clone()))
-                .map_err(fail)?;
+            let ids = int_ids(lf, owner).map_err(fail)?;
             return Ok(ids.iter().flatten().filter(|id| set.contains(*id)).count() as u64);
         }
         let owners = ledger
@@ -405,18 +398,17 @@ pub(crate) fn owner_tallies(
         if !probes(&ids::key_type(&listing_type, kind)) {
             return Ok(None);
         }
-        let df = lf
-            .select([ids::value(OWNER_ID, kind)
-                .cast(DataType::Int64)
-                .alias(OWNER_ID)])
-            .collect()
-            .map_err(fail)?;
-        let ids = df
-            .column(OWNER_ID)
-            .and_then(|c| Ok(c.i64()?.clone()))
-            .map_err(fail)?;
-        Ok(Some(Tallies::of(&ids)))
+        let owner = ids::value(OWNER_ID, kind).alias(OWNER_ID);
+        Ok(Some(Tallies::of(&int_ids(lf, owner).map_err(fail)?)))
     })
+}
+
+/// The owner column `owner` of a listing's scan `lf`, as `Int64`.
+fn int_ids(lf: LazyFrame, owner: Expr) -> PolarsResult<Int64Chunked> {
+    let df = lf
+        .select([owner.cast(DataType::Int64).alias(OWNER_ID)])
+        .collect()?;
+    Ok(df.column(OWNER_ID)?.i64()?.clone())
 }
 
 /// Whether listings whose ids fit `Int64` are matched with `ledger`'s owners by probing its

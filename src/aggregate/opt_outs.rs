@@ -28,20 +28,18 @@ pub(crate) fn in_force(
                 .collect()
         })
         .collect();
-    let instants: Vec<Vec<i64>> = mine
-        .iter()
-        .map(|mine| {
-            mine.iter()
-                .map(|&i| report.exports[i].exported_at.timestamp_micros())
-                .chain([now])
-                .collect()
-        })
-        .collect();
     let wanted: Vec<_> = report
         .partners
         .iter()
-        .zip(&instants)
-        .map(|(p, t)| (p, t.as_slice()))
+        .zip(&mine)
+        .map(|(partner, mine)| {
+            let instants = mine
+                .iter()
+                .map(|&i| report.exports[i].exported_at.timestamp_micros())
+                .chain([now])
+                .collect();
+            (partner, instants)
+        })
         .collect();
     let counts = ledger.in_force_all(&wanted)?;
     for ((row, mine), counts) in partners.iter_mut().zip(&mine).zip(&counts) {

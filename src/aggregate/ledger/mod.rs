@@ -152,6 +152,14 @@ impl Facts {
     }
 }
 
+/// The instants sorted, each once.
+fn sorted_distinct(instants: &[i64]) -> Vec<i64> {
+    let mut times = instants.to_vec();
+    times.sort_unstable();
+    times.dedup();
+    times
+}
+
 /// SplitMix64's finaliser: a bijection of u64 that mixes every bit.
 fn mix(mut z: u64) -> u64 {
     z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
@@ -355,7 +363,7 @@ impl Ledger {
         partner: &Partner,
         instants: &[i64],
     ) -> PolarsResult<()> {
-        self.prepare_fingerprints_all(&[(partner, instants)])
+        self.prepare_fingerprints_all(&[(partner, instants.to_vec())])
     }
 
     /// Computes [`Ledger::fingerprint`] for each partner at each of its instants in one pass over
@@ -363,19 +371,11 @@ impl Ledger {
     /// takes it away at the first at or after `withdrawn_at`; running sums give each instant's.
     pub(crate) fn prepare_fingerprints_all(
         &self,
-        wanted: &[(&Partner, &[i64])],
+        wanted: &[(&Partner, Vec<i64>)],
     ) -> PolarsResult<()> {
         let facts = self.facts()?;
         let hashes = self.hashes()?;
-        let times: Vec<Vec<i64>> = wanted
-            .iter()
-            .map(|(_, instants)| {
-                let mut times = instants.to_vec();
-                times.sort_unstable();
-                times.dedup();
-                times
-            })
-            .collect();
+        let times: Vec<Vec<i64>> = wanted.iter().map(|(_, t)| sorted_distinct(t)).collect();
         let codes: Vec<Vec<u32>> = wanted.iter().map(|(p, _)| self.codes(p)).collect();
         // Per partner, (a, b, n) changes at each instant's index; one slot past the end for
         // "never". Rows in slices on every core, their changes summed (wrapping sums: in any
@@ -610,7 +610,7 @@ impl Ledger {
     /// [`Ledger::in_force_all`].
     #[cfg(test)]
     pub(crate) fn in_force(&self, partner: &Partner, instants: &[i64]) -> PolarsResult<Vec<u64>> {
-        let mut all = self.in_force_all(&[(partner, instants)])?;
+        let mut all = self.in_force_all(&[(partner, instants.to_vec())])?;
         Ok(all.pop().unwrap_or_default())
     }
 
@@ -619,18 +619,10 @@ impl Ledger {
     /// or after them, and running sums give each instant's count.
     pub(crate) fn in_force_all(
         &self,
-        wanted: &[(&Partner, &[i64])],
+        wanted: &[(&Partner, Vec<i64>)],
     ) -> PolarsResult<Vec<Vec<u64>>> {
         let codes: Vec<Vec<u32>> = wanted.iter().map(|(p, _)| self.codes(p)).collect();
-        let times: Vec<Vec<i64>> = wanted
-            .iter()
-            .map(|(_, instants)| {
-                let mut times = instants.to_vec();
-                times.sort_unstable();
-                times.dedup();
-                times
-            })
-            .collect();
+        let times: Vec<Vec<i64>> = wanted.iter().map(|(_, t)| sorted_distinct(t)).collect();
         let delta = self.groups()?.crossings(
             wanted.len(),
             |k, scope| codes[k].contains(&scope),
@@ -1079,24 +1071,29 @@ mod tests {
             let instants: Vec<i64> = (0..rng.below(16)).map(|_| rng.below(45) as i64).collect();
             for round in 0..2 {
                 for &t in &instants {
-                    let want: Vec<i64> = ledger
-                        .opted_out_at(t, &partner, &DataType::Int64)
-                        .collect()
-                        .expect("query")
-                        .column(OWNER_ID)
-                        .expect("owner")
-                        .i64()
-                        .expect("i64")
-                        .into_no_null_iter()
-                        .collect();
+                    let want = query_owners(&ledger, &partner, t);
                     let set = ledger.opted_out_ids(t, &partner).expect("set");
                     let got: Vec<i64> = (-1..10).filter(|&id| set.contains(id)).collect();
-                    let mut want = want;
-                    want.sort_unstable();
                     assert_eq!(got, want, "case {case}, round {round}, t {t}");
                 }
             }
         }
+    }
+
+    /// The owners of the ledger query opted out for `partner` at `t`, sorted.
+    fn query_owners(ledger: &Ledger, partner: &Partner, t: i64) -> Vec<i64> {
+        let mut owners: Vec<i64> = ledger
+            .opted_out_at(t, partner, &DataType::Int64)
+            .collect()
+            .expect("query")
+            .column(OWNER_ID)
+            .expect("owner")
+            .i64()
+            .expect("i64")
+            .into_no_null_iter()
+            .collect();
+        owners.sort_unstable();
+        owners
     }
 
     /// Sets made together in one pass (bitmaps over a narrow id range, hash sets over a wide one)
@@ -1122,17 +1119,7 @@ mod tests {
             let sets = ledger.opted_out_sets(&wanted).expect("sets");
             assert_eq!(sets.len(), wanted.len());
             for ((partner, t), set) in wanted.iter().zip(&sets) {
-                let mut want: Vec<i64> = ledger
-                    .opted_out_at(*t, partner, &DataType::Int64)
-                    .collect()
-                    .expect("query")
-                    .column(OWNER_ID)
-                    .expect("owner")
-                    .i64()
-                    .expect("i64")
-                    .into_no_null_iter()
-                    .collect();
-                want.sort_unstable();
+                let want = query_owners(&ledger, partner, *t);
                 let got: Vec<i64> = (-1..10)
                     .map(|i| i * spread)
                     .filter(|&id| set.contains(id))
