@@ -44,7 +44,7 @@ const MAGIC: &[u8; 8] = b"SLCACHE6";
 pub(crate) const MAX_ENTRY_BYTES: u64 = 16 << 20;
 
 /// The largest owner tallies entry read: about 2 to 4 bytes per distinct owner of a listing.
-const MAX_TALLIES_BYTES: u64 = 1 << 30;
+const MAX_TALLIES_BYTES: u64 = 256 << 20;
 
 /// The environment variable that holds the cache's secret (at least [`MIN_SECRET_BYTES`]).
 pub(crate) const KEY_ENV: &str = "SHARELOG_CACHE_KEY";

@@ -220,6 +220,20 @@ fn whole(name: &str, single: bool) -> Expr {
         .fill_null(lit(false))
 }
 
+/// Whether every value of integer type `t` is an `Int64` (not so `UInt64`, `Int128`, `UInt128`).
+pub(crate) fn fits_i64(t: &DataType) -> bool {
+    matches!(
+        t,
+        DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::UInt8
+            | DataType::UInt16
+            | DataType::UInt32
+    )
+}
+
 /// The type both sides of an owner join are read as: the integer type they share, `Int64` when
 /// both are signed or small integers of different widths, else text (an integer's text is its
 /// decimal digits, so `42` matches `"42"`).
@@ -227,7 +241,6 @@ pub(crate) fn join_type(a: &DataType, b: &DataType) -> DataType {
     if a == b && a.is_integer() {
         return a.clone();
     }
-    let fits_i64 = |t: &DataType| t.is_integer() && *t != DataType::UInt64;
     if fits_i64(a) && fits_i64(b) {
         DataType::Int64
     } else {

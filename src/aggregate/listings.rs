@@ -524,7 +524,7 @@ pub(crate) fn receipt_rows(
                 .map_err(fail)
         };
         // Integer keys stay integers (a receipt writes their digits); others are text.
-        let owner_type = if key.is_integer() && key != DataType::UInt64 {
+        let owner_type = if ids::fits_i64(&key) {
             DataType::Int64
         } else {
             DataType::String
@@ -580,7 +580,7 @@ pub(crate) fn sum_parts(mut parts: Vec<DataFrame>) -> PolarsResult<DataFrame> {
 /// Whether owners joined as `key` are matched by probing a set of integers ([`Owners::Ids`]):
 /// every integer type but `UInt64` holds its values as `Int64` too.
 fn probes(key: &DataType) -> bool {
-    key.is_integer() && *key != DataType::UInt64
+    ids::fits_i64(key)
 }
 
 /// The owners opted out for a partner at an instant, as the listing's rows are matched with them.

@@ -160,7 +160,18 @@ pub(crate) fn cache_entry(
             }
         }
     }
-    Ok(Some(super::cache::combined_path(dir, WHAT, &paths)))
+    Ok(Some(super::cache::combined_path(
+        dir,
+        &entry_what(&listed),
+        &paths,
+    )))
+}
+
+/// What a partner's owners entry holds, for its key: its rows are looked up by export id, so
+/// the ids are part of the key (an export renamed, or two ids swapped, must miss).
+fn entry_what(exports: &[&Export]) -> String {
+    let ids: Vec<&str> = exports.iter().map(|e| e.id.as_str()).collect();
+    format!("{WHAT}\n{}", ids.join("\n"))
 }
 
 fn fingerprints(
@@ -216,7 +227,7 @@ fn partner_table(
                     export.items.iter().flat_map(|i| &i.files).map(key)
                 })
                 .collect();
-            cache.combined_entry(WHAT, &inputs)
+            cache.combined_entry(&entry_what(&exports), &inputs)
         }
         None => None,
     };
@@ -263,7 +274,7 @@ fn partner_table(
         }
         // Integer ids, and text ids that are all integers' digits (CSV listings), by sorting
         // integers; other text by grouping.
-        let integers = key.is_integer() && key != DataType::UInt64;
+        let integers = ids::fits_i64(&key);
         if (integers || key == DataType::String)
             && let Some(df) =
                 counts_of_integers(frames.clone(), &exports, ledger.is_some()).map_err(internal)?

@@ -462,6 +462,42 @@ fn forged_entries(parquet: bool) {
     assert!(contents(&out) == contents(&cold));
 }
 
+/// A partner's owner counts are looked up by export id: an export renamed (the same listing,
+/// the same instant) must not find the counts cached under its old id.
+#[test]
+fn a_renamed_export_gets_its_own_owner_counts() {
+    let (dir, root) = example_copy();
+    let cache = dir.path().join("cache");
+    build(&root, &dir.path().join("first"), Some(&cache));
+    let manifest = root.join("data/exports/pellucid-2024-01.yaml");
+    let text = std::fs::read_to_string(&manifest).expect("read");
+    std::fs::write(
+        &manifest,
+        text.replace("id: pellucid-2024-01", "id: pellucid-2024-01b"),
+    )
+    .expect("write");
+    // The deletion request that names the export follows it.
+    let requests = root.join("data/deletions/requests.csv");
+    let text = std::fs::read_to_string(&requests).expect("read");
+    std::fs::write(
+        &requests,
+        text.replace(",pellucid-2024-01,", ",pellucid-2024-01b,"),
+    )
+    .expect("write");
+    let (warm, cold) = (dir.path().join("warm"), dir.path().join("cold"));
+    build(&root, &warm, Some(&cache));
+    build(&root, &cold, None);
+    let exports =
+        |site: &Path| std::fs::read_to_string(site.join("data/exports.csv")).expect("read");
+    assert!(
+        exports(&cold).contains("pellucid-2024-01b,"),
+        "{}",
+        exports(&cold)
+    );
+    assert_eq!(exports(&warm), exports(&cold));
+    assert!(contents(&warm) == contents(&cold));
+}
+
 /// A tally list that verifies under the cache's key is what the items opted out now are counted
 /// from when the ledger changes (the listings are not read again): one rewritten here with the
 /// key, crediting an owner with a million items, shows in the published counts. Only the key's

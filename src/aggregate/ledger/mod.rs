@@ -284,7 +284,7 @@ impl Ledger {
                 .iter()
                 .map(|v| v.map_or((0, 0), pair))
                 .collect()
-        } else if owner.dtype().is_integer() {
+        } else if super::ids::fits_i64(owner.dtype()) {
             owner
                 .cast(&DataType::Int64)?
                 .i64()?

@@ -180,9 +180,12 @@ impl Groups {
 type Grouping = (Vec<IdxSize>, Vec<usize>);
 
 /// Integer owner ids as `i64` keys that order and compare as the ids do (`UInt64` with its top
-/// bit flipped); `None` for text ids, or any missing one.
+/// bit flipped); `None` for text ids, 128-bit ones, or any missing one.
 fn integer_keys(owner: &Column) -> PolarsResult<Option<Vec<i64>>> {
-    if owner.null_count() > 0 || !owner.dtype().is_integer() {
+    let dtype = owner.dtype();
+    if owner.null_count() > 0
+        || !(crate::aggregate::ids::fits_i64(dtype) || dtype == &DataType::UInt64)
+    {
         return Ok(None);
     }
     Ok(Some(if owner.dtype() == &DataType::UInt64 {
@@ -344,6 +347,14 @@ mod tests {
             want.sort();
             let as_i64: Vec<i64> = ids.iter().map(|&v| v as i64).collect();
             let as_text: Vec<String> = ids.iter().map(|v| v.to_string()).collect();
+            // Beyond 64 bits (what an NDJSON ledger's large ids are read as): grouped by value,
+            // never as one owner of ids that do not fit.
+            let as_i128: Vec<i128> = ids.iter().map(|&v| i128::from(v) << 64).collect();
+            assert_eq!(
+                grouped(Column::new("o".into(), as_i128)),
+                want,
+                "case {case}"
+            );
             assert_eq!(
                 grouped(Column::new("o".into(), ids.clone())),
                 want,
