@@ -1177,5 +1177,20 @@ mod tests {
         let big = (1u64 << 63) + 5;
         assert_ne!(fingerprint(big), fingerprint(big + 1));
         assert_eq!(fingerprint(big), fingerprint(big));
+        // Ids beyond 64 bits (Int128) are fingerprinted by their digits, each its own.
+        let wide = |owner: i128| {
+            let df = df!(
+                OWNER_ID => [owner, 7i128],
+                FROM => [0i64, 0],
+                TO => [None::<i64>, None],
+                SCOPE_CODE => [0u32, 0],
+            )
+            .expect("frame");
+            let ledger = Ledger::new(df, vec!["a".into()]).expect("ledger");
+            ledger.fingerprint(&partner_a(false), 1).expect("fingerprint")
+        };
+        let huge = 1i128 << 100;
+        assert_ne!(wide(huge), wide(huge + 1));
+        assert_eq!(wide(huge), wide(huge));
     }
 }
