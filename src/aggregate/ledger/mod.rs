@@ -1158,37 +1158,34 @@ mod tests {
         }
     }
 
+    /// The fingerprint for partner `a` at instant 1 of a ledger of two owners, `owner` and 7.
+    fn fingerprint_of(owner: Column) -> String {
+        let seven = Column::new(OWNER_ID.into(), [7i64]).cast(owner.dtype());
+        let mut owners = owner.with_name(OWNER_ID.into());
+        owners.append(&seven.expect("cast")).expect("append");
+        let df = DataFrame::new_infer_height(vec![
+            owners,
+            Column::new(FROM.into(), [0i64, 0]),
+            Column::new(TO.into(), [None::<i64>, None]),
+            Column::new(SCOPE_CODE.into(), [0u32, 0]),
+        ])
+        .expect("frame");
+        let ledger = Ledger::new(df, vec!["a".into()]).expect("ledger");
+        ledger
+            .fingerprint(&partner_a(false), 1)
+            .expect("fingerprint")
+    }
+
     /// u64 owner ids of 2^63 and above are fingerprinted as themselves (a cast to i64 made them
-    /// all null and alike, so a corrected id went unnoticed by the cache).
+    /// all null and alike, so a corrected id went unnoticed by the cache); ids beyond 64 bits
+    /// (Int128) by their digits, each its own.
     #[test]
     fn large_unsigned_owner_ids_change_the_fingerprint() {
-        let fingerprint = |owner: u64| {
-            let df = df!(
-                OWNER_ID => [owner, 7u64],
-                FROM => [0i64, 0],
-                TO => [None::<i64>, None],
-                SCOPE_CODE => [0u32, 0],
-            )
-            .expect("frame");
-            let ledger = Ledger::new(df, vec!["a".into()]).expect("ledger");
-            let partner = partner_a(false);
-            ledger.fingerprint(&partner, 1).expect("fingerprint")
-        };
+        let fingerprint = |owner: u64| fingerprint_of(Column::new("o".into(), [owner]));
         let big = (1u64 << 63) + 5;
         assert_ne!(fingerprint(big), fingerprint(big + 1));
         assert_eq!(fingerprint(big), fingerprint(big));
-        // Ids beyond 64 bits (Int128) are fingerprinted by their digits, each its own.
-        let wide = |owner: i128| {
-            let df = df!(
-                OWNER_ID => [owner, 7i128],
-                FROM => [0i64, 0],
-                TO => [None::<i64>, None],
-                SCOPE_CODE => [0u32, 0],
-            )
-            .expect("frame");
-            let ledger = Ledger::new(df, vec!["a".into()]).expect("ledger");
-            ledger.fingerprint(&partner_a(false), 1).expect("fingerprint")
-        };
+        let wide = |owner: i128| fingerprint_of(Column::new("o".into(), [owner]));
         let huge = 1i128 << 100;
         assert_ne!(wide(huge), wide(huge + 1));
         assert_eq!(wide(huge), wide(huge));
