@@ -204,3 +204,58 @@ fn every_datetime_unit_and_owner_type_gives_the_same_counts() {
         }
     }
 }
+
+/// A Parquet ledger timestamp beyond the dates sharelog can place in a month (a unit error, say
+/// nanoseconds written as microseconds) is a located error naming the row, not an opt-out left
+/// out of the monthly table or a panic while the error is written.
+#[test]
+fn a_ledger_instant_beyond_every_month_is_a_located_error() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = typed_root(dir.path(), TimeUnit::Microseconds, DataType::Int64, true);
+    for (from, to) in [
+        (9_000_000_000_000_000_000i64, None),
+        (1_500_000_000_000_000, Some(i64::MAX)),
+        (i64::MIN, None),
+    ] {
+        let mut ledger = df!(
+            "owner_id" => [2i64, 3],
+            "opted_out_at" => [1_500_000_000_000_000i64, from],
+            "withdrawn_at" => [None, to],
+        )
+        .expect("ledger")
+        .lazy()
+        .with_columns([
+            col("opted_out_at").cast(DataType::Datetime(
+                TimeUnit::Microseconds,
+                Some(TimeZone::UTC),
+            )),
+            col("withdrawn_at").cast(DataType::Datetime(
+                TimeUnit::Microseconds,
+                Some(TimeZone::UTC),
+            )),
+        ])
+        .collect()
+        .expect("ledger");
+        let file = File::create(root.join("data/opt-outs/ledger.parquet")).expect("create");
+        ParquetWriter::new(file)
+            .finish(&mut ledger)
+            .expect("parquet");
+        let out = dir.path().join("site");
+        let o = crate::support::sharelog(&[
+            "build",
+            "--no-cache",
+            "--root",
+            root.to_str().expect("utf-8"),
+            "--out",
+            out.to_str().expect("utf-8"),
+        ]);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(1), "{from} {to:?}: {stderr}");
+        assert!(
+            stderr.contains("data/opt-outs/ledger.parquet: row 2:")
+                && stderr.contains("beyond the years sharelog can place in a month"),
+            "{from} {to:?}: {stderr}"
+        );
+        assert!(!stderr.contains("panicked"), "{stderr}");
+    }
+}

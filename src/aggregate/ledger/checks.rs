@@ -19,6 +19,9 @@ pub(super) struct Checks {
     pub(super) bad_from: Expr,
     pub(super) bad_to: Expr,
     pub(super) bad_order: Expr,
+    /// An instant outside the dates the monthly table can place (chrono's, years -262143 to
+    /// 262142): a Parquet timestamp can hold one.
+    pub(super) bad_range: Expr,
     pub(super) bad_signal: Expr,
     pub(super) bad_scope: Expr,
     /// The scopes a row may have: the two kinds plus every partner id.
@@ -153,6 +156,7 @@ impl Checks {
             bad_from: from.clone().is_null(),
             bad_to: raw_to.is_not_null().and(to.clone().is_null()),
             bad_order: to.clone().lt(from.clone()).fill_null(lit(false)),
+            bad_range: out_of_range(&from).or(out_of_range(&to)),
             bad_signal: one_of(&signal, &signals).not(),
             bad_scope: if partners_read {
                 scope_code(&scope, &scopes).is_null()
@@ -173,19 +177,37 @@ impl Checks {
             .or(self.bad_from.clone())
             .or(self.bad_to.clone())
             .or(self.bad_order.clone())
+            .or(self.bad_range.clone())
             .or(self.bad_signal.clone())
             .or(self.bad_scope.clone())
     }
 }
 
+/// True where the instant (UTC microseconds) lies outside chrono's dates; null is not.
+fn out_of_range(micros: &Expr) -> Expr {
+    use crate::aggregate::scan::{MICROS_PER_DAY, UNIX_EPOCH_FROM_CE};
+    use chrono::Datelike;
+    let day = |d: chrono::NaiveDate| {
+        (i64::from(d.num_days_from_ce()) - UNIX_EPOCH_FROM_CE).saturating_mul(MICROS_PER_DAY)
+    };
+    let first = day(chrono::NaiveDate::MIN);
+    // The last microsecond of chrono's last day.
+    let last = day(chrono::NaiveDate::MAX).saturating_add(MICROS_PER_DAY - 1);
+    micros
+        .clone()
+        .lt(lit(first))
+        .or(micros.clone().gt(lit(last)))
+        .fill_null(lit(false))
+}
+
 pub(super) fn row_problems(table: &TableFile, checks: &Checks, bad: u64) -> Vec<Problem> {
     // The whole ledger is scanned again only to locate its bad rows.
-    let raw = |name: &str, present: bool| {
-        if present {
-            col(name).cast(DataType::String)
-        } else {
-            lit(NULL).cast(DataType::String)
-        }
+    let raw = |name: &str, present: bool| if present { col(name) } else { lit(NULL) };
+    let raw_instant = |raw: Expr, micros: &Expr| {
+        when(out_of_range(micros))
+            .then(lit(NULL))
+            .otherwise(raw)
+            .cast(DataType::String)
     };
     let result = scan(table).and_then(|mut lf| {
         let schema = lf.collect_schema()?;
@@ -195,12 +217,31 @@ pub(super) fn row_problems(table: &TableFile, checks: &Checks, bad: u64) -> Vec<
             .select([
                 col(ROW),
                 checks.bad_owner.clone().alias("__bad_owner"),
-                raw(OWNER_ID, true).alias("__raw_owner"),
+                raw(OWNER_ID, true)
+                    .cast(DataType::String)
+                    .alias("__raw_owner"),
                 checks.bad_from.clone().alias("__bad_from"),
                 checks.bad_to.clone().alias("__bad_to"),
                 checks.bad_order.clone().alias("__bad_order"),
-                raw(OPTED_OUT_AT, true).alias("__raw_from"),
-                raw(WITHDRAWN_AT, schema.get(WITHDRAWN_AT).is_some()).alias("__raw_to"),
+                checks.bad_range.clone().alias("__bad_range"),
+                // An instant beyond chrono's dates is no text polars can write (it panics):
+                // such a cell reads as empty, and its microseconds are shown instead.
+                raw_instant(raw(OPTED_OUT_AT, true), &checks.from).alias("__raw_from"),
+                raw_instant(
+                    raw(WITHDRAWN_AT, schema.get(WITHDRAWN_AT).is_some()),
+                    &checks.to,
+                )
+                .alias("__raw_to"),
+                checks
+                    .from
+                    .clone()
+                    .cast(DataType::String)
+                    .alias("__micros_from"),
+                checks
+                    .to
+                    .clone()
+                    .cast(DataType::String)
+                    .alias("__micros_to"),
                 checks.bad_signal.clone().alias("__bad_signal"),
                 checks.bad_scope.clone().alias("__bad_scope"),
                 checks.signal.clone().alias("__raw_signal"),
@@ -252,6 +293,25 @@ pub(super) fn row_problems(table: &TableFile, checks: &Checks, bad: u64) -> Vec<
                     rows.text("__raw_from", i)
                 ))
                 .help("an opt-out is withdrawn after it was made; a new opt-out after a withdrawal is a new row"),
+            );
+        }
+        if rows.flag("__bad_range", i) {
+            let values: Vec<String> = [
+                (OPTED_OUT_AT, rows.text("__micros_from", i)),
+                (WITHDRAWN_AT, rows.text("__micros_to", i)),
+            ]
+            .into_iter()
+            .filter(|(_, v)| !v.is_empty())
+            .map(|(name, v)| format!("{name} {v} µs after 1970"))
+            .collect();
+            out.push(
+                place(format!(
+                    "{}: beyond the years sharelog can place in a month (-262143 to 262142)",
+                    values.join(", ")
+                ))
+                .help(format!(
+                    "{date_help}; a timestamp this far off is usually a unit or encoding error"
+                )),
             );
         }
         if rows.flag("__bad_signal", i) {
