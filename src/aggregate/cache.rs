@@ -246,7 +246,7 @@ impl Cache {
 
     /// The entry's file for a listing, or `None` when the listing cannot be read (no caching).
     fn entry(&self, what: &str, listing: &TableFile, parts: &KeyParts<'_>) -> Option<PathBuf> {
-        entry_path_hashed(&self.dir, what, listing, &self.hash(listing)?, parts)
+        entry_path_hashed(&self.dir, what, listing, &self.hash(listing)?, Some(parts))
     }
 
     /// The BLAKE3 hash of a listing (part) file, hashed once per build.
@@ -324,7 +324,7 @@ impl Cache {
     ) -> Result<Option<Tallies>, E> {
         let Some(entry) = self
             .hash(listing)
-            .map(|h| tallies_path(&self.dir, listing, &h))
+            .and_then(|h| entry_path_hashed(&self.dir, TALLIES, listing, &h, None))
         else {
             return compute();
         };
@@ -375,16 +375,17 @@ pub(crate) fn entry_path(
     listing: &TableFile,
     parts: &KeyParts<'_>,
 ) -> Option<PathBuf> {
-    entry_path_hashed(dir, what, listing, &file_hash(&listing.path)?, parts)
+    entry_path_hashed(dir, what, listing, &file_hash(&listing.path)?, Some(parts))
 }
 
-/// [`entry_path`] for a listing whose BLAKE3 hash is `hash`.
+/// [`entry_path`] for a listing whose BLAKE3 hash is `hash`. Without `parts` (owner tallies),
+/// the key is the listing's bytes and how it is read alone.
 fn entry_path_hashed(
     dir: &Path,
     what: &str,
     listing: &TableFile,
     hash: &str,
-    parts: &KeyParts<'_>,
+    parts: Option<&KeyParts<'_>>,
 ) -> Option<PathBuf> {
     let mut key = Sha256::new();
     let mut line = |s: &str| {
@@ -397,46 +398,34 @@ fn entry_path_hashed(
     line(hash);
     line(&format!("{:?}", listing.format));
     line(&format!("{:?}", listing.hive));
-    line(parts.ledger);
-    line(parts.partner.id.as_str());
-    line(
-        &parts
-            .partner
-            .purposes
-            .contains(&Purpose::AiTraining)
-            .to_string(),
-    );
-    line(&parts.exported_at.to_string());
-    line(&format!("{:?}", parts.window));
-    for c in parts.categories {
-        line(c.as_str());
+    if let Some(parts) = parts {
+        line(parts.ledger);
+        line(parts.partner.id.as_str());
+        line(
+            &parts
+                .partner
+                .purposes
+                .contains(&Purpose::AiTraining)
+                .to_string(),
+        );
+        line(&parts.exported_at.to_string());
+        line(&format!("{:?}", parts.window));
+        for c in parts.categories {
+            line(c.as_str());
+        }
     }
     // Aggregates end in `.slc`, counts in `.slo`.
     let extension = if what == "aggregate" { "slc" } else { "slo" };
     Some(dir.join(format!("{}.{extension}", hex::encode(key.finalize()))))
 }
 
-/// The file of a listing's owner tallies: keyed by its bytes (BLAKE3 `hash`) and format.
-fn tallies_path(dir: &Path, listing: &TableFile, hash: &str) -> PathBuf {
-    let mut key = Sha256::new();
-    for line in [
-        std::str::from_utf8(MAGIC).unwrap_or_default(),
-        env!("CARGO_PKG_VERSION"),
-        "owner-tallies",
-        hash,
-        &format!("{:?}", listing.format),
-        &format!("{:?}", listing.hive),
-    ] {
-        key.update(line.as_bytes());
-        key.update(b"\n");
-    }
-    dir.join(format!("{}.slo", hex::encode(key.finalize())))
-}
+/// What names owner tallies entries in their key.
+const TALLIES: &str = "owner-tallies";
 
 /// The file of a listing's owner tallies in `dir`, for `cache prune`; `None` when the listing
 /// cannot be read.
 pub(crate) fn tallies_entry_path(dir: &Path, listing: &TableFile) -> Option<PathBuf> {
-    Some(tallies_path(dir, listing, &file_hash(&listing.path)?))
+    entry_path_hashed(dir, TALLIES, listing, &file_hash(&listing.path)?, None)
 }
 
 /// The file of an entry computed from the listings whose aggregate entries are `inputs`.

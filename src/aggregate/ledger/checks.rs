@@ -185,14 +185,7 @@ impl Checks {
 
 /// True where the instant (UTC microseconds) lies outside chrono's dates; null is not.
 fn out_of_range(micros: &Expr) -> Expr {
-    use crate::aggregate::scan::{MICROS_PER_DAY, UNIX_EPOCH_FROM_CE};
-    use chrono::Datelike;
-    let day = |d: chrono::NaiveDate| {
-        (i64::from(d.num_days_from_ce()) - UNIX_EPOCH_FROM_CE).saturating_mul(MICROS_PER_DAY)
-    };
-    let first = day(chrono::NaiveDate::MIN);
-    // The last microsecond of chrono's last day.
-    let last = day(chrono::NaiveDate::MAX).saturating_add(MICROS_PER_DAY - 1);
+    let (first, last) = super::timeline::month_range();
     micros
         .clone()
         .lt(lit(first))

@@ -275,19 +275,27 @@ fn by_value(owner: &Column) -> PolarsResult<Grouping> {
     Ok((order.into_no_null_iter().collect(), starts))
 }
 
+/// The first and last UTC microsecond of chrono's dates: the instants a month can be named for.
+pub(super) fn month_range() -> (i64, i64) {
+    let day = |d: chrono::NaiveDate| {
+        (i64::from(d.num_days_from_ce()) - crate::aggregate::scan::UNIX_EPOCH_FROM_CE)
+            .saturating_mul(MICROS_PER_DAY)
+    };
+    let first = day(chrono::NaiveDate::MIN);
+    // The last microsecond of chrono's last day.
+    let last = day(chrono::NaiveDate::MAX).saturating_add(MICROS_PER_DAY - 1);
+    (first, last)
+}
+
 /// The UTC month number (`year * 12 + month - 1`) of UTC microseconds, as `scan::utc_month`
 /// computes it with chrono (`None` outside chrono's dates), by integer arithmetic alone (Howard
 /// Hinnant's `civil_from_days`): the ledger's monthly statistics ask for millions of them.
 pub(super) fn month_of(micros: i64) -> Option<i32> {
-    let day = micros.div_euclid(MICROS_PER_DAY);
-    let ce = day + crate::aggregate::scan::UNIX_EPOCH_FROM_CE;
-    let (min, max) = (
-        i64::from(chrono::NaiveDate::MIN.num_days_from_ce()),
-        i64::from(chrono::NaiveDate::MAX.num_days_from_ce()),
-    );
-    if ce < min || ce > max {
+    let (first, last) = month_range();
+    if micros < first || micros > last {
         return None;
     }
+    let day = micros.div_euclid(MICROS_PER_DAY);
     // Days since 0000-03-01, in 400-year eras of 146,097 days.
     let z = day + 719_468;
     let era = z.div_euclid(146_097);
