@@ -341,6 +341,21 @@ impl Cache {
         Ok(tallies)
     }
 
+    /// The ledger's carried statistics for `key` (see [`ledger_summary_path`]), if a sound entry
+    /// exists.
+    pub(crate) fn ledger_summary(&self, key: &str) -> Option<Vec<u8>> {
+        let entry = ledger_summary_path(&self.dir, key);
+        let bytes = crate::fs::read_regular(&entry, MAX_ENTRY_BYTES, false).ok()?;
+        verified_body(&entry, &self.secret, &bytes).map(<[u8]>::to_vec)
+    }
+
+    /// Stores the ledger's statistics for the next build (a cache that cannot be written only
+    /// costs time).
+    pub(crate) fn store_ledger_summary(&self, key: &str, body: Vec<u8>) {
+        let entry = ledger_summary_path(&self.dir, key);
+        let _ = write_body(&self.dir, &entry, &self.secret, body);
+    }
+
     /// One count of a listing (`what` names it), stored like an aggregate.
     pub(crate) fn count<E>(
         &self,
@@ -417,6 +432,17 @@ fn entry_path_hashed(
     // Aggregates end in `.slc`, counts in `.slo`.
     let extension = if what == "aggregate" { "slc" } else { "slo" };
     Some(dir.join(format!("{}.{extension}", hex::encode(key.finalize()))))
+}
+
+/// The file of the ledger's carried statistics (see `ledger::summary`) in `dir`, for a ledger
+/// and partners described by `key`. One per root: each build replaces it.
+pub(crate) fn ledger_summary_path(dir: &Path, key: &str) -> PathBuf {
+    let mut hash = Sha256::new();
+    hash.update(MAGIC);
+    hash.update(env!("CARGO_PKG_VERSION").as_bytes());
+    hash.update(b"\nledger-summary\n");
+    hash.update(key.as_bytes());
+    dir.join(format!("{}.slo", hex::encode(hash.finalize())))
 }
 
 /// What names owner tallies entries in their key.

@@ -60,6 +60,12 @@ pub(crate) fn prune_cache(report: &Report, dir: &std::path::Path, dry_run: bool)
     for partner in &report.partners {
         used.extend(owners::cache_entry(report, partner, ledger.as_ref(), dir)?);
     }
+    if let Some(ledger) = &ledger {
+        used.insert(cache::ledger_summary_path(
+            dir,
+            &ledger.summary_key(&report.partners),
+        ));
+    }
     let mut pruned = Pruned::default();
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
@@ -117,6 +123,15 @@ pub(crate) fn aggregate(report: &Report, cache: Option<&cache::Cache>) -> Result
         Some(Err(p)) => (None, p),
         None => (None, Vec::new()),
     };
+    // The ledger's statistics of the last build, corrected by the rows appended since.
+    let carried = ledger.as_ref().zip(cache).map(|(l, c)| {
+        let key = l.summary_key(&report.partners);
+        let bytes = c.ledger_summary(&key);
+        (l, c, key, bytes)
+    });
+    if let Some((l, _, _, Some(bytes))) = &carried {
+        l.carry_from(bytes).map_err(internal)?;
+    }
     let (declared, mut problems) = match figures::read(report) {
         Ok(d) => (d, ledger_problems),
         Err(mut p) => {
@@ -204,6 +219,11 @@ pub(crate) fn aggregate(report: &Report, cache: Option<&cache::Cache>) -> Result
         },
     )?;
     responses::attach(&mut findings, &report.responses)?;
+    if let Some((l, c, key, _)) = carried
+        && let Some(body) = l.carried().map_err(internal)?
+    {
+        c.store_ledger_summary(&key, body);
+    }
     Ok(Tables {
         shared_items: shared_item_rows(&shared)?,
         by_partner_year: totals(&shared, &[PARTNER, YEAR])?,

@@ -342,6 +342,19 @@ fn forge(entry: &Path) {
     let bytes = std::fs::read(entry).expect("entry");
     let body = &bytes[..bytes.len() - 40];
     let magic = &bytes[bytes.len() - 8..];
+    if body.starts_with(b"{") {
+        // The ledger's carried statistics: every count in them made a million.
+        let mut summary: serde_json::Value =
+            serde_json::from_slice(body).expect("the ledger summary is JSON");
+        million(&mut summary["stats"]);
+        let mut forged = serde_json::to_vec(&summary).expect("json");
+        use sha2::Digest;
+        let digest = sha2::Sha256::digest(&forged);
+        forged.extend_from_slice(&digest);
+        forged.extend_from_slice(magic);
+        std::fs::write(entry, forged).expect("write");
+        return;
+    }
     if body.starts_with(b"SLTALLY1") {
         let mut forged = tally_body(&[(1549, 1_000_000)]);
         use sha2::Digest;
@@ -371,6 +384,89 @@ fn forge(entry: &Path) {
     std::fs::write(entry, forged).expect("write");
 }
 
+/// Every number in `value` made 1,000,000.
+fn million(value: &mut serde_json::Value) {
+    match value {
+        serde_json::Value::Number(_) => *value = serde_json::json!(1_000_000),
+        serde_json::Value::Array(a) => a.iter_mut().for_each(million),
+        serde_json::Value::Object(o) => o.values_mut().for_each(million),
+        _ => {}
+    }
+}
+
+/// The cache's entry of the ledger's carried statistics (the `.slo` entry whose body is JSON
+/// with a `stats` field).
+fn ledger_summary(dir: &Path) -> std::path::PathBuf {
+    let mut found = entries_ending(dir, "slo");
+    found.retain(|p| std::fs::read(p).is_ok_and(|b| b.starts_with(b"{\"version\"")));
+    assert_eq!(found.len(), 1, "one ledger summary: {found:?}");
+    found.remove(0)
+}
+
+/// The ledger's statistics are carried from one build to the next, corrected by the rows
+/// appended since: a summary rewritten here with the cache's key, every count in it a million,
+/// is what the next build publishes, and still after a row is appended. Only the key's holder
+/// can write one (forged without the key, it changes nothing: see `forged_entries`).
+#[test]
+fn the_ledgers_statistics_are_carried_over_and_corrected() {
+    use hmac::{Hmac, KeyInit, Mac};
+    let (dir, root) = example_copy();
+    let ledger = root.join("data/opt-outs/ledger.csv");
+    let cache = dir.path().join("cache");
+    let (cold, out) = (dir.path().join("cold"), dir.path().join("site"));
+    build(&root, &out, Some(&cache));
+    let entry = ledger_summary(&cache);
+    let bytes = std::fs::read(&entry).expect("entry");
+    let magic = &bytes[bytes.len() - 8..];
+    let mut summary: serde_json::Value =
+        serde_json::from_slice(&bytes[..bytes.len() - 40]).expect("json");
+    million(&mut summary["stats"]["monthly"]);
+    let mut body = serde_json::to_vec(&summary).expect("json");
+    let name = entry.file_name().and_then(|n| n.to_str()).expect("name");
+    let mut mac = Hmac::<sha2::Sha256>::new_from_slice(KEY.as_bytes()).expect("key");
+    mac.update(magic);
+    mac.update(name.as_bytes());
+    mac.update(b"\n");
+    mac.update(&body);
+    body.extend_from_slice(&mac.finalize().into_bytes());
+    body.extend_from_slice(magic);
+    std::fs::write(&entry, body).expect("write");
+    let monthly = |site: &Path| {
+        std::fs::read_to_string(site.join("data/opt-outs-monthly.csv")).expect("monthly")
+    };
+    build(&root, &out, Some(&cache));
+    assert!(
+        monthly(&out).contains(",1000000,1000000,"),
+        "{}",
+        monthly(&out)
+    );
+    // A row appended: the rest stays carried, the month of the new row is corrected by it.
+    append_ledger(&ledger, &["1549,2023-11-24T00:00:00Z,,,"]);
+    build(&root, &out, Some(&cache));
+    build(&root, &cold, None);
+    assert!(
+        monthly(&out).contains(",1000000,1000000,"),
+        "{}",
+        monthly(&out)
+    );
+    assert!(
+        monthly(&out).contains("2023-11,1000001,"),
+        "{}",
+        monthly(&out)
+    );
+    assert!(!monthly(&cold).contains("1000000"));
+    // A row edited: nothing is carried, the site is the cold build's.
+    let text = std::fs::read_to_string(&ledger).expect("read");
+    std::fs::write(
+        &ledger,
+        text.replacen("1549,2023-11-24", "1549,2023-11-25", 1),
+    )
+    .expect("write");
+    build(&root, &out, Some(&cache));
+    build(&root, &cold, None);
+    assert!(contents(&out) == contents(&cold));
+}
+
 #[test]
 fn forged_entries_cannot_change_a_published_number() {
     forged_entries(false);
@@ -397,9 +493,9 @@ fn forged_entries(parquet: bool) {
     let counts = entries_ending(&cache, "slo");
     assert_eq!(
         counts.len(),
-        listed.len() + 2 + if parquet { listed.len() } else { 0 },
+        listed.len() + 2 + 1 + if parquet { listed.len() } else { 0 },
         "a count opted out now per listing, the owners of each partner with listings (two in the \
-         example), and with integer ids a tally list per listing"
+         example), the ledger's statistics, and with integer ids a tally list per listing"
     );
     assert_eq!(
         tallies_entries(&cache).len(),

@@ -11,6 +11,7 @@
 //! the rule every use of the ledger follows.
 
 mod checks;
+mod summary;
 mod timeline;
 
 use std::collections::BTreeMap;
@@ -76,6 +77,26 @@ pub(crate) struct Ledger {
     id_sets: Mutex<Vec<((String, i64), IdSet)>>,
     /// Fingerprints computed by [`Ledger::prepare_fingerprints`], by (partner, instant).
     fingerprints: Mutex<BTreeMap<(String, i64), String>>,
+    /// Every row's signal as its place in [`SIGNALS`] (its length for any other): made on first
+    /// use.
+    signal_codes: OnceLock<Vec<u32>>,
+    /// The hashes of the rows' whole chunks (see [`summary::RowFacts::whole_chunks`]): made on
+    /// first use.
+    chunks: OnceLock<Vec<[u8; 32]>>,
+    /// The statistics of an earlier build of this ledger's first rows, when they were carried
+    /// over ([`Ledger::carry_from`]).
+    base: OnceLock<Base>,
+    /// The statistics this build computed: what the next build carries over.
+    computed: Mutex<summary::Stats>,
+}
+
+/// Statistics carried over from an earlier build: see [`summary`].
+#[derive(Debug)]
+struct Base {
+    stats: summary::Stats,
+    /// The rows of the owners named by the rows appended since: (among the rows the statistics
+    /// were made from, all of them now). `None` when no row was appended.
+    delta: Option<Box<(Ledger, Ledger)>>,
 }
 
 /// A set of integer owner ids, shared by the listings that probe it.
@@ -119,6 +140,14 @@ impl Ids {
         match self {
             Ids::Bits { bits, .. } => bits.len() * 8,
             Ids::Hash(set) => set.capacity() * 16,
+        }
+    }
+
+    /// How many ids the set holds.
+    fn count(&self) -> u64 {
+        match self {
+            Ids::Bits { bits, .. } => bits.iter().map(|w| u64::from(w.count_ones())).sum(),
+            Ids::Hash(set) => set.len() as u64,
         }
     }
 
@@ -235,6 +264,178 @@ impl Ledger {
             ints: OnceLock::new(),
             id_sets: Mutex::default(),
             fingerprints: Mutex::default(),
+            signal_codes: OnceLock::new(),
+            chunks: OnceLock::new(),
+            base: OnceLock::new(),
+            computed: Mutex::default(),
+        })
+    }
+
+    /// What the carried statistics of this ledger depend on besides its rows: how its owners
+    /// are typed, and the partners (their order gives the scope codes, and a partner training
+    /// AI is covered by `ai-training`).
+    pub(crate) fn summary_key(&self, partners: &[Partner]) -> String {
+        let mut key = format!("{}\n", self.owner_type());
+        for p in partners {
+            key.push_str(&format!(
+                "{}:{}\n",
+                p.id,
+                p.purposes.contains(&Purpose::AiTraining)
+            ));
+        }
+        key
+    }
+
+    /// Carries over the statistics of an earlier build (a [`summary::Stored`] record, as
+    /// [`Ledger::carried`] wrote it) when this ledger's first rows are the ones they were made
+    /// from: every statistic asked for later is then the carried one corrected by the rows
+    /// appended since, where it has it. Whether they were carried.
+    pub(crate) fn carry_from(&self, bytes: &[u8]) -> PolarsResult<bool> {
+        let Some(stored) = summary::Stored::decode(bytes) else {
+            return Ok(false);
+        };
+        let height = self.rows.height();
+        let n = usize::try_from(stored.rows).unwrap_or(usize::MAX);
+        // Past a quarter of the ledger appended, counting everything costs less.
+        if n > height || height - n > height / 4 + 1 {
+            return Ok(false);
+        }
+        if self.prefix_digest(n)? != stored.digest {
+            return Ok(false);
+        }
+        let delta = if n == height {
+            None
+        } else {
+            // Every row of an owner some appended row names (a row of another owner whose
+            // hashes are the same would only be counted twice over, and cancel).
+            let hashes = self.hashes()?;
+            let appended: PlHashSet<(u64, u64)> = hashes[n..].iter().copied().collect();
+            let named: Vec<bool> = hashes.par_iter().map(|h| appended.contains(h)).collect();
+            let rows = |upto: usize| -> PolarsResult<Ledger> {
+                let mask: BooleanChunked = named
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &m)| Some(m && i < upto))
+                    .collect();
+                Ledger::new(self.rows.filter(&mask)?, self.partners.clone())
+            };
+            Some(Box::new((rows(n)?, rows(height)?)))
+        };
+        Ok(self
+            .base
+            .set(Base {
+                stats: stored.stats,
+                delta,
+            })
+            .is_ok())
+    }
+
+    /// The record of this build's statistics a later build carries over (see [`summary`]).
+    pub(crate) fn carried(&self) -> PolarsResult<Option<Vec<u8>>> {
+        let stored = summary::Stored {
+            version: summary::VERSION,
+            rows: self.rows.height() as u64,
+            digest: self.prefix_digest(self.rows.height())?,
+            stats: lock(&self.computed).clone(),
+        };
+        Ok(stored.encode())
+    }
+
+    /// The digest of the first `n` rows (see [`summary::RowFacts::prefix_digest`]).
+    fn prefix_digest(&self, n: usize) -> PolarsResult<String> {
+        let facts = self.facts()?;
+        let scope = self.rows.column(SCOPE)?.str()?;
+        let scope_text = |i: usize| scope.get(i).unwrap_or_default().to_owned();
+        let rows = summary::RowFacts {
+            owner: self.hashes()?,
+            from: &facts.from,
+            to: &facts.to,
+            scope: &facts.scope,
+            scope_text: &scope_text,
+            signal: self.signal_codes()?,
+        };
+        let whole = match self.chunks.get() {
+            Some(c) => c,
+            None => self.chunks.get_or_init(|| rows.whole_chunks()),
+        };
+        Ok(rows.prefix_digest(whole, n))
+    }
+
+    /// Values per partner and instant (fingerprints, counts in force): from the carried
+    /// statistics where they have the (partner, instant), corrected by the appended rows'
+    /// owners, else `full` over every row; each recorded for the next build.
+    fn per_instant<V: Copy + std::fmt::Debug>(
+        &self,
+        wanted: &[(&Partner, Vec<i64>)],
+        table: impl Fn(&mut summary::Stats) -> &mut BTreeMap<String, BTreeMap<i64, V>>,
+        full: impl Fn(&Ledger, &[(&Partner, Vec<i64>)]) -> PolarsResult<Vec<BTreeMap<i64, V>>>,
+        combine: impl Fn(V, Option<V>, Option<V>) -> V,
+    ) -> PolarsResult<Vec<BTreeMap<i64, V>>> {
+        let base = self.base.get();
+        let mut carried = base.map(|b| b.stats.clone()).unwrap_or_default();
+        let carried = table(&mut carried);
+        let mut known = Vec::new();
+        let mut missing = Vec::new();
+        for (partner, instants) in wanted {
+            let have = carried.get(partner.id.as_str());
+            let (k, m): (Vec<i64>, Vec<i64>) = instants
+                .iter()
+                .partition(|t| have.is_some_and(|h| h.contains_key(t)));
+            known.push((*partner, k));
+            missing.push((*partner, m));
+        }
+        let none = |list: &[(&Partner, Vec<i64>)]| list.iter().all(|(_, t)| t.is_empty());
+        let mut out = if none(&missing) {
+            vec![BTreeMap::new(); wanted.len()]
+        } else {
+            full(self, &missing)?
+        };
+        if !none(&known) {
+            let (old, new) = match base.and_then(|b| b.delta.as_deref()) {
+                Some((old, new)) => (full(old, &known)?, full(new, &known)?),
+                None => (
+                    vec![BTreeMap::new(); wanted.len()],
+                    vec![BTreeMap::new(); wanted.len()],
+                ),
+            };
+            for (i, (partner, instants)) in known.iter().enumerate() {
+                let have = &carried[partner.id.as_str()];
+                for t in instants {
+                    let value = combine(have[t], old[i].get(t).copied(), new[i].get(t).copied());
+                    out[i].insert(*t, value);
+                }
+            }
+        }
+        let mut computed = lock(&self.computed);
+        let record = table(&mut computed);
+        for ((partner, _), values) in wanted.iter().zip(&out) {
+            record
+                .entry(partner.id.to_string())
+                .or_default()
+                .extend(values.iter().map(|(t, v)| (*t, *v)));
+        }
+        Ok(out)
+    }
+
+    /// A whole table (by month, or by scope at an instant): the carried one corrected by the
+    /// appended rows' owners when `carried` finds it, else `full` over every row.
+    fn whole_table<K: Ord + Clone, const N: usize>(
+        &self,
+        carried: impl Fn(&summary::Stats) -> Option<&BTreeMap<K, [i64; N]>>,
+        full: impl Fn(&Ledger) -> PolarsResult<BTreeMap<K, [i64; N]>>,
+    ) -> PolarsResult<BTreeMap<K, [i64; N]>> {
+        let Some((base, have)) = self
+            .base
+            .get()
+            .and_then(|b| carried(&b.stats).map(|have| (b, have)))
+        else {
+            return full(self);
+        };
+        Ok(match base.delta.as_deref() {
+            Some((old, new)) => summary::corrected_table(have, &full(old)?, &full(new)?, |v| {
+                v.iter().any(|&x| x != 0)
+            }),
+            None => have.clone(),
         })
     }
 
@@ -373,6 +574,37 @@ impl Ledger {
         &self,
         wanted: &[(&Partner, Vec<i64>)],
     ) -> PolarsResult<()> {
+        let sums = self.per_instant(
+            wanted,
+            |s| &mut s.fingerprints,
+            Ledger::fingerprint_sums,
+            |base, old, new| {
+                let (o, n) = (old.unwrap_or_default(), new.unwrap_or_default());
+                (
+                    base.0.wrapping_sub(o.0).wrapping_add(n.0),
+                    base.1.wrapping_sub(o.1).wrapping_add(n.1),
+                    base.2 - o.2 + n.2,
+                )
+            },
+        )?;
+        let owner_type = self.owner_type();
+        let mut out = lock(&self.fingerprints);
+        for ((partner, _), sums) in wanted.iter().zip(&sums) {
+            for (t, (a, b, n)) in sums {
+                out.insert(
+                    (partner.id.to_string(), *t),
+                    format!("{owner_type}:{n}:{a:016x}{b:016x}"),
+                );
+            }
+        }
+        Ok(())
+    }
+
+    /// [`Ledger::prepare_fingerprints_all`]'s sums over every row, per partner by instant.
+    fn fingerprint_sums(
+        &self,
+        wanted: &[(&Partner, Vec<i64>)],
+    ) -> PolarsResult<Vec<BTreeMap<i64, summary::Sums>>> {
         let facts = self.facts()?;
         let hashes = self.hashes()?;
         let times: Vec<Vec<i64>> = wanted.iter().map(|(_, t)| sorted_distinct(t)).collect();
@@ -421,21 +653,23 @@ impl Ledger {
                 }
                 a
             });
-        let owner_type = self.owner_type();
-        let mut out = lock(&self.fingerprints);
-        for (((partner, _), times), delta) in wanted.iter().zip(&times).zip(&delta) {
-            let (mut a, mut b, mut n) = (0u64, 0u64, 0i64);
-            for (k, t) in times.iter().enumerate() {
-                a = a.wrapping_add(delta[k].0);
-                b = b.wrapping_add(delta[k].1);
-                n += delta[k].2;
-                out.insert(
-                    (partner.id.to_string(), *t),
-                    format!("{owner_type}:{n}:{a:016x}{b:016x}"),
-                );
-            }
-        }
-        Ok(())
+        Ok(times
+            .iter()
+            .zip(&delta)
+            .map(|(times, delta)| {
+                let (mut a, mut b, mut n) = (0u64, 0u64, 0i64);
+                times
+                    .iter()
+                    .enumerate()
+                    .map(|(k, t)| {
+                        a = a.wrapping_add(delta[k].0);
+                        b = b.wrapping_add(delta[k].1);
+                        n += delta[k].2;
+                        (*t, (a, b, n))
+                    })
+                    .collect()
+            })
+            .collect())
     }
 
     /// Whether a row's scope covers `partner`: `all-third-parties`, the partner's own id, or
@@ -548,6 +782,23 @@ impl Ledger {
         Ok(out)
     }
 
+    /// Whether every owner id is an integer and their range narrow enough for
+    /// [`Ledger::make_sets`] to make bitmaps directly.
+    fn narrow_ids(&self) -> PolarsResult<bool> {
+        if !super::ids::fits_i64(&self.owner_type()) {
+            return Ok(false);
+        }
+        let owners = self.ints()?;
+        let mut range: Option<(i64, i64)> = None;
+        for id in owners {
+            let Some(id) = *id else {
+                return Ok(false);
+            };
+            range = Some(range.map_or((id, id), |(lo, hi)| (lo.min(id), hi.max(id))));
+        }
+        Ok(range.is_none_or(|(lo, hi)| hi.abs_diff(lo) < Ids::DIRECT_BITS))
+    }
+
     /// The owners of `opted_out_at`'s rows for each (codes, instant), in one pass over plain
     /// vectors: straight into bitmaps over the ledger's id range when it is narrow (slices of
     /// rows on every core, their bitmaps joined), else collected and made into sets.
@@ -621,6 +872,65 @@ impl Ledger {
         &self,
         wanted: &[(&Partner, Vec<i64>)],
     ) -> PolarsResult<Vec<Vec<u64>>> {
+        let counts = self.per_instant(
+            wanted,
+            |s| &mut s.in_force,
+            Ledger::in_force_counts,
+            |base, old, new| base - old.unwrap_or(0) + new.unwrap_or(0),
+        )?;
+        Ok(wanted
+            .iter()
+            .zip(&counts)
+            .map(|((_, instants), counts)| {
+                instants
+                    .iter()
+                    .map(|t| counts.get(t).copied().unwrap_or(0).max(0) as u64)
+                    .collect()
+            })
+            .collect())
+    }
+
+    /// [`Ledger::in_force_all`] over every row, per partner by instant. Integer ids over a
+    /// narrow range are counted in their sets of owners (made in one pass, or kept from the
+    /// counting of the listings); others from every owner's crossings.
+    fn in_force_counts(
+        &self,
+        wanted: &[(&Partner, Vec<i64>)],
+    ) -> PolarsResult<Vec<BTreeMap<i64, i64>>> {
+        if self.narrow_ids()? {
+            self.in_force_by_sets(wanted)
+        } else {
+            self.in_force_by_crossings(wanted)
+        }
+    }
+
+    /// [`Ledger::in_force_counts`] from sets of owners.
+    fn in_force_by_sets(
+        &self,
+        wanted: &[(&Partner, Vec<i64>)],
+    ) -> PolarsResult<Vec<BTreeMap<i64, i64>>> {
+        let pairs: Vec<(&Partner, i64)> = wanted
+            .iter()
+            .flat_map(|(p, instants)| sorted_distinct(instants).into_iter().map(|t| (*p, t)))
+            .collect();
+        let mut sets = self.opted_out_sets(&pairs)?.into_iter();
+        Ok(wanted
+            .iter()
+            .map(|(_, instants)| {
+                sorted_distinct(instants)
+                    .into_iter()
+                    .zip(sets.by_ref())
+                    .map(|(t, set)| (t, set.count() as i64))
+                    .collect()
+            })
+            .collect())
+    }
+
+    /// [`Ledger::in_force_counts`] from every owner's crossings.
+    fn in_force_by_crossings(
+        &self,
+        wanted: &[(&Partner, Vec<i64>)],
+    ) -> PolarsResult<Vec<BTreeMap<i64, i64>>> {
         let codes: Vec<Vec<u32>> = wanted.iter().map(|(p, _)| self.codes(p)).collect();
         let times: Vec<Vec<i64>> = wanted.iter().map(|(_, t)| sorted_distinct(t)).collect();
         let delta = self.groups()?.crossings(
@@ -640,22 +950,18 @@ impl Ledger {
                 a
             },
         );
-        Ok(wanted
+        Ok(times
             .iter()
-            .zip(&times)
             .zip(&delta)
-            .map(|(((_, instants), times), delta)| {
+            .map(|(times, delta)| {
                 let mut level = 0i64;
-                let at: Vec<i64> = delta[..times.len()]
+                times
                     .iter()
-                    .map(|d| {
+                    .zip(delta)
+                    .map(|(t, d)| {
                         level += d;
-                        level
+                        (*t, level)
                     })
-                    .collect();
-                instants
-                    .iter()
-                    .map(|t| at[times.partition_point(|x| x < t)].max(0) as u64)
                     .collect()
             })
             .collect())
@@ -664,6 +970,16 @@ impl Ledger {
     /// Owners opted out at `t` per scope, sorted by scope: an owner with opt-outs of two scopes
     /// counts under each.
     pub(crate) fn active_by_scope(&self, t: i64) -> PolarsResult<Vec<(String, u64)>> {
+        let counts = self.whole_table(|s| s.scopes.get(&t), |l| l.scope_counts(t))?;
+        lock(&self.computed).scopes.insert(t, counts.clone());
+        Ok(counts
+            .into_iter()
+            .map(|(scope, [n])| (scope, n.max(0) as u64))
+            .collect())
+    }
+
+    /// [`Ledger::active_by_scope`] over every row.
+    fn scope_counts(&self, t: i64) -> PolarsResult<BTreeMap<String, [i64; 1]>> {
         // SELECT scope, count(DISTINCT owner_id) FROM ledger WHERE <active at :t> GROUP BY scope
         let scope = self.rows.column(SCOPE)?.str()?;
         let (by_code, by_text) = self
@@ -675,21 +991,21 @@ impl Ledger {
             1 => AI_TRAINING,
             c => self.partners.get(c as usize - 2).map_or("", |p| p.as_str()),
         };
-        let mut out: BTreeMap<String, u64> = by_text
+        let mut out: BTreeMap<String, [i64; 1]> = by_text
             .into_iter()
-            .map(|(scope, n)| (scope.to_owned(), n))
+            .map(|(scope, n)| (scope.to_owned(), [n as i64]))
             .collect();
         for (code, n) in by_code {
-            *out.entry(text(code).to_owned()).or_default() += n;
+            out.entry(text(code).to_owned()).or_default()[0] += n as i64;
         }
-        Ok(out.into_iter().collect())
+        Ok(out)
     }
 
-    /// New opt-outs per month number and signal (in the order of [`SIGNALS`]); a month without
-    /// any is absent.
-    pub(crate) fn signals_by_month(&self) -> PolarsResult<BTreeMap<i32, [Option<u64>; 6]>> {
-        // SELECT month(opted_out_at), signal, count(*) GROUP BY 1, 2
-        let facts = self.facts()?;
+    /// Every row's signal as its place in [`SIGNALS`] (its length for any other).
+    fn signal_codes(&self) -> PolarsResult<&[u32]> {
+        if let Some(c) = self.signal_codes.get() {
+            return Ok(c);
+        }
         // Each row's signal as its index in SIGNALS (6 for any other), by polars.
         let code =
             SIGNALS
@@ -711,15 +1027,35 @@ impl Ledger {
             .column(SIGNAL)?
             .u32()?
             .iter()
-            .map(|c| c.unwrap_or(6))
+            .map(|c| c.unwrap_or(SIGNALS.len() as u32))
             .collect();
+        Ok(self.signal_codes.get_or_init(|| codes))
+    }
+
+    /// New opt-outs per month number and signal (in the order of [`SIGNALS`]); a month without
+    /// any is absent.
+    pub(crate) fn signals_by_month(&self) -> PolarsResult<BTreeMap<i32, [Option<u64>; 6]>> {
+        let counts = self.whole_table(|s| s.signals.as_ref(), Ledger::signal_counts)?;
+        lock(&self.computed).signals = Some(counts.clone());
+        // A month with opt-outs of other signals only is listed with zeros.
+        Ok(counts
+            .into_iter()
+            .map(|(m, n)| (m, std::array::from_fn(|k| Some(n[k].max(0) as u64))))
+            .collect())
+    }
+
+    /// [`Ledger::signals_by_month`] over every row, with other signals' last.
+    fn signal_counts(&self) -> PolarsResult<BTreeMap<i32, [i64; 7]>> {
+        // SELECT month(opted_out_at), signal, count(*) GROUP BY 1, 2
+        let facts = self.facts()?;
+        let codes = self.signal_codes()?;
         let counts = facts
             .from
             .par_iter()
             .zip(codes.par_iter())
             .fold(
                 PlHashMap::default,
-                |mut acc: PlHashMap<i32, [u64; 7]>, (&from, &code)| {
+                |mut acc: PlHashMap<i32, [i64; 7]>, (&from, &code)| {
                     if let Some(m) = timeline::month_of(from) {
                         acc.entry(m).or_default()[code.min(6) as usize] += 1;
                     }
@@ -733,17 +1069,25 @@ impl Ledger {
                 }
                 a
             });
-        // A month with opt-outs of other signals only is listed with zeros.
-        Ok(counts
-            .into_iter()
-            .map(|(m, n)| (m, std::array::from_fn(|k| Some(n[k]))))
-            .collect())
+        Ok(counts.into_iter().collect())
     }
 
     /// Per month with any event: new opt-outs, withdrawals, and the change in the number of
     /// distinct owners opted out (so that a running sum gives the owners opted out at month end).
     /// Columns: `__month` (see [`super::scan::utc_month`]), `opted_out`, `withdrawn` (UInt64), `__change` (Int64).
     pub(crate) fn monthly(&self) -> PolarsResult<DataFrame> {
+        let by = self.whole_table(|s| s.monthly.as_ref(), Ledger::monthly_counts)?;
+        lock(&self.computed).monthly = Some(by.clone());
+        df!(
+            MONTH_NO => by.keys().copied().collect::<Vec<i32>>(),
+            super::columns::OPTED_OUT => by.values().map(|v| v[0].max(0) as u64).collect::<Vec<u64>>(),
+            super::columns::WITHDRAWN => by.values().map(|v| v[1].max(0) as u64).collect::<Vec<u64>>(),
+            CHANGE => by.values().map(|v| v[2]).collect::<Vec<i64>>(),
+        )
+    }
+
+    /// [`Ledger::monthly`] over every row.
+    fn monthly_counts(&self) -> PolarsResult<BTreeMap<i32, [i64; 3]>> {
         let facts = self.facts()?;
         // SELECT month(time), sum(change) FROM crossings(ledger) GROUP BY month(time)
         let changes: PlHashMap<i32, i64> = self.groups()?.crossings(
@@ -761,9 +1105,9 @@ impl Ledger {
                 a
             },
         );
-        let mut by: BTreeMap<i32, (u64, u64, i64)> = changes
+        let mut by: BTreeMap<i32, [i64; 3]> = changes
             .into_iter()
-            .map(|(m, change)| (m, (0, 0, change)))
+            .map(|(m, change)| (m, [0, 0, change]))
             .collect();
         // SELECT month(opted_out_at), count(*) GROUP BY 1; the same for withdrawn_at
         let opened = facts
@@ -772,7 +1116,7 @@ impl Ledger {
             .zip(facts.to.par_iter())
             .fold(
                 PlHashMap::default,
-                |mut acc: PlHashMap<i32, (u64, u64)>, (&from, to)| {
+                |mut acc: PlHashMap<i32, (i64, i64)>, (&from, to)| {
                     if let Some(m) = timeline::month_of(from) {
                         acc.entry(m).or_default().0 += 1;
                     }
@@ -791,16 +1135,11 @@ impl Ledger {
                 a
             });
         for (m, (o, w)) in opened {
-            let slot = by.entry(m).or_insert((0, 0, 0));
-            slot.0 += o;
-            slot.1 += w;
+            let slot = by.entry(m).or_insert([0, 0, 0]);
+            slot[0] += o;
+            slot[1] += w;
         }
-        df!(
-            MONTH_NO => by.keys().copied().collect::<Vec<i32>>(),
-            super::columns::OPTED_OUT => by.values().map(|v| v.0).collect::<Vec<u64>>(),
-            super::columns::WITHDRAWN => by.values().map(|v| v.1).collect::<Vec<u64>>(),
-            CHANGE => by.values().map(|v| v.2).collect::<Vec<i64>>(),
-        )
+        Ok(by)
     }
 }
 
@@ -1000,16 +1339,126 @@ mod tests {
     fn counts_in_force_agree_with_counting_row_by_row() {
         let mut rng = Rng(0x5eed_1234_abcd);
         for case in 0..200 {
-            let (rows, ledger) = random_ledger(&mut rng);
+            let (rows, _) = random_ledger(&mut rng);
             let instants: Vec<i64> = (0..rng.below(12)).map(|_| rng.below(45) as i64).collect();
-            // Partner `a` (scope code 2), training AI (code 1) or not; code 0 covers all.
+            // Partner `a` (scope code 2), training AI (code 1) or not; code 0 covers all. A
+            // ledger each: sets of owners are kept by partner id.
             for ai in [false, true] {
+                let ledger = ledger_of(&rows, 1);
                 let scopes: Vec<u32> = if ai { vec![0, 1, 2] } else { vec![0, 2] };
                 let want: Vec<u64> = instants.iter().map(|&t| naive(&rows, &scopes, t)).collect();
                 let got = ledger.in_force(&partner_a(ai), &instants).expect("count");
                 assert_eq!(got, want, "case {case}, ai {ai}, instants {instants:?}");
+                // Both ways of counting, whichever the ledger's ids choose.
+                let wanted = [(&partner_a(ai), instants.clone())];
+                let by_sets = ledger.in_force_by_sets(&wanted).expect("sets");
+                let by_crossings = ledger.in_force_by_crossings(&wanted).expect("crossings");
+                for (way, got) in [("sets", by_sets), ("crossings", by_crossings)] {
+                    let got: Vec<u64> = instants.iter().map(|t| got[0][t] as u64).collect();
+                    assert_eq!(got, want, "case {case}, ai {ai}, {way}");
+                }
             }
         }
+    }
+
+    /// Every statistic of `ledger` for partners `a` (training AI or not) and `b` at `instants`,
+    /// as text.
+    fn every_statistic(ledger: &Ledger, ai: bool, instants: &[i64]) -> String {
+        let mut b = partner_a(false);
+        b.id = crate::model::PartnerId("b".into());
+        let partners = [partner_a(ai), b];
+        let wanted: Vec<(&Partner, Vec<i64>)> =
+            partners.iter().map(|p| (p, instants.to_vec())).collect();
+        ledger
+            .prepare_fingerprints_all(&wanted)
+            .expect("fingerprints");
+        let fingerprints: Vec<String> = partners
+            .iter()
+            .flat_map(|p| instants.iter().map(move |&t| (p, t)))
+            .map(|(p, t)| ledger.fingerprint(p, t).expect("fingerprint"))
+            .collect();
+        let in_force = ledger.in_force_all(&wanted).expect("in force");
+        let scopes: Vec<_> = instants
+            .iter()
+            .map(|&t| ledger.active_by_scope(t).expect("scopes"))
+            .collect();
+        let monthly = ledger.monthly().expect("monthly");
+        let monthly: Vec<Vec<String>> = monthly
+            .columns()
+            .iter()
+            .map(|c| {
+                c.as_materialized_series()
+                    .iter()
+                    .map(|v| v.to_string())
+                    .collect()
+            })
+            .collect();
+        let signals = ledger.signals_by_month().expect("signals");
+        format!("{fingerprints:?}\n{in_force:?}\n{scopes:?}\n{monthly:?}\n{signals:?}")
+    }
+
+    /// A ledger's statistics carried over to the ledger grown by appended rows (of earlier
+    /// owners and new ones; backdated, withdrawn, overlapping) and corrected by them: the same
+    /// as counting every row, at the instants asked for before and at a new one; carried again
+    /// from the grown ledger's own record. A ledger whose earlier rows changed, or that grew by
+    /// more than a quarter, is counted afresh.
+    #[test]
+    fn statistics_carried_over_agree_with_counting_every_row() {
+        const DAY: i64 = MICROS_PER_DAY;
+        let scale = 9 * DAY;
+        let mut rng = Rng(0xca22_1ed0_0042);
+        let random_row = |rng: &mut Rng| -> Row {
+            let from = rng.below(30) as i64 - 8;
+            let to = (rng.below(3) > 0).then(|| from + rng.below(10) as i64);
+            (rng.below(8) as i64, from, to, rng.below(5) as u32)
+        };
+        let mut carried = 0;
+        for case in 0..300 {
+            let ai = case % 2 == 0;
+            let rows: Vec<Row> = (0..rng.below(40)).map(|_| random_row(&mut rng)).collect();
+            let mut grown = rows.clone();
+            for _ in 0..rng.below(8) {
+                grown.push(random_row(&mut rng));
+            }
+            let edited = case % 5 == 0 && !rows.is_empty();
+            if edited {
+                let i = rng.below(rows.len() as u64) as usize;
+                grown[i].1 -= 1;
+            }
+            let instants: Vec<i64> = (0..rng.below(6))
+                .map(|_| (rng.below(45) as i64 - 8) * scale)
+                .collect();
+            let first = ledger_of(&rows, scale);
+            every_statistic(&first, ai, &instants);
+            let record = first.carried().expect("record").expect("encoded");
+            let later = ledger_of(&grown, scale);
+            let used = later.carry_from(&record).expect("carry");
+            let appended = grown.len() - rows.len();
+            assert_eq!(
+                used,
+                !edited && appended <= grown.len() / 4 + 1,
+                "case {case}: carried"
+            );
+            carried += usize::from(used);
+            let mut more = instants.clone();
+            more.push((rng.below(45) as i64 - 8) * scale);
+            let want = every_statistic(&ledger_of(&grown, scale), ai, &more);
+            assert_eq!(every_statistic(&later, ai, &more), want, "case {case}");
+            // The grown ledger's record, carried to the same rows: nothing appended.
+            let record = later.carried().expect("record").expect("encoded");
+            let again = ledger_of(&grown, scale);
+            assert!(again.carry_from(&record).expect("carry"), "case {case}");
+            assert_eq!(
+                every_statistic(&again, ai, &more),
+                want,
+                "case {case}: again"
+            );
+        }
+        assert!(carried > 100, "only {carried} cases carried over");
+        // Not a record: nothing carried.
+        let ledger = ledger_of(&[(1, 2, None, 0)], scale);
+        assert!(!ledger.carry_from(b"{}").expect("carry"));
+        assert!(!ledger.carry_from(b"\xff").expect("carry"));
     }
 
     /// The fingerprint at t, row by row: the active rows' owner hashes summed.
