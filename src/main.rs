@@ -7,7 +7,10 @@ use sharelog::cli::{Cli, Command};
 use sharelog::{BuildOptions, Error, ExitCode, Severity};
 
 // polars allocates and frees many short-lived buffers; mimalloc serves them faster than the
-// system allocator (bench/RESULTS.md has the figures with and without it).
+// system allocator (bench/RESULTS.md has the figures with and without it). Built without
+// transparent huge pages (`no_thp`): mimalloc asked for them on its 1 GiB arena, and then the
+// kernel zeroed (and compacted memory for) a 2 MiB page at each first touch, and again after
+// every purge: half of a rebuild's samples, with wall times varying twofold from run to run.
 #[global_allocator]
 static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
