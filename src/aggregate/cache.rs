@@ -322,23 +322,52 @@ impl Cache {
         listing: &TableFile,
         compute: impl FnOnce() -> Result<Option<Tallies>, E>,
     ) -> Result<Option<Tallies>, E> {
+        self.with_tallies(listing, Tallies::decode, |t| t, compute)
+    }
+
+    /// How many of `listing`'s items have an owner in `set`, from its owner tallies (read as
+    /// they are decoded, when a sound entry exists; else `compute`d and stored); `None` for a
+    /// listing without tallies.
+    pub(crate) fn items_in_tallies<E>(
+        &self,
+        listing: &TableFile,
+        set: &super::ledger::Ids,
+        compute: impl FnOnce() -> Result<Option<Tallies>, E>,
+    ) -> Result<Option<u64>, E> {
+        self.with_tallies(
+            listing,
+            |bytes| Tallies::items_in_encoded(bytes, set),
+            |t| t.items_in(set),
+            compute,
+        )
+    }
+
+    /// `read` of the body of `listing`'s tallies entry when it is sound; else `made` of the
+    /// tallies `compute` gives, which are stored.
+    fn with_tallies<T, E>(
+        &self,
+        listing: &TableFile,
+        read: impl FnOnce(&[u8]) -> Option<T>,
+        made: impl FnOnce(Tallies) -> T,
+        compute: impl FnOnce() -> Result<Option<Tallies>, E>,
+    ) -> Result<Option<T>, E> {
         let Some(entry) = self
             .hash(listing)
             .and_then(|h| entry_path_hashed(&self.dir, TALLIES, listing, &h, None))
         else {
-            return compute();
+            return Ok(compute()?.map(made));
         };
-        let read = crate::fs::read_regular(&entry, MAX_TALLIES_BYTES, false)
+        let found = crate::fs::read_regular(&entry, MAX_TALLIES_BYTES, false)
             .ok()
-            .and_then(|bytes| Tallies::decode(verified_body(&entry, &self.secret, &bytes)?));
-        if let Some(t) = read {
+            .and_then(|bytes| read(verified_body(&entry, &self.secret, &bytes)?));
+        if let Some(t) = found {
             return Ok(Some(t));
         }
         let tallies = compute()?;
         if let Some(t) = &tallies {
             let _ = write_body(&self.dir, &entry, &self.secret, t.encode());
         }
-        Ok(tallies)
+        Ok(tallies.map(made))
     }
 
     /// The ledger's carried statistics for `key` (see [`ledger_summary_path`]), if a sound entry

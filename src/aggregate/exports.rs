@@ -311,12 +311,12 @@ pub(crate) fn export_counts(
                                 // The listing's owner tallies (cached whatever the ledger
                                 // holds) probed with the owners opted out now.
                                 (None, Some((l, p))) if listings::ledger_probes(l) => {
-                                    let tallies = cache
-                                        .tallies(part, || listings::owner_tallies(part, kept))?;
-                                    match tallies {
-                                        Some(t) => {
-                                            Ok(t.items_in(&*l.opted_out_ids(now, p).map_err(fail)?))
-                                        }
+                                    let set = l.opted_out_ids(now, p).map_err(fail)?;
+                                    let items = cache.items_in_tallies(part, &set, || {
+                                        listings::owner_tallies(part, kept)
+                                    })?;
+                                    match items {
+                                        Some(n) => Ok(n),
                                         None => listings::opted_out_now(part, &context),
                                     }
                                 }

@@ -107,39 +107,62 @@ impl Tallies {
     /// Tallies from [`Tallies::encode`]'s bytes; `None` for anything it would not write (ids
     /// not ascending, a count of 0, bytes left over or missing).
     pub(crate) fn decode(bytes: &[u8]) -> Option<Self> {
-        let mut rest = bytes.strip_prefix(FORMAT.as_slice())?;
-        let n = read_varint(&mut rest)?;
-        // Every owner takes two bytes at least.
-        if n > rest.len() as u64 / 2 {
-            return None;
-        }
-        let mut out = Tallies {
-            ids: Vec::with_capacity(n as usize),
-            items: Vec::with_capacity(n as usize),
-        };
-        let mut last: Option<i64> = None;
-        for _ in 0..n {
-            let step = read_varint(&mut rest)?;
-            let id = match last {
-                None => ((step >> 1) as i64) ^ -((step & 1) as i64),
-                Some(last) => {
-                    let id = last.wrapping_add(step as i64);
-                    if step == 0 || id <= last {
-                        return None;
-                    }
-                    id
-                }
-            };
-            let items = read_varint(&mut rest)?;
-            if items == 0 {
-                return None;
+        let mut out = Tallies::default();
+        walk(bytes, |n, id, items| {
+            if out.ids.is_empty() {
+                out.ids.reserve_exact(n);
+                out.items.reserve_exact(n);
             }
             out.ids.push(id);
             out.items.push(items);
-            last = Some(id);
-        }
-        rest.is_empty().then_some(out)
+        })?;
+        Some(out)
     }
+
+    /// [`Tallies::items_in`] of the tallies whose bytes are `bytes`, read as they are decoded
+    /// (no list is made); `None` where [`Tallies::decode`] gives `None`.
+    pub(crate) fn items_in_encoded(bytes: &[u8], set: &Ids) -> Option<u64> {
+        let mut sum = 0u64;
+        walk(bytes, |_, id, items| {
+            if set.contains(id) {
+                sum += items;
+            }
+        })?;
+        Some(sum)
+    }
+}
+
+/// Reads [`Tallies::encode`]'s bytes: `owner(n, id, items)` for each owner, `n` the number of
+/// owners; `None` for anything `encode` would not write (ids not ascending, a count of 0, bytes
+/// left over or missing).
+fn walk(bytes: &[u8], mut owner: impl FnMut(usize, i64, u64)) -> Option<()> {
+    let mut rest = bytes.strip_prefix(FORMAT.as_slice())?;
+    let n = read_varint(&mut rest)?;
+    // Every owner takes two bytes at least.
+    if n > rest.len() as u64 / 2 {
+        return None;
+    }
+    let mut last: Option<i64> = None;
+    for _ in 0..n {
+        let step = read_varint(&mut rest)?;
+        let id = match last {
+            None => ((step >> 1) as i64) ^ -((step & 1) as i64),
+            Some(last) => {
+                let id = last.wrapping_add(step as i64);
+                if step == 0 || id <= last {
+                    return None;
+                }
+                id
+            }
+        };
+        let items = read_varint(&mut rest)?;
+        if items == 0 {
+            return None;
+        }
+        owner(n as usize, id, items);
+        last = Some(id);
+    }
+    rest.is_empty().then_some(())
 }
 
 fn varint(out: &mut Vec<u8>, mut v: u64) {
@@ -250,13 +273,31 @@ mod tests {
                 assert_eq!(tallies, naive(&ids), "spread {spread}, case {case}");
                 let bytes = tallies.encode();
                 assert_eq!(Tallies::decode(&bytes).as_ref(), Some(&tallies));
+                // Probed as they are read: the items of the owners in a set (about half).
+                let half: Vec<i64> = ids
+                    .iter()
+                    .flatten()
+                    .copied()
+                    .filter(|id| id % 2 == 0)
+                    .collect();
+                let set = Ids::new(&half);
+                assert_eq!(
+                    Tallies::items_in_encoded(&bytes, &set),
+                    Some(tallies.items_in(&set)),
+                    "spread {spread}, case {case}"
+                );
                 // Cut short, or with a byte more: refused.
                 if !bytes.is_empty() {
                     assert_eq!(Tallies::decode(&bytes[..bytes.len() - 1]), None);
+                    assert_eq!(
+                        Tallies::items_in_encoded(&bytes[..bytes.len() - 1], &set),
+                        None
+                    );
                 }
                 let mut longer = bytes.clone();
                 longer.push(0);
                 assert_eq!(Tallies::decode(&longer), None);
+                assert_eq!(Tallies::items_in_encoded(&longer, &set), None);
             }
         }
         for extreme in [i64::MIN, i64::MAX, 0, -1] {

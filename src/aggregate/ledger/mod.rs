@@ -119,7 +119,7 @@ impl Ids {
     /// slice of rows on each core (2 MiB each at most).
     const DIRECT_BITS: u64 = 1 << 24;
 
-    fn new(ids: &[i64]) -> Self {
+    pub(crate) fn new(ids: &[i64]) -> Self {
         let (Some(&min), Some(&max)) = (ids.iter().min(), ids.iter().max()) else {
             return Ids::Hash(PlHashSet::default());
         };
@@ -179,6 +179,24 @@ impl Facts {
     fn active(&self, i: usize, codes: &[u32], t: i64) -> bool {
         codes.contains(&self.scope[i]) && self.from[i] <= t && self.to[i].is_none_or(|to| to > t)
     }
+}
+
+/// A column's values (null as `None`), read array by array.
+fn values<T: PolarsNumericType>(ca: &ChunkedArray<T>) -> Vec<Option<T::Native>> {
+    let mut out = Vec::with_capacity(ca.len());
+    for array in ca.downcast_iter() {
+        match array.validity().filter(|v| v.unset_bits() > 0) {
+            None => out.extend(array.values().iter().map(|v| Some(*v))),
+            Some(valid) => out.extend(
+                array
+                    .values()
+                    .iter()
+                    .zip(valid.iter())
+                    .map(|(v, ok)| ok.then_some(*v)),
+            ),
+        }
+    }
+    out
 }
 
 /// The instants sorted, each once.
@@ -444,19 +462,13 @@ impl Ledger {
             return Ok(f);
         }
         let facts = Facts {
-            from: self
-                .rows
-                .column(FROM)?
-                .i64()?
-                .iter()
+            from: values(self.rows.column(FROM)?.i64()?)
+                .into_par_iter()
                 .map(|v| v.unwrap_or(i64::MAX))
                 .collect(),
-            to: self.rows.column(TO)?.i64()?.iter().collect(),
-            scope: self
-                .rows
-                .column(SCOPE_CODE)?
-                .u32()?
-                .iter()
+            to: values(self.rows.column(TO)?.i64()?),
+            scope: values(self.rows.column(SCOPE_CODE)?.u32()?)
+                .into_par_iter()
                 .map(|v| v.unwrap_or(u32::MAX))
                 .collect(),
         };
@@ -480,16 +492,13 @@ impl Ledger {
         let hash: Vec<(u64, u64)> = if owner.dtype() == &DataType::UInt64 {
             // Every u64 as itself: a cast to i64 would make ids of 2^63 and above null, and
             // all alike.
-            owner
-                .u64()?
-                .iter()
+            values(owner.u64()?)
+                .into_par_iter()
                 .map(|v| v.map_or((0, 0), pair))
                 .collect()
         } else if super::ids::fits_i64(owner.dtype()) {
-            owner
-                .cast(&DataType::Int64)?
-                .i64()?
-                .iter()
+            values(owner.cast(&DataType::Int64)?.i64()?)
+                .into_par_iter()
                 .map(|v| v.map_or((0, 0), |v| pair(v as u64)))
                 .collect()
         } else {
@@ -516,13 +525,7 @@ impl Ledger {
         if let Some(v) = self.ints.get() {
             return Ok(v);
         }
-        let ints = self
-            .rows
-            .column(OWNER_ID)?
-            .cast(&DataType::Int64)?
-            .i64()?
-            .iter()
-            .collect();
+        let ints = values(self.rows.column(OWNER_ID)?.cast(&DataType::Int64)?.i64()?);
         Ok(self.ints.get_or_init(|| ints))
     }
 
@@ -1006,28 +1009,23 @@ impl Ledger {
         if let Some(c) = self.signal_codes.get() {
             return Ok(c);
         }
-        // Each row's signal as its index in SIGNALS (6 for any other), by polars.
-        let code =
-            SIGNALS
-                .iter()
-                .enumerate()
-                .rev()
-                .fold(lit(SIGNALS.len() as u32), |other, (i, s)| {
-                    when(col(SIGNAL).eq(lit(*s)))
-                        .then(lit(i as u32))
-                        .otherwise(other)
-                });
-        let df = self
-            .rows
-            .clone()
-            .lazy()
-            .select([code.cast(DataType::UInt32).alias(SIGNAL)])
-            .collect()?;
-        let codes: Vec<u32> = df
-            .column(SIGNAL)?
-            .u32()?
-            .iter()
-            .map(|c| c.unwrap_or(SIGNALS.len() as u32))
+        // Each row's signal as its index in SIGNALS (6 for any other), on every core.
+        let signal = self.rows.column(SIGNAL)?.str()?;
+        let other = SIGNALS.len() as u32;
+        let signal = signal.rechunk();
+        let codes: Vec<u32> = signal
+            .downcast_iter()
+            .flat_map(|a| {
+                (0..a.len())
+                    .into_par_iter()
+                    .with_min_len(1 << 14)
+                    .map(|i| {
+                        a.get(i)
+                            .and_then(|v| SIGNALS.iter().position(|s| *s == v))
+                            .map_or(other, |i| i as u32)
+                    })
+                    .collect::<Vec<u32>>()
+            })
             .collect();
         Ok(self.signal_codes.get_or_init(|| codes))
     }
