@@ -893,14 +893,16 @@ impl Ledger {
             .collect())
     }
 
-    /// [`Ledger::in_force_all`] over every row, per partner by instant. Integer ids over a
-    /// narrow range are counted in their sets of owners (made in one pass, or kept from the
-    /// counting of the listings); others from every owner's crossings.
+    /// [`Ledger::in_force_all`] over every row, per partner by instant. A few instants (a new
+    /// export's, the report's date) of integer ids over a narrow range are counted in their
+    /// sets of owners (kept from the counting of the listings, or made in one pass); others
+    /// from every owner's crossings, whose cost does not grow with the number of instants.
     fn in_force_counts(
         &self,
         wanted: &[(&Partner, Vec<i64>)],
     ) -> PolarsResult<Vec<BTreeMap<i64, i64>>> {
-        if self.narrow_ids()? {
+        let instants: usize = wanted.iter().map(|(_, t)| sorted_distinct(t).len()).sum();
+        if instants <= self.partners.len() + 2 && self.narrow_ids()? {
             self.in_force_by_sets(wanted)
         } else {
             self.in_force_by_crossings(wanted)
