@@ -42,11 +42,11 @@ pub(crate) fn count_exports(
         prepare_fingerprints(report, ledger)?;
     }
     if let Some(ledger) = ledger.filter(|l| listings::ledger_probes(l)) {
-        // Every partner's owners opted out at the report's date, made in one pass: each
-        // listing's items are probed in them.
+        // Every partner's owners opted out at the report's date, made in one pass when the
+        // first listing needs them: each listing's items are probed in them.
         let now = report_now(report);
         let wanted: Vec<_> = report.partners.iter().map(|p| (p, now)).collect();
-        ledger.opted_out_sets(&wanted).map_err(internal)?;
+        ledger.expect_sets(&wanted);
     }
     let known: Vec<&str> = report.exports.iter().map(|e| e.id.as_str()).collect();
     let with = Counting {

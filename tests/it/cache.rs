@@ -403,24 +403,15 @@ fn ledger_summary(dir: &Path) -> std::path::PathBuf {
     found.remove(0)
 }
 
-/// The ledger's statistics are carried from one build to the next, corrected by the rows
-/// appended since: a summary rewritten here with the cache's key, every count in it a million,
-/// is what the next build publishes, and still after a row is appended. Only the key's holder
-/// can write one (forged without the key, it changes nothing: see `forged_entries`).
-#[test]
-fn the_ledgers_statistics_are_carried_over_and_corrected() {
+/// Rewrites the cache's ledger summary with `change` made to its JSON, signed with the key.
+fn sign_summary(cache: &Path, change: impl FnOnce(&mut serde_json::Value)) {
     use hmac::{Hmac, KeyInit, Mac};
-    let (dir, root) = example_copy();
-    let ledger = root.join("data/opt-outs/ledger.csv");
-    let cache = dir.path().join("cache");
-    let (cold, out) = (dir.path().join("cold"), dir.path().join("site"));
-    build(&root, &out, Some(&cache));
-    let entry = ledger_summary(&cache);
+    let entry = ledger_summary(cache);
     let bytes = std::fs::read(&entry).expect("entry");
     let magic = &bytes[bytes.len() - 8..];
     let mut summary: serde_json::Value =
         serde_json::from_slice(&bytes[..bytes.len() - 40]).expect("json");
-    million(&mut summary["stats"]["monthly"]);
+    change(&mut summary);
     let mut body = serde_json::to_vec(&summary).expect("json");
     let name = entry.file_name().and_then(|n| n.to_str()).expect("name");
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(KEY.as_bytes()).expect("key");
@@ -431,6 +422,22 @@ fn the_ledgers_statistics_are_carried_over_and_corrected() {
     body.extend_from_slice(&mac.finalize().into_bytes());
     body.extend_from_slice(magic);
     std::fs::write(&entry, body).expect("write");
+}
+
+/// The ledger's statistics are carried from one build to the next, corrected by the rows
+/// appended since: a summary rewritten here with the cache's key, every count in it a million,
+/// is what the next build publishes, and still after a row is appended. Only the key's holder
+/// can write one (forged without the key, it changes nothing: see `forged_entries`), and even
+/// signed, statistics no ledger could give (a month in the year 178 million, a negative count)
+/// are not used.
+#[test]
+fn the_ledgers_statistics_are_carried_over_and_corrected() {
+    let (dir, root) = example_copy();
+    let ledger = root.join("data/opt-outs/ledger.csv");
+    let cache = dir.path().join("cache");
+    let (cold, out) = (dir.path().join("cold"), dir.path().join("site"));
+    build(&root, &out, Some(&cache));
+    sign_summary(&cache, |s| million(&mut s["stats"]["monthly"]));
     let monthly = |site: &Path| {
         std::fs::read_to_string(site.join("data/opt-outs-monthly.csv")).expect("monthly")
     };
@@ -465,6 +472,23 @@ fn the_ledgers_statistics_are_carried_over_and_corrected() {
     build(&root, &out, Some(&cache));
     build(&root, &cold, None);
     assert!(contents(&out) == contents(&cold));
+    // Signed, but no ledger could give it: counted afresh (the first made the monthly table
+    // 178 million years long).
+    let far: [fn(&mut serde_json::Value); 2] = [
+        |s| s["stats"]["monthly"]["2147483647"] = serde_json::json!([5, 0, 5]),
+        |s| {
+            if let Some(months) = s["stats"]["monthly"].as_object_mut() {
+                for v in months.values_mut() {
+                    v[0] = serde_json::json!(-1);
+                }
+            }
+        },
+    ];
+    for change in far {
+        sign_summary(&cache, change);
+        build(&root, &out, Some(&cache));
+        assert!(contents(&out) == contents(&cold));
+    }
 }
 
 #[test]

@@ -75,6 +75,9 @@ pub(crate) struct Ledger {
     /// Integer owner ids opted out, by (partner, instant), least recently used first: see
     /// [`Ledger::opted_out_ids`].
     id_sets: Mutex<Vec<((String, i64), IdSet)>>,
+    /// Sets of owners a build will likely ask for ([`Ledger::expect_sets`]): made together with
+    /// the first one asked for, in the same pass.
+    expected: Mutex<Vec<Expected>>,
     /// Fingerprints computed by [`Ledger::prepare_fingerprints`], by (partner, instant).
     fingerprints: Mutex<BTreeMap<(String, i64), String>>,
     /// Every row's signal as its place in [`SIGNALS`] (its length for any other): made on first
@@ -89,6 +92,9 @@ pub(crate) struct Ledger {
     /// The statistics this build computed: what the next build carries over.
     computed: Mutex<summary::Stats>,
 }
+
+/// A set of owners expected: (partner id, instant) and the partner's scope codes.
+type Expected = ((String, i64), Vec<u32>);
 
 /// Statistics carried over from an earlier build: see [`summary`].
 #[derive(Debug)]
@@ -281,6 +287,7 @@ impl Ledger {
             hashes: OnceLock::new(),
             ints: OnceLock::new(),
             id_sets: Mutex::default(),
+            expected: Mutex::default(),
             fingerprints: Mutex::default(),
             signal_codes: OnceLock::new(),
             chunks: OnceLock::new(),
@@ -309,7 +316,24 @@ impl Ledger {
     /// from: every statistic asked for later is then the carried one corrected by the rows
     /// appended since, where it has it. Whether they were carried.
     pub(crate) fn carry_from(&self, bytes: &[u8]) -> PolarsResult<bool> {
-        let Some(stored) = summary::Stored::decode(bytes) else {
+        // The scopes a count can be of: the kinds, the partners, and any other the rows name.
+        let mut scopes = vec![ALL_THIRD_PARTIES, AI_TRAINING];
+        scopes.extend(self.partners.iter().map(String::as_str));
+        let text = self.rows.column(SCOPE)?.str()?;
+        let facts = self.facts()?;
+        for (i, _) in facts
+            .scope
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| **c == u32::MAX)
+        {
+            if let Some(t) = text.get(i)
+                && !scopes.contains(&t)
+            {
+                scopes.push(t);
+            }
+        }
+        let Some(stored) = summary::Stored::decode(bytes, &scopes) else {
             return Ok(false);
         };
         let height = self.rows.height();
@@ -741,6 +765,16 @@ impl Ledger {
             .ok_or_else(|| PolarsError::ComputeError("no set made".into()))
     }
 
+    /// Notes the sets of owners a build will likely ask for (every partner's at the report's
+    /// date): they are made with the first set asked for, in one pass, and not at all when none
+    /// is (a rebuild whose every count comes from the cache).
+    pub(crate) fn expect_sets(&self, wanted: &[(&Partner, i64)]) {
+        let mut expected = lock(&self.expected);
+        for (p, t) in wanted {
+            expected.push(((p.id.to_string(), *t), self.codes(p)));
+        }
+    }
+
     /// [`Ledger::opted_out_ids`] for several (partner, instant) pairs: the sets not kept are made
     /// together, in one pass over the rows.
     pub(crate) fn opted_out_sets(&self, wanted: &[(&Partner, i64)]) -> PolarsResult<Vec<IdSet>> {
@@ -756,6 +790,13 @@ impl Ledger {
             }
         }
         if !missing.is_empty() {
+            // The sets expected later, made in the same pass.
+            for (k, c) in lock(&self.expected).drain(..) {
+                if !sets.iter().any(|(have, _)| *have == k) && !missing.contains(&k) {
+                    codes.push((c, k.1));
+                    missing.push(k);
+                }
+            }
             let made = self.make_sets(&codes)?;
             // At least each partner's set at the report's date and at the export being counted,
             // and one more; beyond that as many as fit in SETS_BYTES, so that the owners pass,
@@ -1543,6 +1584,36 @@ mod tests {
             .collect();
         owners.sort_unstable();
         owners
+    }
+
+    /// Sets a build expects are made with the first set asked for, and hold the owners of the
+    /// ledger query; none is made while none is asked for.
+    #[test]
+    fn expected_sets_are_made_with_the_first_asked_for() {
+        let mut rng = Rng(0x0bad_cafe_0044);
+        for case in 0..40 {
+            let (rows, _) = random_ledger(&mut rng);
+            let ledger = ledger_of(&rows, 1);
+            let a = partner_a(true);
+            let b = Partner {
+                id: crate::model::PartnerId("b".into()),
+                ..partner_a(false)
+            };
+            let (t, u) = (rng.below(45) as i64, rng.below(45) as i64);
+            ledger.expect_sets(&[(&a, t), (&b, t)]);
+            assert!(lock(&ledger.id_sets).is_empty(), "case {case}: made early");
+            let first = ledger.opted_out_ids(u, &a).expect("set");
+            let made = lock(&ledger.id_sets).len();
+            assert_eq!(made, if u == t { 2 } else { 3 }, "case {case}");
+            let owners =
+                |set: &Ids| -> Vec<i64> { (-1..10).filter(|&id| set.contains(id)).collect() };
+            assert_eq!(owners(&first), query_owners(&ledger, &a, u), "case {case}");
+            for p in [&a, &b] {
+                let set = ledger.opted_out_ids(t, p).expect("set");
+                assert_eq!(owners(&set), query_owners(&ledger, p, t), "case {case}");
+            }
+            assert_eq!(lock(&ledger.id_sets).len(), made, "case {case}: made again");
+        }
     }
 
     /// Sets made together in one pass (bitmaps over a narrow id range, hash sets over a wide one)

@@ -56,11 +56,52 @@ impl Stored {
         serde_json::to_vec(self).ok()
     }
 
-    /// `None` for anything but a record of this version.
-    pub(super) fn decode(bytes: &[u8]) -> Option<Stored> {
+    /// `None` for anything but a record of this version whose statistics a ledger could give
+    /// (see [`Stats::possible`]) with scopes among `scopes`.
+    pub(super) fn decode(bytes: &[u8], scopes: &[&str]) -> Option<Stored> {
         serde_json::from_slice::<Stored>(bytes)
             .ok()
-            .filter(|s| s.version == VERSION)
+            .filter(|s| s.version == VERSION && s.stats.possible(scopes))
+    }
+}
+
+impl Stats {
+    /// Whether a ledger could give these statistics: counts not negative (a month's change
+    /// aside), months that name a date, scopes among `scopes`. An entry is signed with the
+    /// cache's key, but its numbers are not taken on trust beyond that: a month number far out
+    /// would make the monthly table billions of rows long.
+    fn possible(&self, scopes: &[&str]) -> bool {
+        let (first, last) = super::timeline::month_range();
+        let months = super::timeline::month_of(first).unwrap_or(0)
+            ..=super::timeline::month_of(last).unwrap_or(0);
+        let fingerprints = self
+            .fingerprints
+            .values()
+            .flat_map(|by| by.values())
+            .all(|s| s.2 >= 0);
+        let in_force = self
+            .in_force
+            .values()
+            .flat_map(|by| by.values())
+            .all(|&n| n >= 0);
+        let by_scope = self
+            .scopes
+            .values()
+            .flat_map(|by| by.iter())
+            .all(|(scope, [n])| *n >= 0 && scopes.contains(&scope.as_str()));
+        let monthly = self
+            .monthly
+            .iter()
+            .flatten()
+            .all(|(m, [opened, withdrawn, _])| {
+                months.contains(m) && *opened >= 0 && *withdrawn >= 0
+            });
+        let signals = self
+            .signals
+            .iter()
+            .flatten()
+            .all(|(m, counts)| months.contains(m) && counts.iter().all(|&n| n >= 0));
+        fingerprints && in_force && by_scope && monthly && signals
     }
 }
 
@@ -275,8 +316,9 @@ mod tests {
             digest: "ab".into(),
             stats: stats.clone(),
         };
+        let scopes = ["ai-training", "all-third-parties", "a"];
         let bytes = stored.encode().expect("encode");
-        let back = Stored::decode(&bytes).expect("decode");
+        let back = Stored::decode(&bytes, &scopes).expect("decode");
         assert_eq!(
             (back.rows, back.digest.as_str(), &back.stats),
             (12, "ab", &stats)
@@ -285,7 +327,41 @@ mod tests {
             version: VERSION + 1,
             ..back
         };
-        assert!(Stored::decode(&other.encode().expect("encode")).is_none());
-        assert!(Stored::decode(&bytes[..bytes.len() - 1]).is_none());
+        assert!(Stored::decode(&other.encode().expect("encode"), &scopes).is_none());
+        assert!(Stored::decode(&bytes[..bytes.len() - 1], &scopes).is_none());
+        // Statistics no ledger could give: refused.
+        let impossible: [fn(&mut Stats); 7] = [
+            |s| s.monthly = Some(BTreeMap::from([(i32::MAX, [1, 0, 1])])),
+            |s| s.monthly = Some(BTreeMap::from([(0, [-1, 0, 1])])),
+            |s| s.signals = Some(BTreeMap::from([(i32::MIN, [1, 0, 0, 0, 0, 0, 0])])),
+            |s| s.signals = Some(BTreeMap::from([(0, [1, 0, 0, -1, 0, 0, 0])])),
+            |s| {
+                s.in_force.entry("a".into()).or_default().insert(1, -1);
+            },
+            |s| {
+                s.scopes
+                    .entry(1)
+                    .or_default()
+                    .insert("elsewhere".into(), [1]);
+            },
+            |s| {
+                s.fingerprints
+                    .entry("a".into())
+                    .or_default()
+                    .insert(1, (0, 0, -1));
+            },
+        ];
+        for (i, change) in impossible.iter().enumerate() {
+            let mut stats = stats.clone();
+            change(&mut stats);
+            let forged = Stored {
+                version: VERSION,
+                rows: 12,
+                digest: "ab".into(),
+                stats,
+            };
+            let bytes = forged.encode().expect("encode");
+            assert!(Stored::decode(&bytes, &scopes).is_none(), "change {i}");
+        }
     }
 }
