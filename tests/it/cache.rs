@@ -405,14 +405,21 @@ fn ledger_summary(dir: &Path) -> std::path::PathBuf {
 
 /// Rewrites the cache's ledger summary with `change` made to its JSON, signed with the key.
 fn sign_summary(cache: &Path, change: impl FnOnce(&mut serde_json::Value)) {
-    use hmac::{Hmac, KeyInit, Mac};
     let entry = ledger_summary(cache);
     let bytes = std::fs::read(&entry).expect("entry");
-    let magic = &bytes[bytes.len() - 8..];
     let mut summary: serde_json::Value =
         serde_json::from_slice(&bytes[..bytes.len() - 40]).expect("json");
     change(&mut summary);
-    let mut body = serde_json::to_vec(&summary).expect("json");
+    write_signed(&entry, serde_json::to_vec(&summary).expect("json"));
+}
+
+/// Writes `body` as the cache entry `entry`, signed with the tests' key as the cache signs:
+/// HMAC-SHA256 of the format magic (kept from the entry), the file name, a newline and the
+/// body, then the magic.
+fn write_signed(entry: &Path, mut body: Vec<u8>) {
+    use hmac::{Hmac, KeyInit, Mac};
+    let bytes = std::fs::read(entry).expect("entry");
+    let magic = &bytes[bytes.len() - 8..];
     let name = entry.file_name().and_then(|n| n.to_str()).expect("name");
     let mut mac = Hmac::<sha2::Sha256>::new_from_slice(KEY.as_bytes()).expect("key");
     mac.update(magic);
@@ -421,7 +428,7 @@ fn sign_summary(cache: &Path, change: impl FnOnce(&mut serde_json::Value)) {
     mac.update(&body);
     body.extend_from_slice(&mac.finalize().into_bytes());
     body.extend_from_slice(magic);
-    std::fs::write(&entry, body).expect("write");
+    std::fs::write(entry, body).expect("write");
 }
 
 /// The ledger's statistics are carried from one build to the next, corrected by the rows
@@ -624,7 +631,6 @@ fn a_renamed_export_gets_its_own_owner_counts() {
 /// holder can write such an entry (the forgeries above, without the key, change nothing).
 #[test]
 fn new_opt_outs_are_counted_from_the_owner_tallies() {
-    use hmac::{Hmac, KeyInit, Mac};
     let (dir, root) = example_copy();
     let ledger = dir.path().join("ledger.csv");
     std::fs::rename(root.join("data/opt-outs/ledger.csv"), &ledger).expect("move");
@@ -635,18 +641,7 @@ fn new_opt_outs_are_counted_from_the_owner_tallies() {
     let tallies = tallies_entries(&cache);
     assert!(!tallies.is_empty());
     for entry in &tallies {
-        let bytes = std::fs::read(entry).expect("entry");
-        let magic = &bytes[bytes.len() - 8..];
-        let name = entry.file_name().and_then(|n| n.to_str()).expect("name");
-        let mut body = tally_body(&[(1549, 1_000_000)]);
-        let mut mac = Hmac::<sha2::Sha256>::new_from_slice(KEY.as_bytes()).expect("key");
-        mac.update(magic);
-        mac.update(name.as_bytes());
-        mac.update(b"\n");
-        mac.update(&body);
-        body.extend_from_slice(&mac.finalize().into_bytes());
-        body.extend_from_slice(magic);
-        std::fs::write(entry, body).expect("write");
+        write_signed(entry, tally_body(&[(1549, 1_000_000)]));
     }
     append_ledger(&ledger, &["1549,2024-07-01T00:00:00Z,,,"]);
     install_ledger(&ledger, &root, true);
