@@ -2,7 +2,7 @@
 //! key made of everything it depends on, so that a rebuild after one new export reads and joins
 //! only the new listing.
 //!
-//! The key hashes: the cache format and sharelog's version; what the entry holds; the listing's
+//! The key hashes: the cache format and sharelog's build ([`BUILD`]); what the entry holds; the listing's
 //! (or part file's) bytes and format; the partner (its id and whether it trains AI decide which
 //! opt-outs cover it); the export's instant and content window; the category ids; and a
 //! fingerprint of the ledger rows the entry depends on ([`Ledger::fingerprint`]), not the whole
@@ -48,6 +48,11 @@ const MAX_TALLIES_BYTES: u64 = 256 << 20;
 
 /// The environment variable that holds the cache's secret (at least [`MIN_SECRET_BYTES`]).
 pub(crate) const KEY_ENV: &str = "SHARELOG_CACHE_KEY";
+
+/// This build of sharelog: its version and a hash of its sources and locked dependencies
+/// (`build.rs`). Every entry is keyed by it, so that entries another build wrote (one that
+/// counted differently, even under the same version number) are counted again, never trusted.
+const BUILD: &str = concat!(env!("CARGO_PKG_VERSION"), "+", env!("SHARELOG_BUILD_ID"));
 
 /// The shortest secret accepted.
 const MIN_SECRET_BYTES: usize = 16;
@@ -437,7 +442,7 @@ fn entry_path_hashed(
         key.update(b"\n");
     };
     line(std::str::from_utf8(MAGIC).unwrap_or_default());
-    line(env!("CARGO_PKG_VERSION"));
+    line(BUILD);
     line(what);
     line(hash);
     line(&format!("{:?}", listing.format));
@@ -468,7 +473,7 @@ fn entry_path_hashed(
 pub(crate) fn ledger_summary_path(dir: &Path, key: &str) -> PathBuf {
     let mut hash = Sha256::new();
     hash.update(MAGIC);
-    hash.update(env!("CARGO_PKG_VERSION").as_bytes());
+    hash.update(BUILD.as_bytes());
     hash.update(b"\nledger-summary\n");
     hash.update(key.as_bytes());
     dir.join(format!("{}.slo", hex::encode(hash.finalize())))
@@ -487,7 +492,7 @@ pub(crate) fn tallies_entry_path(dir: &Path, listing: &TableFile) -> Option<Path
 pub(crate) fn combined_path(dir: &Path, what: &str, inputs: &[PathBuf]) -> PathBuf {
     let mut key = Sha256::new();
     key.update(MAGIC);
-    key.update(env!("CARGO_PKG_VERSION").as_bytes());
+    key.update(BUILD.as_bytes());
     key.update(b"\ncombined\n");
     key.update(what.as_bytes());
     for path in inputs {
@@ -683,6 +688,30 @@ mod tests {
             bytes: text.as_bytes().to_vec(),
             origin: "test".to_owned(),
         }
+    }
+
+    /// Entries are keyed by this build: the version and the hash `build.rs` made of the
+    /// sources and the locked dependencies.
+    #[test]
+    fn entries_are_keyed_by_the_build() {
+        let id = BUILD
+            .strip_prefix(concat!(env!("CARGO_PKG_VERSION"), "+"))
+            .expect("the version first");
+        assert_eq!(id.len(), 32, "{BUILD}");
+        assert!(id.bytes().all(|b| b.is_ascii_hexdigit()), "{BUILD}");
+        let dir = Path::new("/cache");
+        let key = |build: &str| {
+            let mut hash = Sha256::new();
+            hash.update(MAGIC);
+            hash.update(build.as_bytes());
+            hash.update(b"\nledger-summary\nk");
+            dir.join(format!("{}.slo", hex::encode(hash.finalize())))
+        };
+        assert_eq!(ledger_summary_path(dir, "k"), key(BUILD));
+        assert_ne!(
+            ledger_summary_path(dir, "k"),
+            key(env!("CARGO_PKG_VERSION"))
+        );
     }
 
     #[test]
