@@ -56,21 +56,25 @@ impl Stored {
         serde_json::to_vec(self).ok()
     }
 
-    /// `None` for anything but a record of this version whose statistics a ledger could give
-    /// (see [`Stats::possible`]) with scopes among `scopes`.
+    /// `None` for anything but a record of this version whose statistics a ledger of its rows
+    /// could give (see [`Stats::possible`]) with scopes among `scopes`.
     pub(super) fn decode(bytes: &[u8], scopes: &[&str]) -> Option<Stored> {
         serde_json::from_slice::<Stored>(bytes)
             .ok()
-            .filter(|s| s.version == VERSION && s.stats.possible(scopes))
+            .filter(|s| s.version == VERSION && s.stats.possible(scopes, s.rows))
     }
 }
 
 impl Stats {
-    /// Whether a ledger could give these statistics: counts not negative (a month's change
-    /// aside), months that name a date, scopes among `scopes`. An entry is signed with the
-    /// cache's key, but its numbers are not taken on trust beyond that: a month number far out
-    /// would make the monthly table billions of rows long.
-    fn possible(&self, scopes: &[&str]) -> bool {
+    /// Whether a ledger of `rows` rows could give these statistics: every count between 0 and
+    /// `rows` (the owners opted out at a month's end too, as the months' changes add up; the
+    /// rows opened, and withdrawn, in all months together), months that name a date, scopes
+    /// among `scopes`. An entry is signed with the cache's key, but its numbers are not taken
+    /// on trust beyond that: a month number far out made the monthly table billions of rows
+    /// long.
+    fn possible(&self, scopes: &[&str], rows: u64) -> bool {
+        let rows = i64::try_from(rows).unwrap_or(i64::MAX);
+        let count = |n: i64| (0..=rows).contains(&n);
         let (first, last) = super::timeline::month_range();
         let months = super::timeline::month_of(first).unwrap_or(0)
             ..=super::timeline::month_of(last).unwrap_or(0);
@@ -78,29 +82,39 @@ impl Stats {
             .fingerprints
             .values()
             .flat_map(|by| by.values())
-            .all(|s| s.2 >= 0);
+            .all(|s| count(s.2));
         let in_force = self
             .in_force
             .values()
             .flat_map(|by| by.values())
-            .all(|&n| n >= 0);
+            .all(|&n| count(n));
         let by_scope = self
             .scopes
             .values()
             .flat_map(|by| by.iter())
-            .all(|(scope, [n])| *n >= 0 && scopes.contains(&scope.as_str()));
-        let monthly = self
-            .monthly
-            .iter()
-            .flatten()
-            .all(|(m, [opened, withdrawn, _])| {
-                months.contains(m) && *opened >= 0 && *withdrawn >= 0
-            });
-        let signals = self
-            .signals
-            .iter()
-            .flatten()
-            .all(|(m, counts)| months.contains(m) && counts.iter().all(|&n| n >= 0));
+            .all(|(scope, [n])| count(*n) && scopes.contains(&scope.as_str()));
+        let monthly = self.monthly.as_ref().is_none_or(|monthly| {
+            // Running sums, in month order, that must stay counts.
+            let (mut opened, mut withdrawn, mut level) = (0i64, 0i64, 0i64);
+            monthly.iter().all(|(m, [o, w, change])| {
+                opened = opened.saturating_add(*o);
+                withdrawn = withdrawn.saturating_add(*w);
+                level = level.saturating_add(*change);
+                months.contains(m)
+                    && count(*o)
+                    && count(*w)
+                    && count(opened)
+                    && count(withdrawn)
+                    && count(level)
+            })
+        });
+        let signals = self.signals.as_ref().is_none_or(|signals| {
+            let mut all = 0i64;
+            signals.iter().all(|(m, counts)| {
+                all = counts.iter().fold(all, |a, n| a.saturating_add(*n));
+                months.contains(m) && counts.iter().all(|&n| count(n)) && count(all)
+            })
+        });
         fingerprints && in_force && by_scope && monthly && signals
     }
 }
@@ -303,7 +317,7 @@ mod tests {
             .or_default()
             .insert(-5, (u64::MAX, 1, 3));
         stats.in_force.entry("b".into()).or_default().insert(7, 2);
-        stats.monthly = Some(BTreeMap::from([(-3, [1, 2, -1])]));
+        stats.monthly = Some(BTreeMap::from([(-3, [2, 1, 1])]));
         stats.signals = Some(BTreeMap::from([(24_000, [1, 0, 0, 0, 0, 0, 2])]));
         stats
             .scopes
@@ -330,7 +344,16 @@ mod tests {
         assert!(Stored::decode(&other.encode().expect("encode"), &scopes).is_none());
         assert!(Stored::decode(&bytes[..bytes.len() - 1], &scopes).is_none());
         // Statistics no ledger could give: refused.
-        let impossible: [fn(&mut Stats); 7] = [
+        let impossible: [fn(&mut Stats); 11] = [
+            |s| s.monthly = Some(BTreeMap::from([(0, [13, 0, 1])])),
+            |s| s.monthly = Some(BTreeMap::from([(0, [7, 7, 0]), (1, [6, 6, 0])])),
+            |s| s.monthly = Some(BTreeMap::from([(0, [1, 0, 1]), (1, [0, 1, -2])])),
+            |s| {
+                s.scopes
+                    .entry(1)
+                    .or_default()
+                    .insert("a".into(), [i64::MAX]);
+            },
             |s| s.monthly = Some(BTreeMap::from([(i32::MAX, [1, 0, 1])])),
             |s| s.monthly = Some(BTreeMap::from([(0, [-1, 0, 1])])),
             |s| s.signals = Some(BTreeMap::from([(i32::MIN, [1, 0, 0, 0, 0, 0, 0])])),
