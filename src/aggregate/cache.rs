@@ -471,12 +471,7 @@ fn entry_path_hashed(
 /// The file of the ledger's carried statistics (see `ledger::summary`) in `dir`, for a ledger
 /// and partners described by `key`. One per root: each build replaces it.
 pub(crate) fn ledger_summary_path(dir: &Path, key: &str) -> PathBuf {
-    let mut hash = Sha256::new();
-    hash.update(MAGIC);
-    hash.update(BUILD.as_bytes());
-    hash.update(b"\nledger-summary\n");
-    hash.update(key.as_bytes());
-    dir.join(format!("{}.slo", hex::encode(hash.finalize())))
+    combined_path(dir, &format!("ledger-summary\n{key}"), &[])
 }
 
 /// What names owner tallies entries in their key.
@@ -704,7 +699,7 @@ mod tests {
             let mut hash = Sha256::new();
             hash.update(MAGIC);
             hash.update(build.as_bytes());
-            hash.update(b"\nledger-summary\nk");
+            hash.update(b"\ncombined\nledger-summary\nk");
             dir.join(format!("{}.slo", hex::encode(hash.finalize())))
         };
         assert_eq!(ledger_summary_path(dir, "k"), key(BUILD));

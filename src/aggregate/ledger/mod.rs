@@ -406,16 +406,17 @@ impl Ledger {
     /// Values per partner and instant (fingerprints, counts in force): from the carried
     /// statistics where they have the (partner, instant), corrected by the appended rows'
     /// owners, else `full` over every row; each recorded for the next build.
-    fn per_instant<V: Copy + std::fmt::Debug>(
+    fn per_instant<V: Copy>(
         &self,
         wanted: &[(&Partner, Vec<i64>)],
-        table: impl Fn(&mut summary::Stats) -> &mut BTreeMap<String, BTreeMap<i64, V>>,
+        table: impl Fn(&summary::Stats) -> &summary::ByInstant<V>,
+        record: impl Fn(&mut summary::Stats) -> &mut summary::ByInstant<V>,
         full: impl Fn(&Ledger, &[(&Partner, Vec<i64>)]) -> PolarsResult<Vec<BTreeMap<i64, V>>>,
         combine: impl Fn(V, Option<V>, Option<V>) -> V,
     ) -> PolarsResult<Vec<BTreeMap<i64, V>>> {
         let base = self.base.get();
-        let mut carried = base.map(|b| b.stats.clone()).unwrap_or_default();
-        let carried = table(&mut carried);
+        let none_carried = summary::ByInstant::new();
+        let carried = base.map_or(&none_carried, |b| table(&b.stats));
         let mut known = Vec::new();
         let mut missing = Vec::new();
         for (partner, instants) in wanted {
@@ -449,9 +450,9 @@ impl Ledger {
             }
         }
         let mut computed = lock(&self.computed);
-        let record = table(&mut computed);
+        let recorded = record(&mut computed);
         for ((partner, _), values) in wanted.iter().zip(&out) {
-            record
+            recorded
                 .entry(partner.id.to_string())
                 .or_default()
                 .extend(values.iter().map(|(t, v)| (*t, *v)));
@@ -603,6 +604,7 @@ impl Ledger {
     ) -> PolarsResult<()> {
         let sums = self.per_instant(
             wanted,
+            |s| &s.fingerprints,
             |s| &mut s.fingerprints,
             Ledger::fingerprint_sums,
             |base, old, new| {
@@ -832,15 +834,23 @@ impl Ledger {
         if !super::ids::fits_i64(&self.owner_type()) {
             return Ok(false);
         }
-        let owners = self.ints()?;
-        let mut range: Option<(i64, i64)> = None;
-        for id in owners {
-            let Some(id) = *id else {
-                return Ok(false);
-            };
-            range = Some(range.map_or((id, id), |(lo, hi)| (lo.min(id), hi.max(id))));
+        if self.ints()?.iter().any(Option::is_none) {
+            return Ok(false);
         }
-        Ok(range.is_none_or(|(lo, hi)| hi.abs_diff(lo) < Ids::DIRECT_BITS))
+        Ok(self
+            .id_range()?
+            .is_none_or(|(lo, hi)| hi.abs_diff(lo) < Ids::DIRECT_BITS))
+    }
+
+    /// The least and greatest integer owner id (`None` without any).
+    fn id_range(&self) -> PolarsResult<Option<(i64, i64)>> {
+        Ok(self
+            .ints()?
+            .iter()
+            .flatten()
+            .fold(None, |r: Option<(i64, i64)>, &id| {
+                Some(r.map_or((id, id), |(lo, hi)| (lo.min(id), hi.max(id))))
+            }))
     }
 
     /// The owners of `opted_out_at`'s rows for each (codes, instant), in one pass over plain
@@ -849,12 +859,7 @@ impl Ledger {
     fn make_sets(&self, wanted: &[(Vec<u32>, i64)]) -> PolarsResult<Vec<Ids>> {
         let owners = self.ints()?;
         let facts = self.facts()?;
-        let range = owners
-            .iter()
-            .flatten()
-            .fold(None, |r: Option<(i64, i64)>, &id| {
-                Some(r.map_or((id, id), |(lo, hi)| (lo.min(id), hi.max(id))))
-            });
+        let range = self.id_range()?;
         let rows = || {
             (0..owners.len())
                 .into_par_iter()
@@ -918,6 +923,7 @@ impl Ledger {
     ) -> PolarsResult<Vec<Vec<u64>>> {
         let counts = self.per_instant(
             wanted,
+            |s| &s.in_force,
             |s| &mut s.in_force,
             Ledger::in_force_counts,
             |base, old, new| base - old.unwrap_or(0) + new.unwrap_or(0),

@@ -20,14 +20,17 @@ use super::SIGNALS;
 /// Fingerprint sums: two wrapping 64-bit sums of hashes and a count of rows.
 pub(super) type Sums = (u64, u64, i64);
 
+/// Values by partner id, then instant.
+pub(super) type ByInstant<V> = BTreeMap<String, BTreeMap<i64, V>>;
+
 /// Statistics of a ledger, by what they were asked for. Counts are signed: a difference of two
 /// is one.
 #[derive(Debug, Default, Clone, PartialEq, Serialize, Deserialize)]
 pub(super) struct Stats {
     /// By partner id, then instant: [`super::Ledger::fingerprint`]'s sums.
-    pub(super) fingerprints: BTreeMap<String, BTreeMap<i64, Sums>>,
+    pub(super) fingerprints: ByInstant<Sums>,
     /// By partner id, then instant: owners opted out for the partner.
-    pub(super) in_force: BTreeMap<String, BTreeMap<i64, i64>>,
+    pub(super) in_force: ByInstant<i64>,
     /// By instant, then scope: owners with an active opt-out of the scope.
     pub(super) scopes: BTreeMap<i64, BTreeMap<String, [i64; 1]>>,
     /// By month number: new opt-outs, withdrawals, change in owners opted out.
