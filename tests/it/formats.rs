@@ -146,26 +146,33 @@ fn typed_root(dir: &Path, unit: TimeUnit, owner: DataType, ledger: bool) -> std:
         Some(&DataType::Datetime(unit, Some(TimeZone::UTC)))
     );
     assert_eq!(back.schema().get("owner_id"), Some(&owner));
-    if !ledger {
-        return root;
+    if ledger {
+        write_ledger(&root, [1_500_000_000_000_000, 1_700_000_000_000_000], None);
     }
-    let mut ledger = df!(
-        "owner_id" => [2i64, 3],
-        "opted_out_at" => [1_500_000_000_000_000i64, 1_700_000_000_000_000],
-    )
-    .expect("ledger")
-    .lazy()
-    .with_column(col("opted_out_at").cast(DataType::Datetime(
-        TimeUnit::Microseconds,
-        Some(TimeZone::UTC),
-    )))
-    .collect()
-    .expect("ledger");
+    root
+}
+
+/// Writes the root's Parquet ledger: owners 2 and 3, opted out at `from` and withdrawn at `to`
+/// (UTC microseconds, as datetimes; no `withdrawn_at` column without `to`).
+fn write_ledger(root: &Path, from: [i64; 2], to: Option<[Option<i64>; 2]>) {
+    let micros = DataType::Datetime(TimeUnit::Microseconds, Some(TimeZone::UTC));
+    let mut ledger = df!("owner_id" => [2i64, 3], "opted_out_at" => from).expect("ledger");
+    let mut instants = vec![col("opted_out_at").cast(micros.clone())];
+    if let Some(to) = to {
+        ledger
+            .with_column(Column::new("withdrawn_at".into(), to))
+            .expect("withdrawn_at");
+        instants.push(col("withdrawn_at").cast(micros));
+    }
+    let mut ledger = ledger
+        .lazy()
+        .with_columns(instants)
+        .collect()
+        .expect("ledger");
     let file = File::create(root.join("data/opt-outs/ledger.parquet")).expect("create");
     ParquetWriter::new(file)
         .finish(&mut ledger)
         .expect("parquet");
-    root
 }
 
 #[test]
@@ -217,29 +224,7 @@ fn a_ledger_instant_beyond_every_month_is_a_located_error() {
         (1_500_000_000_000_000, Some(i64::MAX)),
         (i64::MIN, None),
     ] {
-        let mut ledger = df!(
-            "owner_id" => [2i64, 3],
-            "opted_out_at" => [1_500_000_000_000_000i64, from],
-            "withdrawn_at" => [None, to],
-        )
-        .expect("ledger")
-        .lazy()
-        .with_columns([
-            col("opted_out_at").cast(DataType::Datetime(
-                TimeUnit::Microseconds,
-                Some(TimeZone::UTC),
-            )),
-            col("withdrawn_at").cast(DataType::Datetime(
-                TimeUnit::Microseconds,
-                Some(TimeZone::UTC),
-            )),
-        ])
-        .collect()
-        .expect("ledger");
-        let file = File::create(root.join("data/opt-outs/ledger.parquet")).expect("create");
-        ParquetWriter::new(file)
-            .finish(&mut ledger)
-            .expect("parquet");
+        write_ledger(&root, [1_500_000_000_000_000, from], Some([None, to]));
         let out = dir.path().join("site");
         let o = crate::support::sharelog(&[
             "build",
