@@ -18,6 +18,75 @@ pub fn parse_date(text: &str) -> Option<NaiveDate> {
 /// fractional seconds, a space instead of `T`, and a datetime without offset (read as UTC).
 pub fn parse_instant(text: &str) -> Option<DateTime<Utc>> {
     let text = text.trim();
+    fixed_shape(text).or_else(|| parse_general(text))
+}
+
+/// The shape nearly every listing writes (`2024-03-01T12:00:00.123456+0000`): a date, `T` or a
+/// space, a time to the second, a fraction of one to nine digits or none, and `Z`, `±HH:MM` or
+/// `±HHMM`. Its fields are cut at fixed places and chrono checks each as it builds the instant
+/// (a CSV listing's every `created_at` comes through here: chrono's RFC 3339 parser took a
+/// fifth of a CSV build's own work). `None` for any other text, valid or not: [`parse_general`]
+/// reads it then, as it would have.
+fn fixed_shape(text: &str) -> Option<DateTime<Utc>> {
+    let b = text.as_bytes();
+    if b.len() < 20
+        || b[4] != b'-'
+        || b[7] != b'-'
+        || !matches!(b[10], b'T' | b' ')
+        || b[13] != b':'
+        || b[16] != b':'
+    {
+        return None;
+    }
+    let number = |digits: &[u8]| -> Option<u32> {
+        digits.iter().try_fold(0u32, |n, &c| {
+            c.is_ascii_digit().then(|| n * 10 + u32::from(c - b'0'))
+        })
+    };
+    let date = NaiveDate::from_ymd_opt(
+        i32::try_from(number(&b[..4])?).ok()?,
+        number(&b[5..7])?,
+        number(&b[8..10])?,
+    )?;
+    let mut rest = &b[19..];
+    let mut nanos = 0;
+    if let [b'.', fraction @ ..] = rest {
+        let n = fraction
+            .iter()
+            .position(|c| !c.is_ascii_digit())
+            .unwrap_or(fraction.len());
+        if !(1..=9).contains(&n) {
+            return None;
+        }
+        nanos = number(&fraction[..n])? * 10u32.pow(9 - u32::try_from(n).ok()?);
+        rest = &fraction[n..];
+    }
+    // Seconds 60 (a leap second) and hours 24 are refused here, and read as before.
+    let time = chrono::NaiveTime::from_hms_nano_opt(
+        number(&b[11..13])?,
+        number(&b[14..16])?,
+        number(&b[17..19])?,
+        nanos,
+    )?;
+    let offset = match rest {
+        [b'Z'] => 0,
+        [sign @ (b'+' | b'-'), h1, h2, b':', m1, m2] | [sign @ (b'+' | b'-'), h1, h2, m1, m2] => {
+            let (hours, minutes) = (number(&[*h1, *h2])?, number(&[*m1, *m2])?);
+            if hours > 23 || minutes > 59 {
+                return None;
+            }
+            let seconds = i64::from(hours * 3600 + minutes * 60);
+            if *sign == b'-' { -seconds } else { seconds }
+        }
+        _ => return None,
+    };
+    date.and_time(time)
+        .checked_sub_signed(chrono::TimeDelta::try_seconds(offset)?)
+        .map(|dt| dt.and_utc())
+}
+
+/// [`parse_instant`] for every accepted form.
+fn parse_general(text: &str) -> Option<DateTime<Utc>> {
     // An offset without its colon first: RFC 3339 refuses it, so trying that first would
     // parse every such text twice.
     if let Some(dt) = with_offset_colon(text) {
@@ -197,6 +266,87 @@ mod tests {
             }
         }
         assert!(accepted > 100, "the fast path took {accepted} texts");
+    }
+
+    /// The fixed-shape reader reads every text it takes as the general parsers do, and takes
+    /// nothing they refuse: over a grid of fields at and past their limits, and over texts with
+    /// one to three bytes changed at random.
+    #[test]
+    fn fixed_shape_agrees_with_the_general_parsers() {
+        let dates = [
+            "2020-01-01",
+            "2019-12-31",
+            "2020-02-29",
+            "2021-02-29",
+            "0000-01-01",
+            "0001-01-01",
+            "9999-12-31",
+            "2020-13-01",
+            "2020-00-10",
+            "2020-1-01",
+        ];
+        let seps = ["T", " ", "t", "_"];
+        let times = [
+            "00:30:00", "23:59:59", "23:59:60", "24:00:00", "12:60:00", "9:00:00", "12:00",
+        ];
+        let fractions = [
+            "",
+            ".",
+            ".5",
+            ".250",
+            ".123456",
+            ".123456789",
+            ".1234567891",
+            ".12x",
+        ];
+        let offsets = [
+            "+0000", "-0000", "+0100", "-1259", "+2359", "+2400", "+0060", "+9999", "+00", "Z",
+            "z", "+01:00", "-13:30", "+23:59", "+24:00", "+01:60", "", "+01:0", "Z1",
+        ];
+        let mut taken = 0;
+        let mut check = |text: &str| {
+            let text = text.trim();
+            let general = parse_general(text);
+            if let Some(fast) = fixed_shape(text) {
+                taken += 1;
+                assert_eq!(Some(fast), general, "{text}");
+            }
+            assert_eq!(parse_instant(text), general, "{text}");
+        };
+        for d in dates {
+            for sep in seps {
+                for t in times {
+                    for f in fractions {
+                        for o in offsets {
+                            check(&format!("{d}{sep}{t}{f}{o}"));
+                        }
+                    }
+                }
+            }
+        }
+        let seeds = [
+            "2014-11-14T09:40:44.418405+0000",
+            "2019-12-31T23:30:00-01:00",
+            "2020-02-29 00:00:00Z",
+            "1969-12-31T23:59:59.999999999+2359",
+        ];
+        let alphabet = b"0123456789+-:.TZtz 9";
+        let mut state = 0x2545_f491_4f6c_dd1d_u64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for i in 0..200_000 {
+            let mut bytes = seeds[i % seeds.len()].as_bytes().to_vec();
+            for _ in 0..=(next() % 3) {
+                let at = (next() as usize) % bytes.len();
+                bytes[at] = alphabet[(next() as usize) % alphabet.len()];
+            }
+            check(std::str::from_utf8(&bytes).unwrap_or_default());
+        }
+        assert!(taken > 20_000, "the fixed shape took {taken} texts");
     }
 
     #[test]
