@@ -28,34 +28,30 @@ const OPTED: &str = "__opted";
 const OPTED_NOW: &str = "__opted_now";
 /// Items whose owner is opted out for the partner at the report's date.
 pub(crate) const OPTED_OUT_NOW: &str = "opted_out_now";
-const TRUE_WORDS: [&str; 4] = ["true", "1", "TRUE", "True"];
-const FALSE_WORDS: [&str; 5] = ["false", "0", "FALSE", "False", ""];
-
-/// A text flag as a code, in one pass over the column (comparing the column with each word
-/// took nine): [`FLAG_TRUE`] for a word that means true, [`FLAG_FALSE`] for one that means false,
-/// [`FLAG_NEITHER`] for any other text; null stays null.
+/// A text flag as a code, in one pass over the column: [`FLAG_TRUE`] for `true` in any letter
+/// case or `1`, [`FLAG_FALSE`] for `false` in any letter case, `0` or nothing, [`FLAG_NEITHER`]
+/// for any other text; null stays null. (Polars' boolean reader, which reads a CSV listing's
+/// flags when its first rows allow, takes the same words but for `1` and `0`.)
 fn flag_codes(c: Column) -> PolarsResult<Column> {
-    let codes = |text: &StringChunked| -> UInt32Chunked {
-        text.iter()
-            .map(|v| {
-                v.map(|v| {
-                    if TRUE_WORDS.contains(&v) {
-                        FLAG_TRUE
-                    } else if FALSE_WORDS.contains(&v) {
-                        FLAG_FALSE
-                    } else {
-                        FLAG_NEITHER
-                    }
-                })
-            })
-            .collect()
-    };
+    let codes =
+        |text: &StringChunked| -> UInt32Chunked { text.iter().map(|v| v.map(flag_code)).collect() };
     let out = in_slices(c.str()?, codes)?;
     Ok(out.with_name(c.name().clone()).into_column())
 }
 
-const FLAG_FALSE: u32 = 0;
-const FLAG_TRUE: u32 = 1;
+/// One text flag's code (see [`flag_codes`]).
+pub(crate) fn flag_code(v: &str) -> u32 {
+    if v == "1" || v.eq_ignore_ascii_case("true") {
+        FLAG_TRUE
+    } else if v.is_empty() || v == "0" || v.eq_ignore_ascii_case("false") {
+        FLAG_FALSE
+    } else {
+        FLAG_NEITHER
+    }
+}
+
+pub(crate) const FLAG_FALSE: u32 = 0;
+pub(crate) const FLAG_TRUE: u32 = 1;
 const FLAG_NEITHER: u32 = 2;
 
 /// True where a category is one of `known`, in one pass over the column; null stays null.

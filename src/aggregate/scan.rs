@@ -49,10 +49,12 @@ pub(crate) fn scan_listing(
     {
         return with_hive(DataFrame::new(column.len(), vec![column])?.lazy(), table);
     }
-    let read = |rows: Option<usize>, ids: &[&str], columns: Option<&[&str]>| {
-        let overwrite = (!ids.is_empty()).then(|| {
+    let read = |rows: Option<usize>, typed: &[(&str, DataType)], columns: Option<&[&str]>| {
+        let overwrite = (!typed.is_empty()).then(|| {
             Arc::new(Schema::from_iter(
-                ids.iter().map(|c| Field::new((*c).into(), DataType::Int64)),
+                typed
+                    .iter()
+                    .map(|(c, dtype)| Field::new((*c).into(), dtype.clone())),
             ))
         });
         CsvReadOptions::default()
@@ -66,15 +68,32 @@ pub(crate) fn scan_listing(
     };
     let whole = || -> PolarsResult<DataFrame> {
         let first = read(Some(SNIFF_ROWS), &[], None)?;
-        let ids: Vec<&str> = [ITEM_ID, OWNER_ID]
+        let wanted = |c: &&str| columns.is_none_or(|cs| cs.contains(c));
+        let ids: Vec<(&str, DataType)> = [ITEM_ID, OWNER_ID]
             .into_iter()
-            .filter(|c| columns.is_none_or(|cs| cs.contains(c)))
+            .filter(wanted)
             .filter(|c| first.column(c).is_ok_and(plain_integers))
+            .map(|c| (c, DataType::Int64))
             .collect();
-        if !ids.is_empty()
-            && let Ok(df) = read(None, &ids, columns)
-        {
-            return Ok(df);
+        let flags: Vec<(&str, DataType)> = FLAGS
+            .into_iter()
+            .filter(wanted)
+            .filter(|c| first.column(c).is_ok_and(boolean_words))
+            .map(|c| (c, DataType::Boolean))
+            .collect();
+        // Ids and flags typed, then ids alone, then all text: a later row that the typed
+        // reader refuses (`1` as a flag, `12.0` as an id) fails the read, and the next is tried.
+        let both = [ids.as_slice(), flags.as_slice()].concat();
+        let mut tries = vec![both.as_slice()];
+        if !flags.is_empty() {
+            tries.push(ids.as_slice());
+        }
+        for typed in tries {
+            if !typed.is_empty()
+                && let Ok(df) = read(None, typed, columns)
+            {
+                return Ok(df);
+            }
         }
         read(None, &[], columns)
     };
@@ -134,6 +153,17 @@ fn plain_integers(c: &Column) -> bool {
         let digits = v.strip_prefix(['+', '-']).unwrap_or(v);
         !digits.is_empty() && digits.len() <= 18 && digits.bytes().all(|b| b.is_ascii_digit())
     })
+}
+
+/// Whether every cell of a text column is empty or `true` or `false` in any letter case: what
+/// polars' boolean reader takes, and reads as sharelog's flags read those words.
+fn boolean_words(c: &Column) -> bool {
+    let Ok(text) = c.str() else {
+        return false;
+    };
+    text.iter()
+        .flatten()
+        .all(|v| v.is_empty() || v.eq_ignore_ascii_case("true") || v.eq_ignore_ascii_case("false"))
 }
 
 fn with_hive(mut lf: LazyFrame, table: &TableFile) -> PolarsResult<LazyFrame> {
@@ -582,6 +612,99 @@ mod tests {
                     raw.as_deref(),
                     "{case:?}"
                 );
+            }
+        }
+        assert!(typed >= 8 && text >= 8, "typed {typed}, text {text}");
+    }
+
+    /// A CSV listing's flags are read as booleans only where every flag reads as its text
+    /// would: each value the boolean reader takes means what the text means, and any other
+    /// sends the flags back to the text reader (the ids stay integers). Each value comes after
+    /// more rows of plain words than the first look at the file sees.
+    #[test]
+    fn csv_flags_read_as_booleans_only_where_the_text_reads_the_same() {
+        use crate::aggregate::listings::{FLAG_FALSE, FLAG_TRUE, flag_code};
+        let dir = tempfile::tempdir().unwrap_or_else(|e| panic!("{e}"));
+        let cases = [
+            "true",
+            "false",
+            "TRUE",
+            "False",
+            "tRuE",
+            "fAlSe",
+            "\"true\"",
+            "\"FALSE\"",
+            "\"\"",
+            "",
+            "1",
+            "0",
+            " true",
+            "false ",
+            "yes",
+            "t",
+            "truee",
+            "\"tr\"\"ue\"",
+            "\u{422}RUE",
+            "tru\u{c9}",
+            "2",
+        ];
+        let (mut typed, mut text) = (0, 0);
+        for (i, case) in cases.iter().enumerate() {
+            let path = dir.path().join(format!("f{i}.csv"));
+            let mut body = String::from("item_id,owner_id,private\n");
+            for row in 0..(SNIFF_ROWS + 50) {
+                let word = if row % 3 == 0 { "True" } else { "false" };
+                body.push_str(&format!("{row},7,{word}\n"));
+            }
+            body.push_str(&format!("999,8,{case}\n"));
+            std::fs::write(&path, body).unwrap_or_else(|e| panic!("{e}"));
+            let table = TableFile {
+                path,
+                display: format!("f{i}.csv"),
+                format: TableFormat::Csv,
+                hive: Vec::new(),
+            };
+            let read = |lf: PolarsResult<LazyFrame>| {
+                lf.and_then(LazyFrame::collect)
+                    .unwrap_or_else(|e| panic!("{case:?}: {e}"))
+            };
+            let df = read(scan_listing(&table, None, None));
+            let reference = read(scan(&table));
+            assert_eq!(
+                df.column(OWNER_ID).map(Column::dtype).ok(),
+                Some(&DataType::Int64),
+                "{case:?}"
+            );
+            let flags = df.column("private").unwrap_or_else(|e| panic!("{e}"));
+            let raw: Vec<Option<String>> = reference
+                .column("private")
+                .and_then(|c| Ok(c.str()?.iter().map(|v| v.map(str::to_owned)).collect()))
+                .unwrap_or_else(|e| panic!("{e}"));
+            // What the text means: a missing cell is false, as an empty one.
+            let meant = |v: &Option<String>| v.as_deref().map_or(FLAG_FALSE, flag_code);
+            if flags.dtype() == &DataType::Boolean {
+                typed += 1;
+                let got: Vec<Option<bool>> = flags
+                    .bool()
+                    .map(|c| c.iter().collect())
+                    .unwrap_or_else(|e| panic!("{e}"));
+                assert_eq!(got.len(), raw.len(), "{case:?}");
+                for (g, r) in got.iter().zip(&raw) {
+                    let code = if g.unwrap_or(false) {
+                        FLAG_TRUE
+                    } else {
+                        FLAG_FALSE
+                    };
+                    assert_eq!(code, meant(r), "{case:?} read as {g:?}, its text as {r:?}");
+                }
+            } else {
+                text += 1;
+                assert_eq!(flags.dtype(), &DataType::String, "{case:?}");
+                let got: Vec<Option<String>> = flags
+                    .str()
+                    .map(|c| c.iter().map(|v| v.map(str::to_owned)).collect())
+                    .unwrap_or_else(|e| panic!("{e}"));
+                assert_eq!(got, raw, "{case:?}");
             }
         }
         assert!(typed >= 8 && text >= 8, "typed {typed}, text {text}");

@@ -244,3 +244,76 @@ fn a_ledger_instant_beyond_every_month_is_a_located_error() {
         assert!(!stderr.contains("panicked"), "{stderr}");
     }
 }
+
+/// A CSV text with every flag cell (columns 4 to 8) from row `from` on (0 is the first after the
+/// header) written as `yes` and `no` spell true and false, in turn.
+fn respell_flags(csv: &str, from: usize, yes: &[&str], no: &[&str]) -> String {
+    let mut lines = csv.lines();
+    let mut out = format!("{}\n", lines.next().expect("header"));
+    for (i, line) in lines.enumerate() {
+        let mut cells: Vec<String> = line.split(',').map(str::to_owned).collect();
+        if i >= from {
+            for cell in &mut cells[4..=8] {
+                *cell = match cell.as_str() {
+                    "true" => yes[i % yes.len()].to_owned(),
+                    "false" => no[i % no.len()].to_owned(),
+                    other => panic!("row {i}: flag {other:?}"),
+                };
+            }
+        }
+        out.push_str(&cells.join(","));
+        out.push('\n');
+    }
+    out
+}
+
+/// A CSV listing's flags in any letter case, and as `1` and `0`, from its 151st row on: the
+/// same tables as the words the example writes. (Its first rows hold words alone, so its flags
+/// are read as booleans; a later `1` sends them back to the text reader.) A flag that is no
+/// boolean word is still refused at its row.
+#[test]
+fn csv_flags_in_any_letter_case_or_as_digits_read_the_same() {
+    let (_a, root) = crate::support::example_copy();
+    let (_b, expected) = build(&root);
+    let csv = root.join("data/exports/items/pellucid-2023-01.csv");
+    let text = std::fs::read_to_string(&csv).expect("listing");
+    assert!(
+        text.contains(",true,"),
+        "the example's listing has a true flag"
+    );
+    let cases: [(&[&str], &[&str]); 2] = [
+        (
+            &["TRUE", "tRuE", "True", "true"],
+            &["FALSE", "fAlSe", "False", ""],
+        ),
+        (&["1", "tRUE"], &["0", "FALSe", "\"\""]),
+    ];
+    for (yes, no) in cases {
+        std::fs::write(&csv, respell_flags(&text, 150, yes, no)).expect("write");
+        let (_c, got) = build(&root);
+        for table in [
+            "data/findings.csv",
+            "data/partners.csv",
+            "data/shared-items.csv",
+        ] {
+            assert!(
+                read(&got, table) == read(&expected, table),
+                "{yes:?}: {table}"
+            );
+        }
+    }
+    let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+    lines[301] = lines[301]
+        .replacen(",false,", ",yes,", 1)
+        .replacen(",true,", ",yes,", 1);
+    std::fs::write(&csv, lines.join("\n") + "\n").expect("write");
+    let output = crate::support::sharelog(&["check", "--root", root.to_str().expect("utf-8")]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(
+            "data/exports/items/pellucid-2023-01.csv:302: private: `yes` is not a boolean"
+        ),
+        "{stderr}"
+    );
+}
