@@ -562,6 +562,38 @@ mod tests {
     use super::*;
     use crate::aggregate::ids::{TextId, classify};
 
+    /// A CSV listing `name` in `dir`: `header`, `rows` rows as `row` writes them, and `last`
+    /// as it is (no newline added).
+    fn csv_listing(
+        dir: &std::path::Path,
+        name: &str,
+        header: &str,
+        rows: usize,
+        row: impl Fn(usize) -> String,
+        last: &str,
+    ) -> TableFile {
+        let mut body = format!("{header}\n");
+        for n in 0..rows {
+            body.push_str(&row(n));
+            body.push('\n');
+        }
+        body.push_str(last);
+        let path = dir.join(name);
+        std::fs::write(&path, body).unwrap_or_else(|e| panic!("{e}"));
+        TableFile {
+            path,
+            display: name.to_owned(),
+            format: TableFormat::Csv,
+            hive: Vec::new(),
+        }
+    }
+
+    /// A scan's rows, or a panic naming `case`.
+    fn collected(lf: PolarsResult<LazyFrame>, case: &str) -> DataFrame {
+        lf.and_then(LazyFrame::collect)
+            .unwrap_or_else(|e| panic!("{case:?}: {e}"))
+    }
+
     /// A CSV listing read whole takes its ids as integers only where every id reads as that
     /// integer's text would: any value the integer reader takes is the value the text compares
     /// as; any other sends the file to the text reader. Each value comes after more rows of
@@ -600,25 +632,16 @@ mod tests {
         ];
         let (mut typed, mut text) = (0, 0);
         for (i, case) in cases.iter().enumerate() {
-            let path = dir.path().join(format!("l{i}.csv"));
-            let mut body = String::from("item_id,owner_id\n");
-            for row in 0..(SNIFF_ROWS + 50) {
-                body.push_str(&format!("{row},7\n"));
-            }
-            body.push_str(&format!("999,{case}\n"));
-            std::fs::write(&path, body).unwrap_or_else(|e| panic!("{e}"));
-            let table = TableFile {
-                path,
-                display: format!("l{i}.csv"),
-                format: TableFormat::Csv,
-                hive: Vec::new(),
-            };
-            let read = |lf: PolarsResult<LazyFrame>| {
-                lf.and_then(LazyFrame::collect)
-                    .unwrap_or_else(|e| panic!("{case:?}: {e}"))
-            };
-            let df = read(scan_listing(&table, None, None));
-            let reference = read(scan(&table));
+            let table = csv_listing(
+                dir.path(),
+                &format!("l{i}.csv"),
+                "item_id,owner_id",
+                SNIFF_ROWS + 50,
+                |row| format!("{row},7"),
+                &format!("999,{case}\n"),
+            );
+            let df = collected(scan_listing(&table, None, None), case);
+            let reference = collected(scan(&table), case);
             let owners = df.column(OWNER_ID).unwrap_or_else(|e| panic!("{e}"));
             let raw = reference
                 .column(OWNER_ID)
@@ -679,26 +702,16 @@ mod tests {
         ];
         let (mut typed, mut text) = (0, 0);
         for (i, case) in cases.iter().enumerate() {
-            let path = dir.path().join(format!("f{i}.csv"));
-            let mut body = String::from("item_id,owner_id,private\n");
-            for row in 0..(SNIFF_ROWS + 50) {
-                let word = if row % 3 == 0 { "True" } else { "false" };
-                body.push_str(&format!("{row},7,{word}\n"));
-            }
-            body.push_str(&format!("999,8,{case}\n"));
-            std::fs::write(&path, body).unwrap_or_else(|e| panic!("{e}"));
-            let table = TableFile {
-                path,
-                display: format!("f{i}.csv"),
-                format: TableFormat::Csv,
-                hive: Vec::new(),
-            };
-            let read = |lf: PolarsResult<LazyFrame>| {
-                lf.and_then(LazyFrame::collect)
-                    .unwrap_or_else(|e| panic!("{case:?}: {e}"))
-            };
-            let df = read(scan_listing(&table, None, None));
-            let reference = read(scan(&table));
+            let table = csv_listing(
+                dir.path(),
+                &format!("f{i}.csv"),
+                "item_id,owner_id,private",
+                SNIFF_ROWS + 50,
+                |row| format!("{row},7,{}", if row % 3 == 0 { "True" } else { "false" }),
+                &format!("999,8,{case}\n"),
+            );
+            let df = collected(scan_listing(&table, None, None), case);
+            let reference = collected(scan(&table), case);
             // A file with a quote is read as text (see `unquoted`).
             let owners = if case.contains('"') {
                 DataType::String
@@ -768,20 +781,14 @@ mod tests {
             ),
         ];
         for (i, (header, row, last)) in cases.iter().enumerate() {
-            let path = dir.path().join(format!("q{i}.csv"));
-            let mut body = format!("{header}\n");
-            for n in 0..50_000 {
-                body.push_str(&row.replace("{row}", &n.to_string()));
-                body.push('\n');
-            }
-            body.push_str(last);
-            std::fs::write(&path, body).unwrap_or_else(|e| panic!("{e}"));
-            let table = TableFile {
-                path,
-                display: format!("q{i}.csv"),
-                format: TableFormat::Csv,
-                hive: Vec::new(),
-            };
+            let table = csv_listing(
+                dir.path(),
+                &format!("q{i}.csv"),
+                header,
+                50_000,
+                |n| row.replace("{row}", &n.to_string()),
+                last,
+            );
             assert!(
                 scan(&table).and_then(LazyFrame::collect).is_err(),
                 "{last:?}: the text reader refuses it"
