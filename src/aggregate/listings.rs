@@ -54,20 +54,13 @@ pub(crate) const FLAG_FALSE: u32 = 0;
 pub(crate) const FLAG_TRUE: u32 = 1;
 const FLAG_NEITHER: u32 = 2;
 
-/// True where a category is one of `known`, in one pass over the column; null stays null.
+/// True where a category is one of `known`; null stays null. One comparison with each known
+/// category: polars compares a short text's view with a literal without reading the text, which
+/// measured a few percent faster than one pass comparing each text with every category.
 fn known_category(e: Expr, known: &[CategoryId]) -> Expr {
-    let known: std::sync::Arc<[String]> = known.iter().map(|c| c.as_str().to_owned()).collect();
-    e.map(
-        move |c: Column| {
-            let out: BooleanChunked = c
-                .str()?
-                .iter()
-                .map(|v| v.map(|v| known.iter().any(|k| k == v)))
-                .collect();
-            Ok(out.with_name(c.name().clone()).into_column())
-        },
-        |_: &Schema, f: &Field| Ok(Field::new(f.name().clone(), DataType::Boolean)),
-    )
+    known
+        .iter()
+        .fold(lit(false), |any, k| any.or(e.clone().eq(lit(k.as_str()))))
 }
 
 /// (value, invalid) from "the value means true" and "the value means false": a value that is
