@@ -256,10 +256,24 @@ impl Cache {
 
     /// The BLAKE3 hash of a listing (part) file, hashed once per build.
     fn hash(&self, listing: &TableFile) -> Option<String> {
+        if let Some(h) = super::lock(&self.hashes).get(&listing.path) {
+            return h.clone();
+        }
+        // Hashed without the lock, so that threads hash their listings side by side (two that
+        // hash the same file get the same hash).
+        let hash = file_hash(&listing.path);
         super::lock(&self.hashes)
             .entry(listing.path.clone())
-            .or_insert_with(|| file_hash(&listing.path))
+            .or_insert(hash)
             .clone()
+    }
+
+    /// Whether `listing` has an aggregate entry under this key (not yet whether it verifies):
+    /// what the build counts first is what it must count.
+    pub(crate) fn has_aggregate(&self, listing: &TableFile, parts: &KeyParts<'_>) -> bool {
+        self.entry("aggregate", listing, parts)
+            .and_then(|e| std::fs::symlink_metadata(e).ok())
+            .is_some_and(|m| m.is_file())
     }
 
     /// The cached aggregate of `listing`, if a sound entry exists; else `compute` it and store it.

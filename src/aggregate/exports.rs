@@ -59,7 +59,7 @@ pub(crate) fn count_exports(
     };
     // A CSV listing is read whole on every core already: one at a time, beside the others.
     let whole_reads = std::sync::Mutex::new(());
-    let counted = super::in_order_on_threads(report.exports.len(), |i| {
+    let counted = super::on_threads_taking(&counting_order(report, &with), |i| {
         let export = &report.exports[i];
         let csv = export
             .items
@@ -76,6 +76,46 @@ pub(crate) fn count_exports(
         }
     }
     problems.finish(out)
+}
+
+/// The order exports are started in: with a cache, those with a listing part that has no
+/// aggregate entry first (what the build must count: after one new export, the new one, which
+/// would otherwise be counted alone at the end while the other thread waits), then the rest;
+/// without one, the report's order. Finding the entries hashes the listings, as counting would.
+fn counting_order(report: &Report, with: &Counting) -> Vec<usize> {
+    let all = 0..report.exports.len();
+    let Some(cache) = with.cache else {
+        return all.collect();
+    };
+    let missing = super::in_order_on_threads(report.exports.len(), |i| {
+        let export = &report.exports[i];
+        let (Some(items), Some(partner)) = (&export.items, report.partner(export.partner.as_str()))
+        else {
+            return false;
+        };
+        let exported_at = export.exported_at.timestamp_micros();
+        let fingerprint = match with.ledger {
+            Some(l) => match l.fingerprint(partner, exported_at) {
+                Ok(f) => f,
+                // Counting reports it.
+                Err(_) => return true,
+            },
+            None => "-".to_owned(),
+        };
+        let key = cache::KeyParts {
+            partner,
+            exported_at,
+            ledger: &fingerprint,
+            window: window_micros(export),
+            categories: with.categories,
+        };
+        items
+            .files
+            .iter()
+            .any(|part| !cache.has_aggregate(part, &key))
+    });
+    let (first, rest): (Vec<usize>, Vec<usize>) = all.partition(|&i| missing[i]);
+    first.into_iter().chain(rest).collect()
 }
 
 /// The ledger fingerprints the cache keys of `report` need, for every partner in one pass.

@@ -249,12 +249,23 @@ pub(crate) fn aggregate(report: &Report, cache: Option<&cache::Cache>) -> Result
 /// idle (its per-row checks and ledger probes each run on one), and the results do not depend
 /// on the order they finish.
 pub(crate) fn in_order_on_threads<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    on_threads_taking(&(0..n).collect::<Vec<_>>(), f)
+}
+
+/// [`in_order_on_threads`], started in the order of `first` (a permutation of `0..n`): the
+/// threads take `first[0]`, `first[1]`, … as each becomes free, so that the longest work can be
+/// started first instead of being left to one thread at the end. The results are in index order
+/// whatever the order of starting.
+pub(crate) fn on_threads_taking<T: Send>(first: &[usize], f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    let n = first.len();
     // As many as rayon's threads (the cores, or `RAYON_NUM_THREADS`).
     let threads = rayon::current_num_threads()
         .clamp(1, COUNTING_THREADS)
         .min(n);
     if threads <= 1 {
-        return (0..n).map(f).collect();
+        let mut out: Vec<(usize, T)> = first.iter().map(|&i| (i, f(i))).collect();
+        out.sort_by_key(|(i, _)| *i);
+        return out.into_iter().map(|(_, t)| t).collect();
     }
     let next = std::sync::atomic::AtomicUsize::new(0);
     let mut out: Vec<(usize, T)> = std::thread::scope(|scope| {
@@ -263,10 +274,10 @@ pub(crate) fn in_order_on_threads<T: Send>(n: usize, f: impl Fn(usize) -> T + Sy
                 scope.spawn(|| {
                     let mut mine = Vec::new();
                     loop {
-                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-                        if i >= n {
+                        let k = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(&i) = first.get(k) else {
                             return mine;
-                        }
+                        };
                         mine.push((i, f(i)));
                     }
                 })
