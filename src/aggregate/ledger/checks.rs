@@ -61,7 +61,7 @@ fn one_of(e: &Expr, values: &[String]) -> Expr {
 
 /// The code of a scope (its index in `scopes`: the two kinds, then the partner ids), null when it
 /// is none of them.
-pub(super) fn scope_code(scope: &Expr, scopes: &[String]) -> Expr {
+fn scope_code(scope: &Expr, scopes: &[String]) -> Expr {
     scopes
         .iter()
         .enumerate()
@@ -169,6 +169,17 @@ impl Checks {
             scope,
             scopes,
         })
+    }
+
+    /// [`Checks::invalid`] but for the signal and the scope, which the load checks by their
+    /// codes (as `bad_signal` and `bad_scope` do).
+    pub(super) fn invalid_but_texts(&self) -> Expr {
+        self.bad_owner
+            .clone()
+            .or(self.bad_from.clone())
+            .or(self.bad_to.clone())
+            .or(self.bad_order.clone())
+            .or(self.bad_range.clone())
     }
 
     pub(super) fn invalid(&self) -> Expr {

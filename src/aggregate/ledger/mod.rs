@@ -20,7 +20,7 @@ use std::sync::{Mutex, OnceLock};
 use polars::prelude::*;
 use rayon::prelude::*;
 
-use self::checks::{Checks, row_problems, scope_code};
+use self::checks::{Checks, row_problems};
 use super::columns::{OPTED_OUT_AT, OWNER_ID, WITHDRAWN_AT};
 use super::lock;
 use super::scan::{BadRows, MAX_ROW_PROBLEMS, ROW, instant_expr, read_problem, scan};
@@ -244,11 +244,12 @@ fn load_unguarded(
         .map_err(|e| vec![read_problem(table, &e)])?;
     let checks = Checks::new(table, &schema, partners, partners_read)?;
     // SELECT owner_id (by value), utc_micros(opted_out_at),
-    //        utc_micros(withdrawn_at), signal, scope, scope_code(scope), <invalid>
+    //        utc_micros(withdrawn_at), signal, scope, <invalid but for signal and scope>
     // FROM ledger
     // Owner ids by value: integers keep their type, so that integer listings join them as
     // integers, and a float id is the integer it holds (see `ids`).
     let owner = super::ids::value(OWNER_ID, checks.owner_kind);
+    let problem = |e: PolarsError| vec![read_problem(table, &e)];
     let rows = lf
         .select([
             owner.alias(OWNER_ID),
@@ -256,23 +257,121 @@ fn load_unguarded(
             checks.to.clone().alias(TO),
             checks.signal.clone().alias(SIGNAL),
             checks.scope.clone().alias(SCOPE),
-            scope_code(&checks.scope, &checks.scopes).alias(SCOPE_CODE),
-            checks.invalid().alias(INVALID),
+            checks.invalid_but_texts().alias(INVALID),
         ])
         .collect()
-        .map_err(|e| vec![read_problem(table, &e)])?;
-    let bad = rows
+        .map_err(problem)?;
+    // The signal's and the scope's codes, from the few distinct texts: compared with every
+    // known text in polars, row by row, they cost more than reading the file.
+    let signal = text_codes(
+        rows.column(SIGNAL).and_then(|c| c.str()).map_err(problem)?,
+        &SIGNALS,
+    );
+    let scope = text_codes(
+        rows.column(SCOPE).and_then(|c| c.str()).map_err(problem)?,
+        &checks.scopes,
+    );
+    let invalid = rows
         .column(INVALID)
-        .and_then(|c| c.bool().map(|b| b.sum().unwrap_or(0)))
-        .map_err(|e| vec![read_problem(table, &e)])?;
+        .and_then(|c| c.bool())
+        .map_err(problem)?;
+    let bad = invalid
+        .iter()
+        .zip(signal.iter().zip(&scope))
+        .filter(|(invalid, (signal, scope))| {
+            *invalid == Some(true) || signal.is_none() || (partners_read && scope.is_none())
+        })
+        .count();
     if bad > 0 {
         return Err(row_problems(table, &checks, bad as u64));
     }
-    let rows = rows
-        .drop(INVALID)
-        .map_err(|e| vec![read_problem(table, &e)])?;
-    Ledger::new(rows, partners.iter().map(|p| p.id.to_string()).collect())
-        .map_err(|e| vec![read_problem(table, &e)])
+    let mut rows = rows.drop(INVALID).map_err(problem)?;
+    rows.with_column(
+        UInt32Chunked::from_iter_options(SCOPE_CODE.into(), scope.into_iter()).into_column(),
+    )
+    .map_err(problem)?;
+    let ledger =
+        Ledger::new(rows, partners.iter().map(|p| p.id.to_string()).collect()).map_err(problem)?;
+    let other = SIGNALS.len() as u32;
+    let _ = ledger
+        .signal_codes
+        .set(signal.into_iter().map(|c| c.unwrap_or(other)).collect());
+    Ok(ledger)
+}
+
+/// Each text's place in `names` (`None` for a null or any other text), on every core, read from
+/// the texts' views: a short text (12 bytes or less) is held in its view whole, so a view equal
+/// to a short name's view is that name; a long text's view holds its length and first 4 bytes,
+/// so only a long name with those is compared byte by byte, and a view found to hold a long name
+/// is remembered (the rows of a Parquet dictionary share their views). Any other view (a short
+/// text whose view differs from every name's) is compared as text, so that the codes never
+/// depend on how a view was padded.
+fn text_codes<S: AsRef<str> + Sync>(texts: &StringChunked, names: &[S]) -> Vec<Option<u32>> {
+    let names: Vec<&str> = names.iter().map(AsRef::as_ref).collect();
+    let code = |t: &str| {
+        names
+            .iter()
+            .position(|n| *n == t)
+            .and_then(|i| u32::try_from(i).ok())
+    };
+    // The names as polars writes their views.
+    let written = StringChunked::from_slice("names".into(), &names);
+    let mut short = Vec::new();
+    let mut long = Vec::new();
+    let mut k = 0u32;
+    for array in written.downcast_iter() {
+        for view in array.views().iter() {
+            if view.length <= 12 {
+                short.push((view.as_u128(), k));
+            } else {
+                long.push(((view.length, view.prefix), k));
+            }
+            k += 1;
+        }
+    }
+    let nulls = texts.null_count() > 0;
+    let mut out = Vec::with_capacity(texts.len());
+    for array in texts.downcast_iter() {
+        let views = array.views();
+        let part: Vec<Option<u32>> = (0..array.len())
+            .into_par_iter()
+            .with_min_len(1 << 14)
+            .map_init(
+                // The last view found to hold each long name: rows decoded from a Parquet
+                // dictionary share their views, so most are not compared at all.
+                || vec![0u128; long.len()],
+                |seen, i| {
+                    if nulls && array.get(i).is_none() {
+                        return None;
+                    }
+                    let view = views[i];
+                    let v = view.as_u128();
+                    if view.length <= 12 {
+                        if let Some((_, k)) = short.iter().find(|(s, _)| *s == v) {
+                            return Some(*k);
+                        }
+                        return code(array.value(i));
+                    }
+                    // Every long name of this length and first bytes, in the names' order.
+                    for (at, ((n, p), k)) in long.iter().enumerate() {
+                        if *n != view.length || *p != view.prefix {
+                            continue;
+                        }
+                        if seen[at] == v {
+                            return Some(*k);
+                        }
+                        if names.get(*k as usize) == Some(&array.value(i)) {
+                            seen[at] = v;
+                            return Some(*k);
+                        }
+                    }
+                    None
+                },
+            )
+            .collect();
+        out.extend(part);
+    }
+    out
 }
 
 impl Ledger {
@@ -1058,23 +1157,11 @@ impl Ledger {
         if let Some(c) = self.signal_codes.get() {
             return Ok(c);
         }
-        // Each row's signal as its index in SIGNALS (6 for any other), on every core.
-        let signal = self.rows.column(SIGNAL)?.str()?;
+        // Each row's signal as its index in SIGNALS (6 for any other).
         let other = SIGNALS.len() as u32;
-        let signal = signal.rechunk();
-        let codes: Vec<u32> = signal
-            .downcast_iter()
-            .flat_map(|a| {
-                (0..a.len())
-                    .into_par_iter()
-                    .with_min_len(1 << 14)
-                    .map(|i| {
-                        a.get(i)
-                            .and_then(|v| SIGNALS.iter().position(|s| *s == v))
-                            .map_or(other, |i| i as u32)
-                    })
-                    .collect::<Vec<u32>>()
-            })
+        let codes: Vec<u32> = text_codes(self.rows.column(SIGNAL)?.str()?, &SIGNALS)
+            .into_iter()
+            .map(|c| c.unwrap_or(other))
             .collect();
         Ok(self.signal_codes.get_or_init(|| codes))
     }
@@ -1195,6 +1282,72 @@ mod tests {
     use super::*;
     use crate::aggregate::TestRng as Rng;
     use crate::aggregate::scan::MICROS_PER_DAY;
+
+    #[test]
+    fn text_codes_are_each_texts_place_from_views_or_bytes() {
+        // Short (inline) and long texts, nulls, unknown texts and near misses, in runs and
+        // alone, over several chunks: the codes are the texts' places, row by row.
+        let names = [
+            "all-third-parties",
+            "ai-training",
+            "p1",
+            "a-partner-with-a-long-id",
+            // The same length and first 4 bytes as the one before.
+            "a-partner-with-a-long-ix",
+        ];
+        let pool = [
+            Some("all-third-parties"),
+            Some("ai-training"),
+            Some("p1"),
+            Some("a-partner-with-a-long-id"),
+            Some("all-third-partie"),
+            Some("all-third-partiesx"),
+            // The length and first 4 bytes of a long name, then other bytes.
+            Some("all-third-partiez"),
+            Some("a-partner-with-a-long-iD"),
+            Some("a-partner-with-a-long-ix"),
+            Some("p1x"),
+            Some("P1"),
+            Some("p2"),
+            Some(""),
+            None,
+        ];
+        let mut rng = Rng(0x5eed);
+        let mut column: Option<StringChunked> = None;
+        let mut texts = Vec::new();
+        for _ in 0..4 {
+            let mut chunk = Vec::new();
+            while chunk.len() < 70_000 {
+                let text = pool[rng.below(pool.len() as u64) as usize];
+                let run = 1 + rng.below(50) as usize;
+                chunk.extend(std::iter::repeat_n(text, run));
+            }
+            texts.extend(chunk.iter().copied());
+            let ca = StringChunked::from_iter_options("t".into(), chunk.into_iter());
+            match &mut column {
+                Some(c) => {
+                    c.append(&ca).unwrap();
+                }
+                None => column = Some(ca),
+            }
+        }
+        let column = column.unwrap();
+        assert!(column.chunks().len() > 1);
+        let expected: Vec<Option<u32>> = texts
+            .iter()
+            .map(|t| t.and_then(|t| names.iter().position(|n| *n == t).map(|i| i as u32)))
+            .collect();
+        assert_eq!(text_codes(&column, &names), expected);
+        // The same texts through Parquet, whose dictionary gives equal rows equal views.
+        let mut df = DataFrame::new(column.len(), vec![column.into_column()]).unwrap();
+        let mut bytes = Vec::new();
+        ParquetWriter::new(&mut bytes).finish(&mut df).unwrap();
+        let read = ParquetReader::new(std::io::Cursor::new(bytes))
+            .finish()
+            .unwrap();
+        let read = read.column("t").unwrap().str().unwrap().clone();
+        assert_eq!(text_codes(&read, &names), expected);
+    }
 
     /// Owners opted out at `t` by rows whose scope is in `scopes`, counted row by row.
     fn naive(rows: &[(i64, i64, Option<i64>, u32)], scopes: &[u32], t: i64) -> u64 {
