@@ -341,10 +341,17 @@ fn counts_from_tallies(
         let tallies: Vec<&Tallies> = of.iter().map(|(_, t)| t).collect();
         union_counts(&tallies, |k, id| marked(of, k, id))
     };
+    // The partner's union, and each list's own counts, in one pass: an export of one part
+    // has that part's counts.
+    let every = lists.iter().collect::<Vec<_>>();
+    let union = counted(&every);
     let (mut ids, mut n_owners, mut n_opted) = (Vec::new(), Vec::new(), Vec::new());
     for (j, export) in exports.iter().enumerate() {
-        let parts: Vec<&(usize, Tallies)> = lists.iter().filter(|(e, _)| *e == j).collect();
-        let (owners, opted) = counted(&parts);
+        let parts: Vec<usize> = (0..lists.len()).filter(|&k| lists[k].0 == j).collect();
+        let (owners, opted) = match parts.as_slice() {
+            [one] => union.each[*one],
+            _ => counted(&parts.iter().map(|&k| &lists[k]).collect::<Vec<_>>()).all,
+        };
         // Only exports with rows, as the grouping gives them.
         if owners == 0 {
             continue;
@@ -353,7 +360,7 @@ fn counts_from_tallies(
         n_owners.push(owners);
         n_opted.push(ledger.map(|_| opted));
     }
-    let (owners, opted) = counted(&lists.iter().collect::<Vec<_>>());
+    let (owners, opted) = union.all;
     ids.push(UNION.to_owned());
     n_owners.push(owners);
     n_opted.push(ledger.map(|_| opted));

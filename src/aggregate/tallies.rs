@@ -190,40 +190,57 @@ fn read_varint(bytes: &mut &[u8]) -> Option<u64> {
     None
 }
 
+/// Distinct owners over several lists of tallies, and how many of them a mark holds for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct UnionCounts {
+    /// Over all the lists: (owners, owners marked in at least one list they appear in).
+    pub(crate) all: (u64, u64),
+    /// In each list alone: (owners, owners marked); exact, as a list's ids are distinct.
+    pub(crate) each: Vec<(u64, u64)>,
+}
+
 /// The distinct owners of several lists of tallies, and how many of them `marked(list index,
-/// id)` holds for in at least one list they appear in. Over a narrow range of ids with bitmaps;
-/// else by sorting.
-pub(crate) fn union_counts(lists: &[&Tallies], marked: impl Fn(usize, i64) -> bool) -> (u64, u64) {
+/// id)` holds for, over all of them and in each, in one pass. Over a narrow range of ids with
+/// bitmaps; else by sorting.
+pub(crate) fn union_counts(lists: &[&Tallies], marked: impl Fn(usize, i64) -> bool) -> UnionCounts {
     const MAX_BITS: u64 = 1 << 27;
+    let mut each = vec![(0u64, 0u64); lists.len()];
     let (Some(min), Some(max)) = (
         lists.iter().filter_map(|l| l.ids.first()).min().copied(),
         lists.iter().filter_map(|l| l.ids.last()).max().copied(),
     ) else {
-        return (0, 0);
+        return UnionCounts { all: (0, 0), each };
     };
     let width = max.abs_diff(min);
     if width < MAX_BITS {
         let words = (width / 64 + 1) as usize;
         let (mut every, mut opted) = (vec![0u64; words], vec![0u64; words]);
         for (k, list) in lists.iter().enumerate() {
+            let mut marks = 0u64;
             for &id in &list.ids {
                 let at = id.abs_diff(min);
                 let (w, bit) = ((at / 64) as usize, 1u64 << (at % 64));
                 every[w] |= bit;
-                if opted[w] & bit == 0 && marked(k, id) {
+                if marked(k, id) {
                     opted[w] |= bit;
+                    marks += 1;
                 }
             }
+            each[k] = (list.ids.len() as u64, marks);
         }
         let ones = |v: &[u64]| v.iter().map(|w| u64::from(w.count_ones())).sum();
-        return (ones(&every), ones(&opted));
+        return UnionCounts {
+            all: (ones(&every), ones(&opted)),
+            each,
+        };
     }
-    let mut all: Vec<(i64, bool)> = lists
-        .iter()
-        .enumerate()
-        .flat_map(|(k, l)| l.ids.iter().map(move |&id| (id, k)))
-        .map(|(id, k)| (id, marked(k, id)))
-        .collect();
+    let mut all: Vec<(i64, bool)> = Vec::new();
+    for (k, list) in lists.iter().enumerate() {
+        let start = all.len();
+        all.extend(list.ids.iter().map(|&id| (id, marked(k, id))));
+        let marks = all[start..].iter().filter(|(_, m)| *m).count() as u64;
+        each[k] = (list.ids.len() as u64, marks);
+    }
     all.sort_unstable();
     let (mut owners, mut opted) = (0u64, 0u64);
     for (i, &(id, m)) in all.iter().enumerate() {
@@ -233,7 +250,10 @@ pub(crate) fn union_counts(lists: &[&Tallies], marked: impl Fn(usize, i64) -> bo
             opted += u64::from(m);
         }
     }
-    (owners, opted)
+    UnionCounts {
+        all: (owners, opted),
+        each,
+    }
 }
 
 #[cfg(test)]
@@ -336,9 +356,21 @@ mod tests {
                     }
                 }
             }
+            let each: Vec<(u64, u64)> = lists
+                .iter()
+                .enumerate()
+                .map(|(k, l)| {
+                    let mine: std::collections::BTreeSet<i64> = l.ids.iter().copied().collect();
+                    let marks = mine.iter().filter(|&&id| marked(k, id)).count();
+                    (mine.len() as u64, marks as u64)
+                })
+                .collect();
             assert_eq!(
                 union_counts(&refs, marked),
-                (all.len() as u64, opted.len() as u64),
+                UnionCounts {
+                    all: (all.len() as u64, opted.len() as u64),
+                    each,
+                },
                 "case {case}"
             );
         }
