@@ -968,15 +968,35 @@ impl Ledger {
             Some((min, max)) if max.abs_diff(min) < Ids::DIRECT_BITS => {
                 let words = (max.abs_diff(min) / 64 + 1) as usize;
                 let empty = || vec![vec![0u64; words]; wanted.len()];
+                // Per scope code, the sets whose codes hold it, by instant: a row is in those of
+                // its scope's whose instant lies in [opted_out_at, withdrawn_at), a run of them
+                // (what `Facts::active` asks of each set).
+                let mut by_scope: Vec<Vec<(i64, usize)>> = Vec::new();
+                for (k, (codes, t)) in wanted.iter().enumerate() {
+                    for &c in codes {
+                        let c = c as usize;
+                        if by_scope.len() <= c {
+                            by_scope.resize(c + 1, Vec::new());
+                        }
+                        if !by_scope[c].contains(&(*t, k)) {
+                            by_scope[c].push((*t, k));
+                        }
+                    }
+                }
+                by_scope.iter_mut().for_each(|sets| sets.sort_unstable());
                 let bits = rows()
                     .fold(empty, |mut bits, i| {
-                        if let Some(id) = owners[i] {
+                        let sets = by_scope.get(facts.scope[i] as usize);
+                        if let (Some(id), Some(sets)) = (owners[i], sets) {
                             let at = id.abs_diff(min);
                             let (w, bit) = ((at / 64) as usize, 1u64 << (at % 64));
-                            for (k, (codes, t)) in wanted.iter().enumerate() {
-                                if facts.active(i, codes, *t) {
-                                    bits[k][w] |= bit;
+                            let (from, to) = (facts.from[i], facts.to[i]);
+                            let first = sets.partition_point(|(t, _)| *t < from);
+                            for &(t, k) in &sets[first..] {
+                                if to.is_some_and(|to| to <= t) {
+                                    break;
                                 }
+                                bits[k][w] |= bit;
                             }
                         }
                         bits
