@@ -39,6 +39,9 @@ pub struct Problem {
     pub column: Option<u64>,
     /// Where inside the file: a key path (`counts[2].category`) or a row (`row 12`).
     pub key: Option<String>,
+    /// 1-based row of a table read without lines (Parquet, NDJSON rows), set with its key
+    /// (`row 12`) by [`Problem::row`]: rows sort by number (`row 8` before `row 60002`).
+    pub row: Option<u64>,
     /// What is wrong, lowercase, values in backticks.
     pub message: String,
     /// What to do about it.
@@ -54,17 +57,19 @@ type SortKey<'a> = (
     bool,
     Option<u64>,
     Option<u64>,
+    Option<u64>,
     &'a Option<String>,
     &'a String,
     &'a Option<String>,
 );
 
-/// Problems sort by file, then line and column; a file's summary line comes after its problems.
+/// Problems sort by file, then line and column (or row); a file's summary line comes after its
+/// problems.
 impl Ord for Problem {
     fn cmp(&self, other: &Self) -> std::cmp::Ordering {
         fn key(p: &Problem) -> SortKey<'_> {
             (
-                &p.file, p.summary, p.line, p.column, &p.key, &p.message, &p.help,
+                &p.file, p.summary, p.line, p.column, p.row, &p.key, &p.message, &p.help,
             )
         }
         key(self).cmp(&key(other))
@@ -85,6 +90,7 @@ impl Problem {
             line: None,
             column: None,
             key: None,
+            row: None,
             message: message.into(),
             help: None,
             summary: false,
@@ -108,6 +114,13 @@ impl Problem {
     pub fn key(mut self, key: impl Into<String>) -> Self {
         self.key = Some(key.into());
         self
+    }
+
+    /// Locates the problem at a table's 1-based `row` (`row 12`), for a table read without
+    /// lines.
+    pub fn row(mut self, row: u64) -> Self {
+        self.row = Some(row);
+        self.key(format!("row {row}"))
     }
 
     /// Adds the help line.
@@ -251,6 +264,31 @@ mod tests {
         assert_eq!(
             p.to_string(),
             "error: data/exports/q1.yaml:12:5: counts[2].category: unknown category `fiction`\n  = help: add it to categories in report.yaml"
+        );
+    }
+
+    #[test]
+    fn rows_sort_by_number() {
+        let err = Error::invalid(
+            [60002u64, 8, 150001, 300000, 9, 222223]
+                .into_iter()
+                .map(|r| Problem::new("ledger.parquet", "bad").row(r))
+                .collect(),
+        );
+        let Error::Invalid(problems) = err else {
+            panic!("expected invalid");
+        };
+        let keys: Vec<_> = problems.iter().filter_map(|p| p.key.as_deref()).collect();
+        assert_eq!(
+            keys,
+            [
+                "row 8",
+                "row 9",
+                "row 60002",
+                "row 150001",
+                "row 222223",
+                "row 300000"
+            ]
         );
     }
 

@@ -461,7 +461,7 @@ impl<'a> TextCells<'a> {
     pub(crate) fn place(&self, i: usize, p: Problem) -> Problem {
         match self.table.format {
             TableFormat::Csv => p.at(i as u64 + 2, None),
-            _ => p.key(format!("row {}", i + 1)),
+            _ => p.row(i as u64 + 1),
         }
     }
 }
@@ -535,7 +535,7 @@ impl BadRows<'_> {
         match self.table.format {
             TableFormat::Csv => p.at(row + 2, None),
             TableFormat::Ndjson => p.at(row + 1, None),
-            TableFormat::Parquet => p.key(format!("row {}", row + 1)),
+            TableFormat::Parquet => p.row(row + 1),
         }
     }
 
