@@ -182,13 +182,9 @@ impl Checks {
             .or(self.bad_range.clone())
     }
 
+    /// Whether a row breaks any rule.
     pub(super) fn invalid(&self) -> Expr {
-        self.bad_owner
-            .clone()
-            .or(self.bad_from.clone())
-            .or(self.bad_to.clone())
-            .or(self.bad_order.clone())
-            .or(self.bad_range.clone())
+        self.invalid_but_texts()
             .or(self.bad_signal.clone())
             .or(self.bad_scope.clone())
     }
