@@ -11,7 +11,7 @@ use super::scan::KeptOwners;
 use super::scan::MICROS_PER_DAY;
 use super::{SharedItemRow, internal, report_now};
 use crate::error::{Problem, Problems, Result};
-use crate::model::{CategoryId, CountRow, DeclaredCounts, Export, Report, TableFormat};
+use crate::model::{CategoryId, CountRow, DeclaredCounts, Export, Partner, Report, TableFormat};
 
 /// What counting one export found besides its shared-items rows.
 #[derive(Debug, Clone)]
@@ -93,22 +93,13 @@ fn counting_order(report: &Report, with: &Counting) -> Vec<usize> {
         else {
             return false;
         };
-        let exported_at = export.exported_at.timestamp_micros();
-        let fingerprint = match with.ledger {
-            Some(l) => match l.fingerprint(partner, exported_at) {
-                Ok(f) => f,
-                // Counting reports it.
-                Err(_) => return true,
-            },
-            None => "-".to_owned(),
+        let Ok(at_export) =
+            fingerprint(with.ledger, partner, export.exported_at.timestamp_micros())
+        else {
+            // Counting reports it.
+            return true;
         };
-        let key = cache::KeyParts {
-            partner,
-            exported_at,
-            ledger: &fingerprint,
-            window: window_micros(export),
-            categories: with.categories,
-        };
+        let key = key_parts(partner, export, &at_export, with.categories);
         items
             .files
             .iter()
@@ -116,6 +107,35 @@ fn counting_order(report: &Report, with: &Counting) -> Vec<usize> {
     });
     let (first, rest): (Vec<usize>, Vec<usize>) = all.partition(|&i| missing[i]);
     first.into_iter().chain(rest).collect()
+}
+
+/// The fingerprint of the ledger rows a cache entry of `partner`'s listing depends on at `t`
+/// (`-` without a ledger).
+pub(crate) fn fingerprint(
+    ledger: Option<&Ledger>,
+    partner: &Partner,
+    t: i64,
+) -> PolarsResult<String> {
+    match ledger {
+        Some(l) => l.fingerprint(partner, t),
+        None => Ok("-".to_owned()),
+    }
+}
+
+/// What a cache entry of `export`'s listing is keyed by besides the listing's bytes.
+pub(crate) fn key_parts<'a>(
+    partner: &'a Partner,
+    export: &Export,
+    fingerprint: &'a str,
+    categories: &'a [CategoryId],
+) -> cache::KeyParts<'a> {
+    cache::KeyParts {
+        partner,
+        exported_at: export.exported_at.timestamp_micros(),
+        ledger: fingerprint,
+        window: window_micros(export),
+        categories,
+    }
 }
 
 /// The ledger fingerprints the cache keys of `report` need, for every partner in one pass.
@@ -156,20 +176,10 @@ pub(crate) fn cache_entries(
         else {
             continue;
         };
-        let exported_at = export.exported_at.timestamp_micros();
-        let fingerprint = |t: i64| match ledger {
-            Some(l) => l.fingerprint(partner, t).map_err(internal),
-            None => Ok("-".to_owned()),
-        };
-        let (at_export, at_now) = (fingerprint(exported_at)?, fingerprint(now)?);
+        let at = |t: i64| fingerprint(ledger, partner, t).map_err(internal);
+        let (at_export, at_now) = (at(export.exported_at.timestamp_micros())?, at(now)?);
         for part in &items.files {
-            let key = |ledger| cache::KeyParts {
-                partner,
-                exported_at,
-                ledger,
-                window: window_micros(export),
-                categories: &categories,
-            };
+            let key = |ledger| key_parts(partner, export, ledger, &categories);
             out.extend(cache::entry_path(dir, "aggregate", part, &key(&at_export)));
             out.extend(cache::tallies_entry_path(dir, part));
             if ledger.is_some() {
@@ -334,13 +344,7 @@ pub(crate) fn export_counts(
             };
             let listed = match (cache, partner) {
                 (Some(cache), Some(partner)) => {
-                    let key = |ledger| cache::KeyParts {
-                        partner,
-                        exported_at: context.exported_at,
-                        ledger,
-                        window,
-                        categories,
-                    };
+                    let key = |ledger| key_parts(partner, export, ledger, categories);
                     let (key_export, key_now) = (key(&at_export), key(&at_now));
                     cache
                         .aggregate(part, &key_export, &listings::cached_columns(), count)

@@ -8,9 +8,9 @@
 
 use polars::prelude::*;
 
-use super::cache::{Cache, KeyParts};
+use super::cache::Cache;
 use super::columns::{EXPORT, OWNER_ID};
-use super::exports::window_micros;
+use super::exports::{fingerprint, key_parts, window_micros};
 use super::ids;
 use super::ledger::{IdSet, Ledger};
 use super::listings::{self, ListingContext};
@@ -181,28 +181,8 @@ fn fingerprints(
 ) -> Result<Vec<String>> {
     listed
         .iter()
-        .map(|e| match ledger {
-            Some(l) => l
-                .fingerprint(partner, e.exported_at.timestamp_micros())
-                .map_err(internal),
-            None => Ok("-".to_owned()),
-        })
+        .map(|e| fingerprint(ledger, partner, e.exported_at.timestamp_micros()).map_err(internal))
         .collect()
-}
-
-fn key_parts<'a>(
-    partner: &'a Partner,
-    export: &Export,
-    fingerprint: &'a str,
-    categories: &'a [crate::model::CategoryId],
-) -> KeyParts<'a> {
-    KeyParts {
-        partner,
-        exported_at: export.exported_at.timestamp_micros(),
-        ledger: fingerprint,
-        window: window_micros(export),
-        categories,
-    }
 }
 
 /// One partner's owner counts: a row per listed export and one (`export` empty) for the union.
