@@ -10,6 +10,7 @@
 //! `sharelog receipt` assembles one owner's receipt from them and `sharelog verify` checks one
 //! against a site, as `verify/index.html` does in the browser.
 
+mod batch;
 pub(crate) mod tree;
 pub mod verify;
 
@@ -19,8 +20,7 @@ use std::io::{BufRead, BufReader, BufWriter, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use hmac::{Hmac, KeyInit, Mac};
-use polars::prelude::*;
+use hmac::{Hmac, KeyInit};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -451,56 +451,6 @@ struct Index {
     commitments: Commitments,
 }
 
-/// One line of an owner shard, for one (owner, batch), tab-separated: the owner id (as a JSON
-/// string), the batch's index in the commitments, the leaf's index (`-` without a tree), the
-/// salt, the two opt-out marks (`t`, `f` or `-` each), and the cells
-/// (`category index,year,items,private,deleted,suspended,explicit,minor`, `;`-separated). The
-/// record is rebuilt from it and the commitments.
-fn line_text(
-    out: &mut String,
-    batch: usize,
-    leaf: Option<u64>,
-    r: &Record,
-    categories: &[String],
-) -> Result<()> {
-    use std::fmt::Write as _;
-    let mark = |b: Option<bool>| match b {
-        Some(true) => 't',
-        Some(false) => 'f',
-        None => '-',
-    };
-    let owner = serde_json::to_string(&r.owner)
-        .map_err(|e| Error::Internal(format!("an owner id: {e}")))?;
-    let leaf = leaf.map_or_else(|| "-".to_owned(), |l| l.to_string());
-    let _ = write!(
-        out,
-        "{owner}\t{batch}\t{leaf}\t{}\t{}{}\t",
-        r.salt,
-        mark(r.opted_out_at_export),
-        mark(r.opted_out_now)
-    );
-    for (k, c) in r.cells.iter().enumerate() {
-        let category = categories
-            .iter()
-            .position(|x| *x == c.category)
-            .ok_or_else(|| Error::Internal(format!("unknown category {}", c.category)))?;
-        let _ = write!(
-            out,
-            "{}{category},{},{},{},{},{},{},{}",
-            if k > 0 { ";" } else { "" },
-            c.year,
-            c.items,
-            c.private,
-            c.deleted,
-            c.suspended,
-            c.explicit,
-            c.minor
-        );
-    }
-    out.push('\n');
-    Ok(())
-}
-
 /// A line of an owner shard read back: (batch index, leaf, record); `None` when it is not one.
 fn parse_line(
     line: &str,
@@ -643,31 +593,29 @@ pub(crate) fn commit(
         .collect();
     crate::aggregate::owner_records(report, |i, df| {
         let c = &mut exports[i];
-        let records = records_of(&df, c, &base_mac)?;
+        let batch = batch::Batch::of(&df, &c.export, &categories)?;
+        drop(df);
+        let shared = batch::Shared {
+            export: &c.export,
+            exported_at: &c.exported_at,
+            partner: &c.partner,
+            categories: &categories,
+        };
+        let leaves = batch.leaves(&base_mac, &shared)?;
         let published = rows.iter().find(|r| r.export == c.export).and_then(summed);
-        if records.is_empty() {
+        if leaves.is_empty() {
             // An empty listing: no owner, nothing to commit to.
             c.reason = Some("empty".to_owned());
         } else if let Some(published) = &published {
             let names: Vec<String> = published.iter().map(|(n, _)| n.clone()).collect();
             let width = tree::node_len(names.len());
-            use rayon::prelude::*;
-            let leaves: Vec<Option<Vec<u8>>> = records
-                .par_iter()
-                .map(|(r, bytes)| r.sums(&names).map(|sums| tree::leaf(bytes, &sums)))
-                .collect();
-            let leaves = leaves
-                .into_iter()
-                .collect::<Option<Vec<Vec<u8>>>>()
-                .ok_or_else(|| {
-                    Error::Internal(format!("a record of {} lacks a summed count", c.export))
-                })?;
             // Each record's place among the leaves sorted by hash (hashes are distinct: each
-            // record names its owner, and salts differ).
-            // Sorted on the hash's first 8 bytes, the whole node only where those tie.
-            let prefix = |l: &[u8]| {
+            // record names its owner, and salts differ). Sorted on the hash's first 8 bytes, the
+            // whole hash only where those tie.
+            use rayon::prelude::*;
+            let prefix = |l: &batch::Leaf| {
                 let mut b = [0u8; 8];
-                b.copy_from_slice(&l[..8]);
+                b.copy_from_slice(&l.hash[..8]);
                 u64::from_be_bytes(b)
             };
             let mut keyed: Vec<(u64, usize)> = leaves
@@ -676,16 +624,29 @@ pub(crate) fn commit(
                 .map(|(j, l)| (prefix(l), j))
                 .collect();
             keyed.par_sort_unstable_by(|a, b| {
-                a.0.cmp(&b.0).then_with(|| leaves[a.1].cmp(&leaves[b.1]))
+                a.0.cmp(&b.0)
+                    .then_with(|| leaves[a.1].hash.cmp(&leaves[b.1].hash))
             });
-            let order: Vec<usize> = keyed.into_iter().map(|(_, j)| j).collect();
-            let mut index = vec![0u64; records.len()];
-            let mut nodes = Vec::with_capacity(records.len() * width);
-            for (k, j) in order.iter().enumerate() {
+            let mut index = vec![0u64; leaves.len()];
+            let mut nodes = Vec::with_capacity(leaves.len() * width);
+            for (k, (_, j)) in keyed.iter().enumerate() {
                 index[*j] = k as u64;
-                nodes.extend_from_slice(&leaves[*j]);
+                let leaf = &leaves[*j];
+                nodes.extend_from_slice(&leaf.hash);
+                for name in &names {
+                    let sum = match name.as_str() {
+                        "items" => Some(leaf.items),
+                        "owners" => Some(1),
+                        "owners_opted_out" => batch.marks(*j).0.map(u64::from),
+                        _ => None,
+                    }
+                    .ok_or_else(|| {
+                        Error::Internal(format!("a record of {} lacks a summed count", c.export))
+                    })?;
+                    nodes.extend_from_slice(&sum.to_be_bytes());
+                }
             }
-            drop(leaves);
+            drop(keyed);
             let built = tree::Tree::from_sorted(nodes, width).ok_or_else(|| {
                 Error::Internal(format!("the tree of {} could not be built", c.export))
             })?;
@@ -712,12 +673,12 @@ pub(crate) fn commit(
                         .map_err(|e| crate::fs::io_error(&path, e))?;
                 }
                 f.flush().map_err(|e| crate::fs::io_error(&path, e))?;
-                write_lines(s, &mut shards, i, &records, Some(&index), &categories)?;
+                write_lines(s, &mut shards, i, &batch, &leaves, Some(&index))?;
             }
         } else {
             c.reason = Some("hidden".to_owned());
             if let Some(s) = &staged {
-                write_lines(s, &mut shards, i, &records, None, &categories)?;
+                write_lines(s, &mut shards, i, &batch, &leaves, None)?;
             }
         }
         Ok(())
@@ -751,163 +712,30 @@ pub(crate) fn commit(
     Ok((commitments, staged))
 }
 
-/// The owners' records of one batch (and each record's canonical JSON), in the owner table's
-/// order.
-fn records_of(
-    df: &DataFrame,
-    c: &ExportCommitment,
-    mac: &HmacSha256,
-) -> Result<Vec<(Record, Vec<u8>)>> {
-    let fail = |e: PolarsError| Error::Internal(format!("the owners of {}: {e}", c.export));
-    // Integer ids stay integers (grouped and sorted as such); a record holds their digits.
-    let column = df.column("owner_id").map_err(fail)?;
-    let owners = if column.dtype().is_integer() {
-        let ints = column
-            .cast(&DataType::Int64)
-            .and_then(|c| c.i64().cloned())
-            .map_err(fail)?;
-        OwnerIds::Integer(ints.rechunk().into_owned())
-    } else {
-        let texts = column.str().cloned().map_err(fail)?;
-        OwnerIds::Text(texts.rechunk().into_owned())
-    };
-    let categories = df
-        .column("category")
-        .and_then(|c| c.str().cloned())
-        .map_err(fail)?;
-    let years = df
-        .column("year")
-        .and_then(|c| c.cast(&DataType::Int32))
-        .and_then(|c| c.i32().cloned())
-        .map_err(fail)?;
-    let u = |name: &str| {
-        df.column(name)
-            .and_then(|c| c.cast(&DataType::UInt64))
-            .and_then(|c| c.u64().cloned())
-            .map_err(fail)
-    };
-    let items = u("items")?;
-    let flags = [
-        u("private")?,
-        u("deleted")?,
-        u("suspended")?,
-        u("explicit")?,
-        u("minor")?,
-    ];
-    let b = |name: &str| {
-        df.column(name)
-            .and_then(|c| c.bool().cloned())
-            .map_err(fail)
-    };
-    let opted = b(crate::aggregate::RECEIPT_OPTED)?;
-    let now = b(crate::aggregate::RECEIPT_OPTED_NOW)?;
-    let missing = || Error::Internal(format!("an owner row of {} has a null", c.export));
-    // One chunk per column, so that reading row i is an index.
-    let categories = categories.rechunk();
-    let years = years.rechunk();
-    let items = items.rechunk();
-    let flags: Vec<_> = flags.iter().map(|f| f.rechunk()).collect();
-    let (opted, now) = (opted.rechunk(), now.rechunk());
-    // Rows are sorted by owner: each owner's rows are one run.
-    let runs = match &owners {
-        OwnerIds::Integer(ints) => runs(ints.iter(), df.height()),
-        OwnerIds::Text(texts) => runs(texts.iter(), df.height()),
-    }
-    .ok_or_else(missing)?;
-    let owner_at = |i: usize| match &owners {
-        OwnerIds::Integer(ints) => ints.get(i).map(|n| n.to_string()),
-        OwnerIds::Text(texts) => texts.get(i).map(str::to_owned),
-    };
-    use rayon::prelude::*;
-    runs.par_iter()
-        .map(|&(start, end)| {
-            let owner = owner_at(start).ok_or_else(missing)?;
-            let mut m = mac.clone();
-            m.update(owner.as_bytes());
-            let mut record = Record {
-                cells: Vec::with_capacity(end - start),
-                export: c.export.clone(),
-                exported_at: c.exported_at.clone(),
-                items: 0,
-                opted_out_at_export: opted.get(start),
-                opted_out_now: now.get(start),
-                owner,
-                partner: c.partner.clone(),
-                salt: hex::encode(m.finalize().into_bytes()),
-            };
-            for i in start..end {
-                let cell = Cell {
-                    category: categories.get(i).ok_or_else(missing)?.to_owned(),
-                    year: years.get(i).ok_or_else(missing)?,
-                    items: items.get(i).ok_or_else(missing)?,
-                    private: flags[0].get(i).unwrap_or(0),
-                    deleted: flags[1].get(i).unwrap_or(0),
-                    suspended: flags[2].get(i).unwrap_or(0),
-                    explicit: flags[3].get(i).unwrap_or(0),
-                    minor: flags[4].get(i).unwrap_or(0),
-                };
-                record.items = record
-                    .items
-                    .checked_add(cell.items)
-                    .ok_or_else(|| Error::Internal("an owner's items overflow".into()))?;
-                record.cells.push(cell);
-            }
-            let bytes = record.canonical()?;
-            Ok((record, bytes))
-        })
-        .collect()
-}
-
-/// A batch's owner column, in one chunk: integer ids stay integers.
-enum OwnerIds {
-    Integer(Int64Chunked),
-    Text(StringChunked),
-}
-
-/// The runs of equal values of a sorted column, as (start, end) row ranges; `None` at a null.
-fn runs<T: PartialEq>(
-    values: impl Iterator<Item = Option<T>>,
-    height: usize,
-) -> Option<Vec<(usize, usize)>> {
-    let mut out: Vec<(usize, usize)> = Vec::new();
-    let mut last = None;
-    for (i, value) in values.enumerate() {
-        let value = value?;
-        if last.as_ref() != Some(&value) {
-            if let Some(run) = out.last_mut() {
-                run.1 = i;
-            }
-            out.push((i, height));
-            last = Some(value);
-        }
-    }
-    Some(out)
-}
-
 /// Appends a batch's records to the owner shards (the lines written in parallel, appended in
 /// the records' order).
 fn write_lines(
     s: &Staged,
     shards: &mut BTreeMap<String, BufWriter<File>>,
-    batch: usize,
-    records: &[(Record, Vec<u8>)],
+    number: usize,
+    batch: &batch::Batch,
+    leaves: &[batch::Leaf],
     index: Option<&[u64]>,
-    categories: &[String],
 ) -> Result<()> {
     use rayon::prelude::*;
-    let lines: Vec<(String, String)> = records
+    let lines: Vec<(String, String)> = leaves
         .par_iter()
         .enumerate()
-        .map(|(j, (r, _))| {
+        .map(|(j, leaf)| {
             let mut line = String::with_capacity(128);
-            line_text(
-                &mut line,
-                batch,
+            batch.line(
+                j,
+                number,
                 index.and_then(|ix| ix.get(j).copied()),
-                r,
-                categories,
+                &leaf.salt,
+                &mut line,
             )?;
-            Ok((shard(&r.owner), line))
+            Ok((shard(batch.owner(j)), line))
         })
         .collect::<Result<_>>()?;
     for (name, line) in lines {
