@@ -26,18 +26,50 @@ pub(crate) struct Batch {
     marks: Vec<(Option<bool>, Option<bool>)>,
     /// Per row: the category's index in the report's categories, the year, and the counts.
     cells: Vec<(usize, i32, Counts)>,
+    /// Whether the ids are integers' digits.
+    integers: bool,
 }
 
-/// What every record of a batch shares, as JSON.
-pub(crate) struct Shared<'a> {
-    /// The batch's id.
-    pub(crate) export: &'a str,
-    /// When it was exported, as records write it.
-    pub(crate) exported_at: &'a str,
-    /// The partner's id.
-    pub(crate) partner: &'a str,
-    /// The report's category ids, in order.
-    pub(crate) categories: &'a [String],
+/// What every record of a batch shares, written as JSON once: the parts of a record between
+/// the ones that change.
+pub(crate) struct Shared {
+    /// Per category (in the report's order): `{"category":"…","deleted":`.
+    cells: Vec<Vec<u8>>,
+    /// `],"export":"…","exported_at":"…","items":`.
+    middle: Vec<u8>,
+    /// `,"partner":"…","salt":"`.
+    tail: Vec<u8>,
+}
+
+impl Shared {
+    /// The shared parts of a batch's records.
+    pub(crate) fn new(
+        export: &str,
+        exported_at: &str,
+        partner: &str,
+        categories: &[String],
+    ) -> Result<Shared> {
+        let json = |s: &str| {
+            serde_json::to_vec(s)
+                .map_err(|e| Error::Internal(format!("a record could not be written: {e}")))
+        };
+        let mut cells = Vec::with_capacity(categories.len());
+        for c in categories {
+            cells.push([&b"{\"category\":"[..], &json(c)?, b",\"deleted\":"].concat());
+        }
+        Ok(Shared {
+            cells,
+            middle: [
+                &b"],\"export\":"[..],
+                &json(export)?,
+                b",\"exported_at\":",
+                &json(exported_at)?,
+                b",\"items\":",
+            ]
+            .concat(),
+            tail: [&b",\"partner\":"[..], &json(partner)?, b",\"salt\":\""].concat(),
+        })
+    }
 }
 
 /// One record's leaf parts: its hash, salt and item count.
@@ -125,7 +157,8 @@ impl Batch {
             owner_text.push_str(id);
             owner_ends.push(owner_text.len());
         };
-        if column.dtype().is_integer() {
+        let integers = column.dtype().is_integer();
+        if integers {
             let ints = column.cast(&DataType::Int64).map_err(fail)?;
             let mut last = None;
             let mut digits = itoa::Buffer::new();
@@ -156,6 +189,7 @@ impl Batch {
             runs,
             marks,
             cells,
+            integers,
         })
     }
 
@@ -199,60 +233,56 @@ impl Batch {
         out: &mut Vec<u8>,
     ) -> Result<()> {
         let mut n = itoa::Buffer::new();
-        let string = |out: &mut Vec<u8>, s: &str| {
-            serde_json::to_writer(out, s)
-                .map_err(|e| Error::Internal(format!("a record could not be written: {e}")))
-        };
         let mark = |b: Option<bool>| match b {
-            Some(true) => "true",
-            Some(false) => "false",
-            None => "null",
+            Some(true) => &b"true"[..],
+            Some(false) => b"false",
+            None => b"null",
         };
         out.extend_from_slice(b"{\"cells\":[");
         for (k, (category, year, c)) in self.cells(r).iter().enumerate() {
             if k > 0 {
                 out.push(b',');
             }
-            out.extend_from_slice(b"{\"category\":");
-            let name = shared
-                .categories
+            let prefix = shared
+                .cells
                 .get(*category)
                 .ok_or_else(|| Error::Internal(format!("no category {category}")))?;
-            string(out, name)?;
-            // Keys in sorted order: deleted, explicit, items, minor, private, suspended, year.
-            for (key, value) in [
-                ("deleted", c[2]),
-                ("explicit", c[4]),
-                ("items", c[0]),
-                ("minor", c[5]),
-                ("private", c[1]),
-                ("suspended", c[3]),
-            ] {
-                out.extend_from_slice(b",\"");
-                out.extend_from_slice(key.as_bytes());
-                out.extend_from_slice(b"\":");
-                out.extend_from_slice(n.format(value).as_bytes());
-            }
+            // Keys in sorted order: category, deleted, explicit, items, minor, private,
+            // suspended, year.
+            out.extend_from_slice(prefix);
+            out.extend_from_slice(n.format(c[2]).as_bytes());
+            out.extend_from_slice(b",\"explicit\":");
+            out.extend_from_slice(n.format(c[4]).as_bytes());
+            out.extend_from_slice(b",\"items\":");
+            out.extend_from_slice(n.format(c[0]).as_bytes());
+            out.extend_from_slice(b",\"minor\":");
+            out.extend_from_slice(n.format(c[5]).as_bytes());
+            out.extend_from_slice(b",\"private\":");
+            out.extend_from_slice(n.format(c[1]).as_bytes());
+            out.extend_from_slice(b",\"suspended\":");
+            out.extend_from_slice(n.format(c[3]).as_bytes());
             out.extend_from_slice(b",\"year\":");
             out.extend_from_slice(n.format(*year).as_bytes());
             out.push(b'}');
         }
-        out.extend_from_slice(b"],\"export\":");
-        string(out, shared.export)?;
-        out.extend_from_slice(b",\"exported_at\":");
-        string(out, shared.exported_at)?;
-        out.extend_from_slice(b",\"items\":");
+        out.extend_from_slice(&shared.middle);
         out.extend_from_slice(n.format(self.items(r)?).as_bytes());
         let (opted, now) = self.marks[r];
         out.extend_from_slice(b",\"opted_out_at_export\":");
-        out.extend_from_slice(mark(opted).as_bytes());
+        out.extend_from_slice(mark(opted));
         out.extend_from_slice(b",\"opted_out_now\":");
-        out.extend_from_slice(mark(now).as_bytes());
+        out.extend_from_slice(mark(now));
         out.extend_from_slice(b",\"owner\":");
-        string(out, self.owner(r))?;
-        out.extend_from_slice(b",\"partner\":");
-        string(out, shared.partner)?;
-        out.extend_from_slice(b",\"salt\":\"");
+        if self.integers {
+            // Digits need no escaping.
+            out.push(b'"');
+            out.extend_from_slice(self.owner(r).as_bytes());
+            out.push(b'"');
+        } else {
+            serde_json::to_writer(&mut *out, self.owner(r))
+                .map_err(|e| Error::Internal(format!("a record could not be written: {e}")))?;
+        }
+        out.extend_from_slice(&shared.tail);
         let mut hex = [0u8; 64];
         hex::encode_to_slice(salt, &mut hex)
             .map_err(|e| Error::Internal(format!("a salt could not be written: {e}")))?;
@@ -407,12 +437,8 @@ mod tests {
             "owner_id".into(),
             [-7i64, -7, 12345678901234, 12345678901234],
         );
-        let shared = Shared {
-            export: "e-1\"x",
-            exported_at: "2024-01-01T00:00:00Z",
-            partner: "p</script>",
-            categories: &categories,
-        };
+        let (export, exported_at, partner) = ("e-1\"x", "2024-01-01T00:00:00Z", "p</script>");
+        let shared = Shared::new(export, exported_at, partner, &categories).expect("shared");
         let mac = <HmacSha256 as hmac::KeyInit>::new_from_slice(b"0123456789abcdef").expect("key");
         for (owners, ids) in [
             (texts, ["a\"b\\c\u{1}\u{7f}é\u{2028}", "z"]),
@@ -441,13 +467,13 @@ mod tests {
                                 year: *year,
                             })
                             .collect(),
-                        export: shared.export.to_owned(),
-                        exported_at: shared.exported_at.to_owned(),
+                        export: export.to_owned(),
+                        exported_at: exported_at.to_owned(),
                         items: cells.iter().map(|c| c.2[0]).sum(),
                         opted_out_at_export: marks[0],
                         opted_out_now: marks[1],
                         owner: (*id).to_owned(),
-                        partner: shared.partner.to_owned(),
+                        partner: partner.to_owned(),
                         salt: salt.clone(),
                     };
                     let want = record.canonical().expect("serde");
@@ -471,12 +497,7 @@ mod tests {
     #[test]
     fn a_null_or_an_overflow_is_an_error_not_a_record() {
         let categories = vec!["text".to_owned()];
-        let shared = Shared {
-            export: "e",
-            exported_at: "2024-01-01T00:00:00Z",
-            partner: "p",
-            categories: &categories,
-        };
+        let shared = Shared::new("e", "2024-01-01T00:00:00Z", "p", &categories).expect("shared");
         let mac = <HmacSha256 as hmac::KeyInit>::new_from_slice(b"0123456789abcdef").expect("key");
         let owners = Column::new("owner_id".into(), [Some(1i64), None]);
         let df = table(

@@ -595,12 +595,7 @@ pub(crate) fn commit(
         let c = &mut exports[i];
         let batch = batch::Batch::of(&df, &c.export, &categories)?;
         drop(df);
-        let shared = batch::Shared {
-            export: &c.export,
-            exported_at: &c.exported_at,
-            partner: &c.partner,
-            categories: &categories,
-        };
+        let shared = batch::Shared::new(&c.export, &c.exported_at, &c.partner, &categories)?;
         let leaves = batch.leaves(&base_mac, &shared)?;
         let published = rows.iter().find(|r| r.export == c.export).and_then(summed);
         if leaves.is_empty() {
@@ -627,24 +622,40 @@ pub(crate) fn commit(
                 a.0.cmp(&b.0)
                     .then_with(|| leaves[a.1].hash.cmp(&leaves[b.1].hash))
             });
+            // What each of a leaf's sums is: its items, 1 (owners), or its opt-out mark.
+            let kinds: Vec<u8> = names
+                .iter()
+                .map(|n| match n.as_str() {
+                    "items" => Ok(0),
+                    "owners" => Ok(1),
+                    "owners_opted_out" => Ok(2),
+                    other => Err(Error::Internal(format!("no sum {other}"))),
+                })
+                .collect::<Result<_>>()?;
+            let mut nodes = vec![0u8; leaves.len() * width];
+            nodes
+                .par_chunks_mut(width)
+                .zip(keyed.par_iter())
+                .try_for_each(|(node, &(_, j))| {
+                    let leaf = &leaves[j];
+                    node[..tree::HASH].copy_from_slice(&leaf.hash);
+                    for (k, kind) in kinds.iter().enumerate() {
+                        let sum = match kind {
+                            0 => leaf.items,
+                            1 => 1,
+                            _ => u64::from(batch.marks(j).0?),
+                        };
+                        node[tree::HASH + 8 * k..tree::HASH + 8 * (k + 1)]
+                            .copy_from_slice(&sum.to_be_bytes());
+                    }
+                    Some(())
+                })
+                .ok_or_else(|| {
+                    Error::Internal(format!("a record of {} lacks a summed count", c.export))
+                })?;
             let mut index = vec![0u64; leaves.len()];
-            let mut nodes = Vec::with_capacity(leaves.len() * width);
             for (k, (_, j)) in keyed.iter().enumerate() {
                 index[*j] = k as u64;
-                let leaf = &leaves[*j];
-                nodes.extend_from_slice(&leaf.hash);
-                for name in &names {
-                    let sum = match name.as_str() {
-                        "items" => Some(leaf.items),
-                        "owners" => Some(1),
-                        "owners_opted_out" => batch.marks(*j).0.map(u64::from),
-                        _ => None,
-                    }
-                    .ok_or_else(|| {
-                        Error::Internal(format!("a record of {} lacks a summed count", c.export))
-                    })?;
-                    nodes.extend_from_slice(&sum.to_be_bytes());
-                }
             }
             drop(keyed);
             let built = tree::Tree::from_sorted(nodes, width).ok_or_else(|| {
