@@ -4,18 +4,19 @@
 
 use polars::prelude::*;
 
-use super::columns::{CATEGORY, FLAGS, ITEMS, OWNER_ID, YEAR};
+use super::columns::OWNER_ID;
 use super::exports::window_micros;
 use super::ledger;
-use super::listings::{self, ListingContext, RECEIPT_OPTED, RECEIPT_OPTED_NOW};
+use super::listings::{self, ListingContext};
 use super::{internal, report_now};
 use crate::error::{Error, Result};
 use crate::model::Report;
 
 /// Calls `each` with the index (in `report.exports`) of every export that has an item listing
-/// and its owner table: one row per (owner, category, year) with `items`, the flags' counts and
-/// the two opt-out marks, sorted by owner, category and year. Returns whether the report has a
-/// ledger (without one the marks are null). Run after a build's aggregation: the rows are valid.
+/// and its rows: one per item (in no particular order) with `owner_id` (integers as `Int64`,
+/// else text), `category`, `year`, the flags, and the two opt-out marks. The caller groups them
+/// by owner (`receipts::batch`). Returns whether the report has a ledger (without one the marks
+/// are null). Run after a build's aggregation: the rows are valid.
 pub(crate) fn owner_records(
     report: &Report,
     mut each: impl FnMut(usize, DataFrame) -> Result<()>,
@@ -63,27 +64,9 @@ pub(crate) fn owner_records(
         if frames.is_empty() {
             continue;
         }
-        let mut aggs = vec![len().cast(DataType::UInt64).alias(ITEMS)];
-        aggs.extend(
-            FLAGS
-                .iter()
-                .map(|f| col(*f).sum().cast(DataType::UInt64).alias(*f)),
-        );
-        aggs.push(col(RECEIPT_OPTED).first().alias(RECEIPT_OPTED));
-        aggs.push(col(RECEIPT_OPTED_NOW).first().alias(RECEIPT_OPTED_NOW));
-        // SELECT owner_id, category, year, count(*) AS items, sum(private) AS private, ...,
-        //        first(__opted), first(__opted_now)
-        // FROM parts GROUP BY owner_id, category, year ORDER BY owner_id, category, year
+        // SELECT owner_id, category, year, private, ..., __opted, __opted_now FROM parts
         let df = concat(frames, UnionArgs::default())
-            .and_then(|lf| {
-                lf.group_by([col(OWNER_ID), col(CATEGORY), col(YEAR)])
-                    .agg(aggs)
-                    .sort(
-                        [OWNER_ID, CATEGORY, YEAR],
-                        SortMultipleOptions::default().with_multithreaded(true),
-                    )
-                    .collect()
-            })
+            .and_then(LazyFrame::collect)
             .map_err(internal)?;
         each(i, df)?;
     }

@@ -83,106 +83,160 @@ pub(crate) struct Leaf {
 }
 
 impl Batch {
-    /// Reads an owner table (one row per owner, category and year, sorted by owner; see
-    /// `aggregate::owner_records`).
+    /// Groups a batch's rows (one per item; see `aggregate::owner_records`) by owner, category
+    /// and year: owners in order (integers by value, text by its bytes), each owner's cells by
+    /// category id (its text) and year, as `ORDER BY owner_id, category, year` puts them.
     pub(crate) fn of(df: &DataFrame, export: &str, categories: &[String]) -> Result<Batch> {
+        use rayon::prelude::*;
         let fail = |e: PolarsError| Error::Internal(format!("the owners of {export}: {e}"));
         let missing = || Error::Internal(format!("an owner row of {export} has a null"));
         let height = df.height();
-        let u = |name: &str| -> Result<Vec<u64>> {
-            let c = df
-                .column(name)
-                .and_then(|c| c.cast(&DataType::UInt64))
-                .map_err(fail)?;
-            let c = c.u64().map_err(fail)?;
-            // A null flag count is 0 (as the aggregate's sums read it); a null `items` is not.
-            Ok(c.iter().map(|v| v.unwrap_or(0)).collect())
-        };
-        let items_column = df
-            .column(crate::aggregate::columns::ITEMS)
-            .and_then(|c| c.cast(&DataType::UInt64))
-            .map_err(fail)?;
-        if items_column.null_count() > 0 {
-            return Err(missing());
-        }
-        let counts: [Vec<u64>; 6] = [
-            u(crate::aggregate::columns::ITEMS)?,
-            u("private")?,
-            u("deleted")?,
-            u("suspended")?,
-            u("explicit")?,
-            u("minor")?,
-        ];
-        let years = df
-            .column("year")
-            .and_then(|c| c.cast(&DataType::Int32))
-            .map_err(fail)?;
-        let years = years.i32().map_err(fail)?;
+        let rows = u32::try_from(height)
+            .map_err(|_| Error::Internal(format!("{export} has more than 2^32 items")))?;
+        // Each row's category, as its index in the report's categories.
         let texts = df
             .column("category")
             .and_then(|c| c.str().cloned())
             .map_err(fail)?;
-        let mut cells = Vec::with_capacity(height);
-        for (i, (category, year)) in texts.iter().zip(years.iter()).enumerate() {
-            let category = category.ok_or_else(missing)?;
-            let index = categories
-                .iter()
-                .position(|c| c == category)
-                .ok_or_else(|| Error::Internal(format!("unknown category {category}")))?;
-            cells.push((
-                index,
-                year.ok_or_else(missing)?,
-                std::array::from_fn(|k| counts[k][i]),
-            ));
+        let index: Vec<u16> = texts
+            .iter()
+            .map(|c| {
+                let c = c.ok_or_else(missing)?;
+                categories
+                    .iter()
+                    .position(|x| x == c)
+                    .and_then(|k| u16::try_from(k).ok())
+                    .ok_or_else(|| Error::Internal(format!("unknown category {c}")))
+            })
+            .collect::<Result<_>>()?;
+        // A category's place among the category ids sorted as text.
+        let mut by_text: Vec<usize> = (0..categories.len()).collect();
+        by_text.sort_by(|a, b| categories[*a].cmp(&categories[*b]));
+        let mut rank = vec![0u16; categories.len()];
+        for (r, k) in by_text.into_iter().enumerate() {
+            rank[k] = u16::try_from(r).map_err(|_| Error::Internal("categories".into()))?;
         }
-        let flag = |name: &str| {
+        let years = df
+            .column("year")
+            .and_then(|c| c.cast(&DataType::Int32))
+            .map_err(fail)?;
+        let years: Vec<i32> = years
+            .i32()
+            .map_err(fail)?
+            .iter()
+            .map(|y| y.ok_or_else(missing))
+            .collect::<Result<_>>()?;
+        // Each row's flags, as bits in the order of an owner line's counts after `items`.
+        let mut bits = vec![0u8; height];
+        for (k, name) in ["private", "deleted", "suspended", "explicit", "minor"]
+            .iter()
+            .enumerate()
+        {
+            let flag = df
+                .column(name)
+                .and_then(|c| c.cast(&DataType::Boolean))
+                .map_err(fail)?;
+            for (b, f) in bits.iter_mut().zip(flag.bool().map_err(fail)?.iter()) {
+                *b |= u8::from(f == Some(true)) << k;
+            }
+        }
+        let mark = |name: &str| {
             df.column(name)
                 .and_then(|c| c.bool().cloned())
-                .map(|c| c.rechunk().into_owned())
+                .map(|c| c.iter().collect::<Vec<Option<bool>>>())
                 .map_err(fail)
         };
-        let opted = flag(crate::aggregate::RECEIPT_OPTED)?;
-        let now = flag(crate::aggregate::RECEIPT_OPTED_NOW)?;
-        // Rows are sorted by owner: each owner's rows are one run. Integer ids stay integers
-        // (grouped and sorted as such); a record holds their digits.
+        let opted = mark(crate::aggregate::RECEIPT_OPTED)?;
+        let now = mark(crate::aggregate::RECEIPT_OPTED_NOW)?;
+        // The rows in owner, category and year order (the row last, so the order is total).
+        // Integer ids stay integers (sorted as such); a record holds their digits.
         let column = df.column("owner_id").map_err(fail)?;
+        let integers = column.dtype().is_integer();
+        let mut ints: Vec<i64> = Vec::new();
+        let mut strs: Vec<&str> = Vec::new();
+        let order: Vec<u32> = if integers {
+            let cast = column.cast(&DataType::Int64).map_err(fail)?;
+            ints = cast
+                .i64()
+                .map_err(fail)?
+                .iter()
+                .map(|v| v.ok_or_else(missing))
+                .collect::<Result<_>>()?;
+            let mut keys: Vec<(i64, u16, i32, u32)> = (0..rows)
+                .into_par_iter()
+                .map(|i| {
+                    let r = i as usize;
+                    (ints[r], rank[usize::from(index[r])], years[r], i)
+                })
+                .collect();
+            keys.par_sort_unstable();
+            keys.into_par_iter().map(|k| k.3).collect()
+        } else {
+            strs = column
+                .str()
+                .map_err(fail)?
+                .iter()
+                .map(|v| v.ok_or_else(missing))
+                .collect::<Result<_>>()?;
+            let mut order: Vec<u32> = (0..rows).collect();
+            order.par_sort_unstable_by(|&a, &b| {
+                let (a, b) = (a as usize, b as usize);
+                strs[a]
+                    .cmp(strs[b])
+                    .then(rank[usize::from(index[a])].cmp(&rank[usize::from(index[b])]))
+                    .then(years[a].cmp(&years[b]))
+                    .then(a.cmp(&b))
+            });
+            order
+        };
+        let same_owner = |a: usize, b: usize| {
+            if integers {
+                ints[a] == ints[b]
+            } else {
+                strs[a] == strs[b]
+            }
+        };
         let mut owner_text = String::new();
         let mut owner_ends = Vec::new();
         let mut runs: Vec<(usize, usize)> = Vec::new();
-        let mut push = |i: usize, id: &str| {
-            if let Some(run) = runs.last_mut() {
-                run.1 = i;
-            }
-            runs.push((i, height));
-            owner_text.push_str(id);
-            owner_ends.push(owner_text.len());
-        };
-        let integers = column.dtype().is_integer();
-        if integers {
-            let ints = column.cast(&DataType::Int64).map_err(fail)?;
-            let mut last = None;
-            let mut digits = itoa::Buffer::new();
-            for (i, id) in ints.i64().map_err(fail)?.iter().enumerate() {
-                let id = id.ok_or_else(missing)?;
-                if last != Some(id) {
-                    push(i, digits.format(id));
-                    last = Some(id);
+        let mut marks = Vec::new();
+        let mut cells: Vec<(usize, i32, Counts)> = Vec::new();
+        let mut digits = itoa::Buffer::new();
+        let mut last: Option<usize> = None;
+        for &i in &order {
+            let i = i as usize;
+            let (category, year) = (usize::from(index[i]), years[i]);
+            let new_owner = last.is_none_or(|l| !same_owner(l, i));
+            if new_owner {
+                if let Some(run) = runs.last_mut() {
+                    run.1 = cells.len();
                 }
+                runs.push((cells.len(), 0));
+                owner_text.push_str(if integers {
+                    digits.format(ints[i])
+                } else {
+                    strs[i]
+                });
+                owner_ends.push(owner_text.len());
+                // The marks are the owner's: every row of theirs has the same.
+                marks.push((opted[i], now[i]));
             }
-        } else {
-            let mut last = None;
-            for (i, id) in column.str().map_err(fail)?.iter().enumerate() {
-                let id = id.ok_or_else(missing)?;
-                if last != Some(id) {
-                    push(i, id);
-                    last = Some(id);
+            let cell = match cells.last_mut() {
+                Some(c) if !new_owner && c.0 == category && c.1 == year => c,
+                _ => {
+                    cells.push((category, year, [0; 6]));
+                    cells.last_mut().ok_or_else(missing)?
                 }
+            };
+            cell.2[0] += 1;
+            for k in 0..5 {
+                cell.2[k + 1] += u64::from((bits[i] >> k) & 1);
             }
+            last = Some(i);
         }
-        let marks = runs
-            .iter()
-            .map(|&(start, _)| (opted.get(start), now.get(start)))
-            .collect();
+        if let Some(run) = runs.last_mut() {
+            run.1 = cells.len();
+        }
         Ok(Batch {
             owner_text,
             owner_ends,
@@ -367,155 +421,241 @@ impl Batch {
 
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::super::{Cell, Record};
     use super::*;
 
-    /// An owner table as `aggregate::owner_records` gives it.
-    fn table(
-        owners: Column,
-        rows: &[(&str, i32, [u64; 6])],
-        marks: [Option<bool>; 2],
-    ) -> DataFrame {
-        let n = rows.len();
+    /// One item: owner, category, year, flags (private, deleted, suspended, explicit, minor).
+    type Item<'a> = (&'a str, &'a str, i32, [bool; 5]);
+
+    /// A batch's rows as `aggregate::owner_records` gives them (integer ids when every id parses).
+    fn rows(items: &[Item], marks: &BTreeMap<String, [Option<bool>; 2]>) -> DataFrame {
+        let n = items.len();
+        let ints: Option<Vec<i64>> = items.iter().map(|i| i.0.parse().ok()).collect();
+        let owners = match ints {
+            Some(ints) => Column::new("owner_id".into(), ints),
+            None => Column::new(
+                "owner_id".into(),
+                items.iter().map(|i| i.0).collect::<Vec<_>>(),
+            ),
+        };
         let mut columns = vec![
             owners,
             Column::new(
                 "category".into(),
-                rows.iter().map(|r| r.0).collect::<Vec<_>>(),
+                items.iter().map(|i| i.1).collect::<Vec<_>>(),
             ),
-            Column::new("year".into(), rows.iter().map(|r| r.1).collect::<Vec<_>>()),
+            Column::new("year".into(), items.iter().map(|i| i.2).collect::<Vec<_>>()),
         ];
+        for (k, name) in ["private", "deleted", "suspended", "explicit", "minor"]
+            .iter()
+            .enumerate()
+        {
+            columns.push(Column::new(
+                (*name).into(),
+                items.iter().map(|i| i.3[k]).collect::<Vec<_>>(),
+            ));
+        }
         for (k, name) in [
-            "items",
-            "private",
-            "deleted",
-            "suspended",
-            "explicit",
-            "minor",
+            crate::aggregate::RECEIPT_OPTED,
+            crate::aggregate::RECEIPT_OPTED_NOW,
         ]
         .iter()
         .enumerate()
         {
             columns.push(Column::new(
                 (*name).into(),
-                rows.iter().map(|r| r.2[k]).collect::<Vec<_>>(),
+                items.iter().map(|i| marks[i.0][k]).collect::<Vec<_>>(),
             ));
         }
-        columns.push(Column::new(
-            crate::aggregate::RECEIPT_OPTED.into(),
-            vec![marks[0]; n],
-        ));
-        columns.push(Column::new(
-            crate::aggregate::RECEIPT_OPTED_NOW.into(),
-            vec![marks[1]; n],
-        ));
         DataFrame::new(n, columns).expect("frame")
     }
 
+    /// The records of `items`, grouped naively, in the owners' order (integers by value).
+    fn expected(
+        items: &[Item],
+        marks: &BTreeMap<String, [Option<bool>; 2]>,
+        shared: (&str, &str, &str),
+        mac: &HmacSha256,
+    ) -> Vec<Record> {
+        let integers = items.iter().all(|i| i.0.parse::<i64>().is_ok());
+        type Cells<'a> = BTreeMap<(&'a str, i32), [u64; 6]>;
+        let mut groups: BTreeMap<(i64, &str), Cells> = BTreeMap::new();
+        for (owner, category, year, flags) in items {
+            let key = if integers {
+                (owner.parse().expect("int"), "")
+            } else {
+                (0, *owner)
+            };
+            let c = groups
+                .entry(key)
+                .or_default()
+                .entry((category, *year))
+                .or_default();
+            c[0] += 1;
+            for k in 0..5 {
+                c[k + 1] += u64::from(flags[k]);
+            }
+        }
+        groups
+            .into_iter()
+            .map(|((int, text), cells)| {
+                let owner = if integers {
+                    int.to_string()
+                } else {
+                    text.to_owned()
+                };
+                let mut m = mac.clone();
+                m.update(owner.as_bytes());
+                Record {
+                    items: cells.values().map(|c| c[0]).sum(),
+                    cells: cells
+                        .into_iter()
+                        .map(|((category, year), c)| Cell {
+                            category: category.to_owned(),
+                            deleted: c[2],
+                            explicit: c[4],
+                            items: c[0],
+                            minor: c[5],
+                            private: c[1],
+                            suspended: c[3],
+                            year,
+                        })
+                        .collect(),
+                    export: shared.0.to_owned(),
+                    exported_at: shared.1.to_owned(),
+                    opted_out_at_export: marks[&owner][0],
+                    opted_out_now: marks[&owner][1],
+                    partner: shared.2.to_owned(),
+                    salt: hex::encode(m.finalize().into_bytes()),
+                    owner,
+                }
+            })
+            .collect()
+    }
+
+    /// Checks a batch of `items` against the naive records, byte for byte.
+    fn check(items: &[Item], marks: &BTreeMap<String, [Option<bool>; 2]>, categories: &[String]) {
+        let names = ("e-1\"x", "2024-01-01T00:00:00Z", "p</script>");
+        let shared = Shared::new(names.0, names.1, names.2, categories).expect("shared");
+        let mac = <HmacSha256 as hmac::KeyInit>::new_from_slice(b"0123456789abcdef").expect("key");
+        let batch = Batch::of(&rows(items, marks), "e", categories).expect("batch");
+        let leaves = batch.leaves(&mac, &shared).expect("leaves");
+        let want = expected(items, marks, names, &mac);
+        assert_eq!(batch.len(), want.len());
+        for (r, record) in want.iter().enumerate() {
+            assert_eq!(batch.owner(r), record.owner);
+            let json = record.canonical().expect("serde");
+            let mut got = Vec::new();
+            batch
+                .canonical_into(r, &leaves[r].salt, &shared, &mut got)
+                .expect("written");
+            assert_eq!(
+                String::from_utf8_lossy(&got),
+                String::from_utf8_lossy(&json)
+            );
+            assert_eq!(hex::encode(leaves[r].salt), record.salt);
+            assert_eq!(leaves[r].items, record.items);
+            assert_eq!(&leaves[r].hash[..], &tree::leaf(&json, &[])[..tree::HASH]);
+        }
+    }
+
+    fn marks_of(owners: &[&str], k: usize) -> BTreeMap<String, [Option<bool>; 2]> {
+        let choices = [Some(true), Some(false), None];
+        owners
+            .iter()
+            .enumerate()
+            .map(|(j, o)| {
+                (
+                    (*o).to_owned(),
+                    [choices[(j + k) % 3], choices[(j + 2 * k) % 3]],
+                )
+            })
+            .collect()
+    }
+
     #[test]
-    fn records_are_written_as_serde_writes_them() {
-        let categories: Vec<String> = ["text", "photo\"s", "vidéo\\"]
+    fn records_are_grouped_and_written_as_serde_writes_them() {
+        // Category ids whose text order is not the report's.
+        let categories: Vec<String> = ["text", "photo\"s", "vidéo\\", "Audio"]
             .iter()
             .map(|s| (*s).to_owned())
             .collect();
-        let rows = [
-            ("photo\"s", 2019, [3, 1, 0, 2, 0, 1]),
-            ("text", 2019, [1, 0, 0, 0, 1, 0]),
-            ("vidéo\\", 2024, [u64::MAX - 10, 0, 7, 0, 0, 0]),
-            ("text", -5, [2, 2, 2, 2, 2, 2]),
-        ];
-        let texts = Column::new(
-            "owner_id".into(),
-            [
-                "a\"b\\c\u{1}\u{7f}é\u{2028}",
-                "a\"b\\c\u{1}\u{7f}é\u{2028}",
-                "z",
-                "z",
-            ],
-        );
-        let ints = Column::new(
-            "owner_id".into(),
-            [-7i64, -7, 12345678901234, 12345678901234],
-        );
-        let (export, exported_at, partner) = ("e-1\"x", "2024-01-01T00:00:00Z", "p</script>");
-        let shared = Shared::new(export, exported_at, partner, &categories).expect("shared");
-        let mac = <HmacSha256 as hmac::KeyInit>::new_from_slice(b"0123456789abcdef").expect("key");
-        for (owners, ids) in [
-            (texts, ["a\"b\\c\u{1}\u{7f}é\u{2028}", "z"]),
-            (ints, ["-7", "12345678901234"]),
-        ] {
-            for marks in [[Some(true), None], [Some(false), Some(true)], [None, None]] {
-                let batch = Batch::of(&table(owners.clone(), &rows, marks), "e", &categories)
-                    .expect("batch");
-                assert_eq!(batch.len(), 2);
-                let leaves = batch.leaves(&mac, &shared).expect("leaves");
-                for (r, (id, cells)) in ids.iter().zip([&rows[..2], &rows[2..]]).enumerate() {
-                    let mut m = mac.clone();
-                    m.update(id.as_bytes());
-                    let salt = hex::encode(m.finalize().into_bytes());
-                    let record = Record {
-                        cells: cells
-                            .iter()
-                            .map(|(category, year, c)| Cell {
-                                category: (*category).to_owned(),
-                                deleted: c[2],
-                                explicit: c[4],
-                                items: c[0],
-                                minor: c[5],
-                                private: c[1],
-                                suspended: c[3],
-                                year: *year,
-                            })
-                            .collect(),
-                        export: export.to_owned(),
-                        exported_at: exported_at.to_owned(),
-                        items: cells.iter().map(|c| c.2[0]).sum(),
-                        opted_out_at_export: marks[0],
-                        opted_out_now: marks[1],
-                        owner: (*id).to_owned(),
-                        partner: partner.to_owned(),
-                        salt: salt.clone(),
-                    };
-                    let want = record.canonical().expect("serde");
-                    let mut got = Vec::new();
-                    batch
-                        .canonical_into(r, &leaves[r].salt, &shared, &mut got)
-                        .expect("written");
-                    assert_eq!(
-                        String::from_utf8_lossy(&got),
-                        String::from_utf8_lossy(&want)
-                    );
-                    assert_eq!(hex::encode(leaves[r].salt), salt);
-                    assert_eq!(leaves[r].items, record.items);
-                    let leaf = tree::leaf(&want, &[]);
-                    assert_eq!(&leaves[r].hash[..], &leaf[..tree::HASH]);
-                }
+        let odd = "a\"b\\c\u{1}\u{7f}é\u{2028}";
+        let f = [false; 5];
+        let t = [true, false, true, false, true];
+        for owners in [[odd, "z", "Z"], ["-7", "12345678901234", "9"]] {
+            let items: Vec<Item> = vec![
+                (owners[1], "vidéo\\", 2024, t),
+                (owners[0], "text", 2019, f),
+                (owners[1], "text", -5, t),
+                (owners[0], "photo\"s", 2019, t),
+                (owners[2], "Audio", 2020, f),
+                (owners[0], "photo\"s", 2019, f),
+                (owners[0], "photo\"s", 2018, t),
+                (owners[2], "text", 2020, t),
+            ];
+            for k in 0..3 {
+                check(&items, &marks_of(&owners, k), &categories);
             }
         }
     }
 
     #[test]
-    fn a_null_or_an_overflow_is_an_error_not_a_record() {
+    fn random_batches_agree_with_grouping_row_by_row() {
+        let categories: Vec<String> = ["text", "photo", "Audio", "aa", "a"]
+            .iter()
+            .map(|s| (*s).to_owned())
+            .collect();
+        let texts = ["b", "a", "ab", "é", "B", "a\u{0}", "", "10", "9"];
+        let ints = [
+            "3",
+            "-3",
+            "0",
+            "9223372036854775807",
+            "-9223372036854775808",
+            "10",
+            "9",
+        ];
+        let mut state = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = |n: usize| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            (state % n as u64) as usize
+        };
+        for case in 0..200 {
+            let owners: &[&str] = if case % 2 == 0 { &texts } else { &ints };
+            let count = 1 + next(40);
+            let items: Vec<Item> = (0..count)
+                .map(|_| {
+                    (
+                        owners[next(owners.len())],
+                        categories[next(categories.len())].as_str(),
+                        2018 + next(3) as i32,
+                        std::array::from_fn(|_| next(2) == 1),
+                    )
+                })
+                .collect();
+            check(&items, &marks_of(owners, case), &categories);
+        }
+    }
+
+    #[test]
+    fn a_null_or_an_unknown_category_is_an_error_not_a_record() {
         let categories = vec!["text".to_owned()];
-        let shared = Shared::new("e", "2024-01-01T00:00:00Z", "p", &categories).expect("shared");
-        let mac = <HmacSha256 as hmac::KeyInit>::new_from_slice(b"0123456789abcdef").expect("key");
-        let owners = Column::new("owner_id".into(), [Some(1i64), None]);
-        let df = table(
-            owners,
-            &[("text", 2019, [1; 6]), ("text", 2020, [1; 6])],
-            [None, None],
-        );
-        assert!(Batch::of(&df, "e", &categories).is_err());
-        let owners = Column::new("owner_id".into(), [1i64, 1]);
-        let df = table(
-            owners,
-            &[("text", 2019, [u64::MAX; 6]), ("text", 2020, [1; 6])],
-            [None, None],
-        );
-        let batch = Batch::of(&df, "e", &categories).expect("batch");
-        assert!(batch.leaves(&mac, &shared).is_err());
-        let owners = Column::new("owner_id".into(), [1i64]);
-        let df = table(owners, &[("other", 2019, [1; 6])], [None, None]);
+        let marks = marks_of(&["1"], 0);
+        let df = rows(&[("1", "text", 2019, [false; 5])], &marks);
+        assert!(Batch::of(&df, "e", &categories).is_ok());
+        let nulls = df
+            .clone()
+            .lazy()
+            .with_column(lit(NULL).cast(DataType::Int64).alias("owner_id"))
+            .collect()
+            .expect("nulls");
+        assert!(Batch::of(&nulls, "e", &categories).is_err());
+        let df = rows(&[("1", "other", 2019, [false; 5])], &marks);
         assert!(Batch::of(&df, "e", &categories).is_err());
     }
 }
