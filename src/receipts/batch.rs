@@ -327,20 +327,9 @@ impl Batch {
         out.extend_from_slice(b",\"opted_out_now\":");
         out.extend_from_slice(mark(now));
         out.extend_from_slice(b",\"owner\":");
-        if self.integers {
-            // Digits need no escaping.
-            out.push(b'"');
-            out.extend_from_slice(self.owner(r).as_bytes());
-            out.push(b'"');
-        } else {
-            serde_json::to_writer(&mut *out, self.owner(r))
-                .map_err(|e| Error::Internal(format!("a record could not be written: {e}")))?;
-        }
+        self.owner_json(r, out)?;
         out.extend_from_slice(&shared.tail);
-        let mut hex = [0u8; 64];
-        hex::encode_to_slice(salt, &mut hex)
-            .map_err(|e| Error::Internal(format!("a salt could not be written: {e}")))?;
-        out.extend_from_slice(&hex);
+        hex_into(salt, out)?;
         out.extend_from_slice(b"\"}");
         Ok(())
     }
@@ -376,47 +365,70 @@ impl Batch {
     /// a tree), the salt, the two opt-out marks (`t`, `f` or `-` each), and the cells
     /// (`category index,year,items,private,deleted,suspended,explicit,minor`, `;`-separated).
     /// The record is rebuilt from it and the commitments (`super::parse_line`).
-    pub(crate) fn line(
+    pub(crate) fn line_into(
         &self,
         r: usize,
         batch: usize,
         leaf: Option<u64>,
         salt: &[u8; 32],
-        out: &mut String,
+        out: &mut Vec<u8>,
     ) -> Result<()> {
-        use std::fmt::Write as _;
+        let mut n = itoa::Buffer::new();
         let mark = |b: Option<bool>| match b {
-            Some(true) => 't',
-            Some(false) => 'f',
-            None => '-',
+            Some(true) => b't',
+            Some(false) => b'f',
+            None => b'-',
         };
-        let owner = serde_json::to_string(self.owner(r))
-            .map_err(|e| Error::Internal(format!("an owner id: {e}")))?;
-        let leaf = leaf.map_or_else(|| "-".to_owned(), |l| l.to_string());
-        let (opted, now) = self.marks[r];
-        let _ = write!(
-            out,
-            "{owner}\t{batch}\t{leaf}\t{}\t{}{}\t",
-            hex::encode(salt),
-            mark(opted),
-            mark(now)
-        );
-        for (k, (category, year, c)) in self.cells(r).iter().enumerate() {
-            let _ = write!(
-                out,
-                "{}{category},{year},{},{},{},{},{},{}",
-                if k > 0 { ";" } else { "" },
-                c[0],
-                c[1],
-                c[2],
-                c[3],
-                c[4],
-                c[5]
-            );
+        self.owner_json(r, out)?;
+        out.push(b'\t');
+        out.extend_from_slice(n.format(batch).as_bytes());
+        out.push(b'\t');
+        match leaf {
+            Some(l) => out.extend_from_slice(n.format(l).as_bytes()),
+            None => out.push(b'-'),
         }
-        out.push('\n');
+        out.push(b'\t');
+        hex_into(salt, out)?;
+        let (opted, now) = self.marks[r];
+        out.extend_from_slice(&[b'\t', mark(opted), mark(now), b'\t']);
+        for (k, (category, year, c)) in self.cells(r).iter().enumerate() {
+            if k > 0 {
+                out.push(b';');
+            }
+            out.extend_from_slice(n.format(*category).as_bytes());
+            out.push(b',');
+            out.extend_from_slice(n.format(*year).as_bytes());
+            for v in c {
+                out.push(b',');
+                out.extend_from_slice(n.format(*v).as_bytes());
+            }
+        }
+        out.push(b'\n');
         Ok(())
     }
+
+    /// Owner `r`'s id as a JSON string (as `serde_json` writes it).
+    fn owner_json(&self, r: usize, out: &mut Vec<u8>) -> Result<()> {
+        if self.integers {
+            // Digits need no escaping.
+            out.push(b'"');
+            out.extend_from_slice(self.owner(r).as_bytes());
+            out.push(b'"');
+            Ok(())
+        } else {
+            serde_json::to_writer(&mut *out, self.owner(r))
+                .map_err(|e| Error::Internal(format!("a record could not be written: {e}")))
+        }
+    }
+}
+
+/// Appends a salt's hex to `out`.
+fn hex_into(salt: &[u8; 32], out: &mut Vec<u8>) -> Result<()> {
+    let mut hex = [0u8; 64];
+    hex::encode_to_slice(salt, &mut hex)
+        .map_err(|e| Error::Internal(format!("a salt could not be written: {e}")))?;
+    out.extend_from_slice(&hex);
+    Ok(())
 }
 
 #[cfg(test)]
@@ -558,6 +570,38 @@ mod tests {
             assert_eq!(hex::encode(leaves[r].salt), record.salt);
             assert_eq!(leaves[r].items, record.items);
             assert_eq!(&leaves[r].hash[..], &tree::leaf(&json, &[])[..tree::HASH]);
+            // The owner line, as the first version wrote it with `format!`.
+            let mark = |b: Option<bool>| b.map_or('-', |b| if b { 't' } else { 'f' });
+            let cells: Vec<String> = record
+                .cells
+                .iter()
+                .map(|c| {
+                    let k = categories
+                        .iter()
+                        .position(|x| *x == c.category)
+                        .expect("known");
+                    format!(
+                        "{k},{},{},{},{},{},{},{}",
+                        c.year, c.items, c.private, c.deleted, c.suspended, c.explicit, c.minor
+                    )
+                })
+                .collect();
+            for leaf in [None, Some(r as u64 * 1000)] {
+                let want = format!(
+                    "{}\t7\t{}\t{}\t{}{}\t{}\n",
+                    serde_json::to_string(&record.owner).expect("json"),
+                    leaf.map_or("-".to_owned(), |l| l.to_string()),
+                    record.salt,
+                    mark(record.opted_out_at_export),
+                    mark(record.opted_out_now),
+                    cells.join(";")
+                );
+                let mut got = Vec::new();
+                batch
+                    .line_into(r, 7, leaf, &leaves[r].salt, &mut got)
+                    .expect("line");
+                assert_eq!(String::from_utf8_lossy(&got), want);
+            }
         }
     }
 

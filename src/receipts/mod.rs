@@ -521,7 +521,54 @@ fn parse_line(
 
 /// The shard of an owner: the first byte of `SHA-256(owner)`, hex.
 fn shard(owner: &str) -> String {
-    hex::encode(&Sha256::digest(owner.as_bytes())[..1])
+    hex::encode([shard_byte(owner)])
+}
+
+/// The first byte of `SHA-256(owner)`: which shard holds the owner's lines.
+fn shard_byte(owner: &str) -> u8 {
+    Sha256::digest(owner.as_bytes())[0]
+}
+
+/// The owner shards being written: a file per shard, created with its first line.
+struct Shards {
+    dir: PathBuf,
+    files: Vec<Option<BufWriter<File>>>,
+}
+
+impl Shards {
+    fn new(dir: PathBuf) -> Shards {
+        Shards {
+            dir,
+            files: (0..256).map(|_| None).collect(),
+        }
+    }
+
+    fn path(&self, shard: u8) -> PathBuf {
+        self.dir.join(format!("{}.tsv", hex::encode([shard])))
+    }
+
+    /// Appends lines to a shard.
+    fn write(&mut self, shard: u8, lines: &[u8]) -> Result<()> {
+        let path = self.path(shard);
+        let file = &mut self.files[usize::from(shard)];
+        let w = match file {
+            Some(w) => w,
+            None => file.insert(BufWriter::with_capacity(1 << 16, create_private(&path)?)),
+        };
+        w.write_all(lines)
+            .map_err(|e| crate::fs::io_error(&path, e))
+    }
+
+    /// Flushes every shard.
+    fn finish(&mut self) -> Result<()> {
+        for shard in 0..=255u8 {
+            if let Some(mut w) = self.files[usize::from(shard)].take() {
+                w.flush()
+                    .map_err(|e| crate::fs::io_error(&self.path(shard), e))?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// The published counts a batch's tree sums: `items` and `owners` when both are exact (else no
@@ -568,7 +615,9 @@ pub(crate) fn commit(
         }
         None => None,
     };
-    let mut shards: BTreeMap<String, BufWriter<File>> = BTreeMap::new();
+    let mut shards = staged
+        .as_ref()
+        .map(|s| Shards::new(s.staging.join("owners")));
     let mut exports: Vec<ExportCommitment> = report
         .exports
         .iter()
@@ -684,12 +733,14 @@ pub(crate) fn commit(
                         .map_err(|e| crate::fs::io_error(&path, e))?;
                 }
                 f.flush().map_err(|e| crate::fs::io_error(&path, e))?;
-                write_lines(s, &mut shards, i, &batch, &leaves, Some(&index))?;
+            }
+            if let Some(shards) = shards.as_mut() {
+                write_lines(shards, i, &batch, &leaves, Some(&index))?;
             }
         } else {
             c.reason = Some("hidden".to_owned());
-            if let Some(s) = &staged {
-                write_lines(s, &mut shards, i, &batch, &leaves, None)?;
+            if let Some(shards) = shards.as_mut() {
+                write_lines(shards, i, &batch, &leaves, None)?;
             }
         }
         Ok(())
@@ -703,11 +754,10 @@ pub(crate) fn commit(
         },
         exports,
     };
+    if let Some(shards) = shards.as_mut() {
+        shards.finish()?;
+    }
     if let Some(s) = &staged {
-        for (name, mut w) in std::mem::take(&mut shards) {
-            let path = s.staging.join("owners").join(format!("{name}.tsv"));
-            w.flush().map_err(|e| crate::fs::io_error(&path, e))?;
-        }
         let index = Index {
             format: FOLDER.to_owned(),
             categories: categories.clone(),
@@ -723,42 +773,40 @@ pub(crate) fn commit(
     Ok((commitments, staged))
 }
 
-/// Appends a batch's records to the owner shards (the lines written in parallel, appended in
-/// the records' order).
+/// Appends a batch's records to the owner shards (the lines made in parallel, 4,096 records
+/// per task, and appended in the records' order).
 fn write_lines(
-    s: &Staged,
-    shards: &mut BTreeMap<String, BufWriter<File>>,
+    shards: &mut Shards,
     number: usize,
     batch: &batch::Batch,
     leaves: &[batch::Leaf],
     index: Option<&[u64]>,
 ) -> Result<()> {
     use rayon::prelude::*;
-    let lines: Vec<(String, String)> = leaves
-        .par_iter()
+    const CHUNK: usize = 4096;
+    // Per task: its lines, and where each ends with its shard.
+    type Lines = (Vec<u8>, Vec<(u8, usize)>);
+    let chunks: Vec<Lines> = leaves
+        .par_chunks(CHUNK)
         .enumerate()
-        .map(|(j, leaf)| {
-            let mut line = String::with_capacity(128);
-            batch.line(
-                j,
-                number,
-                index.and_then(|ix| ix.get(j).copied()),
-                &leaf.salt,
-                &mut line,
-            )?;
-            Ok((shard(batch.owner(j)), line))
+        .map(|(c, chunk)| {
+            let mut lines = Vec::with_capacity(chunk.len() * 128);
+            let mut ends = Vec::with_capacity(chunk.len());
+            for (k, leaf) in chunk.iter().enumerate() {
+                let j = c * CHUNK + k;
+                let at = index.and_then(|ix| ix.get(j).copied());
+                batch.line_into(j, number, at, &leaf.salt, &mut lines)?;
+                ends.push((shard_byte(batch.owner(j)), lines.len()));
+            }
+            Ok((lines, ends))
         })
         .collect::<Result<_>>()?;
-    for (name, line) in lines {
-        let path = || s.staging.join("owners").join(format!("{name}.tsv"));
-        let w = match shards.entry(name.clone()) {
-            std::collections::btree_map::Entry::Occupied(o) => o.into_mut(),
-            std::collections::btree_map::Entry::Vacant(v) => {
-                v.insert(BufWriter::with_capacity(1 << 16, create_private(&path())?))
-            }
-        };
-        w.write_all(line.as_bytes())
-            .map_err(|e| crate::fs::io_error(&path(), e))?;
+    for (lines, ends) in chunks {
+        let mut start = 0;
+        for (shard, end) in ends {
+            shards.write(shard, &lines[start..end])?;
+            start = end;
+        }
     }
     Ok(())
 }
