@@ -615,7 +615,7 @@ pub(crate) fn commit(
         }
         None => None,
     };
-    let mut shards = staged
+    let shards = staged
         .as_ref()
         .map(|s| Shards::new(s.staging.join("owners")));
     let mut exports: Vec<ExportCommitment> = report
@@ -640,12 +640,115 @@ pub(crate) fn commit(
         .iter()
         .map(|c| c.as_str().to_owned())
         .collect();
+    // The receipts folder is written by a thread of its own while the next batch is counted.
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Writing>(1);
+    let written = std::thread::scope(|scope| {
+        let writer = shards.map(|shards| scope.spawn(move || write_all(rx, shards)));
+        // Sent only with a receipts folder, when the writer runs.
+        let send = |job| {
+            tx.send(job)
+                .map_err(|_| Error::Internal("the receipts writer stopped".into()))
+        };
+        let trees = staged.as_ref().map(|s| s.staging.join("trees"));
+        let counted = commit_batches(
+            report,
+            &mut exports,
+            &categories,
+            rows,
+            &base_mac,
+            send,
+            trees,
+        );
+        drop(tx);
+        let written = match writer {
+            Some(w) => w
+                .join()
+                .unwrap_or_else(|_| Err(Error::Internal("the receipts writer failed".into()))),
+            None => Ok(()),
+        };
+        // The writer's error first: a failed send only says that it stopped.
+        written.and(counted)
+    });
+    written?;
+    let commitments = Commitments {
+        scheme: SCHEME.to_owned(),
+        hashing: HASHING.to_owned(),
+        report: ReportRef {
+            title: report.meta.title.clone(),
+            published: report.meta.published.to_string(),
+        },
+        exports,
+    };
+    if let Some(s) = &staged {
+        let index = Index {
+            format: FOLDER.to_owned(),
+            categories: categories.clone(),
+            commitments: commitments.clone(),
+        };
+        let path = s.staging.join(INDEX);
+        let bytes = serde_json::to_vec_pretty(&index)
+            .map_err(|e| Error::Internal(format!("the receipts index: {e}")))?;
+        let mut f = create_private(&path)?;
+        f.write_all(&bytes)
+            .map_err(|e| crate::fs::io_error(&path, e))?;
+    }
+    Ok((commitments, staged))
+}
+
+/// How `data/commitments.json` says its trees are hashed.
+const HASHING: &str = "SHA-256. Leaf: SHA-256(0x00 || record), the record being the owner's canonical JSON (keys sorted, no spaces, UTF-8); its sums: items, owners = 1, owners_opted_out = 1 if opted_out_at_export. Node: SHA-256(0x01 || left || right), each child its 32-byte hash followed by its sums as 64-bit big-endian unsigned integers in the order of `sums`; a node's sums are its children's added. Leaves are sorted by hash; the tree's shape and audit paths are RFC 9162's (section 2.1).";
+
+/// What the receipts writer writes, in the order it is sent.
+enum Writing {
+    /// A tree's levels, leaves first, to its file.
+    Tree(PathBuf, Vec<Vec<u8>>),
+    /// A batch's owner lines (see [`format_lines`]).
+    Lines(Vec<Lines>),
+}
+
+/// Writes what it is sent, then flushes the shards.
+fn write_all(rx: std::sync::mpsc::Receiver<Writing>, mut shards: Shards) -> Result<()> {
+    for job in rx {
+        match job {
+            Writing::Tree(path, levels) => {
+                let mut f = BufWriter::new(create_private(&path)?);
+                for level in &levels {
+                    f.write_all(level)
+                        .map_err(|e| crate::fs::io_error(&path, e))?;
+                }
+                f.flush().map_err(|e| crate::fs::io_error(&path, e))?;
+            }
+            Writing::Lines(chunks) => {
+                for (lines, ends) in chunks {
+                    let mut start = 0;
+                    for (shard, end) in ends {
+                        shards.write(shard, &lines[start..end])?;
+                        start = end;
+                    }
+                }
+            }
+        }
+    }
+    shards.finish()
+}
+
+/// Builds every batch's tree into `exports`, and sends what a receipts folder holds of it to
+/// `send` when `trees` (the folder's trees) is given.
+fn commit_batches(
+    report: &Report,
+    exports: &mut [ExportCommitment],
+    categories: &[String],
+    rows: &[crate::aggregate::ExportRow<Count>],
+    base_mac: &HmacSha256,
+    send: impl Fn(Writing) -> Result<()>,
+    trees: Option<PathBuf>,
+) -> Result<()> {
     crate::aggregate::owner_records(report, |i, df| {
         let c = &mut exports[i];
-        let batch = batch::Batch::of(&df, &c.export, &categories)?;
+        let batch = batch::Batch::of(&df, &c.export, categories)?;
         drop(df);
-        let shared = batch::Shared::new(&c.export, &c.exported_at, &c.partner, &categories)?;
-        let leaves = batch.leaves(&base_mac, &shared)?;
+        let shared = batch::Shared::new(&c.export, &c.exported_at, &c.partner, categories)?;
+        let leaves = batch.leaves(base_mac, &shared)?;
         let published = rows.iter().find(|r| r.export == c.export).and_then(summed);
         if leaves.is_empty() {
             // An empty listing: no owner, nothing to commit to.
@@ -725,68 +828,40 @@ pub(crate) fn commit(
             c.root = Some(hex::encode(&root[..tree::HASH]));
             c.sums = names;
             c.totals = published.iter().cloned().collect();
-            if let Some(s) = &staged {
-                let path = s.staging.join("trees").join(format!("{}.bin", c.export));
-                let mut f = BufWriter::new(create_private(&path)?);
-                for level in built.levels() {
-                    f.write_all(level)
-                        .map_err(|e| crate::fs::io_error(&path, e))?;
-                }
-                f.flush().map_err(|e| crate::fs::io_error(&path, e))?;
-            }
-            if let Some(shards) = shards.as_mut() {
-                write_lines(shards, i, &batch, &leaves, Some(&index))?;
+            if let Some(trees) = &trees {
+                let path = trees.join(format!("{}.bin", c.export));
+                send(Writing::Tree(path, built.into_levels()))?;
+                send(Writing::Lines(format_lines(
+                    i,
+                    &batch,
+                    &leaves,
+                    Some(&index),
+                )?))?;
             }
         } else {
             c.reason = Some("hidden".to_owned());
-            if let Some(shards) = shards.as_mut() {
-                write_lines(shards, i, &batch, &leaves, None)?;
+            if trees.is_some() {
+                send(Writing::Lines(format_lines(i, &batch, &leaves, None)?))?;
             }
         }
         Ok(())
-    })?;
-    let commitments = Commitments {
-        scheme: SCHEME.to_owned(),
-        hashing: "SHA-256. Leaf: SHA-256(0x00 || record), the record being the owner's canonical JSON (keys sorted, no spaces, UTF-8); its sums: items, owners = 1, owners_opted_out = 1 if opted_out_at_export. Node: SHA-256(0x01 || left || right), each child its 32-byte hash followed by its sums as 64-bit big-endian unsigned integers in the order of `sums`; a node's sums are its children's added. Leaves are sorted by hash; the tree's shape and audit paths are RFC 9162's (section 2.1).".to_owned(),
-        report: ReportRef {
-            title: report.meta.title.clone(),
-            published: report.meta.published.to_string(),
-        },
-        exports,
-    };
-    if let Some(shards) = shards.as_mut() {
-        shards.finish()?;
-    }
-    if let Some(s) = &staged {
-        let index = Index {
-            format: FOLDER.to_owned(),
-            categories: categories.clone(),
-            commitments: commitments.clone(),
-        };
-        let path = s.staging.join(INDEX);
-        let bytes = serde_json::to_vec_pretty(&index)
-            .map_err(|e| Error::Internal(format!("the receipts index: {e}")))?;
-        let mut f = create_private(&path)?;
-        f.write_all(&bytes)
-            .map_err(|e| crate::fs::io_error(&path, e))?;
-    }
-    Ok((commitments, staged))
+    })
+    .map(|_| ())
 }
 
-/// Appends a batch's records to the owner shards (the lines made in parallel, 4,096 records
-/// per task, and appended in the records' order).
-fn write_lines(
-    shards: &mut Shards,
+/// A run of owner lines, and where each ends, with its shard.
+type Lines = (Vec<u8>, Vec<(u8, usize)>);
+
+/// A batch's owner lines, made in parallel (4,096 records per task), in the records' order.
+fn format_lines(
     number: usize,
     batch: &batch::Batch,
     leaves: &[batch::Leaf],
     index: Option<&[u64]>,
-) -> Result<()> {
+) -> Result<Vec<Lines>> {
     use rayon::prelude::*;
     const CHUNK: usize = 4096;
-    // Per task: its lines, and where each ends with its shard.
-    type Lines = (Vec<u8>, Vec<(u8, usize)>);
-    let chunks: Vec<Lines> = leaves
+    leaves
         .par_chunks(CHUNK)
         .enumerate()
         .map(|(c, chunk)| {
@@ -800,15 +875,7 @@ fn write_lines(
             }
             Ok((lines, ends))
         })
-        .collect::<Result<_>>()?;
-    for (lines, ends) in chunks {
-        let mut start = 0;
-        for (shard, end) in ends {
-            shards.write(shard, &lines[start..end])?;
-            start = end;
-        }
-    }
-    Ok(())
+        .collect()
 }
 
 /// An owner id as receipts hold it: as listings compare ids (a number's digits).

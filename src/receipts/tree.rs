@@ -152,8 +152,14 @@ impl Tree {
     }
 
     /// Every level, leaves first: what a receipts folder stores.
+    #[cfg(test)]
     pub(crate) fn levels(&self) -> &[Vec<u8>] {
         &self.levels
+    }
+
+    /// Every level, leaves first, given up.
+    pub(crate) fn into_levels(self) -> Vec<Vec<u8>> {
+        self.levels
     }
 
     /// The audit path of leaf `index`.
