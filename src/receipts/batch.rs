@@ -143,7 +143,7 @@ impl Batch {
         let mark = |name: &str| {
             df.column(name)
                 .and_then(|c| c.bool().cloned())
-                .map(|c| c.iter().collect::<Vec<Option<bool>>>())
+                .map(|c| c.rechunk().into_owned())
                 .map_err(fail)
         };
         let opted = mark(crate::aggregate::RECEIPT_OPTED)?;
@@ -152,25 +152,23 @@ impl Batch {
         // Integer ids stay integers (sorted as such); a record holds their digits.
         let column = df.column("owner_id").map_err(fail)?;
         let integers = column.dtype().is_integer();
-        let mut ints: Vec<i64> = Vec::new();
         let mut strs: Vec<&str> = Vec::new();
-        let order: Vec<u32> = if integers {
+        // Each row as (owner, category's place, year, flags, row), in that order: for integer
+        // ids the id itself, for text the id's place among the batch's ids. The walk below reads
+        // them in order, not the columns at random.
+        let sorted: Vec<(i64, u16, i32, u8, u32)> = if integers {
             let cast = column.cast(&DataType::Int64).map_err(fail)?;
-            ints = cast
-                .i64()
-                .map_err(fail)?
-                .iter()
-                .map(|v| v.ok_or_else(missing))
-                .collect::<Result<_>>()?;
-            let mut keys: Vec<(i64, u16, i32, u32)> = (0..rows)
+            let ints = cast.i64().map_err(fail)?.rechunk();
+            let ints = ints.cont_slice().map_err(|_| missing())?;
+            let mut keys: Vec<(i64, u16, i32, u8, u32)> = (0..rows)
                 .into_par_iter()
                 .map(|i| {
                     let r = i as usize;
-                    (ints[r], rank[usize::from(index[r])], years[r], i)
+                    (ints[r], rank[usize::from(index[r])], years[r], bits[r], i)
                 })
                 .collect();
             keys.par_sort_unstable();
-            keys.into_par_iter().map(|k| k.3).collect()
+            keys
         } else {
             strs = column
                 .str()
@@ -187,40 +185,51 @@ impl Batch {
                     .then(years[a].cmp(&years[b]))
                     .then(a.cmp(&b))
             });
+            let mut place = 0i64;
+            let mut last: Option<&str> = None;
             order
+                .into_iter()
+                .map(|i| {
+                    let r = i as usize;
+                    if last.is_some_and(|l| l != strs[r]) {
+                        place += 1;
+                    }
+                    last = Some(strs[r]);
+                    (place, rank[usize::from(index[r])], years[r], bits[r], i)
+                })
+                .collect()
         };
-        let same_owner = |a: usize, b: usize| {
-            if integers {
-                ints[a] == ints[b]
-            } else {
-                strs[a] == strs[b]
-            }
-        };
+        // From a category's place back to its index.
+        let mut of_rank = vec![0usize; categories.len()];
+        for (k, r) in rank.iter().enumerate() {
+            of_rank[usize::from(*r)] = k;
+        }
         let mut owner_text = String::new();
         let mut owner_ends = Vec::new();
         let mut runs: Vec<(usize, usize)> = Vec::new();
         let mut marks = Vec::new();
         let mut cells: Vec<(usize, i32, Counts)> = Vec::new();
         let mut digits = itoa::Buffer::new();
-        let mut last: Option<usize> = None;
-        for &i in &order {
+        let mut last: Option<i64> = None;
+        for &(owner, rank, year, bits, i) in &sorted {
             let i = i as usize;
-            let (category, year) = (usize::from(index[i]), years[i]);
-            let new_owner = last.is_none_or(|l| !same_owner(l, i));
+            let new_owner = last != Some(owner);
             if new_owner {
                 if let Some(run) = runs.last_mut() {
                     run.1 = cells.len();
                 }
                 runs.push((cells.len(), 0));
                 owner_text.push_str(if integers {
-                    digits.format(ints[i])
+                    digits.format(owner)
                 } else {
                     strs[i]
                 });
                 owner_ends.push(owner_text.len());
                 // The marks are the owner's: every row of theirs has the same.
-                marks.push((opted[i], now[i]));
+                marks.push((opted.get(i), now.get(i)));
+                last = Some(owner);
             }
+            let category = of_rank[usize::from(rank)];
             let cell = match cells.last_mut() {
                 Some(c) if !new_owner && c.0 == category && c.1 == year => c,
                 _ => {
@@ -230,9 +239,8 @@ impl Batch {
             };
             cell.2[0] += 1;
             for k in 0..5 {
-                cell.2[k + 1] += u64::from((bits[i] >> k) & 1);
+                cell.2[k + 1] += u64::from((bits >> k) & 1);
             }
-            last = Some(i);
         }
         if let Some(run) = runs.last_mut() {
             run.1 = cells.len();
