@@ -30,6 +30,16 @@ pub(crate) struct Batch {
     integers: bool,
 }
 
+/// A cell's keys after `deleted`, in sorted order up to `year`, with their count's place in
+/// [`Counts`].
+const CELL_KEYS: [(&[u8], usize); 5] = [
+    (b",\"explicit\":", 4),
+    (b",\"items\":", 0),
+    (b",\"minor\":", 5),
+    (b",\"private\":", 1),
+    (b",\"suspended\":", 3),
+];
+
 /// What every record of a batch shares, written as JSON once: the parts of a record between
 /// the ones that change.
 pub(crate) struct Shared {
@@ -309,20 +319,13 @@ impl Batch {
                 .cells
                 .get(*category)
                 .ok_or_else(|| Error::Internal(format!("no category {category}")))?;
-            // Keys in sorted order: category, deleted, explicit, items, minor, private,
-            // suspended, year.
+            // Keys in sorted order: category, deleted (both in the prefix), then the rest.
             out.extend_from_slice(prefix);
             out.extend_from_slice(n.format(c[2]).as_bytes());
-            out.extend_from_slice(b",\"explicit\":");
-            out.extend_from_slice(n.format(c[4]).as_bytes());
-            out.extend_from_slice(b",\"items\":");
-            out.extend_from_slice(n.format(c[0]).as_bytes());
-            out.extend_from_slice(b",\"minor\":");
-            out.extend_from_slice(n.format(c[5]).as_bytes());
-            out.extend_from_slice(b",\"private\":");
-            out.extend_from_slice(n.format(c[1]).as_bytes());
-            out.extend_from_slice(b",\"suspended\":");
-            out.extend_from_slice(n.format(c[3]).as_bytes());
+            for (key, at) in CELL_KEYS {
+                out.extend_from_slice(key);
+                out.extend_from_slice(n.format(c[at]).as_bytes());
+            }
             out.extend_from_slice(b",\"year\":");
             out.extend_from_slice(n.format(*year).as_bytes());
             out.push(b'}');
