@@ -188,13 +188,37 @@ impl Record {
     fn sums(&self, names: &[String]) -> Option<Vec<u64>> {
         names
             .iter()
-            .map(|n| match n.as_str() {
-                "items" => Some(self.items),
-                "owners" => Some(1),
-                "owners_opted_out" => self.opted_out_at_export.map(u64::from),
-                _ => None,
-            })
+            .map(|n| Sum::named(n)?.of(self.items, self.opted_out_at_export))
             .collect()
+    }
+}
+
+/// A count a tree sums ([`SUMS`]).
+#[derive(Debug, Clone, Copy)]
+enum Sum {
+    Items,
+    Owners,
+    OwnersOptedOut,
+}
+
+impl Sum {
+    fn named(name: &str) -> Option<Sum> {
+        match name {
+            "items" => Some(Sum::Items),
+            "owners" => Some(Sum::Owners),
+            "owners_opted_out" => Some(Sum::OwnersOptedOut),
+            _ => None,
+        }
+    }
+
+    /// A leaf's value: its items, 1 (an owner), or whether it was opted out at the export
+    /// (`None` without a ledger).
+    fn of(self, items: u64, opted_out_at_export: Option<bool>) -> Option<u64> {
+        match self {
+            Sum::Items => Some(items),
+            Sum::Owners => Some(1),
+            Sum::OwnersOptedOut => opted_out_at_export.map(u64::from),
+        }
     }
 }
 
@@ -774,15 +798,9 @@ fn commit_batches(
                 a.0.cmp(&b.0)
                     .then_with(|| leaves[a.1].hash.cmp(&leaves[b.1].hash))
             });
-            // What each of a leaf's sums is: its items, 1 (owners), or its opt-out mark.
-            let kinds: Vec<u8> = names
+            let kinds: Vec<Sum> = names
                 .iter()
-                .map(|n| match n.as_str() {
-                    "items" => Ok(0),
-                    "owners" => Ok(1),
-                    "owners_opted_out" => Ok(2),
-                    other => Err(Error::Internal(format!("no sum {other}"))),
-                })
+                .map(|n| Sum::named(n).ok_or_else(|| Error::Internal(format!("no sum {n}"))))
                 .collect::<Result<_>>()?;
             let mut nodes = vec![0u8; leaves.len() * width];
             nodes
@@ -792,11 +810,7 @@ fn commit_batches(
                     let leaf = &leaves[j];
                     node[..tree::HASH].copy_from_slice(&leaf.hash);
                     for (k, kind) in kinds.iter().enumerate() {
-                        let sum = match kind {
-                            0 => leaf.items,
-                            1 => 1,
-                            _ => u64::from(batch.marks(j).0?),
-                        };
+                        let sum = kind.of(leaf.items, batch.marks(j).0)?;
                         node[tree::HASH + 8 * k..tree::HASH + 8 * (k + 1)]
                             .copy_from_slice(&sum.to_be_bytes());
                     }
