@@ -268,8 +268,9 @@ pub struct ReceiptArgs {
     #[arg(long, value_name = "DIR")]
     pub receipts: PathBuf,
     /// The owner's id, as the listings hold it. Repeat it for several owners: their receipts
-    /// are printed one per line (JSON Lines), in the order given.
-    #[arg(long, value_name = "ID", required = true)]
+    /// are printed one per line (JSON Lines), in the order given. An id may begin with `-`
+    /// (`--owner -5`).
+    #[arg(long, value_name = "ID", required = true, allow_hyphen_values = true)]
     pub owner: Vec<String>,
 }
 

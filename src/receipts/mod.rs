@@ -40,6 +40,8 @@ const FOLDER: &str = "sharelog-receipts/1";
 const INDEX: &str = "receipts.json";
 /// The fewest bytes a receipt key may have.
 const MIN_KEY: usize = 16;
+/// The most bytes a receipt key file is read for (`/dev/zero` would never end).
+const MAX_KEY: u64 = 1 << 20;
 /// The summed counts, in tree order; `owners_opted_out` only with a ledger.
 const SUMS: [&str; 3] = ["items", "owners", "owners_opted_out"];
 
@@ -47,9 +49,25 @@ const SUMS: [&str; 3] = ["items", "owners", "owners_opted_out"];
 pub struct Key(Vec<u8>);
 
 impl Key {
-    /// Reads a key file: its bytes, as they are (at least 16).
+    /// Reads a key file: its bytes, as they are (at least 16, at most 1 MiB). A pipe is read
+    /// too (`--receipt-key <(printf %s "$SECRET")`), up to the limit.
     pub fn read(path: &Path) -> Result<Key> {
-        let bytes = std::fs::read(path).map_err(|e| crate::fs::io_error(path, e))?;
+        let file = File::open(path).map_err(|e| crate::fs::io_error(path, e))?;
+        let mut bytes = Vec::new();
+        file.take(MAX_KEY + 1)
+            .read_to_end(&mut bytes)
+            .map_err(|e| crate::fs::io_error(path, e))?;
+        if bytes.len() as u64 > MAX_KEY {
+            return Err(Error::invalid(vec![
+                Problem::new(
+                    path.display().to_string(),
+                    "the receipt key is larger than 1 MiB: not a key file",
+                )
+                .help(
+                    "name the key file, e.g. one made with `head -c 32 /dev/urandom > receipt.key`",
+                ),
+            ]));
+        }
         if bytes.len() < MIN_KEY {
             return Err(Error::invalid(vec![
                 Problem::new(
@@ -299,6 +317,65 @@ impl Drop for Staged {
         if !self.installed.load(Ordering::SeqCst) {
             let _ = std::fs::remove_dir_all(&self.staging);
         }
+    }
+}
+
+/// Tidies what a build of `dir` that was killed left beside it (a build that stops on an error
+/// tidies its own): a staging folder (every owner's id and salt) is removed, and a previous
+/// folder moved aside while `dir` was replaced is put back when `dir` is missing. Only folders of
+/// processes that no longer run are touched.
+fn recover_stale(dir: &Path) -> Result<()> {
+    let Some(name) = dir.file_name().map(|n| n.to_string_lossy().into_owned()) else {
+        return Ok(());
+    };
+    let parent = match dir.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let Ok(entries) = std::fs::read_dir(&parent) else {
+        return Ok(());
+    };
+    let mut stale: Vec<(bool, PathBuf)> = Vec::new();
+    for e in entries.flatten() {
+        let file = e.file_name().to_string_lossy().into_owned();
+        for (what, old) in [("staging", false), ("old", true)] {
+            let pid = file
+                .strip_prefix(&format!(".{name}.{what}-"))
+                .and_then(|p| p.parse::<u32>().ok());
+            if let Some(pid) = pid
+                && pid != std::process::id()
+                && !running(pid)
+            {
+                stale.push((old, e.path()));
+            }
+        }
+    }
+    stale.sort();
+    for (old, path) in stale {
+        if old && std::fs::symlink_metadata(dir).is_err() {
+            std::fs::rename(&path, dir).map_err(|e| crate::fs::io_error(dir, e))?;
+        } else {
+            std::fs::remove_dir_all(&path).map_err(|e| crate::fs::io_error(&path, e))?;
+        }
+    }
+    Ok(())
+}
+
+/// Whether a process runs (or may: where that cannot be asked, it is taken to).
+fn running(pid: u32) -> bool {
+    #[cfg(unix)]
+    {
+        let Ok(pid) = i32::try_from(pid) else {
+            return true;
+        };
+        // SAFETY: signal 0 sends nothing; it only asks whether the process exists.
+        let r = unsafe { libc::kill(pid, 0) };
+        r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = pid;
+        true
     }
 }
 
@@ -622,20 +699,27 @@ pub(crate) fn commit(
     let base_mac = key.mac()?;
     let staged = match receipts {
         Some(dir) => {
+            // Its parents are made, as `--out`'s are.
+            if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+                std::fs::create_dir_all(parent).map_err(|e| crate::fs::io_error(parent, e))?;
+            }
+            recover_stale(dir)?;
             let staging = sibling(dir, "staging");
             let _ = std::fs::remove_dir_all(&staging);
-            for d in [
-                staging.clone(),
-                staging.join("trees"),
-                staging.join("owners"),
-            ] {
-                private_dir(&d)?;
-            }
-            Some(Staged {
+            // The guard first: a folder left half made is removed with it.
+            let staged = Staged {
                 dir: dir.to_path_buf(),
                 staging,
                 installed: AtomicBool::new(false),
-            })
+            };
+            for d in [
+                staged.staging.clone(),
+                staged.staging.join("trees"),
+                staged.staging.join("owners"),
+            ] {
+                private_dir(&d)?;
+            }
+            Some(staged)
         }
         None => None,
     };

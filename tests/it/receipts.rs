@@ -1027,3 +1027,97 @@ fn hostile_receipts_sites_and_folders() {
         assert_eq!(mode(&shard), 0);
     }
 }
+
+/// The pid of a process that has ended (a child waited for).
+fn ended_pid() -> u32 {
+    let mut child = std::process::Command::new("true")
+        .spawn()
+        .expect("spawn true");
+    let pid = child.id();
+    child.wait().expect("wait");
+    pid
+}
+
+#[test]
+fn what_a_killed_build_left_is_tidied_and_keys_ids_and_parents_are_taken_as_given() {
+    let (dir, root) = example_copy();
+    let d = dir.path();
+    let k = key(d, "k", 7);
+    let receipts = d.join("private/rec");
+    // A parent that does not exist yet is made, as --out's is.
+    build(&root, &d.join("s1"), &receipts, &k, &[]);
+    let good = contents(&receipts);
+    // A build killed while writing left its staging folder (every owner's id and salt); one of a
+    // process still running is someone else's build and stays.
+    let dead = d.join(format!("private/.rec.staging-{}", ended_pid()));
+    std::fs::create_dir_all(dead.join("owners")).expect("stale staging");
+    std::fs::write(dead.join("owners/00.tsv"), "\"1\"\t0\t0\tsalt\n").expect("stale line");
+    let mut sleeper = std::process::Command::new("sleep")
+        .arg("30")
+        .spawn()
+        .expect("spawn sleep");
+    let live = d.join(format!("private/.rec.staging-{}", sleeper.id()));
+    std::fs::create_dir_all(&live).expect("live staging");
+    build(&root, &d.join("s2"), &receipts, &k, &[]);
+    assert!(!dead.exists(), "a dead build's staging folder is removed");
+    assert!(live.exists(), "a running build's staging folder stays");
+    assert_eq!(contents(&receipts), good);
+    let _ = sleeper.kill();
+    let _ = sleeper.wait();
+    // A build killed between moving the previous folder aside and moving the new one in: the
+    // previous one is put back before anything else happens.
+    let aside = d.join(format!("private/.rec.old-{}", ended_pid()));
+    std::fs::rename(&receipts, &aside).expect("move aside");
+    let failed = sharelog(&[
+        "build",
+        "-q",
+        "--no-cache",
+        "--root",
+        d.join("missing-root").to_str().expect("utf-8"),
+        "--out",
+        d.join("s3").to_str().expect("utf-8"),
+        "--receipt-key",
+        k.to_str().expect("utf-8"),
+        "--receipts",
+        receipts.to_str().expect("utf-8"),
+    ]);
+    assert_ne!(failed.status.code(), Some(0));
+    build(&root, &d.join("s3"), &receipts, &k, &[]);
+    assert!(!aside.exists());
+    assert_eq!(contents(&receipts), good);
+    // An id that begins with `-` is an id, not an option.
+    let negative = sharelog(&[
+        "receipt",
+        "--receipts",
+        receipts.to_str().expect("utf-8"),
+        "--owner",
+        "-5",
+    ]);
+    assert_eq!(
+        negative.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&negative.stderr)
+    );
+    assert!(String::from_utf8_lossy(&negative.stderr).contains("-5"));
+    // A key file read up to 1 MiB: /dev/zero (which never ends) and a huge file are refused.
+    std::fs::write(d.join("huge"), vec![1u8; (1 << 20) + 1]).expect("huge key");
+    for key in [PathBuf::from("/dev/zero"), d.join("huge")] {
+        let run = sharelog_within(
+            &[
+                "build",
+                "-q",
+                "--no-cache",
+                "--root",
+                root.to_str().expect("utf-8"),
+                "--out",
+                d.join("s4").to_str().expect("utf-8"),
+                "--receipt-key",
+                key.to_str().expect("utf-8"),
+            ],
+            60,
+        );
+        assert_eq!(run.status.code(), Some(1), "{}", key.display());
+        assert!(String::from_utf8_lossy(&run.stderr).contains("larger than 1 MiB"));
+    }
+}
