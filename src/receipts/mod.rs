@@ -40,8 +40,8 @@ const FOLDER: &str = "sharelog-receipts/1";
 const INDEX: &str = "receipts.json";
 /// The fewest bytes a receipt key may have.
 const MIN_KEY: usize = 16;
-/// The most bytes a receipt key file is read for (`/dev/zero` would never end).
-const MAX_KEY: u64 = 1 << 20;
+/// The most bytes a receipt key file may have.
+const MAX_KEY: u64 = 64 << 10;
 /// The summed counts, in tree order; `owners_opted_out` only with a ledger.
 const SUMS: [&str; 3] = ["items", "owners", "owners_opted_out"];
 
@@ -49,25 +49,18 @@ const SUMS: [&str; 3] = ["items", "owners", "owners_opted_out"];
 pub struct Key(Vec<u8>);
 
 impl Key {
-    /// Reads a key file: its bytes, as they are (at least 16, at most 1 MiB). A pipe is read
-    /// too (`--receipt-key <(printf %s "$SECRET")`), up to the limit.
+    /// Reads a key file: its bytes, as they are (at least 16, at most 64 KiB), from a regular
+    /// file, as the cache and signing keys are read (`/dev/zero` would never end).
     pub fn read(path: &Path) -> Result<Key> {
-        let file = File::open(path).map_err(|e| crate::fs::io_error(path, e))?;
-        let mut bytes = Vec::new();
-        file.take(MAX_KEY + 1)
-            .read_to_end(&mut bytes)
-            .map_err(|e| crate::fs::io_error(path, e))?;
-        if bytes.len() as u64 > MAX_KEY {
-            return Err(Error::invalid(vec![
+        let bytes = crate::fs::read_regular(path, MAX_KEY, true).map_err(|e| {
+            Error::invalid(vec![
                 Problem::new(
                     path.display().to_string(),
-                    "the receipt key is larger than 1 MiB: not a key file",
+                    format!("the receipt key cannot be read: {e}"),
                 )
-                .help(
-                    "name the key file, e.g. one made with `head -c 32 /dev/urandom > receipt.key`",
-                ),
-            ]));
-        }
+                .help("give a regular file of at least 16 bytes, e.g. one made with `head -c 32 /dev/urandom > receipt.key`"),
+            ])
+        })?;
         if bytes.len() < MIN_KEY {
             return Err(Error::invalid(vec![
                 Problem::new(

@@ -1100,8 +1100,9 @@ fn what_a_killed_build_left_is_tidied_and_keys_ids_and_parents_are_taken_as_give
         String::from_utf8_lossy(&negative.stderr)
     );
     assert!(String::from_utf8_lossy(&negative.stderr).contains("-5"));
-    // A key file read up to 1 MiB: /dev/zero (which never ends) and a huge file are refused.
-    std::fs::write(d.join("huge"), vec![1u8; (1 << 20) + 1]).expect("huge key");
+    // A key is a regular file of at most 64 KiB: /dev/zero (which never ends) and a huge file
+    // are refused.
+    std::fs::write(d.join("huge"), vec![1u8; (64 << 10) + 1]).expect("huge key");
     for key in [PathBuf::from("/dev/zero"), d.join("huge")] {
         let run = sharelog_within(
             &[
@@ -1118,6 +1119,6 @@ fn what_a_killed_build_left_is_tidied_and_keys_ids_and_parents_are_taken_as_give
             60,
         );
         assert_eq!(run.status.code(), Some(1), "{}", key.display());
-        assert!(String::from_utf8_lossy(&run.stderr).contains("larger than 1 MiB"));
+        assert!(String::from_utf8_lossy(&run.stderr).contains("the receipt key cannot be read"));
     }
 }
