@@ -32,6 +32,9 @@ impl IdKind {
     /// The kind of a column of `dtype`, or `None` for a type an id may not have.
     pub(crate) fn of(dtype: &DataType) -> Option<IdKind> {
         match dtype {
+            // 128-bit integers (what an NDJSON reader makes of an id above 2^63) are read as
+            // their digits: polars groups and joins no such column here.
+            DataType::Int128 | DataType::UInt128 => Some(IdKind::Decimal),
             t if t.is_integer() => Some(IdKind::Integer),
             t if t.is_float() => Some(IdKind::Float {
                 single: *t == DataType::Float32,

@@ -7,7 +7,7 @@ use std::path::Path;
 
 use polars::prelude::*;
 
-use crate::support::{build, example_copy, read, sharelog};
+use crate::support::{build, build_exact, example_copy, read, sharelog};
 
 /// Reads a Parquet file, changes it with `f`, and writes it back.
 fn rewrite_parquet(path: &Path, f: impl FnOnce(LazyFrame) -> LazyFrame) {
@@ -286,4 +286,70 @@ fn csv_listing_ids_read_as_integers_or_as_text_give_the_same_report() {
         .expect("the CSV listing's export");
     let owners = pellucid.split(',').nth(8).expect("owners");
     assert!(owners.parse::<u64>().is_ok_and(|n| n > 0), "{pellucid}");
+}
+
+/// The exact `owners_opted_out` of an export in a build's `data/exports.csv`.
+fn owners_opted_out(site: &Path, export: &str) -> u64 {
+    let table = read(site, "data/exports.csv");
+    let mut lines = table.lines();
+    let header: Vec<&str> = lines.next().expect("header").split(',').collect();
+    let at = header
+        .iter()
+        .position(|c| *c == "owners_opted_out")
+        .expect("the column");
+    let row = lines
+        .find(|l| l.starts_with(&format!("{export},")))
+        .expect("the export");
+    row.split(',')
+        .nth(at)
+        .expect("cell")
+        .parse()
+        .expect("a count")
+}
+
+/// An NDJSON id above 2^63 (which polars reads as a 128-bit integer) is read by its digits: the
+/// build does not stop in polars (it panicked, exit 101), and the owner matches the ledger.
+#[test]
+fn ndjson_ids_above_two_to_the_63_are_read_and_matched() {
+    let (_a, root) = example_copy();
+    let big = "9223372036854775808";
+    // Two items: polars reads the column as Int128 (with more rows it may read floats).
+    let ndjson = root.join("data/exports/items/lumen-2024-02.ndjson");
+    let text = std::fs::read_to_string(&ndjson).expect("ndjson");
+    let lines: Vec<String> = text
+        .lines()
+        .take(2)
+        .enumerate()
+        .map(|(i, line)| {
+            let start = line.find("\"owner_id\":").expect("owner") + "\"owner_id\":".len();
+            let end = start + line[start..].find(',').expect("comma");
+            let id = if i == 0 { big } else { "5" };
+            format!("{}{id}{}", &line[..start], &line[end..])
+        })
+        .collect();
+    std::fs::write(&ndjson, lines.join("\n") + "\n").expect("write");
+    // The platform's responses name a finding of the two items' batch that is gone now.
+    std::fs::remove_file(root.join("data/responses.yaml")).expect("responses");
+    // Without a ledger the owners were grouped as 128-bit integers, which polars cannot do here.
+    let ledger = root.join("data/opt-outs/ledger.csv");
+    let mut rows = std::fs::read_to_string(&ledger).expect("ledger");
+    std::fs::remove_file(&ledger).expect("no ledger");
+    let alone = sharelog(&["check", "--root", root.to_str().expect("utf-8")]);
+    assert_eq!(
+        alone.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&alone.stderr)
+    );
+    std::fs::write(&ledger, &rows).expect("the ledger back");
+    let (_b, before) = build_exact(&root);
+    rows.push_str(&format!("{big},2015-01-01,,,\n"));
+    std::fs::write(&ledger, rows).expect("write");
+    let (_c, after) = build_exact(&root);
+    assert_eq!(
+        owners_opted_out(&after, "lumen-2024-02"),
+        owners_opted_out(&before, "lumen-2024-02") + 1
+    );
+    let output = sharelog(&["check", "--root", root.to_str().expect("utf-8")]);
+    assert_eq!(output.status.code(), Some(0));
 }
