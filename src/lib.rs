@@ -312,8 +312,13 @@ pub fn render_site_with(
     if let Some(key) = &options.receipt_key {
         progress.stage("committing to every owner's records (receipts)");
         let key = receipts::Key::read(key)?;
-        let (commitments, s) =
-            receipts::commit(&report, &publication, &key, options.receipts.as_deref())?;
+        let (commitments, s) = receipts::commit(
+            &report,
+            &publication,
+            &key,
+            options.receipts.as_deref(),
+            progress,
+        )?;
         publication.commitments = Some(commitments);
         staged = s.map(std::sync::Arc::new);
     }

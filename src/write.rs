@@ -289,14 +289,15 @@ fn written_before_the_marker(out: &Path) -> bool {
 }
 
 /// An exclusive lock on the file beside `--out`, removed when released.
-struct Lock {
+#[derive(Debug)]
+pub(crate) struct Lock {
     file: File,
     path: PathBuf,
 }
 
 impl Lock {
     /// Takes the lock, waiting (and saying so) while another build holds it.
-    fn acquire(path: &Path, progress: &Progress) -> Result<Lock> {
+    pub(crate) fn acquire(path: &Path, progress: &Progress) -> Result<Lock> {
         let mut waited = false;
         loop {
             let file = std::fs::OpenOptions::new()

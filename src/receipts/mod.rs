@@ -26,6 +26,7 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Problem, Result};
 use crate::model::Report;
+use crate::progress::Progress;
 use crate::publish::{Count, Publication};
 
 type HmacSha256 = Hmac<Sha256>;
@@ -282,25 +283,62 @@ pub struct PathNode {
 }
 
 /// A receipts folder being written beside its final place; moved there by [`Staged::install`]
-/// once the site is written, removed when dropped otherwise.
+/// once the site is written, removed when dropped otherwise. It holds the folder's lock from
+/// before the staging folder is made until it is dropped, so that two builds of one folder
+/// take turns and whatever a killed build left is known to be stale.
 #[derive(Debug)]
 pub(crate) struct Staged {
     dir: PathBuf,
     staging: PathBuf,
+    previous: PathBuf,
     installed: AtomicBool,
+    _lock: crate::write::Lock,
 }
 
 impl Staged {
+    /// Takes the folder's lock (waiting for another build of it), puts back a previous folder
+    /// that a killed build had moved aside, and removes a staging folder a killed build left.
+    fn begin(dir: &Path, progress: &Progress) -> Result<Staged> {
+        // Its parents are made, as `--out`'s are.
+        if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
+            std::fs::create_dir_all(parent).map_err(|e| crate::fs::io_error(parent, e))?;
+        }
+        let lock = crate::write::Lock::acquire(&beside(dir, "lock"), progress)?;
+        let staged = Staged {
+            dir: dir.to_path_buf(),
+            staging: beside(dir, "new"),
+            previous: beside(dir, "old"),
+            installed: AtomicBool::new(false),
+            _lock: lock,
+        };
+        let is_folder = |p: &Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir());
+        if std::fs::symlink_metadata(dir).is_err() && is_folder(&staged.previous) {
+            crate::fs::rename(&staged.previous, dir)?;
+        }
+        clear(&staged.staging)?;
+        for d in [
+            staged.staging.clone(),
+            staged.staging.join("trees"),
+            staged.staging.join("owners"),
+        ] {
+            private_dir(&d)?;
+        }
+        Ok(staged)
+    }
+
     /// Moves the receipts into place, replacing an earlier receipts folder.
     pub(crate) fn install(&self) -> Result<()> {
-        let old = sibling(&self.dir, "old");
-        if self.dir.exists() {
-            let _ = std::fs::remove_dir_all(&old);
-            std::fs::rename(&self.dir, &old).map_err(|e| crate::fs::io_error(&self.dir, e))?;
+        clear(&self.previous)?;
+        if std::fs::symlink_metadata(&self.dir).is_ok() {
+            crate::fs::rename(&self.dir, &self.previous)?;
         }
-        std::fs::rename(&self.staging, &self.dir).map_err(|e| crate::fs::io_error(&self.dir, e))?;
+        if let Err(e) = std::fs::rename(&self.staging, &self.dir) {
+            // Put the old folder back.
+            let _ = std::fs::rename(&self.previous, &self.dir);
+            return Err(crate::fs::io_error(&self.dir, e));
+        }
         self.installed.store(true, Ordering::SeqCst);
-        let _ = std::fs::remove_dir_all(&old);
+        let _ = clear(&self.previous);
         Ok(())
     }
 }
@@ -308,76 +346,28 @@ impl Staged {
 impl Drop for Staged {
     fn drop(&mut self) {
         if !self.installed.load(Ordering::SeqCst) {
-            let _ = std::fs::remove_dir_all(&self.staging);
+            let _ = clear(&self.staging);
         }
     }
 }
 
-/// Tidies what a build of `dir` that was killed left beside it (a build that stops on an error
-/// tidies its own): a staging folder (every owner's id and salt) is removed, and a previous
-/// folder moved aside while `dir` was replaced is put back when `dir` is missing. Only folders of
-/// processes that no longer run are touched.
-fn recover_stale(dir: &Path) -> Result<()> {
-    let Some(name) = dir.file_name().map(|n| n.to_string_lossy().into_owned()) else {
-        return Ok(());
-    };
-    let parent = match dir.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    let Ok(entries) = std::fs::read_dir(&parent) else {
-        return Ok(());
-    };
-    let mut stale: Vec<(bool, PathBuf)> = Vec::new();
-    for e in entries.flatten() {
-        let file = e.file_name().to_string_lossy().into_owned();
-        for (what, old) in [("staging", false), ("old", true)] {
-            let pid = file
-                .strip_prefix(&format!(".{name}.{what}-"))
-                .and_then(|p| p.parse::<u32>().ok());
-            if let Some(pid) = pid
-                && pid != std::process::id()
-                && !running(pid)
-            {
-                stale.push((old, e.path()));
-            }
-        }
-    }
-    stale.sort();
-    for (old, path) in stale {
-        if old && std::fs::symlink_metadata(dir).is_err() {
-            std::fs::rename(&path, dir).map_err(|e| crate::fs::io_error(dir, e))?;
-        } else {
-            std::fs::remove_dir_all(&path).map_err(|e| crate::fs::io_error(&path, e))?;
-        }
-    }
-    Ok(())
-}
-
-/// Whether a process runs (or may: where that cannot be asked, it is taken to).
-fn running(pid: u32) -> bool {
-    #[cfg(unix)]
-    {
-        let Ok(pid) = i32::try_from(pid) else {
-            return true;
-        };
-        // SAFETY: signal 0 sends nothing; it only asks whether the process exists.
-        let r = unsafe { libc::kill(pid, 0) };
-        r == 0 || std::io::Error::last_os_error().raw_os_error() != Some(libc::ESRCH)
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = pid;
-        true
+/// Removes what is at one of a receipts folder's own names beside it (a link itself, not what
+/// it points to).
+fn clear(path: &Path) -> Result<()> {
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.is_dir() => crate::fs::remove_dir_all(path),
+        Ok(_) => std::fs::remove_file(path).map_err(|e| crate::fs::io_error(path, e)),
+        Err(_) => Ok(()),
     }
 }
 
-/// `.NAME.WHAT-PID` beside `dir`.
-fn sibling(dir: &Path, what: &str) -> PathBuf {
+/// `.NAME.receipts-WHAT` beside `dir`: its staging folder (`new`), the folder it replaces while
+/// it is replaced (`old`), and its lock (`lock`).
+fn beside(dir: &Path, what: &str) -> PathBuf {
     let name = dir
         .file_name()
         .map_or_else(|| "receipts".into(), |n| n.to_string_lossy().into_owned());
-    dir.with_file_name(format!(".{name}.{what}-{}", std::process::id()))
+    dir.with_file_name(format!(".{name}.receipts-{what}"))
 }
 
 /// Creates a folder only its owner can read (the receipts hold every owner's id and salt).
@@ -688,34 +678,12 @@ pub(crate) fn commit(
     publication: &Publication,
     key: &Key,
     receipts: Option<&Path>,
+    progress: &Progress,
 ) -> Result<(Commitments, Option<Staged>)> {
     let base_mac = key.mac()?;
-    let staged = match receipts {
-        Some(dir) => {
-            // Its parents are made, as `--out`'s are.
-            if let Some(parent) = dir.parent().filter(|p| !p.as_os_str().is_empty()) {
-                std::fs::create_dir_all(parent).map_err(|e| crate::fs::io_error(parent, e))?;
-            }
-            recover_stale(dir)?;
-            let staging = sibling(dir, "staging");
-            let _ = std::fs::remove_dir_all(&staging);
-            // The guard first: a folder left half made is removed with it.
-            let staged = Staged {
-                dir: dir.to_path_buf(),
-                staging,
-                installed: AtomicBool::new(false),
-            };
-            for d in [
-                staged.staging.clone(),
-                staged.staging.join("trees"),
-                staged.staging.join("owners"),
-            ] {
-                private_dir(&d)?;
-            }
-            Some(staged)
-        }
-        None => None,
-    };
+    let staged = receipts
+        .map(|dir| Staged::begin(dir, progress))
+        .transpose()?;
     let shards = staged
         .as_ref()
         .map(|s| Shards::new(s.staging.join("owners")));

@@ -628,8 +628,8 @@ fn one_key_is_deterministic_another_changes_every_root_and_bad_setups_are_refuse
             .expect("entry")
             .file_name()
             .to_string_lossy()
-            .contains("staging")),
-        "no staging folder is left behind"
+            .contains(".receipts-")),
+        "no staging folder or lock is left behind"
     );
 }
 
@@ -1028,16 +1028,6 @@ fn hostile_receipts_sites_and_folders() {
     }
 }
 
-/// The pid of a process that has ended (a child waited for).
-fn ended_pid() -> u32 {
-    let mut child = std::process::Command::new("true")
-        .spawn()
-        .expect("spawn true");
-    let pid = child.id();
-    child.wait().expect("wait");
-    pid
-}
-
 #[test]
 fn what_a_killed_build_left_is_tidied_and_keys_ids_and_parents_are_taken_as_given() {
     let (dir, root) = example_copy();
@@ -1047,44 +1037,85 @@ fn what_a_killed_build_left_is_tidied_and_keys_ids_and_parents_are_taken_as_give
     // A parent that does not exist yet is made, as --out's is.
     build(&root, &d.join("s1"), &receipts, &k, &[]);
     let good = contents(&receipts);
-    // A build killed while writing left its staging folder (every owner's id and salt); one of a
-    // process still running is someone else's build and stays.
-    let dead = d.join(format!("private/.rec.staging-{}", ended_pid()));
-    std::fs::create_dir_all(dead.join("owners")).expect("stale staging");
-    std::fs::write(dead.join("owners/00.tsv"), "\"1\"\t0\t0\tsalt\n").expect("stale line");
-    let mut sleeper = std::process::Command::new("sleep")
-        .arg("30")
-        .spawn()
-        .expect("spawn sleep");
-    let live = d.join(format!("private/.rec.staging-{}", sleeper.id()));
-    std::fs::create_dir_all(&live).expect("live staging");
+    // A build killed while writing left its staging folder (every owner's id and salt): the next
+    // build of the folder, holding its lock, removes it.
+    let staging = d.join("private/.rec.receipts-new");
+    std::fs::create_dir_all(staging.join("owners")).expect("stale staging");
+    std::fs::write(staging.join("owners/00.tsv"), "\"1\"\t0\t0\tsalt\n").expect("stale line");
     build(&root, &d.join("s2"), &receipts, &k, &[]);
-    assert!(!dead.exists(), "a dead build's staging folder is removed");
-    assert!(live.exists(), "a running build's staging folder stays");
+    assert!(
+        !staging.exists(),
+        "a killed build's staging folder is removed"
+    );
     assert_eq!(contents(&receipts), good);
-    let _ = sleeper.kill();
-    let _ = sleeper.wait();
     // A build killed between moving the previous folder aside and moving the new one in: the
-    // previous one is put back before anything else happens.
-    let aside = d.join(format!("private/.rec.old-{}", ended_pid()));
+    // next build puts it back before it writes anything, so one that then fails (here: signing
+    // with a key that is not there) leaves the previous folder in place.
+    let aside = d.join("private/.rec.receipts-old");
     std::fs::rename(&receipts, &aside).expect("move aside");
     let failed = sharelog(&[
         "build",
         "-q",
         "--no-cache",
         "--root",
-        d.join("missing-root").to_str().expect("utf-8"),
+        root.to_str().expect("utf-8"),
         "--out",
         d.join("s3").to_str().expect("utf-8"),
         "--receipt-key",
         k.to_str().expect("utf-8"),
         "--receipts",
         receipts.to_str().expect("utf-8"),
+        "--sign",
+        d.join("no-such-key").to_str().expect("utf-8"),
     ]);
-    assert_ne!(failed.status.code(), Some(0));
+    assert!(!failed.status.success());
+    assert_eq!(contents(&receipts), good);
+    assert!(!aside.exists());
     build(&root, &d.join("s3"), &receipts, &k, &[]);
     assert!(!aside.exists());
     assert_eq!(contents(&receipts), good);
+    // Only a folder is put back: a link at that name (to nowhere) is removed, not followed.
+    std::fs::remove_dir_all(&receipts).expect("remove");
+    #[cfg(unix)]
+    std::os::unix::fs::symlink(d.join("nowhere"), &aside).expect("link");
+    build(&root, &d.join("s4"), &receipts, &k, &[]);
+    assert_eq!(contents(&receipts), good);
+    assert!(std::fs::symlink_metadata(&aside).is_err());
+    // Two builds of one folder at once take turns: both succeed, and the folder is whole.
+    let args = |out: &str| {
+        vec![
+            "build".to_owned(),
+            "-q".into(),
+            "--no-cache".into(),
+            "--root".into(),
+            root.to_str().expect("utf-8").to_owned(),
+            "--out".into(),
+            d.join(out).to_str().expect("utf-8").to_owned(),
+            "--receipt-key".into(),
+            k.to_str().expect("utf-8").to_owned(),
+            "--receipts".into(),
+            receipts.to_str().expect("utf-8").to_owned(),
+        ]
+    };
+    let spawn = |out: &str| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_sharelog"))
+            .args(args(out))
+            .spawn()
+            .expect("spawn")
+    };
+    let (mut a, mut b) = (spawn("s5"), spawn("s6"));
+    assert!(a.wait().expect("wait").success());
+    assert!(b.wait().expect("wait").success());
+    assert_eq!(contents(&receipts), good);
+    let beside: Vec<String> = std::fs::read_dir(d.join("private"))
+        .expect("list")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(
+        beside,
+        vec!["rec".to_owned()],
+        "nothing is left beside the folder"
+    );
     // An id that begins with `-` is an id, not an option.
     let negative = sharelog(&[
         "receipt",
