@@ -314,6 +314,8 @@ impl Staged {
         let is_folder = |p: &Path| std::fs::symlink_metadata(p).is_ok_and(|m| m.is_dir());
         if std::fs::symlink_metadata(dir).is_err() && is_folder(&staged.previous) {
             crate::fs::rename(&staged.previous, dir)?;
+            // Checked as DIR was: a stray file in it stops the build rather than being deleted.
+            check_receipts_dir(dir)?;
         }
         clear(&staged.staging)?;
         for d in [

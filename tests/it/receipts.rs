@@ -1081,6 +1081,28 @@ fn what_a_killed_build_left_is_tidied_and_keys_ids_and_parents_are_taken_as_give
     build(&root, &d.join("s4"), &receipts, &k, &[]);
     assert_eq!(contents(&receipts), good);
     assert!(std::fs::symlink_metadata(&aside).is_err());
+    // A folder at the old name holding a file sharelog did not write is put back and refused,
+    // as the folder itself would be, not deleted.
+    std::fs::remove_dir_all(&receipts).expect("remove");
+    std::fs::create_dir_all(&aside).expect("aside");
+    std::fs::write(aside.join("notes.txt"), "mine").expect("notes");
+    let stray = sharelog(&[
+        "build",
+        "-q",
+        "--no-cache",
+        "--root",
+        root.to_str().expect("utf-8"),
+        "--out",
+        d.join("s4").to_str().expect("utf-8"),
+        "--receipt-key",
+        k.to_str().expect("utf-8"),
+        "--receipts",
+        receipts.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(stray.status.code(), Some(1));
+    assert!(receipts.join("notes.txt").exists());
+    std::fs::remove_dir_all(&receipts).expect("remove");
+    build(&root, &d.join("s4"), &receipts, &k, &[]);
     // Two builds of one folder at once take turns: both succeed, and the folder is whole.
     let args = |out: &str| {
         vec![
