@@ -28,8 +28,8 @@ fn key(dir: &Path, name: &str, byte: u8) -> PathBuf {
     path
 }
 
-/// `sharelog build` with receipts; panics unless it succeeds.
-fn build(root: &Path, out: &Path, receipts: &Path, key: &Path, extra: &[&str]) {
+/// The arguments of `sharelog build` with receipts.
+fn build_args(root: &Path, out: &Path, receipts: &Path, key: &Path, extra: &[&str]) -> Vec<String> {
     let s = |p: &Path| p.to_str().expect("utf-8").to_owned();
     let mut args = vec![
         "build".to_owned(),
@@ -45,6 +45,12 @@ fn build(root: &Path, out: &Path, receipts: &Path, key: &Path, extra: &[&str]) {
         s(receipts),
     ];
     args.extend(extra.iter().map(|a| (*a).to_owned()));
+    args
+}
+
+/// `sharelog build` with receipts; panics unless it succeeds.
+fn build(root: &Path, out: &Path, receipts: &Path, key: &Path, extra: &[&str]) {
+    let args = build_args(root, out, receipts, key, extra);
     let args: Vec<&str> = args.iter().map(String::as_str).collect();
     let run = sharelog(&args);
     assert!(
@@ -1037,6 +1043,9 @@ fn what_a_killed_build_left_is_tidied_and_keys_ids_and_parents_are_taken_as_give
     // A parent that does not exist yet is made, as --out's is.
     build(&root, &d.join("s1"), &receipts, &k, &[]);
     let good = contents(&receipts);
+    // `build` of the example into `out`, with the key and the receipts folder.
+    let args = |out: &str, extra: &[&str]| build_args(&root, &d.join(out), &receipts, &k, extra);
+    let run = |args: Vec<String>| sharelog(&args.iter().map(String::as_str).collect::<Vec<_>>());
     // A build killed while writing left its staging folder (every owner's id and salt): the next
     // build of the folder, holding its lock, removes it.
     let staging = d.join("private/.rec.receipts-new");
@@ -1053,21 +1062,8 @@ fn what_a_killed_build_left_is_tidied_and_keys_ids_and_parents_are_taken_as_give
     // with a key that is not there) leaves the previous folder in place.
     let aside = d.join("private/.rec.receipts-old");
     std::fs::rename(&receipts, &aside).expect("move aside");
-    let failed = sharelog(&[
-        "build",
-        "-q",
-        "--no-cache",
-        "--root",
-        root.to_str().expect("utf-8"),
-        "--out",
-        d.join("s3").to_str().expect("utf-8"),
-        "--receipt-key",
-        k.to_str().expect("utf-8"),
-        "--receipts",
-        receipts.to_str().expect("utf-8"),
-        "--sign",
-        d.join("no-such-key").to_str().expect("utf-8"),
-    ]);
+    let no_key = d.join("no-such-key");
+    let failed = run(args("s3", &["--sign", no_key.to_str().expect("utf-8")]));
     assert!(!failed.status.success());
     assert_eq!(contents(&receipts), good);
     assert!(!aside.exists());
@@ -1086,42 +1082,15 @@ fn what_a_killed_build_left_is_tidied_and_keys_ids_and_parents_are_taken_as_give
     std::fs::remove_dir_all(&receipts).expect("remove");
     std::fs::create_dir_all(&aside).expect("aside");
     std::fs::write(aside.join("notes.txt"), "mine").expect("notes");
-    let stray = sharelog(&[
-        "build",
-        "-q",
-        "--no-cache",
-        "--root",
-        root.to_str().expect("utf-8"),
-        "--out",
-        d.join("s4").to_str().expect("utf-8"),
-        "--receipt-key",
-        k.to_str().expect("utf-8"),
-        "--receipts",
-        receipts.to_str().expect("utf-8"),
-    ]);
+    let stray = run(args("s4", &[]));
     assert_eq!(stray.status.code(), Some(1));
     assert!(receipts.join("notes.txt").exists());
     std::fs::remove_dir_all(&receipts).expect("remove");
     build(&root, &d.join("s4"), &receipts, &k, &[]);
     // Two builds of one folder at once take turns: both succeed, and the folder is whole.
-    let args = |out: &str| {
-        vec![
-            "build".to_owned(),
-            "-q".into(),
-            "--no-cache".into(),
-            "--root".into(),
-            root.to_str().expect("utf-8").to_owned(),
-            "--out".into(),
-            d.join(out).to_str().expect("utf-8").to_owned(),
-            "--receipt-key".into(),
-            k.to_str().expect("utf-8").to_owned(),
-            "--receipts".into(),
-            receipts.to_str().expect("utf-8").to_owned(),
-        ]
-    };
     let spawn = |out: &str| {
         std::process::Command::new(env!("CARGO_BIN_EXE_sharelog"))
-            .args(args(out))
+            .args(args(out, &[]))
             .spawn()
             .expect("spawn")
     };
